@@ -1,0 +1,10 @@
+/**
+ * raft: the public surface of the Raft consensus core.
+ */
+export * from './types.js';
+export * from './storage.js';
+export * from './rng.js';
+export { RawNode, type NodeStatus } from './raw-node.js';
+export type { RaftConfig } from './raft.js';
+export { encodeConfChange, decodeConfChange, validateConfChange, applyConfChange } from './membership.js';
+export { committedIndex, voteResult, majority } from './quorum.js';

@@ -1,0 +1,773 @@
+/**
+ * raft: the consensus state machine. Pure and deterministic: it reacts to ticks, messages and
+ * proposals by changing its state and queueing messages; RawNode packages the results as Ready.
+ * Section numbers cite the Raft paper (§) or Ongaro's thesis.
+ */
+import type {
+  AppendMessage, AppendResponse, ConfChange, ConfState, DroppedProposal, Entry, HeartbeatMessage,
+  LogIndex, Message, NodeId, ProposeResult, ReadIndexResult, ReadState, Role, SnapshotMessage,
+  Term, TransferResult, VoteRequest,
+} from './types.js';
+import { NO_NODE, logIndex, term as toTerm } from './types.js';
+import type { Storage } from './storage.js';
+import type { Rng } from './rng.js';
+import { RaftLog } from './log.js';
+import { Progress } from './progress.js';
+import { ReadOnlyQueue } from './read-only.js';
+import { committedIndex, hasQuorum, voteResult } from './quorum.js';
+import { applyConfChange, decodeConfChange, encodeConfChange, validateConfChange } from './membership.js';
+
+/** RaftConfig configures one node. */
+export interface RaftConfig {
+  readonly id: NodeId;
+  readonly storage: Storage;
+  /** electionTick is the minimum number of ticks without a leader before campaigning. */
+  readonly electionTick: number;
+  /** heartbeatTick is the number of ticks between leader heartbeats. */
+  readonly heartbeatTick: number;
+  /** rng draws the randomized election timeout in [electionTick, 2·electionTick). */
+  readonly rng: Rng;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  /** maxSizePerMsg caps the bytes of entries in one append message. */
+  readonly maxSizePerMsg?: number;
+  /** maxInflightMsgs bounds unacknowledged appends per follower in replicate state. */
+  readonly maxInflightMsgs?: number;
+  /** maxCommittedSizePerReady caps the bytes of committed entries handed out in one Ready. */
+  readonly maxCommittedSizePerReady?: number;
+  /** maxLearnerLag is how many entries a learner may trail and still be promoted. */
+  readonly maxLearnerLag?: number;
+  /** applied is the index the state machine had applied before a restart. */
+  readonly applied?: LogIndex;
+}
+
+interface FollowerRole { readonly role: 'follower' }
+interface CandidateRole { readonly role: 'candidate' | 'pre-candidate'; readonly votes: Map<NodeId, boolean> }
+interface LeaderRole {
+  readonly role: 'leader';
+  readonly progress: Map<NodeId, Progress>;
+  readonly readOnly: ReadOnlyQueue;
+  /** pendingReads wait until the leader commits an entry of its own term (thesis §6.4). */
+  pendingReads: { from: NodeId; context: Uint8Array }[];
+  transferee: NodeId;
+}
+type RoleState = FollowerRole | CandidateRole | LeaderRole;
+
+function assertNever(x: never): never {
+  throw new Error(`Unhandled case: ${JSON.stringify(x)}`);
+}
+
+/** Raft is the core state machine; drive it through RawNode. */
+export class Raft {
+  readonly id: NodeId;
+  readonly log: RaftLog;
+  term: Term;
+  vote: NodeId;
+  leader: NodeId = NO_NODE;
+  conf: ConfState;
+  state: RoleState = { role: 'follower' };
+  msgs: Message[] = [];
+  msgsAfterPersist: Message[] = [];
+  readStates: ReadState[] = [];
+  dropped: DroppedProposal[] = [];
+  pendingConfIndex: LogIndex = logIndex(0);
+
+  readonly #electionTimeout: number;
+  readonly #heartbeatTimeout: number;
+  readonly #rng: Rng;
+  readonly #preVote: boolean;
+  readonly #checkQuorum: boolean;
+  readonly #maxMsgSize: number;
+  readonly #maxInflight: number;
+  readonly #maxLearnerLag: number;
+  readonly maxCommittedSize: number;
+  #electionElapsed = 0;
+  #heartbeatElapsed = 0;
+  #randomizedTimeout = 0;
+  /** #termsLed lets a node recognise its own proposals among entries a new leader overwrites. */
+  readonly #termsLed = new Set<number>();
+
+  constructor(c: RaftConfig) {
+    if (c.heartbeatTick <= 0 || c.electionTick <= c.heartbeatTick) {
+      throw new RangeError(`Election tick (${c.electionTick}) must exceed heartbeat tick (${c.heartbeatTick}) > 0`);
+    }
+    this.id = c.id;
+    this.#electionTimeout = c.electionTick;
+    this.#heartbeatTimeout = c.heartbeatTick;
+    this.#rng = c.rng;
+    this.#preVote = c.preVote ?? true;
+    this.#checkQuorum = c.checkQuorum ?? true;
+    this.#maxMsgSize = c.maxSizePerMsg ?? 1024 * 1024;
+    this.#maxInflight = c.maxInflightMsgs ?? 256;
+    this.#maxLearnerLag = c.maxLearnerLag ?? 1000;
+    this.maxCommittedSize = c.maxCommittedSizePerReady ?? 64 * 1024 * 1024;
+    this.log = new RaftLog(c.storage);
+    const { hardState, confState } = c.storage.initialState();
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.conf = confState;
+    if (hardState.commit > 0) this.log.commitTo(hardState.commit);
+    if (c.applied !== undefined && c.applied > this.log.applied) {
+      // Conf changes between the snapshot and `applied` were applied before the restart: redo them.
+      this.#replayConfChanges(logIndex(this.log.applied + 1), c.applied);
+      this.log.applied = c.applied;
+      this.log.applying = c.applied;
+    }
+    this.#becomeFollower(this.term, NO_NODE);
+  }
+
+  #replayConfChanges(lo: LogIndex, hi: LogIndex): void {
+    for (const e of this.log.slice(lo, logIndex(hi + 1), Infinity)) {
+      if (e.type === 'conf-change') this.conf = applyConfChange(this.conf, decodeConfChange(e.data));
+    }
+  }
+
+  get role(): Role {
+    return this.state.role;
+  }
+
+  /** promotable tells whether this node may campaign: only voters can. */
+  promotable(): boolean {
+    return this.conf.voters.includes(this.id);
+  }
+
+  #send(m: Message): void {
+    // NB: the leader's appends, snapshots, heartbeats and TimeoutNow promise nothing about this
+    // node's unpersisted state and may leave at once; every other message waits for the fsync.
+    if (this.state.role === 'leader' && (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap' || m.type === 'timeout-now' || m.type === 'read-index-resp')) {
+      this.msgs.push(m);
+    } else {
+      this.msgsAfterPersist.push(m);
+    }
+  }
+
+  // ---- role transitions -------------------------------------------------------------------
+
+  #reset(t: Term): void {
+    if (this.term !== t) {
+      this.term = t;
+      this.vote = NO_NODE;
+    }
+    this.leader = NO_NODE;
+    this.#electionElapsed = 0;
+    this.#heartbeatElapsed = 0;
+    this.#randomizedTimeout = this.#electionTimeout + this.#rng.int(this.#electionTimeout);
+  }
+
+  #becomeFollower(t: Term, leader: NodeId): void {
+    this.#reset(t);
+    this.state = { role: 'follower' };
+    this.leader = leader;
+  }
+
+  #becomeLeader(): void {
+    this.#reset(this.term);
+    const last = this.log.lastIndex();
+    const progress = new Map<NodeId, Progress>();
+    for (const id of this.conf.voters) progress.set(id, new Progress(logIndex(last + 1), this.#maxInflight, false));
+    for (const id of this.conf.learners) progress.set(id, new Progress(logIndex(last + 1), this.#maxInflight, true));
+    const self = progress.get(this.id);
+    if (self !== undefined) {
+      self.match = this.log.lastStableIndex();
+      self.becomeReplicate();
+      self.recentActive = true;
+    }
+    this.state = { role: 'leader', progress, readOnly: new ReadOnlyQueue(), pendingReads: [], transferee: NO_NODE };
+    this.leader = this.id;
+    this.#termsLed.add(this.term);
+    // NB: no conf change until every entry of earlier terms is applied (the last may be one).
+    this.pendingConfIndex = last;
+    // A no-op entry of the new term lets earlier entries commit (§5.4.2).
+    this.#appendEntries([{ type: 'normal', data: new Uint8Array(0) }]);
+  }
+
+  /** hup starts an election (or pre-election) if this node may. */
+  hup(transfer: boolean): void {
+    if (this.state.role === 'leader') return;
+    if (!this.promotable()) return;
+    if (this.#hasUnappliedConfChanges()) return;
+    if (this.#preVote && !transfer) this.#campaign('pre-vote', false);
+    else this.#campaign('vote', transfer);
+  }
+
+  #hasUnappliedConfChanges(): boolean {
+    if (this.log.applied >= this.log.committed) return false;
+    const ents = this.log.slice(logIndex(this.log.applied + 1), logIndex(this.log.committed + 1), Infinity);
+    return ents.some((e) => e.type === 'conf-change');
+  }
+
+  #campaign(kind: 'vote' | 'pre-vote', force: boolean): void {
+    let voteTerm: Term;
+    if (kind === 'pre-vote') {
+      this.#reset(this.term);
+      this.state = { role: 'pre-candidate', votes: new Map([[this.id, true]]) };
+      // Pre-vote asks with the term we would use, without incrementing ours (thesis §9.6).
+      voteTerm = toTerm(this.term + 1);
+    } else {
+      this.#reset(toTerm(this.term + 1));
+      this.vote = this.id;
+      this.state = { role: 'candidate', votes: new Map([[this.id, true]]) };
+      voteTerm = this.term;
+    }
+    if (voteResult(this.conf.voters, this.state.votes) === 'won') {
+      if (kind === 'pre-vote') this.#campaign('vote', force);
+      else this.#becomeLeader();
+      return;
+    }
+    const index = this.log.lastIndex();
+    const logTerm = this.log.lastTerm();
+    for (const to of this.conf.voters) {
+      if (to === this.id) continue;
+      this.#send({ type: kind, from: this.id, to, term: voteTerm, index, logTerm, force });
+    }
+  }
+
+  // ---- ticks ------------------------------------------------------------------------------
+
+  /** tick advances the logical clock by one. */
+  tick(): void {
+    if (this.state.role === 'leader') this.#tickLeader(this.state);
+    else this.#tickElection();
+  }
+
+  #tickElection(): void {
+    this.#electionElapsed++;
+    if (this.promotable() && this.#electionElapsed >= this.#randomizedTimeout) {
+      this.#electionElapsed = 0;
+      this.hup(false);
+    }
+  }
+
+  #tickLeader(s: LeaderRole): void {
+    this.#heartbeatElapsed++;
+    this.#electionElapsed++;
+    if (this.#electionElapsed >= this.#electionTimeout) {
+      this.#electionElapsed = 0;
+      if (this.#checkQuorum) {
+        // Check-quorum (thesis §6.2): a leader that has not heard from a majority steps down.
+        const active = hasQuorum(this.conf.voters, (id) => id === this.id || s.progress.get(id)?.recentActive === true);
+        for (const [id, pr] of s.progress) if (id !== this.id) pr.recentActive = false;
+        if (!active) {
+          this.#becomeFollower(this.term, NO_NODE);
+          return;
+        }
+      }
+      // A transfer that did not finish within an election timeout is abandoned (thesis §3.10).
+      s.transferee = NO_NODE;
+      // A snapshot not reported within an election timeout is presumed lost: probe again.
+      for (const pr of s.progress.values()) {
+        if (pr.state === 'snapshot' && ++pr.snapshotTicks >= 2) pr.becomeProbe();
+      }
+    }
+    if (this.#heartbeatElapsed >= this.#heartbeatTimeout) {
+      this.#heartbeatElapsed = 0;
+      this.#bcastHeartbeat(s, s.readOnly.lastContext());
+    }
+  }
+
+  // ---- messages ---------------------------------------------------------------------------
+
+  /** step handles a message from a peer. */
+  step(m: Message): void {
+    if (m.term > this.term) {
+      if (m.type === 'vote' || m.type === 'pre-vote') {
+        // Leader lease: with check-quorum, a node that heard from a leader within the election
+        // timeout ignores elections, so a partitioned node cannot depose a healthy leader.
+        const inLease = this.#checkQuorum && this.leader !== NO_NODE && this.#electionElapsed < this.#electionTimeout;
+        if (!m.force && inLease) return;
+      }
+      if (m.type === 'pre-vote') {
+        // A pre-vote never changes our term.
+      } else if (m.type === 'pre-vote-resp' && !m.reject) {
+        // A granted pre-vote carries the future term; the election itself will adopt it.
+      } else if (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap') {
+        this.#becomeFollower(m.term, m.from);
+      } else {
+        this.#becomeFollower(m.term, NO_NODE);
+      }
+    } else if (m.term < this.term) {
+      if ((this.#checkQuorum || this.#preVote) && (m.type === 'heartbeat' || m.type === 'app')) {
+        // A stale leader (e.g. healed from a partition) learns the new term from our answer.
+        this.#send({ type: 'app-resp', from: this.id, to: m.from, term: this.term, index: logIndex(0), reject: false, rejectHint: logIndex(0), logTerm: toTerm(0) });
+      } else if (m.type === 'pre-vote') {
+        this.#send({ type: 'pre-vote-resp', from: this.id, to: m.from, term: this.term, reject: true });
+      }
+      return;
+    }
+
+    if (m.type === 'vote' || m.type === 'pre-vote') {
+      this.#handleVote(m);
+      return;
+    }
+    const s = this.state;
+    switch (s.role) {
+      case 'follower':
+        this.#stepFollower(m);
+        return;
+      case 'pre-candidate':
+      case 'candidate':
+        this.#stepCandidate(s, m);
+        return;
+      case 'leader':
+        this.#stepLeader(s, m);
+        return;
+      default:
+        assertNever(s);
+    }
+  }
+
+  #handleVote(m: VoteRequest): void {
+    // §5.2: one vote per term; a repeat request from the same candidate is granted again.
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NO_NODE && this.leader === NO_NODE) ||
+      (m.type === 'pre-vote' && m.term > this.term);
+    const respType = m.type === 'vote' ? 'vote-resp' : 'pre-vote-resp';
+    // §5.4.1: only a candidate whose log is at least as up to date gets the vote.
+    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+      this.#send({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
+      if (m.type === 'vote') {
+        this.#electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.#send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  #stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'app':
+        this.#electionElapsed = 0;
+        this.leader = m.from;
+        this.#handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.#electionElapsed = 0;
+        this.leader = m.from;
+        this.#handleHeartbeat(m);
+        return;
+      case 'snap':
+        this.#electionElapsed = 0;
+        this.leader = m.from;
+        this.#handleSnapshot(m);
+        return;
+      case 'timeout-now':
+        // Leader transfer: campaign at once, skipping pre-vote, overriding leases (thesis §3.10).
+        this.hup(true);
+        return;
+      case 'read-index-resp':
+        this.readStates.push({ index: m.index, context: m.context });
+        return;
+      case 'app-resp':
+      case 'vote':
+      case 'pre-vote':
+      case 'vote-resp':
+      case 'pre-vote-resp':
+      case 'heartbeat-resp':
+      case 'read-index':
+        return;
+      default:
+        assertNever(m);
+    }
+  }
+
+  #stepCandidate(s: CandidateRole, m: Message): void {
+    switch (m.type) {
+      case 'app':
+        this.#becomeFollower(m.term, m.from);
+        this.#handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.#becomeFollower(m.term, m.from);
+        this.#handleHeartbeat(m);
+        return;
+      case 'snap':
+        this.#becomeFollower(m.term, m.from);
+        this.#handleSnapshot(m);
+        return;
+      case 'vote-resp':
+      case 'pre-vote-resp': {
+        const expected = s.role === 'candidate' ? 'vote-resp' : 'pre-vote-resp';
+        if (m.type !== expected) return;
+        s.votes.set(m.from, !m.reject);
+        const r = voteResult(this.conf.voters, s.votes);
+        if (r === 'won') {
+          if (s.role === 'pre-candidate') this.#campaign('vote', false);
+          else this.#becomeLeader();
+        } else if (r === 'lost') {
+          this.#becomeFollower(this.term, NO_NODE);
+        }
+        return;
+      }
+      case 'timeout-now':
+      case 'app-resp':
+      case 'vote':
+      case 'pre-vote':
+      case 'heartbeat-resp':
+      case 'read-index':
+      case 'read-index-resp':
+        return;
+      default:
+        assertNever(m);
+    }
+  }
+
+  #stepLeader(s: LeaderRole, m: Message): void {
+    switch (m.type) {
+      case 'app-resp':
+        this.#handleAppendResponse(s, m);
+        return;
+      case 'heartbeat-resp': {
+        const pr = s.progress.get(m.from);
+        if (pr === undefined) return;
+        pr.recentActive = true;
+        pr.probeSent = false;
+        if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
+        if (pr.match < this.log.lastIndex()) this.#sendAppend(s, m.from, true);
+        if (m.context !== null) this.#ackRead(s, m.from, m.context);
+        return;
+      }
+      case 'read-index':
+        this.#handleReadIndex(s, m.from, m.context);
+        return;
+      case 'app':
+      case 'heartbeat':
+      case 'snap':
+      case 'timeout-now':
+      case 'vote':
+      case 'pre-vote':
+      case 'vote-resp':
+      case 'pre-vote-resp':
+      case 'read-index-resp':
+        // Same-term messages a leader cannot receive from a correct peer (§5.2: one leader a term).
+        return;
+      default:
+        assertNever(m);
+    }
+  }
+
+  #handleAppend(m: AppendMessage): void {
+    if (m.index < this.log.committed) {
+      this.#send({ type: 'app-resp', from: this.id, to: m.from, term: this.term, index: this.log.committed, reject: false, rejectHint: logIndex(0), logTerm: toTerm(0) });
+      return;
+    }
+    const truncated: Entry[] = [];
+    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries, truncated);
+    if (truncated.length > 0) this.#reportDropped(truncated);
+    if (lastNew !== null) {
+      this.#send({ type: 'app-resp', from: this.id, to: m.from, term: this.term, index: lastNew, reject: false, rejectHint: logIndex(0), logTerm: toTerm(0) });
+      return;
+    }
+    // §5.3 consistency check failed: hint where our log could match, skipping a whole term.
+    const hint = this.log.findConflictByTerm(logIndex(Math.min(m.index, this.log.lastIndex())), m.logTerm);
+    this.#send({ type: 'app-resp', from: this.id, to: m.from, term: this.term, index: m.index, reject: true, rejectHint: hint.index, logTerm: hint.term });
+  }
+
+  #reportDropped(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (this.#termsLed.has(e.term) && !(e.type === 'normal' && e.data.byteLength === 0)) {
+        this.dropped.push({ index: e.index, term: e.term });
+      }
+    }
+  }
+
+  #handleHeartbeat(m: HeartbeatMessage): void {
+    // NB: the leader sends min(match, commit), so this never commits past what we hold.
+    this.log.commitTo(logIndex(Math.min(m.commit, this.log.lastIndex())));
+    this.#send({ type: 'heartbeat-resp', from: this.id, to: m.from, term: this.term, context: m.context });
+  }
+
+  #handleSnapshot(m: SnapshotMessage): void {
+    if (this.#restore(m)) {
+      this.#send({ type: 'app-resp', from: this.id, to: m.from, term: this.term, index: this.log.lastIndex(), reject: false, rejectHint: logIndex(0), logTerm: toTerm(0) });
+    } else {
+      this.#send({ type: 'app-resp', from: this.id, to: m.from, term: this.term, index: this.log.committed, reject: false, rejectHint: logIndex(0), logTerm: toTerm(0) });
+    }
+  }
+
+  #restore(m: SnapshotMessage): boolean {
+    const meta = m.snapshot.metadata;
+    if (meta.index <= this.log.committed) return false;
+    if (this.log.matchTerm(meta.index, meta.term)) {
+      // We already hold the snapshot's last entry: just fast-forward the commit.
+      this.log.commitTo(meta.index);
+      return false;
+    }
+    const lost: Entry[] = [];
+    const last = this.log.lastIndex();
+    if (last > meta.index) {
+      for (const e of this.log.slice(logIndex(meta.index + 1), logIndex(last + 1), Infinity)) lost.push(e);
+    }
+    this.#reportDropped(lost);
+    this.log.restore(m.snapshot);
+    this.conf = meta.confState;
+    return true;
+  }
+
+  #handleAppendResponse(s: LeaderRole, m: AppendResponse): void {
+    const pr = s.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (m.reject) {
+      let next = m.rejectHint;
+      if (m.logTerm > 0) next = this.log.findConflictByTerm(m.rejectHint, m.logTerm).index;
+      if (pr.maybeDecrTo(m.index, next)) {
+        if (pr.state === 'replicate') pr.becomeProbe();
+        this.#sendAppend(s, m.from, true);
+      }
+      return;
+    }
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(m.index)) {
+      return;
+    }
+    switch (pr.state) {
+      case 'probe':
+        pr.becomeReplicate();
+        break;
+      case 'snapshot':
+        if (pr.match + 1 >= this.log.firstIndex()) {
+          pr.becomeProbe();
+          pr.becomeReplicate();
+        }
+        break;
+      case 'replicate':
+        pr.inflights.freeLE(m.index);
+        break;
+    }
+    if (this.#maybeCommit(s)) {
+      this.#bcastAppend(s);
+    } else if (wasPaused) {
+      this.#sendAppend(s, m.from, true);
+    }
+    // Stream as much as the window allows.
+    while (this.#sendAppend(s, m.from, false)) { /* keep sending */ }
+    if (m.from === s.transferee && pr.match === this.log.lastIndex()) {
+      this.#send({ type: 'timeout-now', from: this.id, to: m.from, term: this.term });
+    }
+  }
+
+  /** maybeCommit advances the commit index by counting replicas (§5.3), own-term only (§5.4.2). */
+  #maybeCommit(s: LeaderRole): boolean {
+    const mci = committedIndex(this.conf.voters, (id) => s.progress.get(id)?.match ?? 0);
+    if (mci <= this.log.committed) return false;
+    if (this.log.term(mci) !== this.term) return false;
+    const hadOwnTermCommit = this.log.term(this.log.committed) === this.term;
+    this.log.commitTo(mci);
+    if (!hadOwnTermCommit) this.#releasePendingReads(s);
+    return true;
+  }
+
+  #sendAppend(s: LeaderRole, to: NodeId, sendIfEmpty: boolean): boolean {
+    if (to === this.id) return false;
+    const pr = s.progress.get(to);
+    if (pr === undefined || pr.isPaused()) return false;
+    const prevIndex = logIndex(pr.next - 1);
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === null || pr.next < this.log.firstIndex()) return this.#sendSnapshot(to, pr);
+    const entries = this.log.entriesFrom(pr.next, this.#maxMsgSize);
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    const msg: AppendMessage = { type: 'app', from: this.id, to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed };
+    this.#send(msg);
+    if (entries.length > 0) pr.sentEntries(entries[entries.length - 1]!.index);
+    else if (pr.state === 'probe') pr.probeSent = true;
+    return true;
+  }
+
+  #sendSnapshot(to: NodeId, pr: Progress): boolean {
+    if (!pr.recentActive) return false;
+    const snapshot = this.log.snapshot();
+    if (snapshot.metadata.index === 0) throw new Error('Raft invariant broken: log compacted without a snapshot');
+    pr.becomeSnapshot(snapshot.metadata.index);
+    this.#send({ type: 'snap', from: this.id, to, term: this.term, snapshot });
+    return true;
+  }
+
+  #bcastAppend(s: LeaderRole): void {
+    for (const id of s.progress.keys()) if (id !== this.id) this.#sendAppend(s, id, true);
+  }
+
+  #bcastHeartbeat(s: LeaderRole, context: Uint8Array | null): void {
+    for (const [id, pr] of s.progress) {
+      if (id === this.id) continue;
+      const commit = logIndex(Math.min(pr.match, this.log.committed));
+      this.#send({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit, context });
+    }
+  }
+
+  // ---- proposals --------------------------------------------------------------------------
+
+  #appendEntries(items: readonly { type: Entry['type']; data: Uint8Array }[]): LogIndex {
+    const s = this.state;
+    if (s.role !== 'leader') throw new Error('Raft bug: only a leader appends');
+    let idx = this.log.lastIndex();
+    const ents: Entry[] = new Array<Entry>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      idx = logIndex(idx + 1);
+      ents[i] = { term: this.term, index: idx, type: items[i]!.type, data: items[i]!.data };
+    }
+    this.log.append(ents);
+    // NB: our own match advances only once the driver reports the entries persisted (advance).
+    this.#bcastAppend(s);
+    return idx;
+  }
+
+  /** propose appends normal entries as leader. */
+  propose(data: readonly Uint8Array[]): ProposeResult {
+    const s = this.state;
+    if (s.role !== 'leader') return { ok: false, reason: 'not-leader', leaderHint: this.leader };
+    if (s.transferee !== NO_NODE) return { ok: false, reason: 'transferring', leaderHint: this.leader };
+    if (data.length === 0) return { ok: true, index: this.log.lastIndex(), term: this.term };
+    const items = data.map((d) => ({ type: 'normal' as const, data: d }));
+    const index = this.#appendEntries(items);
+    return { ok: true, index, term: this.term };
+  }
+
+  /** proposeConfChange appends a membership change, one at a time. */
+  proposeConfChange(cc: ConfChange): ProposeResult {
+    const s = this.state;
+    if (s.role !== 'leader') return { ok: false, reason: 'not-leader', leaderHint: this.leader };
+    if (s.transferee !== NO_NODE) return { ok: false, reason: 'transferring', leaderHint: this.leader };
+    if (this.pendingConfIndex > this.log.applied) return { ok: false, reason: 'conf-change-pending', leaderHint: this.leader };
+    const check = validateConfChange(this.conf, cc, {
+      match: (id) => s.progress.get(id)?.match,
+      lastIndex: this.log.lastIndex(),
+      maxLag: this.#maxLearnerLag,
+    });
+    if (!check.ok) return { ok: false, reason: 'invalid-conf-change', leaderHint: this.leader, detail: check.detail };
+    const index = this.#appendEntries([{ type: 'conf-change', data: encodeConfChange(cc) }]);
+    this.pendingConfIndex = index;
+    return { ok: true, index, term: this.term };
+  }
+
+  /** applyConfChange makes a committed, applied change take effect. */
+  applyConfChange(cc: ConfChange): void {
+    this.conf = applyConfChange(this.conf, cc);
+    const s = this.state;
+    if (s.role !== 'leader') return;
+    const inConf = (id: NodeId): boolean => this.conf.voters.includes(id) || this.conf.learners.includes(id);
+    for (const id of [...s.progress.keys()]) if (!inConf(id)) s.progress.delete(id);
+    for (const id of [...this.conf.voters, ...this.conf.learners]) {
+      const pr = s.progress.get(id);
+      if (pr === undefined) {
+        const np = new Progress(logIndex(this.log.lastIndex() + 1), this.#maxInflight, this.conf.learners.includes(id));
+        np.recentActive = true;
+        s.progress.set(id, np);
+      } else {
+        pr.isLearner = this.conf.learners.includes(id);
+      }
+    }
+    if (!this.conf.voters.includes(this.id)) {
+      // A leader removed from the configuration steps down (thesis §4.2.2).
+      this.#becomeFollower(this.term, NO_NODE);
+      return;
+    }
+    if (s.transferee !== NO_NODE && !s.progress.has(s.transferee)) s.transferee = NO_NODE;
+    // The quorum changed: entries may now be committed, and new members need appends.
+    this.#maybeCommit(s);
+    this.#bcastAppend(s);
+  }
+
+  /** stableTo is called when the driver persisted entries up to (i, t). */
+  stableTo(i: LogIndex, t: Term): void {
+    if (!this.log.stableTo(i, t)) return;
+    const s = this.state;
+    if (s.role !== 'leader') return;
+    const self = s.progress.get(this.id);
+    if (self !== undefined && self.maybeUpdate(i) && this.#maybeCommit(s)) this.#bcastAppend(s);
+  }
+
+  // ---- reads and transfer -----------------------------------------------------------------
+
+  /** readIndex starts a linearizable read (thesis §6.4). */
+  readIndex(context: Uint8Array): ReadIndexResult {
+    const s = this.state;
+    if (s.role === 'leader') {
+      this.#handleReadIndex(s, this.id, context);
+      return { ok: true };
+    }
+    if (this.leader === NO_NODE) return { ok: false, reason: 'no-leader', leaderHint: NO_NODE };
+    this.#send({ type: 'read-index', from: this.id, to: this.leader, term: this.term, context });
+    return { ok: true };
+  }
+
+  #handleReadIndex(s: LeaderRole, from: NodeId, context: Uint8Array): void {
+    if (this.log.term(this.log.committed) !== this.term) {
+      // The leader does not know the commit index until it commits an entry of its term.
+      s.pendingReads.push({ from, context });
+      return;
+    }
+    if (this.conf.voters.length === 1 && this.conf.voters[0] === this.id) {
+      this.#answerRead(from, this.log.committed, context);
+      return;
+    }
+    s.readOnly.add(this.log.committed, from, context);
+    this.#ackRead(s, this.id, context);
+    this.#bcastHeartbeat(s, context);
+  }
+
+  #ackRead(s: LeaderRole, from: NodeId, context: Uint8Array): void {
+    const acks = s.readOnly.recvAck(from, context);
+    if (acks === null) return;
+    if (!hasQuorum(this.conf.voters, (id) => acks.has(id))) return;
+    for (const r of s.readOnly.advance(context)) this.#answerRead(r.from, r.index, r.context);
+  }
+
+  #answerRead(to: NodeId, index: LogIndex, context: Uint8Array): void {
+    if (to === this.id) this.readStates.push({ index, context });
+    else this.#send({ type: 'read-index-resp', from: this.id, to, term: this.term, index, context });
+  }
+
+  #releasePendingReads(s: LeaderRole): void {
+    const pending = s.pendingReads;
+    s.pendingReads = [];
+    for (const r of pending) this.#handleReadIndex(s, r.from, r.context);
+  }
+
+  /** transferLeader hands leadership to `to` once it is caught up (thesis §3.10). */
+  transferLeader(to: NodeId): TransferResult {
+    const s = this.state;
+    if (s.role !== 'leader') return { ok: false, reason: 'not-leader', leaderHint: this.leader };
+    if (to === this.id) return { ok: false, reason: 'already-leader', leaderHint: this.leader };
+    const pr = s.progress.get(to);
+    if (pr === undefined) return { ok: false, reason: 'unknown-node', leaderHint: this.leader };
+    if (pr.isLearner) return { ok: false, reason: 'is-learner', leaderHint: this.leader };
+    if (s.transferee === to) return { ok: true };
+    s.transferee = to;
+    this.#electionElapsed = 0;
+    if (pr.match === this.log.lastIndex()) this.#send({ type: 'timeout-now', from: this.id, to, term: this.term });
+    else this.#sendAppend(s, to, true);
+    return { ok: true };
+  }
+
+  /** transferee is the node leadership is being handed to, or NO_NODE. */
+  transferee(): NodeId {
+    return this.state.role === 'leader' ? this.state.transferee : NO_NODE;
+  }
+
+  /** reportUnreachable tells the leader a peer could not be reached: fall back to probing. */
+  reportUnreachable(id: NodeId): void {
+    const s = this.state;
+    if (s.role !== 'leader') return;
+    const pr = s.progress.get(id);
+    if (pr !== undefined && pr.state === 'replicate') pr.becomeProbe();
+  }
+
+  /** reportSnapshot tells the leader whether a snapshot reached `id`. */
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    const s = this.state;
+    if (s.role !== 'leader') return;
+    const pr = s.progress.get(id);
+    if (pr === undefined || pr.state !== 'snapshot') return;
+    if (!ok) pr.pendingSnapshot = logIndex(0);
+    // Wait for the follower's append response before sending more (probe, paused).
+    pr.becomeProbe();
+    pr.probeSent = true;
+  }
+
+  /** progressOf exposes a follower's progress on the leader (for status and tests). */
+  progressOf(id: NodeId): Progress | undefined {
+    return this.state.role === 'leader' ? this.state.progress.get(id) : undefined;
+  }
+}

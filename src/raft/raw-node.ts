@@ -1,0 +1,205 @@
+/**
+ * raw-node: the Ready/advance surface of the Raft core (etcd-io/raft's RawNode). The driver
+ * feeds ticks, messages and proposals in, takes a Ready out, persists, sends and applies it,
+ * and acknowledges with advance(). Nothing here blocks, sleeps or reads a clock.
+ */
+import type {
+  ConfChange, ConfState, Entry, HardState, LogIndex, Message, NodeId, ProposeResult,
+  ReadIndexResult, Ready, Role, SoftState, Term, TransferResult,
+} from './types.js';
+import { Raft, type RaftConfig } from './raft.js';
+import { decodeConfChange } from './membership.js';
+
+/** NodeStatus is a read-only summary of a node, for status endpoints and tests. */
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: Term;
+  readonly vote: NodeId;
+  readonly leader: NodeId;
+  readonly commit: LogIndex;
+  readonly applied: LogIndex;
+  readonly lastIndex: LogIndex;
+  readonly confState: ConfState;
+  /** progress maps each peer to its match index (leader only). */
+  readonly progress: ReadonlyMap<NodeId, { readonly match: LogIndex; readonly next: LogIndex; readonly state: string }> | null;
+}
+
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/** RawNode wraps the Raft state machine with Ready/advance bookkeeping. */
+export class RawNode {
+  readonly #r: Raft;
+  #prevHard: HardState;
+  #prevSoft: SoftState;
+
+  constructor(config: RaftConfig) {
+    this.#r = new Raft(config);
+    this.#prevHard = this.#hardState();
+    this.#prevSoft = this.#softState();
+  }
+
+  #hardState(): HardState {
+    return { term: this.#r.term, vote: this.#r.vote, commit: this.#r.log.committed };
+  }
+
+  #softState(): SoftState {
+    return { leader: this.#r.leader, role: this.#r.role };
+  }
+
+  /** tick advances the logical clock by one tick. */
+  tick(): void {
+    this.#r.tick();
+  }
+
+  /** step delivers a message from a peer; messages for another node are ignored. */
+  step(msg: Message): void {
+    if (msg.to !== this.#r.id) return;
+    this.#r.step(msg);
+  }
+
+  /** campaign starts an election now (with pre-vote if enabled). */
+  campaign(): void {
+    this.#r.hup(false);
+  }
+
+  /** propose appends one entry if this node leads. */
+  propose(data: Uint8Array): ProposeResult {
+    return this.#r.propose([data]);
+  }
+
+  /** proposeBatch appends several entries at once; the result names the last one. */
+  proposeBatch(data: readonly Uint8Array[]): ProposeResult {
+    return this.#r.propose(data);
+  }
+
+  /** proposeConfChange proposes a membership change; one may be pending at a time. */
+  proposeConfChange(cc: ConfChange): ProposeResult {
+    return this.#r.proposeConfChange(cc);
+  }
+
+  /** readIndex requests a linearizable read point; the ReadState comes in a later Ready. */
+  readIndex(context: Uint8Array): ReadIndexResult {
+    return this.#r.readIndex(context);
+  }
+
+  /** transferLeader asks the leader to hand leadership to `to`. */
+  transferLeader(to: NodeId): TransferResult {
+    return this.#r.transferLeader(to);
+  }
+
+  /** reportUnreachable tells the core a send to `id` failed. */
+  reportUnreachable(id: NodeId): void {
+    this.#r.reportUnreachable(id);
+  }
+
+  /** reportSnapshot tells the core whether a snapshot send to `id` succeeded. */
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    this.#r.reportSnapshot(id, ok);
+  }
+
+  /** hasReady tells whether ready() would return any work. */
+  hasReady(): boolean {
+    const r = this.#r;
+    if (r.msgs.length > 0 || r.msgsAfterPersist.length > 0) return true;
+    if (r.log.unstable.length > 0 || r.log.unstableSnapshot !== null) return true;
+    if (r.readStates.length > 0 || r.dropped.length > 0) return true;
+    if (r.log.hasNextCommittedEntries()) return true;
+    const hs = this.#prevHard;
+    if (hs.term !== r.term || hs.vote !== r.vote || hs.commit !== r.log.committed) return true;
+    const ss = this.#prevSoft;
+    return ss.leader !== r.leader || ss.role !== r.role;
+  }
+
+  /** ready collects the work accumulated since the last Ready. Call advance() before the next. */
+  ready(): Ready {
+    const r = this.#r;
+    const log = r.log;
+    const hs = this.#hardState();
+    const prevHs = this.#prevHard;
+    const hardChanged = hs.term !== prevHs.term || hs.vote !== prevHs.vote || hs.commit !== prevHs.commit;
+    const ss = this.#softState();
+    const softChanged = ss.leader !== this.#prevSoft.leader || ss.role !== this.#prevSoft.role;
+    const entries: readonly Entry[] = log.unstable.length > 0 ? log.unstable.slice() : EMPTY;
+    const committedEntries: readonly Entry[] = log.nextCommittedEntries(r.maxCommittedSize);
+    if (committedEntries.length > 0) log.applying = committedEntries[committedEntries.length - 1]!.index;
+    const rd: Ready = {
+      softState: softChanged ? ss : null,
+      hardState: hardChanged ? hs : null,
+      snapshot: log.unstableSnapshot,
+      entries,
+      committedEntries,
+      messages: r.msgs.length > 0 ? r.msgs : EMPTY,
+      messagesAfterPersist: r.msgsAfterPersist.length > 0 ? r.msgsAfterPersist : EMPTY,
+      readStates: r.readStates.length > 0 ? r.readStates : EMPTY,
+      droppedProposals: r.dropped.length > 0 ? r.dropped : EMPTY,
+      mustSync: entries.length > 0 || hs.term !== prevHs.term || hs.vote !== prevHs.vote,
+    };
+    if (r.msgs.length > 0) r.msgs = [];
+    if (r.msgsAfterPersist.length > 0) r.msgsAfterPersist = [];
+    if (r.readStates.length > 0) r.readStates = [];
+    if (r.dropped.length > 0) r.dropped = [];
+    if (hardChanged) this.#prevHard = hs;
+    if (softChanged) this.#prevSoft = ss;
+    return rd;
+  }
+
+  /** advance acknowledges that `rd` was persisted, sent and applied. */
+  advance(rd: Ready): void {
+    const r = this.#r;
+    const log = r.log;
+    if (rd.snapshot !== null) {
+      const idx = rd.snapshot.metadata.index;
+      log.stableSnapTo(idx);
+      if (idx > log.applied) {
+        log.applied = idx;
+        log.applying = idx;
+      }
+    }
+    if (rd.entries.length > 0) {
+      const last = rd.entries[rd.entries.length - 1]!;
+      r.stableTo(last.index, last.term);
+    }
+    for (const e of rd.committedEntries) {
+      if (e.index <= log.applied) continue;
+      log.applied = e.index;
+      // Conf changes take effect when applied (single-server changes, thesis §4.1).
+      if (e.type === 'conf-change') r.applyConfChange(decodeConfChange(e.data));
+    }
+  }
+
+  /** confState is the current configuration. */
+  confState(): ConfState {
+    return this.#r.conf;
+  }
+
+  /** status summarises the node. */
+  status(): NodeStatus {
+    const r = this.#r;
+    let progress: Map<NodeId, { match: LogIndex; next: LogIndex; state: string }> | null = null;
+    if (r.role === 'leader') {
+      progress = new Map();
+      for (const id of [...r.conf.voters, ...r.conf.learners]) {
+        const pr = r.progressOf(id);
+        if (pr !== undefined) progress.set(id, { match: pr.match, next: pr.next, state: pr.state });
+      }
+    }
+    return {
+      id: r.id,
+      role: r.role,
+      term: r.term,
+      vote: r.vote,
+      leader: r.leader,
+      commit: r.log.committed,
+      applied: r.log.applied,
+      lastIndex: r.log.lastIndex(),
+      confState: r.conf,
+      progress,
+    };
+  }
+
+  /** transferee is the node leadership is being transferred to, if any. */
+  transferee(): NodeId {
+    return this.#r.transferee();
+  }
+}
