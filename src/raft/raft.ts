@@ -107,11 +107,16 @@ export class Raft {
     this.vote = hardState.vote;
     this.conf = confState;
     if (hardState.commit > 0) this.log.commitTo(hardState.commit);
+    if (c.applied !== undefined && c.applied > this.log.committed) {
+      // The state machine applied past the persisted commit (commit is synced lazily): what was
+      // applied was committed, so the commit index can be raised to it.
+      this.log.commitTo(logIndex(Math.min(c.applied, this.log.lastIndex())));
+    }
     if (c.applied !== undefined && c.applied > this.log.applied) {
       // Conf changes between the snapshot and `applied` were applied before the restart: redo them.
-      this.#replayConfChanges(logIndex(this.log.applied + 1), c.applied);
-      this.log.applied = c.applied;
-      this.log.applying = c.applied;
+      this.#replayConfChanges(logIndex(this.log.applied + 1), logIndex(Math.min(c.applied, this.log.committed)));
+      this.log.applied = logIndex(Math.min(c.applied, this.log.committed));
+      this.log.applying = this.log.applied;
     }
     this.#becomeFollower(this.term, NO_NODE);
   }

@@ -1,0 +1,336 @@
+/**
+ * driver: the thin asynchronous shell around RawNode — the only async code in src/raft. It
+ * turns clock ticks and transport messages into core inputs and runs the Ready loop:
+ * send the leader's appends at once, persist (one fsync for the whole batch: group commit),
+ * send what depended on the persist, apply, advance. Proposals resolve when their entry applies.
+ */
+import type {
+  Entry, HardState, LogIndex, Message, NodeId, ProposeFailure, Ready, Snapshot, SnapshotMetadata, Term,
+} from './types.js';
+import { NO_NODE } from './types.js';
+import type { MemoryStorage } from './storage.js';
+import type { RawNode, NodeStatus } from './raw-node.js';
+import { decodeConfChange } from './membership.js';
+import type { ConfChange } from './types.js';
+
+/** Disposable owns a resource such as a timer. */
+export interface Disposable {
+  dispose(): void;
+}
+
+/** Clock is the driver's only source of time. */
+export interface Clock {
+  /** now returns monotonic milliseconds. */
+  now(): number;
+  setInterval(fn: () => void, ms: number): Disposable;
+  setTimeout(fn: () => void, ms: number): Disposable;
+}
+
+/** systemClock is the production Clock (monotonic, Node timers). */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setInterval(fn, ms) {
+    const h = setInterval(fn, ms);
+    h.unref();
+    return { dispose: () => clearInterval(h) };
+  },
+  setTimeout(fn, ms) {
+    const h = setTimeout(fn, ms);
+    h.unref();
+    return { dispose: () => clearTimeout(h) };
+  },
+};
+
+/** Transport delivers messages to peers; it never blocks and drops what it cannot deliver. */
+export interface Transport {
+  send(messages: readonly Message[]): void;
+}
+
+/** PersistBatch is what one Ready asks the log store to make durable. */
+export interface PersistBatch {
+  readonly hardState: HardState | null;
+  readonly entries: readonly Entry[];
+  readonly snapshot: SnapshotMetadata | null;
+  /** sync: fdatasync before resolving (term, vote or entries changed). */
+  readonly sync: boolean;
+}
+
+/** LogStore makes Raft state durable (the write-ahead log). */
+export interface LogStore {
+  save(batch: PersistBatch): Promise<void>;
+}
+
+/** StateMachine is the application the log drives. */
+export interface StateMachine<R> {
+  /** applyEntry applies one committed entry (normal or conf change) and returns its result. */
+  applyEntry(entry: Entry): R;
+  /** applySnapshot replaces the state with a snapshot received from the leader. */
+  applySnapshot(snapshot: Snapshot): Promise<void>;
+  /** afterApply runs after each applied batch (e.g. to commit the batch to the backend). */
+  afterApply?(applied: LogIndex): Promise<void>;
+}
+
+/** ProposalError says why a proposal did not apply. */
+export class ProposalError extends Error {
+  override readonly name = 'ProposalError';
+  constructor(
+    readonly reason: ProposeFailure['reason'] | 'dropped' | 'timeout' | 'stopped',
+    readonly leaderHint: NodeId,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** DriverOptions wires a RawNode to its edges. */
+export interface DriverOptions<R> {
+  readonly node: RawNode;
+  readonly storage: MemoryStorage;
+  readonly logStore: LogStore;
+  readonly transport: Transport;
+  readonly stateMachine: StateMachine<R>;
+  readonly clock?: Clock;
+  readonly tickMs: number;
+  /** proposalTimeoutMs fails a proposal that has not applied in time (default 10 s). */
+  readonly proposalTimeoutMs?: number;
+  /** onReady observes each Ready handled (metrics, status line). */
+  readonly onReady?: (rd: Ready) => void;
+  /** onConfChange observes each applied membership change (to connect to new peers). */
+  readonly onConfChange?: (cc: ConfChange) => void;
+  /** onFatal receives an I/O error the driver cannot continue after (the process should exit). */
+  readonly onFatal?: (err: unknown) => void;
+}
+
+interface Pending<R> {
+  readonly term: Term;
+  readonly resolve: (r: R) => void;
+  readonly reject: (e: ProposalError) => void;
+  readonly timer: Disposable;
+}
+
+interface ReadWaiter {
+  readonly resolve: (index: LogIndex) => void;
+  readonly reject: (e: ProposalError) => void;
+  readonly timer: Disposable;
+}
+
+/** RaftDriver runs one member's Ready loop. */
+export class RaftDriver<R> {
+  readonly #o: DriverOptions<R>;
+  readonly #clock: Clock;
+  readonly #pending = new Map<number, Pending<R>>();
+  readonly #reads = new Map<string, ReadWaiter>();
+  #appliedWaiters: { index: number; resolve: () => void }[] = [];
+  #ticker: Disposable | null = null;
+  #running = false;
+  #looping = false;
+  #scheduled = false;
+  #readSeq = 0;
+  #applied: LogIndex;
+  #status: NodeStatus;
+
+  constructor(o: DriverOptions<R>) {
+    this.#o = o;
+    this.#clock = o.clock ?? systemClock;
+    this.#status = o.node.status();
+    this.#applied = this.#status.applied;
+  }
+
+  /** start begins ticking and processing. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#ticker = this.#clock.setInterval(() => {
+      this.#o.node.tick();
+      this.#schedule();
+    }, this.#o.tickMs);
+    this.#schedule();
+  }
+
+  /** stop halts the loop and fails everything pending. */
+  stop(): void {
+    this.#running = false;
+    this.#ticker?.dispose();
+    this.#ticker = null;
+    for (const [i, p] of this.#pending) {
+      p.timer.dispose();
+      p.reject(new ProposalError('stopped', NO_NODE, 'The member is shutting down; retry on another member'));
+      this.#pending.delete(i);
+    }
+    for (const [k, w] of this.#reads) {
+      w.timer.dispose();
+      w.reject(new ProposalError('stopped', NO_NODE, 'The member is shutting down; retry on another member'));
+      this.#reads.delete(k);
+    }
+  }
+
+  /** status is the node's status as of the last Ready. */
+  status(): NodeStatus {
+    return this.#status;
+  }
+
+  get applied(): LogIndex {
+    return this.#applied;
+  }
+
+  /** receive steps a message from the transport. */
+  receive(m: Message): void {
+    if (!this.#running) return;
+    this.#o.node.step(m);
+    this.#schedule();
+  }
+
+  /** node gives direct access to the core for synchronous calls (transfer, reports). */
+  get node(): RawNode {
+    return this.#o.node;
+  }
+
+  /** kick asks the loop to run (after calling the core directly). */
+  kick(): void {
+    this.#schedule();
+  }
+
+  /** propose offers data and resolves with the state machine's result once it applies. */
+  propose(data: Uint8Array): Promise<R> {
+    return this.#track(this.#o.node.propose(data));
+  }
+
+  /** proposeConfChange offers a membership change and resolves once it applies. */
+  proposeConfChange(cc: ConfChange): Promise<R> {
+    return this.#track(this.#o.node.proposeConfChange(cc));
+  }
+
+  #track(r: ReturnType<RawNode['propose']>): Promise<R> {
+    if (!r.ok) {
+      const detail = r.reason === 'invalid-conf-change' ? r.detail : `Proposal refused: ${r.reason}`;
+      return Promise.reject(new ProposalError(r.reason, r.leaderHint, detail));
+    }
+    this.#schedule();
+    return new Promise<R>((resolve, reject) => {
+      const timer = this.#clock.setTimeout(() => {
+        if (this.#pending.delete(r.index)) {
+          reject(new ProposalError('timeout', this.#status.leader, 'Request timed out waiting for the proposal to commit; the cluster may have lost its leader or quorum'));
+        }
+      }, this.#o.proposalTimeoutMs ?? 10_000);
+      this.#pending.set(r.index, { term: r.term, resolve, reject, timer });
+    });
+  }
+
+  /**
+   * readIndex resolves with an index such that a read of the state machine once it has applied
+   * that index is linearizable (thesis §6.4); it waits for the apply too.
+   */
+  readIndex(timeoutMs = 5_000): Promise<LogIndex> {
+    const seq = ++this.#readSeq;
+    const ctx = new Uint8Array(8);
+    new DataView(ctx.buffer).setFloat64(0, seq, true);
+    const r = this.#o.node.readIndex(ctx);
+    if (!r.ok) return Promise.reject(new ProposalError('not-leader', r.leaderHint, 'No leader is known; retry shortly'));
+    this.#schedule();
+    const key = String(seq);
+    return new Promise<LogIndex>((resolve, reject) => {
+      const timer = this.#clock.setTimeout(() => {
+        if (this.#reads.delete(key)) reject(new ProposalError('timeout', this.#status.leader, 'Linearizable read timed out; the cluster may have lost its leader or quorum'));
+      }, timeoutMs);
+      this.#reads.set(key, {
+        resolve: (index) => {
+          void this.waitApplied(index).then(() => resolve(index));
+        },
+        reject,
+        timer,
+      });
+    });
+  }
+
+  /** waitApplied resolves once the state machine has applied `index`. */
+  waitApplied(index: number): Promise<void> {
+    if (this.#applied >= index) return Promise.resolve();
+    return new Promise((resolve) => this.#appliedWaiters.push({ index, resolve }));
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#looping || !this.#running) return;
+    this.#scheduled = true;
+    // NB: setImmediate lets every proposal and message of this event-loop turn join one Ready.
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#loop();
+    });
+  }
+
+  async #loop(): Promise<void> {
+    if (this.#looping) return;
+    this.#looping = true;
+    try {
+      while (this.#running && this.#o.node.hasReady()) {
+        await this.#handle(this.#o.node.ready());
+      }
+    } catch (err) {
+      this.#running = false;
+      this.#ticker?.dispose();
+      if (this.#o.onFatal) this.#o.onFatal(err);
+      else throw err;
+    } finally {
+      this.#looping = false;
+    }
+    if (this.#running && this.#o.node.hasReady()) this.#schedule();
+  }
+
+  async #handle(rd: Ready): Promise<void> {
+    const o = this.#o;
+    // The leader's appends may go out while it persists (Raft thesis §10.2.1).
+    if (rd.messages.length > 0) o.transport.send(rd.messages);
+    if (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
+      await o.logStore.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot?.metadata ?? null, sync: rd.mustSync || rd.snapshot !== null });
+    }
+    if (rd.snapshot !== null) o.storage.applySnapshot(rd.snapshot);
+    if (rd.hardState !== null) o.storage.setHardState(rd.hardState);
+    if (rd.entries.length > 0) o.storage.append(rd.entries);
+    if (rd.messagesAfterPersist.length > 0) o.transport.send(rd.messagesAfterPersist);
+
+    if (rd.snapshot !== null) {
+      await o.stateMachine.applySnapshot(rd.snapshot);
+      this.#applied = rd.snapshot.metadata.index;
+    }
+    for (const e of rd.committedEntries) {
+      const result = o.stateMachine.applyEntry(e);
+      if (e.type === 'conf-change') o.onConfChange?.(decodeConfChange(e.data));
+      this.#applied = e.index;
+      const p = this.#pending.get(e.index);
+      if (p !== undefined) {
+        this.#pending.delete(e.index);
+        p.timer.dispose();
+        if (p.term === e.term) p.resolve(result);
+        else p.reject(new ProposalError('dropped', this.#status.leader, 'The proposal was lost in a leader change; retry it'));
+      }
+    }
+    if (rd.committedEntries.length > 0 && o.stateMachine.afterApply) await o.stateMachine.afterApply(this.#applied);
+    for (const d of rd.droppedProposals) {
+      const p = this.#pending.get(d.index);
+      if (p !== undefined && p.term === d.term) {
+        this.#pending.delete(d.index);
+        p.timer.dispose();
+        p.reject(new ProposalError('dropped', this.#status.leader, 'The proposal was lost in a leader change; retry it'));
+      }
+    }
+    o.node.advance(rd);
+    this.#status = o.node.status();
+    for (const rs of rd.readStates) {
+      const key = String(new DataView(rs.context.buffer, rs.context.byteOffset, rs.context.byteLength).getFloat64(0, true));
+      const w = this.#reads.get(key);
+      if (w === undefined) continue;
+      this.#reads.delete(key);
+      w.timer.dispose();
+      w.resolve(rs.index);
+    }
+    if (this.#appliedWaiters.length > 0) {
+      const ready = this.#appliedWaiters.filter((w) => w.index <= this.#applied);
+      if (ready.length > 0) {
+        this.#appliedWaiters = this.#appliedWaiters.filter((w) => w.index > this.#applied);
+        for (const w of ready) w.resolve();
+      }
+    }
+    o.onReady?.(rd);
+  }
+}
+
