@@ -58,7 +58,7 @@ describe('SnapshotStore', () => {
     fs.writeFileSync(newest, bytes.subarray(0, 50)); // truncated
     expect((await store.loadNewest())?.metadata.index).toBe(10);
     expect(seen).toHaveLength(3); // the load by name above reported it too
-    expect(seen[2]!.message).toMatch(/shorter than its header/);
+    expect(seen[2]!.message).toMatch(/file is 50 bytes, header says/);
   });
 
   it('loads exactly the snapshot a WAL marker names', async () => {
