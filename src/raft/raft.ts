@@ -197,7 +197,7 @@ export class Raft {
 
   #hasUnappliedConfChanges(): boolean {
     if (this.log.applied >= this.log.committed) return false;
-    const ents = this.log.slice(logIndex(this.log.applied + 1), logIndex(this.log.committed + 1), Infinity);
+    const ents = this.log.slice(logIndex(Math.max(this.log.applied + 1, this.log.firstIndex())), logIndex(this.log.committed + 1), Infinity);
     return ents.some((e) => e.type === 'conf-change');
   }
 
