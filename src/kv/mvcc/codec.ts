@@ -1,0 +1,275 @@
+/**
+ * codec: mvccpb.KeyValue in protobuf wire format, written by hand.
+ *
+ * The key bucket stores exactly what etcd stores (gogoproto's Marshal: fields in number order,
+ * zero values omitted), so HashKV covers the same bytes etcd would hash for the same history.
+ * Revisions are JS numbers (exact below 2^53); the lease is a signed int64 as a bigint.
+ */
+
+import type { KeyValue } from './types.js';
+
+const EMPTY: Buffer = Buffer.alloc(0);
+const TWO_32 = 2 ** 32;
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(buf: Buffer, pos: number, n: number): number {
+  while (n >= 128) {
+    buf[pos++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
+function leaseSize(lease: bigint): number {
+  let u = BigInt.asUintN(64, lease);
+  let size = 1;
+  while (u >= 128n) {
+    u >>= 7n;
+    size++;
+  }
+  return size;
+}
+
+function writeLease(buf: Buffer, pos: number, lease: bigint): number {
+  let u = BigInt.asUintN(64, lease);
+  while (u >= 128n) {
+    buf[pos++] = Number(u & 0x7fn) | 0x80;
+    u >>= 7n;
+  }
+  buf[pos++] = Number(u);
+  return pos;
+}
+
+/** EncodedKeyValue is an encoded KeyValue plus where its key and value sit inside it. */
+export interface EncodedKeyValue {
+  readonly bytes: Buffer;
+  /** kv views its key and value as slices of `bytes`, so it holds no caller memory. */
+  readonly kv: KeyValue;
+}
+
+/**
+ * encodeKeyValue encodes a KeyValue as mvccpb.KeyValue. The result's `kv` shares memory with
+ * the encoding (events built from it keep no reference to the caller's buffers).
+ */
+export function encodeKeyValue(
+  key: Uint8Array,
+  fields: { create_revision: number; mod_revision: number; version: number; value: Uint8Array; lease: bigint },
+): EncodedKeyValue {
+  const { create_revision: create, mod_revision: mod, version, value, lease } = fields;
+  let size = 0;
+  if (key.length > 0) size += 1 + varintSize(key.length) + key.length;
+  if (create !== 0) size += 1 + varintSize(create);
+  if (mod !== 0) size += 1 + varintSize(mod);
+  if (version !== 0) size += 1 + varintSize(version);
+  if (value.length > 0) size += 1 + varintSize(value.length) + value.length;
+  if (lease !== 0n) size += 1 + leaseSize(lease);
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  let keyAt = 0;
+  let valueAt = 0;
+  if (key.length > 0) {
+    buf[pos++] = 0x0a;
+    pos = writeVarint(buf, pos, key.length);
+    keyAt = pos;
+    buf.set(key, pos);
+    pos += key.length;
+  }
+  if (create !== 0) {
+    buf[pos++] = 0x10;
+    pos = writeVarint(buf, pos, create);
+  }
+  if (mod !== 0) {
+    buf[pos++] = 0x18;
+    pos = writeVarint(buf, pos, mod);
+  }
+  if (version !== 0) {
+    buf[pos++] = 0x20;
+    pos = writeVarint(buf, pos, version);
+  }
+  if (value.length > 0) {
+    buf[pos++] = 0x2a;
+    pos = writeVarint(buf, pos, value.length);
+    valueAt = pos;
+    buf.set(value, pos);
+    pos += value.length;
+  }
+  if (lease !== 0n) {
+    buf[pos++] = 0x30;
+    pos = writeLease(buf, pos, lease);
+  }
+  return {
+    bytes: buf,
+    kv: {
+      key: key.length > 0 ? buf.subarray(keyAt, keyAt + key.length) : EMPTY,
+      create_revision: create,
+      mod_revision: mod,
+      version,
+      value: value.length > 0 ? buf.subarray(valueAt, valueAt + value.length) : EMPTY,
+      lease,
+    },
+  };
+}
+
+/** CodecError is thrown when stored bytes are not a KeyValue: the database is corrupt. */
+export class CodecError extends Error {
+  /** CodecError names the corrupt field. */
+  constructor(message: string) {
+    super(message);
+    this.name = 'CodecError';
+  }
+}
+
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+
+  /** number reads a varint as a number; exact below 2^53. */
+  number(): number {
+    const buf = this.buf;
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      const b = buf[this.pos++];
+      if (b === undefined) throw new CodecError('KeyValue: truncated varint');
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 128;
+    }
+    throw new CodecError('KeyValue: varint longer than 10 bytes');
+  }
+
+  /** int64 reads a varint as a signed 64-bit bigint. */
+  int64(): bigint {
+    const buf = this.buf;
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      const b = buf[this.pos++];
+      if (b === undefined) throw new CodecError('KeyValue: truncated varint');
+      result |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return BigInt.asIntN(64, result);
+      shift += 7n;
+    }
+    throw new CodecError('KeyValue: varint longer than 10 bytes');
+  }
+
+  bytes(): Buffer {
+    const len = this.number();
+    const start = this.pos;
+    this.pos += len;
+    if (this.pos > this.buf.length) throw new CodecError('KeyValue: truncated bytes field');
+    return this.buf.subarray(start, this.pos);
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case 0:
+        this.number();
+        return;
+      case 1:
+        this.pos += 8;
+        return;
+      case 2:
+        this.bytes();
+        return;
+      case 5:
+        this.pos += 4;
+        return;
+      default:
+        throw new CodecError(`KeyValue: unsupported wire type ${wireType}`);
+    }
+  }
+}
+
+/** decodeKeyValue decodes mvccpb.KeyValue bytes; key and value are views into `buf`. */
+export function decodeKeyValue(buf: Buffer): KeyValue {
+  const r = new Reader(buf);
+  let key = EMPTY;
+  let value = EMPTY;
+  let create = 0;
+  let mod = 0;
+  let version = 0;
+  let lease = 0n;
+  while (r.pos < buf.length) {
+    const tag = r.number();
+    switch (tag) {
+      case 0x0a:
+        key = r.bytes();
+        break;
+      case 0x10:
+        create = r.number();
+        break;
+      case 0x18:
+        mod = r.number();
+        break;
+      case 0x20:
+        version = r.number();
+        break;
+      case 0x2a:
+        value = r.bytes();
+        break;
+      case 0x30:
+        lease = r.int64();
+        break;
+      default:
+        r.skip(tag % 8);
+    }
+  }
+  return { key, create_revision: create, mod_revision: mod, version, value, lease };
+}
+
+/** KeyValueHeader is what rebuilding the index needs from a stored KeyValue: no value. */
+export interface KeyValueHeader {
+  /** key is latin1: one char per byte, so string order is byte order. */
+  readonly key: string;
+  readonly create_revision: number;
+  readonly version: number;
+  readonly lease: bigint;
+}
+
+/** decodeKeyValueHeader decodes everything but the value, with the key as a latin1 string. */
+export function decodeKeyValueHeader(buf: Buffer): KeyValueHeader {
+  const r = new Reader(buf);
+  let key = '';
+  let create = 0;
+  let version = 0;
+  let lease = 0n;
+  while (r.pos < buf.length) {
+    const tag = r.number();
+    switch (tag) {
+      case 0x0a: {
+        const len = r.number();
+        key = buf.toString('latin1', r.pos, r.pos + len);
+        r.pos += len;
+        break;
+      }
+      case 0x10:
+        create = r.number();
+        break;
+      case 0x20:
+        version = r.number();
+        break;
+      case 0x30:
+        lease = r.int64();
+        break;
+      default:
+        r.skip(tag % 8);
+    }
+  }
+  return { key, create_revision: create, version, lease };
+}
+
+/** uint64ToNumber reads meta values written by encodeUint64 (0 when absent). */
+export function uint64ToNumber(buf: Buffer | undefined): number {
+  if (buf === undefined || buf.length < 8) return 0;
+  return buf.readUInt32BE(0) * TWO_32 + buf.readUInt32BE(4);
+}

@@ -1,0 +1,155 @@
+/**
+ * rocks: the few RocksDB calls the store makes, typed, over @nxtedition/rocksdb.
+ *
+ * The package ships no type declarations, so it is loaded through createRequire and checked at
+ * runtime once. We use its synchronous entry points (`_getManySync`, `_writeSync`, an
+ * iterator's `_nextvSync`): the binding runs writes on the JS thread anyway, and synchronous
+ * reads let the state machine stay synchronous — a range is answered in one call, with no
+ * interleaving writes. NB: only a batch written with `sync: true` is fsynced (probed with
+ * strace; a plain `put(..., {sync: true})` is not), so every write here is a batch.
+ */
+
+import { createRequire } from 'node:module';
+
+interface NativeIterator {
+  _nextvSync(size: number, options: object): { rows: Buffer[]; finished: boolean };
+  _closeSync(): void;
+}
+
+interface NativeBatch {
+  put(key: Buffer, value: Buffer): void;
+  del(key: Buffer): void;
+  _writeSync(options: { sync: boolean }): void;
+}
+
+interface NativeDb {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  batch(): NativeBatch;
+  iterator(options: { gte?: Buffer; lt?: Buffer }): NativeIterator;
+  _getManySync(keys: Buffer[], options: object): (Buffer | undefined | null)[];
+}
+
+type NativeDbConstructor = new (location: string, options: object) => NativeDb;
+
+function loadRocksLevel(): NativeDbConstructor {
+  const require = createRequire(import.meta.url);
+  const mod: unknown = require('@nxtedition/rocksdb');
+  if (typeof mod !== 'object' || mod === null || !('RocksLevel' in mod) || typeof mod.RocksLevel !== 'function') {
+    throw new Error('@nxtedition/rocksdb does not export RocksLevel: reinstall dependencies with `npm ci`');
+  }
+  const ctor = mod.RocksLevel as NativeDbConstructor;
+  for (const m of ['_getManySync', 'batch', 'iterator']) {
+    if (typeof (ctor.prototype as Record<string, unknown>)[m] !== 'function') {
+      throw new Error(`@nxtedition/rocksdb lacks ${m}(): the store needs version 12.x`);
+    }
+  }
+  return ctor;
+}
+
+let RocksLevel: NativeDbConstructor | undefined;
+
+/** WriteOp is one operation of an atomic batch: a put (value set) or a delete (value null). */
+export interface WriteOp {
+  readonly key: Buffer;
+  readonly value: Buffer | null;
+}
+
+/** RocksOptions tunes the database; the defaults suit one member's MVCC state. */
+export interface RocksOptions {
+  /** cacheSize is the block cache in bytes (default 32 MiB). */
+  readonly cacheSize?: number;
+}
+
+/** Rocks is an open RocksDB database with synchronous reads and batched writes. */
+export class Rocks {
+  readonly #db: NativeDb;
+  readonly #cursors = new Set<RocksCursor>();
+  #open = true;
+
+  private constructor(db: NativeDb) {
+    this.#db = db;
+  }
+
+  /** open opens (creating if missing) the database in `dir`. */
+  static async open(dir: string, options: RocksOptions = {}): Promise<Rocks> {
+    RocksLevel ??= loadRocksLevel();
+    const db = new RocksLevel(dir, {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+      cacheSize: options.cacheSize ?? 32 * 1024 * 1024,
+    });
+    await db.open();
+    return new Rocks(db);
+  }
+
+  /** isOpen says whether close() has not been called yet. */
+  get isOpen(): boolean {
+    return this.#open;
+  }
+
+  /** getMany reads many keys at once; absent keys come back undefined. */
+  getMany(keys: Buffer[]): (Buffer | undefined)[] {
+    if (keys.length === 0) return [];
+    const rows = this.#db._getManySync(keys, {});
+    return rows.map((v) => (v === null ? undefined : v));
+  }
+
+  /** write applies `ops` atomically; with `sync` the write-ahead log is fsynced first. */
+  write(ops: readonly WriteOp[], sync: boolean): void {
+    const batch = this.#db.batch();
+    for (const op of ops) {
+      if (op.value === null) batch.del(op.key);
+      else batch.put(op.key, op.value);
+    }
+    batch._writeSync({ sync });
+  }
+
+  /**
+   * scan opens a point-in-time cursor over [gte, lt): writes made after this call are not seen.
+   * Close it when done (or read it to the end).
+   */
+  scan(gte: Buffer, lt: Buffer): RocksCursor {
+    const cursor = new RocksCursor(this.#db.iterator({ gte, lt }), (c) => this.#cursors.delete(c));
+    this.#cursors.add(cursor);
+    return cursor;
+  }
+
+  /** close closes open cursors, then the database. */
+  async close(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    for (const c of [...this.#cursors]) c.close();
+    await this.#db.close();
+  }
+}
+
+/** RocksCursor reads a key range in order, a chunk at a time, from a fixed point in time. */
+export class RocksCursor {
+  #it: NativeIterator | null;
+  readonly #onClose: (c: RocksCursor) => void;
+
+  /** constructor wraps a native iterator; `onClose` hears the cursor close. */
+  constructor(it: NativeIterator, onClose: (c: RocksCursor) => void) {
+    this.#it = it;
+    this.#onClose = onClose;
+  }
+
+  /** next returns up to `max` [key, value] pairs as a flat array (k0, v0, k1, v1, …); empty at the end. */
+  next(max: number): Buffer[] {
+    const it = this.#it;
+    if (it === null) return [];
+    const { rows, finished } = it._nextvSync(max, {});
+    if (finished) this.close();
+    return rows;
+  }
+
+  /** close releases the iterator (and the snapshot it pins). */
+  close(): void {
+    const it = this.#it;
+    if (it === null) return;
+    this.#it = null;
+    it._closeSync();
+    this.#onClose(this);
+  }
+}

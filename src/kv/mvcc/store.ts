@@ -1,0 +1,392 @@
+/**
+ * store: MvccStore, the deterministic state machine the Raft apply loop drives — etcd's mvcc
+ * layer (kvstore + watchable store hooks + backend).
+ *
+ * Writes are synchronous and change memory only: the index moves and the encoded KeyValues
+ * wait in the backend until commit() writes them, with the consistent index, in one RocksDB
+ * batch. Reads are synchronous too (RocksDB's MultiGet runs on the calling thread). Every write
+ * transaction that changes something publishes a ChangeSet to the listeners before returning,
+ * which is what the watch hub feeds on.
+ *
+ * Memory: the index holds, per key, a latin1 key string and one small record object (plus four
+ * numbers per older retained revision); values live only in RocksDB, so a key costs the same
+ * on the JS heap whether its value is 10 bytes or 10 KB. Reads pay a RocksDB MultiGet for
+ * values (block cache or memtable hits, a few µs a key).
+ */
+
+import { Backend } from './backend.js';
+import { decodeKeyValue, decodeKeyValueHeader } from './codec.js';
+import { KeyIndex } from './key-index.js';
+import { rangeKeys } from './range.js';
+import { attachLease, EMPTY_BUFFER, latin1, type MvccState } from './state.js';
+import { applyPath, checkPath, compareToPath, isTxnReadOnly } from './txn.js';
+import { TreeIndex } from './tree-index.js';
+import {
+  errCompacted,
+  errFutureRev,
+  errLeaseNotFound,
+  errKeyNotFound,
+  fail,
+  ok,
+  type ChangeSet,
+  type DeleteRangeRequest,
+  type DeleteRangeResult,
+  type MvccEvent,
+  type MvccResult,
+  type PutRequest,
+  type PutResult,
+  type RangeRequest,
+  type RangeResult,
+  type TxnRequest,
+  type TxnResult,
+} from './types.js';
+import { WriteTxn } from './write.js';
+import type { RocksOptions } from './rocks.js';
+import { hashKV, makeSnapshot, recoverInterruptedRestore, restoreDir, type HashKVResult, type MvccSnapshot, type SnapshotSource } from './maintenance.js';
+
+/** StoreListener hears every applied change, synchronously, in revision order. */
+export interface StoreListener {
+  /** onChanges is called once per write transaction that changed something. */
+  onChanges(changes: ChangeSet): void;
+  /** onRestore is called after the whole state was replaced from a snapshot. */
+  onRestore?(previousRevision: number): void;
+}
+
+/** MvccStoreOptions configures MvccStore.open. */
+export interface MvccStoreOptions extends RocksOptions {
+  /** leaseExists says whether a lease is granted (puts naming another fail); default: all exist. */
+  readonly leaseExists?: (lease: bigint) => boolean;
+}
+
+/** CommitOptions configures MvccStore.commit. */
+export interface CommitOptions {
+  /** sync fsyncs RocksDB's write-ahead log before returning (default false). */
+  readonly sync?: boolean;
+}
+
+/** ReadEventsResult is a slice of history for watchers catching up. */
+export interface ReadEventsResult {
+  /** events in revision order; whole revisions only. */
+  readonly events: readonly MvccEvent[];
+  /** nextRev is the first revision not included (read from there to continue). */
+  readonly nextRev: number;
+}
+
+/** Disposable releases a subscription. */
+export interface Disposable {
+  dispose(): void;
+}
+
+/** MvccStore is a Raft-replicated member's key-value state: etcd's MVCC store over RocksDB. */
+export class MvccStore {
+  #state: MvccState;
+  #dir: string;
+  #options: MvccStoreOptions;
+  #leaseExists: (lease: bigint) => boolean;
+  #listeners = new Set<StoreListener>();
+  #syncedConsistentIndex: number;
+  #closed = false;
+
+  private constructor(dir: string, state: MvccState, options: MvccStoreOptions) {
+    this.#dir = dir;
+    this.#state = state;
+    this.#options = options;
+    this.#leaseExists = options.leaseExists ?? (() => true);
+    this.#syncedConsistentIndex = state.backend.consistentIndex;
+  }
+
+  /** open opens (or creates) the store in `dir` and rebuilds the in-memory index from RocksDB. */
+  static async open(dir: string, options: MvccStoreOptions = {}): Promise<MvccStore> {
+    await recoverInterruptedRestore(dir);
+    return new MvccStore(dir, await loadState(dir, options), options);
+  }
+
+  /** dir is the RocksDB directory. */
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /** currentRevision is the revision of the last applied change (1 for an empty store). */
+  get currentRevision(): number {
+    return this.#state.currentRev;
+  }
+
+  /** compactedRevision is the revision history was compacted at (0 if never). */
+  get compactedRevision(): number {
+    return this.#state.compactedRev;
+  }
+
+  /** keyCount is the number of keys in the index (including ones only kept as history). */
+  get keyCount(): number {
+    return this.#state.tree.size;
+  }
+
+  /** consistentIndex is the last applied Raft index (set since the last commit, or recovered). */
+  get consistentIndex(): number {
+    return this.#state.backend.consistentIndex;
+  }
+
+  /** syncedConsistentIndex is the last consistent index committed with sync: the Raft log may be truncated up to it. */
+  get syncedConsistentIndex(): number {
+    return this.#syncedConsistentIndex;
+  }
+
+  /** setConsistentIndex records the Raft index just applied; it is written with the next commit. */
+  setConsistentIndex(index: number): void {
+    this.#assertOpen();
+    this.#state.backend.setConsistentIndex(index);
+  }
+
+  /** setLeaseExists replaces the lease lookup used to check puts (the lessor calls this once). */
+  setLeaseExists(fn: (lease: bigint) => boolean): void {
+    this.#leaseExists = fn;
+  }
+
+  /** subscribe adds a listener for applied changes and restores. */
+  subscribe(listener: StoreListener): Disposable {
+    this.#listeners.add(listener);
+    return { dispose: () => this.#listeners.delete(listener) };
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error('MvccStore is closed: open it again');
+  }
+
+  #publish(changes: ChangeSet | null): void {
+    if (changes === null) return;
+    for (const l of this.#listeners) l.onChanges(changes);
+  }
+
+  /** range reads keys (RangeRequest), at the current revision or a past one. */
+  range(req: RangeRequest): MvccResult<RangeResult> {
+    this.#assertOpen();
+    return rangeKeys(this.#state, req, this.#state.currentRev);
+  }
+
+  /** put writes one key at a new revision. Fails with key-not-found (ignore_*) or lease-not-found. */
+  put(req: PutRequest): MvccResult<PutResult> {
+    this.#assertOpen();
+    const state = this.#state;
+    if (req.ignore_value === true || req.ignore_lease === true) {
+      const ki = state.tree.get(latin1(req.key));
+      if (ki === undefined || !ki.live) return fail(errKeyNotFound());
+    }
+    const lease = req.lease ?? 0n;
+    if (lease !== 0n && !this.#leaseExists(lease)) return fail(errLeaseNotFound(lease));
+    const txn = new WriteTxn(state);
+    const res = txn.put(req);
+    this.#publish(txn.end());
+    return ok(res);
+  }
+
+  /** deleteRange deletes a key or range; the revision moves only if something was deleted. */
+  deleteRange(req: DeleteRangeRequest): MvccResult<DeleteRangeResult> {
+    this.#assertOpen();
+    const txn = new WriteTxn(this.#state);
+    const res = txn.deleteRange(req);
+    this.#publish(txn.end());
+    return ok(res);
+  }
+
+  /** txn runs a transaction atomically at one revision (none if it changes nothing). */
+  txn(req: TxnRequest): MvccResult<TxnResult> {
+    this.#assertOpen();
+    const state = this.#state;
+    const path = compareToPath(state, req);
+    const err = checkPath(state, req, path, { checkPuts: !isTxnReadOnly(req), leaseExists: this.#leaseExists });
+    if (err !== null) return fail(err);
+    const txn = new WriteTxn(state);
+    const res = applyPath(state, txn, req, path);
+    this.#publish(txn.end());
+    return ok(res);
+  }
+
+  /**
+   * compact discards history below `rev`: per key only the latest revision ≤ rev survives, and
+   * not if it is a deletion. Reads below `rev` then fail with compacted. The revision does not
+   * move. The space is reclaimed by the next commit.
+   */
+  compact(rev: number): MvccResult<{ revision: number }> {
+    this.#assertOpen();
+    const state = this.#state;
+    if (rev <= state.compactedRev) return fail(errCompacted(state.compactedRev));
+    if (rev > state.currentRev) return fail(errFutureRev());
+    const backend = state.backend;
+    const gone: string[] = [];
+    const drop = (main: number, sub: number, tombstone: boolean): void => backend.deleteRev(main, sub, tombstone);
+    state.tree.forEach((ki) => {
+      if (!ki.hasHistory) return; // a single live record is always kept
+      if (ki.compact(rev, drop)) gone.push(ki.key);
+    });
+    for (const key of gone) state.tree.remove(key);
+    state.compactedRev = rev;
+    backend.setCompacted(rev);
+    return ok({ revision: state.currentRev });
+  }
+
+  /** leaseKeys lists the live keys attached to `lease`, in key order. */
+  leaseKeys(lease: bigint): Buffer[] {
+    const set = this.#state.leases.get(lease);
+    if (set === undefined) return [];
+    return [...set].map((ki) => ki.key).sort().map((k) => Buffer.from(k, 'latin1'));
+  }
+
+  /** attachedLeases lists every lease with at least one key attached (for the lessor's recovery). */
+  attachedLeases(): bigint[] {
+    return [...this.#state.leases.keys()];
+  }
+
+  /** revokeLease deletes every key attached to `lease` in one revision (etcd's lessor Revoke). */
+  revokeLease(lease: bigint): { revision: number; deleted: number } {
+    this.#assertOpen();
+    const state = this.#state;
+    const set = state.leases.get(lease);
+    if (set === undefined) return { revision: state.currentRev, deleted: 0 };
+    const keys = [...set].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const txn = new WriteTxn(state);
+    const deleted = txn.deleteKeys(keys);
+    this.#publish(txn.end());
+    return { revision: state.currentRev, deleted };
+  }
+
+  /**
+   * readEvents returns the changes with revision in [fromRev, current], at most about `limit`
+   * events but always whole revisions, for watchers catching up. Fails with compacted when
+   * fromRev is below the compacted revision.
+   */
+  readEvents(fromRev: number, limit: number): MvccResult<ReadEventsResult> {
+    this.#assertOpen();
+    const state = this.#state;
+    if (fromRev < state.compactedRev) return fail(errCompacted(state.compactedRev));
+    const to = state.currentRev;
+    if (fromRev > to) return ok({ events: [], nextRev: fromRev });
+    const { revs, truncated } = state.backend.scanRevs(fromRev, to, Math.max(1, limit));
+    const events: MvccEvent[] = [];
+    for (const r of revs) {
+      const kv = decodeKeyValue(r.value);
+      // At the compacted revision itself some entries may be dropped but not yet deleted from
+      // disk; skip them so the answer does not depend on when commit() ran.
+      if (r.main <= state.compactedRev && state.tree.get(latin1(kv.key))?.hasRecord(r.main, r.sub) !== true) continue;
+      if (r.tombstone) {
+        events.push({
+          type: 'DELETE',
+          kv: { key: kv.key, create_revision: 0, mod_revision: r.main, version: 0, value: EMPTY_BUFFER, lease: 0n },
+        });
+      } else {
+        events.push({ type: 'PUT', kv });
+      }
+    }
+    const last = revs[revs.length - 1];
+    return ok({ events, nextRev: truncated && last !== undefined ? last.main + 1 : to + 1 });
+  }
+
+  /** auxPut writes (or with null deletes) an entry of an auxiliary bucket, committed with the next commit(). */
+  auxPut(bucket: string, key: Uint8Array, value: Uint8Array | null): void {
+    this.#assertOpen();
+    this.#state.backend.auxPut(bucket, key, value);
+  }
+
+  /** auxGet reads an auxiliary bucket entry (uncommitted writes included). */
+  auxGet(bucket: string, key: Uint8Array): Buffer | undefined {
+    this.#assertOpen();
+    return this.#state.backend.auxGet(bucket, key);
+  }
+
+  /** auxEntries lists an auxiliary bucket in key order (uncommitted writes included). */
+  auxEntries(bucket: string): [Buffer, Buffer][] {
+    this.#assertOpen();
+    return this.#state.backend.auxEntries(bucket);
+  }
+
+  /**
+   * commit writes everything applied since the last commit, the consistent index and the
+   * compacted revision in one atomic RocksDB batch. NB: the write happens before commit returns
+   * its promise (the binding writes on the JS thread; with `sync` that includes the fsync).
+   */
+  async commit(options: CommitOptions = {}): Promise<void> {
+    this.#assertOpen();
+    const sync = options.sync === true;
+    this.#state.backend.flush(sync, this.#state.currentRev);
+    if (sync) this.#syncedConsistentIndex = this.#state.backend.consistentIndex;
+  }
+
+  /**
+   * snapshot returns a consistent image of the whole state for a Raft snapshot or etcd's
+   * Maintenance.Snapshot. It first writes uncommitted changes (without fsync, consistent index
+   * included), then streams from a RocksDB point-in-time view: applying may go on meanwhile.
+   */
+  snapshot(): MvccSnapshot {
+    this.#assertOpen();
+    const state = this.#state;
+    state.backend.flush(false, state.currentRev);
+    return makeSnapshot(state.backend.scanAll(), {
+      consistentIndex: state.backend.consistentIndex,
+      revision: state.currentRev,
+      compactedRevision: state.compactedRev,
+    });
+  }
+
+  /**
+   * hash computes etcd's HashKV at `rev` (0 = current): equal on members that applied the same
+   * history. Writes uncommitted changes first (without fsync).
+   */
+  async hash(rev = 0): Promise<MvccResult<HashKVResult>> {
+    this.#assertOpen();
+    const state = this.#state;
+    state.backend.flush(false, state.currentRev);
+    return hashKV(state, rev);
+  }
+
+  /** restore writes a snapshot into `dir` (replacing what is there) and opens it (etcdctl snapshot restore). */
+  static async restore(dir: string, source: SnapshotSource, options: MvccStoreOptions = {}): Promise<MvccStore> {
+    await restoreDir(dir, source, options);
+    return MvccStore.open(dir, options);
+  }
+
+  /**
+   * restoreSnapshot replaces this store's whole state with a snapshot (a follower installing a
+   * Raft snapshot). The snapshot is verified before the current state is touched; listeners
+   * (watch hubs) hear onRestore afterwards. Uncommitted changes are dropped.
+   */
+  async restoreSnapshot(source: SnapshotSource): Promise<void> {
+    this.#assertOpen();
+    const previous = this.#state.currentRev;
+    await restoreDir(this.#dir, source, this.#options, () => this.#state.backend.close());
+    this.#state = await loadState(this.#dir, this.#options);
+    this.#syncedConsistentIndex = this.#state.backend.consistentIndex;
+    for (const l of this.#listeners) l.onRestore?.(previous);
+  }
+
+  /** close drops uncommitted writes and closes RocksDB. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    await this.#state.backend.close();
+  }
+}
+
+/** loadState opens the backend in `dir` and rebuilds the index by scanning the key bucket in revision order. */
+async function loadState(dir: string, options: RocksOptions): Promise<MvccState> {
+  const backend = await Backend.open(dir, options);
+  const tree = new TreeIndex();
+  const leases = new Map<bigint, Set<KeyIndex>>();
+  const state: MvccState = { tree, backend, leases, currentRev: 1, compactedRev: backend.compactedRevision };
+  const lastRev = backend.scanAllRevs((r) => {
+    const h = decodeKeyValueHeader(r.value);
+    const ki = tree.get(h.key);
+    if (ki === undefined) {
+      tree.insert(new KeyIndex(h.key, r.main, r.sub * 2 + (r.tombstone ? 1 : 0), r.tombstone ? 0 : h.create_revision, r.tombstone ? 0 : h.version, r.tombstone ? 0n : h.lease));
+    } else {
+      ki.append(r.main, r.sub, r.tombstone, h.create_revision, h.version, h.lease);
+    }
+  });
+  tree.forEach((ki) => {
+    if (ki.live) attachLease(state, ki.lease, ki);
+  });
+  // etcd: an empty store is at revision 1; a compaction may have dropped the newest revisions'
+  // tombstones, so the revision is at least the compacted one.
+  state.currentRev = Math.max(1, lastRev, state.compactedRev);
+  backend.setFlushedRevision(state.currentRev);
+  return state;
+}
