@@ -4,6 +4,8 @@
  * syncs stay off the event loop, and it costs less per call than fs.promises' FileHandle.
  */
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 
 /** openFd opens `path` with `flags` (as for fs.open) and resolves to its descriptor. */
 export function openFd(path: string, flags: string): Promise<number> {
@@ -92,4 +94,24 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await closeFd(fd);
   }
+}
+
+/**
+ * mkdirDurable creates `dir` and any missing parents, syncing each parent whose entries changed,
+ * so a directory that a WAL or snapshot was synced into cannot vanish in a crash.
+ */
+export async function mkdirDurable(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    try {
+      await fsp.stat(d);
+      break;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'ENOENT' || path.dirname(d) === d) throw err;
+      missing.push(d);
+    }
+  }
+  if (missing.length === 0) return;
+  await fsp.mkdir(dir, { recursive: true });
+  for (const d of missing.reverse()) await fsyncDir(path.dirname(d));
 }

@@ -4,6 +4,8 @@
  */
 export { Wal, DEFAULT_SEGMENT_SIZE } from './wal.js';
 export type { WalOptions, WalSaveRequest, WalState, WalStats } from './wal.js';
+export { WalLogStore } from './log-store.js';
+export type { PersistRequest } from './log-store.js';
 export { SnapshotStore } from './snapshot-store.js';
 export type { SnapshotFile, SnapshotStoreOptions } from './snapshot-store.js';
 export {

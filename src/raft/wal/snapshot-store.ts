@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import type { LogIndex, Snapshot, SnapshotMetadata, Term } from '../types.js';
 import { crc32cRange } from './crc32c.js';
 import { SnapshotCorruptError, WalIoError } from './errors.js';
-import { closeFd, fdatasync, fsyncDir, openFd, writevAll } from './fsio.js';
+import { closeFd, fdatasync, fsyncDir, mkdirDurable, openFd, writevAll } from './fsio.js';
 import { RecordFormatError, get32, get64, put32, put64, readSnapshotMeta, snapshotMetaSize, writeSnapshotMeta } from './record.js';
 
 const MAGIC = Buffer.from('RKSNAP01', 'latin1');
@@ -70,8 +70,7 @@ export class SnapshotStore {
    */
   async save(snapshot: Snapshot): Promise<string> {
     const meta = snapshot.metadata;
-    const created = await fsp.mkdir(this.#dir, { recursive: true });
-    if (created !== undefined) await fsyncDir(path.dirname(created));
+    await mkdirDurable(this.#dir);
     const file = path.join(this.#dir, snapName(meta.term, meta.index));
     const tmp = file + '.tmp';
 

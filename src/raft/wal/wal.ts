@@ -15,7 +15,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Entry, HardState, LogIndex, SnapshotMetadata } from '../types.js';
 import { WalClosedError, WalCorruptError, WalIoError, WalMetadataMismatchError } from './errors.js';
-import { closeFd, fdatasync, fsyncDir, ftruncate, openFd, writevAll } from './fsio.js';
+import { closeFd, fdatasync, fsyncDir, ftruncate, mkdirDurable, openFd, writevAll } from './fsio.js';
 import { LogShape, type SavePlan } from './log-shape.js';
 import { FLAG_BEGIN, FLAG_END, encodeRecords, setFlags } from './record.js';
 import { EMPTY_HARD_STATE, Replay } from './replay.js';
@@ -149,8 +149,7 @@ export class Wal {
     if (opts.segmentSize !== undefined && !(Number.isSafeInteger(opts.segmentSize) && opts.segmentSize > 0)) {
       throw new RangeError(`segmentSize must be a positive integer, got ${opts.segmentSize}`);
     }
-    const created = await fsp.mkdir(dir, { recursive: true });
-    if (created !== undefined) await fsyncDir(path.dirname(created));
+    await mkdirDurable(dir);
     const { segments, temps } = await listDir(dir);
     for (const t of temps) await fsp.rm(path.join(dir, t), { force: true });
     if (temps.length > 0) await fsyncDir(dir);

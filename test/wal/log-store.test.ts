@@ -1,0 +1,33 @@
+// WalLogStore: a Ready with a snapshot lands in the snapshot store before its WAL marker, in order.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Snapshot } from '../../src/raft/types.js';
+import { SnapshotStore, Wal, WalLogStore } from '../../src/raft/wal/index.js';
+import { TempDirs, ents, hs, plain, snap } from './helpers.js';
+
+const dirs = new TempDirs();
+afterEach(() => dirs.cleanup());
+
+describe('WalLogStore', () => {
+  it('persists a received snapshot and the entries after it, in order, for recovery', async () => {
+    const dir = dirs.make();
+    const { wal } = await Wal.open(dir);
+    const snapshots = new SnapshotStore(dir);
+    const store = new WalLogStore(wal, snapshots);
+    const s: Snapshot = { metadata: snap(100, 5), data: Buffer.from('state at 100') };
+    const saves = [
+      store.save({ hardState: hs(4, 1, 0), entries: ents(1, 3, 4), snapshot: null, sync: true }),
+      store.save({ hardState: hs(5, 0, 100), entries: [], snapshot: s, sync: true }),
+      store.save({ hardState: null, entries: ents(101, 104, 5), snapshot: null, sync: true }),
+    ];
+    await Promise.all(saves);
+    await wal.close();
+
+    const { wal: again, state } = await Wal.open(dir);
+    await again.close();
+    expect(state.snapshot).toEqual(s.metadata);
+    expect(plain(state.entries)).toEqual(plain(ents(101, 104, 5)));
+    expect(state.hardState).toEqual(hs(5, 0, 100));
+    const loaded = await snapshots.loadMatching(state.snapshot!);
+    expect(Buffer.from(loaded!.data).toString()).toBe('state at 100');
+  });
+});
