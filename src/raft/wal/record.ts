@@ -42,12 +42,25 @@ const ENTRY_FIXED = 17;
 const HARD_STATE_SIZE = 24;
 const TWO_32 = 0x1_0000_0000;
 
+/**
+ * RawEntry is a decoded entry whose data still lies in the buffer it was read from, at
+ * [start, end): recovery makes one Uint8Array per surviving entry only at the end.
+ */
+export interface RawEntry {
+  readonly term: Term;
+  readonly index: LogIndex;
+  readonly type: EntryType;
+  readonly buf: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+}
+
 /** WalRecord is one decoded record. */
 export type WalRecord =
   | { readonly kind: 'metadata'; readonly version: number; readonly metadata: Uint8Array }
   | { readonly kind: 'hard-state'; readonly hardState: HardState }
   | { readonly kind: 'snapshot'; readonly snapshot: SnapshotMetadata; readonly resetLog: boolean }
-  | { readonly kind: 'entry'; readonly entry: Entry };
+  | { readonly kind: 'entry'; readonly entry: RawEntry };
 
 /** RecordBatchInput lists what one call of encodeRecords writes, in this order. */
 export interface RecordBatchInput {
@@ -182,7 +195,11 @@ export class RecordFormatError extends Error {
   override readonly name = 'RecordFormatError';
 }
 
-/** decodeRecord decodes the payload of a record `probeRecord` accepted; entry data is copied out of `buf`. */
+/**
+ * decodeRecord decodes the payload of a record `probeRecord` accepted. NB: an entry's data stays
+ * in `buf` (a buffer or view per entry made recovery GC-bound); Replay.finish copies the
+ * surviving entries out once replay is done.
+ */
 export function decodeRecord(buf: Uint8Array, type: number, payload: number, end: number): WalRecord {
   const len = end - payload;
   switch (type) {
@@ -221,7 +238,9 @@ export function decodeRecord(buf: Uint8Array, type: number, payload: number, end
           term: get64(buf, payload) as Term,
           index: get64(buf, payload + 8) as LogIndex,
           type,
-          data: copyOut(buf, payload + ENTRY_FIXED, end),
+          buf,
+          start: payload + ENTRY_FIXED,
+          end,
         },
       };
     }
@@ -230,10 +249,7 @@ export function decodeRecord(buf: Uint8Array, type: number, payload: number, end
   }
 }
 
-/**
- * Copies bytes out into a plain Uint8Array. NB: not `buf.slice`, which on a Buffer is a view
- * that would pin the whole segment read into memory for as long as one entry lives.
- */
+/** Copies bytes out into a plain Uint8Array (not `buf.slice`, which on a Buffer is a view). */
 function copyOut(buf: Uint8Array, start: number, end: number): Uint8Array {
   const out = new Uint8Array(end - start);
   out.set(buf.subarray(start, end));

@@ -6,7 +6,7 @@
  */
 import type { Entry, HardState, LogIndex, NodeId, SnapshotMetadata, Term } from '../types.js';
 import { WalCorruptError } from './errors.js';
-import type { WalRecord } from './record.js';
+import type { RawEntry, WalRecord } from './record.js';
 
 /** EMPTY_HARD_STATE is the hard state of a member that has never saved one. */
 export const EMPTY_HARD_STATE: HardState = { term: 0 as Term, vote: 0 as NodeId, commit: 0 as LogIndex };
@@ -22,7 +22,7 @@ export class Replay {
   metadata: Uint8Array | null = null;
   hardState: HardState = EMPTY_HARD_STATE;
   snapshot: SnapshotMetadata | null = null;
-  #entries: Entry[] = [];
+  #entries: RawEntry[] = [];
   /** Index of #entries[0]. */
   #start = 1;
 
@@ -64,7 +64,7 @@ export class Replay {
     }
   }
 
-  #entry(e: Entry, origin: RecordOrigin): void {
+  #entry(e: RawEntry, origin: RecordOrigin): void {
     const base = this.snapshot?.index ?? 0;
     if (e.index <= base) {
       throw new WalCorruptError(origin.file, origin.offset, `entry ${e.index} was written after the snapshot at ${base} covering it`);
@@ -77,7 +77,7 @@ export class Replay {
       this.#entries = [e];
       this.#start = e.index;
     } else if (e.index <= this.#start + n) {
-      this.#entries.length = e.index - this.#start;
+      if (e.index < this.#start + n) this.#entries.length = e.index - this.#start;
       this.#entries.push(e);
     } else {
       throw new WalCorruptError(
@@ -88,7 +88,11 @@ export class Replay {
     }
   }
 
-  /** finish checks that the entries follow the snapshot and returns them. */
+  /**
+   * finish checks that the entries follow the snapshot and returns them, their data copied into
+   * one fresh buffer so they no longer pin the segment files' contents (overwritten and
+   * snapshotted entries, record headers) in memory.
+   */
   finish(dir: string): Entry[] {
     const base = this.snapshot?.index ?? 0;
     if (this.#entries.length > 0 && this.#start !== base + 1) {
@@ -98,6 +102,22 @@ export class Replay {
         `entries resume at index ${this.#start} but the snapshot covers only up to ${base}, so entries ${base + 1}..${this.#start - 1} are missing`,
       );
     }
-    return this.#entries;
+    return compact(this.#entries);
   }
+}
+
+function compact(entries: readonly RawEntry[]): Entry[] {
+  let total = 0;
+  for (const e of entries) total += e.end - e.start;
+  const slab = new Uint8Array(total);
+  const out = new Array<Entry>(entries.length);
+  let off = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const len = e.end - e.start;
+    slab.set(e.buf.subarray(e.start, e.end), off);
+    out[i] = { term: e.term, index: e.index, type: e.type, data: new Uint8Array(slab.buffer, off, len) };
+    off += len;
+  }
+  return out;
 }
