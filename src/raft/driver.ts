@@ -5,7 +5,7 @@
  * send what depended on the persist, apply, advance. Proposals resolve when their entry applies.
  */
 import type {
-  Entry, HardState, LogIndex, Message, NodeId, ProposeFailure, Ready, Snapshot, SnapshotMetadata, Term,
+  Entry, HardState, LogIndex, Message, NodeId, ProposeFailure, Ready, Snapshot, Term,
 } from './types.js';
 import { NO_NODE } from './types.js';
 import type { MemoryStorage } from './storage.js';
@@ -50,7 +50,8 @@ export interface Transport {
 export interface PersistBatch {
   readonly hardState: HardState | null;
   readonly entries: readonly Entry[];
-  readonly snapshot: SnapshotMetadata | null;
+  /** snapshot is a snapshot received from the leader: its data must be kept until applied. */
+  readonly snapshot: Snapshot | null;
   /** sync: fdatasync before resolving (term, vote or entries changed). */
   readonly sync: boolean;
 }
@@ -222,8 +223,11 @@ export class RaftDriver<R> {
    */
   readIndex(timeoutMs = 5_000): Promise<LogIndex> {
     const seq = ++this.#readSeq;
-    const ctx = new Uint8Array(8);
-    new DataView(ctx.buffer).setFloat64(0, seq, true);
+    // NB: the context must be unique cluster-wide (the leader dedups pending reads by it).
+    const ctx = new Uint8Array(16);
+    const view = new DataView(ctx.buffer);
+    view.setFloat64(0, this.#status.id, true);
+    view.setFloat64(8, seq, true);
     const r = this.#o.node.readIndex(ctx);
     if (!r.ok) return Promise.reject(new ProposalError('not-leader', r.leaderHint, 'No leader is known; retry shortly'));
     this.#schedule();
@@ -280,10 +284,13 @@ export class RaftDriver<R> {
     const o = this.#o;
     // The leader's appends may go out while it persists (Raft thesis §10.2.1).
     if (rd.messages.length > 0) o.transport.send(rd.messages);
-    if (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
-      await o.logStore.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot?.metadata ?? null, sync: rd.mustSync || rd.snapshot !== null });
+    // NB: a change of commit index alone is not worth an fsync: after a crash the commit index
+    // is learnt again from the leader (and the state machine's applied index bounds it below).
+    if (rd.mustSync || rd.snapshot !== null) {
+      await o.logStore.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, sync: true });
     }
-    if (rd.snapshot !== null) o.storage.applySnapshot(rd.snapshot);
+    // NB: the core's copy of a snapshot needs no data: the state machine ships its own state.
+    if (rd.snapshot !== null) o.storage.applySnapshot({ metadata: rd.snapshot.metadata, data: new Uint8Array(0) });
     if (rd.hardState !== null) o.storage.setHardState(rd.hardState);
     if (rd.entries.length > 0) o.storage.append(rd.entries);
     if (rd.messagesAfterPersist.length > 0) o.transport.send(rd.messagesAfterPersist);
@@ -316,7 +323,8 @@ export class RaftDriver<R> {
     o.node.advance(rd);
     this.#status = o.node.status();
     for (const rs of rd.readStates) {
-      const key = String(new DataView(rs.context.buffer, rs.context.byteOffset, rs.context.byteLength).getFloat64(0, true));
+      if (rs.context.byteLength !== 16) continue;
+      const key = String(new DataView(rs.context.buffer, rs.context.byteOffset, rs.context.byteLength).getFloat64(8, true));
       const w = this.#reads.get(key);
       if (w === undefined) continue;
       this.#reads.delete(key);

@@ -114,6 +114,7 @@ export type AuthHandlers = {
 export type RaftHandlers = {
   Stream: handleBidiStreamingCall<unknown, StreamAck>;
   SendSnapshot: handleClientStreamingCall<unknown, SnapshotAck>;
+  Propose: handleUnaryCall<unknown, { readonly index: number }>;
 };
 
 /**
@@ -170,7 +171,7 @@ export const SERVICE_SHAPES = {
     MoveLeader: 'unary',
   },
   'etcdserverpb.Auth': Object.fromEntries(AUTH_METHODS.map((m) => [m, 'unary' as const])),
-  'raftkube.raftpb.Raft': { Stream: 'bidi', SendSnapshot: 'client-stream' },
+  'raftkube.raftpb.Raft': { Stream: 'bidi', SendSnapshot: 'client-stream', Propose: 'unary' },
 } as const satisfies Readonly<Record<string, ServiceShape>>;
 
 /**

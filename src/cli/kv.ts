@@ -1,0 +1,68 @@
+/**
+ * kv: `raftkube kv` — run one member in this process, with etcd's flag names.
+ */
+import { pino } from 'pino';
+import { checkURL, ConfigError, DEFAULTS, parseInitialCluster, type MemberConfig } from '../kv/member/config.js';
+import { startMember } from '../kv/member/member.js';
+
+function urls(v: unknown, flag: string): string[] {
+  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(`${flag} is required`);
+  const list = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const u of list) checkURL(u, flag);
+  return list;
+}
+
+function num(v: unknown, def: number): number {
+  return typeof v === 'number' ? v : def;
+}
+
+/** memberConfig turns parsed flags into a MemberConfig, with actionable errors. */
+export function memberConfig(o: Record<string, string | number | undefined>): MemberConfig {
+  const name = String(o['name']);
+  const listenClientURLs = urls(o['listenClientUrls'], '--listen-client-urls');
+  const listenPeerURLs = urls(o['listenPeerUrls'], '--listen-peer-urls');
+  const advertisePeer = o['initialAdvertisePeerUrls'] === undefined ? listenPeerURLs : urls(o['initialAdvertisePeerUrls'], '--initial-advertise-peer-urls');
+  const initialCluster = o['initialCluster'] === undefined ? [{ name, peerURLs: advertisePeer }] : parseInitialCluster(String(o['initialCluster']));
+  const state = String(o['initialClusterState'] ?? 'new');
+  if (state !== 'new' && state !== 'existing') throw new ConfigError(`--initial-cluster-state must be new or existing, got ${state}`);
+  const heartbeatMs = num(o['heartbeatInterval'], DEFAULTS.heartbeatMs);
+  const electionMs = num(o['electionTimeout'], DEFAULTS.electionMs);
+  if (electionMs < 5 * heartbeatMs) throw new ConfigError(`--election-timeout (${electionMs} ms) should be at least 5 × --heartbeat-interval (${heartbeatMs} ms)`);
+  return {
+    name,
+    dataDir: String(o['dataDir'] ?? `${name}.raftkube`),
+    listenClientURLs,
+    advertiseClientURLs: o['advertiseClientUrls'] === undefined ? listenClientURLs : urls(o['advertiseClientUrls'], '--advertise-client-urls'),
+    listenPeerURLs,
+    initialCluster,
+    initialClusterState: state,
+    initialClusterToken: String(o['initialClusterToken'] ?? DEFAULTS.initialClusterToken),
+    heartbeatMs,
+    electionMs,
+    maxRequestBytes: num(o['maxRequestBytes'], DEFAULTS.maxRequestBytes),
+    snapshotCount: num(o['snapshotCount'], DEFAULTS.snapshotCount),
+    maxTxnOps: num(o['maxTxnOps'], DEFAULTS.maxTxnOps),
+  };
+}
+
+/** runKvMember starts the member and stops it cleanly on SIGTERM or SIGINT. */
+export async function runKvMember(o: Record<string, string | number | undefined>): Promise<void> {
+  const cfg = memberConfig(o);
+  const log = pino({ level: String(o['logLevel'] ?? 'info'), base: { component: 'kv', member: cfg.name } });
+  const member = await startMember(cfg, log);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    member.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

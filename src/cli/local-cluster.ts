@@ -1,0 +1,140 @@
+/**
+ * local-cluster: starting, watching and stopping the members of a local cluster as separate
+ * processes (`raftkube up` / `down` / `status`). Each member is `node <raftkube main> kv ...`
+ * itself — no wrapper in between — so signals sent to the pids in cluster.json reach it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { EtcdClient } from '../kv/client/etcd-client.js';
+import type { StatusResponse } from '../kv/proto/index.js';
+import { isAlive, type ClusterFile, type MasterEntry } from './cluster-file.js';
+
+/** MemberPlan is what is needed to start one member. */
+export interface MemberPlan {
+  readonly name: string;
+  readonly clientURL: string;
+  readonly peerURL: string;
+}
+
+/** planMembers lays out n members on loopback from basePort (client, peer pairs). */
+export function planMembers(n: number, basePort: number): MemberPlan[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `m${i + 1}`,
+    clientURL: `http://127.0.0.1:${basePort + 2 * i}`,
+    peerURL: `http://127.0.0.1:${basePort + 2 * i + 1}`,
+  }));
+}
+
+/** StartOptions are the knobs `up` passes to every member. */
+export interface StartOptions {
+  readonly dataDir: string;
+  readonly extraArgs?: readonly string[];
+}
+
+/** memberArgs builds the `raftkube kv` command line of one member. */
+export function memberArgs(plan: readonly MemberPlan[], m: MemberPlan, o: StartOptions): string[] {
+  return [
+    'kv',
+    '--name', m.name,
+    '--data-dir', join(o.dataDir, m.name),
+    '--listen-client-urls', m.clientURL,
+    '--advertise-client-urls', m.clientURL,
+    '--listen-peer-urls', m.peerURL,
+    '--initial-cluster', plan.map((p) => `${p.name}=${p.peerURL}`).join(','),
+    '--initial-cluster-state', 'new',
+    ...(o.extraArgs ?? []),
+  ];
+}
+
+/** mainScript is the command that runs raftkube in a child: node with this process's loaders. */
+export function mainCommand(): { cmd: string; args: string[] } {
+  const script = process.argv[1];
+  if (script === undefined) throw new Error('Cannot tell which script runs raftkube (process.argv[1] is empty)');
+  return { cmd: process.execPath, args: [...process.execArgv, script] };
+}
+
+/** startMember spawns one member detached, logging to DIR/<name>.log; returns its pid. */
+export function startMemberProcess(plan: readonly MemberPlan[], m: MemberPlan, o: StartOptions): number {
+  mkdirSync(o.dataDir, { recursive: true });
+  const logPath = join(o.dataDir, `${m.name}.log`);
+  const fd = openSync(logPath, 'a');
+  const { cmd, args } = mainCommand();
+  const child = spawn(cmd, [...args, ...memberArgs(plan, m, o)], { detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`Could not start member ${m.name}; see ${logPath}`);
+  child.unref();
+  return child.pid;
+}
+
+/** logTail returns the last lines of a member's log, for error messages. */
+export function logTail(dataDir: string, name: string, lines = 15): string {
+  const p = join(dataDir, `${name}.log`);
+  if (!existsSync(p)) return '(no log)';
+  return readFileSync(p, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** MemberState is one member's view as `status` reports it. */
+export interface MemberState {
+  readonly name: string;
+  readonly endpoint: string;
+  readonly pids: readonly number[];
+  readonly alive: boolean;
+  readonly status: StatusResponse | null;
+  readonly error: string | null;
+}
+
+/** probeCluster asks every member for its status (in parallel, short deadline). */
+export async function probeCluster(f: ClusterFile): Promise<MemberState[]> {
+  const client = new EtcdClient(f.masters.map((m) => m.clientURL), { deadlineMs: 1500 });
+  try {
+    return await Promise.all(
+      f.masters.map(async (m: MasterEntry, i): Promise<MemberState> => {
+        const alive = m.pids.some(isAlive);
+        try {
+          const status = await client.statusAt(i);
+          return { name: m.name, endpoint: m.clientURL, pids: m.pids, alive, status, error: null };
+        } catch (err: unknown) {
+          return { name: m.name, endpoint: m.clientURL, pids: m.pids, alive, status: null, error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    );
+  } finally {
+    client.close();
+  }
+}
+
+/** Summary condenses member states into what the status line shows. */
+export interface Summary {
+  readonly leaderName: string | null;
+  readonly term: number;
+  readonly commit: number;
+  readonly healthy: number;
+  readonly total: number;
+}
+
+/** summarize finds the leader and counts healthy members. */
+export function summarize(states: readonly MemberState[]): Summary {
+  let leaderName: string | null = null;
+  let term = 0;
+  let commit = 0;
+  let healthy = 0;
+  for (const s of states) {
+    if (s.status === null) continue;
+    if (s.status.leader !== '0') healthy++;
+    if (s.status.raftTerm >= term) term = s.status.raftTerm;
+    if (s.status.leader === s.status.header.member_id) {
+      leaderName = s.name;
+      commit = s.status.raftIndex;
+    }
+  }
+  return { leaderName, term, commit, healthy, total: states.length };
+}
+
+/** stopPids sends SIGTERM, waits up to graceMs, then SIGKILLs what is left. */
+export async function stopPids(pids: readonly number[], graceMs = 10_000): Promise<void> {
+  for (const p of pids) if (isAlive(p)) process.kill(p, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && pids.some(isAlive)) await new Promise((r) => setTimeout(r, 100));
+  for (const p of pids) if (isAlive(p)) process.kill(p, 'SIGKILL');
+}

@@ -1,0 +1,153 @@
+/**
+ * etcd-client: a small etcd v3 gRPC client used by raftkube's own tools — `raftkube status`,
+ * the benchmarks (the same client drives raftkube and a real etcd) and the apiserver. It fails
+ * over between endpoints on UNAVAILABLE and narrows every response with the wire decoders.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { loadProtoDefinitions, responseDecoders, type Decoded } from '../proto/index.js';
+import type {
+  DeleteRangeResponse, MembersResponse, PutResponse, RangeResponse, StatusResponse, TxnResponse,
+} from '../proto/index.js';
+
+type ServiceName = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Maintenance';
+
+/** EtcdCallError is a failed call, with the gRPC status code and the server's message. */
+export class EtcdCallError extends Error {
+  override readonly name = 'EtcdCallError';
+  constructor(readonly code: grpc.status, readonly details: string, readonly endpoint: string) {
+    super(`${details} (gRPC ${grpc.status[code] ?? code} from ${endpoint})`);
+  }
+}
+
+/** EtcdClientOptions tunes the client. */
+export interface EtcdClientOptions {
+  /** deadlineMs bounds every unary call (default 10 s). */
+  readonly deadlineMs?: number;
+  /**
+   * spread picks the endpoint each unary call starts from: 'failover' (default) sticks to the
+   * last endpoint that answered; 'round-robin' starts each call at the next endpoint in turn,
+   * spreading load over all members as the etcd3 client does. Both fail over on UNAVAILABLE.
+   */
+  readonly spread?: 'failover' | 'round-robin';
+}
+
+/** stripScheme turns http://host:port into host:port. */
+export function stripScheme(endpoint: string): string {
+  return endpoint.replace(/^https?:\/\//, '').replace(/\/$/, '');
+}
+
+/** EtcdClient talks to a set of etcd-compatible endpoints. */
+export class EtcdClient {
+  readonly endpoints: readonly string[];
+  readonly #clients: grpc.Client[];
+  readonly #deadlineMs: number;
+  readonly #roundRobin: boolean;
+  #current = 0;
+
+  constructor(endpoints: readonly string[], o: EtcdClientOptions = {}) {
+    if (endpoints.length === 0) throw new Error('EtcdClient needs at least one endpoint');
+    this.endpoints = endpoints.map(stripScheme);
+    this.#deadlineMs = o.deadlineMs ?? 10_000;
+    this.#roundRobin = o.spread === 'round-robin';
+    this.#clients = this.endpoints.map(
+      (e) => new grpc.Client(e, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 }),
+    );
+  }
+
+  /** client returns the raw grpc client of endpoint i (for streams). */
+  rawClient(i: number): grpc.Client {
+    const c = this.#clients[i];
+    if (c === undefined) throw new RangeError(`No endpoint ${i}`);
+    return c;
+  }
+
+  /** unaryAt calls one method on one endpoint and narrows the response. */
+  unaryAt<T>(i: number, service: ServiceName, method: string, req: object, decode: (v: unknown) => Decoded<T>): Promise<T> {
+    const def = loadProtoDefinitions().etcd[service] as unknown as Record<string, grpc.MethodDefinition<unknown, unknown>>;
+    const m = def[method];
+    if (m === undefined) return Promise.reject(new Error(`Unknown method ${service}.${method}`));
+    const client = this.rawClient(i);
+    const endpoint = this.endpoints[i]!;
+    return new Promise<T>((resolve, reject) => {
+      client.makeUnaryRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        req,
+        new grpc.Metadata(),
+        { deadline: Date.now() + this.#deadlineMs },
+        (err: grpc.ServiceError | null, value?: unknown) => {
+          if (err !== null) {
+            reject(new EtcdCallError(err.code, err.details, endpoint));
+            return;
+          }
+          const d = decode(value);
+          if (d.ok) resolve(d.value);
+          else reject(new Error(`Malformed ${service}.${method} response from ${endpoint}: ${d.error}`));
+        },
+      );
+    });
+  }
+
+  /** unary calls a method, failing over to the next endpoint while one is unavailable. */
+  async unary<T>(service: ServiceName, method: string, req: object, decode: (v: unknown) => Decoded<T>): Promise<T> {
+    let lastErr: unknown = null;
+    const start = this.#current;
+    if (this.#roundRobin) this.#current = (start + 1) % this.endpoints.length;
+    for (let attempt = 0; attempt < this.endpoints.length; attempt++) {
+      const i = (start + attempt) % this.endpoints.length;
+      try {
+        const r = await this.unaryAt(i, service, method, req, decode);
+        if (!this.#roundRobin) this.#current = i;
+        return r;
+      } catch (err: unknown) {
+        if (!(err instanceof EtcdCallError) || err.code !== grpc.status.UNAVAILABLE) throw err;
+        lastErr = err;
+      }
+    }
+    throw lastErr instanceof Error ? lastErr : new Error('No endpoint reachable');
+  }
+
+  put(key: Uint8Array | string, value: Uint8Array | string, opts: { lease?: string; prevKv?: boolean } = {}): Promise<PutResponse> {
+    return this.unary('KV', 'Put', { key: buf(key), value: buf(value), lease: opts.lease ?? '0', prev_kv: opts.prevKv ?? false }, responseDecoders.PutResponse);
+  }
+
+  range(key: Uint8Array | string, opts: { rangeEnd?: Uint8Array | string; serializable?: boolean; limit?: number; revision?: number } = {}): Promise<RangeResponse> {
+    const req = { key: buf(key), range_end: opts.rangeEnd === undefined ? Buffer.alloc(0) : buf(opts.rangeEnd), serializable: opts.serializable ?? false, limit: opts.limit ?? 0, revision: opts.revision ?? 0 };
+    return this.unary('KV', 'Range', req, responseDecoders.RangeResponse);
+  }
+
+  rangeAt(i: number, key: Uint8Array | string, serializable = false): Promise<RangeResponse> {
+    return this.unaryAt(i, 'KV', 'Range', { key: buf(key), serializable }, responseDecoders.RangeResponse);
+  }
+
+  putAt(i: number, key: Uint8Array | string, value: Uint8Array | string): Promise<PutResponse> {
+    return this.unaryAt(i, 'KV', 'Put', { key: buf(key), value: buf(value) }, responseDecoders.PutResponse);
+  }
+
+  deleteRange(key: Uint8Array | string, rangeEnd?: Uint8Array | string): Promise<DeleteRangeResponse> {
+    return this.unary('KV', 'DeleteRange', { key: buf(key), range_end: rangeEnd === undefined ? Buffer.alloc(0) : buf(rangeEnd) }, responseDecoders.DeleteRangeResponse);
+  }
+
+  txn(req: object): Promise<TxnResponse> {
+    return this.unary('KV', 'Txn', req, responseDecoders.TxnResponse);
+  }
+
+  /** statusAt asks endpoint i for its Maintenance.Status. */
+  statusAt(i: number): Promise<StatusResponse> {
+    return this.unaryAt(i, 'Maintenance', 'Status', {}, responseDecoders.StatusResponse);
+  }
+
+  memberList(): Promise<MembersResponse> {
+    return this.unary('Cluster', 'MemberList', { linearizable: true }, responseDecoders.MembersResponse);
+  }
+
+  close(): void {
+    for (const c of this.#clients) c.close();
+  }
+}
+
+/** buf turns a string or bytes into a Buffer. */
+export function buf(v: Uint8Array | string): Buffer {
+  return typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}

@@ -1,0 +1,280 @@
+/**
+ * member: one etcd-compatible kv member — its write-ahead log, MVCC store, Raft node, driver,
+ * peer transport and gRPC servers, wired together, recovered from disk on start and stopped in
+ * order. The only place that knows about all of them.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import {
+  MemoryStorage, RawNode, NO_NODE, encodeConfChange, logIndex, seededRng, term,
+  type Entry, type HardState, type NodeId, type Snapshot,
+} from '../../raft/index.js';
+import { RaftDriver, type LogStore, type PersistBatch } from '../../raft/driver.js';
+import { Wal, SnapshotStore } from '../../raft/wal/index.js';
+import { MvccStore } from '../mvcc/store.js';
+import { WatchHub } from '../watch/index.js';
+import { loadProtoDefinitions, addService } from '../proto/index.js';
+import { PeerTransport } from '../transport/peer-transport.js';
+import { KvStateMachine, type ApplyResult } from '../server/state-machine.js';
+import { KvServer } from '../server/kv-server.js';
+import { encodeMemberContext } from '../server/members.js';
+import { encodeMemberAttrs } from '../server/requests.js';
+import { kvService } from '../server/services/kv-service.js';
+import { leaseService } from '../server/services/lease-service.js';
+import { clusterService } from '../server/services/cluster-service.js';
+import { maintenanceService } from '../server/services/maintenance-service.js';
+import { watchService } from '../server/services/watch-service.js';
+import { clusterId as deriveClusterId, hostPort, memberId, type MemberConfig } from './config.js';
+
+/** Member is a running kv member. */
+export interface Member {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  readonly server: KvServer;
+  stop(): Promise<void>;
+}
+
+interface WalMeta {
+  readonly memberId: number;
+  readonly clusterId: string;
+}
+
+function bootstrapEntries(cfg: MemberConfig, ids: readonly NodeId[]): Entry[] {
+  // Every member of a new cluster writes the same first entries: one add-voter per member,
+  // committed at term 1, so a member that later joins learns the initial members from the log.
+  const members = cfg.initialCluster.map((m, i) => ({ m, id: ids[i]! })).sort((a, b) => a.id - b.id);
+  return members.map(({ m, id }, i) => ({
+    term: term(1),
+    index: logIndex(i + 1),
+    type: 'conf-change' as const,
+    data: encodeConfChange({ type: 'add-voter', nodeId: id, context: encodeMemberContext({ name: m.name, peerURLs: m.peerURLs, clientURLs: [] }) }),
+  }));
+}
+
+async function bindServer(server: grpc.Server, urls: readonly string[]): Promise<void> {
+  for (const url of urls) {
+    await new Promise<void>((resolve, reject) => {
+      server.bindAsync(hostPort(url), grpc.ServerCredentials.createInsecure(), (err) => {
+        if (err !== null) reject(new Error(`Cannot listen on ${url}: ${err.message}; is another member using that port?`));
+        else resolve();
+      });
+    });
+  }
+}
+
+/** startMember recovers (or bootstraps) a member from its data directory and starts serving. */
+export async function startMember(cfg: MemberConfig, log: Logger): Promise<Member> {
+  const ids = cfg.initialCluster.map((m) => memberId(m.peerURLs, cfg.initialClusterToken));
+  const self = cfg.initialCluster.find((m) => m.name === cfg.name);
+  if (self === undefined) throw new Error(`--name ${cfg.name} is not in --initial-cluster; add ${cfg.name}=<its peer URL>`);
+  const id = memberId(self.peerURLs, cfg.initialClusterToken);
+  const clusterId = deriveClusterId(ids);
+  const dir = join(cfg.dataDir, 'member');
+  mkdirSync(join(dir, 'wal'), { recursive: true });
+  mkdirSync(join(dir, 'snap'), { recursive: true });
+
+  const meta: WalMeta = { memberId: id, clusterId };
+  const { wal, state } = await Wal.open(join(dir, 'wal'), { metadata: Buffer.from(JSON.stringify(meta)) });
+  if (state.repairedTail !== null) log.warn({ repaired: state.repairedTail }, 'cut a torn write from the end of the WAL');
+  const walMeta = JSON.parse(Buffer.from(state.metadata).toString('utf8')) as WalMeta;
+  const snapStore = new SnapshotStore(join(dir, 'snap'));
+  const store = await MvccStore.open(join(dir, 'db'));
+  const fresh = state.hardState.term === 0 && state.entries.length === 0 && state.snapshot === null;
+  const myId = fresh ? id : (walMeta.memberId as NodeId);
+  const myCluster = fresh ? clusterId : walMeta.clusterId;
+
+  // A snapshot recorded in the WAL but newer than the store: the install was cut short.
+  if (state.snapshot !== null && state.snapshot.index > store.consistentIndex) {
+    const snap = await snapStore.loadMatching({ index: state.snapshot.index, term: state.snapshot.term });
+    if (snap === null) throw new Error(`The WAL records snapshot ${state.snapshot.index} but ${join(dir, 'snap')} lacks it; the data directory is damaged`);
+    await store.restoreSnapshot(snap.data);
+  }
+
+  const storage = new MemoryStorage();
+  if (state.snapshot !== null) storage.applySnapshot({ metadata: state.snapshot, data: new Uint8Array(0) });
+  let hardState: HardState = state.hardState;
+  let entries = state.entries;
+  if (fresh && cfg.initialClusterState === 'new') {
+    entries = bootstrapEntries(cfg, ids);
+    hardState = { term: term(1), vote: NO_NODE, commit: logIndex(entries.length) };
+    await wal.save({ hardState, entries });
+    log.info({ members: cfg.initialCluster.length }, 'bootstrapped a new cluster');
+  }
+  storage.setHardState(hardState);
+  storage.append(entries);
+
+  const electionTick = Math.max(2, Math.round(cfg.electionMs / cfg.heartbeatMs));
+  const node = new RawNode({ id: myId, storage, electionTick, heartbeatTick: 1, rng: seededRng(randomInt(2 ** 31)), preVote: true, checkQuorum: true, maxSizePerMsg: 1024 * 1024, maxInflightMsgs: 256 });
+  const now = (): number => performance.now();
+
+  let transport: PeerTransport | null = null;
+  let kv: KvServer | null = null;
+  const syncPeers = (): void => {
+    if (transport === null) return;
+    const members = sm.members.list();
+    const keep = new Set<number>();
+    for (const m of members) {
+      if (m.id === myId || m.peerURLs[0] === undefined) continue;
+      keep.add(m.id);
+      transport.addPeer(m.id, m.peerURLs[0]);
+    }
+    void keep;
+  };
+  const sm = new KvStateMachine({
+    store,
+    now,
+    restoreSnapshot: (data) => store.restoreSnapshot(data),
+    log: (msg) => log.warn(msg),
+    onMembersChanged: syncPeers,
+  });
+  const logStore: LogStore = {
+    async save(b: PersistBatch): Promise<void> {
+      // NB: a received snapshot's data must be durable before the WAL marks it (recovery reads it).
+      if (b.snapshot !== null && b.snapshot.data.byteLength > 0) await snapStore.save(b.snapshot);
+      await wal.save({ hardState: b.hardState, entries: b.entries, snapshot: b.snapshot?.metadata ?? null });
+    },
+  };
+
+  let lastSnapshotIndex = state.snapshot?.index ?? 0;
+  let snapshotting = false;
+  const maybeSnapshot = async (): Promise<void> => {
+    const applied = driver.applied;
+    if (snapshotting || applied - lastSnapshotIndex < cfg.snapshotCount) return;
+    snapshotting = true;
+    try {
+      // The store must hold everything up to the snapshot durably before the log is cut.
+      await store.commit({ sync: true });
+      const at = logIndex(Math.min(applied, store.consistentIndex));
+      const snap: Snapshot = storage.createSnapshot(at, node.confState(), new Uint8Array(0));
+      await wal.save({ entries: [], snapshot: snap.metadata });
+      // Keep some entries so slightly slow followers catch up from the log, not a snapshot.
+      const keep = Math.min(5000, Math.floor(cfg.snapshotCount / 2));
+      const compactTo = logIndex(Math.max(storage.firstIndex(), at - keep));
+      if (compactTo > storage.firstIndex()) storage.compact(compactTo);
+      await wal.releaseTo(compactTo);
+      await snapStore.purge(2);
+      lastSnapshotIndex = at;
+      log.info({ index: at }, 'took a raft snapshot and compacted the log');
+    } finally {
+      snapshotting = false;
+    }
+  };
+
+  let stopping = false;
+  const driver = new RaftDriver<ApplyResult>({
+    node,
+    storage,
+    logStore,
+    transport: { send: (msgs) => transport?.send(msgs) },
+    stateMachine: sm,
+    tickMs: cfg.heartbeatMs,
+    onReady: (rd) => {
+      if (rd.softState !== null) {
+        log.info({ role: rd.softState.role, leader: rd.softState.leader.toString(16), term: driver.status().term }, 'raft state changed');
+        kv?.onLeadership();
+      }
+      if (rd.committedEntries.length > 0) void maybeSnapshot().catch((err: unknown) => log.error({ err }, 'snapshot failed'));
+    },
+    onFatal: (err) => {
+      log.fatal({ err }, 'storage failed; stopping the member');
+      if (!stopping) process.exit(2);
+    },
+  });
+
+  transport = new PeerTransport({
+    self: myId,
+    clusterId: myCluster,
+    peers: new Map(),
+    onMessage: (m) => driver.receive(m),
+    onUnreachable: (pid) => {
+      driver.node.reportUnreachable(pid);
+      driver.kick();
+    },
+    onSnapshotStatus: (pid, ok) => {
+      driver.node.reportSnapshot(pid, ok);
+      driver.kick();
+    },
+    snapshotData: async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of store.snapshot()) chunks.push(c);
+      return Buffer.concat(chunks);
+    },
+    onPropose: async (data) => {
+      if (kv === null || !kv.isLeader()) throw new Error('Not the leader');
+      await kv.proposeRaw(data);
+      return driver.applied;
+    },
+    log: (msg) => log.warn(msg),
+  });
+  // Peers known before anything is applied: the initial cluster, then the recovered registry.
+  for (let i = 0; i < cfg.initialCluster.length; i++) {
+    const m = cfg.initialCluster[i]!;
+    if (ids[i] !== myId && m.peerURLs[0] !== undefined) transport.addPeer(ids[i]!, m.peerURLs[0]);
+  }
+  syncPeers();
+
+  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg) });
+  const hub = new WatchHub(store);
+  const defs = loadProtoDefinitions();
+  const grpcOpts = { 'grpc.max_receive_message_length': cfg.maxRequestBytes + 512 * 1024, 'grpc.max_send_message_length': -1 };
+  const clientServer = new grpc.Server(grpcOpts);
+  const server = kv;
+  const waitForLeader = async (target: number, timeoutMs: number): Promise<boolean> => {
+    const deadline = now() + timeoutMs;
+    while (now() < deadline) {
+      if (driver.status().leader === target) return true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  };
+  addService(clientServer, defs.etcd.KV, kvService(server));
+  addService(clientServer, defs.etcd.Lease, leaseService(server));
+  addService(clientServer, defs.etcd.Cluster, clusterService(server, cfg.initialClusterToken));
+  addService(clientServer, defs.etcd.Maintenance, maintenanceService(server, waitForLeader));
+  addService(clientServer, defs.etcd.Watch, watchService(server, hub));
+  const peerServer = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+  addService(peerServer, defs.raft, transport.handlers());
+  await bindServer(peerServer, cfg.listenPeerURLs);
+  await bindServer(clientServer, cfg.listenClientURLs);
+  driver.start();
+  log.info({ id: myId.toString(16), cluster: myCluster, client: cfg.listenClientURLs, peer: cfg.listenPeerURLs }, 'member started');
+
+  // Publish our name and client URLs through the log so MemberList and forwarding know them.
+  const publisher = setInterval(() => {
+    const me = sm.members.get(myId);
+    if (me !== undefined && me.name === cfg.name && me.clientURLs.join() === cfg.advertiseClientURLs.join()) {
+      clearInterval(publisher);
+      return;
+    }
+    const lead = driver.status().leader;
+    if (lead === NO_NODE) return;
+    const data = encodeMemberAttrs(myId, cfg.name, cfg.advertiseClientURLs);
+    const p = lead === myId ? server.proposeRaw(data) : transport.propose(lead, data);
+    p.catch(() => undefined);
+  }, 300);
+  publisher.unref();
+
+  return {
+    id: myId,
+    clusterId: myCluster,
+    server,
+    async stop(): Promise<void> {
+      stopping = true;
+      clearInterval(publisher);
+      driver.stop();
+      server.close();
+      hub.close();
+      transport?.close();
+      await Promise.all([
+        new Promise<void>((r) => clientServer.tryShutdown(() => r())),
+        new Promise<void>((r) => peerServer.tryShutdown(() => r())),
+      ]);
+      await wal.close();
+      await store.commit({ sync: true });
+      await store.close();
+    },
+  };
+}

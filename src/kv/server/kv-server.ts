@@ -1,0 +1,192 @@
+/**
+ * kv-server: a member's request path (etcd's EtcdServer): proposing writes through Raft on the
+ * leader (a follower forwards them to the leader over the client API), gating linearizable
+ * reads on ReadIndex, filling response headers, running lease expiry while leading.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { NodeId } from '../../raft/index.js';
+import { NO_NODE } from '../../raft/index.js';
+import { ProposalError, type RaftDriver } from '../../raft/driver.js';
+import { loadProtoDefinitions, type ResponseHeader } from '../proto/index.js';
+import type { KvStateMachine, ApplyResult } from './state-machine.js';
+import { encodeWire } from './requests.js';
+import { etcdError, EtcdError } from './errors.js';
+import { leaseId } from './convert.js';
+import { stripScheme } from '../client/etcd-client.js';
+
+/** KvServerOptions wires a member's request path. */
+export interface KvServerOptions {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  readonly driver: RaftDriver<ApplyResult>;
+  readonly sm: KvStateMachine;
+  readonly maxRequestBytes: number;
+  readonly maxTxnOps: number;
+  readonly now: () => number;
+  readonly log: (msg: string) => void;
+}
+
+type ServiceName = 'KV' | 'Lease' | 'Cluster' | 'Maintenance';
+
+/** KvServer is the member's request path shared by the gRPC services. */
+export class KvServer {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  readonly driver: RaftDriver<ApplyResult>;
+  readonly sm: KvStateMachine;
+  readonly maxRequestBytes: number;
+  readonly maxTxnOps: number;
+  readonly now: () => number;
+  readonly log: (msg: string) => void;
+  readonly #forwarders = new Map<string, grpc.Client>();
+  #leaseTimer: NodeJS.Timeout | null = null;
+  #wasLeader = false;
+
+  constructor(o: KvServerOptions) {
+    this.id = o.id;
+    this.clusterId = o.clusterId;
+    this.driver = o.driver;
+    this.sm = o.sm;
+    this.maxRequestBytes = o.maxRequestBytes;
+    this.maxTxnOps = o.maxTxnOps;
+    this.now = o.now;
+    this.log = o.log;
+  }
+
+  /** header is the ResponseHeader of a response produced now (revision: the store's current). */
+  header(revision?: number): ResponseHeader {
+    return {
+      cluster_id: this.clusterId,
+      member_id: String(this.id),
+      revision: revision ?? this.sm.store.currentRevision,
+      raft_term: this.driver.status().term,
+    };
+  }
+
+  isLeader(): boolean {
+    return this.driver.status().role === 'leader';
+  }
+
+  leader(): NodeId {
+    return this.driver.status().leader;
+  }
+
+  /** onLeadership is called after each Ready: promote or demote the lessor on a change. */
+  onLeadership(): void {
+    const leader = this.isLeader();
+    if (leader === this.#wasLeader) return;
+    this.#wasLeader = leader;
+    if (leader) {
+      this.sm.lessor.promote(this.now());
+      this.#leaseTimer = setInterval(() => this.#expireLeases(), 500);
+      this.#leaseTimer.unref();
+    } else {
+      this.sm.lessor.demote();
+      if (this.#leaseTimer !== null) clearInterval(this.#leaseTimer);
+      this.#leaseTimer = null;
+    }
+  }
+
+  #expireLeases(): void {
+    for (const id of this.sm.lessor.expired(this.now(), 100)) {
+      // NB: the revoke goes through Raft; until it applies, the lease stays expired here and
+      // keep-alives for it fail, so a client cannot resurrect it.
+      this.proposeWire('lease-revoke', { ID: leaseId(id) }).catch((err: unknown) => {
+        this.log(`Could not revoke expired lease ${id.toString(16)}: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
+  }
+
+  /** proposeWire proposes a request on this member (which must lead) and waits for it to apply. */
+  async proposeWire(kind: Parameters<typeof encodeWire>[0], raw: object): Promise<ApplyResult> {
+    const data = encodeWire(kind, raw);
+    if (data.byteLength > this.maxRequestBytes) throw etcdError('request-too-large');
+    return this.#proposeData(data);
+  }
+
+  /** proposeData proposes encoded entry data and maps driver failures to etcd errors. */
+  async #proposeData(data: Uint8Array): Promise<ApplyResult> {
+    try {
+      return await this.driver.propose(data);
+    } catch (err: unknown) {
+      throw mapProposalError(err);
+    }
+  }
+
+  /** proposeRaw proposes already-encoded data (member attributes). */
+  proposeRaw(data: Uint8Array): Promise<ApplyResult> {
+    return this.#proposeData(data);
+  }
+
+  /** linearizableRead waits until a read of the local state is linearizable (ReadIndex). */
+  async linearizableRead(): Promise<void> {
+    try {
+      await this.driver.readIndex();
+    } catch (err: unknown) {
+      throw mapProposalError(err);
+    }
+  }
+
+  /** leaderClient returns a gRPC client to the leader's client URL, or throws no-leader. */
+  leaderClient(): grpc.Client {
+    const lead = this.leader();
+    if (lead === NO_NODE) throw etcdError('no-leader');
+    const m = this.sm.members.get(lead);
+    const url = m?.clientURLs[0];
+    if (url === undefined) throw etcdError('no-leader', `the leader ${lead.toString(16)} has not published its client URL yet`);
+    const target = stripScheme(url);
+    let c = this.#forwarders.get(target);
+    if (c === undefined) {
+      c = new grpc.Client(target, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+      this.#forwarders.set(target, c);
+    }
+    return c;
+  }
+
+  /** forward sends a unary request to the leader unchanged and returns its raw response. */
+  forward(service: ServiceName, method: string, raw: unknown, deadlineMs = 10_000): Promise<unknown> {
+    const def = loadProtoDefinitions().etcd[service] as unknown as Record<string, grpc.MethodDefinition<unknown, unknown>>;
+    const m = def[method]!;
+    const client = this.leaderClient();
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, raw, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, value?: unknown) => {
+        if (err !== null) reject(err);
+        else resolve(value);
+      });
+    });
+  }
+
+  /** close stops timers and forwarding clients. */
+  close(): void {
+    if (this.#leaseTimer !== null) clearInterval(this.#leaseTimer);
+    this.#leaseTimer = null;
+    for (const c of this.#forwarders.values()) c.close();
+    this.#forwarders.clear();
+  }
+}
+
+/** mapProposalError turns a driver failure into etcd's error. */
+export function mapProposalError(err: unknown): Error {
+  if (err instanceof EtcdError) return err;
+  if (err instanceof ProposalError) {
+    switch (err.reason) {
+      case 'not-leader':
+        return etcdError(err.leaderHint === NO_NODE ? 'no-leader' : 'leader-changed');
+      case 'dropped':
+        return etcdError('leader-changed');
+      case 'timeout':
+        return etcdError('timeout');
+      case 'stopped':
+        return etcdError('stopped');
+      case 'transferring':
+        return etcdError('leader-changed', 'leadership is being transferred; retry');
+      case 'conf-change-pending':
+        return etcdError('conf-change-pending');
+      case 'invalid-conf-change':
+        return etcdError('invalid-argument', err.message);
+      case 'too-large':
+        return etcdError('request-too-large');
+    }
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

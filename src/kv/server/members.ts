@@ -1,0 +1,116 @@
+/**
+ * members: the cluster's member list (names and URLs) as replicated state. It changes only by
+ * applying conf-change entries (whose context carries the member's attributes) and member
+ * attribute updates, and is stored in the MVCC backend's "members" bucket, so it survives
+ * restarts and travels in snapshots.
+ */
+import type { NodeId } from '../../raft/index.js';
+import { nodeId, type ConfChange } from '../../raft/index.js';
+
+/** MemberInfo is one member as MemberList reports it. */
+export interface MemberInfo {
+  readonly id: NodeId;
+  readonly name: string;
+  readonly peerURLs: readonly string[];
+  readonly clientURLs: readonly string[];
+  readonly isLearner: boolean;
+}
+
+/** MemberContext is what a conf change carries about the member it adds. */
+export interface MemberContext {
+  readonly name: string;
+  readonly peerURLs: readonly string[];
+  readonly clientURLs: readonly string[];
+}
+
+/** encodeMemberContext serialises a conf change's context. */
+export function encodeMemberContext(c: MemberContext): Uint8Array {
+  return Buffer.from(JSON.stringify(c));
+}
+
+function decodeContext(data: Uint8Array | undefined): MemberContext {
+  if (data === undefined || data.byteLength === 0) return { name: '', peerURLs: [], clientURLs: [] };
+  const v = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<MemberContext>;
+  return { name: v.name ?? '', peerURLs: v.peerURLs ?? [], clientURLs: v.clientURLs ?? [] };
+}
+
+/** MembersStore persists the registry (implemented over the MVCC backend's aux bucket). */
+export interface MembersStore {
+  auxPut(bucket: string, key: Uint8Array, value: Uint8Array | null): void;
+  auxEntries(bucket: string): [Buffer, Buffer][];
+}
+
+const BUCKET = 'members';
+
+/** MemberRegistry is the replicated member list. */
+export class MemberRegistry {
+  readonly #members = new Map<NodeId, MemberInfo>();
+  readonly #store: MembersStore;
+
+  constructor(store: MembersStore) {
+    this.#store = store;
+    this.reload();
+  }
+
+  /** reload reads the registry from the store (startup, snapshot install). */
+  reload(): void {
+    this.#members.clear();
+    for (const [, v] of this.#store.auxEntries(BUCKET)) {
+      const m = JSON.parse(v.toString('utf8')) as MemberInfo;
+      this.#members.set(nodeId(m.id), { ...m, id: nodeId(m.id) });
+    }
+  }
+
+  #save(m: MemberInfo): void {
+    this.#members.set(m.id, m);
+    this.#store.auxPut(BUCKET, Buffer.from(String(m.id)), Buffer.from(JSON.stringify(m)));
+  }
+
+  /** applyConfChange records the effect of an applied membership change. */
+  applyConfChange(cc: ConfChange): void {
+    const prev = this.#members.get(cc.nodeId);
+    switch (cc.type) {
+      case 'add-voter':
+      case 'add-learner': {
+        const ctx = decodeContext(cc.context);
+        this.#save({
+          id: cc.nodeId,
+          name: ctx.name || prev?.name || '',
+          peerURLs: ctx.peerURLs.length > 0 ? ctx.peerURLs : (prev?.peerURLs ?? []),
+          clientURLs: ctx.clientURLs.length > 0 ? ctx.clientURLs : (prev?.clientURLs ?? []),
+          isLearner: cc.type === 'add-learner',
+        });
+        return;
+      }
+      case 'promote':
+        if (prev !== undefined) this.#save({ ...prev, isLearner: false });
+        return;
+      case 'remove':
+        this.#members.delete(cc.nodeId);
+        this.#store.auxPut(BUCKET, Buffer.from(String(cc.nodeId)), null);
+        return;
+    }
+  }
+
+  /** setAttributes records a member's published name and client URLs. */
+  setAttributes(id: NodeId, name: string, clientURLs: readonly string[]): void {
+    const prev = this.#members.get(id);
+    if (prev === undefined) return;
+    this.#save({ ...prev, name, clientURLs });
+  }
+
+  /** setPeerURLs records a MemberUpdate. */
+  setPeerURLs(id: NodeId, peerURLs: readonly string[]): void {
+    const prev = this.#members.get(id);
+    if (prev === undefined) return;
+    this.#save({ ...prev, peerURLs });
+  }
+
+  get(id: NodeId): MemberInfo | undefined {
+    return this.#members.get(id);
+  }
+
+  list(): MemberInfo[] {
+    return [...this.#members.values()].sort((a, b) => a.id - b.id);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * common: glue shared by the gRPC services — wrapping async handlers so every failure becomes a
+ * gRPC status, and mapping apply results to etcd errors.
+ */
+import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Decoded } from '../../proto/index.js';
+import type { ApplyResult } from '../state-machine.js';
+import { etcdError, invalid, toServiceError, type EtcdError } from '../errors.js';
+
+/** unary wraps an async handler: its result or its error reaches the client, never a crash. */
+export function unary<Res>(fn: (raw: unknown, call: ServerUnaryCall<unknown, Res>) => Promise<Res>): handleUnaryCall<unknown, Res> {
+  return (call: ServerUnaryCall<unknown, Res>, callback: sendUnaryData<Res>) => {
+    fn(call.request, call).then(
+      (res) => callback(null, res),
+      (err: unknown) => callback(toServiceError(err)),
+    );
+  };
+}
+
+/** decoded unwraps a decoder result or throws INVALID_ARGUMENT with the decoder's explanation. */
+export function decoded<T>(d: Decoded<T>): T {
+  if (!d.ok) throw invalid(d.error);
+  return d.value;
+}
+
+/** resultError maps an apply-time failure to the error etcd reports. */
+export function resultError(r: Extract<ApplyResult, { kind: 'error' }>): EtcdError {
+  switch (r.error.code) {
+    case 'compacted':
+      return etcdError('compacted');
+    case 'future-revision':
+      return etcdError('future-rev');
+    case 'key-not-found':
+      return etcdError('key-not-found');
+    case 'lease-not-found':
+      return etcdError('lease-not-found');
+    case 'lease-exists':
+      return etcdError('lease-exists');
+    case 'malformed':
+      return etcdError('internal', r.error.message);
+  }
+}
+
+/** expectKind narrows an apply result to the expected kind, or throws the error it carries. */
+export function expectKind<K extends ApplyResult['kind']>(r: ApplyResult, kind: K): Extract<ApplyResult, { kind: K }> {
+  if (r.kind === kind) return r as Extract<ApplyResult, { kind: K }>;
+  if (r.kind === 'error') throw resultError(r);
+  throw etcdError('internal', `expected a ${kind} result, got ${r.kind}`);
+}

@@ -1,0 +1,102 @@
+/**
+ * maintenance-service: etcdserverpb.Maintenance — Status, MoveLeader (leader transfer in the
+ * Raft core), HashKV/Hash, Snapshot (a consistent image streamed in chunks), Alarm (none are
+ * raised), Defragment (flushes and compacts storage).
+ */
+import { statSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeId } from '../../../raft/index.js';
+import { requestDecoders } from '../../proto/index.js';
+import type { MaintenanceHandlers, StatusResponse, HeaderOnlyResponse, HashKVResponse, HashResponse, AlarmResponse, SnapshotResponse } from '../../proto/index.js';
+import type { KvServer } from '../kv-server.js';
+import { etcdError, toServiceError } from '../errors.js';
+import { decoded, unary } from './common.js';
+
+/** VERSION is what Status reports: the etcd API level we speak, marked as ours. */
+export const VERSION = '3.4.0-raftkube';
+
+/** dirSize sums the sizes of the files under dir. */
+export function dirSize(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += dirSize(p);
+    else if (e.isFile()) total += statSync(p).size;
+  }
+  return total;
+}
+
+/** maintenanceService builds the Maintenance handlers of a member. */
+export function maintenanceService(s: KvServer, waitForLeader: (target: number, timeoutMs: number) => Promise<boolean>): MaintenanceHandlers {
+  return {
+    Status: unary<StatusResponse>(async () => {
+      const st = s.driver.status();
+      const size = dirSize(s.sm.store.dir);
+      const isLearner = st.confState.learners.includes(s.id);
+      return {
+        header: s.header(),
+        version: VERSION,
+        dbSize: size,
+        leader: String(st.leader),
+        raftIndex: st.commit,
+        raftTerm: st.term,
+        raftAppliedIndex: s.driver.applied,
+        errors: [],
+        dbSizeInUse: size,
+        isLearner,
+      };
+    }),
+    MoveLeader: unary<HeaderOnlyResponse>(async (raw) => {
+      const req = decoded(requestDecoders.MoveLeaderRequest(raw));
+      if (!s.isLeader()) throw etcdError('not-leader');
+      const target = Number(req.targetID);
+      if (!Number.isSafeInteger(target) || target <= 0) throw etcdError('bad-transferee');
+      const r = s.driver.node.transferLeader(nodeId(target));
+      s.driver.kick();
+      if (!r.ok) {
+        if (r.reason === 'already-leader') return { header: s.header() };
+        throw etcdError('bad-transferee', r.reason);
+      }
+      if (!(await waitForLeader(target, 10_000))) throw etcdError('timeout', 'leader transfer did not complete');
+      return { header: s.header() };
+    }),
+    HashKV: unary<HashKVResponse>(async (raw) => {
+      const req = decoded(requestDecoders.HashKVRequest(raw));
+      const r = await s.sm.store.hash(req.revision);
+      if (!r.ok) throw etcdError(r.error.code === 'compacted' ? 'compacted' : 'future-rev');
+      return { header: s.header(r.value.revision), hash: r.value.hash, compact_revision: r.value.compactRevision };
+    }),
+    Hash: unary<HashResponse>(async () => {
+      const r = await s.sm.store.hash(0);
+      if (!r.ok) throw etcdError('internal', r.error.message);
+      return { header: s.header(r.value.revision), hash: r.value.hash };
+    }),
+    Alarm: unary<AlarmResponse>(async (raw) => {
+      decoded(requestDecoders.AlarmRequest(raw));
+      return { header: s.header(), alarms: [] };
+    }),
+    Defragment: unary<HeaderOnlyResponse>(async () => {
+      await s.sm.store.commit({ sync: true });
+      return { header: s.header() };
+    }),
+    Snapshot: (call) => {
+      void (async () => {
+        const snap = s.sm.store.snapshot();
+        const header = s.header(snap.revision);
+        const chunks: Buffer[] = [];
+        let total = 0;
+        for await (const c of snap) {
+          chunks.push(c);
+          total += c.length;
+        }
+        let sent = 0;
+        for (const c of chunks) {
+          sent += c.length;
+          const resp: SnapshotResponse = { header, remaining_bytes: total - sent, blob: c };
+          if (!call.write(resp)) await new Promise<void>((r) => call.once('drain', () => r()));
+        }
+        call.end();
+      })().catch((err: unknown) => call.emit('error', toServiceError(err)));
+    },
+  };
+}

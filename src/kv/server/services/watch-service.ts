@@ -1,0 +1,159 @@
+/**
+ * watch-service: etcdserverpb.Watch — one bidirectional stream multiplexing many watchers of
+ * the member's watch hub. Events come from applied entries only, in revision order; large
+ * responses are split into fragments when the watcher asked for it; a consumer that stops
+ * reading is cancelled by the hub with a reason rather than slowing writes down.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { requestDecoders } from '../../proto/index.js';
+import type { WatchHandlers, WatchResponse as PbWatchResponse, Event as PbEvent } from '../../proto/index.js';
+import type { WatchHub, Watcher, WatchResponse, WatchEvent } from '../../watch/index.js';
+import type { KvServer } from '../kv-server.js';
+import { kvOut } from '../convert.js';
+import { toServiceError } from '../errors.js';
+
+interface Active {
+  readonly watcher: Watcher;
+  readonly fragment: boolean;
+}
+
+function eventOut(e: WatchEvent): PbEvent {
+  return e.prev_kv === undefined ? { type: e.type, kv: kvOut(e.kv) } : { type: e.type, kv: kvOut(e.kv), prev_kv: kvOut(e.prev_kv) };
+}
+
+function eventSize(e: WatchEvent): number {
+  return 64 + e.kv.key.length + e.kv.value.length + (e.prev_kv === undefined ? 0 : e.prev_kv.key.length + e.prev_kv.value.length);
+}
+
+/** watchService builds the Watch handler of a member. */
+export function watchService(s: KvServer, hub: WatchHub): WatchHandlers {
+  return {
+    Watch: (call: grpc.ServerDuplexStream<unknown, PbWatchResponse>) => {
+      const active = new Map<number, Active>();
+      let nextId = 0;
+      let closed = false;
+      let blocked = false;
+      const base = (watchId: number, revision: number): PbWatchResponse => ({
+        header: s.header(revision),
+        watch_id: watchId,
+        created: false,
+        canceled: false,
+        compact_revision: 0,
+        cancel_reason: '',
+        fragment: false,
+        events: [],
+      });
+      const write = (r: PbWatchResponse): void => {
+        if (closed) return;
+        if (!call.write(r)) blocked = true;
+      };
+      const send = (watchId: number, a: Active, r: WatchResponse): void => {
+        switch (r.type) {
+          case 'events': {
+            const events = r.events;
+            const limit = s.maxRequestBytes;
+            let size = 0;
+            for (const e of events) size += eventSize(e);
+            if (!a.fragment || size <= limit) {
+              write({ ...base(watchId, r.revision), events: events.map(eventOut) });
+              return;
+            }
+            // Fragments: each holds events up to the size limit; all but the last say fragment.
+            let part: PbEvent[] = [];
+            let partSize = 0;
+            for (let i = 0; i < events.length; i++) {
+              const e = events[i]!;
+              const sz = eventSize(e);
+              if (part.length > 0 && partSize + sz > limit) {
+                write({ ...base(watchId, r.revision), fragment: true, events: part });
+                part = [];
+                partSize = 0;
+              }
+              part.push(eventOut(e));
+              partSize += sz;
+            }
+            write({ ...base(watchId, r.revision), events: part });
+            return;
+          }
+          case 'progress':
+            write(base(watchId, r.revision));
+            return;
+          case 'canceled':
+            active.delete(watchId);
+            write({ ...base(watchId, r.revision), canceled: true, compact_revision: r.compact_revision, cancel_reason: r.cancel_reason });
+            return;
+        }
+      };
+      const drain = (watchId: number): void => {
+        const a = active.get(watchId);
+        if (a === undefined || blocked) return;
+        for (const r of a.watcher.poll()) send(watchId, a, r);
+      };
+      call.on('drain', () => {
+        blocked = false;
+        for (const id of [...active.keys()]) drain(id);
+      });
+      call.on('data', (raw: unknown) => {
+        const d = requestDecoders.WatchRequest(raw);
+        // etcd ignores a request with nothing set; a malformed one likewise must not end the stream.
+        if (!d.ok) return;
+        const req = d.value;
+        try {
+          switch (req.request_union) {
+            case 'create_request': {
+              const c = req.create_request;
+              let watchId = c.watch_id;
+              if (watchId === 0 || watchId < 0) {
+                while (active.has(nextId)) nextId++;
+                watchId = nextId++;
+              } else if (active.has(watchId)) {
+                write({ ...base(watchId, s.sm.store.currentRevision), created: true, canceled: true, cancel_reason: 'mvcc: duplicate watch ID provided' });
+                return;
+              }
+              const watcher = hub.watch({
+                key: c.key,
+                range_end: c.range_end,
+                start_revision: c.start_revision,
+                filters: c.filters,
+                prev_kv: c.prev_kv,
+                progress_notify: c.progress_notify,
+              });
+              const a: Active = { watcher, fragment: c.fragment };
+              active.set(watchId, a);
+              write({ ...base(watchId, watcher.createdRevision), created: true });
+              watcher.onReadable(() => drain(watchId));
+              drain(watchId);
+              return;
+            }
+            case 'cancel_request': {
+              const id = req.cancel_request.watch_id;
+              const a = active.get(id);
+              if (a === undefined) return;
+              active.delete(id);
+              a.watcher.cancel();
+              write({ ...base(id, s.sm.store.currentRevision), canceled: true });
+              return;
+            }
+            case 'progress_request':
+              for (const a of active.values()) hub.requestProgress(a.watcher);
+              return;
+          }
+        } catch (err: unknown) {
+          call.emit('error', toServiceError(err));
+        }
+      });
+      const end = (): void => {
+        if (closed) return;
+        closed = true;
+        for (const a of active.values()) a.watcher.cancel();
+        active.clear();
+      };
+      call.on('end', () => {
+        end();
+        call.end();
+      });
+      call.on('error', end);
+      call.on('cancelled', end);
+    },
+  };
+}

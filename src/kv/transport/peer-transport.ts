@@ -1,0 +1,302 @@
+/**
+ * peer-transport: raft messages between members over gRPC (raftkube.raftpb.Raft). One
+ * bidirectional stream per ordered peer pair carries batches: every message queued for a peer
+ * in one event-loop turn goes out as one MessageBatch. A dead or slow peer never blocks the
+ * others: its stream is torn down and re-dialled with backoff, and what cannot be written is
+ * dropped (Raft retransmits) and reported unreachable. Snapshots go over their own rpc in chunks.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Message, NodeId, SnapshotMessage } from '../../raft/index.js';
+import type { Transport } from '../../raft/driver.js';
+import {
+  decodeBatch, encodeBatch, loadProtoDefinitions, snapshotChunks, SnapshotAssembler,
+  type Id64, type RaftHandlers, type StreamAck, type SnapshotAck,
+} from '../proto/index.js';
+
+/** PeerTransportOptions configures a member's peer links. */
+export interface PeerTransportOptions {
+  readonly self: NodeId;
+  readonly clusterId: Id64;
+  /** peers maps member ids to peer URLs (host:port or http://host:port). */
+  readonly peers: ReadonlyMap<NodeId, string>;
+  /** onMessage receives every message addressed to this member. */
+  readonly onMessage: (m: Message) => void;
+  readonly onUnreachable: (id: NodeId) => void;
+  readonly onSnapshotStatus: (id: NodeId, ok: boolean) => void;
+  /** snapshotData supplies the state to ship with a snap message (the core's carry none). */
+  readonly snapshotData: (m: SnapshotMessage) => Promise<Uint8Array>;
+  /** onPropose appends an internal request a follower forwarded (leader only); resolves to its index. */
+  readonly onPropose: (data: Uint8Array) => Promise<number>;
+  /** maxQueuedBytes bounds what may wait in one peer's stream before messages are dropped. */
+  readonly maxQueuedBytes?: number;
+  readonly log?: (msg: string) => void;
+}
+
+type Duplex = grpc.ClientDuplexStream<unknown, unknown>;
+
+interface PeerLink {
+  readonly id: NodeId;
+  url: string;
+  client: grpc.Client | null;
+  stream: Duplex | null;
+  queue: Message[];
+  seq: number;
+  /** retryAt is when a broken link may be re-dialled (monotonic ms). */
+  retryAt: number;
+  backoffMs: number;
+  snapshotting: boolean;
+}
+
+/** target turns a peer URL into a grpc-js target. */
+export function grpcTarget(url: string): string {
+  return url.replace(/^https?:\/\//, '').replace(/\/$/, '');
+}
+
+/** PeerTransport implements the driver's Transport over gRPC streams. */
+export class PeerTransport implements Transport {
+  readonly #o: PeerTransportOptions;
+  readonly #links = new Map<NodeId, PeerLink>();
+  readonly #ClientCtor: grpc.ServiceClientConstructor;
+  #flushScheduled = false;
+  #closed = false;
+  readonly #inbound = new Set<grpc.ServerDuplexStream<unknown, StreamAck>>();
+
+  constructor(o: PeerTransportOptions) {
+    this.#o = o;
+    this.#ClientCtor = grpc.makeGenericClientConstructor(loadProtoDefinitions().raft, 'Raft');
+    for (const [id, url] of o.peers) if (id !== o.self) this.addPeer(id, url);
+  }
+
+  /** addPeer starts linking to a member (idempotent; a new URL replaces the old). */
+  addPeer(id: NodeId, url: string): void {
+    if (id === this.#o.self) return;
+    const link = this.#links.get(id);
+    if (link !== undefined) {
+      if (link.url !== url) {
+        this.#teardown(link);
+        link.url = url;
+      }
+      return;
+    }
+    this.#links.set(id, { id, url, client: null, stream: null, queue: [], seq: 0, retryAt: 0, backoffMs: 50, snapshotting: false });
+  }
+
+  /** removePeer stops linking to a member. */
+  removePeer(id: NodeId): void {
+    const link = this.#links.get(id);
+    if (link === undefined) return;
+    this.#teardown(link);
+    this.#links.delete(id);
+  }
+
+  /** send queues messages per peer; they leave together at the end of this event-loop turn. */
+  send(messages: readonly Message[]): void {
+    if (this.#closed) return;
+    for (const m of messages) {
+      const link = this.#links.get(m.to);
+      if (link === undefined) continue;
+      if (m.type === 'snap') {
+        void this.#sendSnapshot(link, m);
+        continue;
+      }
+      link.queue.push(m);
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        this.#flush();
+      });
+    }
+  }
+
+  #flush(): void {
+    const now = performance.now();
+    for (const link of this.#links.values()) {
+      if (link.queue.length === 0) continue;
+      const msgs = link.queue;
+      link.queue = [];
+      const stream = this.#stream(link, now);
+      if (stream === null) {
+        this.#o.onUnreachable(link.id);
+        continue;
+      }
+      // NB: a peer that does not drain its stream must not make us buffer without bound.
+      if (stream.writableLength > (this.#o.maxQueuedBytes ?? 64 * 1024 * 1024)) {
+        this.#o.onUnreachable(link.id);
+        continue;
+      }
+      link.seq++;
+      stream.write(encodeBatch({ clusterId: this.#o.clusterId, from: this.#o.self, to: link.id, seq: link.seq, messages: msgs }));
+    }
+  }
+
+  #client(link: PeerLink): grpc.Client {
+    if (link.client === null) {
+      link.client = new this.#ClientCtor(grpcTarget(link.url), grpc.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': -1,
+        'grpc.max_send_message_length': -1,
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1000,
+      });
+    }
+    return link.client;
+  }
+
+  #stream(link: PeerLink, now: number): Duplex | null {
+    if (link.stream !== null) return link.stream;
+    if (now < link.retryAt) return null;
+    const client = this.#client(link);
+    return this.#openStream(link, client);
+  }
+
+  #openStream(link: PeerLink, client: grpc.Client): Duplex {
+    const def = loadProtoDefinitions().raft.Stream;
+    const stream = client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize as (b: Buffer) => unknown) as Duplex;
+    link.stream = stream;
+    const broken = (): void => {
+      if (link.stream !== stream) return;
+      link.stream = null;
+      link.retryAt = performance.now() + link.backoffMs;
+      link.backoffMs = Math.min(link.backoffMs * 2, 1000);
+      this.#o.onUnreachable(link.id);
+    };
+    stream.on('data', () => {
+      link.backoffMs = 50;
+    });
+    stream.on('error', broken);
+    stream.on('end', broken);
+    return stream;
+  }
+
+  #teardown(link: PeerLink): void {
+    const s = link.stream;
+    link.stream = null;
+    if (s !== null) {
+      s.removeAllListeners();
+      s.on('error', () => undefined);
+      s.cancel();
+    }
+    link.client?.close();
+    link.client = null;
+  }
+
+  async #sendSnapshot(link: PeerLink, m: SnapshotMessage): Promise<void> {
+    if (link.snapshotting) return;
+    link.snapshotting = true;
+    try {
+      const data = await this.#o.snapshotData(m);
+      const chunks = snapshotChunks({ ...m, snapshot: { ...m.snapshot, data } }, this.#o.clusterId, 1024 * 1024);
+      const def = loadProtoDefinitions().raft.SendSnapshot;
+      const client = this.#client(link);
+      await new Promise<void>((resolve, reject) => {
+        const call = client.makeClientStreamRequest(
+          def.path,
+          def.requestSerialize,
+          def.responseDeserialize as (b: Buffer) => unknown,
+          { deadline: Date.now() + 120_000 },
+          (err: grpc.ServiceError | null) => (err === null ? resolve() : reject(err)),
+        );
+        for (const c of chunks) call.write(c);
+        call.end();
+      });
+      this.#o.onSnapshotStatus(link.id, true);
+    } catch (err: unknown) {
+      this.#o.log?.(`Snapshot to member ${link.id} failed: ${String(err)}`);
+      this.#o.onSnapshotStatus(link.id, false);
+    } finally {
+      link.snapshotting = false;
+    }
+  }
+
+  /** handlers serve the Raft service on this member's peer listener. */
+  handlers(): RaftHandlers {
+    return {
+      Stream: (call) => {
+        this.#inbound.add(call);
+        call.on('data', (raw: unknown) => {
+          const d = decodeBatch(raw);
+          if (!d.ok) {
+            call.destroy(new Error(`Malformed raft batch: ${d.error}`));
+            return;
+          }
+          const b = d.value;
+          if (b.clusterId !== this.#o.clusterId) {
+            call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: `Peer ${b.from} belongs to cluster ${b.clusterId}, this member to ${this.#o.clusterId}` });
+            call.end();
+            return;
+          }
+          for (const m of b.messages) this.#o.onMessage(m);
+          call.write({ seq: b.seq });
+        });
+        const done = (): void => {
+          this.#inbound.delete(call);
+          call.end();
+        };
+        call.on('end', done);
+        call.on('error', () => this.#inbound.delete(call));
+      },
+      Propose: (call, callback) => {
+        const req = call.request as { cluster_id?: unknown; data?: unknown };
+        if (String(req.cluster_id) !== this.#o.clusterId || !(req.data instanceof Uint8Array)) {
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: 'Propose from another cluster, or without data' });
+          return;
+        }
+        this.#o.onPropose(req.data).then(
+          (index) => callback(null, { index }),
+          (err: unknown) => callback({ code: grpc.status.UNAVAILABLE, details: err instanceof Error ? err.message : String(err) }),
+        );
+      },
+      SendSnapshot: (call, callback) => {
+        const asm = new SnapshotAssembler();
+        let delivered = false;
+        call.on('data', (raw: unknown) => {
+          const r = asm.push(raw);
+          if (!r.ok) {
+            callback({ code: grpc.status.INVALID_ARGUMENT, details: r.error });
+            return;
+          }
+          if (r.value !== null) {
+            delivered = true;
+            this.#o.onMessage(r.value);
+          }
+        });
+        call.on('end', () => {
+          if (delivered) callback(null, { received: asm.received } satisfies SnapshotAck);
+          else callback({ code: grpc.status.INVALID_ARGUMENT, details: 'Snapshot stream ended before all data arrived' });
+        });
+      },
+    };
+  }
+
+  /** propose forwards an internal request to member `to` (the leader); resolves to its index. */
+  propose(to: NodeId, data: Uint8Array, deadlineMs = 5000): Promise<number> {
+    const link = this.#links.get(to);
+    if (link === undefined) return Promise.reject(new Error(`Member ${to} is not a peer`));
+    const def = loadProtoDefinitions().raft.Propose;
+    const client = this.#client(link);
+    return new Promise<number>((resolve, reject) => {
+      client.makeUnaryRequest(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize as (b: Buffer) => unknown,
+        { cluster_id: this.#o.clusterId, data },
+        new grpc.Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (err: grpc.ServiceError | null, value?: unknown) => {
+          if (err !== null) reject(err);
+          else resolve(Number((value as { index?: unknown }).index ?? 0));
+        },
+      );
+    });
+  }
+
+  /** close tears down every link. */
+  close(): void {
+    this.#closed = true;
+    for (const link of this.#links.values()) this.#teardown(link);
+    for (const c of this.#inbound) c.end();
+    this.#inbound.clear();
+  }
+}
