@@ -8,6 +8,7 @@
  */
 import type { RawNode } from '../../src/raft/index.js';
 import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, ProposeResult, Ready, Snapshot } from '../../src/raft/types.js';
+import { decodeConfChange } from '../../src/raft/index.js';
 import { NO_NODE, nodeId } from '../../src/raft/types.js';
 import { SimClient } from './client.js';
 import { InvariantChecker, InvariantViolation } from './invariants.js';
@@ -17,6 +18,7 @@ import type { CrashPoint, ReadyHooks } from './node.js';
 import { SimNode } from './node.js';
 import { chance, derivedRng } from './rand.js';
 import type { AppliedRecord } from './state-machine.js';
+import { payload } from './state-machine.js';
 import { Trace, describeEntries, describeMessage } from './trace.js';
 
 /** ClusterOptions configures a simulated cluster; only `seed` is required. */
@@ -73,8 +75,17 @@ export class SimCluster {
   readonly #opts: ClusterOptions;
   readonly #hooks: ReadyHooks;
   readonly #faultRng;
-  /** snapshotsSent counts snapshot messages delivered, per destination. */
+  /** snapshotsDelivered counts snapshot messages delivered, per destination. */
   readonly snapshotsDelivered = new Map<number, number>();
+  /** bootstrapConf is the configuration every node's storage starts with (index 0). */
+  readonly bootstrapConf: ConfState;
+  /** retired holds removed members: stopped for good once their removal was applied anywhere. */
+  readonly retired = new Set<number>();
+  #toRetire: number[] = [];
+  readonly #reads = new Map<string, { readonly node: NodeId; readonly minIndex: number; readonly step: number }>();
+  #readSeq = 0;
+  /** readsServed counts ReadStates checked against the linearizability bound. */
+  readsServed = 0;
 
   constructor(opts: ClusterOptions) {
     this.#opts = opts;
@@ -88,8 +99,9 @@ export class SimCluster {
     this.#hooks = this.#makeHooks();
     const size = opts.size ?? 3;
     const voters = Array.from({ length: size }, (_, i) => nodeId(i + 1));
+    this.bootstrapConf = { voters, learners: [] };
     this.guard(() => {
-      for (const id of voters) this.#createNode(id, { voters, learners: [] });
+      for (const id of voters) this.#createNode(id, this.bootstrapConf);
     });
   }
 
@@ -146,11 +158,18 @@ export class SimCluster {
       applied: (node: SimNode, e: Entry, rec: AppliedRecord | null): void => {
         this.checker.observeApply(node.id, e, node.raft.status().term);
         this.client.onApply(node, e);
+        if (e.type === 'conf-change') {
+          const cc = decodeConfChange(e.data);
+          if (cc.type === 'remove' && !this.retired.has(cc.nodeId)) this.#toRetire.push(cc.nodeId);
+        }
         void rec;
       },
       advanced: (node: SimNode, rd: Ready): void => {
         if (rd.committedEntries.length > 0) this.trace.record(`@${this.now} apply ${node.id} ${describeEntries(rd.committedEntries)}`);
-        for (const rs of rd.readStates) node.readStates.push({ ...rs, step: this.now });
+        for (const rs of rd.readStates) {
+          node.readStates.push({ ...rs, step: this.now });
+          this.#checkRead(node, rs.index, rs.context);
+        }
         if (rd.droppedProposals.length > 0) {
           this.trace.record(`@${this.now} dropped ${node.id} ${rd.droppedProposals.map((d) => `${d.index}@t${d.term}`).join(',')}`);
           this.client.onDropped(node, rd.droppedProposals);
@@ -194,6 +213,27 @@ export class SimCluster {
 
   /** afterEvent observes the node's role and handles its Readies (synchronous persistence). */
   #afterEvent(node: SimNode): void {
+    this.#handleReadies(node);
+    if (this.#toRetire.length > 0) this.#retire();
+  }
+
+  /**
+   * retire stops the members whose removal was just applied, for good: as etcd's transport
+   * stops talking to removed members, a removed node must not disrupt the cluster.
+   */
+  #retire(): void {
+    const ids = this.#toRetire;
+    this.#toRetire = [];
+    for (const id of ids) {
+      if (this.retired.has(id)) continue;
+      this.retired.add(id);
+      this.trace.record(`@${this.now} retire ${id}`);
+      const node = this.nodes.get(id);
+      if (node?.up === true) this.crash(id);
+    }
+  }
+
+  #handleReadies(node: SimNode): void {
     if (!node.up) return;
     const raft = node.raft;
     const st = raft.status();
@@ -215,23 +255,43 @@ export class SimCluster {
   step(): void {
     this.guard(() => {
       this.now++;
-      for (const d of this.network.due(this.now)) this.#deliver(d.msg);
+      for (const d of this.network.due(this.now)) this.#deliver(d.msg, d.cut);
       if ((this.#opts.asyncPersistPct ?? 0) > 0) this.#asyncPersist();
       if (this.now % this.stepsPerTick === 0) this.#tick();
       this.#checkStep();
     });
   }
 
-  #deliver(m: Message): void {
+  #deliver(m: Message, cut: boolean): void {
     const node = this.nodes.get(m.to);
-    if (node === undefined || !node.up) {
-      this.trace.record(`@${this.now} lost ${describeMessage(m)} (node down)`);
+    if (cut || node === undefined || !node.up) {
+      this.trace.record(`@${this.now} lost ${describeMessage(m)} (${cut ? 'link cut' : 'node down'})`);
+      this.#reportLost(m);
       return;
     }
     this.trace.record(`@${this.now} recv ${describeMessage(m)}`);
-    if (m.type === 'snap') this.snapshotsDelivered.set(m.to, (this.snapshotsDelivered.get(m.to) ?? 0) + 1);
     node.raft.step(m);
     this.#afterEvent(node);
+    if (m.type === 'snap') {
+      this.snapshotsDelivered.set(m.to, (this.snapshotsDelivered.get(m.to) ?? 0) + 1);
+      const sender = this.nodes.get(m.from);
+      if (sender?.up === true) {
+        sender.raft.reportSnapshot(m.to, true);
+        this.#afterEvent(sender);
+      }
+    }
+  }
+
+  /**
+   * reportLost tells the sender what its transport would notice of a message that could not be
+   * delivered (cut link or dead peer): the peer is unreachable, and a snapshot send failed.
+   */
+  #reportLost(m: Message): void {
+    const sender = this.nodes.get(m.from);
+    if (sender === undefined || !sender.up) return;
+    sender.raft.reportUnreachable(m.to);
+    if (m.type === 'snap') sender.raft.reportSnapshot(m.to, false);
+    this.#afterEvent(sender);
   }
 
   #asyncPersist(): void {
@@ -336,7 +396,9 @@ export class SimCluster {
 
   /** proposeConfChange proposes a membership change at node `id`. */
   proposeConfChange(id: number, cc: ConfChange): ProposeResult {
-    return this.with(id, (r) => r.proposeConfChange(cc));
+    const res = this.with(id, (r) => r.proposeConfChange(cc));
+    this.trace.record(`@${this.now} conf-change at ${id} ${cc.type} ${cc.nodeId}: ${res.ok ? `i${res.index}` : res.reason}`);
+    return res;
   }
 
   /** crash crashes node `id` at `point` (see SimNode.crash). */
@@ -350,20 +412,26 @@ export class SimCluster {
     });
   }
 
-  /** restart restarts a crashed node from its storage. */
+  /** restart restarts a crashed node from its storage (retired nodes stay down). */
   restart(id: number): void {
     this.guard(() => {
       const node = this.node(id);
-      if (node.up) return;
+      if (node.up || this.retired.has(id)) return;
       this.trace.record(`@${this.now} restart ${id} (incarnation ${node.incarnation})`);
       node.start(this.#hooks);
       this.#afterEvent(node);
     });
   }
 
-  /** addNode starts a new, empty member (it joins once a conf change adds it). */
+  /**
+   * addNode starts a new member with an empty log (it takes part once a conf change adds it).
+   * NB: its storage starts from the bootstrap configuration, not an empty one. The bootstrap
+   * configuration lives only in the snapshot metadata at index 0, not in the log, so a node
+   * that started empty and replayed the log from index 1 would apply only the later changes
+   * (add-voter 4 on {} gives voters [4]) and elect itself alone (seed 343080981).
+   */
   addNode(id: number): SimNode {
-    return this.guard(() => this.#createNode(nodeId(id), { voters: [], learners: [] }));
+    return this.guard(() => this.#createNode(nodeId(id), this.bootstrapConf));
   }
 
   /** snapshotNow makes node `id` snapshot at its applied index and compact (keeping `keep`). */
@@ -407,10 +475,47 @@ export class SimCluster {
     this.trace.record(`@${this.now} faults drop${f.dropPct} dup${f.dupPct} delay${f.minDelay}-${f.maxDelay}`);
   }
 
-  /** members returns the configuration as the leader (or else node 1) sees it. */
+  /** members returns the configuration as the leader (or else the first running node) sees it. */
   members(): NodeId[] {
-    const l = this.leader();
-    const conf = (l ?? this.node(this.ids()[0]!)).raft.confState();
+    const from = this.leader() ?? [...this.nodes.values()].find((n) => n.up);
+    if (from === undefined) return [];
+    const conf = from.raft.confState();
     return [...conf.voters, ...conf.learners].filter((id) => this.nodes.has(id)).sort((a, b) => a - b);
+  }
+
+  /** nextId is the smallest id never used in this cluster. */
+  nextId(): NodeId {
+    return nodeId(Math.max(0, ...this.nodes.keys()) + 1);
+  }
+
+  /**
+   * read starts a ReadIndex read at node `id`. Its ReadState, when it comes, must be at least
+   * the highest commit index any node knew when the read started (linearizability: the read
+   * sees every write completed before it). Returns the read's context, or null if refused.
+   */
+  read(id: number): string | null {
+    return this.guard(() => {
+      const node = this.node(id);
+      if (!node.up) return null;
+      let minIndex = 0;
+      for (const n of this.nodes.values()) if (n.up) minIndex = Math.max(minIndex, n.raft.status().commit);
+      const ctx = `read-${++this.#readSeq}`;
+      const res = this.with(id, (r) => r.readIndex(payload(ctx)));
+      this.trace.record(`@${this.now} read ${id} ${ctx} min${minIndex} ${res.ok ? 'ok' : res.reason}`);
+      if (res.ok) this.#reads.set(ctx, { node: node.id, minIndex, step: this.now });
+      return res.ok ? ctx : null;
+    });
+  }
+
+  #checkRead(node: SimNode, index: number, context: Uint8Array): void {
+    const ctx = new TextDecoder().decode(context);
+    const want = this.#reads.get(ctx);
+    if (want === undefined) return;
+    this.#reads.delete(ctx);
+    this.readsServed++;
+    this.trace.record(`@${this.now} read-state ${node.id} ${ctx} i${index}`);
+    if (index < want.minIndex) {
+      throw new InvariantViolation('read-linearizability', `read ${ctx} started at step ${want.step} when index ${want.minIndex} was committed, but node ${node.id} got read index ${index}`);
+    }
   }
 }

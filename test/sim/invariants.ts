@@ -10,7 +10,8 @@
  * - state machine safety: no two nodes apply different entries at one index (§5.4.3);
  * - durable state: persisted term never decreases, a vote never changes within a term (§5.2),
  *   commit never decreases and never exceeds the persisted log;
- * - no acknowledged write lost: an acknowledged (index, term, key) is what every node applies there.
+ * - no acknowledged write lost: an acknowledged (index, term, key) is what every node applies there;
+ * - (checked by the cluster) a ReadIndex read returns an index ≥ every commit known when it started.
  */
 import type { Storage } from '../../src/raft/storage.js';
 import type { Entry, HardState, LogIndex, NodeId, Ready, Role, Snapshot, Term } from '../../src/raft/types.js';
@@ -26,6 +27,7 @@ export type InvariantName =
   | 'durable-state'
   | 'apply-order'
   | 'acknowledged-lost'
+  | 'read-linearizability'
   | 'convergence'
   | 'liveness';
 

@@ -21,10 +21,14 @@ export interface NetworkFaults {
 /** RELIABLE is a network that loses nothing and delivers in the next step or the one after. */
 export const RELIABLE: NetworkFaults = { dropPct: 0, dupPct: 0, minDelay: 1, maxDelay: 2 };
 
-/** Delivery is a message handed to its destination, with the step it was sent at. */
+/**
+ * Delivery is a message due at its destination, with the step it was sent at; `cut` marks one
+ * lost to a cut link (the sender's transport would notice and report the peer unreachable).
+ */
 export interface Delivery {
   readonly msg: Message;
   readonly sentAt: number;
+  readonly cut: boolean;
 }
 
 interface InFlight {
@@ -84,19 +88,22 @@ export class SimNetwork {
   }
 
   /**
-   * due removes and returns, in shuffled order, the messages to deliver at step `now`; those
-   * whose link is cut are dropped here.
+   * due removes and returns, in shuffled order, the messages due at step `now`; those whose
+   * link is cut are lost here and come back marked `cut`.
    */
   due(now: number): Delivery[] {
     const out: Delivery[] = [];
     const keep: InFlight[] = [];
     for (const f of this.#queue) {
       if (f.deliverAt > now) keep.push(f);
-      else if (this.isCut(f.msg.from, f.msg.to)) this.stats.cut++;
-      else out.push({ msg: f.msg, sentAt: f.sentAt });
+      else {
+        const cut = this.isCut(f.msg.from, f.msg.to);
+        if (cut) this.stats.cut++;
+        else this.stats.delivered++;
+        out.push({ msg: f.msg, sentAt: f.sentAt, cut });
+      }
     }
     this.#queue = keep;
-    this.stats.delivered += out.length;
     return shuffle(this.#rng, out);
   }
 

@@ -8,11 +8,13 @@ import type { SimCluster } from './cluster.js';
 
 /** FaultAction is one step of a schedule. */
 export type FaultAction =
-  | { readonly kind: 'run'; readonly ticks: number }
+  /** run runs `ticks` ticks, submitting `load` writes every 5 ticks. */
+  | { readonly kind: 'run'; readonly ticks: number; readonly load?: number }
   | { readonly kind: 'submit'; readonly count: number }
   | { readonly kind: 'partition'; readonly groups: readonly number[] }
   | { readonly kind: 'cut'; readonly from: number; readonly to: number }
   | { readonly kind: 'isolate'; readonly node: number }
+  | { readonly kind: 'isolate-leader' }
   | { readonly kind: 'heal' }
   | { readonly kind: 'crash'; readonly node: number; readonly point: CrashPoint }
   | { readonly kind: 'crash-leader'; readonly point: CrashPoint }
@@ -20,22 +22,36 @@ export type FaultAction =
   | { readonly kind: 'net'; readonly dropPct: number; readonly dupPct: number; readonly maxDelay: number }
   | { readonly kind: 'snapshot'; readonly node: number; readonly keep: number }
   | { readonly kind: 'campaign'; readonly node: number }
-  | { readonly kind: 'transfer'; readonly to: number };
+  | { readonly kind: 'transfer'; readonly to: number }
+  | { readonly kind: 'read'; readonly node: number }
+  | { readonly kind: 'add-learner' }
+  | { readonly kind: 'add-voter' }
+  | { readonly kind: 'promote'; readonly node: number }
+  | { readonly kind: 'remove'; readonly node: number };
 
 /** describeAction renders an action for traces. */
 export function describeAction(a: FaultAction): string {
   return JSON.stringify(a);
 }
 
-/** runSchedule plays `actions` against the cluster; it never heals at the end (see healAndSettle). */
+const pick = <T>(xs: readonly T[], pos: number): T | undefined => (xs.length === 0 ? undefined : xs[((pos % xs.length) + xs.length) % xs.length]);
+
+/**
+ * runSchedule plays `actions` against the cluster; it never heals at the end (see
+ * healAndSettle). Membership changes are proposed once at the current leader (a refusal is fine:
+ * the schedule goes on); a node added is started empty just before its change is proposed.
+ */
 export function runSchedule(c: SimCluster, actions: readonly FaultAction[]): void {
-  const ids = c.ids();
-  const at = (pos: number): number => ids[((pos % ids.length) + ids.length) % ids.length]!;
+  const at = (pos: number): number => pick(c.ids(), pos)!;
   for (const a of actions) {
+    const ids = c.ids();
     c.trace.record(`@${c.now} action ${describeAction(a)}`);
     switch (a.kind) {
       case 'run':
-        c.run(a.ticks);
+        for (let t = 0; t < a.ticks; t += 5) {
+          if ((a.load ?? 0) > 0) c.client.submit(a.load ?? 0, c.ticks);
+          c.run(Math.min(5, a.ticks - t));
+        }
         break;
       case 'submit':
         c.client.submit(a.count, c.ticks);
@@ -57,6 +73,11 @@ export function runSchedule(c: SimCluster, actions: readonly FaultAction[]): voi
       case 'isolate':
         c.isolate(at(a.node));
         break;
+      case 'isolate-leader': {
+        const l = c.leader();
+        if (l !== null) c.isolate(l.id);
+        break;
+      }
       case 'heal':
         c.heal();
         break;
@@ -86,6 +107,30 @@ export function runSchedule(c: SimCluster, actions: readonly FaultAction[]): voi
         const l = c.leader();
         const to = at(a.to);
         if (l !== null) c.with(l.id, (r) => r.transferLeader(c.node(to).id));
+        break;
+      }
+      case 'read':
+        c.read(at(a.node));
+        break;
+      case 'add-learner':
+      case 'add-voter': {
+        const l = c.leader();
+        if (l === null) break;
+        const id = c.nextId();
+        c.addNode(id);
+        c.proposeConfChange(l.id, { type: a.kind, nodeId: id });
+        break;
+      }
+      case 'promote': {
+        const l = c.leader();
+        const id = l === null ? undefined : pick(l.raft.confState().learners, a.node);
+        if (l !== null && id !== undefined) c.proposeConfChange(l.id, { type: 'promote', nodeId: id });
+        break;
+      }
+      case 'remove': {
+        const l = c.leader();
+        const id = l === null ? undefined : pick(c.members(), a.node);
+        if (l !== null && id !== undefined) c.proposeConfChange(l.id, { type: 'remove', nodeId: id });
         break;
       }
     }
