@@ -130,7 +130,7 @@ function concurrent(writers: number, total: number, payload: Uint8Array): Promis
 }
 
 /** Time to reopen (replay) a WAL holding `total` entries written in batches of 1000. */
-async function recovery(total: number, payload: Uint8Array): Promise<{ entries: number; bytes: number; ms: number }> {
+async function recovery(total: number, payload: Uint8Array): Promise<{ entries: number; bytes: number; segments: number; ms: number }> {
   const dir = fs.mkdtempSync(path.join(PARENT, 'raftkube-walbench-'));
   try {
     const { wal } = await Wal.open(dir);
@@ -138,13 +138,14 @@ async function recovery(total: number, payload: Uint8Array): Promise<{ entries: 
       await wal.save({ hardState: hardState(next - 1), entries: entriesFrom(next, 1000, payload) });
     }
     const bytes = wal.stats.bytes;
+    const segments = wal.segmentCount;
     await wal.close();
     const t0 = process.hrtime.bigint();
     const { wal: again, state } = await Wal.open(dir);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     await again.close();
     if (state.entries.length !== total) throw new Error(`recovered ${state.entries.length} entries, wrote ${total}`);
-    return { entries: total, bytes, ms };
+    return { entries: total, bytes, segments, ms };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -191,7 +192,7 @@ async function main(): Promise<void> {
     '',
     `Encoding alone (records + CRC-32C, batch 100, no I/O): ${fmt(encode)} entries/s. ` +
       `Recovery (Wal.open replaying ${fmt(rec.entries)} entries, ${(rec.bytes / 1e6).toFixed(0)} MB in ` +
-      `${Math.ceil(rec.bytes / (64 * 1024 * 1024))} segments): ${fmt(rec.ms)} ms, ${fmt(rec.entries / (rec.ms / 1000))} entries/s.`,
+      `${rec.segments} segments): ${fmt(rec.ms)} ms, ${fmt(rec.entries / (rec.ms / 1000))} entries/s.`,
   );
   const table = lines.join('\n');
   console.log(table);
@@ -203,7 +204,8 @@ async function main(): Promise<void> {
     '',
     `Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, ` +
       `WAL in ${PARENT === os.tmpdir() ? 'os.tmpdir()' : 'the --dir given'} on a write-cached virtual disk, ` +
-      'other work sharing the cores. Command: `npx tsx bench/wal/run.ts`.',
+      `other work sharing the cores (load average ${os.loadavg()[0]!.toFixed(1)} at the end). ` +
+      'Command: `npx tsx bench/wal/run.ts`.',
     '',
     table,
     '',

@@ -11,7 +11,7 @@ import type { RawEntry, WalRecord } from './record.js';
 /** EMPTY_HARD_STATE is the hard state of a member that has never saved one. */
 export const EMPTY_HARD_STATE: HardState = { term: 0 as Term, vote: 0 as NodeId, commit: 0 as LogIndex };
 
-/** Where a record came from, for error messages. */
+/** RecordOrigin says where a record came from, for error messages. */
 export interface RecordOrigin {
   readonly file: string;
   readonly offset: number;

@@ -115,6 +115,7 @@ export class Wal {
   #idle: (() => void)[] = [];
   #failed: Error | null = null;
   #closed = false;
+  #closing: Promise<void> | null = null;
   #releasing: Promise<unknown> = Promise.resolve();
   readonly #stats: WalStats = { syncs: 0, saves: 0, entries: 0, bytes: 0, cuts: 0, released: 0 };
 
@@ -413,12 +414,16 @@ export class Wal {
   }
 
   /** close waits for every issued save to finish, then closes the WAL. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#flushing) await new Promise<void>((resolve) => this.#idle.push(resolve));
-    await this.#releasing;
-    await closeFd(this.#fd);
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closed = true;
+      this.#closing = (async () => {
+        if (this.#flushing) await new Promise<void>((resolve) => this.#idle.push(resolve));
+        await this.#releasing;
+        await closeFd(this.#fd);
+      })();
+    }
+    return this.#closing;
   }
 }
 
