@@ -3,13 +3,13 @@
  * peer transport and gRPC servers, wired together, recovered from disk on start and stopped in
  * order. The only place that knows about all of them.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
-  MemoryStorage, RawNode, NO_NODE, encodeConfChange, logIndex, seededRng, term,
+  MemoryStorage, RawNode, NO_NODE, encodeConfChange, logIndex, nodeId, seededRng, term,
   type Entry, type HardState, type NodeId, type Snapshot,
 } from '../../raft/index.js';
 import { RaftDriver, type LogStore, type PersistBatch } from '../../raft/driver.js';
@@ -27,6 +27,7 @@ import { leaseService } from '../server/services/lease-service.js';
 import { clusterService } from '../server/services/cluster-service.js';
 import { maintenanceService } from '../server/services/maintenance-service.js';
 import { watchService } from '../server/services/watch-service.js';
+import { EtcdClient } from '../client/etcd-client.js';
 import { clusterId as deriveClusterId, hostPort, memberId, type MemberConfig } from './config.js';
 
 /** Member is a running kv member. */
@@ -65,6 +66,23 @@ async function bindServer(server: grpc.Server, urls: readonly string[]): Promise
   }
 }
 
+/** lookUpSelf asks the running members (over their peer URLs) for our ID and the cluster ID. */
+async function lookUpSelf(cfg: MemberConfig, myPeerURLs: readonly string[]): Promise<{ id: NodeId; clusterId: string }> {
+  const peers = cfg.initialCluster.filter((m) => m.name !== cfg.name).flatMap((m) => m.peerURLs);
+  if (peers.length === 0) throw new Error('--initial-cluster-state existing needs the running members in --initial-cluster');
+  const client = new EtcdClient(peers, { deadlineMs: 3000 });
+  try {
+    const resp = await client.memberList();
+    const me = resp.members.find((m) => m.peerURLs.some((u) => myPeerURLs.includes(u)));
+    if (me === undefined) {
+      throw new Error(`No member of the running cluster has peer URL ${myPeerURLs.join(',')}; add it first: etcdctl member add ${cfg.name} --peer-urls=${myPeerURLs.join(',')}`);
+    }
+    return { id: nodeId(Number(me.ID)), clusterId: resp.header.cluster_id };
+  } finally {
+    client.close();
+  }
+}
+
 /** startMember recovers (or bootstraps) a member from its data directory and starts serving. */
 export async function startMember(cfg: MemberConfig, log: Logger): Promise<Member> {
   const ids = cfg.initialCluster.map((m) => memberId(m.peerURLs, cfg.initialClusterToken));
@@ -76,15 +94,21 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   mkdirSync(join(dir, 'wal'), { recursive: true });
   mkdirSync(join(dir, 'snap'), { recursive: true });
 
-  const meta: WalMeta = { memberId: id, clusterId };
+  let meta: WalMeta = { memberId: id, clusterId };
+  if (readdirSync(join(dir, 'wal')).length === 0 && cfg.initialClusterState === 'existing') {
+    // Joining a running cluster: its members know our ID (assigned by MemberAdd) and theirs.
+    const joined = await lookUpSelf(cfg, self.peerURLs);
+    meta = { memberId: joined.id, clusterId: joined.clusterId };
+    log.info({ id: joined.id.toString(16), cluster: joined.clusterId }, 'joining an existing cluster');
+  }
   const { wal, state } = await Wal.open(join(dir, 'wal'), { metadata: Buffer.from(JSON.stringify(meta)) });
   if (state.repairedTail !== null) log.warn({ repaired: state.repairedTail }, 'cut a torn write from the end of the WAL');
   const walMeta = JSON.parse(Buffer.from(state.metadata).toString('utf8')) as WalMeta;
   const snapStore = new SnapshotStore(join(dir, 'snap'));
   const store = await MvccStore.open(join(dir, 'db'));
   const fresh = state.hardState.term === 0 && state.entries.length === 0 && state.snapshot === null;
-  const myId = fresh ? id : (walMeta.memberId as NodeId);
-  const myCluster = fresh ? clusterId : walMeta.clusterId;
+  const myId = nodeId(walMeta.memberId);
+  const myCluster = walMeta.clusterId;
 
   // A snapshot recorded in the WAL but newer than the store: the install was cut short.
   if (state.snapshot !== null && state.snapshot.index > store.consistentIndex) {
@@ -115,13 +139,12 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   const syncPeers = (): void => {
     if (transport === null) return;
     const members = sm.members.list();
-    const keep = new Set<number>();
     for (const m of members) {
       if (m.id === myId || m.peerURLs[0] === undefined) continue;
-      keep.add(m.id);
       transport.addPeer(m.id, m.peerURLs[0]);
     }
-    void keep;
+    // NB: before the first entries apply the registry is empty; never drop the initial peers then.
+    if (members.length > 0) transport.retainPeers(new Set(members.map((m) => m.id)));
   };
   const sm = new KvStateMachine({
     store,
@@ -237,6 +260,8 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   addService(clientServer, defs.etcd.Watch, watchService(server, hub));
   const peerServer = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
   addService(peerServer, defs.raft, transport.handlers());
+  // A member joining the cluster asks a peer URL for the member list (etcd serves it there too).
+  addService(peerServer, defs.etcd.Cluster, clusterService(server, cfg.initialClusterToken));
   await bindServer(peerServer, cfg.listenPeerURLs);
   await bindServer(clientServer, cfg.listenClientURLs);
   driver.start();

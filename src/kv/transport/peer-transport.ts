@@ -89,6 +89,11 @@ export class PeerTransport implements Transport {
     this.#links.delete(id);
   }
 
+  /** retainPeers drops every link to a member not in `ids` (removed from the cluster). */
+  retainPeers(ids: ReadonlySet<number>): void {
+    for (const id of [...this.#links.keys()]) if (!ids.has(id)) this.removePeer(id);
+  }
+
   /** send queues messages per peer; they leave together at the end of this event-loop turn. */
   send(messages: readonly Message[]): void {
     if (this.#closed) return;
