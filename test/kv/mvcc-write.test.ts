@@ -20,7 +20,8 @@ const get = (k: string) => plain(unwrap(s.range({ key: b(k) })).kvs)[0];
 const put = (key: string, value: string): RequestOp => ({ request_put: { key: b(key), value: b(value) } });
 const del = (key: string, end?: string): RequestOp => ({ request_delete_range: end === undefined ? { key: b(key) } : { key: b(key), range_end: b(end) } });
 const rng = (key: string): RequestOp => ({ request_range: { key: b(key) } });
-const cmp = (key: string, c: Omit<Compare, 'key'>): Compare => ({ key: b(key), ...c }) as Compare;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+const cmp = (key: string, c: DistributiveOmit<Compare, 'key'>): Compare => ({ key: b(key), ...c });
 
 describe('put', () => {
   test('each put moves the revision by one and reports it', () => {

@@ -3,7 +3,7 @@
  *
  * A two-level sorted array ("sorted list of blocks"): blocks of at most 2·LOAD entries plus the
  * last key of each block. A lookup is two binary searches (O(log n)); an insert or delete moves at
- * most 2·LOAD pointers inside one block, plus a rare split or merge that moves n/LOAD pointers in
+ * most 2·LOAD pointers (LOAD = 512) inside one block, plus a rare split or merge that moves n/LOAD pointers in
  * the block list. Range scans walk blocks in order. At 1M keys that is ~2,000 blocks: cheaper in
  * memory than a pointer-heavy B-tree (one 8-byte slot per key) and as fast for our access
  * patterns. Keys are latin1 strings, so JS string comparison is byte-wise comparison.
@@ -11,9 +11,8 @@
 
 import type { KeyIndex } from './key-index.js';
 
-const LOAD = 512;
-const MAX_BLOCK = 2 * LOAD;
-const MIN_BLOCK = LOAD / 4;
+/** DEFAULT_LOAD is the target block size: blocks split above 2·LOAD and merge below LOAD/4. */
+const DEFAULT_LOAD = 512;
 
 function lowerBound(block: readonly KeyIndex[], key: string): number {
   let lo = 0;
@@ -28,9 +27,19 @@ function lowerBound(block: readonly KeyIndex[], key: string): number {
 
 /** TreeIndex is an ordered map from key (latin1 string) to its KeyIndex. */
 export class TreeIndex {
+  readonly #load: number;
+  readonly #maxBlock: number;
+  readonly #minBlock: number;
   #blocks: KeyIndex[][] = [];
   #maxes: string[] = [];
   #size = 0;
+
+  /** constructor takes the block load (tests use tiny blocks to exercise splits and merges). */
+  constructor(load = DEFAULT_LOAD) {
+    this.#load = Math.max(2, load);
+    this.#maxBlock = 2 * this.#load;
+    this.#minBlock = Math.max(1, Math.floor(this.#load / 4));
+  }
 
   /** size is the number of keys held (live or with only tombstones left). */
   get size(): number {
@@ -78,8 +87,8 @@ export class TreeIndex {
     } else {
       block.splice(i, 0, entry);
     }
-    if (block.length > MAX_BLOCK) {
-      const half = block.splice(LOAD);
+    if (block.length > this.#maxBlock) {
+      const half = block.splice(this.#load);
       this.#blocks.splice(b + 1, 0, half);
       this.#maxes[b] = (block[block.length - 1] as KeyIndex).key;
       this.#maxes.splice(b + 1, 0, (half[half.length - 1] as KeyIndex).key);
@@ -101,7 +110,7 @@ export class TreeIndex {
       return true;
     }
     if (i === block.length) this.#maxes[b] = (block[block.length - 1] as KeyIndex).key;
-    if (block.length < MIN_BLOCK) this.#mergeSmall(b);
+    if (block.length < this.#minBlock) this.#mergeSmall(b);
     return true;
   }
 
@@ -112,7 +121,7 @@ export class TreeIndex {
     const lo = Math.min(b, right);
     const a = this.#blocks[lo] as KeyIndex[];
     const c = this.#blocks[lo + 1] as KeyIndex[];
-    if (a.length + c.length > MAX_BLOCK) return;
+    if (a.length + c.length > this.#maxBlock) return;
     for (const e of c) a.push(e);
     this.#blocks.splice(lo + 1, 1);
     this.#maxes.splice(lo, 1);
