@@ -15,7 +15,6 @@ import {
   plotSeries,
   renderSvg,
   runBenchKv,
-  silentProgress,
   TerminalProgress,
   validateBenchKvOptions,
   WORKLOADS,
@@ -44,7 +43,7 @@ export function registerBenchCommand(program: Command): Command {
     .option('--etcd-base-port <port>', 'first port of the etcd cluster (client, peer pairs)', String(DEFAULT_ETCD_BASE_PORT))
     .option('--json <file>', 'write every figure and latency summary as JSON')
     .option('--svg <file>', 'write a p50/p99 latency plot as SVG')
-    .option('--no-progress', 'no progress bar')
+    .option('--no-progress', 'no progress bar (phase lines still go to stderr)')
     .action(async (raw: RawBenchKvOptions, cmd: Command) => {
       const v = validateBenchKvOptions(raw);
       if (!v.ok) cmd.error(`raftkube bench kv: ${v.error}`, { exitCode: 2 });
@@ -54,7 +53,7 @@ export function registerBenchCommand(program: Command): Command {
 }
 
 async function benchKv(o: Parameters<typeof runBenchKv>[0], raw: RawBenchKvOptions): Promise<void> {
-  const progress = o.progress || o.jsonPath === null ? new TerminalProgress({ bar: o.progress }) : silentProgress;
+  const progress = new TerminalProgress({ bar: o.progress });
   let report: BenchKvReport;
   try {
     report = await runBenchKv(o, { progress, command: `raftkube ${process.argv.slice(2).join(' ')}` });

@@ -1,0 +1,105 @@
+/**
+ * drive: runs one operation over and over with a fixed number in flight, bounded by count and
+ * by time, recording each one's latency. Every workload's request loop is this one loop, so
+ * raftkube and etcd are driven identically.
+ */
+import { LatencyRecorder } from './histogram.js';
+import { errorMessage, type WorkloadContext } from './target.js';
+import type { LatencySummary } from './types.js';
+
+/** DriveOptions describe one phase. */
+export interface DriveOptions {
+  /** label names the phase on the progress bar. */
+  readonly label: string;
+  readonly inFlight: number;
+  /** count bounds the operations started. */
+  readonly count: number;
+  /** durationMs bounds the phase in time (no operation starts after it). */
+  readonly durationMs: number;
+  /** op runs operation number i (0-based, unique within the phase). */
+  readonly op: (i: number) => Promise<unknown>;
+  /** quiet leaves the progress bar alone (warm-ups). */
+  readonly quiet?: boolean;
+}
+
+/** DriveResult is what a phase measured. */
+export interface DriveResult {
+  /** done counts operations that succeeded. */
+  readonly done: number;
+  readonly errors: number;
+  readonly lastError: string | null;
+  /** elapsedMs runs from the first start to the last completion. */
+  readonly elapsedMs: number;
+  readonly latency: LatencySummary;
+  /** opsPerSec is done / elapsed. */
+  readonly opsPerSec: number;
+  /** stoppedBy says which bound ended the phase. */
+  readonly stoppedBy: 'count' | 'time' | 'abort';
+  /** clientCpuPct is the CPU this process used during the phase, in per cent of one core. */
+  readonly clientCpuPct: number;
+}
+
+/** MAX_FAILURE_SHARE: a phase where more operations fail than this share is abandoned. */
+const MAX_FAILURE_SHARE = 0.5;
+
+/** drive runs a phase; it throws only if most operations fail (the system is down). */
+export async function drive(ctx: WorkloadContext, o: DriveOptions): Promise<DriveResult> {
+  const rec = new LatencyRecorder();
+  let next = 0;
+  let done = 0;
+  let errors = 0;
+  let lastError: string | null = null;
+  let lastUpdate = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const deadline = t0 + o.durationMs;
+  let stoppedBy: DriveResult['stoppedBy'] = 'count';
+  if (o.quiet !== true) ctx.progress.phase(o.label, o.count, o.durationMs);
+
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      if (ctx.signal.aborted) {
+        stoppedBy = 'abort';
+        return;
+      }
+      if (next >= o.count) return;
+      const start = performance.now();
+      if (start >= deadline) {
+        stoppedBy = 'time';
+        return;
+      }
+      const i = next++;
+      try {
+        await o.op(i);
+        rec.recordMs(performance.now() - start);
+        done++;
+      } catch (err: unknown) {
+        errors++;
+        lastError = errorMessage(err);
+        if (errors > 100 && errors > MAX_FAILURE_SHARE * (done + errors)) {
+          throw new Error(`${o.label}: ${errors} of ${done + errors} requests failed; last: ${lastError}`);
+        }
+      }
+      if (o.quiet !== true && performance.now() - lastUpdate > 100) {
+        lastUpdate = performance.now();
+        ctx.progress.update(done);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.inFlight }, () => worker()));
+  const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const clientCpuPct = elapsedMs > 0 ? (cpu.user + cpu.system) / 10 / elapsedMs : 0;
+  return { done, errors, lastError, elapsedMs, latency: rec.summary(), opsPerSec: elapsedMs > 0 ? (done * 1000) / elapsedMs : 0, stoppedBy, clientCpuPct };
+}
+
+/** warmUp runs a few untimed operations so connections and the JIT are warm before measuring. */
+export async function warmUp(ctx: WorkloadContext, inFlight: number, count: number, op: (i: number) => Promise<unknown>): Promise<void> {
+  await drive(ctx, { label: 'warm-up', inFlight, count, durationMs: 5_000, op, quiet: true });
+}
+
+/** describe is the one-line summary of a phase for the progress log. */
+export function describe(r: DriveResult): string {
+  const err = r.errors > 0 ? `, ${r.errors} errors (last: ${r.lastError ?? '?'})` : '';
+  return `${r.done} ops in ${(r.elapsedMs / 1000).toFixed(1)} s, ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, client CPU ${Math.round(r.clientCpuPct)}% of a core${err}`;
+}

@@ -1,0 +1,75 @@
+/**
+ * procs: what the benchmark reads about member processes from /proc (resident memory, command
+ * line, working directory, liveness), and restarting a member exactly as it was started.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+
+/** parseVmRssKiB extracts VmRSS (KiB) from the text of /proc/<pid>/status, or null if absent. */
+export function parseVmRssKiB(status: string): number | null {
+  const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  return m === null ? null : Number(m[1]);
+}
+
+/** readRssKiB reads a process's resident set size in KiB, or null if it is gone. */
+export function readRssKiB(pid: number): number | null {
+  try {
+    return parseVmRssKiB(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** isRunning tells whether a process exists and is not a zombie. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state letter follows the command name, which is in parentheses and may contain any byte.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** CommandLine is how a process was started: argv and working directory. */
+export interface CommandLine {
+  readonly argv: readonly string[];
+  readonly cwd: string;
+}
+
+/** readCommandLine reads /proc/<pid>/cmdline and cwd, so the process can be started again alike. */
+export function readCommandLine(pid: number): CommandLine {
+  const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  const argv = raw.split('\0');
+  if (argv.at(-1) === '') argv.pop();
+  if (argv.length === 0) throw new Error(`Process ${pid} has an empty command line (a kernel thread or a zombie?)`);
+  return { argv, cwd: readlinkSync(`/proc/${pid}/cwd`) };
+}
+
+/** startCommandLine starts a process again with the same argv and cwd, output appended to `logPath`. */
+export function startCommandLine(cl: CommandLine, o: { readonly logPath: string; readonly detached: boolean }): number {
+  const [cmd, ...args] = cl.argv;
+  if (cmd === undefined) throw new Error('Cannot restart a process with an empty command line');
+  const fd = openSync(o.logPath, 'a');
+  try {
+    const child = spawn(cmd, args, { cwd: cl.cwd, detached: o.detached, stdio: ['ignore', fd, fd] });
+    if (child.pid === undefined) throw new Error(`Could not start ${cmd}; see ${o.logPath}`);
+    child.on('error', () => {}); // reported through the liveness checks instead
+    if (o.detached) child.unref();
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** memberPid picks the kv member among a master's processes: the one running `kv` or `etcd`. */
+export function memberPid(pids: readonly number[], argvOf: (pid: number) => readonly string[] | null): number | null {
+  if (pids.length === 1) return pids[0] ?? null;
+  for (const pid of pids) {
+    const argv = argvOf(pid);
+    if (argv === null) continue;
+    if (argv.includes('kv') || argv.some((a) => /(^|\/)etcd$/.test(a))) return pid;
+  }
+  return null;
+}

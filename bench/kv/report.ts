@@ -1,0 +1,111 @@
+/**
+ * report: turns workload results into comparison rows and prints them as a Markdown table
+ * (readable in a terminal, pasteable into bench/RESULTS.md). Pure: no I/O.
+ */
+import { SYSTEMS, type Better, type SystemName, type WorkloadName, type WorkloadResult } from './types.js';
+
+/** Row is one figure of one workload across the measured systems. */
+export interface Row {
+  readonly workload: WorkloadName;
+  readonly group: string;
+  readonly name: string;
+  readonly better: Better;
+  readonly values: Partial<Record<SystemName, number>>;
+}
+
+/** SAME_WITHIN: ratios within this factor of 1 read as "about the same" (the machine is noisy). */
+export const SAME_WITHIN = 0.05;
+
+/** buildRows lines up the figures of every system, in the order they first appear. */
+export function buildRows(results: readonly WorkloadResult[]): Row[] {
+  const rows: { workload: WorkloadName; group: string; name: string; better: Better; values: Partial<Record<SystemName, number>> }[] = [];
+  const index = new Map<string, number>();
+  for (const r of results) {
+    for (const f of r.figures) {
+      const k = `${r.workload}\0${f.group}\0${f.name}`;
+      let i = index.get(k);
+      if (i === undefined) {
+        i = rows.length;
+        index.set(k, i);
+        rows.push({ workload: r.workload, group: f.group, name: f.name, better: f.better, values: {} });
+      }
+      rows[i]!.values[r.system] = f.value;
+    }
+  }
+  return rows;
+}
+
+/** ratio is raftkube / etcd, or null when either is missing or etcd's is zero. */
+export function ratio(row: Row): number | null {
+  const a = row.values.raftkube;
+  const b = row.values.etcd;
+  if (a === undefined || b === undefined || b === 0 || !Number.isFinite(a) || !Number.isFinite(b)) return null;
+  return a / b;
+}
+
+/** verdict says which system the ratio favours, given which direction is better. */
+export function verdict(r: number, better: Better): 'raftkube better' | 'etcd better' | 'same' {
+  if (Math.abs(r - 1) <= SAME_WITHIN) return 'same';
+  const raftkubeLower = r < 1;
+  return raftkubeLower === (better === 'lower') ? 'raftkube better' : 'etcd better';
+}
+
+/** formatRatio renders a ratio cell, e.g. "1.32× (etcd better)"; "–" when there is no ratio. */
+export function formatRatio(row: Row): string {
+  const r = ratio(row);
+  if (r === null) return '–';
+  const digits = r >= 10 ? 1 : 2;
+  return `${r.toFixed(digits)}× (${verdict(r, row.better)})`;
+}
+
+/** formatValue renders a figure: rates as whole numbers with separators, times with 2–3 significant digits. */
+export function formatValue(name: string, v: number | undefined): string {
+  if (v === undefined) return '–';
+  if (!Number.isFinite(v)) return String(v);
+  if (/\/s\b/.test(name) || /MiB/.test(name)) return Math.round(v).toLocaleString('en-US');
+  if (v === 0) return '0';
+  if (v >= 100) return v.toFixed(0);
+  if (v >= 10) return v.toFixed(1);
+  if (v >= 1) return v.toFixed(2);
+  return v.toFixed(3);
+}
+
+/** arrow marks a figure's good direction: "↓" lower is better, "↑" higher is better. */
+export function arrow(better: Better): string {
+  return better === 'lower' ? '↓' : '↑';
+}
+
+/** systemsIn lists the systems that have at least one value, in column order. */
+export function systemsIn(rows: readonly Row[]): SystemName[] {
+  return SYSTEMS.filter((s) => rows.some((r) => r.values[s] !== undefined));
+}
+
+/**
+ * formatTable prints the rows as an aligned Markdown table: workload group, figure (with its
+ * good direction), one column per system and, when both systems ran, the ratio raftkube/etcd.
+ */
+export function formatTable(rows: readonly Row[]): string {
+  const systems = systemsIn(rows);
+  const both = systems.length === SYSTEMS.length;
+  const header = ['workload', 'figure', ...systems, ...(both ? ['raftkube/etcd'] : [])];
+  const body = rows.map((r) => [r.group, `${r.name} ${arrow(r.better)}`, ...systems.map((s) => formatValue(r.name, r.values[s])), ...(both ? [formatRatio(r)] : [])]);
+  const widths = header.map((h, i) => Math.max(width(h), ...body.map((b) => width(b[i] ?? ''))));
+  const numeric = header.map((_, i) => i >= 2);
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => pad(c, widths[i] ?? 0, numeric[i] === true && i < 2 + systems.length)).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (numeric[i] === true && i < 2 + systems.length ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
+  return [line(header), rule, ...body.map(line)].join('\n');
+}
+
+/** formatNotes lists every result's notes and error counts, one line each, prefixed by system. */
+export function formatNotes(results: readonly WorkloadResult[]): string[] {
+  return results.flatMap((r) => r.notes.map((n) => `${r.system} ${r.workload}: ${n}`));
+}
+
+function width(s: string): number {
+  return [...s].length;
+}
+
+function pad(s: string, w: number, right: boolean): string {
+  const fill = ' '.repeat(Math.max(0, w - width(s)));
+  return right ? fill + s : s + fill;
+}

@@ -1,0 +1,277 @@
+/**
+ * workloads: the light workloads of `raftkube bench kv` — sequential puts, puts with 16, 64 and
+ * 256 in flight, sequential linearizable gets, watch latency with one and with many watchers,
+ * and watch fan-out. Each takes a WorkloadContext and returns figures; none knows which system
+ * it is measuring.
+ */
+import { buf } from '../../src/kv/client/etcd-client.js';
+import { prefixEnd, WatchStream } from '../../src/kv/client/watch-stream.js';
+import type { Event } from '../../src/kv/proto/index.js';
+import { describe, drive, warmUp, type DriveResult } from './drive.js';
+import { LatencyRecorder } from './histogram.js';
+import { errorMessage, pollUntil, type WorkloadContext } from './target.js';
+import type { Figure, LatencySeries, WorkloadName, WorkloadResult } from './types.js';
+
+/** THROUGHPUT_IN_FLIGHT are the concurrency levels of put-throughput. */
+export const THROUGHPUT_IN_FLIGHT = [16, 64, 256] as const;
+/** FANOUT_IN_FLIGHT is how many puts are in flight during watch-fanout. */
+export const FANOUT_IN_FLIGHT = 16;
+
+/** Acc gathers a workload's figures as its phases finish. */
+class Acc {
+  readonly figures: Figure[] = [];
+  readonly latencies: LatencySeries[] = [];
+  readonly notes: string[] = [];
+  readonly clientCpu: { group: string; percentOfCore: number }[] = [];
+  errors = 0;
+
+  constructor(readonly ctx: WorkloadContext, readonly workload: WorkloadName) {}
+
+  /** phase adds the usual figures of a request phase: ops/s, p50 and p99. */
+  phase(group: string, r: DriveResult, withRate = true): void {
+    if (withRate) this.figures.push({ group, name: 'ops/s', value: r.opsPerSec, better: 'higher' });
+    this.figures.push({ group, name: 'p50 ms', value: r.latency.p50, better: 'lower' }, { group, name: 'p99 ms', value: r.latency.p99, better: 'lower' });
+    this.latencies.push({ label: group, summary: r.latency });
+    this.clientCpu.push({ group, percentOfCore: r.clientCpuPct });
+    this.errors += r.errors;
+    if (r.errors > 0) this.notes.push(`${group}: ${r.errors} failed requests (last: ${r.lastError ?? '?'})`);
+    this.ctx.progress.done(describe(r));
+  }
+
+  result(): WorkloadResult {
+    return { workload: this.workload, system: this.ctx.target.system, figures: this.figures, latencies: this.latencies, errors: this.errors, notes: this.notes, clientCpu: this.clientCpu };
+  }
+}
+
+function bound(ctx: WorkloadContext, def: number): number {
+  return ctx.count ?? def;
+}
+
+/** cleanUp deletes a workload's keys; failure only costs disk, so it is a note, not an error. */
+async function cleanUp(ctx: WorkloadContext, acc: Acc): Promise<void> {
+  try {
+    await ctx.client.deleteRange(ctx.prefix, prefixEnd(ctx.prefix));
+  } catch (err: unknown) {
+    acc.notes.push(`could not delete ${ctx.prefix}*: ${errorMessage(err)}`);
+  }
+}
+
+/** putLatency: sequential puts of 256-byte values to fresh keys. */
+export async function putLatency(ctx: WorkloadContext): Promise<WorkloadResult> {
+  const acc = new Acc(ctx, 'put-latency');
+  await warmUp(ctx, 1, 200, (i) => ctx.client.put(`${ctx.prefix}warm/${i}`, ctx.value));
+  const r = await drive(ctx, { label: 'put, sequential', inFlight: 1, count: bound(ctx, 20_000), durationMs: ctx.durationMs, op: (i) => ctx.client.put(`${ctx.prefix}${i}`, ctx.value) });
+  acc.phase('put, sequential', r);
+  await cleanUp(ctx, acc);
+  return acc.result();
+}
+
+/** putThroughput: puts with 16, 64 and 256 requests in flight. */
+export async function putThroughput(ctx: WorkloadContext): Promise<WorkloadResult> {
+  const acc = new Acc(ctx, 'put-throughput');
+  for (const n of THROUGHPUT_IN_FLIGHT) {
+    if (ctx.signal.aborted) break;
+    const p = `${ctx.prefix}c${n}/`;
+    await warmUp(ctx, n, 4 * n, (i) => ctx.client.put(`${p}warm/${i}`, ctx.value));
+    const label = `put, ${n} in flight`;
+    const r = await drive(ctx, { label, inFlight: n, count: bound(ctx, 100_000), durationMs: ctx.durationMs, op: (i) => ctx.client.put(`${p}${i}`, ctx.value) });
+    acc.phase(label, r);
+  }
+  await cleanUp(ctx, acc);
+  return acc.result();
+}
+
+/** rangeLatency: sequential linearizable gets of one existing key. */
+export async function rangeLatency(ctx: WorkloadContext): Promise<WorkloadResult> {
+  const acc = new Acc(ctx, 'range-latency');
+  const key = `${ctx.prefix}k`;
+  await ctx.client.put(key, ctx.value);
+  const get = async (): Promise<void> => {
+    const r = await ctx.client.range(key);
+    if (r.kvs.length !== 1 || r.kvs[0]?.value.length !== ctx.value.length) throw new Error(`Range of ${key} returned ${r.kvs.length} keys`);
+  };
+  await warmUp(ctx, 1, 200, get);
+  const label = 'get, sequential linearizable';
+  acc.phase(label, await drive(ctx, { label, inFlight: 1, count: bound(ctx, 20_000), durationMs: ctx.durationMs, op: get }));
+  await cleanUp(ctx, acc);
+  return acc.result();
+}
+
+/**
+ * WatcherSet is `n` watchers on one prefix, spread over one Watch stream per endpoint (a
+ * watcher is on stream i mod endpoints). `onEvent` sees every event each watcher receives.
+ */
+class WatcherSet {
+  readonly #streams: WatchStream[] = [];
+  readonly delivered: number[];
+  failure: Error | null = null;
+
+  private constructor(readonly n: number) {
+    this.delivered = new Array<number>(n).fill(0);
+  }
+
+  static async open(ctx: WorkloadContext, prefix: string, n: number, onEvent: (key: string, now: number) => void): Promise<WatcherSet> {
+    const set = new WatcherSet(n);
+    const streams = Math.min(n, ctx.target.endpoints.length);
+    const byId: Map<number, number>[] = [];
+    for (let s = 0; s < streams; s++) {
+      const ids = new Map<number, number>();
+      byId.push(ids);
+      set.#streams.push(new WatchStream(ctx.client, s, {
+        onEvents: (id: number, events: readonly Event[]) => {
+          const now = performance.now();
+          const w = ids.get(id);
+          if (w !== undefined) set.delivered[w] = (set.delivered[w] ?? 0) + events.length;
+          for (const e of events) if (e.type === 'PUT' && e.kv !== undefined) onEvent(buf(e.kv.key).toString(), now);
+        },
+        onError: (err) => {
+          set.failure = err;
+        },
+      }));
+    }
+    try {
+      await Promise.all(Array.from({ length: n }, async (_, w) => {
+        const s = w % streams;
+        const id = await set.#streams[s]!.create(prefix, { rangeEnd: prefixEnd(prefix) });
+        byId[s]!.set(id, w);
+      }));
+    } catch (err: unknown) {
+      set.close();
+      throw err;
+    }
+    return set;
+  }
+
+  /** total is how many events all watchers received. */
+  get total(): number {
+    return this.delivered.reduce((a, b) => a + b, 0);
+  }
+
+  close(): void {
+    for (const s of this.#streams) s.close();
+  }
+}
+
+/**
+ * watchLatencyPhase: sequential puts under a prefix that `n` watchers watch; each put waits
+ * until every watcher has its event (at most 5 s). Latency is from issuing the put to one
+ * watcher receiving the event, one sample per watcher per put.
+ */
+async function watchLatencyPhase(ctx: WorkloadContext, acc: Acc, n: number): Promise<void> {
+  const prefix = `${ctx.prefix}w${n}/`;
+  const rec = new LatencyRecorder();
+  const pending = new Map<string, { t0: number; left: number; resolve: () => void }>();
+  const set = await WatcherSet.open(ctx, prefix, n, (key, now) => {
+    const p = pending.get(key);
+    if (p === undefined) return;
+    rec.recordMs(now - p.t0);
+    if (--p.left === 0) {
+      pending.delete(key);
+      p.resolve();
+    }
+  });
+  let lost = 0;
+  const putAndWait = async (key: string, record: boolean): Promise<void> => {
+    let resolve = (): void => {};
+    const all = new Promise<void>((r) => (resolve = r));
+    const t0 = performance.now();
+    if (record) pending.set(key, { t0, left: n, resolve });
+    await ctx.client.put(key, ctx.value);
+    if (!record) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 5_000)));
+    const outcome = await Promise.race([all, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      lost += pending.get(key)?.left ?? 0;
+      pending.delete(key);
+    }
+  };
+  try {
+    await warmUp(ctx, 1, 100, (i) => putAndWait(`${prefix}warm/${i}`, false));
+    const label = `watch, ${n} watcher${n === 1 ? '' : 's'}`;
+    const r = await drive(ctx, { label, inFlight: 1, count: bound(ctx, n === 1 ? 10_000 : 3_000), durationMs: ctx.durationMs, op: (i) => putAndWait(`${prefix}${i}`, true) });
+    // The put's own latency is not the figure here: the event's is.
+    acc.phase(label, { ...r, latency: rec.summary() }, false);
+    if (lost > 0) acc.notes.push(`${label}: ${lost} events not received within 5 s`);
+    if (set.failure !== null) acc.notes.push(`${label}: a watch stream failed: ${set.failure.message}`);
+  } finally {
+    set.close();
+  }
+}
+
+/** watchLatency: event latency with 1 watcher, then with `watchers` watchers on the prefix. */
+export async function watchLatency(ctx: WorkloadContext): Promise<WorkloadResult> {
+  const acc = new Acc(ctx, 'watch-latency');
+  for (const n of new Set([1, ctx.watchers])) {
+    if (ctx.signal.aborted) break;
+    await watchLatencyPhase(ctx, acc, n);
+  }
+  await cleanUp(ctx, acc);
+  return acc.result();
+}
+
+/**
+ * watchFanout: `watchers` watchers on a prefix while puts run 16 in flight; the figure is
+ * events delivered per second, from the first put to the last event received, after every
+ * watcher got every event (or 30 s passed). Delivery lag runs from issuing the put to each
+ * watcher receiving it.
+ */
+export async function watchFanout(ctx: WorkloadContext): Promise<WorkloadResult> {
+  const acc = new Acc(ctx, 'watch-fanout');
+  const n = ctx.watchers;
+  const prefix = `${ctx.prefix}f/`;
+  const issued = new Map<string, number>();
+  const lag = new LatencyRecorder();
+  let lastEvent = 0;
+  const set = await WatcherSet.open(ctx, prefix, n, (key, now) => {
+    const t0 = issued.get(key);
+    if (t0 === undefined) return;
+    lag.recordMs(now - t0);
+    lastEvent = now;
+  });
+  try {
+    const group = `watch fan-out, ${n} watchers, ${FANOUT_IN_FLIGHT} puts in flight`;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const r = await drive(ctx, {
+      label: `fan-out to ${n} watchers`,
+      inFlight: FANOUT_IN_FLIGHT,
+      count: bound(ctx, 5_000),
+      durationMs: ctx.durationMs,
+      op: (i) => {
+        const key = `${prefix}${i}`;
+        issued.set(key, performance.now());
+        return ctx.client.put(key, ctx.value);
+      },
+    });
+    const expected = r.done * n;
+    let waited = true;
+    try {
+      await pollUntil('every watcher has every event', async () => (set.total >= expected || set.failure !== null ? true : undefined), { timeoutMs: 30_000, intervalMs: 20, signal: ctx.signal });
+    } catch {
+      waited = false;
+    }
+    const delivered = set.total;
+    const spanMs = Math.max(1, (lastEvent === 0 ? performance.now() : lastEvent) - t0);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPct = (cpu.user + cpu.system) / 10 / (performance.now() - t0);
+    acc.clientCpu.push({ group, percentOfCore: cpuPct });
+    acc.figures.push(
+      { group, name: 'events/s delivered', value: (delivered * 1000) / spanMs, better: 'higher' },
+      { group, name: 'puts/s', value: r.opsPerSec, better: 'higher' },
+      { group, name: 'lag p50 ms', value: lag.summary().p50, better: 'lower' },
+      { group, name: 'lag p99 ms', value: lag.summary().p99, better: 'lower' },
+    );
+    acc.latencies.push({ label: `fan-out lag, ${n} watchers`, summary: lag.summary() });
+    acc.errors += r.errors;
+    if (r.errors > 0) acc.notes.push(`${group}: ${r.errors} failed puts (last: ${r.lastError ?? '?'})`);
+    if (delivered < expected) acc.notes.push(`${group}: ${expected - delivered} of ${expected} events not delivered${waited ? '' : ' within 30 s'}`);
+    if (set.failure !== null) acc.notes.push(`${group}: a watch stream failed: ${set.failure.message}`);
+    ctx.progress.done(`${r.done} puts, ${delivered} events in ${(spanMs / 1000).toFixed(1)} s = ${Math.round((delivered * 1000) / spanMs)} events/s, lag p99 ${lag.summary().p99.toFixed(1)} ms, client CPU ${Math.round(cpuPct)}% of a core`);
+  } finally {
+    set.close();
+  }
+  await cleanUp(ctx, acc);
+  return acc.result();
+}

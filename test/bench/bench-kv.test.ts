@@ -1,0 +1,241 @@
+/**
+ * bench-kv: the pure parts of `raftkube bench kv` — flag validation, the comparison table and
+ * its ratios, the SVG plot, /proc parsing, the etcd command line. No processes, no sleeps.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  buildRows,
+  etcdArgs,
+  formatRatio,
+  formatTable,
+  formatValue,
+  parseVmRssKiB,
+  plotSeries,
+  planEtcdMembers,
+  ratio,
+  renderSvg,
+  validateBenchKvOptions,
+  verdict,
+  type LatencySummary,
+  type WorkloadResult,
+} from '../../bench/kv/index.js';
+import { prefixEnd } from '../../src/kv/client/watch-stream.js';
+
+function summary(p50: number, p99: number): LatencySummary {
+  return { count: 100, mean: p50, p50, p90: p99, p99, p999: p99, max: p99 };
+}
+
+const RESULTS: WorkloadResult[] = [
+  {
+    workload: 'put-latency',
+    system: 'raftkube',
+    figures: [
+      { group: 'put, sequential', name: 'ops/s', value: 900, better: 'higher' },
+      { group: 'put, sequential', name: 'p99 ms', value: 6, better: 'lower' },
+    ],
+    latencies: [{ label: 'put, sequential', summary: summary(1.2, 6) }],
+    errors: 0,
+    notes: [],
+  },
+  {
+    workload: 'put-latency',
+    system: 'etcd',
+    figures: [
+      { group: 'put, sequential', name: 'ops/s', value: 800, better: 'higher' },
+      { group: 'put, sequential', name: 'p99 ms', value: 4, better: 'lower' },
+    ],
+    latencies: [{ label: 'put, sequential', summary: summary(1.0, 4) }],
+    errors: 0,
+    notes: ['something worth knowing'],
+  },
+  {
+    workload: 'watch-latency',
+    system: 'etcd',
+    figures: [{ group: 'watch, 100 watchers', name: 'p50 ms', value: 1.6, better: 'lower' }],
+    latencies: [{ label: 'watch, 100 watchers <&>', summary: summary(1.6, 5) }],
+    errors: 0,
+    notes: [],
+  },
+];
+
+describe('validateBenchKvOptions', () => {
+  it('resolves defaults for a raftkube-vs-etcd run', () => {
+    const v = validateBenchKvOptions({ endpoints: 'http://127.0.0.1:32379,127.0.0.1:32381,localhost:32383', compareEtcd: true });
+    expect(v.ok).toBe(true);
+    if (!v.ok) return;
+    expect(v.value.endpoints).toEqual(['http://127.0.0.1:32379', 'http://127.0.0.1:32381', 'http://localhost:32383']);
+    expect(v.value.workloads).toEqual(['put-latency', 'put-throughput', 'range-latency', 'watch-latency', 'watch-fanout']);
+    expect(v.value.etcd).toEqual({ members: null, bin: '/usr/bin/etcd', basePort: 42379 });
+    expect(v.value.raftkube).toBe(true);
+    expect(v.value.durationMs).toBe(10_000);
+    expect(v.value.keys).toBe(1_000_000);
+    expect(v.value.watchers).toBe(100);
+  });
+
+  it('adds the heavy workloads to all only with --heavy, and keeps the canonical order', () => {
+    const v = validateBenchKvOptions({ etcdOnly: true, workload: 'all', heavy: true });
+    expect(v.ok && v.value.workloads.slice(-2)).toEqual(['memory', 'recovery']);
+    const w = validateBenchKvOptions({ etcdOnly: true, workload: 'recovery,put-latency' });
+    expect(w.ok && w.value.workloads).toEqual(['put-latency', 'recovery']);
+  });
+
+  it('defaults --etcd-only to 3 members and does not measure raftkube', () => {
+    const v = validateBenchKvOptions({ etcdOnly: true });
+    expect(v.ok && v.value.etcd?.members).toBe(3);
+    expect(v.ok && v.value.raftkube).toBe(false);
+  });
+
+  it.each([
+    [{}, /--endpoints URLs or --cluster-file/],
+    [{ endpoints: 'http://10.0.0.1:2379' }, /not on loopback/],
+    [{ endpoints: 'https://127.0.0.1:2379' }, /plain http/],
+    [{ endpoints: '127.0.0.1' }, /no port/],
+    [{ endpoints: '127.0.0.1:1,127.0.0.1:1' }, /twice/],
+    [{ endpoints: ' , ' }, /empty/],
+    [{ endpoints: '127.0.0.1:1', workload: 'put-lat' }, /Unknown workload "put-lat"/],
+    [{ endpoints: '127.0.0.1:1', workload: 'memory' }, /--cluster-file/],
+    [{ endpoints: '127.0.0.1:1', members: '4' }, /odd/],
+    [{ endpoints: '127.0.0.1:1', members: 'three' }, /--members must be a whole number/],
+    [{ endpoints: '127.0.0.1:1', duration: '0' }, /--duration/],
+    [{ endpoints: '127.0.0.1:1', duration: 'soon' }, /--duration/],
+    [{ endpoints: '127.0.0.1:1', count: '-5' }, /--count/],
+    [{ etcdOnly: true, endpoints: '127.0.0.1:1' }, /--etcd-only/],
+    [{ etcdOnly: true, etcdBasePort: '80' }, /--etcd-base-port/],
+  ])('refuses %j', (raw, message) => {
+    const v = validateBenchKvOptions(raw);
+    expect(v.ok).toBe(false);
+    if (!v.ok) expect(v.error).toMatch(message);
+  });
+});
+
+describe('comparison table', () => {
+  const rows = buildRows(RESULTS);
+
+  it('lines up each figure of both systems in one row, in first-seen order', () => {
+    expect(rows.map((r) => `${r.group}/${r.name}`)).toEqual(['put, sequential/ops/s', 'put, sequential/p99 ms', 'watch, 100 watchers/p50 ms']);
+    expect(rows[0]?.values).toEqual({ raftkube: 900, etcd: 800 });
+    expect(rows[2]?.values).toEqual({ etcd: 1.6 });
+  });
+
+  it('computes raftkube/etcd and says who is better in the direction that matters', () => {
+    expect(ratio(rows[0]!)).toBeCloseTo(1.125);
+    expect(formatRatio(rows[0]!)).toBe('1.13× (raftkube better)');
+    expect(formatRatio(rows[1]!)).toBe('1.50× (etcd better)');
+    expect(formatRatio(rows[2]!)).toBe('–');
+    expect(verdict(0.5, 'lower')).toBe('raftkube better');
+    expect(verdict(0.5, 'higher')).toBe('etcd better');
+    expect(verdict(1.04, 'higher')).toBe('same');
+  });
+
+  it('formats rates as whole numbers and latencies with a few significant digits', () => {
+    expect(formatValue('ops/s', 4321.6)).toBe('4,322');
+    expect(formatValue('events/s delivered', 85835.2)).toBe('85,835');
+    expect(formatValue('p99 ms', 145.2)).toBe('145');
+    expect(formatValue('p99 ms', 24.23)).toBe('24.2');
+    expect(formatValue('p50 ms', 1.613)).toBe('1.61');
+    expect(formatValue('p50 ms', 0.4321)).toBe('0.432');
+    expect(formatValue('p50 ms', undefined)).toBe('–');
+  });
+
+  it('prints an aligned Markdown table with a ratio column only when both systems ran', () => {
+    const t = formatTable(rows).split('\n');
+    expect(t[0]).toMatch(/^\| workload +\| figure +\| raftkube \| etcd \| raftkube\/etcd +\|$/);
+    expect(t[1]).toMatch(/^\|-+\|-+\|-+:\|-+:\|-+\|$/);
+    expect(t[2]).toContain('ops/s ↑');
+    expect(t[3]).toContain('p99 ms ↓');
+    expect(new Set(t.map((l) => [...l].length)).size).toBe(1);
+    const etcdOnly = formatTable(buildRows(RESULTS.filter((r) => r.system === 'etcd')));
+    expect(etcdOnly.split('\n')[0]).toMatch(/^\| workload +\| figure +\| etcd \|$/);
+  });
+});
+
+/** checkWellFormed is a small XML well-formedness check: balanced tags, quoted attributes, escaped text. */
+function checkWellFormed(xml: string): string[] {
+  const stack: string[] = [];
+  const problems: string[] = [];
+  const re = /<([^>]*)>|([^<]+)/g;
+  let roots = 0;
+  for (let m = re.exec(xml); m !== null; m = re.exec(xml)) {
+    const [, tag, text] = m;
+    if (text !== undefined) {
+      if (/&(?!(amp|lt|gt|quot|apos);)/.test(text)) problems.push(`unescaped & in ${JSON.stringify(text)}`);
+      if (stack.length === 0 && text.trim() !== '') problems.push(`text outside the root: ${text}`);
+      continue;
+    }
+    if (tag === undefined) continue;
+    if (tag.startsWith('/')) {
+      const name = tag.slice(1).trim();
+      if (stack.pop() !== name) problems.push(`unbalanced </${name}>`);
+      continue;
+    }
+    const nm = /^([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)$/.exec(tag);
+    if (nm === null) {
+      problems.push(`malformed tag <${tag}>`);
+      continue;
+    }
+    if (stack.length === 0) roots++;
+    if (nm[3] !== '/') stack.push(nm[1]!);
+  }
+  if (stack.length > 0) problems.push(`unclosed ${stack.join(', ')}`);
+  if (roots !== 1) problems.push(`${roots} root elements`);
+  return problems;
+}
+
+describe('renderSvg', () => {
+  it('draws well-formed SVG with a p50 and a p99 bar per system and series', () => {
+    const series = plotSeries(RESULTS);
+    expect(series).toHaveLength(3);
+    const svg = renderSvg(series, { title: 'raftkube bench kv — 3 members', subtitle: 'p50 & p99' });
+    expect(checkWellFormed(svg)).toEqual([]);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    const bars = [...svg.matchAll(/data-series="([\w-]+)" data-label="([^"]*)"/g)].map((m) => `${m[1]}|${m[2]}`);
+    expect(bars.sort()).toEqual([
+      'etcd-p50|put, sequential',
+      'etcd-p50|watch, 100 watchers &lt;&amp;&gt;',
+      'etcd-p99|put, sequential',
+      'etcd-p99|watch, 100 watchers &lt;&amp;&gt;',
+      'raftkube-p50|put, sequential',
+      'raftkube-p99|put, sequential',
+    ]);
+    expect(svg).toContain('p50 &amp; p99');
+  });
+
+  it('puts a longer bar on the higher latency (log axis)', () => {
+    const svg = renderSvg(plotSeries(RESULTS.slice(0, 2)), { title: 't' });
+    const height = (series: string): number => Number(new RegExp(`data-series="${series}"[^>]* height="([\\d.]+)"`).exec(svg)?.[1]);
+    expect(height('raftkube-p99')).toBeGreaterThan(height('raftkube-p50'));
+    expect(height('raftkube-p99')).toBeGreaterThan(height('etcd-p99'));
+  });
+
+  it('says so when there is nothing to plot', () => {
+    const svg = renderSvg([], { title: 'empty' });
+    expect(checkWellFormed(svg)).toEqual([]);
+    expect(svg).toContain('No latency series');
+  });
+});
+
+describe('helpers', () => {
+  it('reads VmRSS from /proc/<pid>/status text', () => {
+    expect(parseVmRssKiB('Name:\tetcd\nVmPeak:\t  900 kB\nVmRSS:\t  153600 kB\nRssAnon:\t 1 kB\n')).toBe(153600);
+    expect(parseVmRssKiB('Name:\tkthreadd\n')).toBeNull();
+  });
+
+  it('builds the etcd command line with every flag the cluster needs', () => {
+    const plan = planEtcdMembers(3, 42379);
+    expect(plan.map((m) => m.clientURL)).toEqual(['http://127.0.0.1:42379', 'http://127.0.0.1:42381', 'http://127.0.0.1:42383']);
+    const args = etcdArgs(plan, plan[1]!, '/data', 'tok');
+    const flag = (f: string): string | undefined => args[args.indexOf(f) + 1];
+    expect(flag('--name')).toBe('bench-etcd-2');
+    expect(flag('--data-dir')).toBe('/data/bench-etcd-2');
+    expect(flag('--listen-peer-urls')).toBe('http://127.0.0.1:42382');
+    expect(flag('--initial-cluster')).toBe('bench-etcd-1=http://127.0.0.1:42380,bench-etcd-2=http://127.0.0.1:42382,bench-etcd-3=http://127.0.0.1:42384');
+    expect(flag('--initial-cluster-state')).toBe('new');
+    expect(flag('--initial-cluster-token')).toBe('tok');
+  });
+
+  it('computes the range end of a prefix', () => {
+    expect(prefixEnd('/a/').toString()).toBe('/a0');
+    expect([...prefixEnd(Buffer.from([0x61, 0xff]))]).toEqual([0x62]);
+    expect([...prefixEnd(Buffer.from([0xff]))]).toEqual([0]);
+  });
+});
