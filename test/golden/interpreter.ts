@@ -147,7 +147,7 @@ export class Interpreter {
 
   /** run executes one command line and records its output. */
   run(line: string): void {
-    const [cmd, ...args] = line.trim().split(/\s+/);
+    const [cmd = '', ...args] = line.trim().split(/\s+/);
     const opt = (name: string, def: string): string => args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1) ?? def;
     switch (cmd) {
       case 'add-nodes': {
