@@ -10,6 +10,7 @@ import { readClusterFile } from './cluster-file.js';
 import { probeCluster, stopPids } from './local-cluster.js';
 import { printStatus } from './status.js';
 import { runKvMember } from './kv.js';
+import { registerBenchCommand } from './bench-kv.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -83,6 +84,8 @@ program
   .action(async (o: Record<string, string | number | undefined>) => {
     await runKvMember(o);
   });
+
+registerBenchCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof Error ? err.message : String(err);
