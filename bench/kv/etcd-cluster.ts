@@ -6,11 +6,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdClient } from '../../src/kv/client/etcd-client.js';
-import { isRunning } from './procs.js';
+import { isRunning, portFree } from './procs.js';
 import { pollUntil, sleep, type MemberHandle, type Target } from './target.js';
 
 /** EtcdMemberPlan is one member's name and URLs. */
@@ -48,14 +47,6 @@ export function etcdArgs(plan: readonly EtcdMemberPlan[], m: EtcdMemberPlan, dat
 export function etcdVersion(bin: string): string | null {
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
   return /etcd Version:\s*(\S+)/.exec(r.stdout)?.[1] ?? null;
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
 }
 
 /** findFreeBase returns the first base (base, base+100, ...) whose 2n ports are all free. */

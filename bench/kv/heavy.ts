@@ -3,10 +3,11 @@
  * loading a million 256-byte keys) and `recovery` (kill -9 a follower, start it again with the
  * same command line, time until it serves a serializable Range and until it has caught up).
  */
+import { readFileSync } from 'node:fs';
 import { EtcdClient } from '../../src/kv/client/etcd-client.js';
 import type { StatusResponse } from '../../src/kv/proto/index.js';
 import { drive } from './drive.js';
-import { isRunning, memberPid, readCommandLine, readRssKiB, startCommandLine } from './procs.js';
+import { isRunning, listenPorts, memberPid, portFree, readCommandLine, readRssKiB, startCommandLine } from './procs.js';
 import { pollUntil, type MemberHandle, type WorkloadContext } from './target.js';
 import type { Figure, WorkloadResult } from './types.js';
 
@@ -18,6 +19,14 @@ export const LOAD_IN_FLIGHT = 8;
 /** loadKey is the key of the i-th loaded key, fixed width so keys sort in load order. */
 export function loadKey(prefix: string, i: number): string {
   return `${prefix}${String(i).padStart(9, '0')}`;
+}
+
+function logTail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-12).join('\n');
+  } catch {
+    return `(no log at ${path})`;
+  }
 }
 
 function members(ctx: WorkloadContext): readonly MemberHandle[] {
@@ -142,11 +151,13 @@ export async function recovery(ctx: WorkloadContext): Promise<WorkloadResult> {
   ctx.progress.phase(`recovery of ${m.name} (kill -9, restart)`, 1, 0);
   process.kill(pid, 'SIGKILL');
   await pollUntil(`${m.name} (pid ${pid}) exits after kill -9`, async () => (isRunning(pid) ? undefined : true), { timeoutMs: 10_000, intervalMs: 10 });
+  const ports = listenPorts(cl.argv);
+  await pollUntil(`${m.name}'s ports ${ports.join(', ')} are free again`, async () => ((await Promise.all(ports.map(portFree))).every(Boolean) ? true : undefined), { timeoutMs: 10_000, intervalMs: 10 });
   const t0 = performance.now();
   const newPid = startCommandLine(cl, { logPath: m.logPath, detached: ctx.target.restartDetached });
   m.replacePid(pid, newPid);
   const serve = async (): Promise<true | undefined> => {
-    if (!isRunning(newPid)) throw new Error(`${m.name} exited after restart; see ${m.logPath}`);
+    if (!isRunning(newPid)) throw new Error(`${m.name} exited after restart; the end of its log:\n${logTail(m.logPath)}`);
     const c = new EtcdClient([m.clientURL], { deadlineMs: 1_000 });
     try {
       await c.rangeAt(0, ctx.prefix, true);

@@ -8,5 +8,5 @@ export { buildRows, formatTable, formatNotes, formatRatio, formatValue, ratio, v
 export { renderSvg, plotSeries, escapeXml, type PlotSeries, type SvgOptions } from './svg.js';
 export { TerminalProgress, silentProgress, type Progress } from './progress.js';
 export { LocalEtcdCluster, planEtcdMembers, etcdArgs, etcdVersion, type EtcdMemberPlan } from './etcd-cluster.js';
-export { parseVmRssKiB } from './procs.js';
+export { parseVmRssKiB, listenPorts } from './procs.js';
 export { WORKLOADS, LIGHT_WORKLOADS, HEAVY_WORKLOADS, SYSTEMS, type WorkloadName, type SystemName, type WorkloadResult, type Figure, type LatencySummary, type LatencySeries, type Better } from './types.js';

@@ -3,7 +3,8 @@
  * line, working directory, liveness), and restarting a member exactly as it was started.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 /** parseVmRssKiB extracts VmRSS (KiB) from the text of /proc/<pid>/status, or null if absent. */
 export function parseVmRssKiB(status: string): number | null {
@@ -20,16 +21,47 @@ export function readRssKiB(pid: number): number | null {
   }
 }
 
-/** isRunning tells whether a process exists and is not a zombie. */
+/**
+ * isRunning tells whether a process exists and is not a zombie.
+ *
+ * NB: when a multi-threaded process (Go's etcd, Node) dies, its main thread can turn zombie
+ * while other threads are still exiting and still hold the process's sockets; it only counts
+ * as gone once no thread but the zombie main thread is left.
+ */
 export function isRunning(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The state letter follows the command name, which is in parentheses and may contain any byte.
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
+    if (state !== 'Z' && state !== 'X') return true;
+    return readdirSync(`/proc/${pid}/task`).length > 1;
   } catch {
     return false;
   }
+}
+
+/** listenPorts are the loopback ports a member's command line listens on (client and peer URLs). */
+export function listenPorts(argv: readonly string[]): number[] {
+  const ports: number[] = [];
+  argv.forEach((a, i) => {
+    const [flag, inline] = a.split('=', 2);
+    if (flag !== '--listen-client-urls' && flag !== '--listen-peer-urls') return;
+    const v = inline ?? argv[i + 1] ?? '';
+    for (const u of v.split(',')) {
+      const m = /:(\d+)\/?$/.exec(u.trim());
+      if (m !== null) ports.push(Number(m[1]));
+    }
+  });
+  return ports;
+}
+
+/** portFree tells whether a loopback port can be bound now. */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
 }
 
 /** CommandLine is how a process was started: argv and working directory. */

@@ -72,7 +72,8 @@ async function benchKv(o: Parameters<typeof runBenchKv>[0], raw: RawBenchKvOptio
   out.push(formatTable(report.rows));
   const notes = formatNotes(report.results);
   if (notes.length > 0) out.push('', 'Notes:', ...notes.map((n) => `- ${n}`));
-  out.push('', '↓ lower is better, ↑ higher is better; the ratio is raftkube / etcd.');
+  const both = new Set(report.results.map((r) => r.system)).size > 1;
+  out.push('', `↓ lower is better, ↑ higher is better${both ? '; the ratio is raftkube / etcd' : ''}.`);
   process.stdout.write(`${out.join('\n')}\n`);
   if (o.jsonPath !== null) {
     writeFileSync(o.jsonPath, `${JSON.stringify({ ...report, options: raw }, null, 2)}\n`);

@@ -9,6 +9,7 @@ import {
   formatRatio,
   formatTable,
   formatValue,
+  listenPorts,
   parseVmRssKiB,
   plotSeries,
   planEtcdMembers,
@@ -231,6 +232,11 @@ describe('helpers', () => {
     expect(flag('--initial-cluster')).toBe('bench-etcd-1=http://127.0.0.1:42380,bench-etcd-2=http://127.0.0.1:42382,bench-etcd-3=http://127.0.0.1:42384');
     expect(flag('--initial-cluster-state')).toBe('new');
     expect(flag('--initial-cluster-token')).toBe('tok');
+  });
+
+  it('finds the ports a member listens on in its command line', () => {
+    expect(listenPorts(['etcd', '--listen-client-urls', 'http://127.0.0.1:42379', '--listen-peer-urls=http://127.0.0.1:42380,http://127.0.0.1:42390/'])).toEqual([42379, 42380, 42390]);
+    expect(listenPorts(['node', 'main.js', 'kv', '--name', 'm1'])).toEqual([]);
   });
 
   it('computes the range end of a prefix', () => {
