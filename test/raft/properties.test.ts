@@ -114,6 +114,10 @@ describe('Raft under random fault schedules (fast-check)', () => {
     assertProperty({ snapshotEvery: 8 }, [3, 5], BOUNDS, membershipSchedule);
   });
 
+  it('3 and 5 nodes with everything at once: membership, aggressive compaction, very slow fsyncs, flow control', () => {
+    assertProperty({ snapshotEvery: 3, snapshotKeep: 0, asyncPersistPct: 35, maxSizePerMsg: 512, maxInflightMsgs: 4 }, [3, 5], BOUNDS, membershipSchedule);
+  });
+
   it('a schedule replays exactly from its seed', () => {
     fc.assert(
       fc.property(simSeed, fc.constantFrom(3, 5), schedule, (seed, size, actions) => {

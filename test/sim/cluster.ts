@@ -79,9 +79,13 @@ export class SimCluster {
   readonly snapshotsDelivered = new Map<number, number>();
   /** bootstrapConf is the configuration every node's storage starts with (index 0). */
   readonly bootstrapConf: ConfState;
-  /** retired holds removed members: stopped for good once their removal was applied anywhere. */
+  /** retired holds removed members, stopped for good once every remaining member applied the removal. */
   readonly retired = new Set<number>();
   #toRetire: number[] = [];
+  /** peerRemoved holds "n>x" once node n applied the removal of x: their traffic is dropped. */
+  readonly #peerRemoved = new Set<string>();
+  /** removals maps a removed node to the members that must apply its removal before it retires. */
+  readonly #removals = new Map<number, readonly NodeId[]>();
   readonly #reads = new Map<string, { readonly node: NodeId; readonly minIndex: number; readonly step: number }>();
   #readSeq = 0;
   /** readsServed counts ReadStates checked against the linearizability bound. */
@@ -160,7 +164,7 @@ export class SimCluster {
         this.client.onApply(node, e);
         if (e.type === 'conf-change') {
           const cc = decodeConfChange(e.data);
-          if (cc.type === 'remove' && !this.retired.has(cc.nodeId)) this.#toRetire.push(cc.nodeId);
+          if (cc.type === 'remove') this.#appliedRemoval(node, cc.nodeId);
         }
         void rec;
       },
@@ -218,9 +222,29 @@ export class SimCluster {
   }
 
   /**
-   * retire stops the members whose removal was just applied, for good: as etcd's transport
-   * stops talking to removed members, a removed node must not disrupt the cluster.
+   * appliedRemoval models what etcd does when a member applies the removal of x: its transport
+   * stops exchanging messages with x (so a removed node cannot disrupt it). x itself is stopped
+   * for good (retired) only once every remaining member has applied the removal. NB: retiring
+   * it earlier can wedge the cluster, because membership takes effect when applied: a member
+   * that holds the removal entry but has not learnt it committed still counts x as a voter and
+   * needs its vote (e.g. a leader that removed itself and vanished at once).
    */
+  #appliedRemoval(node: SimNode, x: NodeId): void {
+    if (node.id !== x) this.#peerRemoved.add(`${node.id}>${x}`);
+    if (!this.#removals.has(x)) {
+      const conf = node.raft.confState();
+      this.#removals.set(x, [...conf.voters, ...conf.learners].filter((id) => id !== x));
+    }
+    const done = this.#removals.get(x)!.every((m) => this.#peerRemoved.has(`${m}>${x}`) || this.retired.has(m));
+    if (done && !this.retired.has(x)) this.#toRetire.push(x);
+  }
+
+  /** linkRemoved tells whether a membership removal stopped traffic between a and b. */
+  #linkRemoved(a: number, b: number): boolean {
+    return this.#peerRemoved.size > 0 && (this.#peerRemoved.has(`${a}>${b}`) || this.#peerRemoved.has(`${b}>${a}`));
+  }
+
+  /** retire stops, for good, the removed members every remaining member knows are removed. */
   #retire(): void {
     const ids = this.#toRetire;
     this.#toRetire = [];
@@ -264,8 +288,9 @@ export class SimCluster {
 
   #deliver(m: Message, cut: boolean): void {
     const node = this.nodes.get(m.to);
-    if (cut || node === undefined || !node.up) {
-      this.trace.record(`@${this.now} lost ${describeMessage(m)} (${cut ? 'link cut' : 'node down'})`);
+    const removed = this.#linkRemoved(m.from, m.to);
+    if (cut || removed || node === undefined || !node.up) {
+      this.trace.record(`@${this.now} lost ${describeMessage(m)} (${cut ? 'link cut' : removed ? 'peer removed' : 'node down'})`);
       this.#reportLost(m);
       return;
     }
