@@ -66,12 +66,14 @@ describe('compact', () => {
     expect(s.currentRevision).toBe(9);
   });
 
-  test('a key whose last change at or below rev is a delete is forgotten; others keep one revision', () => {
+  test('a key whose last change below rev is a delete is forgotten; others keep one revision', () => {
     history();
     expect(s.keyCount).toBe(3);
-    unwrap(s.compact(8)); // c's tombstone at 8 goes, and c with it
+    unwrap(s.compact(8)); // c's tombstone is at 8 itself: kept until a later compaction
+    expect(s.keyCount).toBe(3);
+    unwrap(s.compact(9)); // now it goes, and c with it
     expect(s.keyCount).toBe(2);
-    expect(all(8)).toEqual(['a=3@v3c2m7']);
+    expect(all(9)).toEqual(['a=3@v3c2m7', 'b=2@v1c9m9']);
     // b was deleted at 5 and recreated at 9: version restarts at 1.
     expect(all(9)).toEqual(['a=3@v3c2m7', 'b=2@v1c9m9']);
   });
@@ -95,23 +97,28 @@ describe('compact', () => {
     expect(all(8)).toEqual(['a=3@v3c2m7']);
     expect(s.range({ key: b('a'), revision: 7 }).ok).toBe(false);
     expect(unwrap(await s.hash()).hash).toBe(hashBefore);
-    // Only the retained revisions remain on disk: a@7, b@9 (history from 8 on is a@7 and b@9).
-    expect(unwrap(s.readEvents(8, 100)).events.map((e) => `${e.type} ${e.kv.key.toString()}@${e.kv.mod_revision}`)).toEqual(['PUT b@9']);
+    // History from the compacted revision on is whole, including the delete at 8 itself.
+    expect(unwrap(s.readEvents(8, 100)).events.map((e) => `${e.type} ${e.kv.key.toString()}@${e.kv.mod_revision}`)).toEqual(['DELETE c@8', 'PUT b@9']);
   });
 
-  test('a compaction that drops the newest revision keeps the current revision on reopen', async () => {
+  test('a compaction that empties the key bucket keeps the current revision on reopen', async () => {
     s.put({ key: b('a'), value: b('1') });
     s.deleteRange({ key: b('a') }); // rev 3 is a tombstone
-    unwrap(s.compact(3)); // … which compaction drops: the key bucket is empty
+    s.put({ key: b('b'), value: b('1') });
+    s.deleteRange({ key: b('b') }); // rev 5
+    unwrap(s.compact(4)); // a's put and tombstone go
+    unwrap(s.compact(5)); // … b's put goes, its tombstone at 5 stays
     await s.commit();
+    expect(s.keyCount).toBe(1);
     await s.close();
     s = await Store.open(dir);
-    expect(s.currentRevision).toBe(3);
+    expect(s.currentRevision).toBe(5);
+    expect(s.keyCount).toBe(1);
     expect(keys(unwrap(s.range({ key: b('a') })).kvs)).toEqual([]);
-    expect(unwrap(s.put({ key: b('a'), value: b('2') })).revision).toBe(4);
+    expect(unwrap(s.put({ key: b('a'), value: b('2') })).revision).toBe(6);
   });
 
-  test('compacting writes that were never committed leaves neither on disk', async () => {
+  test('a revision written and compacted away before one commit never reaches the disk', async () => {
     s.put({ key: b('a'), value: b('1') });
     s.put({ key: b('a'), value: b('2') });
     unwrap(s.compact(3));

@@ -85,7 +85,7 @@ describe('TreeIndex', () => {
 });
 
 describe('KeyIndex', () => {
-  test('find answers each revision; compaction keeps the latest ≤ rev unless it is a tombstone', () => {
+  test('find answers each revision; compaction keeps the latest below rev unless it is a tombstone, and all at rev', () => {
     const ki = new KeyIndex('k', 2, 0, 2, 1, 0n); // put@2 v1
     ki.put(4, 0, 0n); // v2
     ki.tombstone(6, 1);
@@ -107,8 +107,21 @@ describe('KeyIndex', () => {
     expect(ki.older).toBeNull();
     expect(ki.find(8, rec)).toBe(true);
     ki.tombstone(10, 0);
-    expect(ki.compact(10, drop)).toBe(true); // nothing left
-    expect(dropped.slice(3)).toEqual(['8_0', '10_0t']);
+    expect(ki.compact(10, drop)).toBe(false); // the tombstone at 10 itself stays, superseding 8
+    expect(dropped.slice(3)).toEqual(['8_0']);
+    expect(ki.compact(11, drop)).toBe(true); // now nothing is left
+    expect(dropped.slice(4)).toEqual(['10_0t']);
+  });
+
+  test('compaction keeps every record of the compacted revision itself', () => {
+    const ki = new KeyIndex('k', 2, 0, 2, 1, 0n);
+    ki.put(3, 0, 0n);
+    ki.tombstone(3, 1); // put and delete in one transaction at 3
+    ki.put(3, 2, 0n); // and put again
+    const dropped: string[] = [];
+    expect(ki.compact(3, (m, s, t) => dropped.push(`${m}_${s}${t ? 't' : ''}`))).toBe(false);
+    expect(dropped).toEqual(['2_0']);
+    expect(ki.recordCount).toBe(3);
   });
 });
 

@@ -94,10 +94,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       failure: key,
     }),
   },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('compact' as const), frac: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('compact' as const), frac: fc.integer({ min: 0, max: 1000 }).map((n) => n / 1000) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('commit' as const) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('crash' as const) }) },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('read' as const), key, end, frac: fc.double({ min: 0, max: 1, noNaN: true }), limit: fc.nat(3) }) },
+  { weight: 4, arbitrary: fc.record({ t: fc.constant('read' as const), key, end, frac: fc.integer({ min: 0, max: 1000 }).map((n) => n / 1000), limit: fc.nat(3) }) },
 );
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');

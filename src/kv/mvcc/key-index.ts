@@ -144,56 +144,54 @@ export class KeyIndex {
     return !out.tombstone;
   }
 
-  /** hasRecord says whether (main, sub) is still retained. */
-  hasRecord(main: number, sub: number): boolean {
-    if (this.main === main && Math.floor(this.subT / 2) === sub) return true;
-    const older = this.older;
-    if (older === null) return false;
-    for (let i = 0; i < older.length; i += STRIDE) {
-      if (older[i] === main && Math.floor((older[i + 1] as number) / 2) === sub) return true;
-    }
-    return false;
-  }
-
   /**
-   * compact drops history below `atRev` as etcd does: of the records at or below atRev only the
-   * latest survives, and not even that one if it is a tombstone. `drop` hears each dropped
-   * record. Returns true if nothing is left (the caller removes the key).
+   * compact drops history below `atRev` as etcd does — of the records below atRev only the
+   * latest survives, and not even that one if it is a tombstone — with one difference: every
+   * record *at* atRev is kept (tombstones and same-revision predecessors included) until a later
+   * compaction, so a watch starting exactly at the compacted revision replays that revision whole
+   * (etcd silently drops a tombstone there). Reads are unaffected: none goes below atRev.
+   * `drop` hears each dropped record. Returns true if nothing is left (the caller removes the key).
    */
   compact(atRev: number, drop: (main: number, sub: number, tombstone: boolean) => void): boolean {
     const older = this.older;
     const n = older === null ? 0 : older.length / STRIDE;
-    // j = index of the latest record with main <= atRev (n = the latest record in fields).
-    let j: number;
-    if (this.main <= atRev) j = n;
-    else {
-      j = -1;
-      if (older !== null) {
-        for (let i = n - 1; i >= 0; i--) {
-          if ((older[i * STRIDE] as number) <= atRev) {
-            j = i;
-            break;
-          }
-        }
+    const mainAt = (i: number): number => (i === n ? this.main : ((older as number[])[i * STRIDE] as number));
+    const isTomb = (i: number): boolean => (i === n ? this.subT : ((older as number[])[i * STRIDE + 1] as number)) % 2 === 1;
+    // first = index of the first record to keep (records 0..n, n being the latest, in fields).
+    let first = 0;
+    let sawAtRev = false;
+    for (let i = n; i >= 0; i--) {
+      const main = mainAt(i);
+      if (main > atRev) continue;
+      if (main === atRev) {
+        first = i; // keep every record of revision atRev: walk on to its first one
+        sawAtRev = true;
+        continue;
       }
+      // The latest record below atRev survives only if nothing at atRev supersedes it and it is not a tombstone.
+      if (!sawAtRev) first = isTomb(i) ? i + 1 : i;
+      break;
     }
-    if (j < 0) return false;
-    const keepTarget = j === n ? this.subT % 2 === 0 : ((older as number[])[j * STRIDE + 1] as number) % 2 === 0;
-    const dropCount = keepTarget ? j : j + 1;
+    if (first === 0) return false;
     if (older !== null) {
-      const fromOlder = Math.min(dropCount, n);
+      const fromOlder = Math.min(first, n);
       for (let i = 0; i < fromOlder; i++) {
         const subT = older[i * STRIDE + 1] as number;
         drop(older[i * STRIDE] as number, Math.floor(subT / 2), subT % 2 === 1);
       }
       if (fromOlder === n) this.older = null;
-      else if (fromOlder > 0) older.splice(0, fromOlder * STRIDE);
+      else older.splice(0, fromOlder * STRIDE);
     }
-    if (dropCount > n) {
-      // The latest record is a tombstone at or below atRev: the key is gone entirely.
+    if (first > n) {
+      // The latest record is a tombstone below atRev: the key is gone entirely.
       drop(this.main, Math.floor(this.subT / 2), true);
       return true;
     }
     return false;
+  }
+
+  /** recordCount is the number of retained records (for tests and diagnostics). */
+  get recordCount(): number {
+    return 1 + (this.older === null ? 0 : this.older.length / STRIDE);
   }
 }

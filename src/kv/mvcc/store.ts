@@ -203,8 +203,9 @@ export class MvccStore {
 
   /**
    * compact discards history below `rev`: per key only the latest revision ≤ rev survives, and
-   * not if it is a deletion. Reads below `rev` then fail with compacted. The revision does not
-   * move. The space is reclaimed by the next commit.
+   * not if it is a deletion below rev (see KeyIndex.compact for why those at rev stay). Reads
+   * below `rev` then fail with compacted. The revision does not move. The space is reclaimed by
+   * the next commit.
    */
   compact(rev: number): MvccResult<{ revision: number }> {
     this.#assertOpen();
@@ -263,10 +264,9 @@ export class MvccStore {
     const { revs, truncated } = state.backend.scanRevs(fromRev, to, Math.max(1, limit));
     const events: MvccEvent[] = [];
     for (const r of revs) {
+      // NB: compaction keeps every record at the compacted revision and drops only older ones,
+      // so everything from fromRev ≥ compacted on is retained, whether or not commit() has run.
       const kv = decodeKeyValue(r.value);
-      // At the compacted revision itself some entries may be dropped but not yet deleted from
-      // disk; skip them so the answer does not depend on when commit() ran.
-      if (r.main <= state.compactedRev && state.tree.get(latin1(kv.key))?.hasRecord(r.main, r.sub) !== true) continue;
       if (r.tombstone) {
         events.push({
           type: 'DELETE',
