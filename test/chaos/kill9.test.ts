@@ -28,7 +28,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last === null ? '' : ` (last error: ${String(last)})`}`);
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last === null ? '' : ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})`}`);
 }
 
 describe('kill -9 under write load', () => {
