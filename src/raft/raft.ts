@@ -4,7 +4,7 @@
  * Section numbers cite the Raft paper (§) or Ongaro's thesis.
  */
 import type {
-  AppendMessage, AppendResponse, ConfChange, ConfState, DroppedProposal, Entry, HeartbeatMessage,
+  AppendMessage, AppendResponse, ConfChange, ConfState, DroppedProposal, Entry, ForwardResult, HeartbeatMessage,
   LogIndex, Message, NodeId, ProposeResult, ReadIndexResult, ReadState, Role, SnapshotMessage,
   Term, TransferResult, VoteRequest,
 } from './types.js';
@@ -139,7 +139,9 @@ export class Raft {
   #send(m: Message): void {
     // NB: the leader's appends, snapshots, heartbeats and TimeoutNow promise nothing about this
     // node's unpersisted state and may leave at once; every other message waits for the fsync.
-    if (this.state.role === 'leader' && (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap' || m.type === 'timeout-now' || m.type === 'read-index-resp')) {
+    if (m.type === 'prop') {
+      this.msgs.push(m);
+    } else if (this.state.role === 'leader' && (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap' || m.type === 'timeout-now' || m.type === 'read-index-resp')) {
       this.msgs.push(m);
     } else {
       this.msgsAfterPersist.push(m);
@@ -371,6 +373,8 @@ export class Raft {
       case 'pre-vote-resp':
       case 'heartbeat-resp':
       case 'read-index':
+      case 'prop':
+        // A proposal that reached a former leader is dropped; its proposer times out and retries.
         return;
       default:
         assertNever(m);
@@ -412,6 +416,7 @@ export class Raft {
       case 'heartbeat-resp':
       case 'read-index':
       case 'read-index-resp':
+      case 'prop':
         return;
       default:
         assertNever(m);
@@ -435,6 +440,12 @@ export class Raft {
       }
       case 'read-index':
         this.#handleReadIndex(s, m.from, m.context);
+        return;
+      case 'prop':
+        // Proposals forwarded by a follower; refused (dropped) while leadership is handed over.
+        if (s.transferee === NO_NODE && m.entries.length > 0) {
+          this.#appendEntries(m.entries.filter((e) => e.type === 'normal').map((e) => ({ type: 'normal' as const, data: e.data })));
+        }
         return;
       case 'app':
       case 'heartbeat':
@@ -627,6 +638,24 @@ export class Raft {
     const items = data.map((d) => ({ type: 'normal' as const, data: d }));
     const index = this.#appendEntries(items);
     return { ok: true, index, term: this.term };
+  }
+
+  /**
+   * forward appends normal entries if this node leads, else sends them to the leader (MsgProp).
+   * A forwarded proposal has no index yet: the proposer recognises it when it applies (by an ID
+   * inside its data) and gives up after a timeout if it is lost with a leader change.
+   */
+  forward(data: readonly Uint8Array[]): ForwardResult {
+    const s = this.state;
+    if (s.role === 'leader') {
+      if (s.transferee !== NO_NODE) return { ok: false, reason: 'transferring', leaderHint: this.leader };
+      if (data.length > 0) this.#appendEntries(data.map((d) => ({ type: 'normal' as const, data: d })));
+      return { ok: true, forwarded: false };
+    }
+    if (this.leader === NO_NODE) return { ok: false, reason: 'no-leader', leaderHint: NO_NODE };
+    const entries: Entry[] = data.map((d) => ({ term: toTerm(0), index: logIndex(0), type: 'normal', data: d }));
+    this.#send({ type: 'prop', from: this.id, to: this.leader, term: this.term, entries });
+    return { ok: true, forwarded: true };
   }
 
   /** proposeConfChange appends a membership change, one at a time. */

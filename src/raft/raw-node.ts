@@ -4,7 +4,7 @@
  * and acknowledges with advance(). Nothing here blocks, sleeps or reads a clock.
  */
 import type {
-  ConfChange, ConfState, Entry, HardState, LogIndex, Message, NodeId, ProposeResult,
+  ConfChange, ConfState, Entry, ForwardResult, HardState, LogIndex, Message, NodeId, ProposeResult,
   ReadIndexResult, Ready, Role, SoftState, Term, TransferResult,
 } from './types.js';
 import { Raft, type RaftConfig } from './raft.js';
@@ -71,6 +71,11 @@ export class RawNode {
   /** proposeBatch appends several entries at once; the result names the last one. */
   proposeBatch(data: readonly Uint8Array[]): ProposeResult {
     return this.#r.propose(data);
+  }
+
+  /** forwardBatch appends entries on the leader or forwards them to it (see Raft.forward). */
+  forwardBatch(data: readonly Uint8Array[]): ForwardResult {
+    return this.#r.forward(data);
   }
 
   /** proposeConfChange proposes a membership change; one may be pending at a time. */

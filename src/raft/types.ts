@@ -177,6 +177,15 @@ export interface ReadIndexResponse extends Envelope {
   readonly context: Uint8Array;
 }
 
+/**
+ * ProposalMessage (MsgProp) carries proposals a follower forwards to the leader, which appends
+ * them as its own. Entries have term and index 0 until the leader assigns them.
+ */
+export interface ProposalMessage extends Envelope {
+  readonly type: 'prop';
+  readonly entries: readonly Entry[];
+}
+
 /** Message is anything one node sends another. */
 export type Message =
   | AppendMessage
@@ -188,7 +197,8 @@ export type Message =
   | SnapshotMessage
   | TimeoutNowMessage
   | ReadIndexRequest
-  | ReadIndexResponse;
+  | ReadIndexResponse
+  | ProposalMessage;
 
 /** MessageType is the discriminant of Message. */
 export type MessageType = Message['type'];
@@ -241,6 +251,11 @@ export type ProposeFailure = Extract<ProposeResult, { ok: false }>;
 export type ReadIndexResult =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: 'no-leader' | 'not-committed-yet'; readonly leaderHint: NodeId };
+
+/** ForwardResult tells whether proposals were appended (leader) or sent on to the leader. */
+export type ForwardResult =
+  | { readonly ok: true; readonly forwarded: boolean }
+  | { readonly ok: false; readonly reason: 'no-leader' | 'transferring'; readonly leaderHint: NodeId };
 
 /** TransferResult tells whether a leader transfer started. */
 export type TransferResult =

@@ -9,6 +9,7 @@
  *   campaign ID                 tick ID [N]            tick-all [N]
  *   run-ticks N                 (tick every node once, then stabilize; N times)
  *   propose ID TEXT             read-index ID CTX      transfer-leader FROM TO
+ *   forward ID TEXT             (propose on any node: a follower forwards to the leader)
  *   deliver [drop=A-B,...]      (one round of pending messages; listed links drop)
  *   process-ready ID            stabilize              (readies and messages until quiet)
  *   partition A,B|C,D,E         heal
@@ -62,6 +63,8 @@ export function fmtMessage(m: Message): string {
       return `${head}${fmtCtx(m.context)}`;
     case 'read-index-resp':
       return `${head} Index:${m.index}${fmtCtx(m.context)}`;
+    case 'prop':
+      return `${head} Entries:[${m.entries.map((e) => JSON.stringify(text(e.data))).join(', ')}]`;
   }
 }
 
@@ -175,6 +178,11 @@ export class Interpreter {
       case 'propose': {
         const r = this.#node(args[0]).node.propose(new TextEncoder().encode(args.slice(1).join(' ')));
         this.#emit(r.ok ? `  proposed at ${r.term}/${r.index}` : `  refused: ${r.reason} (leader hint ${r.leaderHint})`);
+        return;
+      }
+      case 'forward': {
+        const r = this.#node(args[0]).node.forwardBatch([new TextEncoder().encode(args.slice(1).join(' '))]);
+        this.#emit(r.ok ? `  ${r.forwarded ? 'forwarded to the leader' : 'appended as leader'}` : `  refused: ${r.reason}`);
         return;
       }
       case 'read-index': {

@@ -101,6 +101,8 @@ export function describeMessage(m: Message): string {
       return `${head} ctx${hex(m.context)}`;
     case 'read-index-resp':
       return `${head} i${m.index} ctx${hex(m.context)}`;
+    case 'prop':
+      return `${head} n${m.entries.length}`;
   }
 }
 

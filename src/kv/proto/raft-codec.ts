@@ -39,6 +39,7 @@ export const MESSAGE_TYPES_PB = [
   'MSG_TIMEOUT_NOW',
   'MSG_READ_INDEX',
   'MSG_READ_INDEX_RESP',
+  'MSG_PROP',
 ] as const;
 /** MessageTypePb is the wire name of a raft message type. */
 export type MessageTypePb = (typeof MESSAGE_TYPES_PB)[number];
@@ -56,6 +57,7 @@ const TYPE_TO_PB: Readonly<Record<MessageType, MessageTypePb>> = {
   'timeout-now': 'MSG_TIMEOUT_NOW',
   'read-index': 'MSG_READ_INDEX',
   'read-index-resp': 'MSG_READ_INDEX_RESP',
+  prop: 'MSG_PROP',
 };
 const PB_TO_TYPE = new Map<MessageTypePb, MessageType>(Object.entries(TYPE_TO_PB).map(([t, pb]) => [pb, t as MessageType]));
 
@@ -176,6 +178,8 @@ export function encodeMessage(m: Message): MessagePb {
       return { ...base, context: m.context };
     case 'read-index-resp':
       return { ...base, index: m.index, context: m.context };
+    case 'prop':
+      return { ...base, entries: m.entries.map(encodeEntry) };
   }
 }
 
@@ -269,6 +273,8 @@ const raftMessage: FieldDecoder<Message> = (value, path) => {
       return { type, from, to, term: t, context: requiredContext(...f('context')) };
     case 'read-index-resp':
       return { type, from, to, term: t, index: index(), context: requiredContext(...f('context')) };
+    case 'prop':
+      return { type, from, to, term: t, entries: repeated(entry)(...f('entries')) };
   }
 };
 
