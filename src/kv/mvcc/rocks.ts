@@ -7,6 +7,11 @@
  * reads let the state machine stay synchronous — a range is answered in one call, with no
  * interleaving writes. NB: only a batch written with `sync: true` is fsynced (probed with
  * strace; a plain `put(..., {sync: true})` is not), so every write here is a batch.
+ *
+ * NB: abstract-level registers every chained batch and iterator on the database until its
+ * public close()/write() runs, and a chained batch's public put() also keeps each operation.
+ * Going around them, we must clear and detach each one ourselves, or every batch ever written
+ * (with its keys and values) stays reachable until the database closes.
  */
 
 import { createRequire } from 'node:module';
@@ -17,9 +22,10 @@ interface NativeIterator {
 }
 
 interface NativeBatch {
-  put(key: Buffer, value: Buffer): void;
-  del(key: Buffer): void;
+  _put(key: Buffer, value: Buffer, options: object): void;
+  _del(key: Buffer, options: object): void;
   _writeSync(options: { sync: boolean }): void;
+  _closeSync(): void;
 }
 
 interface NativeDb {
@@ -28,6 +34,7 @@ interface NativeDb {
   batch(): NativeBatch;
   iterator(options: { gte?: Buffer; lt?: Buffer }): NativeIterator;
   _getManySync(keys: Buffer[], options: object): (Buffer | undefined | null)[];
+  detachResource(resource: object): void;
 }
 
 type NativeDbConstructor = new (location: string, options: object) => NativeDb;
@@ -39,7 +46,7 @@ function loadRocksLevel(): NativeDbConstructor {
     throw new Error('@nxtedition/rocksdb does not export RocksLevel: reinstall dependencies with `npm ci`');
   }
   const ctor = mod.RocksLevel as NativeDbConstructor;
-  for (const m of ['_getManySync', 'batch', 'iterator']) {
+  for (const m of ['_getManySync', 'batch', 'iterator', 'detachResource']) {
     if (typeof (ctor.prototype as Record<string, unknown>)[m] !== 'function') {
       throw new Error(`@nxtedition/rocksdb lacks ${m}(): the store needs version 12.x`);
     }
@@ -48,6 +55,7 @@ function loadRocksLevel(): NativeDbConstructor {
 }
 
 let RocksLevel: NativeDbConstructor | undefined;
+const NO_OPTIONS = {};
 
 /** WriteOp is one operation of an atomic batch: a put (value set) or a delete (value null). */
 export interface WriteOp {
@@ -98,11 +106,16 @@ export class Rocks {
   /** write applies `ops` atomically; with `sync` the write-ahead log is fsynced first. */
   write(ops: readonly WriteOp[], sync: boolean): void {
     const batch = this.#db.batch();
-    for (const op of ops) {
-      if (op.value === null) batch.del(op.key);
-      else batch.put(op.key, op.value);
+    try {
+      for (const op of ops) {
+        if (op.value === null) batch._del(op.key, NO_OPTIONS);
+        else batch._put(op.key, op.value, NO_OPTIONS);
+      }
+      batch._writeSync({ sync });
+    } finally {
+      batch._closeSync();
+      this.#db.detachResource(batch);
     }
-    batch._writeSync({ sync });
   }
 
   /**
@@ -110,7 +123,11 @@ export class Rocks {
    * Close it when done (or read it to the end).
    */
   scan(gte: Buffer, lt: Buffer): RocksCursor {
-    const cursor = new RocksCursor(this.#db.iterator({ gte, lt }), (c) => this.#cursors.delete(c));
+    const it = this.#db.iterator({ gte, lt });
+    const cursor = new RocksCursor(it, (c) => {
+      this.#cursors.delete(c);
+      this.#db.detachResource(it);
+    });
     this.#cursors.add(cursor);
     return cursor;
   }
