@@ -250,6 +250,11 @@ export class Raft {
     this.#electionElapsed++;
     if (this.#electionElapsed >= this.#electionTimeout) {
       this.#electionElapsed = 0;
+      if (!this.conf.voters.includes(this.id)) {
+        // Removed and the hand-over did not finish: stop leading (see applyConfChange).
+        this.#becomeFollower(this.term, NO_NODE);
+        return;
+      }
       if (this.#checkQuorum) {
         // Check-quorum (thesis §6.2): a leader that has not heard from a majority steps down.
         const active = hasQuorum(this.conf.voters, (id) => id === this.id || s.progress.get(id)?.recentActive === true);
@@ -693,8 +698,29 @@ export class Raft {
       }
     }
     if (!this.conf.voters.includes(this.id)) {
-      // A leader removed from the configuration steps down (thesis §4.2.2).
-      this.#becomeFollower(this.term, NO_NODE);
+      // A leader removed from the configuration hands over and steps down (thesis §4.2.2). It
+      // must not simply stop: a remaining voter that has not yet learnt the removal committed
+      // still needs this node's vote, which a longer log here would refuse — no leader, ever.
+      // Transferring to the most up-to-date voter makes that voter campaign with a log no one
+      // refuses; if the transfer cannot finish within an election timeout, tick steps down.
+      let best: NodeId = NO_NODE;
+      let bestMatch = -1;
+      for (const id of this.conf.voters) {
+        const m = s.progress.get(id)?.match ?? -1;
+        if (m > bestMatch) {
+          best = id;
+          bestMatch = m;
+        }
+      }
+      if (best === NO_NODE) {
+        this.#becomeFollower(this.term, NO_NODE);
+        return;
+      }
+      s.transferee = best;
+      this.#electionElapsed = 0;
+      const pr = s.progress.get(best)!;
+      if (pr.match === this.log.lastIndex()) this.#send({ type: 'timeout-now', from: this.id, to: best, term: this.term });
+      else this.#sendAppend(s, best, true);
       return;
     }
     if (s.transferee !== NO_NODE && !s.progress.has(s.transferee)) s.transferee = NO_NODE;

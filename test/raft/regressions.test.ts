@@ -36,10 +36,9 @@ describe('core regressions', () => {
   // the removal entry but has not yet learnt it committed still counts the old leader as a voter
   // and needs its vote. The old leader appended more entries after the removal, so its log is
   // longer: it refuses the vote (§5.4.1), and, not being a voter any more, never campaigns. No
-  // leader is ever elected. KNOWN CORE BUG: `it.fails` passes while the bug exists; turn it into
-  // `it` once fixed (e.g. keep leading until the commit reached the new configuration, or
-  // transfer leadership before stepping down, or let a removed node answer votes by commit).
-  it.fails('a leader that removes itself does not leave the rest unable to elect a leader', () => {
+  // leader is ever elected. Fixed: a removed leader now hands leadership to the most up-to-date
+  // remaining voter (TimeoutNow) before it stops leading.
+  it('a leader that removes itself does not leave the rest unable to elect a leader', () => {
     const opts = { voters: [1, 2], preVote: true, checkQuorum: true };
     const net = new PaperNet([new PaperNode(1, opts), new PaperNode(2, opts)]);
     net.act(1, (r) => r.campaign());
@@ -55,9 +54,9 @@ describe('core regressions', () => {
     const m: AppendMessage = { type: 'app', from: nodeId(1), to: nodeId(2), term: term(t), index: logIndex(1), logTerm: term(t), entries: [removal], commit: logIndex(1) };
     two.raft.step(m);
     net.send(...two.drain());
-    // Node 2's acknowledgement commits the removal; node 1 applies it and steps down, and its
-    // next messages (which would carry commit 2) are lost.
-    expect(one.status().role).toBe('follower');
+    // Node 2's acknowledgement commits the removal; node 1 applies it and starts handing over
+    // (no new proposals), and its next messages (which would carry commit 2) are lost.
+    expect(one.raft.propose(new TextEncoder().encode('y'))).toMatchObject({ ok: false, reason: 'transferring' });
     expect(two.status()).toMatchObject({ commit: 1, lastIndex: 2 });
     net.drop = () => false;
     net.undelivered = [];

@@ -209,10 +209,15 @@ describe('membership', () => {
     c.run(3 * ET);
     expect(c.retired.has(x)).toBe(true);
 
-    // The leader removes itself: it steps down and the other two elect a leader.
+    // The leader removes itself: it hands leadership to one of the other two and stops leading.
     changeConf(c, { type: 'remove', nodeId: nodeId(leader) });
-    const next = c.waitLeader(6 * ET);
+    c.runUntil(() => {
+      const l = c.leader();
+      return l !== null && (l.id === y || l.id === four) && c.node(leader).raft.status().role !== 'leader';
+    }, 6 * ET);
+    const next = c.leader()!;
     expect([y, four]).toContain(next.id);
+    expect(c.node(leader).raft.status().role).not.toBe('leader');
     writeAcked(c, 5);
     healAndSettle(c, BOUNDS);
     expect(c.members()).toEqual([y, four].sort((a, b) => a - b));
