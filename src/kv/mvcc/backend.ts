@@ -277,6 +277,11 @@ export class Backend {
     return this.#db.scan(Buffer.of(KEY_PREFIX), revLowerBound(toRev + 1));
   }
 
+  /** rocksProperty reads a RocksDB property (diagnostics). */
+  rocksProperty(name: string): string {
+    return this.#db.property(name);
+  }
+
   /** close drops uncommitted writes and closes the database. */
   async close(): Promise<void> {
     this.#pending = [];

@@ -10,8 +10,9 @@
  *
  * NB: abstract-level registers every chained batch and iterator on the database until its
  * public close()/write() runs, and a chained batch's public put() also keeps each operation.
- * Going around them, we must clear and detach each one ourselves, or every batch ever written
- * (with its keys and values) stays reachable until the database closes.
+ * Going around them, we reuse one batch (cleared after each write, closed with the database)
+ * and detach each cursor when it closes; otherwise every batch ever written (with its keys and
+ * values) would stay reachable until the database closes.
  */
 
 import { createRequire } from 'node:module';
@@ -22,6 +23,7 @@ interface NativeIterator {
 }
 
 interface NativeBatch {
+  _clear(): void;
   _put(key: Buffer, value: Buffer, options: object): void;
   _del(key: Buffer, options: object): void;
   _writeSync(options: { sync: boolean }): void;
@@ -35,6 +37,7 @@ interface NativeDb {
   iterator(options: { gte?: Buffer; lt?: Buffer }): NativeIterator;
   _getManySync(keys: Buffer[], options: object): (Buffer | undefined | null)[];
   detachResource(resource: object): void;
+  getProperty(name: string): string;
 }
 
 type NativeDbConstructor = new (location: string, options: object) => NativeDb;
@@ -67,11 +70,15 @@ export interface WriteOp {
 export interface RocksOptions {
   /** cacheSize is the block cache in bytes (default 32 MiB). */
   readonly cacheSize?: number;
+  /** memtableBudget sizes memtables: write buffers of budget/4, flushed two at a time, at most six (default 64 MiB). */
+  readonly memtableBudget?: number;
 }
 
 /** Rocks is an open RocksDB database with synchronous reads and batched writes. */
 export class Rocks {
   readonly #db: NativeDb;
+  /** #batch is reused for every write: one native WriteBatch, cleared each time (see write()). */
+  #batch: NativeBatch | null = null;
   readonly #cursors = new Set<RocksCursor>();
   #open = true;
 
@@ -86,6 +93,11 @@ export class Rocks {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
       cacheSize: options.cacheSize ?? 32 * 1024 * 1024,
+      // Level-style compaction tuned from one memory budget (RocksDB's OptimizeLevelStyleCompaction
+      // as the binding applies it): 16 MiB memtables instead of the default 64 MiB ones, flushed
+      // two at a time. Measured at 600k keys: RSS 250 MiB against 366 MiB with the defaults.
+      compaction: 'level',
+      memtableMemoryBudget: options.memtableBudget ?? 64 * 1024 * 1024,
     });
     await db.open();
     return new Rocks(db);
@@ -105,7 +117,11 @@ export class Rocks {
 
   /** write applies `ops` atomically; with `sync` the write-ahead log is fsynced first. */
   write(ops: readonly WriteOp[], sync: boolean): void {
-    const batch = this.#db.batch();
+    // NB: one WriteBatch for the database's lifetime. A fresh one per write would free its
+    // native memory only when its finalizer runs, which Node defers to the event loop: an apply
+    // loop that commits without yielding would pile up every batch it wrote.
+    this.#batch ??= this.#db.batch();
+    const batch = this.#batch;
     try {
       for (const op of ops) {
         if (op.value === null) batch._del(op.key, NO_OPTIONS);
@@ -113,8 +129,7 @@ export class Rocks {
       }
       batch._writeSync({ sync });
     } finally {
-      batch._closeSync();
-      this.#db.detachResource(batch);
+      batch._clear();
     }
   }
 
@@ -132,11 +147,25 @@ export class Rocks {
     return cursor;
   }
 
+  /** property reads a RocksDB property (e.g. "rocksdb.cur-size-all-mem-tables"); '' if unknown. */
+  property(name: string): string {
+    try {
+      return this.#db.getProperty(name);
+    } catch {
+      return '';
+    }
+  }
+
   /** close closes open cursors, then the database. */
   async close(): Promise<void> {
     if (!this.#open) return;
     this.#open = false;
     for (const c of [...this.#cursors]) c.close();
+    if (this.#batch !== null) {
+      this.#batch._closeSync();
+      this.#db.detachResource(this.#batch);
+      this.#batch = null;
+    }
     await this.#db.close();
   }
 }

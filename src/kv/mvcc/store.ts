@@ -357,6 +357,22 @@ export class MvccStore {
     for (const l of this.#listeners) l.onRestore?.(previous);
   }
 
+  /**
+   * memoryStats reports where the store's native memory goes (for metrics and benchmarks):
+   * RocksDB memtables, block cache and table readers (index and filter blocks), in bytes.
+   */
+  memoryStats(): { memtableBytes: number; blockCacheBytes: number; tableReaderBytes: number; pendingRevisions: number } {
+    this.#assertOpen();
+    const backend = this.#state.backend;
+    const num = (name: string): number => Number(backend.rocksProperty(name)) || 0;
+    return {
+      memtableBytes: num('rocksdb.cur-size-all-mem-tables'),
+      blockCacheBytes: num('rocksdb.block-cache-usage'),
+      tableReaderBytes: num('rocksdb.estimate-table-readers-mem'),
+      pendingRevisions: backend.pendingCount,
+    };
+  }
+
   /** close drops uncommitted writes and closes RocksDB. */
   async close(): Promise<void> {
     if (this.#closed) return;
