@@ -196,6 +196,17 @@ describe('invariant checker', () => {
     expectViolation('acknowledged-lost', () => ck.checkAcksApplied(nodeId(2), 0, () => undefined));
   });
 
+  it('catches a vote or an acknowledgement sent before it was persisted', () => {
+    const ck = new InvariantChecker();
+    const s = MemoryStorage.withConf({ voters: [nodeId(1)], learners: [] });
+    const grant: Message = { type: 'vote-resp', from: nodeId(1), to: nodeId(2), term: term(1), reject: false };
+    expectViolation('persist-before-send', () => ck.checkPersistedBeforeSend(nodeId(1), grant, s));
+    s.setHardState({ term: term(1), vote: nodeId(2), commit: logIndex(0) });
+    ck.checkPersistedBeforeSend(nodeId(1), grant, s);
+    const ack: Message = { type: 'app-resp', from: nodeId(1), to: nodeId(2), term: term(1), index: logIndex(1), reject: false, rejectHint: logIndex(0), logTerm: term(0) };
+    expectViolation('persist-before-send', () => ck.checkPersistedBeforeSend(nodeId(1), ack, s));
+  });
+
   it('a failing run reports its seed and trace', () => {
     const c = new SimCluster({ seed: 99 });
     c.run(30);

@@ -44,6 +44,8 @@ export interface ClusterOptions {
    * later step with this chance, and messages keep arriving meanwhile (a slow fsync).
    */
   readonly asyncPersistPct?: number;
+  /** tickSkipPct: each node skips each clock tick with this chance (clocks running at different speeds). */
+  readonly tickSkipPct?: number;
   /** retryTicks: the client retries a write unresolved for this long (default 3 × electionTick). */
   readonly retryTicks?: number;
   readonly keepTrace?: boolean;
@@ -143,9 +145,9 @@ export class SimCluster {
   #makeHooks(): ReadyHooks {
     return {
       send: (from: SimNode, m: Message, afterPersist: boolean): void => {
+        this.checker.checkPersistedBeforeSend(from.id, m, from.storage);
         const fate = this.network.send(m, this.now);
         this.trace.record(`@${this.now} send${afterPersist ? '*' : ''} ${describeMessage(m)}${fate === 'sent' ? '' : ` (${fate})`}`);
-        void from;
       },
       persisted: (node: SimNode, before: HardState, rd: Ready): void => {
         const hs = rd.hardState;
@@ -331,8 +333,9 @@ export class SimCluster {
   #tick(): void {
     this.ticks++;
     this.trace.record(`@${this.now} tick ${this.ticks}`);
+    const skip = this.#opts.tickSkipPct ?? 0;
     for (const node of this.nodes.values()) {
-      if (!node.up) continue;
+      if (!node.up || chance(this.#faultRng, skip)) continue;
       node.raft.tick();
       this.#afterEvent(node);
     }

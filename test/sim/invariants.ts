@@ -10,11 +10,13 @@
  * - state machine safety: no two nodes apply different entries at one index (§5.4.3);
  * - durable state: persisted term never decreases, a vote never changes within a term (§5.2),
  *   commit never decreases and never exceeds the persisted log;
+ * - persist before send (Figure 2): a vote, a granted vote or an acknowledgement of entries
+ *   leaves a node only once what it promises is on its storage;
  * - no acknowledged write lost: an acknowledged (index, term, key) is what every node applies there;
  * - (checked by the cluster) a ReadIndex read returns an index ≥ every commit known when it started.
  */
 import type { Storage } from '../../src/raft/storage.js';
-import type { Entry, HardState, LogIndex, NodeId, Ready, Role, Snapshot, Term } from '../../src/raft/types.js';
+import type { Entry, HardState, LogIndex, Message, NodeId, Ready, Role, Snapshot, Term } from '../../src/raft/types.js';
 import type { AppliedRecord } from './state-machine.js';
 import { decodeRecords, entryKey } from './state-machine.js';
 
@@ -25,6 +27,7 @@ export type InvariantName =
   | 'leader-completeness'
   | 'state-machine-safety'
   | 'durable-state'
+  | 'persist-before-send'
   | 'apply-order'
   | 'acknowledged-lost'
   | 'read-linearizability'
@@ -228,6 +231,42 @@ export class InvariantChecker {
     const have = storage.term(i as LogIndex);
     if (have !== c.term) {
       throw new InvariantViolation('leader-completeness', `leader ${id} of term ${t} has term ${have} at committed index ${i}, where term ${c.term} was committed`);
+    }
+  }
+
+  /**
+   * checkPersistedBeforeSend checks, as `m` leaves node `id`, that its storage already holds
+   * what the message promises (Figure 2: respond only after updating stable storage): the term
+   * it speaks in, a candidate's vote for itself, a granted vote, the entries an append response
+   * acknowledges. A promise made in a term the node has since left durably is not checked: one
+   * Ready may batch a reply from an older term with a newer hard state, and the newer term
+   * supersedes it (the node can never vote or append in the older term again).
+   */
+  checkPersistedBeforeSend(id: NodeId, m: Message, storage: Storage & { hardState(): HardState }): void {
+    const hs = storage.hardState();
+    const fail = (what: string): never => {
+      throw new InvariantViolation(
+        'persist-before-send',
+        `node ${id} sent ${m.type} to ${m.to} in term ${m.term} before persisting ${what} (stored: term ${hs.term}, vote ${hs.vote}, last index ${storage.lastIndex()})`,
+      );
+    };
+    switch (m.type) {
+      case 'vote':
+        if (hs.term < m.term || (hs.term === m.term && hs.vote !== id)) fail('its vote for itself');
+        return;
+      case 'vote-resp':
+        if (hs.term < m.term) fail(`term ${m.term}`);
+        if (!m.reject && hs.term === m.term && hs.vote !== m.to) fail('the vote it grants');
+        return;
+      case 'app-resp':
+        if (hs.term < m.term) fail(`term ${m.term}`);
+        if (!m.reject && hs.term === m.term && m.index > storage.lastIndex()) fail(`entries up to ${m.index}`);
+        return;
+      case 'heartbeat-resp':
+        if (hs.term < m.term) fail(`term ${m.term}`);
+        return;
+      default:
+        return;
     }
   }
 
