@@ -10,7 +10,7 @@ import { TreeIndex } from '../../src/kv/mvcc/tree-index.js';
 describe('TreeIndex', () => {
   const entry = (k: string): KeyIndex => new KeyIndex(k, 2, 0, 2, 1, 0n);
 
-  test('agrees with a sorted array under random inserts, removes and range scans', () => {
+  test('agrees with a sorted map under random inserts, removes, deletes/recreates and range scans and counts', () => {
     // Keys from a small alphabet so inserts collide with removes; enough of them to split and merge blocks.
     const keyArb = fc.integer({ min: 0, max: 600 }).map((n) => n.toString(36));
     const opArb = fc.oneof(
@@ -18,45 +18,65 @@ describe('TreeIndex', () => {
       fc.record({ t: fc.constant('rm' as const), ks: fc.array(keyArb, { maxLength: 300, size: 'max' }) }),
       // Removing runs of neighbours shrinks blocks to a few entries, which exercises merges.
       fc.record({ t: fc.constant('rmRun' as const), lo: keyArb, n: fc.nat(40), stride: fc.integer({ min: 1, max: 9 }) }),
+      // Deleting (tombstoning) or recreating keys flips their liveness, which the live counts track.
+      fc.record({ t: fc.constant('flip' as const), ks: fc.array(keyArb, { maxLength: 100 }) }),
       fc.record({ t: fc.constant('scan' as const), lo: keyArb, hi: fc.option(keyArb, { nil: null }), stopAfter: fc.nat(50) }),
     );
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 30 }), fc.constantFrom(2, 3, 8, 512), (ops, load) => {
         const tree = new TreeIndex(load);
-        const model = new Set<string>();
+        const model = new Map<string, boolean>(); // key → live
+        let rev = 3;
         for (const op of ops) {
           if (op.t === 'ins') {
             for (const k of op.ks) {
               if (model.has(k)) continue;
-              model.add(k);
+              model.set(k, true);
               tree.insert(entry(k));
             }
           } else if (op.t === 'rm') {
             for (const k of op.ks) expect(tree.remove(k)).toBe(model.delete(k));
           } else if (op.t === 'rmRun') {
-            const run = [...model].sort().filter((k) => k >= op.lo);
+            const run = [...model.keys()].sort().filter((k) => k >= op.lo);
             for (let i = 0; i < run.length && i < op.n * op.stride; i++) {
               if (i % op.stride === 0) continue; // keep every stride-th key so blocks thin out rather than vanish
               const k = run[i] as string;
               expect(tree.remove(k)).toBe(model.delete(k));
             }
+          } else if (op.t === 'flip') {
+            for (const k of op.ks) {
+              const ki = tree.get(k);
+              if (ki === undefined) continue;
+              if (ki.live) {
+                ki.tombstone(rev++, 0);
+                tree.liveChanged(k, -1);
+              } else {
+                ki.put(rev++, 0, 0n);
+                tree.liveChanged(k, 1);
+              }
+              model.set(k, ki.live);
+            }
           } else {
-            const want = [...model].sort().filter((k) => k >= op.lo && (op.hi === null || k < op.hi)).slice(0, op.stopAfter);
+            const inRange = [...model.keys()].sort().filter((k) => k >= op.lo && (op.hi === null || k < op.hi));
             const got: string[] = [];
             tree.range(op.lo, op.hi, (e) => {
               if (got.length >= op.stopAfter) return false;
               got.push(e.key);
               return true;
             });
-            expect(got).toEqual(want);
+            expect(got).toEqual(inRange.slice(0, op.stopAfter));
+            expect(tree.countLive(op.lo, op.hi)).toBe(inRange.filter((k) => model.get(k) === true).length);
           }
           expect(tree.size).toBe(model.size);
         }
         const all: string[] = [];
         tree.forEach((e) => all.push(e.key));
-        expect(all).toEqual([...model].sort());
-        for (const k of model) expect(tree.get(k)?.key).toBe(k);
+        expect(all).toEqual([...model.keys()].sort());
+        for (const k of model.keys()) expect(tree.get(k)?.key).toBe(k);
         expect(tree.get('not-a-key')).toBeUndefined();
+        const live = tree.countLive('', null);
+        tree.recountLive();
+        expect(tree.countLive('', null)).toBe(live);
       }),
       { numRuns: 100 },
     );

@@ -91,12 +91,17 @@ export function rangeKeys(state: MvccState, req: RangeRequest, viewRev: number):
   const span = keySpan(req.key, req.range_end);
   const rec = newRevRecord();
   const hits: Hit[] = [];
-  let count = 0;
   const countOnly = req.count_only === true;
+  // At the latest revision the index keeps live counts per block: no need to walk the whole
+  // range just to count it when only a page (or nothing) of it is returned.
+  const counted = rev === viewRev && !span.single && (countOnly || fetchLimit > 0);
+  let count = counted ? state.tree.countLive(span.start, span.end) : 0;
+  if (countOnly && counted) return ok({ revision: viewRev, kvs: [], more: false, count });
   forEachInSpan(state, span, (ki) => {
     if (!ki.find(rev, rec)) return true;
-    count++;
-    if (countOnly || (fetchLimit > 0 && hits.length >= fetchLimit)) return true;
+    if (!counted) count++;
+    if (countOnly) return true;
+    if (fetchLimit > 0 && hits.length >= fetchLimit) return !counted;
     const latest = rec.main === ki.main && rec.sub === ki.sub;
     hits.push({ key: ki.key, main: rec.main, sub: rec.sub, created: rec.created, version: rec.version, lease: latest ? ki.lease : undefined });
     return true;

@@ -397,6 +397,7 @@ async function loadState(dir: string, options: RocksOptions): Promise<MvccState>
       ki.append(r.main, r.sub, r.tombstone, h.create_revision, h.version, h.lease);
     }
   });
+  tree.recountLive(); // records were appended behind the tree's back
   tree.forEach((ki) => {
     if (ki.live) attachLease(state, ki.lease, ki);
   });

@@ -7,6 +7,10 @@
  * the block list. Range scans walk blocks in order. At 1M keys that is ~2,000 blocks: cheaper in
  * memory than a pointer-heavy B-tree (one 8-byte slot per key) and as fast for our access
  * patterns. Keys are latin1 strings, so JS string comparison is byte-wise comparison.
+ *
+ * Each block also counts its live keys (latest record a put), so counting the keys that exist
+ * now in a range — etcd reports that count with every limited Range — costs one addition per
+ * block instead of a walk over every key (a 500-key page of 1M keys: ~2,000 additions).
  */
 
 import type { KeyIndex } from './key-index.js';
@@ -25,6 +29,12 @@ function lowerBound(block: readonly KeyIndex[], key: string): number {
   return lo;
 }
 
+function countLive(block: readonly KeyIndex[]): number {
+  let n = 0;
+  for (const e of block) if (e.live) n++;
+  return n;
+}
+
 /** TreeIndex is an ordered map from key (latin1 string) to its KeyIndex. */
 export class TreeIndex {
   readonly #load: number;
@@ -32,6 +42,8 @@ export class TreeIndex {
   readonly #minBlock: number;
   #blocks: KeyIndex[][] = [];
   #maxes: string[] = [];
+  /** #live[b] counts the live keys of block b. */
+  #live: number[] = [];
   #size = 0;
 
   /** constructor takes the block load (tests use tiny blocks to exercise splits and merges). */
@@ -75,11 +87,13 @@ export class TreeIndex {
     if (this.#blocks.length === 0) {
       this.#blocks.push([entry]);
       this.#maxes.push(key);
+      this.#live.push(entry.live ? 1 : 0);
       return;
     }
     let b = this.#blockFor(key);
     if (b === this.#blocks.length) b--;
     const block = this.#blocks[b] as KeyIndex[];
+    if (entry.live) this.#live[b] = (this.#live[b] as number) + 1;
     const i = lowerBound(block, key);
     if (i === block.length) {
       block.push(entry);
@@ -89,9 +103,12 @@ export class TreeIndex {
     }
     if (block.length > this.#maxBlock) {
       const half = block.splice(this.#load);
+      const halfLive = countLive(half);
       this.#blocks.splice(b + 1, 0, half);
       this.#maxes[b] = (block[block.length - 1] as KeyIndex).key;
       this.#maxes.splice(b + 1, 0, (half[half.length - 1] as KeyIndex).key);
+      this.#live[b] = (this.#live[b] as number) - halfLive;
+      this.#live.splice(b + 1, 0, halfLive);
     }
   }
 
@@ -101,12 +118,15 @@ export class TreeIndex {
     const block = this.#blocks[b];
     if (block === undefined) return false;
     const i = lowerBound(block, key);
-    if (block[i]?.key !== key) return false;
+    const e = block[i];
+    if (e?.key !== key) return false;
     block.splice(i, 1);
     this.#size--;
+    if (e.live) this.#live[b] = (this.#live[b] as number) - 1;
     if (block.length === 0) {
       this.#blocks.splice(b, 1);
       this.#maxes.splice(b, 1);
+      this.#live.splice(b, 1);
       return true;
     }
     if (i === block.length) this.#maxes[b] = (block[block.length - 1] as KeyIndex).key;
@@ -125,6 +145,38 @@ export class TreeIndex {
     for (const e of c) a.push(e);
     this.#blocks.splice(lo + 1, 1);
     this.#maxes.splice(lo, 1);
+    this.#live[lo] = (this.#live[lo] as number) + (this.#live[lo + 1] as number);
+    this.#live.splice(lo + 1, 1);
+  }
+
+  /**
+   * liveChanged records that `key`'s liveness flipped (a deleted key was put again: +1; a live
+   * key was deleted: -1). Writers call it after changing a KeyIndex already in the tree.
+   */
+  liveChanged(key: string, delta: 1 | -1): void {
+    const b = this.#blockFor(key);
+    if (b < this.#live.length) this.#live[b] = (this.#live[b] as number) + delta;
+  }
+
+  /** recountLive recomputes every block's live count (after KeyIndexes changed behind the tree's back). */
+  recountLive(): void {
+    this.#live = this.#blocks.map(countLive);
+  }
+
+  /** countLive counts the live keys with start ≤ key < end (end null: no upper bound). */
+  countLive(start: string, end: string | null): number {
+    const blocks = this.#blocks;
+    const b0 = this.#blockFor(start);
+    if (b0 >= blocks.length) return 0;
+    const b1 = end === null ? blocks.length : this.#blockFor(end);
+    let n = 0;
+    const partial = (block: readonly KeyIndex[]): void => {
+      for (const e of block) if (e.live && e.key >= start && (end === null || e.key < end)) n++;
+    };
+    partial(blocks[b0] as KeyIndex[]);
+    for (let b = b0 + 1; b < b1 && b < blocks.length; b++) n += this.#live[b] as number;
+    if (b1 > b0 && b1 < blocks.length) partial(blocks[b1] as KeyIndex[]);
+    return n;
   }
 
   /**

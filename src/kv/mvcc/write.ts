@@ -64,6 +64,7 @@ export class WriteTxn {
       state.tree.insert(ki);
     } else {
       ki.put(rev, sub, lease);
+      if (live === undefined) state.tree.liveChanged(keyStr, 1);
     }
     if (oldLease !== lease) {
       detachLease(state, oldLease, ki);
@@ -106,6 +107,7 @@ export class WriteTxn {
     state.backend.putRev(rev, sub, true, enc.bytes);
     detachLease(state, ki.lease, ki);
     ki.tombstone(rev, sub);
+    state.tree.liveChanged(ki.key, -1);
     this.#events.push({
       type: 'DELETE',
       kv: { key: enc.kv.key, create_revision: 0, mod_revision: rev, version: 0, value: EMPTY_BUFFER, lease: 0n },
