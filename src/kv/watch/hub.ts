@@ -39,7 +39,6 @@ interface Registration {
   readonly prevKv: boolean;
   readonly progressNotify: boolean;
   readonly queue: ResponseQueue;
-  readonly watcher: Watcher;
   /** minRev is the next revision this watcher needs. */
   minRev: number;
   progressRequested: boolean;
@@ -122,7 +121,6 @@ export class WatchHub {
       prevKv: req.prev_kv === true,
       progressNotify: req.progress_notify === true,
       queue,
-      watcher,
       minRev: start <= 0 ? cur + 1 : start,
       progressRequested: false,
       done: false,
