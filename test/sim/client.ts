@@ -4,7 +4,9 @@
  * when the node that accepted it applies that key at the (index, term) propose() returned. An
  * attempt fails when that node applies something else there, reports it dropped, or crashes;
  * an attempt that stays unresolved too long is retried elsewhere (it may still commit later:
- * writes are at-least-once, and every acknowledged one must survive).
+ * writes are at-least-once, and every acknowledged one must survive). Some writes are sent with
+ * forwardBatch at any node instead: such a write has no index until the leader appends it, so
+ * it is acknowledged when the node that forwarded it applies an entry carrying its key.
  */
 import type { Rng } from '../../src/raft/rng.js';
 import type { DroppedProposal, Entry, LogIndex, NodeId, Term } from '../../src/raft/types.js';
@@ -23,6 +25,12 @@ interface Attempt {
   readonly tick: number;
 }
 
+interface Forwarded {
+  readonly key: string;
+  readonly incarnation: number;
+  readonly tick: number;
+}
+
 interface Request {
   readonly key: string;
   readonly submittedTick: number;
@@ -36,6 +44,7 @@ export interface ClientStats {
   submitted: number;
   acked: number;
   proposals: number;
+  forwarded: number;
   rejected: number;
   failedAttempts: number;
   droppedReported: number;
@@ -50,9 +59,11 @@ export class SimClient {
   readonly #pending = new Set<string>();
   /** NB: open attempts by node; resolved ones are removed. */
   readonly #open = new Map<number, Attempt[]>();
+  /** forwarded writes by the node that forwarded them, awaiting their application there. */
+  readonly #forwarded = new Map<number, Forwarded[]>();
   #leaderHint: NodeId = NO_NODE;
   #next = 0;
-  readonly stats: ClientStats = { submitted: 0, acked: 0, proposals: 0, rejected: 0, failedAttempts: 0, droppedReported: 0 };
+  readonly stats: ClientStats = { submitted: 0, acked: 0, proposals: 0, forwarded: 0, rejected: 0, failedAttempts: 0, droppedReported: 0 };
 
   constructor(rng: Rng, retryTicks: number, onAck: (a: Ack) => void) {
     this.#rng = rng;
@@ -110,6 +121,26 @@ export class SimClient {
         continue;
       }
       const batch = due.length - i >= 2 && this.#rng.int(2) === 0 ? due.slice(i, i + 1 + this.#rng.int(Math.min(4, due.length - i))) : [due[i]!];
+      if (this.#rng.int(4) === 0) {
+        // Forward through any node (it may or may not lead).
+        const via = nodes.get(ids[this.#rng.int(ids.length)]!);
+        if (via === undefined || !via.up) continue;
+        this.stats.forwarded++;
+        const fr = via.raft.forwardBatch(batch.map((r) => payload(r.key)));
+        if (!fr.ok) {
+          this.stats.rejected++;
+          continue;
+        }
+        const list = this.#forwarded.get(via.id) ?? [];
+        for (const r of batch) {
+          list.push({ key: r.key, incarnation: via.incarnation, tick });
+          r.lastAttemptTick = tick;
+          r.attempts++;
+        }
+        this.#forwarded.set(via.id, list);
+        i += batch.length;
+        continue;
+      }
       this.stats.proposals++;
       const res = batch.length === 1 ? node.raft.propose(payload(batch[0]!.key)) : node.raft.proposeBatch(batch.map((r) => payload(r.key)));
       if (!res.ok) {
@@ -135,16 +166,35 @@ export class SimClient {
     else list.push(a);
   }
 
-  /** onApply resolves the node's open attempts at the applied entry's index. */
+  /** onApply resolves the node's open attempts at the applied entry's index, and its forwarded writes. */
   onApply(node: SimNode, e: Entry): void {
+    const fwd = this.#forwarded.get(node.id);
+    if (fwd !== undefined && fwd.length > 0 && e.type === 'normal') {
+      const key = entryKey(e);
+      const hit = fwd.filter((f) => f.key === key && f.incarnation === node.incarnation);
+      if (hit.length > 0) {
+        this.#forwarded.set(node.id, fwd.filter((f) => !hit.includes(f)));
+        this.#ackForwarded(key, e.index, e.term);
+      }
+    }
     const list = this.#open.get(node.id);
     if (list === undefined || list.length === 0) return;
     const key = e.type === 'normal' ? entryKey(e) : null;
     this.#resolve(node, list, (a) => a.index === e.index, (a) => a.term === e.term && a.key === key);
   }
 
-  /** onRestore resolves attempts covered by a snapshot the node just restored. */
+  /** onRestore resolves attempts and forwarded writes covered by a snapshot the node just restored. */
   onRestore(node: SimNode, sm: ListStateMachine): void {
+    const fwd = this.#forwarded.get(node.id);
+    if (fwd !== undefined && fwd.length > 0) {
+      const keep: Forwarded[] = [];
+      for (const f of fwd) {
+        const r = f.incarnation === node.incarnation ? sm.find(f.key) : undefined;
+        if (r === undefined) keep.push(f);
+        else this.#ackForwarded(f.key, r.index, r.term);
+      }
+      this.#forwarded.set(node.id, keep);
+    }
     const list = this.#open.get(node.id);
     if (list === undefined || list.length === 0) return;
     this.#resolve(
@@ -170,6 +220,11 @@ export class SimClient {
 
   /** onCrash abandons the node's open attempts: their outcome is unknown, so they are retried. */
   onCrash(node: SimNode): void {
+    for (const f of this.#forwarded.get(node.id) ?? []) {
+      const r = this.#requests.get(f.key)!;
+      if (r.ack === null && r.lastAttemptTick <= f.tick) r.lastAttemptTick = -Infinity;
+    }
+    this.#forwarded.delete(node.id);
     const list = this.#open.get(node.id) ?? [];
     for (const a of list) this.#fail(a);
     this.#open.delete(node.id);
@@ -189,13 +244,20 @@ export class SimClient {
     this.#open.set(node.id, keep);
   }
 
+  #ackForwarded(key: string, index: LogIndex, t: Term): void {
+    this.#ackOnce({ key, index, term: t });
+  }
+
   #ack(a: Attempt): void {
-    const r = this.#requests.get(a.key)!;
-    const ack: Ack = { key: a.key, index: a.index, term: a.term };
+    this.#ackOnce({ key: a.key, index: a.index, term: a.term });
+  }
+
+  #ackOnce(ack: Ack): void {
+    const r = this.#requests.get(ack.key)!;
     this.#onAck(ack);
     if (r.ack === null) {
       r.ack = ack;
-      this.#pending.delete(a.key);
+      this.#pending.delete(ack.key);
       this.stats.acked++;
     }
   }

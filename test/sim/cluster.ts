@@ -16,7 +16,7 @@ import type { NetworkFaults } from './network.js';
 import { RELIABLE, SimNetwork } from './network.js';
 import type { CrashPoint, ReadyHooks } from './node.js';
 import { SimNode } from './node.js';
-import { chance, derivedRng } from './rand.js';
+import { chance, deriveSeed, derivedRng } from './rand.js';
 import type { AppliedRecord } from './state-machine.js';
 import { payload } from './state-machine.js';
 import { Trace, describeEntries, describeMessage } from './trace.js';
@@ -283,6 +283,7 @@ export class SimCluster {
       this.now++;
       for (const d of this.network.due(this.now)) this.#deliver(d.msg, d.cut);
       if ((this.#opts.asyncPersistPct ?? 0) > 0) this.#asyncPersist();
+      this.#tickNodes();
       if (this.now % this.stepsPerTick === 0) this.#tick();
       this.#checkStep();
     });
@@ -330,15 +331,28 @@ export class SimCluster {
     }
   }
 
-  #tick(): void {
-    this.ticks++;
-    this.trace.record(`@${this.now} tick ${this.ticks}`);
+  /**
+   * tickNodes ticks the nodes whose clock ticks at this step. NB: each node's clock has its own
+   * phase within the tick (as real tickers do); with clocks in lockstep, equal randomized
+   * timeouts expire at the very same step far more often, and split votes repeat.
+   */
+  #tickNodes(): void {
     const skip = this.#opts.tickSkipPct ?? 0;
     for (const node of this.nodes.values()) {
-      if (!node.up || chance(this.#faultRng, skip)) continue;
+      if (!node.up || (this.now + this.#phase(node.id)) % this.stepsPerTick !== 0 || chance(this.#faultRng, skip)) continue;
       node.raft.tick();
       this.#afterEvent(node);
     }
+  }
+
+  #phase(id: number): number {
+    return deriveSeed(this.seed, 0x5048, id) % this.stepsPerTick;
+  }
+
+  /** tick is the cluster clock: it counts ticks and pumps the client. */
+  #tick(): void {
+    this.ticks++;
+    this.trace.record(`@${this.now} tick ${this.ticks}`);
     this.client.pump(this.nodes, this.ids(), this.ticks);
     for (const node of this.nodes.values()) this.#afterEvent(node);
   }

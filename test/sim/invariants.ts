@@ -265,7 +265,16 @@ export class InvariantChecker {
       case 'heartbeat-resp':
         if (hs.term < m.term) fail(`term ${m.term}`);
         return;
-      default:
+      case 'app':
+      case 'heartbeat':
+      case 'snap':
+      case 'timeout-now':
+      case 'pre-vote':
+      case 'pre-vote-resp':
+      case 'read-index':
+      case 'read-index-resp':
+      case 'prop':
+        // These promise nothing about the sender's unpersisted state.
         return;
     }
   }

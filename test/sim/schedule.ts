@@ -128,10 +128,10 @@ export function runSchedule(c: SimCluster, actions: readonly FaultAction[]): voi
         break;
       }
       case 'remove': {
-        // NB: never the leader itself: a leader that removes itself can leave the rest unable to
-        // elect (known core bug, test/raft/regressions.test.ts); operators transfer leadership first.
+        // NB: the leader may remove itself (it hands leadership over first; see the regression
+        // test "a leader that removes itself ...").
         const l = c.leader();
-        const id = l === null ? undefined : pick(c.members().filter((m) => m !== l.id), a.node);
+        const id = l === null ? undefined : pick(c.members(), a.node);
         if (l !== null && id !== undefined) c.proposeConfChange(l.id, { type: 'remove', nodeId: id });
         break;
       }

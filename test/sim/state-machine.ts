@@ -33,6 +33,7 @@ export function payload(key: string): Uint8Array {
 export class ListStateMachine {
   #records: AppliedRecord[] = [];
   #byIndex = new Map<number, AppliedRecord>();
+  #byKey = new Map<string, AppliedRecord>();
   #applied: LogIndex = logIndex(0);
 
   /** appliedIndex is the index of the last entry applied (no-ops included). */
@@ -50,6 +51,11 @@ export class ListStateMachine {
     return this.#byIndex.get(i);
   }
 
+  /** find returns the first record applied with `key`, if any. */
+  find(key: string): AppliedRecord | undefined {
+    return this.#byKey.get(key);
+  }
+
   /**
    * apply applies one committed entry and returns its record (null for a no-op). It throws if
    * the entry does not directly follow the last applied one: the core must deliver committed
@@ -65,6 +71,7 @@ export class ListStateMachine {
     const r: AppliedRecord = { index: e.index, term: e.term, key };
     this.#records.push(r);
     this.#byIndex.set(e.index, r);
+    if (!this.#byKey.has(key)) this.#byKey.set(key, r);
     return r;
   }
 
@@ -77,6 +84,8 @@ export class ListStateMachine {
   restore(snap: Snapshot): void {
     this.#records = decodeRecords(snap.data);
     this.#byIndex = new Map(this.#records.map((r) => [r.index as number, r]));
+    this.#byKey = new Map();
+    for (const r of this.#records) if (!this.#byKey.has(r.key)) this.#byKey.set(r.key, r);
     this.#applied = snap.metadata.index;
   }
 }
