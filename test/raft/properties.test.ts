@@ -8,8 +8,10 @@
  * a bound, then every pending write acknowledged and every member caught up within a bound.
  *
  * RAFT_PROP_RUNS sets the runs per property (default 200); RAFT_PROP_SEED the fast-check seed.
- * A failure prints fast-check's seed and path (replay with RAFT_PROP_SEED and fc's `path`) and
- * the simulator's seed, step and trace tail.
+ * A failure prints fast-check's seed and path, the shrunk counterexample `[seed, size, actions]`
+ * and the simulator's seed, step and trace tail. To replay: RAFT_PROP_SEED=<seed>
+ * RAFT_PROP_PATH=<path> npx vitest run test/raft/properties.test.ts -t '<property>', or print the
+ * whole trace with npx tsx test/sim/replay.ts '<counterexample>' '<cluster options>'.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +20,9 @@ import { SimCluster, healAndSettle, runSchedule } from '../sim/index.js';
 
 const RUNS = Number.parseInt(process.env['RAFT_PROP_RUNS'] ?? '200', 10);
 const SEED = Number.parseInt(process.env['RAFT_PROP_SEED'] ?? '20250101', 10);
+const PATH = process.env['RAFT_PROP_PATH'];
+/** PARAMS are the fast-check settings every property shares (a path replays one failing case). */
+const PARAMS = { numRuns: RUNS, seed: SEED, ...(PATH === undefined ? {} : { path: PATH }) };
 const ELECTION_TICK = 10;
 /** BOUNDS are the liveness bounds after healing, in ticks (electionTick = 10). */
 const BOUNDS: SettleBounds = { leaderTicks: 6 * ELECTION_TICK, convergeTicks: 15 * ELECTION_TICK };
@@ -85,7 +90,7 @@ function check(seed: number, size: number, actions: readonly FaultAction[], vari
 function assertProperty(variant: Variant, sizes: readonly number[], bounds = BOUNDS, actions = schedule): void {
   fc.assert(
     fc.property(simSeed, fc.constantFrom(...sizes), actions, (seed, size, acts) => check(seed, size, acts, variant, bounds)),
-    { numRuns: RUNS, seed: SEED },
+    PARAMS,
   );
 }
 
@@ -129,7 +134,7 @@ describe('Raft under random fault schedules (fast-check)', () => {
         };
         expect(run()).toBe(run());
       }),
-      { numRuns: Math.max(10, Math.floor(RUNS / 5)), seed: SEED },
+      { ...PARAMS, numRuns: Math.max(10, Math.floor(RUNS / 5)) },
     );
   });
 });
