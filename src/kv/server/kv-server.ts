@@ -28,6 +28,9 @@ export interface KvServerOptions {
 
 type ServiceName = 'KV' | 'Lease' | 'Cluster' | 'Maintenance';
 
+/** LEADER_URL_WAIT_MS bounds how long a forwarded request waits for the leader's client URL. */
+const LEADER_URL_WAIT_MS = 5_000;
+
 /** KvServer is the member's request path shared by the gRPC services. */
 export class KvServer {
   readonly id: NodeId;
@@ -144,9 +147,10 @@ export class KvServer {
   }
 
   /** forward sends a unary request to the leader unchanged and returns its raw response. */
-  forward(service: ServiceName, method: string, raw: unknown, deadlineMs = 10_000): Promise<unknown> {
+  async forward(service: ServiceName, method: string, raw: unknown, deadlineMs = 10_000): Promise<unknown> {
     const def = loadProtoDefinitions().etcd[service] as unknown as Record<string, grpc.MethodDefinition<unknown, unknown>>;
     const m = def[method]!;
+    await this.#leaderURLKnown(Math.min(deadlineMs, LEADER_URL_WAIT_MS));
     const client = this.leaderClient();
     return new Promise((resolve, reject) => {
       client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, raw, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, value?: unknown) => {
@@ -154,6 +158,21 @@ export class KvServer {
         else resolve(value);
       });
     });
+  }
+
+  /**
+   * leaderURLKnown waits (up to waitMs) until the leader's client URL has applied here.
+   * NB: a member publishes its client URL through the log once it has started, so just after
+   * start-up a follower may know who leads before it can reach it; failing the request then
+   * ("no leader") would break clients that do not retry writes, such as etcdctl.
+   */
+  async #leaderURLKnown(waitMs: number): Promise<void> {
+    const deadline = this.now() + waitMs;
+    for (;;) {
+      const lead = this.leader();
+      if (lead === NO_NODE || this.sm.members.get(lead)?.clientURLs[0] !== undefined || this.now() >= deadline) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** close stops timers and forwarding clients. */
