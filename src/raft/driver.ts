@@ -112,7 +112,18 @@ interface Pending<R> {
 interface ReadWaiter {
   readonly resolve: (index: LogIndex) => void;
   readonly reject: (e: ProposalError) => void;
+  readonly timeoutMs: number;
+}
+
+interface ReadGroup {
+  readonly waiters: readonly ReadWaiter[];
   readonly timer: Disposable;
+}
+
+interface Submission {
+  readonly data: Uint8Array;
+  readonly resolve: () => void;
+  readonly reject: (e: ProposalError) => void;
 }
 
 /** RaftDriver runs one member's Ready loop. */
@@ -120,7 +131,9 @@ export class RaftDriver<R> {
   readonly #o: DriverOptions<R>;
   readonly #clock: Clock;
   readonly #pending = new Map<number, Pending<R>>();
-  readonly #reads = new Map<string, ReadWaiter>();
+  readonly #reads = new Map<string, ReadGroup>();
+  #readQueue: ReadWaiter[] = [];
+  #submitQueue: Submission[] = [];
   #appliedWaiters: { index: number; resolve: () => void }[] = [];
   #ticker: Disposable | null = null;
   #running = false;
@@ -158,11 +171,16 @@ export class RaftDriver<R> {
       p.reject(new ProposalError('stopped', NO_NODE, 'The member is shutting down; retry on another member'));
       this.#pending.delete(i);
     }
-    for (const [k, w] of this.#reads) {
-      w.timer.dispose();
-      w.reject(new ProposalError('stopped', NO_NODE, 'The member is shutting down; retry on another member'));
+    const stopped = (): ProposalError => new ProposalError('stopped', NO_NODE, 'The member is shutting down; retry on another member');
+    for (const [k, g] of this.#reads) {
+      g.timer.dispose();
+      for (const w of g.waiters) w.reject(stopped());
       this.#reads.delete(k);
     }
+    for (const w of this.#readQueue) w.reject(stopped());
+    for (const x of this.#submitQueue) x.reject(stopped());
+    this.#readQueue = [];
+    this.#submitQueue = [];
   }
 
   /** status is the node's status as of the last Ready. */
@@ -219,31 +237,63 @@ export class RaftDriver<R> {
 
   /**
    * readIndex resolves with an index such that a read of the state machine once it has applied
-   * that index is linearizable (thesis §6.4); it waits for the apply too.
+   * that index is linearizable (thesis §6.4); it waits for the apply too. Reads issued in the
+   * same event-loop turn share one ReadIndex round (one heartbeat broadcast on the leader).
    */
   readIndex(timeoutMs = 5_000): Promise<LogIndex> {
-    const seq = ++this.#readSeq;
-    // NB: the context must be unique cluster-wide (the leader dedups pending reads by it).
-    const ctx = new Uint8Array(16);
-    const view = new DataView(ctx.buffer);
-    view.setFloat64(0, this.#status.id, true);
-    view.setFloat64(8, seq, true);
-    const r = this.#o.node.readIndex(ctx);
-    if (!r.ok) return Promise.reject(new ProposalError('not-leader', r.leaderHint, 'No leader is known; retry shortly'));
-    this.#schedule();
-    const key = String(seq);
     return new Promise<LogIndex>((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => {
-        if (this.#reads.delete(key)) reject(new ProposalError('timeout', this.#status.leader, 'Linearizable read timed out; the cluster may have lost its leader or quorum'));
-      }, timeoutMs);
-      this.#reads.set(key, {
-        resolve: (index) => {
-          void this.waitApplied(index).then(() => resolve(index));
-        },
-        reject,
-        timer,
-      });
+      this.#readQueue.push({ resolve: (index) => void this.waitApplied(index).then(() => resolve(index)), reject, timeoutMs });
+      this.#schedule();
     });
+  }
+
+  /**
+   * submit hands data to the log without waiting for an index: appended here if this member
+   * leads, else forwarded to the leader (MsgProp). Resolves once the core took it; the caller
+   * recognises the entry when it applies (by an ID inside the data). Submissions of one
+   * event-loop turn travel together.
+   */
+  submit(data: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#submitQueue.push({ data, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #flushInputs(): void {
+    if (this.#submitQueue.length > 0) {
+      const q = this.#submitQueue;
+      this.#submitQueue = [];
+      const r = this.#o.node.forwardBatch(q.map((x) => x.data));
+      for (const x of q) {
+        if (r.ok) x.resolve();
+        else x.reject(new ProposalError(r.reason === 'no-leader' ? 'not-leader' : 'transferring', r.leaderHint, r.reason === 'no-leader' ? 'No leader is known; retry shortly' : 'Leadership is being transferred; retry shortly'));
+      }
+    }
+    if (this.#readQueue.length > 0) {
+      const waiters = this.#readQueue;
+      this.#readQueue = [];
+      const seq = ++this.#readSeq;
+      // NB: the context must be unique cluster-wide (the leader dedups pending reads by it).
+      const ctx = new Uint8Array(16);
+      const view = new DataView(ctx.buffer);
+      view.setFloat64(0, this.#status.id, true);
+      view.setFloat64(8, seq, true);
+      const r = this.#o.node.readIndex(ctx);
+      if (!r.ok) {
+        for (const w of waiters) w.reject(new ProposalError('not-leader', r.leaderHint, 'No leader is known; retry shortly'));
+        return;
+      }
+      const key = String(seq);
+      const timeoutMs = Math.max(...waiters.map((w) => w.timeoutMs));
+      const timer = this.#clock.setTimeout(() => {
+        const g = this.#reads.get(key);
+        if (g === undefined) return;
+        this.#reads.delete(key);
+        for (const w of g.waiters) w.reject(new ProposalError('timeout', this.#status.leader, 'Linearizable read timed out; the cluster may have lost its leader or quorum'));
+      }, timeoutMs);
+      this.#reads.set(key, { waiters, timer });
+    }
   }
 
   /** waitApplied resolves once the state machine has applied `index`. */
@@ -266,8 +316,10 @@ export class RaftDriver<R> {
     if (this.#looping) return;
     this.#looping = true;
     try {
+      this.#flushInputs();
       while (this.#running && this.#o.node.hasReady()) {
         await this.#handle(this.#o.node.ready());
+        this.#flushInputs();
       }
     } catch (err) {
       this.#running = false;
@@ -277,7 +329,7 @@ export class RaftDriver<R> {
     } finally {
       this.#looping = false;
     }
-    if (this.#running && this.#o.node.hasReady()) this.#schedule();
+    if (this.#running && (this.#o.node.hasReady() || this.#submitQueue.length > 0 || this.#readQueue.length > 0)) this.#schedule();
   }
 
   async #handle(rd: Ready): Promise<void> {
@@ -325,11 +377,11 @@ export class RaftDriver<R> {
     for (const rs of rd.readStates) {
       if (rs.context.byteLength !== 16) continue;
       const key = String(new DataView(rs.context.buffer, rs.context.byteOffset, rs.context.byteLength).getFloat64(8, true));
-      const w = this.#reads.get(key);
-      if (w === undefined) continue;
+      const g = this.#reads.get(key);
+      if (g === undefined) continue;
       this.#reads.delete(key);
-      w.timer.dispose();
-      w.resolve(rs.index);
+      g.timer.dispose();
+      for (const w of g.waiters) w.resolve(rs.index);
     }
     if (this.#appliedWaiters.length > 0) {
       const ready = this.#appliedWaiters.filter((w) => w.index <= this.#applied);

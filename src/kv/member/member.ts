@@ -12,8 +12,8 @@ import {
   MemoryStorage, RawNode, NO_NODE, encodeConfChange, logIndex, nodeId, seededRng, term,
   type Entry, type HardState, type NodeId, type Snapshot,
 } from '../../raft/index.js';
-import { RaftDriver, type LogStore, type PersistBatch } from '../../raft/driver.js';
-import { Wal, SnapshotStore } from '../../raft/wal/index.js';
+import { RaftDriver, type LogStore } from '../../raft/driver.js';
+import { Wal, SnapshotStore, WalLogStore } from '../../raft/wal/index.js';
 import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../watch/index.js';
 import { loadProtoDefinitions, addService } from '../proto/index.js';
@@ -21,7 +21,6 @@ import { PeerTransport } from '../transport/peer-transport.js';
 import { KvStateMachine, type ApplyResult } from '../server/state-machine.js';
 import { KvServer } from '../server/kv-server.js';
 import { encodeMemberContext } from '../server/members.js';
-import { encodeMemberAttrs } from '../server/requests.js';
 import { kvService } from '../server/services/kv-service.js';
 import { leaseService } from '../server/services/lease-service.js';
 import { clusterService } from '../server/services/cluster-service.js';
@@ -104,7 +103,8 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   const { wal, state } = await Wal.open(join(dir, 'wal'), { metadata: Buffer.from(JSON.stringify(meta)) });
   if (state.repairedTail !== null) log.warn({ repaired: state.repairedTail }, 'cut a torn write from the end of the WAL');
   const walMeta = JSON.parse(Buffer.from(state.metadata).toString('utf8')) as WalMeta;
-  const snapStore = new SnapshotStore(join(dir, 'snap'));
+  // NB: the store keeps its files in <dir>/snap itself.
+  const snapStore = new SnapshotStore(dir);
   const store = await MvccStore.open(join(dir, 'db'));
   const fresh = state.hardState.term === 0 && state.entries.length === 0 && state.snapshot === null;
   const myId = nodeId(walMeta.memberId);
@@ -152,14 +152,10 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     restoreSnapshot: (data) => store.restoreSnapshot(data),
     log: (msg) => log.warn(msg),
     onMembersChanged: syncPeers,
+    onApplied: (id, result) => kv?.onApplied(id, result),
   });
-  const logStore: LogStore = {
-    async save(b: PersistBatch): Promise<void> {
-      // NB: a received snapshot's data must be durable before the WAL marks it (recovery reads it).
-      if (b.snapshot !== null && b.snapshot.data.byteLength > 0) await snapStore.save(b.snapshot);
-      await wal.save({ hardState: b.hardState, entries: b.entries, snapshot: b.snapshot?.metadata ?? null });
-    },
-  };
+  // A received snapshot's data is durable (snap/) before the WAL names it; recovery reads it.
+  const logStore: LogStore = new WalLogStore(wal, snapStore);
 
   let lastSnapshotIndex = state.snapshot?.index ?? 0;
   let snapshotting = false;
@@ -225,11 +221,6 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
       for await (const c of store.snapshot()) chunks.push(c);
       return Buffer.concat(chunks);
     },
-    onPropose: async (data) => {
-      if (kv === null || !kv.isLeader()) throw new Error('Not the leader');
-      await kv.proposeRaw(data);
-      return driver.applied;
-    },
     log: (msg) => log.warn(msg),
   });
   // Peers known before anything is applied: the initial cluster, then the recovered registry.
@@ -241,6 +232,9 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
 
   kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg) });
   const hub = new WatchHub(store);
+  // Progress notifications for watchers that asked for them (etcd sends them every 10 minutes).
+  const progressTimer = setInterval(() => hub.progressNotify(), 10 * 60 * 1000);
+  progressTimer.unref();
   const defs = loadProtoDefinitions();
   const grpcOpts = { 'grpc.max_receive_message_length': cfg.maxRequestBytes + 512 * 1024, 'grpc.max_send_message_length': -1 };
   const clientServer = new grpc.Server(grpcOpts);
@@ -274,11 +268,8 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
       clearInterval(publisher);
       return;
     }
-    const lead = driver.status().leader;
-    if (lead === NO_NODE) return;
-    const data = encodeMemberAttrs(myId, cfg.name, cfg.advertiseClientURLs);
-    const p = lead === myId ? server.proposeRaw(data) : transport.propose(lead, data);
-    p.catch(() => undefined);
+    if (driver.status().leader === NO_NODE) return;
+    server.submitMemberAttrs(myId, cfg.name, cfg.advertiseClientURLs).catch(() => undefined);
   }, 300);
   publisher.unref();
 
@@ -289,6 +280,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     async stop(): Promise<void> {
       stopping = true;
       clearInterval(publisher);
+      clearInterval(progressTimer);
       driver.stop();
       server.close();
       hub.close();

@@ -114,7 +114,6 @@ export type AuthHandlers = {
 export type RaftHandlers = {
   Stream: handleBidiStreamingCall<unknown, StreamAck>;
   SendSnapshot: handleClientStreamingCall<unknown, SnapshotAck>;
-  Propose: handleUnaryCall<unknown, { readonly index: number }>;
 };
 
 /**
@@ -171,7 +170,7 @@ export const SERVICE_SHAPES = {
     MoveLeader: 'unary',
   },
   'etcdserverpb.Auth': Object.fromEntries(AUTH_METHODS.map((m) => [m, 'unary' as const])),
-  'raftkube.raftpb.Raft': { Stream: 'bidi', SendSnapshot: 'client-stream', Propose: 'unary' },
+  'raftkube.raftpb.Raft': { Stream: 'bidi', SendSnapshot: 'client-stream' },
 } as const satisfies Readonly<Record<string, ServiceShape>>;
 
 /**

@@ -9,7 +9,8 @@ import { NO_NODE } from '../../raft/index.js';
 import { ProposalError, type RaftDriver } from '../../raft/driver.js';
 import { loadProtoDefinitions, type ResponseHeader } from '../proto/index.js';
 import type { KvStateMachine, ApplyResult } from './state-machine.js';
-import { encodeWire } from './requests.js';
+import { encodeMemberAttrs, encodeMemberUpdate, encodeWire, type WireKind } from './requests.js';
+import { randomBytes } from 'node:crypto';
 import { etcdError, EtcdError } from './errors.js';
 import { leaseId } from './convert.js';
 import { stripScheme } from '../client/etcd-client.js';
@@ -42,6 +43,13 @@ export class KvServer {
   readonly now: () => number;
   readonly log: (msg: string) => void;
   readonly #forwarders = new Map<string, grpc.Client>();
+  readonly #pending = new Map<bigint, { resolve: (r: ApplyResult) => void; reject: (e: Error) => void; deadline: number }>();
+  /** #idPrefix makes request IDs unique across members and restarts (random high 32 bits). */
+  readonly #idPrefix = BigInt(randomBytes(4).readUInt32BE(0));
+  #seq = 0;
+  #sweeper: NodeJS.Timeout | null = null;
+  /** requestTimeoutMs bounds how long a write waits to apply (etcd: about 7 s by default). */
+  readonly requestTimeoutMs = 7_000;
   #leaseTimer: NodeJS.Timeout | null = null;
   #wasLeader = false;
 
@@ -94,31 +102,78 @@ export class KvServer {
     for (const id of this.sm.lessor.expired(this.now(), 100)) {
       // NB: the revoke goes through Raft; until it applies, the lease stays expired here and
       // keep-alives for it fail, so a client cannot resurrect it.
-      this.proposeWire('lease-revoke', { ID: leaseId(id) }).catch((err: unknown) => {
+      this.submitWire('lease-revoke', { ID: leaseId(id) }).catch((err: unknown) => {
         this.log(`Could not revoke expired lease ${id.toString(16)}: ${err instanceof Error ? err.message : String(err)}`);
       });
     }
   }
 
-  /** proposeWire proposes a request on this member (which must lead) and waits for it to apply. */
-  async proposeWire(kind: Parameters<typeof encodeWire>[0], raw: object): Promise<ApplyResult> {
-    const data = encodeWire(kind, raw);
-    if (data.byteLength > this.maxRequestBytes) throw etcdError('request-too-large');
-    return this.#proposeData(data);
+  /**
+   * submitWire sends an etcd write through the log — appended here on the leader, forwarded to
+   * the leader (batched, over the peer link) on a follower — and resolves with this member's
+   * own result of applying it, which every member computes alike.
+   */
+  submitWire(kind: WireKind, raw: object): Promise<ApplyResult> {
+    const id = this.#newId();
+    return this.#submit(id, encodeWire(kind, id, raw));
   }
 
-  /** proposeData proposes encoded entry data and maps driver failures to etcd errors. */
-  async #proposeData(data: Uint8Array): Promise<ApplyResult> {
+  /** submitMemberAttrs publishes a member's name and client URLs through the log. */
+  submitMemberAttrs(member: NodeId, name: string, clientURLs: readonly string[]): Promise<ApplyResult> {
+    const id = this.#newId();
+    return this.#submit(id, encodeMemberAttrs(id, member, name, clientURLs));
+  }
+
+  /** submitMemberUpdate changes a member's peer URLs through the log. */
+  submitMemberUpdate(member: NodeId, peerURLs: readonly string[]): Promise<ApplyResult> {
+    const id = this.#newId();
+    return this.#submit(id, encodeMemberUpdate(id, member, peerURLs));
+  }
+
+  #newId(): bigint {
+    this.#seq = (this.#seq + 1) & 0xffffffff;
+    return (this.#idPrefix << 32n) | BigInt(this.#seq);
+  }
+
+  async #submit(id: bigint, data: Uint8Array): Promise<ApplyResult> {
+    if (data.byteLength > this.maxRequestBytes) throw etcdError('request-too-large');
+    const applied = new Promise<ApplyResult>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, deadline: this.now() + this.requestTimeoutMs });
+    });
     try {
-      return await this.driver.propose(data);
+      await this.driver.submit(data);
     } catch (err: unknown) {
+      this.#pending.delete(id);
       throw mapProposalError(err);
     }
+    this.#ensureSweeper();
+    return applied;
   }
 
-  /** proposeRaw proposes already-encoded data (member attributes). */
-  proposeRaw(data: Uint8Array): Promise<ApplyResult> {
-    return this.#proposeData(data);
+  /** onApplied resolves the request `id` if this member submitted it. */
+  onApplied(id: bigint, result: ApplyResult): void {
+    const p = this.#pending.get(id);
+    if (p === undefined) return;
+    this.#pending.delete(id);
+    p.resolve(result);
+  }
+
+  #ensureSweeper(): void {
+    if (this.#sweeper !== null) return;
+    // NB: one timer for all requests; a request lost with a leader change times out here.
+    this.#sweeper = setInterval(() => {
+      const now = this.now();
+      for (const [id, p] of this.#pending) {
+        if (p.deadline > now) continue;
+        this.#pending.delete(id);
+        p.reject(etcdError('timeout'));
+      }
+      if (this.#pending.size === 0 && this.#sweeper !== null) {
+        clearInterval(this.#sweeper);
+        this.#sweeper = null;
+      }
+    }, 200);
+    this.#sweeper.unref();
   }
 
   /** linearizableRead waits until a read of the local state is linearizable (ReadIndex). */
@@ -175,8 +230,12 @@ export class KvServer {
     }
   }
 
-  /** close stops timers and forwarding clients. */
+  /** close stops timers and forwarding clients, failing what still waits. */
   close(): void {
+    if (this.#sweeper !== null) clearInterval(this.#sweeper);
+    this.#sweeper = null;
+    for (const p of this.#pending.values()) p.reject(etcdError('stopped'));
+    this.#pending.clear();
     if (this.#leaseTimer !== null) clearInterval(this.#leaseTimer);
     this.#leaseTimer = null;
     for (const c of this.#forwarders.values()) c.close();

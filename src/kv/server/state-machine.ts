@@ -10,7 +10,7 @@ import type { MvccStore } from '../mvcc/store.js';
 import type { DeleteRangeResult, MvccError, PutResult, TxnResult } from '../mvcc/types.js';
 import { Lessor, type Lease } from '../lease/lessor.js';
 import { MemberRegistry } from './members.js';
-import { decodeRequest } from './requests.js';
+import { decodeRequest, type InternalRequest } from './requests.js';
 import { deleteIn, leaseOf, putIn, txnIn } from './convert.js';
 
 /** ApplyResult is what applying one entry produced, handed back to the proposer. */
@@ -43,6 +43,8 @@ export interface KvStateMachineOptions {
   /** restoreSnapshot replaces the store's content from snapshot data (install from the leader). */
   readonly restoreSnapshot: (data: Uint8Array) => Promise<void>;
   readonly log?: (msg: string) => void;
+  /** onApplied hears every applied request with the ID its submitter gave it. */
+  readonly onApplied?: (id: bigint, result: ApplyResult) => void;
   /** onMembersChanged hears every change of the member list (to keep peer links in step). */
   readonly onMembersChanged?: () => void;
 }
@@ -94,7 +96,13 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
       this.#o.log?.(`Skipping undecodable entry ${e.index}: ${d.error}`);
       return { kind: 'error', error: { code: 'malformed', message: d.error } };
     }
-    const r = d.value;
+    const result = this.#applyRequest(d.value.request);
+    // The member that submitted the request answers its client from its own apply.
+    this.#o.onApplied?.(d.value.id, result);
+    return result;
+  }
+
+  #applyRequest(r: InternalRequest): ApplyResult {
     switch (r.kind) {
       case 'put': {
         const res = this.store.put(putIn(r.req));

@@ -25,8 +25,6 @@ export interface PeerTransportOptions {
   readonly onSnapshotStatus: (id: NodeId, ok: boolean) => void;
   /** snapshotData supplies the state to ship with a snap message (the core's carry none). */
   readonly snapshotData: (m: SnapshotMessage) => Promise<Uint8Array>;
-  /** onPropose appends an internal request a follower forwarded (leader only); resolves to its index. */
-  readonly onPropose: (data: Uint8Array) => Promise<number>;
   /** maxQueuedBytes bounds what may wait in one peer's stream before messages are dropped. */
   readonly maxQueuedBytes?: number;
   readonly log?: (msg: string) => void;
@@ -242,17 +240,6 @@ export class PeerTransport implements Transport {
         call.on('end', done);
         call.on('error', () => this.#inbound.delete(call));
       },
-      Propose: (call, callback) => {
-        const req = call.request as { cluster_id?: unknown; data?: unknown };
-        if (String(req.cluster_id) !== this.#o.clusterId || !(req.data instanceof Uint8Array)) {
-          callback({ code: grpc.status.INVALID_ARGUMENT, details: 'Propose from another cluster, or without data' });
-          return;
-        }
-        this.#o.onPropose(req.data).then(
-          (index) => callback(null, { index }),
-          (err: unknown) => callback({ code: grpc.status.UNAVAILABLE, details: err instanceof Error ? err.message : String(err) }),
-        );
-      },
       SendSnapshot: (call, callback) => {
         const asm = new SnapshotAssembler();
         let delivered = false;
@@ -273,28 +260,6 @@ export class PeerTransport implements Transport {
         });
       },
     };
-  }
-
-  /** propose forwards an internal request to member `to` (the leader); resolves to its index. */
-  propose(to: NodeId, data: Uint8Array, deadlineMs = 5000): Promise<number> {
-    const link = this.#links.get(to);
-    if (link === undefined) return Promise.reject(new Error(`Member ${to} is not a peer`));
-    const def = loadProtoDefinitions().raft.Propose;
-    const client = this.#client(link);
-    return new Promise<number>((resolve, reject) => {
-      client.makeUnaryRequest(
-        def.path,
-        def.requestSerialize,
-        def.responseDeserialize as (b: Buffer) => unknown,
-        { cluster_id: this.#o.clusterId, data },
-        new grpc.Metadata(),
-        { deadline: Date.now() + deadlineMs },
-        (err: grpc.ServiceError | null, value?: unknown) => {
-          if (err !== null) reject(err);
-          else resolve(Number((value as { index?: unknown }).index ?? 0));
-        },
-      );
-    });
   }
 
   /** close tears down every link. */

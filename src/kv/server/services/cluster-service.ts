@@ -8,7 +8,6 @@ import type { ClusterHandlers, Member, MemberAddResponse, MembersResponse } from
 import type { KvServer } from '../kv-server.js';
 import { etcdError } from '../errors.js';
 import { encodeMemberContext, type MemberInfo } from '../members.js';
-import { encodeMemberUpdate } from '../requests.js';
 import { memberId } from '../../member/config.js';
 import { decoded, unary } from './common.js';
 import { mapProposalError } from '../kv-server.js';
@@ -65,7 +64,7 @@ export function clusterService(s: KvServer, token: string): ClusterHandlers {
       const id = idOf(req.ID);
       const m = s.sm.members.get(id);
       if (m === undefined) throw etcdError('member-not-found');
-      const r = await s.proposeRaw(encodeMemberUpdate(id, req.peerURLs));
+      const r = await s.submitMemberUpdate(id, req.peerURLs);
       if (r.kind === 'error') throw etcdError('internal', r.error.message);
       return { header: s.header(), members: list() };
     }),

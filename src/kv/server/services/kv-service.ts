@@ -79,15 +79,13 @@ export function kvService(s: KvServer): KVHandlers {
     Put: unary<PutResponse>(async (raw) => {
       const req = decoded(requestDecoders.PutRequest(raw));
       checkKey(req.key);
-      if (!s.isLeader()) return (await s.forward('KV', 'Put', raw)) as PutResponse;
-      const r = expectKind(await s.proposeWire('put', raw as object), 'put');
+      const r = expectKind(await s.submitWire('put', raw as object), 'put');
       return putOut(s.header(r.result.revision), r.result);
     }),
     DeleteRange: unary<DeleteRangeResponse>(async (raw) => {
       const req = decoded(requestDecoders.DeleteRangeRequest(raw));
       checkKey(req.key);
-      if (!s.isLeader()) return (await s.forward('KV', 'DeleteRange', raw)) as DeleteRangeResponse;
-      const r = expectKind(await s.proposeWire('delete-range', raw as object), 'delete-range');
+      const r = expectKind(await s.submitWire('delete-range', raw as object), 'delete-range');
       return deleteOut(s.header(r.result.revision), r.result);
     }),
     Txn: unary<TxnResponse>(async (raw) => {
@@ -99,15 +97,13 @@ export function kvService(s: KvServer): KVHandlers {
         if (!r.ok) throw etcdError(r.error.code === 'compacted' ? 'compacted' : 'future-rev');
         return txnOut(s.header(r.value.revision), r.value);
       }
-      if (!s.isLeader()) return (await s.forward('KV', 'Txn', raw)) as TxnResponse;
-      const r = expectKind(await s.proposeWire('txn', raw as object), 'txn');
+      const r = expectKind(await s.submitWire('txn', raw as object), 'txn');
       return txnOut(s.header(r.result.revision), r.result);
     }),
     Compact: unary<CompactionResponse>(async (raw) => {
       const req = decoded(requestDecoders.CompactionRequest(raw));
       if (req.revision <= 0) throw etcdError('invalid-argument', 'compaction revision must be positive');
-      if (!s.isLeader()) return (await s.forward('KV', 'Compact', raw)) as CompactionResponse;
-      const r = expectKind(await s.proposeWire('compaction', raw as object), 'compaction');
+      const r = expectKind(await s.submitWire('compaction', raw as object), 'compaction');
       return { header: s.header(r.revision) };
     }),
   };

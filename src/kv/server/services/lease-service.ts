@@ -26,15 +26,13 @@ export function leaseService(s: KvServer): LeaseHandlers {
     LeaseGrant: unary<LeaseGrantResponse>(async (raw) => {
       const req = decoded(requestDecoders.LeaseGrantRequest(raw));
       if (req.TTL > MAX_LEASE_TTL) throw etcdError('lease-ttl-too-large');
-      if (!s.isLeader()) return (await s.forward('Lease', 'LeaseGrant', raw)) as LeaseGrantResponse;
       const id = req.ID === '0' ? newLeaseId(s) : req.ID;
-      const r = expectKind(await s.proposeWire('lease-grant', { TTL: req.TTL, ID: id }), 'lease-grant');
+      const r = expectKind(await s.submitWire('lease-grant', { TTL: req.TTL, ID: id }), 'lease-grant');
       return { header: s.header(), ID: leaseId(r.lease.id), TTL: r.lease.ttl, error: '' };
     }),
     LeaseRevoke: unary<LeaseRevokeResponse>(async (raw) => {
       decoded(requestDecoders.LeaseRevokeRequest(raw));
-      if (!s.isLeader()) return (await s.forward('Lease', 'LeaseRevoke', raw)) as LeaseRevokeResponse;
-      const r = expectKind(await s.proposeWire('lease-revoke', raw as object), 'lease-revoke');
+      const r = expectKind(await s.submitWire('lease-revoke', raw as object), 'lease-revoke');
       return { header: s.header(r.revision) };
     }),
     LeaseTimeToLive: unary<LeaseTimeToLiveResponse>(async (raw) => {
