@@ -267,6 +267,8 @@ export interface ClusterOptions {
   readonly spareMembers?: number;
   /** attempts is how many port blocks to try before giving up (default 3). */
   readonly attempts?: number;
+  /** extraArgs are passed on to `raftkube up` (e.g. --snapshot-count). */
+  readonly extraArgs?: readonly string[];
 }
 
 /** ExtraMember is a member process a test started by hand (`raftkube kv`). */
@@ -395,7 +397,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<TestCluster>
   for (let attempt = 1; attempt <= (o.attempts ?? 3); attempt++) {
     const basePort = await freePortBlock(ports);
     const dataDir = mkdtempSync(join(tmpdir(), 'raftkube-it-'));
-    const args = [RAFTKUBE_MAIN, 'up', '--masters', String(masters), '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--timeout', '45'];
+    const args = [RAFTKUBE_MAIN, 'up', '--masters', String(masters), '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--timeout', '45', ...(o.extraArgs ?? [])];
     const r = await runCommand(process.execPath, args, { timeoutMs: 60_000 });
     const members = readMembers(dataDir);
     for (const m of members) for (const p of m.pids) LIVE_PIDS.add(p);
