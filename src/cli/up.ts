@@ -4,6 +4,7 @@
  * keep a live status line until Ctrl-C stops everything.
  */
 import { SingleBar, Presets } from 'cli-progress';
+import { EtcdClient } from '../kv/client/etcd-client.js';
 import { clusterFilePath, isAlive, readClusterFile, writeClusterFile, type ClusterFile } from './cluster-file.js';
 import { logTail, planMembers, probeCluster, startMemberProcess, stopPids, summarize, type MemberPlan } from './local-cluster.js';
 
@@ -28,6 +29,19 @@ function plansFrom(existing: ClusterFile | null, o: UpOptions): MemberPlan[] {
     throw new UpError(`${clusterFilePath(o.dataDir)} holds a ${existing.masters.length}-master cluster, not ${o.masters}; use --masters ${existing.masters.length} or another --data-dir`);
   }
   return existing.masters.map((m) => ({ name: m.name, clientURL: m.clientURL, peerURL: m.peerURL }));
+}
+
+/** allPublished tells whether every member has published its client URLs (so any can forward). */
+async function allPublished(file: ClusterFile): Promise<boolean> {
+  const client = new EtcdClient(file.masters.map((m) => m.clientURL), { deadlineMs: 1500 });
+  try {
+    const r = await client.memberList();
+    return r.members.length >= file.masters.length && r.members.every((m) => m.clientURLs.length > 0);
+  } catch {
+    return false;
+  } finally {
+    client.close();
+  }
 }
 
 /** up starts (or resumes) the cluster; resolves once healthy (detach) or stopped (foreground). */
@@ -63,7 +77,7 @@ export async function up(o: UpOptions): Promise<void> {
       const states = await probeCluster(file);
       const s = summarize(states);
       bar.update(s.healthy, { state: s.leaderName === null ? 'electing a leader' : `leader ${s.leaderName}, term ${s.term}` });
-      if (s.leaderName !== null && s.healthy === plans.length) break;
+      if (s.leaderName !== null && s.healthy === plans.length && (await allPublished(file))) break;
       if (Date.now() > deadline) {
         const bad = states.filter((st) => st.status === null || st.status.leader === '0').map((st) => `${st.name}: ${st.error ?? 'no leader known'}`);
         throw new UpError(`The cluster did not become healthy within ${o.timeoutMs / 1000}s:\n  ${bad.join('\n  ')}\nLogs are in ${o.dataDir}/<name>.log`);
