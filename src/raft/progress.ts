@@ -67,6 +67,8 @@ export class Progress {
   pendingSnapshot: LogIndex = logIndex(0);
   /** recentActive is set by any message from the peer; check-quorum reads and clears it. */
   recentActive = false;
+  /** sentCommit is the commit index carried by the last append sent to this peer. */
+  sentCommit: LogIndex = logIndex(0);
   /** snapshotTicks counts election timeouts spent waiting for a snapshot to be reported. */
   snapshotTicks = 0;
   /** probeSent pauses a probing follower until it answers (one probe in flight). */

@@ -50,6 +50,8 @@ interface LeaderRole {
   /** pendingReads wait until the leader commits an entry of its own term (thesis §6.4). */
   pendingReads: { from: NodeId; context: Uint8Array }[];
   transferee: NodeId;
+  /** bcastPending: entries or a commit advance wait for flushBroadcast. */
+  bcastPending: boolean;
 }
 type RoleState = FollowerRole | CandidateRole | LeaderRole;
 
@@ -179,7 +181,7 @@ export class Raft {
       self.becomeReplicate();
       self.recentActive = true;
     }
-    this.state = { role: 'leader', progress, readOnly: new ReadOnlyQueue(), pendingReads: [], transferee: NO_NODE };
+    this.state = { role: 'leader', progress, readOnly: new ReadOnlyQueue(), pendingReads: [], transferee: NO_NODE, bcastPending: false };
     this.leader = this.id;
     this.#termsLed.add(this.term);
     // NB: no conf change until every entry of earlier terms is applied (the last may be one).
@@ -558,7 +560,7 @@ export class Raft {
         break;
     }
     if (this.#maybeCommit(s)) {
-      this.#bcastAppend(s);
+      s.bcastPending = true;
     } else if (wasPaused) {
       this.#sendAppend(s, m.from, true);
     }
@@ -591,6 +593,7 @@ export class Raft {
     if (entries.length === 0 && !sendIfEmpty) return false;
     const msg: AppendMessage = { type: 'app', from: this.id, to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed };
     this.#send(msg);
+    pr.sentCommit = msg.commit;
     if (entries.length > 0) pr.sentEntries(entries[entries.length - 1]!.index);
     else if (pr.state === 'probe') pr.probeSent = true;
     return true;
@@ -630,7 +633,8 @@ export class Raft {
     }
     this.log.append(ents);
     // NB: our own match advances only once the driver reports the entries persisted (advance).
-    this.#bcastAppend(s);
+    // The appends go out when the Ready is collected, so every proposal of a turn shares them.
+    s.bcastPending = true;
     return idx;
   }
 
@@ -726,7 +730,7 @@ export class Raft {
     if (s.transferee !== NO_NODE && !s.progress.has(s.transferee)) s.transferee = NO_NODE;
     // The quorum changed: entries may now be committed, and new members need appends.
     this.#maybeCommit(s);
-    this.#bcastAppend(s);
+    s.bcastPending = true;
   }
 
   /** stableTo is called when the driver persisted entries up to (i, t). */
@@ -735,7 +739,29 @@ export class Raft {
     const s = this.state;
     if (s.role !== 'leader') return;
     const self = s.progress.get(this.id);
-    if (self !== undefined && self.maybeUpdate(i) && this.#maybeCommit(s)) this.#bcastAppend(s);
+    if (self !== undefined && self.maybeUpdate(i) && this.#maybeCommit(s)) s.bcastPending = true;
+  }
+
+  /** needsFlush tells whether appends wait to be broadcast (see flushBroadcast). */
+  needsFlush(): boolean {
+    return this.state.role === 'leader' && this.state.bcastPending;
+  }
+
+  /**
+   * flushBroadcast sends what proposals and commit advances since the last Ready call for: new
+   * entries to every follower that can take them, and the new commit index to those that did
+   * not get it yet. Coalescing them here sends one append per follower per Ready instead of
+   * one per proposal or acknowledgement.
+   */
+  flushBroadcast(): void {
+    const s = this.state;
+    if (s.role !== 'leader' || !s.bcastPending) return;
+    s.bcastPending = false;
+    for (const [id, pr] of s.progress) {
+      if (id === this.id) continue;
+      if (this.#sendAppend(s, id, false)) continue;
+      if (pr.sentCommit < this.log.committed) this.#sendAppend(s, id, true);
+    }
   }
 
   // ---- reads and transfer -----------------------------------------------------------------

@@ -106,7 +106,7 @@ export class RawNode {
   /** hasReady tells whether ready() would return any work. */
   hasReady(): boolean {
     const r = this.#r;
-    if (r.msgs.length > 0 || r.msgsAfterPersist.length > 0) return true;
+    if (r.msgs.length > 0 || r.msgsAfterPersist.length > 0 || r.needsFlush()) return true;
     if (r.log.unstable.length > 0 || r.log.unstableSnapshot !== null) return true;
     if (r.readStates.length > 0 || r.dropped.length > 0) return true;
     if (r.log.hasNextCommittedEntries()) return true;
@@ -119,6 +119,7 @@ export class RawNode {
   /** ready collects the work accumulated since the last Ready. Call advance() before the next. */
   ready(): Ready {
     const r = this.#r;
+    r.flushBroadcast();
     const log = r.log;
     const hs = this.#hardState();
     const prevHs = this.#prevHard;
