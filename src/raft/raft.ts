@@ -608,10 +608,6 @@ export class Raft {
     return true;
   }
 
-  #bcastAppend(s: LeaderRole): void {
-    for (const id of s.progress.keys()) if (id !== this.id) this.#sendAppend(s, id, true);
-  }
-
   #bcastHeartbeat(s: LeaderRole, context: Uint8Array | null): void {
     for (const [id, pr] of s.progress) {
       if (id === this.id) continue;
