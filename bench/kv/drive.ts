@@ -50,6 +50,7 @@ export async function drive(ctx: WorkloadContext, o: DriveOptions): Promise<Driv
   let errors = 0;
   let lastError: string | null = null;
   let lastUpdate = 0;
+  let failed = false;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + o.durationMs;
@@ -58,6 +59,7 @@ export async function drive(ctx: WorkloadContext, o: DriveOptions): Promise<Driv
 
   const worker = async (): Promise<void> => {
     for (;;) {
+      if (failed) return;
       if (ctx.signal.aborted) {
         stoppedBy = 'abort';
         return;
@@ -77,6 +79,7 @@ export async function drive(ctx: WorkloadContext, o: DriveOptions): Promise<Driv
         errors++;
         lastError = errorMessage(err);
         if (errors > 100 && errors > MAX_FAILURE_SHARE * (done + errors)) {
+          failed = true; // the other workers stop at their next turn
           throw new Error(`${o.label}: ${errors} of ${done + errors} requests failed; last: ${lastError}`);
         }
       }
