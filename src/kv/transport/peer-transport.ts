@@ -55,7 +55,6 @@ export class PeerTransport implements Transport {
   readonly #o: PeerTransportOptions;
   readonly #links = new Map<NodeId, PeerLink>();
   readonly #ClientCtor: grpc.ServiceClientConstructor;
-  #flushScheduled = false;
   #closed = false;
   readonly #inbound = new Set<grpc.ServerDuplexStream<unknown, StreamAck>>();
 
@@ -92,7 +91,7 @@ export class PeerTransport implements Transport {
     for (const id of [...this.#links.keys()]) if (!ids.has(id)) this.removePeer(id);
   }
 
-  /** send queues messages per peer; they leave together at the end of this event-loop turn. */
+  /** send writes messages out, one batch per peer. */
   send(messages: readonly Message[]): void {
     if (this.#closed) return;
     for (const m of messages) {
@@ -104,13 +103,9 @@ export class PeerTransport implements Transport {
       }
       link.queue.push(m);
     }
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => {
-        this.#flushScheduled = false;
-        this.#flush();
-      });
-    }
+    // NB: the driver hands over a whole Ready's messages at once, so writing now batches them
+    // already; deferring the write would hold the messages while the driver goes on working.
+    this.#flush();
   }
 
   #flush(): void {

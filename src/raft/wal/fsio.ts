@@ -68,6 +68,25 @@ export async function writevAll(fd: number, bufs: readonly Uint8Array[], positio
   return total;
 }
 
+/**
+ * writevAllSync is writevAll on the calling thread: no thread-pool round trip, at the price of
+ * blocking the event loop for the write (see WalOptions.blockingIO).
+ */
+export function writevAllSync(fd: number, bufs: readonly Uint8Array[], position: number): number {
+  let total = 0;
+  for (const b of bufs) total += b.byteLength;
+  let done = 0;
+  let rest: readonly Uint8Array[] = bufs;
+  while (done < total) {
+    const chunk = rest.length > 1024 ? rest.slice(0, 1024) : rest;
+    const n = fs.writevSync(fd, chunk, position + done);
+    if (n <= 0) throw new Error(`writev wrote ${n} bytes`);
+    done += n;
+    rest = skipBytes(rest, n);
+  }
+  return total;
+}
+
 /** Drops the first `n` bytes from a list of buffers without copying. */
 function skipBytes(bufs: readonly Uint8Array[], n: number): Uint8Array[] {
   const out: Uint8Array[] = [];

@@ -15,7 +15,8 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Entry, HardState, LogIndex, SnapshotMetadata } from '../types.js';
 import { WalClosedError, WalCorruptError, WalIoError, WalMetadataMismatchError } from './errors.js';
-import { closeFd, fdatasync, fsyncDir, ftruncate, mkdirDurable, openFd, writevAll } from './fsio.js';
+import { closeFd, fdatasync, fsyncDir, ftruncate, mkdirDurable, openFd, writevAll, writevAllSync } from './fsio.js';
+import { fdatasyncSync } from 'node:fs';
 import { LogShape, type SavePlan } from './log-shape.js';
 import { FLAG_BEGIN, FLAG_END, encodeRecords, setFlags } from './record.js';
 import { EMPTY_HARD_STATE, Replay } from './replay.js';
@@ -35,6 +36,13 @@ export interface WalOptions {
   readonly metadata?: Uint8Array;
   /** sync makes a batch durable; fdatasync by default. Tests inject one to count or delay syncs. */
   readonly sync?: (fd: number) => Promise<void>;
+  /**
+   * blockingIO writes and syncs each batch on the event loop's own thread (writev + fdatasync,
+   * synchronously) instead of libuv's thread pool. Each pool round trip wakes two threads; on a
+   * small or virtualised machine those wake-ups cost more than the fdatasync itself, so a member
+   * that saves once per Ready (its group commit) is faster this way. Ignored when `sync` is set.
+   */
+  readonly blockingIO?: boolean;
 }
 
 /** WalState is what a WAL held when it was opened. */
@@ -101,6 +109,7 @@ export class Wal {
   readonly #dir: string;
   readonly #segmentSize: number;
   readonly #sync: (fd: number) => Promise<void>;
+  readonly #blocking: boolean;
   readonly #metadata: Uint8Array;
   #segments: SegmentInfo[];
   #fd: number;
@@ -132,6 +141,7 @@ export class Wal {
     this.#dir = init.dir;
     this.#segmentSize = init.opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
     this.#sync = init.opts.sync ?? fdatasync;
+    this.#blocking = init.opts.blockingIO === true && init.opts.sync === undefined;
     this.#metadata = init.metadata;
     this.#segments = init.segments;
     this.#fd = init.fd;
@@ -329,13 +339,14 @@ export class Wal {
     const file = this.#currentFile();
     let n: number;
     try {
-      n = await writevAll(this.#fd, batch.bufs, this.#segBytes);
+      n = this.#blocking ? writevAllSync(this.#fd, batch.bufs, this.#segBytes) : await writevAll(this.#fd, batch.bufs, this.#segBytes);
     } catch (err) {
       throw new WalIoError('write', file, { cause: err });
     }
     this.#segBytes += n;
     try {
-      await this.#sync(this.#fd);
+      if (this.#blocking) fdatasyncSync(this.#fd);
+      else await this.#sync(this.#fd);
     } catch (err) {
       throw new WalIoError('fdatasync', file, { cause: err });
     }
