@@ -90,7 +90,9 @@ export async function up(o: UpOptions): Promise<void> {
     throw err;
   }
   bar.stop();
-  const endpoints = plans.map((p) => p.clientURL).join(',');
+  // NB: host:port, not URLs: etcdctl's endpoint status/health send a URL as the HTTP/2
+  // :authority, which Node's HTTP/2 server refuses (see the README's compatibility notes).
+  const endpoints = plans.map((p) => p.clientURL.replace(/^https?:\/\//, '')).join(',');
   process.stdout.write(
     [
       '',
