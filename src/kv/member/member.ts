@@ -195,6 +195,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
         log.info({ role: rd.softState.role, leader: rd.softState.leader.toString(16), term: driver.status().term }, 'raft state changed');
         kv?.onLeadership();
       }
+      if (rd.snapshot !== null) log.info({ index: rd.snapshot.metadata.index, revision: store.currentRevision }, 'installed a snapshot from the leader');
       if (rd.committedEntries.length > 0) void maybeSnapshot().catch((err: unknown) => log.error({ err }, 'snapshot failed'));
     },
     onFatal: (err) => {
