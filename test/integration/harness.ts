@@ -15,8 +15,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from '../../src/cli/cluster-file.js';
 
 /** REPO_ROOT is the checkout the tests run from. */
+export { isAlive };
+
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** RAFTKUBE_MAIN is the built CLI (test/integration/global-setup.ts builds it). */
@@ -37,16 +40,6 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
     process.kill(pid, signal);
   } catch {
     // already gone
-  }
-}
-
-/** isAlive tells whether a process exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err: unknown) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
