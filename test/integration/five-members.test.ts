@@ -95,7 +95,7 @@ describe('a 5-master cluster', () => {
     const first = await client.put('frag/0', big);
     for (let i = 1; i < 4; i++) await client.put(`frag/${i}`, big);
     const def = loadProtoDefinitions().etcd.Watch.Watch;
-    const call = client.rawClient(0).makeBidiStreamRequest(def.path, def.requestSerialize as (v: unknown) => Buffer, def.responseDeserialize as (b: Buffer) => unknown);
+    const call = client.rawClient(0).makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize as (b: Buffer) => unknown);
     const got: WatchResponse[] = [];
     call.on('data', (raw: unknown) => {
       const d = responseDecoders.WatchResponse(raw);
