@@ -227,12 +227,14 @@ export class WatchHub {
     for (const ev of cs.events) {
       const key = ev.kv.key.toString('latin1');
       let prev: KeyValue | undefined | null = null; // null = not looked up yet
+      let withPrev: WatchEvent | null = null;
       this.#synced.match(key, (reg) => {
         if (cs.revision < reg.minRev || !this.#filter(reg, ev)) return;
         let out: WatchEvent = ev;
         if (reg.prevKv) {
           if (prev === null) prev = this.#prevOf(ev);
-          if (prev !== undefined) out = { type: ev.type, kv: ev.kv, prev_kv: prev };
+          // NB: one object per change for all watchers alike, so consumers can cache its encoding.
+          if (prev !== undefined) out = withPrev ??= { type: ev.type, kv: ev.kv, prev_kv: prev };
         }
         const list = batches.get(reg);
         if (list === undefined) batches.set(reg, [out]);

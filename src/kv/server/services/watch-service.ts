@@ -12,13 +12,25 @@ import type { KvServer } from '../kv-server.js';
 import { kvOut } from '../convert.js';
 import { toServiceError } from '../errors.js';
 
+/** MERGE_BYTES bounds the events merged into one response for a watcher that fell behind. */
+const MERGE_BYTES = 256 * 1024;
+
 interface Active {
   readonly watcher: Watcher;
   readonly fragment: boolean;
 }
 
+// NB: the hub hands every watcher of a change the same event object, so its wire form is
+// built once for all of them (fan-out to many watchers is the hot path).
+const wireEvents = new WeakMap<WatchEvent, PbEvent>();
+
 function eventOut(e: WatchEvent): PbEvent {
-  return e.prev_kv === undefined ? { type: e.type, kv: kvOut(e.kv) } : { type: e.type, kv: kvOut(e.kv), prev_kv: kvOut(e.prev_kv) };
+  let out = wireEvents.get(e);
+  if (out === undefined) {
+    out = e.prev_kv === undefined ? { type: e.type, kv: kvOut(e.kv) } : { type: e.type, kv: kvOut(e.kv), prev_kv: kvOut(e.prev_kv) };
+    wireEvents.set(e, out);
+  }
+  return out;
 }
 
 function eventSize(e: WatchEvent): number {
@@ -33,8 +45,13 @@ export function watchService(s: KvServer, hub: WatchHub): WatchHandlers {
       let nextId = 0;
       let closed = false;
       let blocked = false;
+      let header = s.header();
+      const headerAt = (revision: number): PbWatchResponse['header'] => {
+        if (header.revision !== revision || header.raft_term !== s.driver.status().term) header = s.header(revision);
+        return header;
+      };
       const base = (watchId: number, revision: number): PbWatchResponse => ({
-        header: s.header(revision),
+        header: headerAt(revision),
         watch_id: watchId,
         created: false,
         canceled: false,
@@ -87,7 +104,32 @@ export function watchService(s: KvServer, hub: WatchHub): WatchHandlers {
       const drain = (watchId: number): void => {
         const a = active.get(watchId);
         if (a === undefined || blocked) return;
-        for (const r of a.watcher.poll()) send(watchId, a, r);
+        // Responses queued while the stream was busy travel merged (whole revisions, in order,
+        // up to MERGE_BYTES): a watcher that fell behind catches up in few large messages, as
+        // etcd's do, instead of one message per revision.
+        let events: WatchEvent[] = [];
+        let revision = 0;
+        let size = 0;
+        const flush = (): void => {
+          if (events.length === 0) return;
+          send(watchId, a, { type: 'events', revision, events });
+          events = [];
+          size = 0;
+        };
+        for (const r of a.watcher.poll()) {
+          if (r.type !== 'events') {
+            flush();
+            send(watchId, a, r);
+            continue;
+          }
+          let sz = 0;
+          for (const e of r.events) sz += eventSize(e);
+          if (events.length > 0 && size + sz > MERGE_BYTES) flush();
+          for (const e of r.events) events.push(e);
+          revision = r.revision;
+          size += sz;
+        }
+        flush();
       };
       call.on('drain', () => {
         blocked = false;
