@@ -2,6 +2,10 @@
  * raft: the consensus state machine. Pure and deterministic: it reacts to ticks, messages and
  * proposals by changing its state and queueing messages; RawNode packages the results as Ready.
  * Section numbers cite the Raft paper (§) or Ongaro's thesis.
+ *
+ * NB: this file is longer than our ~600-line guide. What could leave it already has (quorum,
+ * progress, log, membership, read-only queue); the rest reads and writes the node's private
+ * state on every path, and splitting it would mean widening that state to other modules.
  */
 import type {
   AppendMessage, AppendResponse, ConfChange, ConfState, DroppedProposal, Entry, ForwardResult, HeartbeatMessage,
