@@ -32,6 +32,9 @@ export interface PeerTransportOptions {
 
 type Duplex = grpc.ClientDuplexStream<unknown, unknown>;
 
+/** ACK_EVERY is how many batches a receiver takes per acknowledgement it sends. */
+const ACK_EVERY = 64;
+
 interface PeerLink {
   readonly id: NodeId;
   url: string;
@@ -226,7 +229,9 @@ export class PeerTransport implements Transport {
             return;
           }
           for (const m of b.messages) this.#o.onMessage(m);
-          call.write({ seq: b.seq });
+          // Acknowledge now and then, not per batch: the sender only needs to see the link alive,
+          // and an answer per batch doubled the stream's work.
+          if (b.seq % ACK_EVERY === 1) call.write({ seq: b.seq });
         });
         const done = (): void => {
           this.#inbound.delete(call);
