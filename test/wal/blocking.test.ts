@@ -1,4 +1,6 @@
 // blockingIO: the same records and recovery, written and synced on the event loop's thread.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Wal } from '../../src/raft/wal/index.js';
 import { TempDirs, ents, hs, plain } from './helpers.js';
@@ -22,6 +24,52 @@ describe('Wal with blockingIO', () => {
     const { wal: again, state } = await Wal.open(dir);
     expect(state.hardState).toEqual(hs(1, 1, 199));
     expect(plain(state.entries)).toEqual(plain(all));
+    await again.close();
+  });
+});
+
+describe('Wal with preallocate', () => {
+  it('writes into zeroed space, trims finished segments, and recovers without reporting a repair', async () => {
+    const dir = dirs.make();
+    const { wal } = await Wal.open(dir, { blockingIO: true, preallocate: 64 * 1024, segmentSize: 4096 });
+    const all = ents(1, 300, 1);
+    for (let i = 0; i < 30; i++) await wal.save({ hardState: hs(1, 1, i * 10), entries: all.slice(i * 10, i * 10 + 10) });
+    expect(wal.segmentCount).toBeGreaterThan(1);
+    await wal.close();
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.wal')).sort();
+    const sizes = files.map((f) => fs.statSync(path.join(dir, f)).size);
+    // Finished segments end at their last batch; the current one carries zeroed space ahead.
+    for (const s of sizes.slice(0, -1)) expect(s).toBeLessThan(8192);
+    expect(sizes.at(-1)!).toBeGreaterThanOrEqual(64 * 1024);
+    const { wal: again, state } = await Wal.open(dir, { blockingIO: true, preallocate: 64 * 1024 });
+    expect(state.repairedTail).toBeNull();
+    expect(state.hardState).toEqual(hs(1, 1, 290));
+    expect(plain(state.entries)).toEqual(plain(all));
+    // Writing goes on after the recovered end, and survives another reopen.
+    await again.save({ hardState: hs(2, 2, 300), entries: ents(301, 310, 2) });
+    await again.close();
+    const { wal: third, state: s3 } = await Wal.open(dir);
+    expect(s3.entries.at(-1)!.index).toBe(310);
+    expect(s3.hardState).toEqual(hs(2, 2, 300));
+    await third.close();
+  });
+
+  it('still reports a torn batch written into the zeroed space', async () => {
+    const dir = dirs.make();
+    const { wal } = await Wal.open(dir, { preallocate: 64 * 1024 });
+    await wal.save({ hardState: hs(1, 1, 0), entries: ents(1, 5, 1) });
+    await wal.close();
+    const file = fs.readdirSync(dir).find((f) => f.endsWith('.wal'))!;
+    const buf = fs.readFileSync(path.join(dir, file));
+    let end = buf.length;
+    while (end > 0 && buf[end - 1] === 0) end--;
+    // Half a record's worth of garbage right after the last batch, zeros after it.
+    const fd = fs.openSync(path.join(dir, file), 'r+');
+    fs.writeSync(fd, Buffer.from('garbage-garbage-'), 0, 16, end + 8);
+    fs.closeSync(fd);
+    const { wal: again, state } = await Wal.open(dir);
+    expect(state.repairedTail).not.toBeNull();
+    expect(plain(state.entries)).toEqual(plain(ents(1, 5, 1)));
     await again.close();
   });
 });

@@ -100,7 +100,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     meta = { memberId: joined.id, clusterId: joined.clusterId };
     log.info({ id: joined.id.toString(16), cluster: joined.clusterId }, 'joining an existing cluster');
   }
-  const { wal, state } = await Wal.open(join(dir, 'wal'), { metadata: Buffer.from(JSON.stringify(meta)), blockingIO: true });
+  const { wal, state } = await Wal.open(join(dir, 'wal'), { metadata: Buffer.from(JSON.stringify(meta)), blockingIO: true, preallocate: 16 * 1024 * 1024 });
   if (state.repairedTail !== null) log.warn({ repaired: state.repairedTail }, 'cut a torn write from the end of the WAL');
   const walMeta = JSON.parse(Buffer.from(state.metadata).toString('utf8')) as WalMeta;
   // NB: the store keeps its files in <dir>/snap itself.
