@@ -153,6 +153,10 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     log: (msg) => log.warn(msg),
     onMembersChanged: syncPeers,
     onApplied: (id, result) => kv?.onApplied(id, result),
+    onStorageError: (err) => {
+      log.fatal({ err }, 'writing the MVCC state failed; stopping the member');
+      process.exit(2);
+    },
   });
   // A received snapshot's data is durable (snap/) before the WAL names it; recovery reads it.
   const logStore: LogStore = new WalLogStore(wal, snapStore);
@@ -290,6 +294,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
         new Promise<void>((r) => clientServer.tryShutdown(() => r())),
         new Promise<void>((r) => peerServer.tryShutdown(() => r())),
       ]);
+      sm.close();
       await wal.close();
       await store.commit({ sync: true });
       await store.close();
