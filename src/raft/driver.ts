@@ -52,8 +52,6 @@ export interface PersistBatch {
   readonly entries: readonly Entry[];
   /** snapshot is a snapshot received from the leader: its data must be kept until applied. */
   readonly snapshot: Snapshot | null;
-  /** sync: fdatasync before resolving (term, vote or entries changed). */
-  readonly sync: boolean;
 }
 
 /** LogStore makes Raft state durable (the write-ahead log). */
@@ -209,11 +207,6 @@ export class RaftDriver<R> {
     this.#schedule();
   }
 
-  /** propose offers data and resolves with the state machine's result once it applies. */
-  propose(data: Uint8Array): Promise<R> {
-    return this.#track(this.#o.node.propose(data));
-  }
-
   /** proposeConfChange offers a membership change and resolves once it applies. */
   proposeConfChange(cc: ConfChange): Promise<R> {
     return this.#track(this.#o.node.proposeConfChange(cc));
@@ -339,7 +332,7 @@ export class RaftDriver<R> {
     // NB: a change of commit index alone is not worth an fsync: after a crash the commit index
     // is learnt again from the leader (and the state machine's applied index bounds it below).
     if (rd.mustSync || rd.snapshot !== null) {
-      await o.logStore.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, sync: true });
+      await o.logStore.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
     }
     // NB: the core's copy of a snapshot needs no data: the state machine ships its own state.
     if (rd.snapshot !== null) o.storage.applySnapshot({ metadata: rd.snapshot.metadata, data: new Uint8Array(0) });

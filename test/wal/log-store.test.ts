@@ -15,9 +15,9 @@ describe('WalLogStore', () => {
     const store = new WalLogStore(wal, snapshots);
     const s: Snapshot = { metadata: snap(100, 5), data: Buffer.from('state at 100') };
     const saves = [
-      store.save({ hardState: hs(4, 1, 0), entries: ents(1, 3, 4), snapshot: null, sync: true }),
-      store.save({ hardState: hs(5, 0, 100), entries: [], snapshot: s, sync: true }),
-      store.save({ hardState: null, entries: ents(101, 104, 5), snapshot: null, sync: true }),
+      store.save({ hardState: hs(4, 1, 0), entries: ents(1, 3, 4), snapshot: null }),
+      store.save({ hardState: hs(5, 0, 100), entries: [], snapshot: s }),
+      store.save({ hardState: null, entries: ents(101, 104, 5), snapshot: null }),
     ];
     await Promise.all(saves);
     await wal.close();

@@ -3,7 +3,7 @@
  * and the member list. apply is deterministic; entries at or below the store's consistent index
  * were applied before a restart (or arrived inside a snapshot) and are skipped.
  */
-import type { Entry, NodeId, Snapshot } from '../../raft/index.js';
+import type { Entry, Snapshot } from '../../raft/index.js';
 import { decodeConfChange, nodeId } from '../../raft/index.js';
 import type { StateMachine } from '../../raft/driver.js';
 import type { MvccStore } from '../mvcc/store.js';
@@ -74,11 +74,6 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
   #reloadLeases(): void {
     const leases: Lease[] = this.store.auxEntries(LEASE_BUCKET).map(([k, v]) => ({ id: k.readBigInt64BE(0), ttl: v.readUInt32BE(0) }));
     this.lessor.restore(leases, this.#o.now());
-  }
-
-  /** appliedIndex is the last entry reflected in the store. */
-  get appliedIndex(): number {
-    return this.store.consistentIndex;
   }
 
   applyEntry(e: Entry): ApplyResult {
@@ -195,10 +190,5 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
   close(): void {
     if (this.#commitTimer !== null) clearTimeout(this.#commitTimer);
     this.#commitTimer = null;
-  }
-
-  /** isMember tells whether id is in the member list. */
-  isMember(id: NodeId): boolean {
-    return this.members.get(id) !== undefined;
   }
 }

@@ -12,12 +12,6 @@ export interface PersistRequest {
   readonly hardState: HardState | null;
   readonly entries: readonly Entry[];
   readonly snapshot: Snapshot | null;
-  /**
-   * sync is accepted for the driver's sake but every save is synced: a batch left unsynced and
-   * then torn under a later synced batch would look like corruption, not a torn tail, on
-   * recovery. Group commit makes the extra syncs cheap.
-   */
-  readonly sync?: boolean;
 }
 
 /**
