@@ -133,8 +133,18 @@ export function summarize(states: readonly MemberState[]): Summary {
 
 /** stopPids sends SIGTERM, waits up to graceMs, then SIGKILLs what is left. */
 export async function stopPids(pids: readonly number[], graceMs = 10_000): Promise<void> {
-  for (const p of pids) if (isAlive(p)) process.kill(p, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && pids.some(isAlive)) await new Promise((r) => setTimeout(r, 100));
-  for (const p of pids) if (isAlive(p)) process.kill(p, 'SIGKILL');
+  const signal = (p: number, s: NodeJS.Signals): void => {
+    try {
+      process.kill(p, s);
+    } catch {
+      // Gone between the check and the signal.
+    }
+  };
+  for (const p of pids) if (isAlive(p)) signal(p, 'SIGTERM');
+  let deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && pids.some(isAlive)) await new Promise((r) => setTimeout(r, 50));
+  for (const p of pids) if (isAlive(p)) signal(p, 'SIGKILL');
+  deadline = Date.now() + 5_000;
+  while (Date.now() < deadline && pids.some(isAlive)) await new Promise((r) => setTimeout(r, 20));
+  if (pids.some(isAlive)) throw new Error(`Processes ${pids.filter(isAlive).join(', ')} did not exit after SIGKILL`);
 }

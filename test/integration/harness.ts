@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlive } from '../../src/cli/cluster-file.js';
+import { stopPids as stopProcesses } from '../../src/cli/local-cluster.js';
 
 /** REPO_ROOT is the checkout the tests run from. */
 export { isAlive };
@@ -368,13 +369,9 @@ export class TestCluster {
   }
 }
 
-/** stopPids sends SIGTERM, waits up to graceMs for the processes to exit, then SIGKILLs them. */
+/** stopPids stops processes as `raftkube down` does (SIGTERM, grace, SIGKILL) and forgets them. */
 export async function stopPids(pids: readonly number[], graceMs = 10_000): Promise<void> {
-  for (const p of pids) if (isAlive(p)) killQuietly(p, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && pids.some(isAlive)) await new Promise((r) => setTimeout(r, 50));
-  for (const p of pids) if (isAlive(p)) killQuietly(p, 'SIGKILL');
-  await waitFor(`pids ${pids.join(', ')} to exit`, () => !pids.some(isAlive), { timeoutMs: 5_000, intervalMs: 20 });
+  await stopProcesses(pids, graceMs);
   for (const p of pids) LIVE_PIDS.delete(p);
 }
 
