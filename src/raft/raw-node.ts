@@ -21,8 +21,6 @@ export interface NodeStatus {
   readonly applied: LogIndex;
   readonly lastIndex: LogIndex;
   readonly confState: ConfState;
-  /** progress maps each peer to its match index (leader only). */
-  readonly progress: ReadonlyMap<NodeId, { readonly match: LogIndex; readonly next: LogIndex; readonly state: string }> | null;
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);
@@ -182,14 +180,7 @@ export class RawNode {
   /** status summarises the node. */
   status(): NodeStatus {
     const r = this.#r;
-    let progress: Map<NodeId, { match: LogIndex; next: LogIndex; state: string }> | null = null;
-    if (r.role === 'leader') {
-      progress = new Map();
-      for (const id of [...r.conf.voters, ...r.conf.learners]) {
-        const pr = r.progressOf(id);
-        if (pr !== undefined) progress.set(id, { match: pr.match, next: pr.next, state: pr.state });
-      }
-    }
+    // NB: the driver takes a status after every Ready: keep it free of per-peer allocations.
     return {
       id: r.id,
       role: r.role,
@@ -200,8 +191,12 @@ export class RawNode {
       applied: r.log.applied,
       lastIndex: r.log.lastIndex(),
       confState: r.conf,
-      progress,
     };
+  }
+
+  /** matchOf is how much of the log the leader knows `id` holds (undefined unless leading). */
+  matchOf(id: NodeId): LogIndex | undefined {
+    return this.#r.progressOf(id)?.match;
   }
 
   /** transferee is the node leadership is being transferred to, if any. */

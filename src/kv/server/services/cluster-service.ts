@@ -76,7 +76,7 @@ export function clusterService(s: KvServer, token: string): ClusterHandlers {
       if (m === undefined) throw etcdError('member-not-found');
       if (!m.isLearner) throw etcdError('member-not-learner');
       const st = s.driver.status();
-      const match = st.progress?.get(id)?.match ?? 0;
+      const match = s.driver.node.matchOf(id) ?? 0;
       // etcd's rule: a learner is ready once it holds 90% of the leader's log.
       if (match < st.lastIndex * 0.9) throw etcdError('learner-not-ready');
       await change({ type: 'promote', nodeId: id });
