@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ResourceInfo, Result } from '../../api/types.js';
 import { err, ok } from '../../api/types.js';
 import { badRequest, statusOf } from '../registry/errors.js';
-import type { ApiError, DeleteOptions, FieldValidation, ListOptions, PatchType, Registry, RequestContext, UserInfo, WriteOptions } from '../registry-api.js';
+import type { ApiError, DeleteOptions, ListOptions, Registry, RequestContext, UserInfo, WriteOptions } from '../registry-api.js';
 import { apiServerService, grpcCodeOf, STATUS_TRAILER } from './proto.js';
 
 /** Authenticate turns a request's Authorization header into a user, or refuses it. */
