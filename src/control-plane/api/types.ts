@@ -4,9 +4,13 @@
  * that expected outcomes travel in. Concrete object types (Pod, Deployment, ...) come from the
  * `kubernetes-types` package; this module only holds what is generic over resources.
  */
-import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { ObjectMeta as K8sObjectMeta } from 'kubernetes-types/meta/v1.js';
 
-export type { ObjectMeta };
+/**
+ * ObjectMeta is Kubernetes' object metadata with every field writable: the apiserver is the
+ * one party that sets the system fields (uid, creationTimestamp, deletionTimestamp, ...).
+ */
+export type ObjectMeta = { -readonly [K in keyof K8sObjectMeta]: K8sObjectMeta[K] };
 
 /**
  * KubeObject is any Kubernetes object as JSON: apiVersion, kind and metadata, plus whatever

@@ -87,17 +87,19 @@ export class ServiceIPAllocator {
     for (let attempt = 0; attempt < 16; attempt++) {
       const ip = ipString(this.#base + 2 + Math.floor(Math.random() * (usable - 1)));
       const r = await this.reserve(ip, service);
-      if (r.ok) return r;
-      if (r.error.kind !== 'taken') return err(r.error.kind === 'outside' ? { kind: 'internal', message: r.error.message } : r.error);
+      if (r.ok) return ok(r.value);
+      const e = r.error;
+      if (e.kind === 'taken') continue;
+      return err(e.kind === 'outside' ? { kind: 'internal' as const, message: e.message } : (e as PortError));
     }
     const taken = await this.#store.list(ALLOCATION_PREFIX, {});
-    if (!taken.ok) return taken;
+    if (!taken.ok) return err(taken.error);
     const used = new Set(taken.value.items.map((o) => o.metadata.name));
     for (let i = 2; i < this.#size - 1; i++) {
       const ip = ipString(this.#base + i);
       if (used.has(ip)) continue;
       const r = await this.reserve(ip, service);
-      if (r.ok) return r;
+      if (r.ok) return ok(r.value);
     }
     return err({ kind: 'full', message: `The service IP range ${this.cidr} is full; delete unused Services` });
   }

@@ -10,6 +10,7 @@ import type { RegistryCore } from './core.js';
 import { fromPort } from './core.js';
 import { invalid } from './errors.js';
 import { isObject } from './meta.js';
+import type { PortError } from './storage-port.js';
 
 /** allocateClusterIP gives a new Service its ClusterIP; null when it needs none. */
 export async function allocateClusterIP(core: RegistryCore, res: ResourceInfo, obj: KubeObject): Promise<Result<string | null, ApiError>> {
@@ -29,7 +30,7 @@ export async function allocateClusterIP(core: RegistryCore, res: ResourceInfo, o
       if (r.error.kind === 'taken' || r.error.kind === 'outside') {
         return err(invalid(res, name, [{ type: 'FieldValueInvalid', field: 'spec.clusterIPs', message: `Invalid value: ${JSON.stringify([wanted])}: failed to allocate IP ${wanted}: ${r.error.message}` }]));
       }
-      return err(fromPort(res, name, r.error));
+      return err(fromPort(res, name, r.error as PortError));
     }
     spec['clusterIPs'] = [wanted];
     return ok(wanted);

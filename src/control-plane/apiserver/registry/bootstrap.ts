@@ -1,0 +1,74 @@
+/**
+ * bootstrap: the objects every cluster has, created by each apiserver at start-up (idempotently,
+ * so several apiservers starting together agree): the default, kube-system, kube-public and
+ * kube-node-lease namespaces with their default ServiceAccounts, the built-in RBAC policy, and
+ * the `kubernetes` Service in default, whose ClusterIP is the first of the service range.
+ */
+import type { KubeObject, ResourceInfo, Result } from '../../api/types.js';
+import { apiVersionOf, err, ok } from '../../api/types.js';
+import type { ApiError, RequestContext } from '../registry-api.js';
+import { ensureDefaultServiceAccount } from './writes.js';
+import type { ApiRegistry } from './registry.js';
+
+/** SYSTEM_NAMESPACES are the namespaces every cluster starts with. */
+export const SYSTEM_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+/** APISERVER_USER is who bootstrap writes as: a member of system:masters. */
+export const APISERVER_CONTEXT: RequestContext = { user: { username: 'system:apiserver', uid: 'system:apiserver', groups: ['system:masters', 'system:authenticated'] } };
+
+function resourceFor(registry: ApiRegistry, obj: KubeObject): ResourceInfo | undefined {
+  return registry.resources().find((r) => apiVersionOf(r) === obj.apiVersion && r.kind === obj.kind);
+}
+
+/** ensureObject creates an object unless it exists (then it is left as it is). */
+export async function ensureObject(registry: ApiRegistry, obj: KubeObject): Promise<Result<void, ApiError>> {
+  const res = resourceFor(registry, obj);
+  if (res === undefined) return err({ code: 500, reason: 'InternalError', message: `Bootstrap object ${obj.apiVersion} ${obj.kind} is not a served kind` });
+  const r = await registry.create(APISERVER_CONTEXT, res, obj.metadata.namespace, obj, { fieldValidation: 'Strict' });
+  if (r.ok || r.error.reason === 'AlreadyExists') return ok(undefined);
+  return err(r.error);
+}
+
+/** BootstrapOptions say what the cluster's built-in objects look like. */
+export interface BootstrapOptions {
+  /** rbacPolicy is the built-in ClusterRoles and ClusterRoleBindings. */
+  readonly rbacPolicy: readonly KubeObject[];
+  /** apiserverAddresses are the apiservers' IP and port, for the `kubernetes` Endpoints. */
+  readonly apiserverEndpoints: readonly { readonly ip: string; readonly port: number }[];
+}
+
+/** bootstrapCluster creates the built-in objects; the first failure is returned. */
+export async function bootstrapCluster(registry: ApiRegistry, o: BootstrapOptions): Promise<Result<void, ApiError>> {
+  for (const name of SYSTEM_NAMESPACES) {
+    const r = await ensureObject(registry, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    if (!r.ok) return r;
+    // A namespace made by an apiserver that died before its ServiceAccount gets one now.
+    await ensureDefaultServiceAccount(registry.core, name);
+  }
+  for (const obj of o.rbacPolicy) {
+    const r = await ensureObject(registry, obj);
+    if (!r.ok) return r;
+  }
+  const svc = await ensureObject(registry, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: { clusterIP: registry.core.serviceIPs.firstAddress, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: o.apiserverEndpoints[0]?.port ?? 6443 }], sessionAffinity: 'None', type: 'ClusterIP' },
+  });
+  if (!svc.ok) return svc;
+  if (o.apiserverEndpoints.length > 0) {
+    const byPort = new Map<number, string[]>();
+    for (const e of o.apiserverEndpoints) byPort.set(e.port, [...(byPort.get(e.port) ?? []), e.ip]);
+    const endpoints = registry.resources().find((r) => r.group === '' && r.plural === 'endpoints');
+    if (endpoints !== undefined) {
+      // Every apiserver writes the same set, so the last writer's view is the cluster's.
+      await registry.update(APISERVER_CONTEXT, endpoints, 'default', 'kubernetes', {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name: 'kubernetes', namespace: 'default' },
+        subsets: [...byPort.entries()].map(([port, ips]) => ({ addresses: [...new Set(ips)].map((ip) => ({ ip })), ports: [{ name: 'https', port, protocol: 'TCP' }] })),
+      }, {});
+    }
+  }
+  return ok(undefined);
+}
