@@ -54,11 +54,17 @@ function defaultProbe(probe: Obj | undefined): void {
   if (httpGet !== undefined) setDefault(httpGet, 'scheme', 'HTTP');
 }
 
-function defaultContainer(c: Obj): void {
+function defaultContainer(c: Obj, hostNetwork: boolean): void {
   if (typeof c['image'] === 'string') setDefault(c, 'imagePullPolicy', pullPolicyOf(c['image']));
   setDefault(c, 'terminationMessagePath', '/dev/termination-log');
   setDefault(c, 'terminationMessagePolicy', 'File');
-  eachObj(c, 'ports', (p) => setDefault(p, 'protocol', 'TCP'));
+  // NB: Go serialises the (non-pointer) resources struct even when empty; so do we, for identical reads.
+  setDefault(c, 'resources', {});
+  eachObj(c, 'ports', (p) => {
+    setDefault(p, 'protocol', 'TCP');
+    // On the host's network a container's port is the host's port.
+    if (hostNetwork && !unset(p, 'containerPort')) setDefault(p, 'hostPort', p['containerPort']);
+  });
   defaultProbe(child(c, 'livenessProbe'));
   defaultProbe(child(c, 'readinessProbe'));
   defaultProbe(child(c, 'startupProbe'));
@@ -94,9 +100,8 @@ function defaultPodSpec(spec: Obj): void {
   setDefault(spec, 'schedulerName', 'default-scheduler');
   setDefault(spec, 'securityContext', {});
   setDefault(spec, 'enableServiceLinks', true);
-  eachObj(spec, 'containers', defaultContainer);
-  eachObj(spec, 'initContainers', defaultContainer);
-  eachObj(spec, 'ephemeralContainers', defaultContainer);
+  const hostNetwork = spec['hostNetwork'] === true;
+  for (const key of ['containers', 'initContainers', 'ephemeralContainers']) eachObj(spec, key, (c) => defaultContainer(c, hostNetwork));
   eachObj(spec, 'volumes', defaultVolume);
 }
 
@@ -116,7 +121,7 @@ function defaultService(obj: Obj): void {
   }
   eachObj(spec, 'ports', (p) => {
     setDefault(p, 'protocol', 'TCP');
-    setDefault(p, 'targetPort', p['port']);
+    if (!unset(p, 'port')) setDefault(p, 'targetPort', p['port']);
   });
   const type = spec['type'];
   if (type === 'ExternalName') return;
@@ -183,8 +188,11 @@ function defaultSubjects(obj: Obj): void {
   });
 }
 
-function defaultPortsProtocol(ports: Obj | undefined, key: string): void {
-  eachObj(ports, key, (p) => setDefault(p, 'protocol', 'TCP'));
+function defaultPortsProtocol(ports: Obj | undefined, key: string, withName: boolean): void {
+  eachObj(ports, key, (p) => {
+    setDefault(p, 'protocol', 'TCP');
+    if (withName) setDefault(p, 'name', '');
+  });
 }
 
 /**
@@ -214,7 +222,7 @@ export function applyDefaults(res: ResourceInfo, obj: KubeObject): KubeObject {
       defaultNode(o);
       break;
     case '/Endpoints':
-      eachObj(o, 'subsets', (s) => defaultPortsProtocol(s, 'ports'));
+      eachObj(o, 'subsets', (s) => defaultPortsProtocol(s, 'ports', false));
       break;
     case 'apps/Deployment':
       defaultDeployment(o);
@@ -227,7 +235,7 @@ export function applyDefaults(res: ResourceInfo, obj: KubeObject): KubeObject {
       defaultSubjects(o);
       break;
     case 'discovery.k8s.io/EndpointSlice':
-      defaultPortsProtocol(o, 'ports');
+      defaultPortsProtocol(o, 'ports', true);
       break;
     default:
       break;

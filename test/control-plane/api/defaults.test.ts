@@ -53,7 +53,7 @@ describe('applyDefaults', () => {
           resources: { limits: { cpu: '1' }, requests: { cpu: '1' } },
         },
       ],
-      initContainers: [{ imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' }],
+      initContainers: [{ imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', resources: {} }],
       volumes: [{ name: 'v', emptyDir: {} }, { name: 's', secret: { secretName: 's', defaultMode: 420 } }],
     });
   });
@@ -70,6 +70,15 @@ describe('applyDefaults', () => {
     const out = applyDefaults(res('apps', 'deployments'), input);
     expect(input).toEqual(before);
     expect(out).not.toEqual(before);
+  });
+
+  it('gives host-network containers their container ports on the host', () => {
+    const spec = { hostNetwork: true, containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 8080 }, { containerPort: 9090, hostPort: 9091 }] }] };
+    const out = applyDefaults(res('', 'pods'), obj('v1', 'Pod', { spec }));
+    expect(out['spec']).toMatchObject({ containers: [{ ports: [{ containerPort: 8080, hostPort: 8080, protocol: 'TCP' }, { containerPort: 9090, hostPort: 9091 }] }] });
+    const plain = applyDefaults(res('', 'pods'), obj('v1', 'Pod', { spec: { ...spec, hostNetwork: false } }));
+    expect(plain['spec']).toMatchObject({ containers: [{ ports: [{ containerPort: 8080, protocol: 'TCP' }, { containerPort: 9090, hostPort: 9091 }] }] });
+    expect((plain['spec'] as { containers: { ports: object[] }[] }).containers[0]?.ports[0]).not.toHaveProperty('hostPort');
   });
 
   it('chooses imagePullPolicy from the tag', () => {
@@ -143,7 +152,7 @@ describe('applyDefaults', () => {
       { kind: 'ServiceAccount', name: 'sa', namespace: 'default', apiGroup: '' },
     ]);
     const es = applyDefaults(res('discovery.k8s.io', 'endpointslices'), obj('discovery.k8s.io/v1', 'EndpointSlice', { ports: [{ port: 80 }] }));
-    expect(es['ports']).toEqual([{ port: 80, protocol: 'TCP' }]);
+    expect(es['ports']).toEqual([{ port: 80, protocol: 'TCP', name: '' }]);
     const ep = applyDefaults(res('', 'endpoints'), obj('v1', 'Endpoints', { subsets: [{ ports: [{ port: 80 }] }] }));
     expect(ep['subsets']).toEqual([{ ports: [{ port: 80, protocol: 'TCP' }] }]);
   });
