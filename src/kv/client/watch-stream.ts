@@ -20,6 +20,16 @@ export interface WatchStreamOptions {
   readonly onEvents: WatchEventsHandler;
   /** onError is called once if the stream fails for any reason other than close(). */
   readonly onError?: (err: Error) => void;
+  /**
+   * onProgress is called for a progress response (no events): every change up to
+   * header.revision that the watcher should see has been delivered.
+   */
+  readonly onProgress?: (watchId: number, header: ResponseHeader) => void;
+  /**
+   * onCanceled is called when the server ends a watcher it had confirmed, without a cancel()
+   * from us: compactRevision > 0 means the watcher's next revision was compacted.
+   */
+  readonly onCanceled?: (watchId: number, why: { readonly compactRevision: number; readonly reason: string }) => void;
 }
 
 /** WatchCreateOptions narrows what a new watcher sees. */
@@ -30,6 +40,8 @@ export interface WatchCreateOptions {
   readonly startRevision?: number;
   /** prevKv asks for the previous key-value with each event. */
   readonly prevKv?: boolean;
+  /** progressNotify asks for the server's periodic progress responses while the watcher is idle. */
+  readonly progressNotify?: boolean;
 }
 
 interface Pending<T> {
@@ -83,6 +95,7 @@ export class WatchStream {
           range_end: o.rangeEnd === undefined ? Buffer.alloc(0) : buf(o.rangeEnd),
           start_revision: o.startRevision ?? 0,
           prev_kv: o.prevKv ?? false,
+          progress_notify: o.progressNotify ?? false,
         },
       });
     });
@@ -96,6 +109,15 @@ export class WatchStream {
       this.#cancels.set(watchId, { resolve, reject });
       this.#call.write({ cancel_request: { watch_id: watchId } });
     });
+  }
+
+  /**
+   * requestProgress asks the server for a progress response for every watcher on the stream
+   * (etcd's WatchProgressRequest); answers arrive through onProgress. Ignored once closed.
+   */
+  requestProgress(): void {
+    if (this.#failed !== null || this.#closed) return;
+    this.#call.write({ progress_request: {} });
   }
 
   /** close ends the stream; pending creates and cancels are rejected. Idempotent. */
@@ -121,9 +143,11 @@ export class WatchStream {
     } else if (r.canceled) {
       const p = this.#cancels.get(r.watch_id);
       this.#cancels.delete(r.watch_id);
-      p?.resolve();
+      if (p !== undefined) p.resolve();
+      else this.#o.onCanceled?.(r.watch_id, { compactRevision: r.compact_revision, reason: r.cancel_reason });
     }
     if (r.events.length > 0) this.#o.onEvents(r.watch_id, r.events, r.header);
+    else if (!r.created && !r.canceled) this.#o.onProgress?.(r.watch_id, r.header);
   }
 
   #fail(err: Error): void {

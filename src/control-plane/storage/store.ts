@@ -1,0 +1,351 @@
+/**
+ * store: Kubernetes objects in the etcd layer, through the etcd v3 gRPC API only (with failover
+ * across every member). Each write is one Txn that compares a revision — create_revision == 0
+ * for create, mod_revision == the object's resourceVersion for update and delete — so that
+ * concurrent writers never overwrite each other. Reads are linearizable; lists are one range,
+ * paged by opaque continue tokens that pin the first page's revision, so the pages of one list
+ * are one consistent snapshot (or 410 Gone once that revision is compacted).
+ *
+ * Every call is bounded: a deadline per gRPC call, and calls that fail for want of a leader or
+ * a reachable member are retried with backoff only within `retryMs`; past that the caller gets
+ * an `unavailable` error value, never a hang.
+ */
+import { EtcdClient, buf } from '../../kv/client/etcd-client.js';
+import { prefixEnd } from '../../kv/client/watch-stream.js';
+import { responseDecoders, type KeyValue, type RangeResponse, type TxnResponse } from '../../kv/proto/index.js';
+import { err, ok, type KubeObject, type Result } from '../api/types.js';
+import { decodeObject, encodeObject, parseRevision, withResourceVersion } from './codec.js';
+import {
+  alreadyExists, callError, conflict, isSafeToRetryWrite, isUnavailableCall, notFound, type StoreError,
+} from './errors.js';
+
+/** ObjectStoreOptions tune the store. */
+export interface ObjectStoreOptions {
+  /** deadlineMs bounds each gRPC call (default 5 s). */
+  readonly deadlineMs?: number;
+  /** retryMs is how long calls failing for want of a leader are retried (default 5 s; 0: never). */
+  readonly retryMs?: number;
+  /** maxObjectBytes refuses larger objects before they reach etcd (default 1.5 MiB, etcd's request limit). */
+  readonly maxObjectBytes?: number;
+  /** maxUpdateAttempts bounds guaranteedUpdate's read-mutate-write rounds (default 8). */
+  readonly maxUpdateAttempts?: number;
+}
+
+/** ListPageOptions select one page of a list. */
+export interface ListPageOptions {
+  /** limit is the page size; absent or 0 lists everything. */
+  readonly limit?: number;
+  /** continueKey is the token a previous page returned. */
+  readonly continueKey?: string;
+  /** revision reads at this revision (a consistent snapshot); absent reads the latest. */
+  readonly revision?: number;
+}
+
+/** ListPage is one page of a list. */
+export interface ListPage {
+  /** items are in key order, each with resourceVersion = its mod revision. */
+  readonly items: readonly KubeObject[];
+  /** revision is the revision the page was read at (the list's resourceVersion). */
+  readonly revision: number;
+  /** continueKey fetches the next page; null on the last. */
+  readonly continueKey: string | null;
+  /** remaining counts the objects after this page (0 on the last). */
+  readonly remaining: number;
+}
+
+/** Deletion is a deleted object's last state, with resourceVersion = the delete's revision. */
+export type Deletion = KubeObject;
+
+/** Mutation is guaranteedUpdate's mutate function: the new object, null to delete, or an error to stop. */
+export type Mutation<E> = (current: KubeObject | null) => Result<KubeObject | null, E>;
+
+/** GuaranteedUpdateOptions tune guaranteedUpdate. */
+export interface GuaranteedUpdateOptions {
+  /** allowCreate calls mutate with null when the object does not exist (otherwise: not-found). */
+  readonly allowCreate?: boolean;
+  /** current is a cached copy to try first (saving a read when it is fresh). */
+  readonly current?: KubeObject;
+}
+
+/** UpdateOutcome is guaranteedUpdate's result: the object as stored (or last seen, when deleted). */
+export interface UpdateOutcome {
+  readonly object: KubeObject;
+  /** deleted says the mutation deleted the object. */
+  readonly deleted: boolean;
+  /** unchanged says the mutation changed nothing, so nothing was written. */
+  readonly unchanged: boolean;
+}
+
+const TOKEN_VERSION = 'meta.k8s.io/v1';
+
+/** encodeContinue renders a continue token: base64url JSON of the list's revision and the key the next page starts at. */
+export function encodeContinue(revision: number, start: string): string {
+  return Buffer.from(JSON.stringify({ v: TOKEN_VERSION, rv: revision, start })).toString('base64url');
+}
+
+/** decodeContinue reads a continue token; a message saying what is wrong when it is not one. */
+export function decodeContinue(token: string): { readonly rv: number; readonly start: string } | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    return 'The continue token is not valid; start the list again without it';
+  }
+  if (typeof v !== 'object' || v === null) return 'The continue token is not valid; start the list again without it';
+  const o = v as Record<string, unknown>;
+  if (o['v'] !== TOKEN_VERSION || typeof o['rv'] !== 'number' || !Number.isSafeInteger(o['rv']) || o['rv'] <= 0 || typeof o['start'] !== 'string' || o['start'] === '') {
+    return 'The continue token is not valid; start the list again without it';
+  }
+  return { rv: o['rv'], start: o['start'] };
+}
+
+/** ObjectStore keeps Kubernetes objects in an etcd cluster; it owns its client (close() it). */
+export class ObjectStore {
+  readonly client: EtcdClient;
+  readonly #retryMs: number;
+  readonly #maxBytes: number;
+  readonly #maxAttempts: number;
+  #closed = false;
+
+  constructor(endpoints: readonly string[], o: ObjectStoreOptions = {}) {
+    this.client = new EtcdClient(endpoints, { deadlineMs: o.deadlineMs ?? 5_000 });
+    this.#retryMs = o.retryMs ?? 5_000;
+    this.#maxBytes = o.maxObjectBytes ?? 1.5 * 1024 * 1024;
+    this.#maxAttempts = o.maxUpdateAttempts ?? 8;
+  }
+
+  /** create stores a new object; already-exists when the key is taken. */
+  async create(key: string, obj: KubeObject): Promise<Result<KubeObject, StoreError>> {
+    const value = this.#encode(key, obj);
+    if (!value.ok) return value;
+    const r = await this.#txn({
+      compare: [{ key: buf(key), target: 'CREATE', result: 'EQUAL', create_revision: 0 }],
+      success: [{ request_put: { key: buf(key), value: value.value } }],
+      failure: [],
+    });
+    if (!r.ok) return r;
+    if (!r.value.succeeded) return err(alreadyExists(key));
+    return ok(withResourceVersion(obj, r.value.header.revision));
+  }
+
+  /** get reads an object linearizably; null when there is none. */
+  async get(key: string): Promise<Result<KubeObject | null, StoreError>> {
+    const r = await this.#call(true, 'Gone', () => this.client.range(key));
+    if (!r.ok) return r;
+    const kv = r.value.kvs[0];
+    return kv === undefined ? ok(null) : this.#decode(kv);
+  }
+
+  /**
+   * list reads the objects under `prefix` (which must end in '/'), one page at a time. The
+   * first page is read at the latest revision (or at `revision`); the continue token pins that
+   * revision, so every page belongs to one snapshot.
+   */
+  async list(prefix: string, o: ListPageOptions = {}): Promise<Result<ListPage, StoreError>> {
+    let start = prefix;
+    let revision = o.revision ?? 0;
+    if (o.continueKey !== undefined && o.continueKey !== '') {
+      const t = decodeContinue(o.continueKey);
+      if (typeof t === 'string') return err({ kind: 'invalid', message: t });
+      if (o.revision !== undefined && o.revision !== t.rv) {
+        return err({ kind: 'invalid', message: 'A continue token already fixes the revision; pass either a resourceVersion or a continue token, not both' });
+      }
+      if (!t.start.startsWith(prefix)) return err({ kind: 'invalid', message: 'The continue token belongs to another list; start the list again without it' });
+      start = t.start;
+      revision = t.rv;
+    }
+    const limit = o.limit ?? 0;
+    if (!Number.isSafeInteger(limit) || limit < 0) return err({ kind: 'invalid', message: `The limit must be a non-negative integer (got ${limit})` });
+    const gone = o.continueKey !== undefined && o.continueKey !== ''
+      ? 'The provided continue parameter is too old to display a consistent list result; start a new list without the continue parameter'
+      : `Too old resource version: ${revision}; list again without a resourceVersion to get the latest state`;
+    const r = await this.#call(true, gone, () => this.client.range(start, { rangeEnd: prefixEnd(prefix), limit, revision }));
+    if (!r.ok) return r;
+    const page = r.value;
+    const items: KubeObject[] = [];
+    for (const kv of page.kvs) {
+      const d = this.#decode(kv);
+      if (!d.ok) return d;
+      items.push(d.value);
+    }
+    const readAt = revision === 0 ? page.header.revision : revision;
+    const last = page.kvs[page.kvs.length - 1];
+    if (!page.more || last === undefined) return ok({ items, revision: readAt, continueKey: null, remaining: 0 });
+    // NB: the next page starts just after the last key: the key with a zero byte appended.
+    const lastKey = Buffer.from(last.key).toString('utf8');
+    return ok({ items, revision: readAt, continueKey: this.continueToken(readAt, lastKey), remaining: Math.max(0, page.count - page.kvs.length) });
+  }
+
+  /** continueToken is the token that resumes a list at `revision` just after the key `afterKey`. */
+  continueToken(revision: number, afterKey: string): string {
+    // NB: the next page starts just after afterKey: that key with a zero byte appended.
+    return encodeContinue(revision, `${afterKey}\u0000`);
+  }
+
+  /** update replaces an object if its mod revision is still `expectedRevision`; conflict or not-found otherwise. */
+  async update(key: string, obj: KubeObject, expectedRevision: number): Promise<Result<KubeObject, StoreError>> {
+    const value = this.#encode(key, obj);
+    if (!value.ok) return value;
+    const r = await this.#txn({
+      compare: [{ key: buf(key), target: 'MOD', result: 'EQUAL', mod_revision: expectedRevision }],
+      success: [{ request_put: { key: buf(key), value: value.value } }],
+      failure: [{ request_range: { key: buf(key) } }],
+    });
+    if (!r.ok) return r;
+    if (!r.value.succeeded) return err(existsIn(r.value) ? conflict(key) : notFound(key));
+    return ok(withResourceVersion(obj, r.value.header.revision));
+  }
+
+  /**
+   * delete removes an object (only at `expectedRevision` when given) and returns its last
+   * state with resourceVersion = the delete's revision.
+   */
+  async delete(key: string, expectedRevision?: number): Promise<Result<Deletion, StoreError>> {
+    const r = await this.#txn({
+      compare: expectedRevision === undefined ? [] : [{ key: buf(key), target: 'MOD', result: 'EQUAL', mod_revision: expectedRevision }],
+      success: [{ request_delete_range: { key: buf(key), prev_kv: true } }],
+      failure: [{ request_range: { key: buf(key) } }],
+    });
+    if (!r.ok) return r;
+    if (!r.value.succeeded) return err(existsIn(r.value) ? conflict(key) : notFound(key));
+    const op = r.value.responses[0];
+    const prev = op?.response === 'response_delete_range' ? op.response_delete_range.prev_kvs[0] : undefined;
+    if (prev === undefined) return err(notFound(key));
+    const d = this.#decode(prev);
+    if (!d.ok) return d;
+    return ok(withResourceVersion(d.value, r.value.header.revision));
+  }
+
+  /**
+   * guaranteedUpdate is read-modify-write with compare-and-swap, retried (a bounded number of
+   * times) when someone else wrote in between. `mutate` may be called more than once, so it
+   * must be a pure function of its argument; it returns the new object, null to delete the
+   * object, or an error that ends the update. A mutation that changes nothing writes nothing.
+   */
+  async guaranteedUpdate<E>(key: string, mutate: Mutation<E>, o: GuaranteedUpdateOptions = {}): Promise<Result<UpdateOutcome, StoreError | E>> {
+    let current: KubeObject | null | undefined = o.current;
+    for (let attempt = 0; attempt < this.#maxAttempts; attempt++) {
+      if (current === undefined) {
+        const g = await this.get(key);
+        if (!g.ok) return g;
+        current = g.value;
+      }
+      if (current === null && o.allowCreate !== true) return err(notFound(key));
+      const m = mutate(current);
+      if (!m.ok) return m;
+      const next = m.value;
+      let w: Result<KubeObject, StoreError>;
+      if (current === null) {
+        if (next === null) return err(notFound(key));
+        w = await this.create(key, next);
+        if (!w.ok && w.error.kind === 'already-exists') {
+          current = undefined;
+          continue;
+        }
+        if (!w.ok) return w;
+        return ok({ object: w.value, deleted: false, unchanged: false });
+      }
+      const rv = parseRevision(current.metadata.resourceVersion);
+      if (rv === null) throw new Error(`guaranteedUpdate: the current object of ${key} has no resourceVersion; pass objects read from the store`);
+      if (next === null) {
+        const d = await this.delete(key, rv);
+        if (d.ok) return ok({ object: d.value, deleted: true, unchanged: false });
+        w = d;
+      } else if (sameContent(current, next)) {
+        if (o.current !== undefined && attempt === 0) {
+          // The cached copy may be stale: confirm against the store before reporting no change.
+          current = undefined;
+          continue;
+        }
+        return ok({ object: current, deleted: false, unchanged: true });
+      } else {
+        w = await this.update(key, next, rv);
+        if (w.ok) return ok({ object: w.value, deleted: false, unchanged: false });
+      }
+      if (w.error.kind === 'conflict') {
+        current = undefined;
+        continue;
+      }
+      if (w.error.kind === 'not-found') {
+        current = null;
+        if (o.allowCreate !== true) return err(notFound(key));
+        continue;
+      }
+      return w;
+    }
+    return err({ ...conflict(key), message: `${conflict(key).message} (gave up after ${this.#maxAttempts} attempts)` });
+  }
+
+  /** currentRevision is the cluster's current revision (a linearizable read). */
+  async currentRevision(): Promise<Result<number, StoreError>> {
+    const r = await this.#call(true, 'Gone', () => this.client.unary('KV', 'Range', { key: buf('\u0000'), keys_only: true, limit: 1 }, responseDecoders.RangeResponse));
+    return r.ok ? ok(r.value.header.revision) : r;
+  }
+
+  /** compact discards history before `revision` (an etcd Compact, waiting until it is applied). */
+  async compact(revision: number): Promise<Result<void, StoreError>> {
+    const r = await this.#call(false, `Revision ${revision} is already compacted`, () => this.client.unary('KV', 'Compact', { revision, physical: true }, responseDecoders.CompactionResponse));
+    return r.ok ? ok(undefined) : r;
+  }
+
+  /** rangeRaw is one range of raw key-values (for the watch cache's list). */
+  async rangeRaw(prefix: string, revision = 0): Promise<Result<RangeResponse, StoreError>> {
+    return this.#call(true, `Too old resource version: ${revision}`, () => this.client.range(prefix, { rangeEnd: prefixEnd(prefix), revision }));
+  }
+
+  /** close releases the client's connections. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.client.close();
+  }
+
+  #encode(key: string, obj: KubeObject): Result<Buffer, StoreError> {
+    const value = encodeObject(obj);
+    if (value.length > this.#maxBytes) {
+      return err({ kind: 'too-large', message: `${key} is ${value.length} bytes, over the limit of ${this.#maxBytes}; make it smaller` });
+    }
+    return ok(value);
+  }
+
+  #decode(kv: KeyValue): Result<KubeObject, StoreError> {
+    const d = decodeObject(kv.value, kv.mod_revision);
+    if (typeof d !== 'string') return ok(d);
+    const key = Buffer.from(kv.key).toString('utf8');
+    return err({ kind: 'internal', key, message: `The stored value of ${key} is ${d}; repair or delete the key with etcdctl` });
+  }
+
+  #txn(req: object): Promise<Result<TxnResponse, StoreError>> {
+    return this.#call(false, 'Gone', () => this.client.txn(req));
+  }
+
+  /** #call runs one etcd call, retrying while no leader or member is reachable, within retryMs. */
+  async #call<T>(idempotent: boolean, compactedMessage: string, f: () => Promise<T>): Promise<Result<T, StoreError>> {
+    const deadline = Date.now() + this.#retryMs;
+    let backoff = 50;
+    for (;;) {
+      try {
+        return ok(await f());
+      } catch (e: unknown) {
+        const retry = isUnavailableCall(e) && (idempotent || isSafeToRetryWrite(e)) && Date.now() + backoff < deadline && !this.#closed;
+        if (!retry) {
+          const mapped = callError(e, compactedMessage);
+          if (mapped === null) throw e;
+          return err(mapped);
+        }
+      }
+      await new Promise<void>((resolve) => setTimeout(resolve, backoff));
+      backoff = Math.min(backoff * 2, 500);
+    }
+  }
+}
+
+function existsIn(r: TxnResponse): boolean {
+  const op = r.responses[0];
+  return op?.response === 'response_range' && op.response_range.kvs.length > 0;
+}
+
+/** sameContent compares two objects ignoring resourceVersion (the stored bytes would be equal). */
+function sameContent(a: KubeObject, b: KubeObject): boolean {
+  return encodeObject(a).equals(encodeObject(b));
+}
