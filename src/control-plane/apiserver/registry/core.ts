@@ -7,7 +7,7 @@ import type { KubeObject, ResourceInfo, Result } from '../../api/types.js';
 import { err, ok } from '../../api/types.js';
 import { objectKey } from '../../storage/keys.js';
 import type { ApiError, RequestContext } from '../registry-api.js';
-import { alreadyExists, conflict, forbidden, gone, internal, notFound, STALE_OBJECT, timeout, unavailable } from './errors.js';
+import { alreadyExists, badRequest, conflict, forbidden, gone, internal, notFound, STALE_OBJECT, timeout, unavailable } from './errors.js';
 import type { Clock } from './meta.js';
 import type { Authorizer, ResourceAttributes, SchemaFunctions } from './ports.js';
 import type { ServiceIPAllocator } from './service-ips.js';
@@ -70,6 +70,8 @@ export function fromPort(res: ResourceInfo, name: string, e: PortError): ApiErro
       return timeout(e.message);
     case 'too-large':
       return { code: 413, reason: 'RequestEntityTooLarge', message: e.message };
+    case 'invalid':
+      return badRequest(e.message);
     case 'internal':
       return internal(e.message);
     default: {

@@ -7,7 +7,7 @@ import type { KubeObject, ResourceInfo, Result } from '../../api/types.js';
 import type { Disposable, WatchEventType } from '../registry-api.js';
 
 /** StoreErrorKind classifies a storage failure. */
-export type StoreErrorKind = 'not-found' | 'already-exists' | 'conflict' | 'gone' | 'unavailable' | 'timeout' | 'too-large' | 'internal';
+export type StoreErrorKind = 'not-found' | 'already-exists' | 'conflict' | 'gone' | 'unavailable' | 'timeout' | 'too-large' | 'invalid' | 'internal';
 
 /** PortError is a storage failure as the registry sees it. */
 export interface PortError {
