@@ -55,6 +55,7 @@ describe('storage on a 3-member cluster', () => {
 
     const got = must(await store.get(key));
     expect(got).toEqual(created);
+    if (got === null) return;
 
     const updated = must(await store.update(key, { ...got, data: { a: '2' } }, rv1));
     const rv2 = Number(updated.metadata.resourceVersion);
