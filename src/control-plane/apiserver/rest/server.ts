@@ -1,0 +1,257 @@
+/**
+ * server: the Kubernetes REST face of the apiserver — an HTTP or HTTPS server that routes each
+ * request to discovery, health, version, OpenAPI or a resource handler, authenticates the
+ * caller, logs one line per request, and turns every exception into a 500 Status so that no
+ * input can crash it.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Registry, RequestContext, UserInfo } from '../registry-api.js';
+import { DEFAULT_MAX_BODY_BYTES } from './body.js';
+import {
+  AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroupDocument, apiGroupList, apiResourceList, apiVersions,
+} from './discovery.js';
+import { serveResource, type ResourceDeps } from './handlers.js';
+import { chooseOutput, parseAccept, type MediaRange, type OutputForm } from './negotiate.js';
+import { sendBody, sendError, sendText } from './respond.js';
+import { route, type Route } from './routes.js';
+import { forbiddenPath, internalError, methodNotAllowed, notAcceptable, notFound, unauthorized } from './status.js';
+import { WatchStreams } from './watch.js';
+
+/**
+ * Authenticate turns the Authorization header (absent: undefined) into a user, or null when the
+ * credentials are missing or invalid (401). Anonymous access, if allowed, is its decision.
+ */
+export type Authenticate = (authorization: string | undefined) => Promise<UserInfo | null> | UserInfo | null;
+
+/** AuthorizeNonResource says whether a user may use a verb on a non-resource path (discovery, OpenAPI). */
+export type AuthorizeNonResource = (user: UserInfo, verb: string, path: string) => Promise<boolean> | boolean;
+
+/** OpenApiSource serves the OpenAPI documents; v3 answers undefined for an unknown path (404). */
+export interface OpenApiSource {
+  readonly v2: () => unknown;
+  readonly v3Index: () => unknown;
+  readonly v3: (path: string) => unknown;
+}
+
+/** VersionInfo is /version's document (version.Info). */
+export interface VersionInfo {
+  readonly major: string;
+  readonly minor: string;
+  readonly gitVersion: string;
+  readonly gitCommit: string;
+  readonly gitTreeState: string;
+  readonly buildDate: string;
+  readonly goVersion: string;
+  readonly compiler: string;
+  readonly platform: string;
+}
+
+/** HealthCheck is one named readiness check's outcome. */
+export interface HealthCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  /** message says why a failing check fails (shown with ?verbose). */
+  readonly message?: string;
+}
+
+/** RestServerOptions configure createRestServer. */
+export interface RestServerOptions {
+  readonly registry: Registry;
+  readonly authenticate: Authenticate;
+  readonly authorizeNonResource?: AuthorizeNonResource;
+  readonly openapi?: OpenApiSource;
+  /** version overrides fields of /version (defaults: v1.32.0-raftkube). */
+  readonly version?: Partial<VersionInfo>;
+  /** readiness reports the checks /readyz and /healthz add to 'ping' (e.g. etcd reachable). */
+  readonly readiness?: () => Promise<readonly HealthCheck[]> | readonly HealthCheck[];
+  readonly tls?: { readonly certPem: string; readonly keyPem: string };
+  /** maxBodyBytes is the largest request body accepted (default 3 MiB); larger gets 413. */
+  readonly maxBodyBytes?: number;
+  readonly log: Logger;
+  /** now is the clock for AGE columns (default Date.now). */
+  readonly now?: () => number;
+  /** watchTimeoutMs picks a watch's length when the client gives none (default: 30–60 min at random). */
+  readonly watchTimeoutMs?: () => number;
+}
+
+/** RestServer is a running (or ready to run) REST face. */
+export interface RestServer {
+  /** listen binds to host:port (port 0 picks a free one) and answers the bound address. */
+  listen(port: number, host: string): Promise<{ readonly host: string; readonly port: number }>;
+  /** close stops accepting, ends every open watch and closes idle connections. */
+  close(): Promise<void>;
+  /** openWatches is how many watch streams are open. */
+  readonly openWatches: number;
+}
+
+function defaultVersion(): VersionInfo {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  return {
+    major: '1',
+    minor: '32',
+    gitVersion: 'v1.32.0-raftkube',
+    gitCommit: 'unknown',
+    gitTreeState: 'clean',
+    buildDate: '1970-01-01T00:00:00Z',
+    goVersion: `node${process.versions.node}`,
+    compiler: 'tsc',
+    platform: `${process.platform}/${arch}`,
+  };
+}
+
+const PUBLIC_ROUTES: ReadonlySet<Route['kind']> = new Set(['version', 'health']);
+
+class Rest {
+  readonly #o: RestServerOptions;
+  readonly #deps: ResourceDeps;
+  readonly #version: VersionInfo;
+
+  constructor(o: RestServerOptions, streams: WatchStreams) {
+    this.#o = o;
+    this.#version = { ...defaultVersion(), ...o.version };
+    this.#deps = {
+      registry: o.registry,
+      maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      now: o.now ?? Date.now,
+      log: o.log,
+      streams,
+      watchTimeoutMs: o.watchTimeoutMs ?? (() => Math.floor((1 + Math.random()) * 1800 * 1000)),
+    };
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    let user = '';
+    try {
+      const url = new URL(req.url ?? '/', 'http://apiserver');
+      const r = route(url.pathname, this.#o.registry.resources());
+      const accept = parseAccept(req.headers.accept);
+      if (PUBLIC_ROUTES.has(r.kind)) return await this.#nonResource(req, res, url, r, accept);
+      const u = await this.#o.authenticate(req.headers.authorization);
+      if (u === null) return sendError(res, unauthorized());
+      user = u.username;
+      if (r.kind === 'resource') {
+        const abort = new AbortController();
+        res.on('close', () => { if (!res.writableFinished) abort.abort(); });
+        const ctx: RequestContext = { user: u, signal: abort.signal };
+        return await serveResource({ req, res, url, accept, ctx, abort, target: r.target }, this.#deps);
+      }
+      if (r.kind !== 'not-found' && this.#o.authorizeNonResource !== undefined) {
+        const allowed = await this.#o.authorizeNonResource(u, 'get', url.pathname);
+        if (!allowed) return sendError(res, forbiddenPath(u.username, 'get', url.pathname));
+      }
+      return await this.#nonResource(req, res, url, r, accept);
+    } catch (e: unknown) {
+      this.#o.log.error({ err: e, method: req.method, url: req.url }, 'request failed with an exception');
+      if (!res.headersSent) sendError(res, internalError());
+      else res.destroy();
+    } finally {
+      const fields = { method: req.method, url: req.url, code: res.statusCode, ms: Math.round(performance.now() - started), user };
+      this.#o.log.info(fields, 'request');
+    }
+  }
+
+  async #nonResource(req: IncomingMessage, res: ServerResponse, url: URL, r: Route, accept: readonly MediaRange[]): Promise<void> {
+    if (r.kind === 'not-found') return sendError(res, notFound());
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, methodNotAllowed(req.method ?? '', url.pathname));
+    if (r.kind === 'health') return this.#health(res, url, r.check);
+    const out = chooseOutput(accept, { aggregatedDiscovery: r.kind === 'core-versions' || r.kind === 'groups' });
+    if (out === undefined) return sendError(res, notAcceptable(req.headers.accept ?? ''));
+    const form = out.kind === 'yaml' ? 'yaml' : 'json';
+    const resources = this.#o.registry.resources();
+    const send = (body: unknown): void => sendBody(res, 200, body, form);
+    switch (r.kind) {
+      case 'version':
+        return send(this.#version);
+      case 'core-versions':
+        res.setHeader('Vary', 'Accept');
+        if (isAggregated(out)) return sendBody(res, 200, aggregatedDiscovery(resources, true), 'json', { contentType: AGGREGATED_DISCOVERY_CONTENT_TYPE });
+        return send(apiVersions(resources, serverAddress(req)));
+      case 'groups':
+        res.setHeader('Vary', 'Accept');
+        if (isAggregated(out)) return sendBody(res, 200, aggregatedDiscovery(resources, false), 'json', { contentType: AGGREGATED_DISCOVERY_CONTENT_TYPE });
+        return send(apiGroupList(resources));
+      case 'group':
+        return send(apiGroupDocument(resources, r.group));
+      case 'resource-list':
+        return send(apiResourceList(resources, { group: r.group, version: r.version }));
+      case 'openapi-v2':
+        return this.#o.openapi === undefined ? sendError(res, notFound()) : send(await this.#o.openapi.v2());
+      case 'openapi-v3-index':
+        return this.#o.openapi === undefined ? sendError(res, notFound()) : send(await this.#o.openapi.v3Index());
+      case 'openapi-v3': {
+        const doc: unknown = this.#o.openapi === undefined ? undefined : await this.#o.openapi.v3(r.path);
+        return doc === undefined ? sendError(res, notFound()) : send(doc);
+      }
+      case 'resource':
+        // Resource paths are served by serveResource before this point.
+        return sendError(res, internalError());
+    }
+  }
+
+  async #health(res: ServerResponse, url: URL, check: 'healthz' | 'livez' | 'readyz'): Promise<void> {
+    const checks: HealthCheck[] = [{ name: 'ping', ok: true }];
+    if (check !== 'livez' && this.#o.readiness !== undefined) checks.push(...(await this.#o.readiness()));
+    const excluded = new Set(url.searchParams.getAll('exclude'));
+    const counted = checks.filter((c) => !excluded.has(c.name));
+    const healthy = counted.every((c) => c.ok);
+    if (!url.searchParams.has('verbose') && healthy) return sendText(res, 200, 'ok');
+    const lines = checks.map((c) => (excluded.has(c.name) ? `[+]${c.name} excluded: ok` : c.ok ? `[+]${c.name} ok` : `[-]${c.name} failed: ${c.message ?? 'reason withheld'}`));
+    lines.push(`${check} check ${healthy ? 'passed' : 'failed'}`);
+    return sendText(res, healthy ? 200 : 500, `${lines.join('\n')}\n`);
+  }
+}
+
+function isAggregated(out: OutputForm): boolean {
+  return out.kind === 'discovery-v2';
+}
+
+function serverAddress(req: IncomingMessage): string {
+  const { localAddress, localPort } = req.socket;
+  if (localAddress === undefined || localPort === undefined) return req.headers.host ?? '';
+  return localAddress.includes(':') ? `[${localAddress}]:${localPort}` : `${localAddress}:${localPort}`;
+}
+
+/** createRestServer builds the REST face over a registry; call listen() to serve. */
+export function createRestServer(o: RestServerOptions): RestServer {
+  const streams = new WatchStreams();
+  const rest = new Rest(o, streams);
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    rest.handle(req, res).catch((e: unknown) => {
+      o.log.error({ err: e }, 'request handler failed');
+      res.destroy();
+    });
+  };
+  const server: Server = o.tls === undefined ? createHttpServer(onRequest) : createHttpsServer({ cert: o.tls.certPem, key: o.tls.keyPem }, onRequest);
+  server.on('clientError', (e, socket) => {
+    o.log.debug({ err: e }, 'client error');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  return {
+    listen(port: number, host: string) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const a = server.address() as AddressInfo;
+          resolve({ host: a.address, port: a.port });
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        streams.endAll();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+    get openWatches() {
+      return streams.size;
+    },
+  };
+}
+
