@@ -1,10 +1,13 @@
 /**
  * cluster-file: DIR/cluster.json, the description of a local cluster that `raftkube up` writes
  * and `down`, `status`, the chaos suite and scripts read. Its shape is a promise to users:
- * `{"masters": [{"name", "pids", "clientURL", "peerURL"}], "etcdEndpoints": [...]}`.
+ * `{"masters": [{"name", "pids", "clientURL", "peerURL"}], "etcdEndpoints": [...], "clusterID"}`.
+ * Readers ignore fields they do not know, so the file can grow (apiserver URLs, nodes, a load
+ * balancer) without breaking older readers.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CliError } from './cli-error.js';
 
 /** MasterEntry describes one master of the local cluster. */
 export interface MasterEntry {
@@ -19,6 +22,8 @@ export interface MasterEntry {
 export interface ClusterFile {
   readonly masters: readonly MasterEntry[];
   readonly etcdEndpoints: readonly string[];
+  /** clusterID is the Raft cluster ID (decimal, as the members' response headers carry it), once known. */
+  readonly clusterID?: string;
 }
 
 /** clusterFilePath is where cluster.json lives in a data directory. */
@@ -26,23 +31,37 @@ export function clusterFilePath(dataDir: string): string {
   return join(dataDir, 'cluster.json');
 }
 
-/** readClusterFile loads cluster.json, or null when the directory holds no cluster. */
+function malformed(p: string, what: string): CliError {
+  return new CliError(`${p} is not a valid raftkube cluster file (${what}); move it away or pick another --data-dir`);
+}
+
+/**
+ * readClusterFile loads cluster.json, or null when the directory holds no cluster. A file that
+ * is not a cluster description throws a CliError naming the file.
+ */
 export function readClusterFile(dataDir: string): ClusterFile | null {
   const p = clusterFilePath(dataDir);
   if (!existsSync(p)) return null;
-  const raw: unknown = JSON.parse(readFileSync(p, 'utf8'));
-  if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { masters?: unknown }).masters)) {
-    throw new Error(`${p} is not a raftkube cluster file; move it away or pick another --data-dir`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (err: unknown) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw malformed(p, code === undefined ? 'not JSON' : `cannot read it: ${code}`);
   }
-  const f = raw as { masters: unknown[]; etcdEndpoints?: unknown };
+  if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { masters?: unknown }).masters)) {
+    throw malformed(p, 'no "masters" list');
+  }
+  const f = raw as { masters: unknown[]; clusterID?: unknown };
   const masters: MasterEntry[] = f.masters.map((m, i) => {
-    const e = m as Partial<Record<keyof MasterEntry, unknown>>;
+    const e = (typeof m === 'object' && m !== null ? m : {}) as Partial<Record<keyof MasterEntry, unknown>>;
     if (typeof e.name !== 'string' || typeof e.clientURL !== 'string' || typeof e.peerURL !== 'string' || !Array.isArray(e.pids)) {
-      throw new Error(`${p}: masters[${i}] is malformed (needs name, pids, clientURL, peerURL)`);
+      throw malformed(p, `masters[${i}] needs name, pids, clientURL and peerURL`);
     }
-    return { name: e.name, clientURL: e.clientURL, peerURL: e.peerURL, pids: e.pids.filter((x): x is number => typeof x === 'number') };
+    return { name: e.name, clientURL: e.clientURL, peerURL: e.peerURL, pids: e.pids.filter((x): x is number => Number.isSafeInteger(x) && (x as number) > 0) };
   });
-  return { masters, etcdEndpoints: masters.map((m) => m.clientURL) };
+  const base = { masters, etcdEndpoints: masters.map((m) => m.clientURL) };
+  return typeof f.clusterID === 'string' ? { ...base, clusterID: f.clusterID } : base;
 }
 
 /** writeClusterFile replaces cluster.json atomically. */

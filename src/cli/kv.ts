@@ -1,6 +1,7 @@
 /**
  * kv: `raftkube kv` — run one member in this process, with etcd's flag names.
  */
+import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { checkURL, ConfigError, DEFAULTS, parseInitialCluster, type MemberConfig } from '../kv/member/config.js';
 import { startMember } from '../kv/member/member.js';
@@ -48,6 +49,8 @@ export function memberConfig(o: Record<string, string | number | undefined>): Me
 /** runKvMember starts the member and stops it cleanly on SIGTERM or SIGINT. */
 export async function runKvMember(o: Record<string, string | number | undefined>): Promise<void> {
   const cfg = memberConfig(o);
+  // NB: say where the data goes when no --data-dir was given; it is the current directory's.
+  if (o['dataDir'] === undefined) process.stderr.write(`raftkube kv: no --data-dir given; member ${cfg.name} keeps its data in ${resolve(cfg.dataDir)}\n`);
   const log = pino({ level: String(o['logLevel'] ?? 'info'), base: { component: 'kv', member: cfg.name } });
   const member = await startMember(cfg, log);
   let stopping = false;

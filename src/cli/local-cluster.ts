@@ -4,11 +4,13 @@
  * itself — no wrapper in between — so signals sent to the pids in cluster.json reach it.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { EtcdClient } from '../kv/client/etcd-client.js';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { EtcdCallError, EtcdClient } from '../kv/client/etcd-client.js';
 import type { StatusResponse } from '../kv/proto/index.js';
 import { isAlive, type ClusterFile, type MasterEntry } from './cluster-file.js';
+import { memberDataDir, runningPids } from './processes.js';
 
 /** MemberPlan is what is needed to start one member. */
 export interface MemberPlan {
@@ -37,7 +39,7 @@ export function memberArgs(plan: readonly MemberPlan[], m: MemberPlan, o: StartO
   return [
     'kv',
     '--name', m.name,
-    '--data-dir', join(o.dataDir, m.name),
+    '--data-dir', memberDataDir(o.dataDir, m.name),
     '--listen-client-urls', m.clientURL,
     '--advertise-client-urls', m.clientURL,
     '--listen-peer-urls', m.peerURL,
@@ -56,7 +58,6 @@ export function mainCommand(): { cmd: string; args: string[] } {
 
 /** startMember spawns one member detached, logging to DIR/<name>.log; returns its pid. */
 export function startMemberProcess(plan: readonly MemberPlan[], m: MemberPlan, o: StartOptions): number {
-  mkdirSync(o.dataDir, { recursive: true });
   const logPath = join(o.dataDir, `${m.name}.log`);
   const fd = openSync(logPath, 'a');
   const { cmd, args } = mainCommand();
@@ -74,28 +75,73 @@ export function logTail(dataDir: string, name: string, lines = 15): string {
   return readFileSync(p, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+/**
+ * exitReason finds why a member stopped in its log: the one-line error `raftkube kv` prints
+ * last ("raftkube: ..."), else the last error-level JSON line's message, else the last line.
+ */
+export function exitReason(logText: string): string {
+  const lines = logText.trimEnd().split('\n').filter((l) => l.trim().length > 0);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i]!;
+    if (l.startsWith('raftkube: ')) return l.slice('raftkube: '.length);
+  }
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      const j = JSON.parse(lines[i]!) as { level?: unknown; msg?: unknown; err?: { message?: unknown } };
+      if (typeof j.level === 'number' && j.level >= 50) {
+        const why = typeof j.err?.message === 'string' ? `: ${j.err.message}` : '';
+        return `${typeof j.msg === 'string' ? j.msg : 'error'}${why}`;
+      }
+    } catch {
+      // not a JSON log line
+    }
+  }
+  return lines.at(-1) ?? 'no output';
+}
+
 /** MemberState is one member's view as `status` reports it. */
 export interface MemberState {
   readonly name: string;
   readonly endpoint: string;
   readonly pids: readonly number[];
+  /** alive says a recorded pid is still this member's process (not merely some process). */
   readonly alive: boolean;
   readonly status: StatusResponse | null;
+  /** error says, for people, why the member gave no usable status (null when it did). */
   readonly error: string | null;
 }
 
-/** probeCluster asks every member for its status (in parallel, short deadline). */
-export async function probeCluster(f: ClusterFile): Promise<MemberState[]> {
+/** humanError turns a failed status call into a short reason ("connection refused"). */
+export function humanError(err: unknown): string {
+  if (err instanceof EtcdCallError) {
+    if (/ECONNREFUSED|connection refused/i.test(err.details)) return 'connection refused';
+    if (err.code === grpcStatus.DEADLINE_EXCEEDED) return 'no answer within the deadline';
+    if (err.code === grpcStatus.UNAVAILABLE) return `unreachable (${err.details.replace(/^No connection established\. Last error: /, '')})`;
+    return err.details;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * probeCluster asks every member for its status (in parallel, short deadline). A member that
+ * answers with another cluster ID than cluster.json records is reported with status null: it
+ * is someone else's process on that port, not this member.
+ */
+export async function probeCluster(f: ClusterFile, dataDir: string): Promise<MemberState[]> {
   const client = new EtcdClient(f.masters.map((m) => m.clientURL), { deadlineMs: 1500 });
   try {
     return await Promise.all(
       f.masters.map(async (m: MasterEntry, i): Promise<MemberState> => {
-        const alive = m.pids.some(isAlive);
+        const alive = runningPids(m, dataDir).length > 0;
+        const base = { name: m.name, endpoint: m.clientURL, pids: m.pids, alive };
         try {
           const status = await client.statusAt(i);
-          return { name: m.name, endpoint: m.clientURL, pids: m.pids, alive, status, error: null };
+          if (f.clusterID !== undefined && status.header.cluster_id !== f.clusterID) {
+            return { ...base, status: null, error: `another cluster answers on ${m.clientURL} (cluster ID ${status.header.cluster_id}, not ${f.clusterID})` };
+          }
+          return { ...base, status, error: null };
         } catch (err: unknown) {
-          return { name: m.name, endpoint: m.clientURL, pids: m.pids, alive, status: null, error: err instanceof Error ? err.message : String(err) };
+          return { ...base, status: null, error: humanError(err) };
         }
       }),
     );
@@ -111,16 +157,22 @@ export interface Summary {
   readonly commit: number;
   readonly healthy: number;
   readonly total: number;
+  /** down names the members that gave no status. */
+  readonly down: readonly string[];
 }
 
-/** summarize finds the leader and counts healthy members. */
+/** summarize finds the leader, counts healthy members and names those that are down. */
 export function summarize(states: readonly MemberState[]): Summary {
   let leaderName: string | null = null;
   let term = 0;
   let commit = 0;
   let healthy = 0;
+  const down: string[] = [];
   for (const s of states) {
-    if (s.status === null) continue;
+    if (s.status === null) {
+      down.push(s.name);
+      continue;
+    }
     if (s.status.leader !== '0') healthy++;
     if (s.status.raftTerm >= term) term = s.status.raftTerm;
     if (s.status.leader === s.status.header.member_id) {
@@ -128,7 +180,13 @@ export function summarize(states: readonly MemberState[]): Summary {
       commit = s.status.raftIndex;
     }
   }
-  return { leaderName, term, commit, healthy, total: states.length };
+  return { leaderName, term, commit, healthy, total: states.length, down };
+}
+
+/** statusLine is the one-line summary `up` keeps on screen. */
+export function statusLine(s: Summary): string {
+  const down = s.down.length === 0 ? '' : ` (${s.down.join(', ')} down)`;
+  return `leader ${s.leaderName ?? 'none'} · term ${s.term} · commit ${s.commit} · ${s.healthy}/${s.total} healthy${down}`;
 }
 
 /** stopPids sends SIGTERM, waits up to graceMs, then SIGKILLs what is left. */

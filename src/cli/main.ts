@@ -1,26 +1,37 @@
 #!/usr/bin/env node
 /**
  * main: the `raftkube` command. Each subcommand runs in this process: `raftkube kv` IS the
- * member (no wrapper), so signals sent to its pid reach the server.
+ * member (no wrapper), so signals sent to its pid reach the server. A failure prints one line
+ * (`raftkube: <what happened and what to do>`) and exits 1.
  */
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { up, UpError } from './up.js';
+import { up, ALLOWED_MASTERS, MASTERS_RULE } from './up.js';
+import { CliError } from './cli-error.js';
 import { readClusterFile } from './cluster-file.js';
-import { probeCluster, stopPids } from './local-cluster.js';
+import { down, formatDown } from './down.js';
+import { commandHint, DEFAULT_DATA_DIR } from './hints.js';
+import { probeCluster } from './local-cluster.js';
+import { MAX_PORT } from './preflight.js';
 import { printStatus } from './status.js';
 import { runKvMember } from './kv.js';
 import { registerBenchCommand } from './bench-kv.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('Must be a positive integer.');
+  return n;
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PORT) throw new InvalidArgumentError(`Must be a port number from 1 to ${MAX_PORT}.`);
   return n;
 }
 
 function mastersCount(v: string): number {
-  const n = positiveInt(v);
-  if (n % 2 === 0 || n > 7) throw new InvalidArgumentError('must be 1, 3, 5 or 7 (an odd quorum)');
+  const n = Number(v);
+  if (!ALLOWED_MASTERS.includes(n)) throw new InvalidArgumentError(`Must be ${MASTERS_RULE}.`);
   return n;
 }
 
@@ -29,10 +40,10 @@ program.name('raftkube').description('A Kubernetes-style control plane on a hand
 
 program
   .command('up')
-  .description('start (or resume) a local HA cluster on loopback')
-  .option('--masters <n>', 'number of masters: 3 or 5 (1 for a toy)', mastersCount, 3)
-  .option('--data-dir <dir>', 'where the cluster keeps its data', 'raftkube-data')
-  .option('--base-port <port>', 'first port; member i uses base+2i (client) and base+2i+1 (peer)', positiveInt, 32379)
+  .description('start a local HA cluster on loopback, or resume it: start whichever of its members are not running')
+  .option('--masters <n>', `number of masters: ${MASTERS_RULE}`, mastersCount, 3)
+  .option('--data-dir <dir>', 'where the cluster keeps its data (one cluster per directory)', DEFAULT_DATA_DIR)
+  .option('--base-port <port>', 'first port; master i uses base+2i (client) and base+2i+1 (peer)', port, 32379)
   .option('--detach', 'return once the cluster is healthy, leaving it running', false)
   .option('--timeout <seconds>', 'how long to wait for the cluster to become healthy', positiveInt, 60)
   .option('--snapshot-count <n>', 'applied entries between Raft snapshots', positiveInt)
@@ -43,31 +54,30 @@ program
 
 program
   .command('down')
-  .description('stop a cluster started with up --detach')
-  .option('--data-dir <dir>', 'the cluster data directory', 'raftkube-data')
+  .description('stop the cluster in a data directory (only processes that are still its own)')
+  .option('--data-dir <dir>', 'the cluster data directory', DEFAULT_DATA_DIR)
   .action(async (o: { dataDir: string }) => {
-    const f = readClusterFile(resolve(o.dataDir));
-    if (f === null) throw new UpError(`No cluster in ${o.dataDir} (no cluster.json)`);
-    await stopPids(f.masters.flatMap((m) => m.pids));
-    process.stdout.write(`Stopped ${f.masters.length} masters.\n`);
+    const dir = resolve(o.dataDir);
+    process.stdout.write(formatDown(await down(dir), dir));
   });
 
 program
   .command('status')
-  .description("show each member's role, term, commit and applied index and lag")
-  .option('--data-dir <dir>', 'the cluster data directory', 'raftkube-data')
+  .description("show each member's role, term, commit and applied index and lag; exit 1 without a leader or with a member down")
+  .option('--data-dir <dir>', 'the cluster data directory', DEFAULT_DATA_DIR)
   .option('--json', 'print JSON', false)
   .action(async (o: { dataDir: string; json: boolean }) => {
-    const f = readClusterFile(resolve(o.dataDir));
-    if (f === null) throw new UpError(`No cluster in ${o.dataDir} (no cluster.json); start one with raftkube up`);
-    printStatus(await probeCluster(f), o.json);
+    const dir = resolve(o.dataDir);
+    const f = readClusterFile(dir);
+    if (f === null) throw new CliError(`No cluster in ${dir} (no cluster.json); start one with ${commandHint('up', dir)}`);
+    if (!printStatus(await probeCluster(f, dir), o.json)) process.exitCode = 1;
   });
 
 program
   .command('kv')
   .description('run one etcd-compatible kv member (flags as etcd)')
   .requiredOption('--name <name>', 'member name')
-  .option('--data-dir <dir>', 'data directory (default: <name>.raftkube)')
+  .option('--data-dir <dir>', 'data directory (default: ./<name>.raftkube)')
   .option('--listen-client-urls <urls>', 'client URLs to listen on', 'http://127.0.0.1:2379')
   .option('--advertise-client-urls <urls>', 'client URLs to publish (default: listen URLs)')
   .option('--listen-peer-urls <urls>', 'peer URLs to listen on', 'http://127.0.0.1:2380')

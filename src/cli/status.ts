@@ -1,6 +1,7 @@
 /**
  * status: `raftkube status` — each member's role, term, commit and applied index, and how far
- * it lags behind the leader, as a table or JSON.
+ * it lags behind the leader, as a table or JSON, then a verdict. The command fails (exit 1) when
+ * the cluster has no leader or a member is down, so scripts can wait on it.
  */
 import type { MemberState } from './local-cluster.js';
 
@@ -11,7 +12,8 @@ export interface StatusRow {
   readonly pid: number | null;
   readonly alive: boolean;
   readonly id: string | null;
-  readonly role: 'leader' | 'follower' | 'learner' | 'unreachable';
+  /** role: down = its process is gone; unreachable = its process runs but gave no status. */
+  readonly role: 'leader' | 'follower' | 'learner' | 'unreachable' | 'down';
   readonly term: number | null;
   readonly commitIndex: number | null;
   readonly appliedIndex: number | null;
@@ -25,7 +27,7 @@ export function statusRows(states: readonly MemberState[]): StatusRow[] {
   const leaderCommit = leader?.status?.raftIndex ?? null;
   return states.map((s): StatusRow => {
     const st = s.status;
-    const role = st === null ? 'unreachable' : st.isLearner ? 'learner' : st.leader === st.header.member_id ? 'leader' : 'follower';
+    const role = st === null ? (s.alive ? 'unreachable' : 'down') : st.isLearner ? 'learner' : st.leader === st.header.member_id ? 'leader' : 'follower';
     return {
       name: s.name,
       endpoint: s.endpoint,
@@ -42,17 +44,34 @@ export function statusRows(states: readonly MemberState[]): StatusRow[] {
   });
 }
 
-/** printStatus prints the rows. */
-export function printStatus(states: readonly MemberState[], json: boolean): void {
-  const rows = statusRows(states);
-  if (json) {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    return;
-  }
+/** Verdict is whether the cluster is whole: a leader and every member answering. */
+export interface Verdict {
+  readonly ok: boolean;
+  readonly line: string;
+}
+
+/** statusVerdict sums the rows up in one line; ok only with a leader and no member down. */
+export function statusVerdict(rows: readonly StatusRow[]): Verdict {
+  const leader = rows.find((r) => r.role === 'leader');
+  const out = rows.filter((r) => r.role === 'down' || r.role === 'unreachable');
+  if (leader === undefined) return { ok: false, line: `No leader${out.length > 0 ? `; down: ${out.map((r) => r.name).join(', ')}` : ''}` };
+  if (out.length > 0) return { ok: false, line: `Degraded: ${out.map((r) => r.name).join(', ')} down; leader ${leader.name}, term ${leader.term ?? '?'}` };
+  return { ok: true, line: `Healthy: leader ${leader.name}, term ${leader.term ?? '?'}, ${rows.length}/${rows.length} members up` };
+}
+
+/** formatStatus renders the rows as a table, one line per problem, and the verdict. */
+export function formatStatus(rows: readonly StatusRow[]): string {
   const header = ['NAME', 'ENDPOINT', 'PID', 'ID', 'ROLE', 'TERM', 'COMMIT', 'APPLIED', 'LAG'];
   const cells = rows.map((r) => [r.name, r.endpoint, String(r.pid ?? '-'), r.id ?? '-', r.role, String(r.term ?? '-'), String(r.commitIndex ?? '-'), String(r.appliedIndex ?? '-'), String(r.lag ?? '-')]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const fmt = (c: readonly string[]): string => c.map((x, i) => x.padEnd(widths[i]!)).join('  ');
-  process.stdout.write(`${[fmt(header), ...cells.map(fmt)].join('\n')}\n`);
-  for (const r of rows) if (r.error !== null) process.stdout.write(`${r.name}: ${r.error}\n`);
+  const fmt = (c: readonly string[]): string => c.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
+  const problems = rows.filter((r) => r.error !== null).map((r) => `${r.name}: ${r.role} (${r.error})`);
+  return `${[fmt(header), ...cells.map(fmt), ...problems, statusVerdict(rows).line].join('\n')}\n`;
+}
+
+/** printStatus prints the rows and tells whether the cluster is whole (the exit status). */
+export function printStatus(states: readonly MemberState[], json: boolean): boolean {
+  const rows = statusRows(states);
+  process.stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : formatStatus(rows));
+  return statusVerdict(rows).ok;
 }

@@ -1,12 +1,26 @@
 /**
- * up: `raftkube up --masters 3|5` — start a local HA cluster, show progress until a leader is
- * elected and every member is healthy, print how to use it, then either return (--detach) or
- * keep a live status line until Ctrl-C stops everything.
+ * up: `raftkube up --masters 3|5` — start a local HA cluster, or the members of one that are
+ * not running, show progress until a leader is elected and every member is healthy, print how
+ * to use it, then either return (--detach) or keep a live status line until Ctrl-C stops it.
+ *
+ * cluster.json is written only once every member is healthy, and names only processes that
+ * really run; a failed `up` stops what it started and leaves the file as it was.
  */
+import { rmSync } from 'node:fs';
 import { SingleBar, Presets } from 'cli-progress';
 import { EtcdClient } from '../kv/client/etcd-client.js';
+import { CliError } from './cli-error.js';
 import { clusterFilePath, isAlive, readClusterFile, writeClusterFile, type ClusterFile } from './cluster-file.js';
-import { logTail, planMembers, probeCluster, startMemberProcess, stopPids, summarize, type MemberPlan } from './local-cluster.js';
+import { commandHint } from './hints.js';
+import { exitReason, logTail, planMembers, probeCluster, startMemberProcess, statusLine, stopPids, summarize, type MemberPlan } from './local-cluster.js';
+import { checkPortRange, ensureDataDir, firstBusyPort } from './preflight.js';
+import { memberDataDir, runningPids } from './processes.js';
+
+/** MASTERS_RULE is the one wording of which --masters counts are allowed (flag help, error, README). */
+export const MASTERS_RULE = '3 or 5 (1 for a toy)';
+
+/** ALLOWED_MASTERS are the counts MASTERS_RULE allows. */
+export const ALLOWED_MASTERS: readonly number[] = [1, 3, 5];
 
 /** UpOptions are `up`'s flags. */
 export interface UpOptions {
@@ -19,14 +33,19 @@ export interface UpOptions {
 }
 
 /** UpError is a failure to bring the cluster up, with what to do about it. */
-export class UpError extends Error {
-  override readonly name = 'UpError';
+export class UpError extends CliError {}
+
+function mastersWord(n: number): string {
+  return n === 1 ? '1 master' : `${n} masters`;
 }
 
 function plansFrom(existing: ClusterFile | null, o: UpOptions): MemberPlan[] {
   if (existing === null) return planMembers(o.masters, o.basePort);
   if (existing.masters.length !== o.masters) {
-    throw new UpError(`${clusterFilePath(o.dataDir)} holds a ${existing.masters.length}-master cluster, not ${o.masters}; use --masters ${existing.masters.length} or another --data-dir`);
+    throw new UpError(
+      `${clusterFilePath(o.dataDir)} holds a ${existing.masters.length}-master cluster, not ${o.masters}; ` +
+        `resume it with --masters ${existing.masters.length}, or start a ${o.masters}-master cluster in another --data-dir`,
+    );
   }
   return existing.masters.map((m) => ({ name: m.name, clientURL: m.clientURL, peerURL: m.peerURL }));
 }
@@ -44,89 +63,148 @@ async function allPublished(file: ClusterFile): Promise<boolean> {
   }
 }
 
-/** up starts (or resumes) the cluster; resolves once healthy (detach) or stopped (foreground). */
-export async function up(o: UpOptions): Promise<void> {
-  const existing = readClusterFile(o.dataDir);
-  if (existing !== null) {
-    const running = existing.masters.filter((m) => m.pids.some(isAlive));
-    if (running.length > 0) {
-      throw new UpError(`A cluster is already running from ${o.dataDir} (${running.map((m) => m.name).join(', ')}); stop it with: raftkube down --data-dir ${o.dataDir}`);
-    }
-  }
-  const plans = plansFrom(existing, o);
-  const resumed = existing !== null;
-  process.stderr.write(`${resumed ? 'Resuming' : 'Starting'} a ${plans.length}-master cluster in ${o.dataDir}\n`);
-  const pids = new Map<string, number>();
-  for (const p of plans) pids.set(p.name, startMemberProcess(plans, p, { dataDir: o.dataDir, extraArgs: o.memberArgs }));
-  const file: ClusterFile = {
-    masters: plans.map((p) => ({ name: p.name, pids: [pids.get(p.name)!], clientURL: p.clientURL, peerURL: p.peerURL })),
-    etcdEndpoints: plans.map((p) => p.clientURL),
-  };
-  writeClusterFile(o.dataDir, file);
-  const allPids = [...pids.values()];
+/** portAdvice says what to do about a taken port: pick others (new cluster) or free it (resume). */
+function portAdvice(fresh: boolean): string {
+  return fresh ? 'stop whatever holds it or pick other ports with --base-port' : 'stop whatever holds it (this cluster was set up on these ports)';
+}
 
+function exitedMessage(dataDir: string, name: string, fresh: boolean): string {
+  const reason = exitReason(logTail(dataDir, name, 40));
+  const log = `${memberDataDir(dataDir, name)}.log`;
+  if (/EADDRINUSE|address already in use/.test(reason)) {
+    const port = /EADDRINUSE\D*?[\d.]+:(\d+)/.exec(reason)?.[1];
+    return `Member ${name} could not listen: port ${port ?? '?'} is already in use; ${portAdvice(fresh)} (log: ${log})`;
+  }
+  return `Member ${name} exited during start-up: ${reason} (log: ${log})`;
+}
+
+/** Interrupt turns the first SIGINT/SIGTERM during start-up into a flag the wait loop checks. */
+class Interrupt {
+  signalled = false;
+  readonly #on = (): void => {
+    this.signalled = true;
+  };
+  constructor() {
+    process.on('SIGINT', this.#on);
+    process.on('SIGTERM', this.#on);
+  }
+  dispose(): void {
+    process.off('SIGINT', this.#on);
+    process.off('SIGTERM', this.#on);
+  }
+}
+
+/** up starts (or resumes, or heals) the cluster; resolves once healthy (detach) or stopped (foreground). */
+export async function up(o: UpOptions): Promise<void> {
+  const range = checkPortRange(o.basePort, 2 * o.masters);
+  if (!range.ok) throw new UpError(range.error);
+  const dir = ensureDataDir(o.dataDir);
+  if (!dir.ok) throw new UpError(dir.error);
+  const existing = readClusterFile(o.dataDir);
+  const plans = plansFrom(existing, o);
+  const fresh = existing === null;
+  const running = new Map<string, number[]>();
+  for (const m of existing?.masters ?? []) {
+    const pids = runningPids(m, o.dataDir);
+    if (pids.length > 0) running.set(m.name, pids);
+  }
+  const toStart = plans.filter((p) => !running.has(p.name));
+  if (toStart.length === 0) {
+    throw new UpError(`The ${mastersWord(plans.length)} in ${o.dataDir} are already running; see them with ${commandHint('status', o.dataDir)}, stop them with ${commandHint('down', o.dataDir)}`);
+  }
+  const busy = await firstBusyPort(toStart.flatMap((p) => [{ url: p.clientURL, what: `${p.name}'s client port` }, { url: p.peerURL, what: `${p.name}'s peer port` }]));
+  if (busy !== null) throw new UpError(`Port ${new URL(busy.url).port} (${busy.what}) is already in use; ${portAdvice(fresh)}`);
+
+  const names = (ps: readonly { name: string }[]): string => ps.map((p) => p.name).join(', ');
+  if (fresh) process.stderr.write(`Starting a ${plans.length}-master cluster in ${o.dataDir}\n`);
+  else if (running.size === 0) process.stderr.write(`Resuming the ${plans.length}-master cluster in ${o.dataDir}\n`);
+  else process.stderr.write(`Starting ${names(toStart)}, which ${toStart.length === 1 ? 'was' : 'were'} down (${[...running.keys()].join(', ')} already running)\n`);
+
+  const started = new Map<string, number>();
+  for (const p of toStart) started.set(p.name, startMemberProcess(plans, p, { dataDir: o.dataDir, extraArgs: o.memberArgs }));
+  const pidsOf = (name: string): number[] => running.get(name) ?? [started.get(name)!];
+  const probeFile: ClusterFile = {
+    masters: plans.map((p) => ({ name: p.name, pids: pidsOf(p.name), clientURL: p.clientURL, peerURL: p.peerURL })),
+    etcdEndpoints: plans.map((p) => p.clientURL),
+    ...(existing?.clusterID === undefined ? {} : { clusterID: existing.clusterID }),
+  };
+
+  const interrupt = new Interrupt();
   const bar = new SingleBar({ format: 'members healthy [{bar}] {value}/{total} | {state}', hideCursor: true, stream: process.stderr }, Presets.shades_classic);
   bar.start(plans.length, 0, { state: 'starting processes' });
   const deadline = Date.now() + o.timeoutMs;
+  let clusterID: string | undefined;
   try {
     for (;;) {
-      const dead = file.masters.find((m) => !m.pids.some(isAlive));
-      if (dead !== undefined) {
-        throw new UpError(`Member ${dead.name} exited during start-up. Its log ends with:\n${logTail(o.dataDir, dead.name)}`);
-      }
-      const states = await probeCluster(file);
+      if (interrupt.signalled) throw new UpError(`Interrupted; stopped the members this up started (${names(toStart)})`);
+      const dead = toStart.find((p) => !isAlive(started.get(p.name)!));
+      if (dead !== undefined) throw new UpError(exitedMessage(o.dataDir, dead.name, fresh));
+      const states = await probeCluster(probeFile, o.dataDir);
       const s = summarize(states);
       bar.update(s.healthy, { state: s.leaderName === null ? 'electing a leader' : `leader ${s.leaderName}, term ${s.term}` });
-      if (s.leaderName !== null && s.healthy === plans.length && (await allPublished(file))) break;
+      const ids = new Set(states.map((st) => st.status?.header.cluster_id));
+      if (s.leaderName !== null && s.healthy === plans.length && ids.size === 1 && (await allPublished(probeFile))) {
+        clusterID = states[0]?.status?.header.cluster_id;
+        break;
+      }
       if (Date.now() > deadline) {
         const bad = states.filter((st) => st.status === null || st.status.leader === '0').map((st) => `${st.name}: ${st.error ?? 'no leader known'}`);
-        throw new UpError(`The cluster did not become healthy within ${o.timeoutMs / 1000}s:\n  ${bad.join('\n  ')}\nLogs are in ${o.dataDir}/<name>.log`);
+        throw new UpError(`The cluster did not become healthy within ${o.timeoutMs / 1000}s (${bad.join('; ')}); logs are in ${o.dataDir}/<name>.log`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
   } catch (err: unknown) {
     bar.stop();
-    await stopPids(allPids);
+    interrupt.dispose();
+    await stopPids([...started.values()]);
+    // A new cluster that never came up leaves no half-initialised member data behind (only logs),
+    // so the next `up` starts clean, on whatever ports it is given.
+    if (fresh) for (const p of toStart) rmSync(memberDataDir(o.dataDir, p.name), { recursive: true, force: true });
     throw err;
   }
   bar.stop();
+  interrupt.dispose();
+  const file: ClusterFile = { ...probeFile, ...(clusterID === undefined ? {} : { clusterID }) };
+  writeClusterFile(o.dataDir, file);
+  printUsage(file, o);
+  if (o.detach) return;
+  await foreground(file, o.dataDir);
+}
+
+function printUsage(file: ClusterFile, o: UpOptions): void {
   // NB: host:port, not URLs: etcdctl's endpoint status/health send a URL as the HTTP/2
   // :authority, which Node's HTTP/2 server refuses (see the README's compatibility notes).
-  const endpoints = plans.map((p) => p.clientURL.replace(/^https?:\/\//, '')).join(',');
+  const endpoints = file.masters.map((p) => p.clientURL.replace(/^https?:\/\//, '')).join(',');
   process.stdout.write(
     [
       '',
-      `raftkube is up: ${plans.length} masters (data in ${o.dataDir}, description in ${clusterFilePath(o.dataDir)})`,
-      ...plans.map((p) => `  ${p.name}  client ${p.clientURL}  peer ${p.peerURL}  pid ${pids.get(p.name)}`),
+      `raftkube is up: ${mastersWord(file.masters.length)} (data in ${o.dataDir}, description in ${clusterFilePath(o.dataDir)})`,
+      ...file.masters.map((p) => `  ${p.name}  client ${p.clientURL}  peer ${p.peerURL}  pid ${p.pids.join(',')}`),
       '',
       'Use it with etcdctl (v3 API):',
       `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints} endpoint status -w table`,
       `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints} put hello world`,
-      `Status: raftkube status --data-dir ${o.dataDir}    Stop: ${o.detach ? `raftkube down --data-dir ${o.dataDir}` : 'Ctrl-C'}`,
+      `Status: ${commandHint('status', o.dataDir)}    Stop: ${o.detach ? commandHint('down', o.dataDir) : 'Ctrl-C'}`,
       '',
     ].join('\n'),
   );
-  if (o.detach) return;
-  await foreground(file, allPids);
 }
 
-async function foreground(file: ClusterFile, pids: readonly number[]): Promise<void> {
+async function foreground(file: ClusterFile, dataDir: string): Promise<void> {
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
       process.stderr.write('\nStopping the cluster ...\n');
-      void stopPids(pids).then(resolve);
+      void stopPids(file.masters.flatMap((m) => runningPids(m, dataDir))).then(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
   const tty = process.stderr.isTTY;
   while (!stopping) {
-    const s = summarize(await probeCluster(file));
-    const alive = file.masters.filter((m) => m.pids.some(isAlive)).length;
-    const line = `leader ${s.leaderName ?? 'none'} · term ${s.term} · commit ${s.commit} · ${s.healthy}/${s.total} healthy · ${alive}/${s.total} running`;
+    const line = statusLine(summarize(await probeCluster(file, dataDir)));
     if (!stopping) process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
     await Promise.race([new Promise((r) => setTimeout(r, tty ? 1000 : 5000)), stopped]);
   }

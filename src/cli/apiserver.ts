@@ -1,0 +1,98 @@
+/**
+ * apiserver: `raftkube apiserver` — run one apiserver in this process, with kube-apiserver's
+ * flag names where they exist (--etcd-servers, --secure-port, --bind-address, --tls-cert-file,
+ * --tls-private-key-file, --token-auth-file, --service-cluster-ip-range, --advertise-address),
+ * plus --grpc-port for the gRPC API.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { pino, type Logger } from 'pino';
+import { readTokenFile } from '../control-plane/auth/tokens.js';
+import { ApiServerStartError, startApiServer } from '../control-plane/apiserver/server.js';
+
+/** ApiServerFlags are the parsed flags of `raftkube apiserver`. */
+export interface ApiServerFlags {
+  readonly name: string;
+  readonly etcdServers: string;
+  readonly bindAddress: string;
+  readonly securePort: number;
+  readonly grpcPort: number;
+  readonly tlsCertFile?: string;
+  readonly tlsPrivateKeyFile?: string;
+  readonly tokenAuthFile: string;
+  readonly serviceClusterIpRange?: string;
+  readonly advertiseAddress?: string;
+  readonly logLevel: string;
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e: unknown) {
+    throw new ApiServerStartError(`Cannot read the ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/** runApiServer starts the apiserver and stops it cleanly on SIGTERM or SIGINT. */
+export async function runApiServer(f: ApiServerFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'apiserver', master: f.name } })): Promise<void> {
+  const tokens = readTokenFile(f.tokenAuthFile);
+  if (!tokens.ok) throw new ApiServerStartError(`--token-auth-file ${f.tokenAuthFile}: ${tokens.error}`);
+  if ((f.tlsCertFile === undefined) !== (f.tlsPrivateKeyFile === undefined)) throw new ApiServerStartError('Give both --tls-cert-file and --tls-private-key-file, or neither (plain HTTP)');
+  const tls = f.tlsCertFile === undefined || f.tlsPrivateKeyFile === undefined ? undefined : { certPem: readText(f.tlsCertFile, 'certificate'), keyPem: readText(f.tlsPrivateKeyFile, 'private key') };
+  if (tls === undefined) log.warn('serving plain HTTP: give --tls-cert-file and --tls-private-key-file for HTTPS');
+  const server = await startApiServer({
+    name: f.name,
+    etcdServers: f.etcdServers.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    bindAddress: f.bindAddress,
+    securePort: f.securePort,
+    grpcPort: f.grpcPort,
+    ...(tls === undefined ? {} : { tls }),
+    tokens: tokens.value,
+    ...(f.serviceClusterIpRange === undefined ? {} : { serviceCIDR: f.serviceClusterIpRange }),
+    advertiseAddress: f.advertiseAddress ?? (f.bindAddress === '0.0.0.0' ? '127.0.0.1' : f.bindAddress),
+    log,
+  });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    server.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        log.error({ err: e }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** registerApiServerCommand adds `raftkube apiserver` to the CLI. */
+export function registerApiServerCommand(program: Command): void {
+  program
+    .command('apiserver')
+    .description('run one apiserver (Kubernetes REST API for kubectl, gRPC API for components) on the etcd layer')
+    .requiredOption('--etcd-servers <urls>', 'etcd endpoints (comma-separated host:port or http://host:port)')
+    .requiredOption('--token-auth-file <file>', 'bearer tokens: token,user,uid,"group1,group2" per line')
+    .option('--name <name>', 'the master this apiserver belongs to (for logs)', 'apiserver')
+    .option('--bind-address <ip>', 'address to listen on', '127.0.0.1')
+    .option('--secure-port <port>', 'port of the Kubernetes REST API', port, 6443)
+    .option('--grpc-port <port>', 'port of the gRPC API', port, 6444)
+    .option('--tls-cert-file <file>', 'serving certificate (PEM); without it the REST API is plain HTTP')
+    .option('--tls-private-key-file <file>', 'serving key (PEM)')
+    .option('--service-cluster-ip-range <cidr>', 'loopback block ClusterIPs come from', '127.96.0.0/16')
+    .option('--advertise-address <ip>', 'address published in the kubernetes Endpoints')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (o: ApiServerFlags) => {
+      await runApiServer(o);
+    });
+}
