@@ -8,11 +8,15 @@
  *
  * Every call is bounded: a deadline per gRPC call, and calls that fail for want of a leader or
  * a reachable member are retried with backoff only within `retryMs`; past that the caller gets
- * an `unavailable` error value, never a hang.
+ * an `unavailable` (or `timeout`) error value, never a hang.
+ *
+ * NB: a write that timed out may still be applied (its proposal can outlive a dead leader).
+ * Every write here is guarded by a compare, so a retry and the original can never both apply.
+ * A create whose retry finds the key taken by exactly the bytes it wrote reports success.
  */
 import { EtcdClient, buf } from '../../kv/client/etcd-client.js';
 import { prefixEnd } from '../../kv/client/watch-stream.js';
-import { responseDecoders, type KeyValue, type RangeResponse, type TxnResponse } from '../../kv/proto/index.js';
+import { responseDecoders, type Decoded, type KeyValue, type RangeResponse, type TxnResponse } from '../../kv/proto/index.js';
 import { err, ok, type KubeObject, type Result } from '../api/types.js';
 import { decodeObject, encodeObject, parseRevision, withResourceVersion } from './codec.js';
 import {
@@ -23,7 +27,7 @@ import {
 export interface ObjectStoreOptions {
   /** deadlineMs bounds each gRPC call (default 5 s). */
   readonly deadlineMs?: number;
-  /** retryMs is how long calls failing for want of a leader are retried (default 5 s; 0: never). */
+  /** retryMs is how long calls failing for want of a leader or in time are retried (default 10 s; 0: never). */
   readonly retryMs?: number;
   /** maxObjectBytes refuses larger objects before they reach etcd (default 1.5 MiB, etcd's request limit). */
   readonly maxObjectBytes?: number;
@@ -106,10 +110,12 @@ export class ObjectStore {
   readonly #maxBytes: number;
   readonly #maxAttempts: number;
   #closed = false;
+  /** #current is the member that answered last; calls start there. */
+  #current = 0;
 
   constructor(endpoints: readonly string[], o: ObjectStoreOptions = {}) {
     this.client = new EtcdClient(endpoints, { deadlineMs: o.deadlineMs ?? 5_000 });
-    this.#retryMs = o.retryMs ?? 5_000;
+    this.#retryMs = o.retryMs ?? 10_000;
     this.#maxBytes = o.maxObjectBytes ?? 1.5 * 1024 * 1024;
     this.#maxAttempts = o.maxUpdateAttempts ?? 8;
   }
@@ -121,16 +127,22 @@ export class ObjectStore {
     const r = await this.#txn({
       compare: [{ key: buf(key), target: 'CREATE', result: 'EQUAL', create_revision: 0 }],
       success: [{ request_put: { key: buf(key), value: value.value } }],
-      failure: [],
+      failure: [{ request_range: { key: buf(key) } }],
     });
     if (!r.ok) return r;
-    if (!r.value.succeeded) return err(alreadyExists(key));
-    return ok(withResourceVersion(obj, r.value.header.revision));
+    const res = r.value.response;
+    if (!res.succeeded) {
+      // An attempt that timed out may have created it: then the stored bytes are exactly ours
+      // (they carry the uid and creation time the registry set).
+      const mine = r.value.ambiguous ? this.#ownWrite(res, value.value) : null;
+      return mine ?? err(alreadyExists(key));
+    }
+    return ok(withResourceVersion(obj, res.header.revision));
   }
 
   /** get reads an object linearizably; null when there is none. */
   async get(key: string): Promise<Result<KubeObject | null, StoreError>> {
-    const r = await this.#call(true, 'Gone', () => this.client.range(key));
+    const r = await this.#call(true, 'Gone', 'Range', { key: buf(key) }, responseDecoders.RangeResponse);
     if (!r.ok) return r;
     const kv = r.value.kvs[0];
     return kv === undefined ? ok(null) : this.#decode(kv);
@@ -159,7 +171,7 @@ export class ObjectStore {
     const gone = o.continueKey !== undefined && o.continueKey !== ''
       ? 'The provided continue parameter is too old to display a consistent list result; start a new list without the continue parameter'
       : `Too old resource version: ${revision}; list again without a resourceVersion to get the latest state`;
-    const r = await this.#call(true, gone, () => this.client.range(start, { rangeEnd: prefixEnd(prefix), limit, revision }));
+    const r = await this.#call(true, gone, 'Range', { key: buf(start), range_end: prefixEnd(prefix), limit, revision }, responseDecoders.RangeResponse);
     if (!r.ok) return r;
     const page = r.value;
     const items: KubeObject[] = [];
@@ -192,8 +204,11 @@ export class ObjectStore {
       failure: [{ request_range: { key: buf(key) } }],
     });
     if (!r.ok) return r;
-    if (!r.value.succeeded) return err(existsIn(r.value) ? conflict(key) : notFound(key));
-    return ok(withResourceVersion(obj, r.value.header.revision));
+    // NB: after an ambiguous attempt a conflict may be our own write; the caller re-reads and
+    // sees it. Equal bytes are no proof (two writers may compute the same update from one base).
+    const res = r.value.response;
+    if (!res.succeeded) return err(existsIn(res) ? conflict(key) : notFound(key));
+    return ok(withResourceVersion(obj, res.header.revision));
   }
 
   /**
@@ -207,13 +222,16 @@ export class ObjectStore {
       failure: [{ request_range: { key: buf(key) } }],
     });
     if (!r.ok) return r;
-    if (!r.value.succeeded) return err(existsIn(r.value) ? conflict(key) : notFound(key));
-    const op = r.value.responses[0];
+    const res = r.value.response;
+    // NB: after an ambiguous failure a not-found may mean our own delete applied; the caller
+    // sees not-found, which deleters treat as done.
+    if (!res.succeeded) return err(existsIn(res) ? conflict(key) : notFound(key));
+    const op = res.responses[0];
     const prev = op?.response === 'response_delete_range' ? op.response_delete_range.prev_kvs[0] : undefined;
     if (prev === undefined) return err(notFound(key));
     const d = this.#decode(prev);
     if (!d.ok) return d;
-    return ok(withResourceVersion(d.value, r.value.header.revision));
+    return ok(withResourceVersion(d.value, res.header.revision));
   }
 
   /**
@@ -278,19 +296,19 @@ export class ObjectStore {
 
   /** currentRevision is the cluster's current revision (a linearizable read). */
   async currentRevision(): Promise<Result<number, StoreError>> {
-    const r = await this.#call(true, 'Gone', () => this.client.unary('KV', 'Range', { key: buf('\u0000'), keys_only: true, limit: 1 }, responseDecoders.RangeResponse));
+    const r = await this.#call(true, 'Gone', 'Range', { key: buf('\u0000'), keys_only: true, limit: 1 }, responseDecoders.RangeResponse);
     return r.ok ? ok(r.value.header.revision) : r;
   }
 
   /** compact discards history before `revision` (an etcd Compact, waiting until it is applied). */
   async compact(revision: number): Promise<Result<void, StoreError>> {
-    const r = await this.#call(false, `Revision ${revision} is already compacted`, () => this.client.unary('KV', 'Compact', { revision, physical: true }, responseDecoders.CompactionResponse));
+    const r = await this.#call(false, `Revision ${revision} is already compacted`, 'Compact', { revision, physical: true }, responseDecoders.CompactionResponse);
     return r.ok ? ok(undefined) : r;
   }
 
   /** rangeRaw is one range of raw key-values (for the watch cache's list). */
   async rangeRaw(prefix: string, revision = 0): Promise<Result<RangeResponse, StoreError>> {
-    return this.#call(true, `Too old resource version: ${revision}`, () => this.client.range(prefix, { rangeEnd: prefixEnd(prefix), revision }));
+    return this.#call(true, `Too old resource version: ${revision}`, 'Range', { key: buf(prefix), range_end: prefixEnd(prefix), revision }, responseDecoders.RangeResponse);
   }
 
   /** close releases the client's connections. Idempotent. */
@@ -315,23 +333,52 @@ export class ObjectStore {
     return err({ kind: 'internal', key, message: `The stored value of ${key} is ${d}; repair or delete the key with etcdctl` });
   }
 
-  #txn(req: object): Promise<Result<TxnResponse, StoreError>> {
-    return this.#call(false, 'Gone', () => this.client.txn(req));
+  /**
+   * #txn runs a compare-guarded transaction, retried like a read (see the module comment);
+   * `ambiguous` says an attempt failed in a way that may have applied it.
+   */
+  async #txn(req: object): Promise<Result<{ readonly response: TxnResponse; readonly ambiguous: boolean }, StoreError>> {
+    const state = { ambiguous: false };
+    const r = await this.#call(true, 'Gone', 'Txn', req, responseDecoders.TxnResponse, state);
+    return r.ok ? ok({ response: r.value, ambiguous: state.ambiguous }) : r;
   }
 
-  /** #call runs one etcd call, retrying while no leader or member is reachable, within retryMs. */
-  async #call<T>(idempotent: boolean, compactedMessage: string, f: () => Promise<T>): Promise<Result<T, StoreError>> {
+  /** #ownWrite is the stored object when a failed compare found exactly the bytes we wrote. */
+  #ownWrite(r: TxnResponse, written: Buffer): Result<KubeObject, StoreError> | null {
+    const op = r.responses[0];
+    const kv = op?.response === 'response_range' ? op.response_range.kvs[0] : undefined;
+    if (kv === undefined || !Buffer.from(kv.value).equals(written)) return null;
+    return this.#decode(kv);
+  }
+
+  /**
+   * #call runs one KV call. A member that is down, has no leader or does not answer in time is
+   * skipped for the next one; once every member failed, the round is retried after a backoff,
+   * until retryMs has passed. A call that is not `repeatable` is retried only after failures
+   * that never reached a state machine; `state.ambiguous` records any other retried failure.
+   */
+  async #call<T>(
+    repeatable: boolean, compactedMessage: string, method: 'Range' | 'Txn' | 'Compact', req: object,
+    decode: (v: unknown) => Decoded<T>, state: { ambiguous: boolean } = { ambiguous: false },
+  ): Promise<Result<T, StoreError>> {
+    const n = this.client.endpoints.length;
     const deadline = Date.now() + this.#retryMs;
     let backoff = 50;
+    let i = this.#current;
     for (;;) {
-      try {
-        return ok(await f());
-      } catch (e: unknown) {
-        const retry = isUnavailableCall(e) && (idempotent || isSafeToRetryWrite(e)) && Date.now() + backoff < deadline && !this.#closed;
-        if (!retry) {
-          const mapped = callError(e, compactedMessage);
-          if (mapped === null) throw e;
-          return err(mapped);
+      for (let tried = 0; tried < n; tried++, i = (i + 1) % n) {
+        try {
+          const v = await this.client.unaryAt(i, 'KV', method, req, decode);
+          this.#current = i;
+          return ok(v);
+        } catch (e: unknown) {
+          const retry = isUnavailableCall(e) && (repeatable || isSafeToRetryWrite(e)) && !this.#closed && (tried < n - 1 || Date.now() + backoff < deadline);
+          if (!retry) {
+            const mapped = callError(e, compactedMessage);
+            if (mapped === null) throw e;
+            return err(mapped);
+          }
+          if (!isSafeToRetryWrite(e)) state.ambiguous = true;
         }
       }
       await new Promise<void>((resolve) => setTimeout(resolve, backoff));

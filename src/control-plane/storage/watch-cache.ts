@@ -334,6 +334,7 @@ export class WatchCache {
       // NB: a resumed watch starts after the last revision applied, so this only guards
       // against a source that repeats itself; revisions are applied whole.
       if (e.revision <= before) continue;
+      newest = Math.max(newest, e.revision);
       const prev = this.#objects.get(e.key) ?? null;
       let c: Change;
       if (e.type === 'put') {
@@ -349,7 +350,6 @@ export class WatchCache {
       }
       this.#append(c);
       this.#offer(c);
-      newest = Math.max(newest, e.revision);
     }
     this.#advance(newest);
   }

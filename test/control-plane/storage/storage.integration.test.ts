@@ -194,6 +194,18 @@ describe('storage on a 3-member cluster', () => {
       expect(!old.ok && old.error.message).toMatch(new RegExp(`^too old resource version: ${from} \\(\\d+\\)$`));
     });
 
+    it('reports an etcd watch from a compacted revision as compacted, so the cache lists again', async () => {
+      const probe = new EtcdWatchSource(store);
+      const ends: { compacted: boolean; message: string }[] = [];
+      const w = probe.watch(resourcePrefix(SECRETS), 2, { events: () => undefined, progress: () => undefined, ended: (why) => ends.push(why) });
+      try {
+        await waitFor('the watch to be canceled', () => ends.length > 0);
+        expect(ends).toEqual([{ compacted: true, message: expect.stringMatching(/compacted/) as unknown as string }]);
+      } finally {
+        w.close();
+      }
+    });
+
     it('serves a thousand watchers through one etcd watch', async () => {
       const opened = source.opened;
       const counts = new Array<number>(1000).fill(0);
