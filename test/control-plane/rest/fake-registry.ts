@@ -25,6 +25,7 @@ export const FAKE_RESOURCES: readonly ResourceInfo[] = [
   resource('', 'Pod', 'pods', true, { shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log'] satisfies Subresource[] }),
   resource('', 'Namespace', 'namespaces', false, { shortNames: ['ns'], subresources: ['status'] }),
   resource('', 'ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
+  resource('', 'Secret', 'secrets', true),
   resource('', 'Node', 'nodes', false, { shortNames: ['no'], subresources: ['status'] }),
   resource('', 'Service', 'services', true, { shortNames: ['svc'], categories: ['all'], subresources: ['status'] }),
   resource('apps', 'Deployment', 'deployments', true, { shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'] }),

@@ -127,6 +127,39 @@ describe('kubectl writes', () => {
   });
 });
 
+describe('kubectl typed clients (protobuf bodies)', () => {
+  it('create namespace, configmap, secret and deployment', async () => {
+    const runs = [
+      [['create', 'namespace', 'team-a'], 'namespace/team-a created'],
+      [['create', 'configmap', 'settings', '--from-literal=mode=fast', '--from-literal=level=3'], 'configmap/settings created'],
+      [['create', 'secret', 'generic', 'creds', '--from-literal=user=admin'], 'secret/creds created'],
+      [['create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=3', '--port=80'], 'deployment.apps/web created'],
+    ] as const;
+    for (const [args, out] of runs) {
+      const r = await kubectl(kc, args);
+      expect(r.stderr, args.join(' ')).toBe('');
+      expect(r.stdout.trim()).toBe(out);
+    }
+    const cm = JSON.parse((await kubectl(kc, ['get', 'cm', 'settings', '-o', 'json'])).stdout) as Record<string, unknown>;
+    expect(cm['data']).toEqual({ mode: 'fast', level: '3' });
+    const secret = JSON.parse((await kubectl(kc, ['get', 'secret', 'creds', '-o', 'json'])).stdout) as Record<string, unknown>;
+    expect(secret).toMatchObject({ data: { user: Buffer.from('admin').toString('base64') } });
+    const deploy = JSON.parse((await kubectl(kc, ['get', 'deploy', 'web', '-o', 'json'])).stdout) as Record<string, unknown>;
+    expect(deploy['spec']).toEqual({
+      replicas: 3,
+      selector: { matchLabels: { app: 'web' } },
+      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'nginx:1.27', ports: [{ containerPort: 80 }] }] } },
+    });
+  });
+
+  it('auth can-i sends a SelfSubjectAccessReview', async () => {
+    const r = await kubectl(kc, ['auth', 'can-i', 'get', 'pods', '-n', 'default']);
+    expect(r.stdout.trim()).toBe('yes');
+    const review = rig.registry.calls.filter((c) => c.resource === 'selfsubjectaccessreviews').at(-1);
+    expect(review?.body).toMatchObject({ kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace: 'default', verb: 'get', resource: 'pods' } } });
+  });
+});
+
 describe('kubectl errors', () => {
   it('an unknown resource type', async () => {
     const r = await kubectl(kc, ['get', 'gizmos']);

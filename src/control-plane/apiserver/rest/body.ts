@@ -1,11 +1,12 @@
 /**
  * body: reading a request body under a size limit, and decoding it as JSON or YAML with an
- * error that says what is wrong and where (line and column).
+ * error that says what is wrong and where (line and column), or as Kubernetes protobuf.
  */
 import type { IncomingMessage } from 'node:http';
 import { parseAllDocuments } from 'yaml';
 import { err, ok, type Result } from '../../api/types.js';
 import type { ApiError, PatchType } from '../registry-api.js';
+import { decodeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
 import { badRequest, tooLarge, unsupportedMediaType } from './status.js';
 
 /** DEFAULT_MAX_BODY_BYTES is Kubernetes' default request size limit: 3 MiB. */
@@ -57,20 +58,21 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Result<Bu
 }
 
 /** BodyFormat is how a body is encoded. */
-export type BodyFormat = 'json' | 'yaml';
+export type BodyFormat = 'json' | 'yaml' | 'protobuf';
 
 /** mediaTypeOf is the Content-Type without parameters, lower-cased ('' when absent). */
 export function mediaTypeOf(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-const OBJECT_TYPES = ['application/json', 'application/yaml'];
+const OBJECT_TYPES = ['application/json', 'application/yaml', PROTOBUF_CONTENT_TYPE];
 
 /** objectBodyFormat is the format of a create or update body, from its Content-Type. */
 export function objectBodyFormat(contentType: string | undefined): Result<BodyFormat, ApiError> {
   const t = mediaTypeOf(contentType);
   if (t === '' || t === 'application/json') return ok('json');
   if (t === 'application/yaml' || t === 'text/yaml') return ok('yaml');
+  if (t === PROTOBUF_CONTENT_TYPE) return ok('protobuf');
   return err(unsupportedMediaType(t, OBJECT_TYPES));
 }
 
@@ -109,6 +111,7 @@ function jsonErrorPlace(text: string, message: string): string {
  * objects are refused (400) unless `allowArray` (JSON patches are arrays).
  */
 export function decodeBody(raw: Buffer, format: BodyFormat, allowArray = false): Result<unknown, ApiError> {
+  if (format === 'protobuf') return raw.length === 0 ? err(badRequest('The request body is empty; send the object')) : decodeProtobuf(raw);
   const text = raw.toString('utf8');
   if (text.trim() === '') return err(badRequest('The request body is empty; send the object as JSON or YAML'));
   let value: unknown;
