@@ -266,6 +266,21 @@ describe('WatchCache', () => {
     expect(c.watch({ fromRevision: 0 }, recorder()).ok).toBe(false);
   });
 
+  it('leaves no timer behind once stopped, even mid-reconnect', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    const src = new FakeSource();
+    const c = await started(src, { bookmarkIntervalMs: 50 });
+    c.watch({ fromRevision: 0, bookmarks: true }, recorder());
+    src.put(key('a', 'p'), pod('a', 'p'));
+    src.current().handlers.ended({ compacted: false, message: 'gone away' });
+    const pending = c.list({ minRevision: 99 });
+    expect(vi.getTimerCount()).toBeGreaterThan(0);
+    c.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    const l = await pending;
+    expect(!l.ok && l.error.kind).toBe('unavailable');
+  });
+
   it('reports a failed initial list as a value', async () => {
     const src = new FakeSource();
     src.listFails = true;
