@@ -148,18 +148,19 @@ export async function startCluster(n = 1): Promise<Cluster> {
     servers.push({ server: s.server, endpoint: `127.0.0.1:${s.port}` });
   }
   const killed = new Set<number>();
+  const kill = (i: number): void => {
+    if (killed.has(i)) return;
+    killed.add(i);
+    servers[i]?.server.forceShutdown();
+  };
   return {
     registry,
     storage,
     expiring,
     servers,
-    kill(i) {
-      if (killed.has(i)) return;
-      killed.add(i);
-      servers[i]?.server.forceShutdown();
-    },
-    close() {
-      for (let i = 0; i < servers.length; i++) this.kill(i);
+    kill,
+    close: () => {
+      for (let i = 0; i < servers.length; i++) kill(i);
     },
   };
 }

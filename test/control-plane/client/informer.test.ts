@@ -1,0 +1,201 @@
+/**
+ * The informer against real in-process gRPC apiservers: the cache converges on the store's
+ * state, indexes follow updates, handlers fire, a 410 causes a relist with synthetic deletes,
+ * and a watch whose apiserver dies resumes on another apiserver from the last resourceVersion
+ * without a relist.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { findResource } from '../../../src/control-plane/api/resources.js';
+import type { KubeObject, ResourceInfo, Result } from '../../../src/control-plane/api/types.js';
+import type { ApiError, Disposable, ListOptions, WatchOptions } from '../../../src/control-plane/apiserver/registry-api.js';
+import type { ResourceDescriptor, TypedList, WatchHandlers } from '../../../src/control-plane/client/api-client.js';
+import { ApiClient } from '../../../src/control-plane/client/api-client.js';
+import type { ListWatcher } from '../../../src/control-plane/client/informer.js';
+import { Informer, keyOf, splitKey } from '../../../src/control-plane/client/informer.js';
+import type { Cluster } from './harness.js';
+import { DEAD_ENDPOINT, startCluster, TOKEN } from './harness.js';
+
+function res(group: string, plural: string): ResourceInfo {
+  const r = findResource(group, 'v1', plural);
+  if (r === undefined) throw new Error(`no ${plural}`);
+  return r;
+}
+
+const PODS = res('', 'pods');
+const NODES = res('', 'nodes');
+
+interface Pod extends KubeObject {
+  spec: { nodeName?: string; containers: { name: string; image: string }[] };
+}
+
+function pod(name: string, namespace = 'default'): Pod {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+}
+
+function must<T>(r: Result<T, ApiError>): T {
+  if (!r.ok) throw new Error(`unexpected failure: ${JSON.stringify(r.error)}`);
+  return r.value;
+}
+
+/** Counting wraps a client and counts lists and watches (to tell a relist from a resume). */
+class Counting implements ListWatcher {
+  lists = 0;
+  watches = 0;
+  constructor(readonly inner: ApiClient) {}
+  list<T>(r: ResourceDescriptor, o: ListOptions): Promise<Result<TypedList<T>, ApiError>> {
+    this.lists++;
+    return this.inner.list<T>(r, o);
+  }
+  watch<T>(r: ResourceDescriptor, o: WatchOptions, h: WatchHandlers<T>): Disposable {
+    this.watches++;
+    return this.inner.watch<T>(r, o, h);
+  }
+}
+
+/** Changes records handler calls and lets a test wait, without polling, for a condition. */
+class Changes {
+  readonly log: string[] = [];
+  readonly #waiters: Array<{ check: () => boolean; resolve: () => void }> = [];
+
+  readonly handlers = {
+    onAdd: (o: Pod) => this.#push(`add ${keyOf(o)}`),
+    onUpdate: (_old: Pod, o: Pod) => this.#push(`update ${keyOf(o)}`),
+    onDelete: (o: Pod, info: { finalStateUnknown: boolean }) => this.#push(`delete ${keyOf(o)}${info.finalStateUnknown ? ' (unknown final state)' : ''}`),
+  };
+
+  #push(s: string): void {
+    this.log.push(s);
+    for (const w of [...this.#waiters]) {
+      if (w.check()) {
+        this.#waiters.splice(this.#waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  }
+
+  until(check: () => boolean): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ check, resolve }));
+  }
+}
+
+let cluster: Cluster | undefined;
+const cleanups: Array<() => void> = [];
+
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+  cluster?.close();
+  cluster = undefined;
+});
+
+function setup(endpoints: readonly string[]): { client: ApiClient; counting: Counting; informer: Informer<Pod>; changes: Changes } {
+  const client = new ApiClient({ endpoints, token: TOKEN, deadlineMs: 5000 });
+  const counting = new Counting(client);
+  const informer = new Informer<Pod>({
+    client: counting,
+    resource: PODS,
+    pageSize: 2,
+    backoff: { initialMs: 5, maxMs: 50 },
+    indexers: { nodeName: (p) => (p.spec.nodeName === undefined ? [] : [p.spec.nodeName]) },
+  });
+  const changes = new Changes();
+  cleanups.push(() => client.close(), () => informer.stop());
+  return { client, counting, informer, changes };
+}
+
+describe('Informer', () => {
+  it('lists in pages, syncs, then follows creates, updates, binds and deletes into an indexed cache', async () => {
+    cluster = await startCluster();
+    const { client, informer, changes } = setup([DEAD_ENDPOINT, cluster.servers[0]!.endpoint]);
+    for (const n of ['a', 'b', 'c']) must(await client.create(PODS, pod(n)));
+    must(await client.create(PODS, pod('x', 'kube-system')));
+    must(await client.create(NODES, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } }));
+    informer.addEventHandler(changes.handlers);
+    expect(informer.hasSynced()).toBe(false);
+    informer.start();
+    expect(await informer.waitForSync()).toBe(true);
+    expect(informer.keys().sort()).toEqual(['default/a', 'default/b', 'default/c', 'kube-system/x']);
+    expect(informer.byIndex('namespace', 'default').map((p) => p.metadata.name).sort()).toEqual(['a', 'b', 'c']);
+    expect(changes.log.sort()).toEqual(['add default/a', 'add default/b', 'add default/c', 'add kube-system/x']);
+    changes.log.length = 0;
+
+    must(await client.bind({ namespace: 'default', name: 'a' }, 'n1'));
+    must(await client.delete(PODS, { namespace: 'default', name: 'b', }, { gracePeriodSeconds: 0 }));
+    must(await client.create(PODS, pod('d')));
+    await changes.until(() => informer.get('default/d') !== undefined);
+    expect(changes.log).toEqual(['update default/a', 'delete default/b', 'add default/d']);
+    expect(informer.byIndex('nodeName', 'n1').map(keyOf)).toEqual(['default/a']);
+    expect(informer.get('default/b')).toBeUndefined();
+    expect(informer.lastSyncResourceVersion).toBe(informer.get('default/d')!.metadata.resourceVersion);
+
+    // A late handler gets the current state replayed as adds.
+    const late: string[] = [];
+    const h = informer.addEventHandler({ onAdd: (p) => late.push(keyOf(p)) });
+    expect(late.sort()).toEqual(['default/a', 'default/c', 'default/d', 'kube-system/x']);
+    h.dispose();
+    expect(splitKey('default/a')).toEqual({ namespace: 'default', name: 'a' });
+    expect(splitKey('n1')).toEqual({ name: 'n1' });
+  });
+
+  it('relists on 410 and delivers synthetic deletes for what vanished while the watch was blind', async () => {
+    cluster = await startCluster();
+    const { client, counting, informer, changes } = setup([cluster.servers[0]!.endpoint]);
+    for (const n of ['a', 'b', 'c']) must(await client.create(PODS, pod(n)));
+    informer.addEventHandler(changes.handlers);
+    informer.start();
+    expect(await informer.waitForSync()).toBe(true);
+    expect(counting.lists).toBe(2); // three pods in pages of two
+    changes.log.length = 0;
+
+    // The watch cache falls behind: events are lost, then every watch ends with 410.
+    cluster.expiring.muted = true;
+    must(await client.delete(PODS, { namespace: 'default', name: 'b' }, { gracePeriodSeconds: 0 }));
+    must(await client.patch(PODS, { namespace: 'default', name: 'c' }, { type: 'merge', patch: { metadata: { labels: { x: 'y' } } } }));
+    must(await client.create(PODS, pod('e')));
+    expect(changes.log).toEqual([]);
+    cluster.expiring.muted = false;
+    cluster.expiring.expireAll(cluster.storage.store.revision);
+
+    await changes.until(() => changes.log.length >= 3);
+    expect(changes.log.sort()).toEqual(['add default/e', 'delete default/b (unknown final state)', 'update default/c']);
+    expect(counting.lists).toBe(4);
+    expect(informer.keys().sort()).toEqual(['default/a', 'default/c', 'default/e']);
+    expect(informer.get('default/c')!.metadata.labels).toEqual({ x: 'y' });
+
+    // And it watches again after the relist.
+    must(await client.create(PODS, pod('f')));
+    await changes.until(() => informer.get('default/f') !== undefined);
+    expect(changes.log.at(-1)).toBe('add default/f');
+  });
+
+  it('resumes a broken watch on another apiserver from the last resourceVersion, without a relist', async () => {
+    cluster = await startCluster(2);
+    const { client, counting, informer, changes } = setup([cluster.servers[0]!.endpoint, cluster.servers[1]!.endpoint]);
+    must(await client.create(PODS, pod('a')));
+    informer.addEventHandler(changes.handlers);
+    informer.start();
+    expect(await informer.waitForSync()).toBe(true);
+    must(await client.create(PODS, pod('b')));
+    await changes.until(() => informer.get('default/b') !== undefined);
+    const listsBefore = counting.lists;
+    const watchesBefore = counting.watches;
+
+    cluster.kill(0);
+    must(await client.create(PODS, pod('c')));
+    must(await client.delete(PODS, { namespace: 'default', name: 'a' }, { gracePeriodSeconds: 0 }));
+    await changes.until(() => informer.get('default/c') !== undefined && informer.get('default/a') === undefined);
+    expect(changes.log).toEqual(['add default/a', 'add default/b', 'add default/c', 'delete default/a']);
+    expect(counting.lists).toBe(listsBefore);
+    expect(counting.watches).toBeGreaterThan(watchesBefore);
+    expect(client.endpoint).toBe(cluster.servers[1]!.endpoint);
+  });
+
+  it('stop ends the watch; waitForSync on a stopped, unsynced informer answers false', async () => {
+    const { informer } = setup([DEAD_ENDPOINT]);
+    informer.start();
+    const waiting = informer.waitForSync();
+    informer.stop();
+    expect(await waiting).toBe(false);
+    expect(informer.hasSynced()).toBe(false);
+  });
+});
