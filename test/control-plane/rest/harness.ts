@@ -113,14 +113,21 @@ export interface KubectlRun {
   kill(): void;
 }
 
+/** KubectlOptions: standard input, a time limit (default 20 s) and extra environment. */
+export interface KubectlOptions {
+  readonly stdin?: string;
+  readonly timeoutMs?: number;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /**
  * startKubectl runs kubectl with the kubeconfig (and a private cache dir, so discovery is asked
  * afresh), killing it after `timeoutMs`.
  */
-export function startKubectl(kc: Kubeconfig, args: readonly string[], opts: { readonly stdin?: string; readonly timeoutMs?: number } = {}): KubectlRun {
+export function startKubectl(kc: Kubeconfig, args: readonly string[], opts: KubectlOptions = {}): KubectlRun {
   const child = spawn('kubectl', ['--kubeconfig', kc.path, '--cache-dir', join(kc.dir, 'cache'), ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, KUBECONFIG: kc.path, HOME: kc.dir },
+    env: { ...process.env, KUBECONFIG: kc.path, HOME: kc.dir, ...opts.env },
   });
   let stdout = '';
   let stderr = '';
@@ -138,7 +145,7 @@ export function startKubectl(kc: Kubeconfig, args: readonly string[], opts: { re
 }
 
 /** kubectl runs kubectl to completion. */
-export function kubectl(kc: Kubeconfig, args: readonly string[], opts: { readonly stdin?: string; readonly timeoutMs?: number } = {}): Promise<KubectlResult> {
+export function kubectl(kc: Kubeconfig, args: readonly string[], opts: KubectlOptions = {}): Promise<KubectlResult> {
   return startKubectl(kc, args, opts).done;
 }
 
