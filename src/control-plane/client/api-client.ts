@@ -205,6 +205,9 @@ export class ApiClient {
       'grpc.max_receive_message_length': -1,
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
+      // Pings on open calls, so a watch on a connection whose peer vanished fails in seconds.
+      'grpc.keepalive_time_ms': 20_000,
+      'grpc.keepalive_timeout_ms': 10_000,
       ...(o.tlsServerName === undefined ? {} : { 'grpc.ssl_target_name_override': o.tlsServerName, 'grpc.default_authority': o.tlsServerName }),
     };
     this.#channels = this.#endpoints.map((e) => new grpc.Client(e, creds, options));

@@ -49,6 +49,11 @@ export interface InformerOptions<T> {
   readonly clock?: Clock;
   /** backoff between failed lists or watches: initial (default 200 ms), doubling up to max (default 30 s). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /**
+   * watchTimeoutMs re-establishes the watch (from the last resourceVersion) after this long, so a
+   * stream on a half-open connection cannot go silent forever; default a random 5–10 minutes.
+   */
+  readonly watchTimeoutMs?: number;
   /** onError hears about each failed list or watch (for logs and metrics). */
   readonly onError?: (e: ApiError, during: 'list' | 'watch') => void;
 }
@@ -88,6 +93,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   #lastRv = '';
   #watch: Disposable | null = null;
   #timer: TimerHandle | null = null;
+  #refresh: TimerHandle | null = null;
   #failures = 0;
   /** generation invalidates callbacks of a list or watch that was superseded or stopped. */
   #generation = 0;
@@ -117,6 +123,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.#watch = null;
     if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
     this.#timer = null;
+    this.#clearRefresh();
     for (const w of this.#syncWaiters.splice(0)) w(this.#synced);
   }
 
@@ -282,9 +289,25 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
   }
 
+  #clearRefresh(): void {
+    if (this.#refresh !== null) this.#clock.clearTimeout(this.#refresh);
+    this.#refresh = null;
+  }
+
   #watchFrom(rv: string): void {
     const gen = ++this.#generation;
     let delivered = false;
+    this.#clearRefresh();
+    this.#refresh = this.#clock.setTimeout(
+      () => {
+        this.#refresh = null;
+        if (gen !== this.#generation || this.#stopped) return;
+        this.#watch?.dispose();
+        this.#watch = null;
+        this.#watchFrom(this.#lastRv);
+      },
+      this.#o.watchTimeoutMs ?? 300_000 * (1 + Math.random()),
+    );
     this.#watch = this.#o.client.watch<T>(this.#o.resource, { ...this.#selection(), resourceVersion: rv, allowWatchBookmarks: true }, {
       event: (ev) => {
         if (gen !== this.#generation || this.#stopped) return;
@@ -311,6 +334,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       end: (why) => {
         if (gen !== this.#generation || this.#stopped) return;
         this.#watch = null;
+        this.#clearRefresh();
         if (why === null) {
           // A clean end (server timeout, apiserver shutting down gracefully): resume at once if
           // the watch was useful, after a backoff if it ended without delivering anything.

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { findResource } from '../../../src/control-plane/api/resources.js';
+import { createCA, issueServingCert } from '../../../src/control-plane/auth/pki.js';
 import type { KubeObject, ResourceInfo } from '../../../src/control-plane/api/types.js';
 import type { ApiError } from '../../../src/control-plane/apiserver/registry-api.js';
 import type { ClientWatchEvent } from '../../../src/control-plane/client/api-client.js';
@@ -211,5 +212,19 @@ describe('ApiClient', () => {
     expect(next.events).toEqual(['ADDED b']);
     expect(c.endpoint).toBe(s1);
     w.dispose();
+  });
+
+  it('speaks TLS when given the CA, and refuses a server its CA did not sign', async () => {
+    const ca = createCA('raftkube-test-ca');
+    cluster = await startCluster(1, { tls: issueServingCert(ca, { commonName: 'apiserver', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }) });
+    const ep = cluster.servers[0]!.endpoint;
+    const c = new ApiClient({ endpoints: [ep], token: TOKEN, caPem: ca.certPem });
+    clients.push(c);
+    must(await c.create(CONFIGMAPS, configMap('tls')));
+    expect(must(await c.get(CONFIGMAPS, { namespace: 'default', name: 'tls' })).metadata.name).toBe('tls');
+    const other = new ApiClient({ endpoints: [ep], token: TOKEN, caPem: createCA('another-ca').certPem });
+    clients.push(other);
+    const r = await other.get(CONFIGMAPS, { namespace: 'default', name: 'tls' });
+    expect(r.ok ? null : r.error.code).toBe(503);
   });
 });

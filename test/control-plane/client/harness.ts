@@ -131,8 +131,8 @@ export interface Cluster {
 /** DEAD_ENDPOINT is an address nothing listens on (connections are refused). */
 export const DEAD_ENDPOINT = '127.0.0.1:1';
 
-/** startCluster bootstraps a registry and serves it from `n` gRPC servers on 127.0.0.1. */
-export async function startCluster(n = 1): Promise<Cluster> {
+/** startCluster bootstraps a registry and serves it from `n` gRPC servers on 127.0.0.1 (over TLS with `tls`). */
+export async function startCluster(n = 1, o: { readonly tls?: { readonly certPem: string; readonly keyPem: string } } = {}): Promise<Cluster> {
   const storage = memoryStorage();
   const expiring = new Expiring();
   const registry = new ApiRegistry({ storage: expiring.wrap(storage), schema, authorizer: allowAll, resources: RESOURCES, clock: { now: () => new Date() } });
@@ -144,7 +144,7 @@ export async function startCluster(n = 1): Promise<Cluster> {
   });
   const servers: { server: grpc.Server; endpoint: string }[] = [];
   for (let i = 0; i < n; i++) {
-    const s = await serveGrpc(face, { host: '127.0.0.1', port: 0 });
+    const s = await serveGrpc(face, { host: '127.0.0.1', port: 0, ...(o.tls === undefined ? {} : { tls: o.tls }) });
     servers.push({ server: s.server, endpoint: `127.0.0.1:${s.port}` });
   }
   const killed = new Set<number>();

@@ -10,6 +10,7 @@ import type { KubeObject, ResourceInfo, Result } from '../../../src/control-plan
 import type { ApiError, Disposable, ListOptions, WatchOptions } from '../../../src/control-plane/apiserver/registry-api.js';
 import type { ResourceDescriptor, TypedList, WatchHandlers } from '../../../src/control-plane/client/api-client.js';
 import { ApiClient } from '../../../src/control-plane/client/api-client.js';
+import { VirtualClock } from '../../../src/control-plane/client/clock.js';
 import type { ListWatcher } from '../../../src/control-plane/client/informer.js';
 import { Informer, keyOf, splitKey } from '../../../src/control-plane/client/informer.js';
 import type { Cluster } from './harness.js';
@@ -88,7 +89,7 @@ afterEach(() => {
   cluster = undefined;
 });
 
-function setup(endpoints: readonly string[]): { client: ApiClient; counting: Counting; informer: Informer<Pod>; changes: Changes } {
+function setup(endpoints: readonly string[], clock?: VirtualClock): { client: ApiClient; counting: Counting; informer: Informer<Pod>; changes: Changes } {
   const client = new ApiClient({ endpoints, token: TOKEN, deadlineMs: 5000 });
   const counting = new Counting(client);
   const informer = new Informer<Pod>({
@@ -96,6 +97,7 @@ function setup(endpoints: readonly string[]): { client: ApiClient; counting: Cou
     resource: PODS,
     pageSize: 2,
     backoff: { initialMs: 5, maxMs: 50 },
+    ...(clock === undefined ? {} : { clock, watchTimeoutMs: 60_000 }),
     indexers: { nodeName: (p) => (p.spec.nodeName === undefined ? [] : [p.spec.nodeName]) },
   });
   const changes = new Changes();
@@ -188,6 +190,26 @@ describe('Informer', () => {
     expect(counting.lists).toBe(listsBefore);
     expect(counting.watches).toBeGreaterThan(watchesBefore);
     expect(client.endpoint).toBe(cluster.servers[1]!.endpoint);
+  });
+
+  it('re-establishes its watch after the watch timeout, from the last resourceVersion, without a relist', async () => {
+    cluster = await startCluster();
+    const clock = new VirtualClock();
+    const { client, counting, informer, changes } = setup([cluster.servers[0]!.endpoint], clock);
+    informer.addEventHandler(changes.handlers);
+    informer.start();
+    expect(await informer.waitForSync()).toBe(true);
+    must(await client.create(PODS, pod('a')));
+    await changes.until(() => informer.get('default/a') !== undefined);
+    expect([counting.lists, counting.watches]).toEqual([1, 1]);
+    expect(cluster.expiring.open.size).toBe(1);
+    await clock.advance(60_000);
+    expect([counting.lists, counting.watches]).toEqual([1, 2]);
+    must(await client.create(PODS, pod('b')));
+    await changes.until(() => informer.get('default/b') !== undefined);
+    expect(changes.log).toEqual(['add default/a', 'add default/b']);
+    informer.stop();
+    expect(clock.pending()).toBe(0);
   });
 
   it('stop ends the watch; waitForSync on a stopped, unsynced informer answers false', async () => {
