@@ -250,7 +250,7 @@ function resourceMatches(ruleResources: readonly string[], resource: string, sub
   return ruleResources.some((r) => r === '*' || r === combined || (subresource !== '' && r.startsWith('*/') && r.slice(2) === subresource));
 }
 
-/** A rule's URLs match exactly, '*' anything, and 'https://gh.072103.xyz/prefix/*' anything that starts with 'https://gh.072103.xyz/prefix/'. */
+/** A rule's URLs match exactly, '*' anything, and '/prefix/*' anything that starts with '/prefix/'. */
 function nonResourceURLMatches(urls: readonly string[], path: string): boolean {
   return urls.some((u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1))));
 }
@@ -334,7 +334,7 @@ export function labelSelectorMatches(selector: LabelSelector, labels: Readonly<R
 /**
  * forbiddenMessage words a denial as Kubernetes does, e.g. `pods is forbidden: User "jane" cannot
  * list resource "pods" in API group "" in the namespace "default"`, `... at the cluster scope`,
- * `deployments.apps "web" is forbidden: ...`, or `forbidden: User "jane" cannot get path "https://gh.072103.xyz/logs"`;
+ * `deployments.apps "web" is forbidden: ...`, or `forbidden: User "jane" cannot get path "/logs"`;
  * a non-empty `reason` is appended after a colon.
  */
 export function forbiddenMessage(user: UserInfo, attrs: RequestAttributes, reason = ''): string {

@@ -1,0 +1,11 @@
+/**
+ * auth: who a request comes from and what it may do — the cluster PKI (pki), static bearer
+ * tokens (tokens), RBAC (rbac) with its built-in policy (bootstrap), the node restriction
+ * (node-restriction) and the self-subject reviews behind `kubectl auth can-i` (reviews).
+ */
+export * from './bootstrap.js';
+export * from './node-restriction.js';
+export * from './pki.js';
+export * from './rbac.js';
+export * from './reviews.js';
+export * from './tokens.js';
