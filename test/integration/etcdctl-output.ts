@@ -108,9 +108,3 @@ export function parseWatchEvents(stdout: string): WatchEvent[] {
   }
   return events;
 }
-
-/** perfSummary keeps the verdict lines of `etcdctl check perf` (not its progress bar). */
-export function perfSummary(stdout: string): string[] {
-  // NB: the progress bar ends without a newline, so the first verdict can share its line.
-  return [...stdout.matchAll(/(PASS|FAIL)(: [^\r\n]*)?/g)].map((m) => m[0].trim());
-}
