@@ -48,6 +48,19 @@ describe('applyPatch json (RFC 6902)', () => {
   }
 });
 
+describe('applyPatch json limits', () => {
+  it('refuses more than 10000 operations', () => {
+    const ops = Array.from({ length: 10001 }, () => ({ op: 'test', path: '/kind', value: 'Deployment' }));
+    const r = applyPatch('json', dep, ops, testCatalog, 'Deployment');
+    expect(r.ok ? '' : r.error.message).toMatch(/maximum operations in a JSON patch is 10000, got 10001/);
+  });
+
+  it('replaces the whole document through the root path', () => {
+    const r = applyPatch('json', dep, [{ op: 'replace', path: '', value: { kind: 'X' } }], testCatalog, 'Deployment');
+    expect(r.ok && r.value).toEqual({ kind: 'X' });
+  });
+});
+
 describe('applyPatch merge (RFC 7396)', () => {
   it('merges objects, replaces lists, deletes with null', () => {
     const r = applyPatch('merge', dep, { metadata: { labels: { app: null, x: 'y' } }, spec: { template: { spec: { containers: [{ name: 'c' }] } } } }, testCatalog, 'Deployment');

@@ -37,10 +37,16 @@ export function applyPatch(type: PatchType, original: KubeObject, patch: unknown
 
 const OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 
+/** MAX_JSON_PATCH_OPERATIONS is the most operations one JSON patch may carry, as in Kubernetes. */
+export const MAX_JSON_PATCH_OPERATIONS = 10000;
+
 /** applyJsonPatch applies an RFC 6902 JSON patch; a failing `test` or a missing path is a 422. */
 export function applyJsonPatch(original: unknown, patch: unknown): Result<unknown, PatchError> {
   if (!Array.isArray(patch)) {
     return err(badRequest('A JSON patch must be a JSON array of operations, e.g. [{"op":"replace","path":"/spec/replicas","value":3}]'));
+  }
+  if (patch.length > MAX_JSON_PATCH_OPERATIONS) {
+    return err(unprocessable(`The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${patch.length}; split the patch`));
   }
   const ops: Operation[] = [];
   for (const [i, op] of patch.entries()) {
