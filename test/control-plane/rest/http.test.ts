@@ -3,7 +3,7 @@
  * YAML, Table), bodies (JSON, YAML, malformed, empty, too large), query parameters as registry
  * options, errors as Status, warnings, and watch streams.
  */
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_RESOURCES } from './fake-registry.js';
 import { fakeOpenApi } from './fake-openapi.js';
@@ -406,6 +406,29 @@ describe('watch', () => {
     expect(await pollUntil(() => rig.registry.watcherCount === 1)).toBe(true);
     expect(rig.registry.calls.at(-1)).toMatchObject({ verb: 'watch', opts: { fieldSelector: 'metadata.name=web-1' } });
     w.abort();
+  });
+
+  it('ends the stream of a client that stops reading', async () => {
+    await rig.close();
+    rig = await startRig({ maxWatchBufferBytes: 256 * 1024 });
+    const paused = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(`${rig.url}/api/v1/namespaces/default/configmaps?watch=true`, { headers: { authorization: 'Bearer test-admin-token' } }, (res) => {
+        res.pause();
+        resolve(res);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(await pollUntil(() => rig.registry.watcherCount === 1)).toBe(true);
+    const cms = FAKE_RESOURCES[2]!;
+    const big = 'x'.repeat(200_000);
+    for (let i = 0; i < 400 && rig.registry.disposed === 0; i++) {
+      await rig.registry.create({ user: { username: 'test', uid: '', groups: [] } }, cms, 'default', { metadata: { name: `big-${i}` }, data: { big } }, {});
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(rig.registry.disposed).toBe(1);
+    expect(rig.server.openWatches).toBe(0);
+    paused.destroy();
   });
 
   it('ends open watches when the server closes', async () => {

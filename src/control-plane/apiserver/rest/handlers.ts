@@ -25,6 +25,8 @@ export interface ResourceDeps {
   readonly streams: WatchStreams;
   /** watchTimeoutMs is the default watch length when the client gives no timeoutSeconds. */
   readonly watchTimeoutMs: () => number;
+  /** maxWatchBufferBytes ends a watch whose client leaves this much output unread. */
+  readonly maxWatchBufferBytes: number;
 }
 
 /** ResourceRequest is one decoded request for a resource path. */
@@ -134,6 +136,7 @@ export async function serveResource(r: ResourceRequest, deps: ResourceDeps): Pro
         registry, ctx: r.ctx, resource: res0, opts: wopts, now: deps.now, log: deps.log,
         asTable: out.kind === 'table' ? { apiVersion: out.apiVersion, includeObject: include.value } : undefined,
         timeoutMs: wopts.timeoutSeconds !== undefined ? wopts.timeoutSeconds * 1000 : deps.watchTimeoutMs(),
+        maxBufferedBytes: deps.maxWatchBufferBytes,
       }, deps.streams, r.abort);
     }
     case 'create':

@@ -75,6 +75,8 @@ export interface RestServerOptions {
   readonly now?: () => number;
   /** watchTimeoutMs picks a watch's length when the client gives none (default: 30–60 min at random). */
   readonly watchTimeoutMs?: () => number;
+  /** maxWatchBufferBytes ends a watch whose client leaves this much output unread (default 16 MiB). */
+  readonly maxWatchBufferBytes?: number;
 }
 
 /** RestServer is a running (or ready to run) REST face. */
@@ -119,6 +121,7 @@ class Rest {
       log: o.log,
       streams,
       watchTimeoutMs: o.watchTimeoutMs ?? (() => Math.floor((1 + Math.random()) * 1800 * 1000)),
+      maxWatchBufferBytes: o.maxWatchBufferBytes ?? 16 * 1024 * 1024,
     };
   }
 
@@ -226,9 +229,14 @@ export function createRestServer(o: RestServerOptions): RestServer {
     });
   };
   const server: Server = o.tls === undefined ? createHttpServer(onRequest) : createHttpsServer({ cert: o.tls.certPem, key: o.tls.keyPem }, onRequest);
-  server.on('clientError', (e, socket) => {
+  // NB: Go clients (kubectl) keep idle connections for 90 s; a server that closes them sooner
+  // races the client's next request on the same connection, which a POST cannot retry.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
+  server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
     o.log.debug({ err: e }, 'client error');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    const status = e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
   return {

@@ -24,6 +24,8 @@ export interface WatchRequest {
   readonly asTable: { readonly apiVersion: string; readonly includeObject: IncludeObject } | undefined;
   /** timeoutMs ends the stream after this long. */
   readonly timeoutMs: number;
+  /** maxBufferedBytes ends the stream when this much output waits for a slow client. */
+  readonly maxBufferedBytes: number;
   readonly now: () => number;
   readonly log: Logger;
 }
@@ -103,6 +105,12 @@ export async function serveWatch(res: ServerResponse, w: WatchRequest, streams: 
       try {
         start();
         res.write(`${JSON.stringify(render(ev, w))}\n`);
+        if (res.writableLength > w.maxBufferedBytes) {
+          // A client that does not read falls behind without bound; end its stream so it
+          // watches again from the last resourceVersion it saw, as Kubernetes does.
+          w.log.warn({ resource: w.resource.plural, buffered: res.writableLength }, 'watch client too slow; ending its stream');
+          end(null);
+        }
       } catch (e: unknown) {
         w.log.error({ err: e, resource: w.resource.plural }, 'watch event could not be written');
         end(null);
