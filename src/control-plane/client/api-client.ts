@@ -96,6 +96,9 @@ type Method = grpc.MethodDefinition<unknown, unknown>;
 
 const UNAVAILABLE = grpc.status.UNAVAILABLE;
 
+/** READS are the methods that are safe to repeat on another endpoint after a timeout. */
+const READS: ReadonlySet<ApiServerMethod> = new Set(['Get', 'List']);
+
 /**
  * brokenTransport says a failure came from the connection, not from an apiserver's answer: no
  * Status trailer, and UNAVAILABLE or CANCELLED (what a stream sees when its server dies).
@@ -263,16 +266,22 @@ export class ApiClient {
         this.#preferred = i;
         return r;
       }
-      if (r.error.code !== UNAVAILABLE) {
-        if (brokenTransport(r.error)) {
-          // The apiserver went away mid-call; the call may or may not have taken effect.
-          this.#preferred = (i + 1) % n;
-          return err(unavailable(`The apiserver at ${this.#endpoints[i] ?? '?'} went away during the call (${r.error.details}); read the object again before retrying`));
-        }
-        this.#preferred = i;
-        return err(apiErrorOf(r.error));
+      const e = r.error;
+      const where = this.#endpoints[i] ?? '?';
+      const noAnswer = (e.metadata?.get(STATUS_TRAILER).length ?? 0) === 0;
+      if (e.code === UNAVAILABLE || (e.code === grpc.status.DEADLINE_EXCEEDED && noAnswer && READS.has(m))) {
+        // Not reached, or (for a read, which is safe to repeat) too slow: ask the next one.
+        failures.push(`${where}: ${e.details}`);
+        continue;
       }
-      failures.push(`${this.#endpoints[i] ?? '?'}: ${r.error.details}`);
+      if (brokenTransport(e) || (e.code === grpc.status.DEADLINE_EXCEEDED && noAnswer)) {
+        // The apiserver went away or stalled mid-write; the write may or may not have taken effect.
+        this.#preferred = (i + 1) % n;
+        const message = `The apiserver at ${where} did not finish the call (${e.details}); read the object again before retrying`;
+        return err(e.code === grpc.status.DEADLINE_EXCEEDED ? { code: 504, reason: 'Timeout', message } : unavailable(message));
+      }
+      this.#preferred = i;
+      return err(apiErrorOf(e));
     }
     this.#preferred = (start + 1) % n;
     return err(unavailable(`No apiserver answered (${failures.join('; ')}); check that an apiserver is running and the endpoints are right`));

@@ -3,6 +3,8 @@
  * errors rebuilt from the Status trailer, bearer tokens, failover past a dead endpoint, 503
  * when every endpoint is down, and watch (events, 410 at start and mid-stream, failover).
  */
+import { createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findResource } from '../../../src/control-plane/api/resources.js';
 import { createCA, issueServingCert } from '../../../src/control-plane/auth/pki.js';
@@ -226,5 +228,34 @@ describe('ApiClient', () => {
     clients.push(other);
     const r = await other.get(CONFIGMAPS, { namespace: 'default', name: 'tls' });
     expect(r.ok ? null : r.error.code).toBe(503);
+  });
+
+  it('moves a read past an endpoint that accepts connections but never answers; a write there times out and the next call goes elsewhere', async () => {
+    cluster = await startCluster();
+    const sockets = new Set<Socket>();
+    const silent = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const addr = silent.address();
+    if (addr === null || typeof addr === 'string') throw new Error('no address');
+    try {
+      const good = cluster.servers[0]!.endpoint;
+      const c = new ApiClient({ endpoints: [`127.0.0.1:${addr.port}`, good], token: TOKEN, deadlineMs: 300 });
+      clients.push(c);
+      const r = await c.list(CONFIGMAPS, { namespace: 'default' });
+      expect(r.ok).toBe(true);
+      expect(c.endpoint).toBe(good);
+      const w = new ApiClient({ endpoints: [`127.0.0.1:${addr.port}`, good], token: TOKEN, deadlineMs: 300 });
+      clients.push(w);
+      const created = await w.create(CONFIGMAPS, configMap('slow'));
+      expect(created.ok ? null : { code: created.error.code, reason: created.error.reason }).toEqual({ code: 504, reason: 'Timeout' });
+      expect(w.endpoint).toBe(good);
+      must(await w.create(CONFIGMAPS, configMap('slow')));
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });
