@@ -151,7 +151,7 @@ describe('field selectors', () => {
   it('gives the selectable fields of a pod, unset ones as empty strings', () => {
     expect(fieldSetOf(pods, pod)).toEqual({
       'metadata.name': 'web-1', 'metadata.namespace': 'default', 'spec.nodeName': 'node-a', 'spec.restartPolicy': 'Always',
-      'spec.schedulerName': 'default-scheduler', 'spec.serviceAccountName': 'default', 'status.phase': 'Running', 'status.podIP': '10.0.0.5',
+      'spec.schedulerName': 'default-scheduler', 'spec.serviceAccountName': 'default', 'spec.hostNetwork': 'false', 'status.phase': 'Running', 'status.podIP': '10.0.0.5',
       'status.nominatedNodeName': '',
     });
   });

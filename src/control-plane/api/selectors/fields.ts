@@ -124,6 +124,7 @@ const EXTRACTORS: Readonly<Record<string, Extractor>> = {
       'spec.restartPolicy': text(spec['restartPolicy']),
       'spec.schedulerName': text(spec['schedulerName']),
       'spec.serviceAccountName': text(spec['serviceAccountName']),
+      'spec.hostNetwork': String(spec['hostNetwork'] === true),
       'status.phase': text(status['phase']),
       'status.podIP': text(status['podIP']),
       'status.nominatedNodeName': text(status['nominatedNodeName']),

@@ -137,7 +137,6 @@ export function validateEvent(o: JsonObject, namespace: string): FieldError[] {
   }
   const ions = str(io['namespace']) ?? '';
   if (ions !== '' && namespace !== '' && ions !== namespace) errs.push(invalid(child('involvedObject', 'namespace'), ions, 'does not match event.namespace'));
-  checkEnum(errs, 'type', o['type'] === '' ? undefined : o['type'], ['Normal', 'Warning']);
   checkNonNegative(errs, 'count', o['count']);
   return errs;
 }
