@@ -1,0 +1,140 @@
+/**
+ * server: one apiserver process — the etcd-backed storage with its watch caches, the RBAC
+ * mirror and authorizer, the registry with the cluster's built-in objects, and the two faces:
+ * the Kubernetes REST API (HTTPS for kubectl) and the gRPC API (for the control plane's own
+ * components). `raftkube apiserver` runs this; `raftkube up` runs one per master.
+ */
+import type { Logger } from 'pino';
+import { groupVersions, RESOURCES } from '../api/resources.js';
+import { openapiV2, openapiV3, openapiV3Index } from '../api/openapi.js';
+import type { KubeObject } from '../api/types.js';
+import { bootstrapObjects } from '../auth/bootstrap.js';
+import { nodeRestriction } from '../auth/node-restriction.js';
+import { ANONYMOUS_USER, TokenAuthenticator, type TokenEntry } from '../auth/tokens.js';
+import { ApiAuthorizer, RbacMirror, type NodeRestriction, type Reviews } from './authz.js';
+import { EtcdStorage } from './etcd-storage.js';
+import { GrpcFace, serveGrpc } from './grpc/server.js';
+import { bootstrapCluster } from './registry/bootstrap.js';
+import { ApiRegistry } from './registry/registry.js';
+import { createRestServer, type RestServer } from './rest/index.js';
+import { productionSchema } from './schema-functions.js';
+import type { UserInfo } from './registry-api.js';
+
+/** ApiServerConfig is one apiserver's configuration (kube-apiserver's flags, where they exist). */
+export interface ApiServerConfig {
+  /** name is the master this apiserver belongs to (in logs and /version's platform note). */
+  readonly name: string;
+  readonly etcdServers: readonly string[];
+  readonly bindAddress: string;
+  /** securePort is the REST port (HTTPS with tls, else plain HTTP). */
+  readonly securePort: number;
+  readonly grpcPort: number;
+  readonly tls?: { readonly certPem: string; readonly keyPem: string };
+  readonly tokens: readonly TokenEntry[];
+  readonly serviceCIDR?: string;
+  /** advertiseAddress and the secure port go into the `kubernetes` Endpoints. */
+  readonly advertiseAddress: string;
+  /** nodeRestriction overrides the node restriction (default: Kubernetes' NodeRestriction rules). */
+  readonly nodeRestriction?: NodeRestriction;
+  readonly reviews?: Reviews;
+  /** etcdWaitMs bounds how long start-up waits for the etcd layer (default 60 s). */
+  readonly etcdWaitMs?: number;
+  readonly log: Logger;
+}
+
+/** RunningApiServer is a started apiserver. */
+export interface RunningApiServer {
+  readonly restPort: number;
+  readonly grpcPort: number;
+  readonly registry: ApiRegistry;
+  stop(): Promise<void>;
+}
+
+/** ApiServerStartError is a failure to start, with what to do about it. */
+export class ApiServerStartError extends Error {
+  override readonly name = 'ApiServerStartError';
+}
+
+async function startStorage(cfg: ApiServerConfig): Promise<EtcdStorage> {
+  const deadline = Date.now() + (cfg.etcdWaitMs ?? 60_000);
+  let delay = 200;
+  for (;;) {
+    const storage = new EtcdStorage(cfg.etcdServers, RESOURCES);
+    const r = await storage.start();
+    if (r.ok) return storage;
+    storage.stop();
+    if (Date.now() > deadline) throw new ApiServerStartError(`Cannot reach the etcd layer at ${cfg.etcdServers.join(', ')}: ${r.error.message}; start it (raftkube kv) or fix --etcd-servers`);
+    cfg.log.warn({ err: r.error.message }, 'etcd layer not ready; retrying');
+    await new Promise((res) => setTimeout(res, delay));
+    delay = Math.min(delay * 2, 2_000);
+  }
+}
+
+/** startApiServer starts storage, bootstraps the cluster's objects and serves both faces. */
+export async function startApiServer(cfg: ApiServerConfig): Promise<RunningApiServer> {
+  const log = cfg.log;
+  const storage = await startStorage(cfg);
+  const mirror = new RbacMirror();
+  mirror.start(storage, RESOURCES);
+  const authorizer = new ApiAuthorizer(mirror, {
+    nodeRestriction: cfg.nodeRestriction ?? nodeRestriction,
+    ...(cfg.reviews === undefined ? {} : { reviews: cfg.reviews }),
+  });
+  const registry = new ApiRegistry({ storage, schema: productionSchema(), authorizer, resources: RESOURCES, ...(cfg.serviceCIDR === undefined ? {} : { serviceCIDR: cfg.serviceCIDR }) });
+  const boot = await bootstrapCluster(registry, { rbacPolicy: bootstrapObjects() as KubeObject[], apiserverEndpoints: [{ ip: cfg.advertiseAddress, port: cfg.securePort }] });
+  if (!boot.ok) {
+    storage.stop();
+    throw new ApiServerStartError(`Could not create the cluster's built-in objects: ${boot.error.message}`);
+  }
+  const authn = new TokenAuthenticator(cfg.tokens);
+  const whoIs = (header: string | undefined): UserInfo | 'anonymous' | 'invalid' => {
+    const a = authn.authenticate(header);
+    return a.kind === 'user' ? a.user : a.kind;
+  };
+  const rest: RestServer = createRestServer({
+    registry,
+    authenticate: (header) => {
+      const w = whoIs(header);
+      return w === 'invalid' ? null : w === 'anonymous' ? ANONYMOUS_USER : w;
+    },
+    authorizeNonResource: (user, verb, path) => authorizer.authorizeNonResource(user, verb, path),
+    openapi: { v2: openapiV2, v3Index: openapiV3Index, v3: openapiV3 },
+    readiness: async () => {
+      const rev = await storage.store.currentRevision();
+      return [
+        { name: 'etcd', ok: rev.ok, ...(rev.ok ? {} : { message: rev.error.message }) },
+        { name: 'rbac/bootstrap-roles', ok: mirror.size > 0 },
+      ];
+    },
+    ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
+    log: log.child({ face: 'rest' }),
+  });
+  let restAddr: { port: number };
+  try {
+    restAddr = await rest.listen(cfg.securePort, cfg.bindAddress);
+  } catch (e: unknown) {
+    storage.stop();
+    throw new ApiServerStartError(`Cannot listen on ${cfg.bindAddress}:${cfg.securePort}: ${e instanceof Error ? e.message : String(e)}; pick another --secure-port`);
+  }
+  const face = new GrpcFace({ registry, authenticate: whoIs, anonymous: ANONYMOUS_USER });
+  let grpc: Awaited<ReturnType<typeof serveGrpc>>;
+  try {
+    grpc = await serveGrpc(face, { host: cfg.bindAddress, port: cfg.grpcPort, ...(cfg.tls === undefined ? {} : { tls: cfg.tls }) });
+  } catch (e: unknown) {
+    await rest.close();
+    storage.stop();
+    throw new ApiServerStartError(e instanceof Error ? e.message : String(e));
+  }
+  log.info({ rest: restAddr.port, grpc: grpc.port, groups: groupVersions().length }, 'apiserver serving');
+  return {
+    restPort: restAddr.port,
+    grpcPort: grpc.port,
+    registry,
+    async stop() {
+      await rest.close();
+      await new Promise<void>((res) => grpc.server.tryShutdown(() => res()));
+      mirror.stop();
+      storage.stop();
+    },
+  };
+}
