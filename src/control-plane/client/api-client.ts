@@ -185,6 +185,12 @@ function metaOf(obj: KubeObject): ObjectKey {
 }
 
 /**
+ * KubeClient is the verbs controllers and the scheduler write through; ApiClient implements
+ * it, and a controller test can pass a recording fake instead.
+ */
+export type KubeClient = Pick<ApiClient, 'get' | 'list' | 'watch' | 'create' | 'update' | 'updateStatus' | 'patch' | 'delete' | 'deleteCollection' | 'bind' | 'getScale' | 'updateScale'>;
+
+/**
  * ApiClient is the apiserver's gRPC API as methods returning `Result<T, ApiError>`. Calls go to
  * the endpoint that answered last; on UNAVAILABLE the call moves on to the next endpoint, and
  * only when every endpoint failed does it return 503. Call `close()` when done.

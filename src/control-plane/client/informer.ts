@@ -75,6 +75,18 @@ export function splitKey(key: string): { readonly namespace?: string; readonly n
 }
 
 /**
+ * enqueueHandlers are handlers that only add the changed object's key to a queue, the usual
+ * thing for a controller's informer handlers to do.
+ */
+export function enqueueHandlers<T extends KubeObject>(queue: { add(key: string): void }, key: (obj: T) => string = keyOf): InformerHandlers<T> {
+  return {
+    onAdd: (obj) => queue.add(key(obj)),
+    onUpdate: (_old, obj) => queue.add(key(obj)),
+    onDelete: (obj) => queue.add(key(obj)),
+  };
+}
+
+/**
  * Informer keeps a read-only cache of one resource. Objects handed out are the cache's own:
  * copy (structuredClone) before modifying. `start()` begins, `stop()` ends every stream and timer.
  */
@@ -82,7 +94,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly #o: InformerOptions<T>;
   readonly #clock: Clock;
   readonly #items = new Map<string, T>();
-  readonly #indexers: ReadonlyMap<string, IndexFunc<T>>;
+  readonly #indexers = new Map<string, IndexFunc<T>>();
   /** indexes: index name → index value → keys. */
   readonly #indexes = new Map<string, Map<string, Set<string>>>();
   readonly #handlers = new Set<InformerHandlers<T>>();
@@ -101,10 +113,30 @@ export class Informer<T extends KubeObject = KubeObject> {
   constructor(o: InformerOptions<T>) {
     this.#o = o;
     this.#clock = o.clock ?? systemClock;
-    const ix = new Map<string, IndexFunc<T>>([[NAMESPACE_INDEX, (obj) => [obj.metadata.namespace ?? '']]]);
-    for (const [name, f] of Object.entries(o.indexers ?? {})) ix.set(name, f);
-    this.#indexers = ix;
-    for (const name of ix.keys()) this.#indexes.set(name, new Map());
+    this.addIndexer(NAMESPACE_INDEX, (obj) => [obj.metadata.namespace ?? '']);
+    for (const [name, f] of Object.entries(o.indexers ?? {})) this.addIndexer(name, f);
+  }
+
+  /**
+   * addIndexer adds a named index (e.g. pods by spec.nodeName) and indexes what the cache
+   * holds; a name that is taken must map to the same function.
+   */
+  addIndexer(name: string, f: IndexFunc<T>): void {
+    const cur = this.#indexers.get(name);
+    if (cur !== undefined) {
+      if (cur !== f) throw new Error(`The informer already has an index ${JSON.stringify(name)} with another function; pick another name`);
+      return;
+    }
+    this.#indexers.set(name, f);
+    const ix = new Map<string, Set<string>>();
+    this.#indexes.set(name, ix);
+    for (const [k, obj] of this.#items) {
+      for (const v of f(obj)) {
+        let set = ix.get(v);
+        if (set === undefined) ix.set(v, (set = new Set()));
+        set.add(k);
+      }
+    }
   }
 
   /** start lists and begins watching; calling it twice is a no-op. */

@@ -12,7 +12,9 @@ import type { ResourceDescriptor, TypedList, WatchHandlers } from '../../../src/
 import { ApiClient } from '../../../src/control-plane/client/api-client.js';
 import { VirtualClock } from '../../../src/control-plane/client/clock.js';
 import type { ListWatcher } from '../../../src/control-plane/client/informer.js';
-import { Informer, keyOf, splitKey } from '../../../src/control-plane/client/informer.js';
+import { enqueueHandlers, Informer, keyOf, splitKey } from '../../../src/control-plane/client/informer.js';
+import { SharedInformers } from '../../../src/control-plane/client/shared-informers.js';
+import { WorkQueue } from '../../../src/control-plane/client/work-queue.js';
 import type { Cluster } from './harness.js';
 import { DEAD_ENDPOINT, startCluster, TOKEN } from './harness.js';
 
@@ -63,6 +65,11 @@ class Changes {
     onUpdate: (_old: Pod, o: Pod) => this.#push(`update ${keyOf(o)}`),
     onDelete: (o: Pod, info: { finalStateUnknown: boolean }) => this.#push(`delete ${keyOf(o)}${info.finalStateUnknown ? ' (unknown final state)' : ''}`),
   };
+
+  /** note records something other than a handler call (and wakes waiters). */
+  note(s: string): void {
+    this.#push(s);
+  }
 
   #push(s: string): void {
     this.log.push(s);
@@ -210,6 +217,78 @@ describe('Informer', () => {
     expect(changes.log).toEqual(['add default/a', 'add default/b']);
     informer.stop();
     expect(clock.pending()).toBe(0);
+  });
+
+  it('drives a controller-shaped loop: handlers enqueue keys, workers reconcile from the cache', async () => {
+    cluster = await startCluster();
+    const { client, informer } = setup([cluster.servers[0]!.endpoint]);
+    must(await client.create(NODES, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } }));
+    const queue = new WorkQueue<string>();
+    informer.addEventHandler(enqueueHandlers(queue));
+    informer.start();
+    expect(await informer.waitForSync()).toBe(true);
+    // The "controller" binds every unbound pod to n1, and records what it saw.
+    const seen: string[] = [];
+    const progress = new Changes();
+    informer.addEventHandler({ onUpdate: (_o, p) => (p.spec.nodeName === undefined ? undefined : progress.note(`cached ${keyOf(p)}`)) });
+    const running = queue.run(2, async (key) => {
+      const p = informer.get(key);
+      if (p === undefined) {
+        seen.push(`${key} gone`);
+        return 'done';
+      }
+      if (p.spec.nodeName !== undefined) return 'done';
+      const r = await client.bind(splitKey(key), 'n1');
+      seen.push(`${key} ${r.ok ? 'bound' : r.error.reason}`);
+      progress.note(`wrote ${key}`);
+      return r.ok || r.error.code === 409 ? 'done' : 'retry';
+    });
+    for (const n of ['p1', 'p2', 'p3']) must(await client.create(PODS, pod(n)));
+    await progress.until(() => progress.log.filter((l) => l.startsWith('cached')).length === 3 && seen.length === 3);
+    expect(informer.byIndex('nodeName', 'n1').map(keyOf).sort()).toEqual(['default/p1', 'default/p2', 'default/p3']);
+    expect(seen.sort()).toEqual(['default/p1 bound', 'default/p2 bound', 'default/p3 bound']);
+    queue.shutDown();
+    await running;
+  });
+
+  it('adds an index after sync over what the cache already holds', async () => {
+    cluster = await startCluster();
+    const { client, informer } = setup([cluster.servers[0]!.endpoint]);
+    must(await client.create(PODS, { ...pod('a'), metadata: { name: 'a', namespace: 'default', labels: { app: 'web' } } }));
+    must(await client.create(PODS, pod('b')));
+    informer.start();
+    expect(await informer.waitForSync()).toBe(true);
+    const byApp = (p: Pod): string[] => (p.metadata.labels?.['app'] === undefined ? [] : [p.metadata.labels['app']]);
+    informer.addIndexer('app', byApp);
+    informer.addIndexer('app', byApp);
+    expect(informer.byIndex('app', 'web').map(keyOf)).toEqual(['default/a']);
+    expect(() => informer.addIndexer('app', (p) => [p.metadata.name ?? ''])).toThrow(/already has an index "app"/);
+    expect(() => informer.byIndex('nope', 'x')).toThrow(/has no index "nope"/);
+  });
+
+  it('SharedInformers gives every caller the same informer: one list and one watch per resource', async () => {
+    cluster = await startCluster();
+    const client = new ApiClient({ endpoints: [cluster.servers[0]!.endpoint], token: TOKEN });
+    const counting = new Counting(client);
+    const shared = new SharedInformers({ client: counting });
+    cleanups.push(() => client.close(), () => shared.stop());
+    must(await client.create(PODS, pod('a')));
+    const nodeName = (p: Pod): string[] => (p.spec.nodeName === undefined ? [] : [p.spec.nodeName]);
+    const first = shared.informerFor<Pod>(PODS, { nodeName });
+    const second = shared.informerFor<Pod>(PODS);
+    const nodes = shared.informerFor(NODES);
+    expect(second).toBe(first);
+    expect(shared.hasSynced()).toBe(false);
+    shared.start();
+    expect(await shared.waitForSync()).toBe(true);
+    expect([counting.lists, counting.watches]).toEqual([2, 2]);
+    expect(first.keys()).toEqual(['default/a']);
+    expect(nodes.keys()).toEqual([]);
+    // An informer asked for after start starts at once.
+    const late = shared.informerFor(res('', 'configmaps'));
+    expect(await late.waitForSync()).toBe(true);
+    shared.stop();
+    expect(await first.waitForSync()).toBe(true);
   });
 
   it('stop ends the watch; waitForSync on a stopped, unsynced informer answers false', async () => {
