@@ -149,6 +149,8 @@ const cases: Case[] = [
   { name: 'a bad type', res: R.svc, obj: withSpec(svc, { type: 'Internal' }), want: ['spec.type: Unsupported value: "Internal": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"'] },
   { name: 'a bad cluster IP', res: R.svc, obj: withSpec(svc, { clusterIP: '10.0.0' }), want: ['spec.clusterIP: Invalid value: "10.0.0": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'] },
   { name: 'a changed cluster IP', res: R.svc, obj: withSpec(svc, { clusterIP: '10.96.0.11' }), old: svc, want: ['spec.clusterIP: Invalid value: "10.96.0.11": field is immutable'] },
+  { name: 'a nodePort on a ClusterIP service', res: R.svc, obj: withSpec(svc, { ports: [{ port: 80, nodePort: 30080 }] }), want: ["spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"] },
+  { name: 'a nodePort on a NodePort service (allowed)', res: R.svc, obj: withSpec(svc, { type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] }), want: [] },
   { name: 'ExternalName without a name', res: R.svc, obj: k('Service', 'e', { spec: { type: 'ExternalName' } }), want: ['spec.externalName: Required value'] },
   { name: 'a bad selector label', res: R.svc, obj: withSpec(svc, { selector: { app: 'a b' } }), want: ['spec.selector: Invalid value: "a b": a valid label must be'] },
   // config maps and secrets

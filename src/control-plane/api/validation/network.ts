@@ -3,7 +3,7 @@
  * EndpointSlices (addresses and ports), with Kubernetes' paths and messages.
  */
 import type { FieldError } from '../types.js';
-import { child, duplicate, index, invalid, required } from './field-errors.js';
+import { child, duplicate, forbidden, index, invalid, required } from './field-errors.js';
 import { validateLabels } from './meta.js';
 import { isDNS1123Label, isDNS1123Subdomain } from './names.js';
 import { IP_MESSAGE, PORT_RANGE_MESSAGE, checkEnum, checkProtocol, isValidIP, isValidPortName, isValidPortNum, list, obj, str } from './util.js';
@@ -63,7 +63,7 @@ export function validateServiceSpec(specValue: unknown, path = 'spec'): FieldErr
     const nodePort = port['nodePort'];
     if (nodePort !== undefined && nodePort !== 0) {
       if (!isValidPortNum(nodePort)) errs.push(invalid(child(pp, 'nodePort'), nodePort, PORT_RANGE_MESSAGE));
-      else if (type !== 'NodePort' && type !== 'LoadBalancer') errs.push(invalid(child(pp, 'nodePort'), nodePort, 'may not be used when `type` is \'ClusterIP\''));
+      else if (type !== 'NodePort' && type !== 'LoadBalancer') errs.push(forbidden(child(pp, 'nodePort'), `may not be used when \`type\` is '${type}'`));
     }
     const pair = `${String(port['port'])}/${str(port['protocol']) ?? 'TCP'}`;
     if (pairs.has(pair)) errs.push(duplicate(pp, { port: port['port'], protocol: str(port['protocol']) ?? 'TCP' }));
