@@ -17,7 +17,7 @@ import { serveResource, type ResourceDeps } from './handlers.js';
 import { chooseOutput, parseAccept, type MediaRange, type OutputForm } from './negotiate.js';
 import { sendBody, sendError, sendText } from './respond.js';
 import { route, type Route } from './routes.js';
-import { forbiddenPath, internalError, methodNotAllowed, notAcceptable, notFound, unauthorized } from './status.js';
+import { badRequest, forbiddenPath, internalError, methodNotAllowed, notAcceptable, notFound, unauthorized } from './status.js';
 import { WatchStreams } from './watch.js';
 
 /**
@@ -129,7 +129,8 @@ class Rest {
     const started = performance.now();
     let user = '';
     try {
-      const url = new URL(req.url ?? '/', 'http://apiserver');
+      const url = requestUrl(req.url ?? '/');
+      if (url === undefined) return sendError(res, badRequest(`The request target "${req.url ?? ''}" is not a valid URL path; send a path such as /api/v1`));
       const r = route(url.pathname, this.#o.registry.resources());
       const accept = parseAccept(req.headers.accept);
       if (PUBLIC_ROUTES.has(r.kind)) return await this.#nonResource(req, res, url, r, accept);
@@ -205,6 +206,16 @@ class Rest {
     const lines = checks.map((c) => (excluded.has(c.name) ? `[+]${c.name} excluded: ok` : c.ok ? `[+]${c.name} ok` : `[-]${c.name} failed: ${c.message ?? 'reason withheld'}`));
     lines.push(`${check} check ${healthy ? 'passed' : 'failed'}`);
     return sendText(res, healthy ? 200 : 500, `${lines.join('\n')}\n`);
+  }
+}
+
+/** requestUrl parses a request target (origin form '/path?q', or absolute form) or answers undefined. */
+function requestUrl(target: string): URL | undefined {
+  try {
+    // NB: not new URL(target, base): a target starting with '//' would be read as a host.
+    return target.startsWith('/') ? new URL(`http://apiserver${target}`) : new URL(target);
+  } catch {
+    return undefined;
   }
 }
 
