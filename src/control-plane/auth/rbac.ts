@@ -120,6 +120,19 @@ export class RbacAuthorizer implements Authorizer {
   }
 
   /**
+   * roleRules resolves a binding's roleRef (a Role in `namespace`, or a ClusterRole, aggregated
+   * if need be) to its rules; an error names the missing role.
+   */
+  roleRules(ref: RoleRef, namespace: string): { ok: true; value: readonly PolicyRule[] } | { ok: false; error: string } {
+    return new RoleResolver(this.#source).rulesOf(ref, namespace);
+  }
+
+  /** isPrivileged says the user is in a privileged group (system:masters), which RBAC never limits. */
+  isPrivileged(user: UserInfo): boolean {
+    return user.groups.some((g) => this.#privileged.includes(g));
+  }
+
+  /**
    * rulesFor lists every rule granted to the user by ClusterRoleBindings and, when `namespace`
    * is not '', by that namespace's RoleBindings (SelfSubjectRulesReview's answer).
    */
