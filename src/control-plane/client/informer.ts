@@ -244,6 +244,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.#retry(() => this.#list());
         return;
       }
+      this.#failures = 0;
       this.#replace(r.value.items, r.value.resourceVersion);
       this.#watchFrom(this.#lastRv);
     });

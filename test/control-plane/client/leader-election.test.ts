@@ -14,6 +14,29 @@ import { CONTROLLER_MANAGER_LEASE, LeaderElector, leaderIdentity, microTime, SCH
 
 const DOWN: ApiError = { code: 503, reason: 'ServiceUnavailable', message: 'No apiserver answered' };
 
+/** Stall makes calls hang until the test lets them go, failing with 503 (an apiserver that stopped answering). */
+class Stall {
+  on = false;
+  readonly #held: Array<() => void> = [];
+
+  wrap(store: LeaseStore): LeaseStore {
+    const gate = <T>(f: () => Promise<Result<T, ApiError>>): Promise<Result<T, ApiError>> => {
+      if (!this.on) return f();
+      return new Promise((resolve) => this.#held.push(() => resolve(err(DOWN))));
+    };
+    return { get: (k) => gate(() => store.get(k)), create: (l) => gate(() => store.create(l)), update: (l) => gate(() => store.update(l)) };
+  }
+
+  get held(): number {
+    return this.#held.length;
+  }
+
+  release(): void {
+    this.on = false;
+    for (const r of this.#held.splice(0)) r();
+  }
+}
+
 /** FakeLeases is an in-memory Lease store with CAS on resourceVersion; `down` makes one caller's calls fail. */
 class FakeLeases {
   readonly #data = new Map<string, LeaseObject>();
@@ -228,6 +251,39 @@ describe('LeaderElector', () => {
     expect(l.ok && l.value.spec?.leaseTransitions).toBe(4);
     await a.elector.stop();
     await b.elector.stop();
+  });
+
+  it('steps down at the renew deadline even while a renewal call hangs, and campaigns again once calls return', async () => {
+    const clock = new VirtualClock();
+    const leases = new FakeLeases();
+    const stall = new Stall();
+    const events: string[] = [];
+    const a = new LeaderElector({
+      store: stall.wrap(leases.storeFor()),
+      lease: SCHEDULER_LEASE,
+      identity: 'm1_a',
+      clock,
+      random: () => 0,
+      onStartedLeading: () => events.push(`started@${clock.now()}`),
+      onStoppedLeading: () => events.push(`stopped@${clock.now()}`),
+    });
+    a.start();
+    await clock.advance(1000);
+    expect(events).toEqual(['started@0']);
+    stall.on = true;
+    await clock.advance(3999);
+    expect(a.isLeader()).toBe(true);
+    expect(stall.held).toBe(1); // the renewal at 2000 hangs; no second call piles up behind it
+    await clock.advance(1);
+    expect(a.isLeader()).toBe(false);
+    expect(events).toEqual(['started@0', 'stopped@5000']);
+    stall.release();
+    // The lease still names m1_a (nobody else wanted it), so the next round takes it back.
+    await clock.advance(2000);
+    expect(a.isLeader()).toBe(true);
+    expect(events).toEqual(['started@0', 'stopped@5000', 'started@6000']);
+    await a.stop();
+    expect(leases.holder(SCHEDULER_LEASE)).toBe('');
   });
 
   it('rejects durations that cannot work and makes identities that start with the master name', () => {
