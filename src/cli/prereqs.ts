@@ -79,7 +79,12 @@ export const NO_INSTALL_ENV = 'RAFTKUBE_NO_INSTALL';
 
 function advice(missing: readonly Prerequisite[], env: NodeJS.ProcessEnv): string {
   const pkgs = missing.map((p) => p.debianPackage).filter((x): x is string => x !== null);
-  const names = missing.map((p) => `${p.what}${p.envVar !== undefined && env[p.envVar] !== undefined ? ` ($${p.envVar}=${env[p.envVar]} is not an executable)` : ''}`).join('; ');
+  const names = missing
+    .map((p) => {
+      const set = p.envVar === undefined ? '' : (env[p.envVar] ?? '');
+      return set.length > 0 ? `${p.what} ($${p.envVar}=${set} is not an executable)` : p.what;
+    })
+    .join('; ');
   const how = pkgs.length > 0 ? `install ${pkgs.length === 1 ? 'it' : 'them'} with "sudo apt-get install ${pkgs.join(' ')}" (Debian/Ubuntu) or put ${missing.map((p) => p.command).join(', ')} on the PATH` : `put ${missing.map((p) => p.command).join(', ')} on the PATH`;
   return `Missing ${names}: ${how}, then run this again.`;
 }
