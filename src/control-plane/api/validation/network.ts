@@ -31,6 +31,14 @@ export function validateServiceSpec(specValue: unknown, path = 'spec'): FieldErr
   const type = str(spec['type']) ?? 'ClusterIP';
   checkEnum(errs, child(path, 'type'), spec['type'], SERVICE_TYPES);
   checkEnum(errs, child(path, 'sessionAffinity'), spec['sessionAffinity'], SESSION_AFFINITIES);
+  checkEnum(errs, child(path, 'internalTrafficPolicy'), spec['internalTrafficPolicy'], ['Cluster', 'Local']);
+  checkEnum(errs, child(path, 'ipFamilyPolicy'), spec['ipFamilyPolicy'], ['SingleStack', 'PreferDualStack', 'RequireDualStack']);
+  for (const [i, f] of list(spec['ipFamilies']).entries()) checkEnum(errs, index(child(path, 'ipFamilies'), i), f, ['IPv4', 'IPv6']);
+  const etp = spec['externalTrafficPolicy'];
+  if (etp !== undefined && etp !== '') {
+    if (type !== 'NodePort' && type !== 'LoadBalancer') errs.push(invalid(child(path, 'externalTrafficPolicy'), etp, 'may only be set for externally-accessible services'));
+    else checkEnum(errs, child(path, 'externalTrafficPolicy'), etp, ['Cluster', 'Local']);
+  }
   const clusterIP = str(spec['clusterIP']) ?? '';
   const headless = clusterIP === 'None';
   if (clusterIP !== '' && !headless && !isValidIP(clusterIP)) errs.push(invalid(child(path, 'clusterIP'), clusterIP, IP_MESSAGE));

@@ -6,15 +6,17 @@
 import { compareQuantities, parseQuantity } from '../quantity.js';
 import type { Quantity } from '../quantity.js';
 import type { FieldError } from '../types.js';
-import { child, duplicate, forbidden, index, invalid, key, notFound, required } from './field-errors.js';
+import { child, duplicate, forbidden, index, invalid, key, notFound, notSupported, required } from './field-errors.js';
 import { validateLabels } from './meta.js';
-import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName } from './names.js';
+import { isConfigMapKey, isDNS1123Label, isDNS1123Subdomain, isQualifiedName } from './names.js';
 import {
+  IP_MESSAGE,
   PORT_RANGE_MESSAGE,
   checkEnum,
   checkNonNegative,
   checkProtocol,
   deepEqual,
+  isValidIP,
   isValidPortName,
   isValidPortNum,
   list,
@@ -47,8 +49,13 @@ export function validatePodSpec(specValue: unknown, path: string, opts: PodSpecO
   const containers = list(spec['containers']);
   if (containers.length === 0) errs.push(required(child(path, 'containers')));
   const names = new Set<string>();
-  validateContainers(errs, spec['initContainers'], child(path, 'initContainers'), volumes, names);
-  validateContainers(errs, containers, child(path, 'containers'), volumes, names);
+  // As in Kubernetes, an init container is the duplicate when it shares a container's name.
+  validateContainers(errs, containers, child(path, 'containers'), volumes, names, false);
+  validateContainers(errs, spec['initContainers'], child(path, 'initContainers'), volumes, names, true);
+  for (const [i, h] of list(spec['hostAliases']).entries()) {
+    const ip = str(obj(h)?.['ip']) ?? '';
+    if (!isValidIP(ip)) errs.push(invalid(child(index(child(path, 'hostAliases'), i), 'ip'), ip, IP_MESSAGE));
+  }
   checkEnum(errs, child(path, 'restartPolicy'), spec['restartPolicy'], opts.restartPolicies ?? RESTART_POLICIES);
   checkEnum(errs, child(path, 'dnsPolicy'), spec['dnsPolicy'], DNS_POLICIES);
   checkNonNegative(errs, child(path, 'terminationGracePeriodSeconds'), spec['terminationGracePeriodSeconds']);
@@ -83,10 +90,23 @@ function validateVolumes(errs: FieldError[], value: unknown, path: string): Set<
   return names;
 }
 
-function validateContainers(errs: FieldError[], value: unknown, path: string, volumes: ReadonlySet<string>, names: Set<string>): void {
+function validateContainers(errs: FieldError[], value: unknown, path: string, volumes: ReadonlySet<string>, names: Set<string>, init: boolean): void {
   for (const [i, c] of list(value).entries()) {
     const cp = index(path, i);
     const ctr = obj(c) ?? {};
+    // Only init containers may carry a restart policy, and then only Always (a sidecar); only
+    // sidecars among init containers may be probed.
+    const sidecar = init && ctr['restartPolicy'] === 'Always';
+    if (ctr['restartPolicy'] !== undefined) {
+      if (!init) errs.push(forbidden(child(cp, 'restartPolicy'), 'may not be set for non-init containers'));
+      else checkEnum(errs, child(cp, 'restartPolicy'), ctr['restartPolicy'], ['Always']);
+    }
+    if (init && !sidecar) {
+      for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+        if (ctr[probe] !== undefined && ctr[probe] !== null) errs.push(forbidden(child(cp, probe), 'may not be set for init containers without restartPolicy=Always'));
+      }
+    }
+    checkEnum(errs, child(cp, 'terminationMessagePolicy'), ctr['terminationMessagePolicy'], ['File', 'FallbackToLogsOnError']);
     const name = str(ctr['name']) ?? '';
     if (name === '') errs.push(required(child(cp, 'name')));
     else {
@@ -106,14 +126,47 @@ function validateContainers(errs: FieldError[], value: unknown, path: string, vo
       else if (!volumes.has(mname)) errs.push(notFound(child(mp, 'name'), mname));
       if ((str(mount['mountPath']) ?? '') === '') errs.push(required(child(mp, 'mountPath')));
     }
-    for (const [j, e] of list(ctr['env']).entries()) {
-      const ename = str(obj(e)?.['name']) ?? '';
-      if (ename === '') errs.push(required(child(index(child(cp, 'env'), j), 'name')));
-    }
+    for (const [j, e] of list(ctr['env']).entries()) validateEnvVar(errs, e, index(child(cp, 'env'), j));
     for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
       if (ctr[probe] !== undefined && ctr[probe] !== null) validateProbe(errs, ctr[probe], child(cp, probe), probe);
     }
   }
+}
+
+const ENV_SOURCES = ['fieldRef', 'resourceFieldRef', 'configMapKeyRef', 'secretKeyRef'];
+const FIELD_REF_PATHS = [
+  'metadata.name', 'metadata.namespace', 'metadata.uid', 'metadata.labels', 'metadata.annotations', 'spec.nodeName',
+  'spec.serviceAccountName', 'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs',
+];
+const LABEL_OR_ANNOTATION_REF = /^metadata\.(labels|annotations)\['(.+)'\]$/;
+
+/** validateEnvVar checks one env var: a name, and a value or exactly one source. */
+function validateEnvVar(errs: FieldError[], value: unknown, path: string): void {
+  const e = obj(value) ?? {};
+  if ((str(e['name']) ?? '') === '') errs.push(required(child(path, 'name')));
+  const from = obj(e['valueFrom']);
+  if (from === undefined) return;
+  const fp = child(path, 'valueFrom');
+  if ((str(e['value']) ?? '') !== '') errs.push(invalid(fp, '', 'may not be specified when `value` is not empty'));
+  const sources = ENV_SOURCES.filter((s) => from[s] !== undefined && from[s] !== null);
+  if (sources.length === 0) errs.push(invalid(fp, '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`'));
+  if (sources.length > 1) errs.push(invalid(fp, '', 'may not have more than one field specified at a time'));
+  for (const ref of ['configMapKeyRef', 'secretKeyRef']) {
+    const r = obj(from[ref]);
+    if (r === undefined) continue;
+    const k = str(r['key']) ?? '';
+    if (k === '') errs.push(required(child(child(fp, ref), 'key')));
+    else for (const m of isConfigMapKey(k)) errs.push(invalid(child(child(fp, ref), 'key'), k, m));
+  }
+  const fieldRef = obj(from['fieldRef']);
+  if (fieldRef !== undefined) {
+    const fieldPath = str(fieldRef['fieldPath']) ?? '';
+    const rp = child(child(fp, 'fieldRef'), 'fieldPath');
+    if (fieldPath === '') errs.push(required(rp));
+    else if (!FIELD_REF_PATHS.includes(fieldPath) && !LABEL_OR_ANNOTATION_REF.test(fieldPath)) errs.push(notSupported(rp, fieldPath, FIELD_REF_PATHS));
+  }
+  const resourceRef = obj(from['resourceFieldRef']);
+  if (resourceRef !== undefined && (str(resourceRef['resource']) ?? '') === '') errs.push(required(child(child(fp, 'resourceFieldRef'), 'resource')));
 }
 
 function validateContainerPorts(errs: FieldError[], value: unknown, path: string): void {
