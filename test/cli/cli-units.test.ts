@@ -128,7 +128,8 @@ describe('readClusterFile', () => {
     mkdirSync(d, { recursive: true });
     const m = { name: 'm1', pids: [5, 6], clientURL: 'http://127.0.0.1:1', peerURL: 'http://127.0.0.1:2', apiserverURL: 'https://127.0.0.1:3' };
     writeFileSync(join(d, 'cluster.json'), JSON.stringify({ masters: [m], nodes: [{ name: 'n1', pids: [7] }], loadBalancer: { url: 'x', pids: [8] }, etcdEndpoints: [m.clientURL], kubeconfig: '/k', clusterID: '42' }));
-    expect(readClusterFile(d)).toEqual({ masters: [{ name: 'm1', pids: [5, 6], clientURL: m.clientURL, peerURL: m.peerURL }], etcdEndpoints: [m.clientURL], clusterID: '42' });
+    const f = readClusterFile(d);
+    expect(f).toMatchObject({ masters: [{ name: 'm1', pids: [5, 6], clientURL: m.clientURL, peerURL: m.peerURL }], etcdEndpoints: [m.clientURL], clusterID: '42' });
   });
 });
 
