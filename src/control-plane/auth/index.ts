@@ -1,11 +1,12 @@
 /**
  * auth: who a request comes from and what it may do — the cluster PKI (pki), static bearer
  * tokens (tokens), RBAC (rbac) with its built-in policy (bootstrap), the node restriction
- * (node-restriction), RBAC escalation prevention (escalation) and the self-subject reviews behind
+ * (node-restriction), RBAC escalation prevention (escalation), impersonation (impersonation) and the self-subject reviews behind
  * `kubectl auth can-i` (reviews, review-protobuf).
  */
 export * from './bootstrap.js';
 export * from './escalation.js';
+export * from './impersonation.js';
 export * from './node-restriction.js';
 export * from './pki.js';
 export * from './rbac.js';

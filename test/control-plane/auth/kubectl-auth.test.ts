@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapPolicy } from '../../../src/control-plane/auth/bootstrap.js';
 import { ensurePki } from '../../../src/control-plane/auth/pki.js';
 import { forbiddenError, RbacAuthorizer, rbacSourceOf, type RequestAttributes } from '../../../src/control-plane/auth/rbac.js';
+import { impersonate } from '../../../src/control-plane/auth/impersonation.js';
 import { decodeReviewBody } from '../../../src/control-plane/auth/review-protobuf.js';
 import { selfSubjectAccessReview, selfSubjectRulesReviewFromBody } from '../../../src/control-plane/auth/reviews.js';
 import { ANONYMOUS_USER, ensureTokens, readTokenFile, TokenAuthenticator } from '../../../src/control-plane/auth/tokens.js';
@@ -72,7 +73,10 @@ const DISCOVERY: Record<string, unknown> = {
 async function handle(auth: TokenAuthenticator, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const authn = auth.authenticate(req.headers.authorization);
   if (authn.kind === 'invalid') return sendStatus(res, { code: 401, reason: 'Unauthorized', message: 'Unauthorized' });
-  const user: UserInfo = authn.kind === 'user' ? authn.user : ANONYMOUS_USER;
+  const caller: UserInfo = authn.kind === 'user' ? authn.user : ANONYMOUS_USER;
+  const as = impersonate(authz, caller, req.headersDistinct);
+  if (!as.ok) return sendStatus(res, as.error);
+  const user = as.value ?? caller;
   const url = new URL(req.url ?? '/', 'https://localhost');
   const path = url.pathname;
   const verb = (req.method ?? 'GET').toLowerCase();
@@ -200,6 +204,16 @@ current-context: x
     const path = await kubectl(JANE_TOKEN, '127.0.0.1', 'auth', 'can-i', 'get', '/healthz');
     expect([path.code, path.stdout.trim()]).toEqual([0, 'yes']);
     expect([...seenContentTypes]).toEqual(['application/vnd.kubernetes.protobuf']);
+  });
+
+  it.skipIf(!HAVE_KUBECTL)('acts as another user with --as when allowed to impersonate', async () => {
+    const asJane = await kubectl(adminToken, '127.0.0.1', 'auth', 'can-i', 'list', 'pods', '-n', 'dev', '--as', 'jane');
+    expect([asJane.code, asJane.stdout.trim()]).toEqual([0, 'yes']);
+    const asJaneProd = await kubectl(adminToken, '127.0.0.1', 'auth', 'can-i', 'list', 'pods', '-n', 'prod', '--as', 'jane');
+    expect([asJaneProd.code, asJaneProd.stdout.trim()]).toEqual([1, 'no']);
+    const janeAsAdmin = await kubectl(JANE_TOKEN, '127.0.0.1', 'get', 'pods', '-n', 'prod', '--as', 'admin');
+    expect(janeAsAdmin.code).toBe(1);
+    expect(janeAsAdmin.stderr).toMatch(/Error from server \(Forbidden\): users "admin" is forbidden: User "jane" cannot impersonate resource "users" in API group "" at the cluster scope/);
   });
 
   it.skipIf(!HAVE_KUBECTL)('lists rules with kubectl auth can-i --list', async () => {
