@@ -167,7 +167,8 @@ const cases: Case[] = [
   // config maps and secrets
   { name: 'a bad configmap key', res: R.cm, obj: k('ConfigMap', 'c', { data: { 'a/b': 'x' } }), want: [`data[a/b]: Invalid value: "a/b": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`] },
   { name: 'a key in data and binaryData', res: R.cm, obj: k('ConfigMap', 'c', { data: { a: 'x' }, binaryData: { a: 'eA==' } }), want: ['binaryData[a]: Invalid value: "a": duplicate of key present in data'] },
-  { name: 'a configmap over 1 MiB', res: R.cm, obj: k('ConfigMap', 'c', { data: { a: 'x'.repeat(1048577) } }), want: ['data: Too long: may not be more than 1048576 bytes'] },
+  { name: 'a configmap over 1 MiB', res: R.cm, obj: k('ConfigMap', 'c', { data: { a: 'x'.repeat(1048577) } }), want: ['[]: Too long: may not be more than 1048576 bytes'] },
+  { name: 'a secret over 1 MiB', res: R.secret, obj: k('Secret', 's', { stringData: { a: 'x'.repeat(1048577) } }), want: ['data: Too long: may not be more than 1048576 bytes'] },
   { name: 'a secret key ..x', res: R.secret, obj: k('Secret', 's', { data: { '..x': 'eA==' } }), want: ["data[..x]: Invalid value: \"..x\": must not start with '..'"] },
   { name: 'a TLS secret without its key', res: R.secret, obj: k('Secret', 's', { type: 'kubernetes.io/tls', data: { 'tls.crt': 'eA==' } }), want: ['data[tls.key]: Required value'] },
   { name: 'a changed secret type', res: R.secret, obj: k('Secret', 's', { type: 'Opaque' }), old: k('Secret', 's', { type: 'kubernetes.io/tls', data: { 'tls.crt': 'eA==', 'tls.key': 'eA==' } }), want: ['type: Invalid value: "Opaque": field is immutable'] },

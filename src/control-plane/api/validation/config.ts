@@ -38,7 +38,8 @@ export function validateConfigMap(o: JsonObject): FieldError[] {
     if (Object.hasOwn(data, k)) errs.push(invalid(key('binaryData', k), k, 'duplicate of key present in data'));
     size += typeof v === 'string' ? base64Size(v) : 0;
   }
-  if (size > MAX_CONFIG_SIZE) errs.push(tooLong('data', MAX_CONFIG_SIZE));
+  // NB: Kubernetes reports a ConfigMap's size on the root path, which it prints as '[]'.
+  if (size > MAX_CONFIG_SIZE) errs.push(tooLong('[]', MAX_CONFIG_SIZE));
   return errs;
 }
 
