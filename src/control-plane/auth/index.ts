@@ -1,8 +1,9 @@
 /**
  * auth: who a request comes from and what it may do — the cluster PKI (pki), static bearer
- * tokens (tokens), RBAC (rbac) with its built-in policy (bootstrap), the node restriction
- * (node-restriction), RBAC escalation prevention (escalation), impersonation (impersonation) and the self-subject reviews behind
- * `kubectl auth can-i` (reviews, review-protobuf).
+ * tokens (tokens), impersonation (impersonation), RBAC (rbac) with its built-in policy
+ * (bootstrap) and its guard against escalation (escalation), the node restriction
+ * (node-restriction), and the self-subject reviews behind `kubectl auth can-i` (reviews,
+ * review-protobuf).
  */
 export * from './bootstrap.js';
 export * from './escalation.js';
