@@ -131,13 +131,19 @@ export interface Cluster {
 /** DEAD_ENDPOINT is an address nothing listens on (connections are refused). */
 export const DEAD_ENDPOINT = '127.0.0.1:1';
 
-/** startCluster bootstraps a registry and serves it from `n` gRPC servers on 127.0.0.1 (over TLS with `tls`). */
-export async function startCluster(n = 1, o: { readonly tls?: { readonly certPem: string; readonly keyPem: string } } = {}): Promise<Cluster> {
+/** newRegistry bootstraps a registry over the in-memory storage, with an expirable watch cache. */
+export async function newRegistry(): Promise<{ registry: ApiRegistry; storage: ReturnType<typeof memoryStorage>; expiring: Expiring }> {
   const storage = memoryStorage();
   const expiring = new Expiring();
   const registry = new ApiRegistry({ storage: expiring.wrap(storage), schema, authorizer: allowAll, resources: RESOURCES, clock: { now: () => new Date() } });
   const b = await bootstrapCluster(registry, { rbacPolicy: [], apiserverEndpoints: [{ ip: '127.0.0.1', port: 6443 }] });
   expect(b).toEqual({ ok: true, value: undefined });
+  return { registry, storage, expiring };
+}
+
+/** startCluster bootstraps a registry and serves it from `n` gRPC servers on 127.0.0.1 (over TLS with `tls`). */
+export async function startCluster(n = 1, o: { readonly tls?: { readonly certPem: string; readonly keyPem: string } } = {}): Promise<Cluster> {
+  const { registry, storage, expiring } = await newRegistry();
   const face = new GrpcFace({
     registry,
     authenticate: (h) => (h === undefined ? 'anonymous' : h === `Bearer ${TOKEN}` ? ADMIN : 'invalid'),
