@@ -121,8 +121,10 @@ describe('WorkQueue', () => {
     const active = new Set<string>();
     const log: string[] = [];
     const gates: Array<{ key: string; release: () => void }> = [];
+    const overlaps: string[] = [];
     const handler = async (key: string): Promise<Reconciled> => {
-      expect(active.has(key)).toBe(false);
+      // Recorded, not asserted here: the queue treats a throwing handler as a failed key.
+      if (active.has(key)) overlaps.push(key);
       active.add(key);
       log.push(`start ${key}`);
       const d = deferred<void>();
@@ -149,6 +151,7 @@ describe('WorkQueue', () => {
     q.shutDown();
     await running;
     expect(log.filter((l) => l.startsWith('end')).sort()).toEqual(['end a', 'end a', 'end b']);
+    expect(overlaps).toEqual([]);
   });
 
   it('run retries with backoff on retry and on a throw, requeues after requeueAfter, and forgets on done', async () => {
