@@ -1,6 +1,7 @@
 /**
- * reviews: the authorization.k8s.io/v1 reviews a user asks about itself — SelfSubjectAccessReview
- * (`kubectl auth can-i VERB RESOURCE`) and SelfSubjectRulesReview (`kubectl auth can-i --list`).
+ * reviews: the reviews a user asks about itself — authorization.k8s.io/v1 SelfSubjectAccessReview
+ * (`kubectl auth can-i VERB RESOURCE`) and SelfSubjectRulesReview (`kubectl auth can-i --list`),
+ * and authentication.k8s.io/v1 SelfSubjectReview (`kubectl auth whoami`).
  * Both are create-only virtual resources: the apiserver decodes the body, calls one of these and
  * returns the filled-in object (201), storing nothing.
  */
@@ -61,6 +62,22 @@ export function selfSubjectRulesReviewFromBody(source: RbacSource, user: UserInf
   if (ns !== undefined && typeof ns !== 'string') return err('spec.namespace: Invalid value: must be a string; give the namespace to list rules in');
   const answer = selfSubjectRulesReview(source, user, ns ?? '');
   return ok({ ...answer, metadata: review.value.metadata });
+}
+
+/** AUTHENTICATION_API_VERSION is SelfSubjectReview's apiVersion. */
+export const AUTHENTICATION_API_VERSION = 'authentication.k8s.io/v1';
+
+/**
+ * selfSubjectReview answers `kubectl auth whoami`: a SelfSubjectReview whose status.userInfo is
+ * the caller (after impersonation). Its request body carries nothing, so none is read.
+ */
+export function selfSubjectReview(user: UserInfo): KubeObject {
+  return {
+    apiVersion: AUTHENTICATION_API_VERSION,
+    kind: 'SelfSubjectReview',
+    metadata: {},
+    status: { userInfo: { username: user.username, ...(user.uid !== '' ? { uid: user.uid } : {}), groups: [...user.groups] } },
+  };
 }
 
 function resourceRule(rule: PolicyRule): Record<string, unknown> {

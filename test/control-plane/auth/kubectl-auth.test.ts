@@ -15,7 +15,7 @@ import { ensurePki } from '../../../src/control-plane/auth/pki.js';
 import { forbiddenError, RbacAuthorizer, rbacSourceOf, type RequestAttributes } from '../../../src/control-plane/auth/rbac.js';
 import { impersonate } from '../../../src/control-plane/auth/impersonation.js';
 import { decodeReviewBody } from '../../../src/control-plane/auth/review-protobuf.js';
-import { selfSubjectAccessReview, selfSubjectRulesReviewFromBody } from '../../../src/control-plane/auth/reviews.js';
+import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReviewFromBody } from '../../../src/control-plane/auth/reviews.js';
 import { ANONYMOUS_USER, ensureTokens, readTokenFile, TokenAuthenticator } from '../../../src/control-plane/auth/tokens.js';
 import type { ApiError, UserInfo } from '../../../src/control-plane/apiserver/registry-api.js';
 
@@ -93,6 +93,12 @@ async function handle(auth: TokenAuthenticator, req: IncomingMessage, res: Serve
     const answer = resource === 'selfsubjectaccessreviews' ? selfSubjectAccessReview(authz, user, body.value) : selfSubjectRulesReviewFromBody(source, user, body.value);
     if (!answer.ok) return sendStatus(res, { code: 400, reason: 'BadRequest', message: answer.error });
     return send(res, 201, answer.value);
+  }
+  if (path === '/apis/authentication.k8s.io/v1/selfsubjectreviews' && verb === 'post') {
+    const attrs: RequestAttributes = { kind: 'resource', verb: 'create', apiGroup: 'authentication.k8s.io', resource: 'selfsubjectreviews' };
+    if (!authz.authorize(user, attrs).allowed) return sendStatus(res, forbiddenError(user, attrs));
+    await readBody(req);
+    return send(res, 201, selfSubjectReview(user));
   }
   const pods = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(path);
   if (pods !== null && verb === 'get') {
@@ -214,6 +220,16 @@ current-context: x
     const janeAsAdmin = await kubectl(JANE_TOKEN, '127.0.0.1', 'get', 'pods', '-n', 'prod', '--as', 'admin');
     expect(janeAsAdmin.code).toBe(1);
     expect(janeAsAdmin.stderr).toMatch(/Error from server \(Forbidden\): users "admin" is forbidden: User "jane" cannot impersonate resource "users" in API group "" at the cluster scope/);
+  });
+
+  it.skipIf(!HAVE_KUBECTL)('tells kubectl auth whoami who the token (or --as) is', async () => {
+    const me = await kubectl(JANE_TOKEN, '127.0.0.1', 'auth', 'whoami', '-o', 'json');
+    expect(me.code).toBe(0);
+    expect((JSON.parse(me.stdout) as { status: unknown }).status).toEqual({ userInfo: { username: 'jane', uid: 'jane-uid', groups: ['system:authenticated'] } });
+    const table = await kubectl(adminToken, '127.0.0.1', 'auth', 'whoami', '--as', 'jane', '--as-group', 'dev');
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/Username\s+jane/);
+    expect(table.stdout).toMatch(/Groups\s+\[dev system:authenticated\]/);
   });
 
   it.skipIf(!HAVE_KUBECTL)('lists rules with kubectl auth can-i --list', async () => {

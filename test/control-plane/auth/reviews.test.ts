@@ -3,7 +3,7 @@ import type { RoleBinding } from 'kubernetes-types/rbac/v1.js';
 import { describe, expect, it } from 'vitest';
 import { bootstrapPolicy } from '../../../src/control-plane/auth/bootstrap.js';
 import { RbacAuthorizer, rbacSourceOf } from '../../../src/control-plane/auth/rbac.js';
-import { selfSubjectAccessReview, selfSubjectRulesReview, selfSubjectRulesReviewFromBody } from '../../../src/control-plane/auth/reviews.js';
+import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview, selfSubjectRulesReviewFromBody } from '../../../src/control-plane/auth/reviews.js';
 import type { UserInfo } from '../../../src/control-plane/apiserver/registry-api.js';
 
 const policy = bootstrapPolicy();
@@ -126,5 +126,12 @@ describe('selfSubjectRulesReview', () => {
     expect(r.ok && r.value.metadata).toEqual({ creationTimestamp: null });
     const bad = selfSubjectRulesReviewFromBody(source, jane, { spec: { namespace: 3 } });
     expect(bad).toEqual({ ok: false, error: 'spec.namespace: Invalid value: must be a string; give the namespace to list rules in' });
+  });
+});
+
+describe('selfSubjectReview', () => {
+  it('reports the caller, leaving out an empty uid', () => {
+    expect(selfSubjectReview(jane)).toEqual({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {}, status: { userInfo: { username: 'jane', uid: 'u', groups: ['system:authenticated'] } } });
+    expect(selfSubjectReview({ username: 'x', uid: '', groups: [] })['status']).toEqual({ userInfo: { username: 'x', groups: [] } });
   });
 });
