@@ -3,6 +3,7 @@
  * one leader at a time, takeover after expiry, release on shutdown, step-down when renewals
  * fail, fencing, and the Lease fields as Kubernetes writes them.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Result } from '../../../src/control-plane/api/types.js';
 import { err, ok } from '../../../src/control-plane/api/types.js';
@@ -292,5 +293,52 @@ describe('LeaderElector', () => {
     expect(() => new LeaderElector({ store, lease: SCHEDULER_LEASE, identity: 'x', renewDeadlineMs: 1000, retryPeriodMs: 1000, onStartedLeading: () => undefined })).toThrow(/longer than the retry period/);
     expect(leaderIdentity('m2')).toMatch(/^m2_[0-9a-f]{10}$/);
     expect(microTime(new Date('2026-11-30T10:00:00.123Z'))).toBe('2026-11-30T10:00:00.123000Z');
+  });
+
+  it('never has two leaders at once, whatever the outages, stops and restarts (random schedules)', async () => {
+    type Step = { readonly who: number; readonly what: 'down' | 'up' | 'stop' | 'start' | 'wait'; readonly ms: number };
+    const step: fc.Arbitrary<Step> = fc.record({
+      who: fc.integer({ min: 0, max: 2 }),
+      what: fc.constantFrom('down' as const, 'up' as const, 'stop' as const, 'start' as const, 'wait' as const, 'wait' as const),
+      ms: fc.integer({ min: 0, max: 3000 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 40 }), async (steps) => {
+        const clock = new VirtualClock();
+        const leases = new FakeLeases();
+        let seq = 0;
+        const make = (i: number): Candidate => candidate(leases, clock, `m${i}_${seq++}`);
+        const cs = [make(0), make(1), make(2)];
+        for (const c of cs) c.elector.start();
+        const check = async (ms: number): Promise<void> => {
+          for (let t = 0; t < ms; t += 100) {
+            await clock.advance(Math.min(100, ms - t));
+            expect(leaders(cs).length).toBeLessThanOrEqual(1);
+          }
+        };
+        const stopped = new Set<number>();
+        for (const s of steps) {
+          const c = cs[s.who]!;
+          if (s.what === 'down') c.down = true;
+          else if (s.what === 'up') c.down = false;
+          else if (s.what === 'stop') {
+            await c.elector.stop();
+            stopped.add(s.who);
+          } else if (s.what === 'start') {
+            await c.elector.stop();
+            cs[s.who] = make(s.who);
+            cs[s.who]!.elector.start();
+            stopped.delete(s.who);
+          }
+          await check(s.ms);
+        }
+        // Liveness: with everyone reachable, a running candidate leads within a lease duration and a few retries.
+        for (const c of cs) c.down = false;
+        await check(12_000);
+        expect(leaders(cs)).toHaveLength(stopped.size === cs.length ? 0 : 1);
+        for (const c of cs) await c.elector.stop();
+      }),
+      { numRuns: 60 },
+    );
   });
 });
