@@ -66,6 +66,20 @@ export const testCatalog: SchemaCatalog = {
     Strategy: t('Strategy', { type: f(str), rollingUpdate: f(ref('RollingUpdate')) }),
     RollingUpdate: t('RollingUpdate', { maxSurge: f(str), maxUnavailable: f(str) }),
     Template: t('Template', { metadata: f(ref('Meta')), spec: f(ref('PodSpec')) }),
+    // Item exercises every strategy on one small type.
+    Item: t('Item', {
+      name: f(str),
+      value: f(str),
+      other: f(str),
+      items: f(arr(ref('Item')), 'merge', 'name'),
+      plain: f(arr(ref('Item'))),
+      ints: f(arr(int), 'merge'),
+      plainInts: f(arr(int)),
+      labels: f(map(str)),
+      replaced: f(ref('Item'), 'replace'),
+      kept: f(ref('Item'), 'retainKeys'),
+      keptItems: f(arr(ref('Item')), 'merge,retainKeys', 'name'),
+    }),
   },
 };
 

@@ -203,3 +203,40 @@ describe('strategic merge patch: errors', () => {
     });
   }
 });
+
+describe('strategic merge patch: list order and directives, case by case', () => {
+  const n = (name: number | string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ name, ...extra });
+  const cases: Array<{ name: string; original: unknown; patch: unknown; want: unknown }> = [
+    { name: 'scalars merged as a set keep one copy of each', original: { ints: [1, 2] }, patch: { ints: [2, 3] }, want: { ints: [1, 2, 3] } },
+    { name: 'a patch reorders the scalars it names', original: { ints: [1, 2, 3] }, patch: { ints: [3, 1, 2] }, want: { ints: [3, 1, 2] } },
+    { name: 'scalars the patch leaves out keep their place before later named ones', original: { ints: [1, 2, 3] }, patch: { ints: [3, 1] }, want: { ints: [2, 3, 1] } },
+    { name: 'objects the patch names come in its order', original: { items: [n(1), n(2, { value: 'b' }), n(3)] }, patch: { items: [n(3, { value: 'c' }), n(1, { value: 'a' }), n(2, { other: 'x' })] }, want: { items: [n(3, { value: 'c' }), n(1, { value: 'a' }), n(2, { value: 'b', other: 'x' })] } },
+    { name: 'an object the patch leaves out keeps its place', original: { items: [n(1), n(2, { value: 'b' }), n(3)] }, patch: { items: [n(3, { value: 'c' }), n(1, { value: 'a' })] }, want: { items: [n(2, { value: 'b' }), n(3, { value: 'c' }), n(1, { value: 'a' })] } },
+    { name: '$patch: delete removes every element with that key', original: { items: [n(1), n(1), n(2, { value: 'a' }), n(3), n(3)] }, patch: { items: [{ name: 1, $patch: 'delete' }, { name: 3, $patch: 'delete' }] }, want: { items: [n(2, { value: 'a' })] } },
+    { name: 'a lone $patch: replace empties the list', original: { items: [n(1), n(2)] }, patch: { items: [{ $patch: 'replace' }] }, want: { items: [] } },
+    { name: '$patch: replace at the top replaces the whole object', original: { name: 1, value: 1 }, patch: { other: 'a', $patch: 'replace' }, want: { other: 'a' } },
+    { name: 'a map field with strategy replace is replaced', original: { replaced: { name: 'a', value: 'b' } }, patch: { replaced: { other: 'c' } }, want: { replaced: { other: 'c' } } },
+    { name: 'a retainKeys map without the directive merges', original: { kept: { name: 'foo', value: 'a' } }, patch: { kept: { value: null, other: 'b' } }, want: { kept: { name: 'foo', other: 'b' } } },
+    { name: 'a list without a strategy nested in a merged element is replaced', original: { items: [n(1, { plain: [n(1), n(2, { value: 2 })] }), n(2)] }, patch: { items: [n(1, { plain: [n(1, { value: 1 })] })] }, want: { items: [n(1, { plain: [n(1, { value: 1 })] }), n(2)] } },
+    { name: '$deleteFromPrimitiveList works on a list without a strategy too', original: { plainInts: [1, 2, 3] }, patch: { '$deleteFromPrimitiveList/plainInts': [2] }, want: { plainInts: [1, 3] } },
+    { name: '$deleteFromPrimitiveList of a missing value or list adds nothing', original: { ints: [1, 2] }, patch: { '$deleteFromPrimitiveList/ints': [3], '$deleteFromPrimitiveList/plainInts': [3] }, want: { ints: [1, 2] } },
+    { name: '$setElementOrder may name an element that is in neither list', original: { items: [n(1), n(3)] }, patch: { '$setElementOrder/items': [n(3), n(2), n(1)], items: [n(3, { value: 3 }), n(1, { value: 1 })] }, want: { items: [n(3, { value: 3 }), n(1, { value: 1 })] } },
+    { name: '$setElementOrder alone reorders scalars', original: { ints: [1, 3] }, patch: { '$setElementOrder/ints': [3, 2, 1] }, want: { ints: [3, 1] } },
+    { name: '$setElementOrder with $deleteFromPrimitiveList keeps unnamed server values at the end', original: { ints: [1, 2, 3, 4] }, patch: { '$setElementOrder/ints': [1, 2], '$deleteFromPrimitiveList/ints': [3] }, want: { ints: [1, 2, 4] } },
+    { name: '$setElementOrder puts added elements among server-only ones', original: { items: [n(1, { other: 'a' }), n(2, { value: 2, other: 'b' })] }, patch: { '$setElementOrder/items': [n(4), n(1), n(2), n(3)], items: [n(4, { value: 4 }), n(3, { value: 3 })] }, want: { items: [n(4, { value: 4 }), n(1, { other: 'a' }), n(2, { value: 2, other: 'b' }), n(3, { value: 3 })] } },
+    { name: 'a delete of an element that is not there, with an added one, keeps a server-only element after it', original: { items: [n(2, { other: 'b' })] }, patch: { '$setElementOrder/items': [n('hello'), n('gone')], items: [n('hello'), { $patch: 'delete', name: 'gone' }] }, want: { items: [n('hello'), n(2, { other: 'b' })] } },
+    { name: 'an add with a delete orders by the stored list as the merge left it', original: { items: [n(1), n(2, { other: 'b' }), n(4, { other: 'c' })] }, patch: { '$setElementOrder/items': [n(2), n(3)], items: [n(3), { name: 1, $patch: 'delete' }] }, want: { items: [n(2, { other: 'b' }), n(4, { other: 'c' }), n(3)] } },
+    { name: 'an add of two with a delete of one sees only the first added in the stored positions', original: { items: [n(1, { other: 'a' }), n(4, { other: 'c' })] }, patch: { '$setElementOrder/items': [n(2), n(3)], items: [n(2), n(3), { name: 1, $patch: 'delete' }] }, want: { items: [n(4, { other: 'c' }), n(2), n(3)] } },
+    { name: 'a null in a merged element deletes that field only', original: { items: [n(1, { value: 1, other: 'a' }), n(2, { value: 2 })] }, patch: { '$setElementOrder/items': [n(1), n(2)], items: [n(1, { value: null })] }, want: { items: [n(1, { other: 'a' }), n(2, { value: 2 })] } },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      expect(smp(c.original, c.patch, 'Item')).toEqual(c.want);
+    });
+  }
+
+  it('refuses a patch list in another order than its $setElementOrder (scalars too)', () => {
+    const e = smpError({ ints: [1, 3, 2] }, { '$setElementOrder/ints': [1, 2, 3], ints: [3, 1] }, 'Item');
+    expect(e.code).toBe(422);
+  });
+});

@@ -75,6 +75,12 @@ export function applyStrategicMergePatch(original: unknown, patch: unknown, cata
   }
 }
 
+/** ListTrace records, for `$setElementOrder`, the stored list after deletions and the elements a merge added. */
+interface ListTrace {
+  base: readonly unknown[];
+  readonly appended: unknown[];
+}
+
 /** FieldMeta is what the schema says about one key of an object. */
 interface FieldMeta {
   readonly type: TypeRef | undefined;
@@ -147,14 +153,14 @@ class Merger {
   }
 
   /** mergeListField combines a stored list with a patch list according to the field's strategy. */
-  mergeListField(original: readonly unknown[], patch: readonly unknown[], meta: FieldMeta): unknown[] {
+  mergeListField(original: readonly unknown[], patch: readonly unknown[], meta: FieldMeta, trace?: ListTrace): unknown[] {
     const strategy = meta.schema?.patchStrategy;
     if (strategy !== 'merge' && strategy !== 'merge,retainKeys') return cleanArray(patch);
     const items = meta.type?.kind === 'array' ? meta.type.items : undefined;
-    return this.mergeList(original, patch, meta.schema?.patchMergeKey ?? '', items);
+    return this.mergeList(original, patch, meta.schema?.patchMergeKey ?? '', items, trace);
   }
 
-  mergeList(original: readonly unknown[], patch: readonly unknown[], mergeKey: string, items: TypeRef | undefined): unknown[] {
+  mergeList(original: readonly unknown[], patch: readonly unknown[], mergeKey: string, items: TypeRef | undefined, trace?: ListTrace): unknown[] {
     if (original.length === 0 && patch.length === 0) return [];
     // Special elements ({$patch: ...}) first: they delete from or replace the stored list.
     let base: readonly unknown[] = original;
@@ -184,6 +190,7 @@ class Merger {
       fail(badRequest('This list of objects has no merge key, so it cannot be merged; send the whole list with "$patch": "replace" or use a JSON merge patch'));
     }
     const keyOf = (e: unknown): unknown => (isObject(e) ? e[mergeKey] : undefined);
+    if (trace !== undefined) trace.base = base;
     const merged = [...base];
     const at = new Map<unknown, number>();
     merged.forEach((e, i) => {
@@ -198,6 +205,7 @@ class Merger {
       if (i === undefined) {
         at.set(k, merged.length);
         merged.push(this.mergeObject(undefined, pe, items));
+        trace?.appended.push(merged[merged.length - 1]);
       } else {
         const cur = merged[i];
         merged[i] = this.mergeObject(isObject(cur) ? cur : undefined, pe, items);
@@ -226,11 +234,18 @@ class Merger {
     const orderIndex = keyIndex(order, keyOf);
     if (foundPatch) checkPatchAgainstOrder(pl, orderIndex, keyOf, field);
     let merged: unknown[];
-    if (foundOriginal && foundPatch) merged = this.mergeListField(orig, pl, meta);
-    else if (foundPatch) merged = cleanArray(pl);
+    let serverOrder: readonly unknown[] = foundOriginal ? orig : [];
+    if (foundOriginal && foundPatch) {
+      const trace: ListTrace = { base: orig, appended: [] };
+      merged = this.mergeListField(orig, pl, meta, trace);
+      // NB: Kubernetes orders this merge by the stored list as its merge left it in memory:
+      // deletions shift the survivors forward and added elements land in the freed slots (Go
+      // slices share one array), so the positions it compares are those of this view.
+      if (trace.base !== orig) serverOrder = [...trace.base, ...trace.appended].slice(0, orig.length);
+    } else if (foundPatch) merged = cleanArray(pl);
     else if (foundOriginal) merged = orig;
     else return;
-    out[field] = normalizeOrder(merged, orderIndex, keyIndex(foundOriginal ? orig : [], keyOf), keyOf);
+    out[field] = normalizeOrder(merged, orderIndex, keyIndex(serverOrder, keyOf), keyOf);
     done.add(field);
   }
 }
