@@ -47,6 +47,7 @@ describe('validateObject: valid objects', () => {
     ['a configmap', R.cm, k('ConfigMap', 'cfg', { data: { 'app.properties': 'a=b', KEY_1: 'x' } })],
     ['a secret', R.secret, k('Secret', 's', { type: 'Opaque', data: { password: 'c2VjcmV0' } })],
     ['an event', R.event, k('Event', 'web.1', { involvedObject: { kind: 'Pod', name: 'web', namespace: 'default' }, reason: 'Started', type: 'Normal' })],
+    ['endpoints of a headless service, without ports', R.ep, k('Endpoints', 'h', { subsets: [{ notReadyAddresses: [{ ip: '10.0.0.2' }] }] })],
     ['endpoints', R.ep, k('Endpoints', 'web', { subsets: [{ addresses: [{ ip: '10.0.0.1' }], ports: [{ port: 80, protocol: 'TCP' }] }] })],
     ['an endpointslice', R.slice, k('EndpointSlice', 'web-abc', { addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'] }], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] })],
     ['a lease', R.lease, k('Lease', 'node-1', { spec: { holderIdentity: 'node-1', leaseDurationSeconds: 40 } })],

@@ -126,7 +126,7 @@ export function validateEndpoints(subsetsValue: unknown, path = 'subsets'): Fiel
         else if (!isValidIP(ip)) errs.push(invalid(ap, ip, IP_MESSAGE));
       }
     }
-    if (list(subset['ports']).length === 0) errs.push(required(child(sp, 'ports')));
+    // A headless service's endpoints may carry no ports.
     validateEndpointPorts(errs, subset['ports'], child(sp, 'ports'), false);
   }
   return errs;
