@@ -7,7 +7,7 @@
  * component, and one per node (`system:node:<name>` in group system:nodes).
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { err, ok, type Result } from '../api/types.js';
 import type { UserInfo } from '../apiserver/registry-api.js';
@@ -87,6 +87,64 @@ export class TokenAuthenticator {
       if (timingSafeEqual(presented, e.digest) && found === undefined) found = e.user;
     }
     return found === undefined ? { kind: 'invalid' } : { kind: 'user', user: found };
+  }
+}
+
+/**
+ * TokenFileAuthenticator authenticates against a token file and picks up tokens added to it
+ * later (a node that joins after the apiserver started): when a bearer token matches nothing, it
+ * re-reads the file if its modification time or size changed, then tries once more. Known
+ * tokens cost no I/O; a file that no longer parses keeps the tokens read before (see lastError).
+ */
+export class TokenFileAuthenticator {
+  readonly #path: string;
+  #auth: TokenAuthenticator;
+  #stamp: string;
+  #lastError: string | undefined;
+
+  /** open reads the token file; an unreadable or malformed file is an error. */
+  static open(path: string): Result<TokenFileAuthenticator, string> {
+    const stamp = fileStamp(path);
+    const entries = readTokenFile(path);
+    if (!entries.ok) return entries;
+    return ok(new TokenFileAuthenticator(path, new TokenAuthenticator(entries.value), stamp));
+  }
+
+  private constructor(path: string, auth: TokenAuthenticator, stamp: string) {
+    this.#path = path;
+    this.#auth = auth;
+    this.#stamp = stamp;
+  }
+
+  /** lastError says why the latest re-read was refused (undefined when it succeeded). */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  /** authenticate is TokenAuthenticator.authenticate, re-reading a changed file on a miss. */
+  authenticate(authorizationHeader: string | undefined): AuthenticationResult {
+    const first = this.#auth.authenticate(authorizationHeader);
+    if (first.kind !== 'invalid') return first;
+    const stamp = fileStamp(this.#path);
+    if (stamp === this.#stamp) return first;
+    this.#stamp = stamp;
+    const entries = readTokenFile(this.#path);
+    if (!entries.ok) {
+      this.#lastError = entries.error;
+      return first;
+    }
+    this.#lastError = undefined;
+    this.#auth = new TokenAuthenticator(entries.value);
+    return this.#auth.authenticate(authorizationHeader);
+  }
+}
+
+function fileStamp(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return 'missing';
   }
 }
 

@@ -12,6 +12,7 @@ import {
   parseTokenFile,
   readTokenFile,
   TokenAuthenticator,
+  TokenFileAuthenticator,
   tokensEqual,
   writeTokenFile,
   type TokenEntry,
@@ -174,5 +175,42 @@ describe('ensureTokens and nodeToken', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toMatch(/line 1: Expected at least 3 columns/);
     expect(nodeToken(dir, 'node-1').ok).toBe(false);
+  });
+});
+
+describe('TokenFileAuthenticator', () => {
+  it('picks up a node token added after it opened the file', () => {
+    const dir = tempDir();
+    const cluster = ensureTokens(dir);
+    if (!cluster.ok) throw new Error(cluster.error);
+    const opened = TokenFileAuthenticator.open(cluster.value.path);
+    if (!opened.ok) throw new Error(opened.error);
+    const auth = opened.value;
+    expect(auth.authenticate(`Bearer ${cluster.value.admin}`)).toMatchObject({ kind: 'user', user: { username: 'admin' } });
+    const n1 = nodeToken(dir, 'node-1');
+    if (!n1.ok) throw new Error(n1.error);
+    expect(auth.authenticate(`Bearer ${n1.value}`)).toMatchObject({ kind: 'user', user: { username: 'system:node:node-1' } });
+    expect(auth.authenticate('Bearer unknown')).toEqual({ kind: 'invalid' });
+    expect(auth.authenticate(undefined)).toEqual({ kind: 'anonymous' });
+  });
+
+  it('keeps the tokens it has when the file turns malformed, and says why', () => {
+    const dir = tempDir();
+    const path = join(dir, 'tokens.csv');
+    writeTokenFile(path, entries);
+    const opened = TokenFileAuthenticator.open(path);
+    if (!opened.ok) throw new Error(opened.error);
+    const auth = opened.value;
+    writeFileSync(path, 'broken\n');
+    expect(auth.authenticate('Bearer nope')).toEqual({ kind: 'invalid' });
+    expect(auth.lastError).toMatch(/line 1: Expected at least 3 columns/);
+    expect(auth.authenticate('Bearer tok-jane')).toMatchObject({ kind: 'user', user: { username: 'jane' } });
+    writeTokenFile(path, [...entries, { token: 'tok-new', user: 'new', uid: 'u9', groups: [] }]);
+    expect(auth.authenticate('Bearer tok-new')).toMatchObject({ kind: 'user', user: { username: 'new' } });
+    expect(auth.lastError).toBeUndefined();
+  });
+
+  it('refuses to open a missing file', () => {
+    expect(TokenFileAuthenticator.open(join(tempDir(), 'none.csv')).ok).toBe(false);
   });
 });
