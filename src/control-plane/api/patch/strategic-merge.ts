@@ -160,11 +160,12 @@ class Merger {
     return this.mergeList(original, patch, meta.schema?.patchMergeKey ?? '', items, trace);
   }
 
+  /** mergeList merges a patch list into a stored one: by `mergeKey` for objects, as a set for scalars. */
   mergeList(original: readonly unknown[], patch: readonly unknown[], mergeKey: string, items: TypeRef | undefined, trace?: ListTrace): unknown[] {
     if (original.length === 0 && patch.length === 0) return [];
     // Special elements ({$patch: ...}) first: they delete from or replace the stored list.
-    let base: readonly unknown[] = original;
     const plain: unknown[] = [];
+    const deleted = new Set<unknown>();
     let replace = false;
     for (const pe of patch) {
       if (!isObject(pe) || !Object.hasOwn(pe, DIRECTIVE)) {
@@ -176,11 +177,11 @@ class Merger {
       else if (d === 'delete') {
         if (mergeKey === '') fail(badRequest(`A $patch: delete element needs a merge key, and this list has none: ${show(pe)}`));
         if (!Object.hasOwn(pe, mergeKey)) fail(badRequest(`The element ${show(pe)} does not contain the declared merge key ${mergeKey}; add it`));
-        const k = pe[mergeKey];
-        base = base.filter((e) => !(isObject(e) && e[mergeKey] === k));
+        deleted.add(pe[mergeKey]);
       } else if (d !== 'merge') fail(badRequest(`Unknown patch directive $patch: ${show(d)} in list element ${show(pe)}; use replace, delete or merge`));
     }
     if (replace) return cleanArray(plain);
+    const base = deleted.size === 0 ? original : original.filter((e) => !(isObject(e) && deleted.has(e[mergeKey])));
     const objects = firstShape(base, plain) === 'object';
     if (!objects) {
       const merged = dedupe([...base, ...plain]);
