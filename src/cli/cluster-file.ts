@@ -12,10 +12,22 @@ import { CliError } from './cli-error.js';
 /** MasterEntry describes one master of the local cluster. */
 export interface MasterEntry {
   readonly name: string;
-  /** pids lists every process of this master (today: its kv member). */
+  /** pids lists every process of this master (its kv member, its apiserver, ...). */
   readonly pids: readonly number[];
   readonly clientURL: string;
   readonly peerURL: string;
+  /** apiserverURL is the master's Kubernetes REST API (HTTPS). */
+  readonly apiserverURL?: string;
+  /** grpcAddress is the master's apiserver gRPC API (host:port). */
+  readonly grpcAddress?: string;
+  /** components says which of pids is which process. */
+  readonly components?: Readonly<Partial<Record<'kv' | 'apiserver' | 'scheduler' | 'controller-manager', number>>>;
+}
+
+/** ProcessEntry is a process group of the cluster that is not a master (a node, the balancer). */
+export interface ProcessEntry {
+  readonly name: string;
+  readonly pids: readonly number[];
 }
 
 /** ClusterFile is the content of cluster.json. */
@@ -24,6 +36,18 @@ export interface ClusterFile {
   readonly etcdEndpoints: readonly string[];
   /** clusterID is the Raft cluster ID (decimal, as the members' response headers carry it), once known. */
   readonly clusterID?: string;
+  readonly nodes?: readonly ProcessEntry[];
+  readonly loadBalancer?: { readonly url: string; readonly pids: readonly number[] };
+  /** kubeconfig is the path of the admin kubeconfig. */
+  readonly kubeconfig?: string;
+}
+
+function pidList(v: unknown): number[] {
+  return Array.isArray(v) ? v.filter((x): x is number => Number.isSafeInteger(x) && (x as number) > 0) : [];
+}
+
+function optionalString(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** clusterFilePath is where cluster.json lives in a data directory. */
@@ -52,16 +76,40 @@ export function readClusterFile(dataDir: string): ClusterFile | null {
   if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { masters?: unknown }).masters)) {
     throw malformed(p, 'no "masters" list');
   }
-  const f = raw as { masters: unknown[]; clusterID?: unknown };
+  const f = raw as { masters: unknown[]; clusterID?: unknown; nodes?: unknown; loadBalancer?: unknown; kubeconfig?: unknown };
   const masters: MasterEntry[] = f.masters.map((m, i) => {
     const e = (typeof m === 'object' && m !== null ? m : {}) as Partial<Record<keyof MasterEntry, unknown>>;
     if (typeof e.name !== 'string' || typeof e.clientURL !== 'string' || typeof e.peerURL !== 'string' || !Array.isArray(e.pids)) {
       throw malformed(p, `masters[${i}] needs name, pids, clientURL and peerURL`);
     }
-    return { name: e.name, clientURL: e.clientURL, peerURL: e.peerURL, pids: e.pids.filter((x): x is number => Number.isSafeInteger(x) && (x as number) > 0) };
+    const components: Partial<Record<'kv' | 'apiserver' | 'scheduler' | 'controller-manager', number>> = {};
+    if (typeof e.components === 'object' && e.components !== null) {
+      for (const [k, v] of Object.entries(e.components as Record<string, unknown>)) {
+        if ((k === 'kv' || k === 'apiserver' || k === 'scheduler' || k === 'controller-manager') && Number.isSafeInteger(v)) components[k] = v as number;
+      }
+    }
+    const apiserverURL = optionalString(e.apiserverURL);
+    const grpcAddress = optionalString(e.grpcAddress);
+    return {
+      name: e.name, clientURL: e.clientURL, peerURL: e.peerURL, pids: pidList(e.pids),
+      ...(apiserverURL === undefined ? {} : { apiserverURL }),
+      ...(grpcAddress === undefined ? {} : { grpcAddress }),
+      ...(Object.keys(components).length === 0 ? {} : { components }),
+    };
   });
-  const base = { masters, etcdEndpoints: masters.map((m) => m.clientURL) };
-  return typeof f.clusterID === 'string' ? { ...base, clusterID: f.clusterID } : base;
+  const nodes: ProcessEntry[] = Array.isArray(f.nodes)
+    ? f.nodes.flatMap((n: unknown) => (typeof n === 'object' && n !== null && typeof (n as { name?: unknown }).name === 'string' ? [{ name: (n as { name: string }).name, pids: pidList((n as { pids?: unknown }).pids) }] : []))
+    : [];
+  const lb = typeof f.loadBalancer === 'object' && f.loadBalancer !== null ? (f.loadBalancer as { url?: unknown; pids?: unknown }) : null;
+  const kubeconfig = optionalString(f.kubeconfig);
+  return {
+    masters,
+    etcdEndpoints: masters.map((m) => m.clientURL),
+    ...(typeof f.clusterID === 'string' ? { clusterID: f.clusterID } : {}),
+    ...(nodes.length === 0 ? {} : { nodes }),
+    ...(lb !== null && typeof lb.url === 'string' ? { loadBalancer: { url: lb.url, pids: pidList(lb.pids) } } : {}),
+    ...(kubeconfig === undefined ? {} : { kubeconfig }),
+  };
 }
 
 /** writeClusterFile replaces cluster.json atomically. */

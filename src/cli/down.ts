@@ -11,7 +11,7 @@ import { runningPids } from './processes.js';
 
 /** DownReport says what `down` did: which masters it stopped and which recorded pids it left alone. */
 export interface DownReport {
-  readonly stopped: readonly { readonly name: string; readonly pids: readonly number[] }[];
+  readonly stopped: readonly { readonly kind: 'master' | 'node' | 'balancer'; readonly name: string; readonly pids: readonly number[] }[];
   /** ignored are recorded pids that still exist but are no longer this cluster's processes. */
   readonly ignored: readonly number[];
 }
@@ -20,16 +20,28 @@ export interface DownReport {
 export async function down(dataDir: string): Promise<DownReport> {
   const f = readClusterFile(dataDir);
   if (f === null) throw new CliError(`No cluster in ${dataDir} (no cluster.json); start one with ${commandHint('up', dataDir)}`);
-  const stopped = f.masters.map((m) => ({ name: m.name, pids: runningPids(m, dataDir) })).filter((m) => m.pids.length > 0);
-  const ignored = f.masters.flatMap((m) => m.pids).filter((p) => isAlive(p) && !stopped.some((s) => s.pids.includes(p)));
+  const groups = [
+    ...(f.nodes ?? []).map((n) => ({ kind: 'node' as const, name: n.name, pids: n.pids })),
+    ...f.masters.map((m) => ({ kind: 'master' as const, name: m.name, pids: m.pids })),
+    ...(f.loadBalancer === undefined ? [] : [{ kind: 'balancer' as const, name: 'the load balancer', pids: f.loadBalancer.pids }]),
+  ];
+  const stopped = groups.map((g) => ({ ...g, pids: runningPids(g, dataDir) })).filter((g) => g.pids.length > 0);
+  const ignored = groups.flatMap((m) => m.pids).filter((p) => isAlive(p) && !stopped.some((s) => s.pids.includes(p)));
+  // Nodes first (their pods stop with them), then the masters and the balancer.
   await stopPids(stopped.flatMap((s) => s.pids));
   return { stopped, ignored };
 }
 
 /** formatDown is the report as people read it. */
 export function formatDown(r: DownReport, dataDir: string): string {
-  const n = r.stopped.length;
-  const what = n === 0 ? `Nothing was running from ${dataDir}.` : `Stopped ${n === 1 ? '1 master' : `${n} masters`}: ${r.stopped.map((s) => `${s.name} (pid ${s.pids.join(', ')})`).join(', ')}.`;
+  const list = (kind: 'master' | 'node', one: string, many: string): string | null => {
+    const of = r.stopped.filter((s) => s.kind === kind);
+    if (of.length === 0) return null;
+    return `${of.length === 1 ? `1 ${one}` : `${of.length} ${many}`}: ${of.map((s) => `${s.name} (pid ${s.pids.join(', ')})`).join(', ')}`;
+  };
+  const lb = r.stopped.find((s) => s.kind === 'balancer');
+  const parts = [list('master', 'master', 'masters'), list('node', 'node', 'nodes'), lb === undefined ? null : `the load balancer (pid ${lb.pids.join(', ')})`].filter((x): x is string => x !== null);
+  const what = parts.length === 0 ? `Nothing was running from ${dataDir}.` : `Stopped ${parts.join('; ')}.`;
   const left = r.ignored.length === 0 ? '' : ` Left alone ${r.ignored.length === 1 ? 'pid' : 'pids'} ${r.ignored.join(', ')}: ${r.ignored.length === 1 ? 'it is' : 'they are'} no longer this cluster's.`;
   return `${what}${left}\n`;
 }

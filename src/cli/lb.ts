@@ -12,7 +12,8 @@ export function registerLbCommand(program: Command): void {
     .description('run a TCP load balancer in front of the apiservers (kubectl keeps working when a master dies)')
     .requiredOption('--listen <host:port>', 'address to accept connections on')
     .requiredOption('--backends <list>', 'apiserver addresses, host:port comma-separated')
-    .action(async (o: { listen: string; backends: string }) => {
+    .option('--cluster-dir <dir>', 'the data directory of the cluster it serves (lets down and status recognise it)')
+    .action(async (o: { listen: string; backends: string; clusterDir?: string }) => {
       const log = pino({ base: { component: 'lb' } });
       const listen = parseBackend(o.listen);
       const lb = new TcpBalancer({

@@ -16,6 +16,8 @@ import { MAX_PORT } from './preflight.js';
 import { printStatus } from './status.js';
 import { runKvMember } from './kv.js';
 import { registerBenchCommand } from './bench-kv.js';
+import { registerApiServerCommand } from './apiserver.js';
+import { registerLbCommand } from './lb.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -95,6 +97,8 @@ program
     await runKvMember(o);
   });
 
+registerApiServerCommand(program);
+registerLbCommand(program);
 registerBenchCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -5,7 +5,7 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { isAlive, type MasterEntry } from './cluster-file.js';
+import { isAlive } from './cluster-file.js';
 
 /** processArgs returns a process's command line, or null when it is gone or unreadable. */
 export function processArgs(pid: number): string[] | null {
@@ -49,7 +49,7 @@ export function isClusterProcess(pid: number, dataDir: string): boolean {
 }
 
 /** runningPids lists a master's recorded pids that are still its processes. */
-export function runningPids(m: MasterEntry, dataDir: string): number[] {
+export function runningPids(m: { readonly pids: readonly number[] }, dataDir: string): number[] {
   return m.pids.filter((p) => isClusterProcess(p, dataDir));
 }
 

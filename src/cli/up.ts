@@ -6,15 +6,17 @@
  * cluster.json is written only once every member is healthy, and names only processes that
  * really run; a failed `up` stops what it started and leaves the file as it was.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { EtcdClient } from '../kv/client/etcd-client.js';
 import { CliError } from './cli-error.js';
-import { clusterFilePath, isAlive, readClusterFile, writeClusterFile, type ClusterFile } from './cluster-file.js';
+import { clusterFilePath, isAlive, readClusterFile, writeClusterFile, type ClusterFile, type MasterEntry } from './cluster-file.js';
 import { commandHint } from './hints.js';
 import { exitReason, logTail, planMembers, probeCluster, startMemberProcess, statusLine, stopPids, summarize, type MemberPlan } from './local-cluster.js';
 import { checkPortRange, ensureDataDir, firstBusyPort } from './preflight.js';
-import { memberDataDir, runningPids } from './processes.js';
+import { isClusterProcess, memberDataDir, runningPids } from './processes.js';
+import { apiserversReady, basePortOf, planPorts, PORT_SPAN, startControlPlane, type ControlPlaneStart } from './control-plane-up.js';
 
 /** MASTERS_RULE is the one wording of which --masters counts are allowed (flag help, error, README). */
 export const MASTERS_RULE = '3 or 5 (1 for a toy)';
@@ -96,7 +98,7 @@ class Interrupt {
 
 /** up starts (or resumes, or heals) the cluster; resolves once healthy (detach) or stopped (foreground). */
 export async function up(o: UpOptions): Promise<void> {
-  const range = checkPortRange(o.basePort, 2 * o.masters);
+  const range = checkPortRange(o.basePort, PORT_SPAN);
   if (!range.ok) throw new UpError(range.error);
   const dir = ensureDataDir(o.dataDir);
   if (!dir.ok) throw new UpError(dir.error);
@@ -105,20 +107,25 @@ export async function up(o: UpOptions): Promise<void> {
   const fresh = existing === null;
   const running = new Map<string, number[]>();
   for (const m of existing?.masters ?? []) {
-    const pids = runningPids(m, o.dataDir);
+    const pids = runningPids(kvOnly(m), o.dataDir);
     if (pids.length > 0) running.set(m.name, pids);
   }
   const toStart = plans.filter((p) => !running.has(p.name));
-  if (toStart.length === 0) {
+  if (toStart.length === 0 && existing !== null && controlPlaneWhole(existing, o.dataDir)) {
     throw new UpError(`The ${mastersWord(plans.length)} in ${o.dataDir} are already running; see them with ${commandHint('status', o.dataDir)}, stop them with ${commandHint('down', o.dataDir)}`);
   }
-  const busy = await firstBusyPort(toStart.flatMap((p) => [{ url: p.clientURL, what: `${p.name}'s client port` }, { url: p.peerURL, what: `${p.name}'s peer port` }]));
+  const cpPorts = planPorts(plans, fresh ? o.basePort : basePortOf({ masters: plans }));
+  const busy = await firstBusyPort([
+    ...toStart.flatMap((p) => [{ url: p.clientURL, what: `${p.name}'s client port` }, { url: p.peerURL, what: `${p.name}'s peer port` }]),
+    ...(fresh ? [...cpPorts.apiservers.flatMap((a) => [{ url: `http://127.0.0.1:${a.restPort}`, what: `${a.name}'s apiserver port` }, { url: `http://127.0.0.1:${a.grpcPort}`, what: `${a.name}'s apiserver gRPC port` }]), { url: `http://127.0.0.1:${cpPorts.lbPort}`, what: "the apiservers' load balancer port" }] : []),
+  ]);
   if (busy !== null) throw new UpError(`Port ${new URL(busy.url).port} (${busy.what}) is already in use; ${portAdvice(fresh)}`);
 
   const names = (ps: readonly { name: string }[]): string => ps.map((p) => p.name).join(', ');
   if (fresh) process.stderr.write(`Starting a ${plans.length}-master cluster in ${o.dataDir}\n`);
   else if (running.size === 0) process.stderr.write(`Resuming the ${plans.length}-master cluster in ${o.dataDir}\n`);
-  else process.stderr.write(`Starting ${names(toStart)}, which ${toStart.length === 1 ? 'was' : 'were'} down (${[...running.keys()].join(', ')} already running)\n`);
+  else if (toStart.length > 0) process.stderr.write(`Starting ${names(toStart)}, which ${toStart.length === 1 ? 'was' : 'were'} down (${[...running.keys()].join(', ')} already running)\n`);
+  else process.stderr.write(`The etcd layer of ${o.dataDir} is running; starting the control-plane processes that are not\n`);
 
   const started = new Map<string, number>();
   for (const p of toStart) started.set(p.name, startMemberProcess(plans, p, { dataDir: o.dataDir, extraArgs: o.memberArgs }));
@@ -163,12 +170,72 @@ export async function up(o: UpOptions): Promise<void> {
     throw err;
   }
   bar.stop();
+  const etcdFile: ClusterFile = { ...probeFile, ...(clusterID === undefined ? {} : { clusterID }) };
+  let cp: ControlPlaneStart;
+  try {
+    cp = await bringUpControlPlane(etcdFile, existing, o, interrupt);
+  } catch (err: unknown) {
+    interrupt.dispose();
+    await stopPids([...started.values()]);
+    throw err;
+  }
   interrupt.dispose();
-  const file: ClusterFile = { ...probeFile, ...(clusterID === undefined ? {} : { clusterID }) };
+  const file: ClusterFile = { ...etcdFile, masters: cp.masters, nodes: existing?.nodes ?? [], loadBalancer: cp.loadBalancer, kubeconfig: cp.kubeconfig };
   writeClusterFile(o.dataDir, file);
   printUsage(file, o);
   if (o.detach) return;
   await foreground(file, o.dataDir);
+}
+
+/** kvOnly narrows a master to its kv member's pid (older cluster files list only that). */
+function kvOnly(m: MasterEntry): MasterEntry {
+  const kv = m.components?.kv;
+  return kv === undefined ? { ...m, pids: m.pids.slice(0, 1) } : { ...m, pids: [kv] };
+}
+
+/** controlPlaneWhole tells whether every apiserver and the balancer of a cluster run. */
+function controlPlaneWhole(f: ClusterFile, dataDir: string): boolean {
+  const apiservers = f.masters.every((m) => m.components?.apiserver !== undefined && isClusterProcess(m.components.apiserver, dataDir));
+  const lb = (f.loadBalancer?.pids ?? []).some((p) => isClusterProcess(p, dataDir));
+  return apiservers && lb;
+}
+
+/** allPidsOf lists every recorded process of a cluster: masters, nodes, the balancer. */
+export function allPidsOf(f: ClusterFile): number[] {
+  return [...f.masters.flatMap((m) => m.pids), ...(f.nodes ?? []).flatMap((n) => n.pids), ...(f.loadBalancer?.pids ?? [])];
+}
+
+async function bringUpControlPlane(etcdFile: ClusterFile, existing: ClusterFile | null, o: UpOptions, interrupt: Interrupt): Promise<ControlPlaneStart> {
+  const cp = startControlPlane(o.dataDir, etcdFile, existing);
+  const bar = new SingleBar({ format: 'apiservers ready [{bar}] {value}/{total} | {state}', hideCursor: true, stream: process.stderr }, Presets.shades_classic);
+  bar.start(cp.masters.length, 0, { state: 'starting apiservers' });
+  const deadline = Date.now() + o.timeoutMs;
+  try {
+    for (;;) {
+      if (interrupt.signalled) throw new UpError('Interrupted while the apiservers started; stopped what this up started');
+      const r = await apiserversReady(cp);
+      bar.update(r.ready, { state: r.ready === cp.masters.length ? 'ready' : 'bootstrapping' });
+      if (r.dead !== null) {
+        const log = join(o.dataDir, `${r.dead}-apiserver.log`);
+        throw new UpError(`The apiserver of ${r.dead} exited during start-up: ${exitReason(logTailOf(log))} (log: ${log})`);
+      }
+      const lbDead = cp.loadBalancer.pids.every((p) => !isAlive(p));
+      if (lbDead) throw new UpError(`The load balancer exited during start-up: ${exitReason(logTailOf(join(o.dataDir, 'lb.log')))} (log: ${join(o.dataDir, 'lb.log')})`);
+      if (r.ready === cp.masters.length) break;
+      if (Date.now() > deadline) throw new UpError(`The apiservers did not become ready within ${o.timeoutMs / 1000}s (${r.ready}/${cp.masters.length} ready); logs are in ${o.dataDir}/<name>-apiserver.log`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  } catch (err: unknown) {
+    bar.stop();
+    await stopPids(cp.started);
+    throw err;
+  }
+  bar.stop();
+  return cp;
+}
+
+function logTailOf(path: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').slice(-40).join('\n') : '(no log)';
 }
 
 function printUsage(file: ClusterFile, o: UpOptions): void {
@@ -179,9 +246,18 @@ function printUsage(file: ClusterFile, o: UpOptions): void {
     [
       '',
       `raftkube is up: ${mastersWord(file.masters.length)} (data in ${o.dataDir}, description in ${clusterFilePath(o.dataDir)})`,
-      ...file.masters.map((p) => `  ${p.name}  client ${p.clientURL}  peer ${p.peerURL}  pid ${p.pids.join(',')}`),
+      ...file.masters.map((p) => `  ${p.name}  etcd ${p.clientURL}  peer ${p.peerURL}${p.apiserverURL === undefined ? '' : `  apiserver ${p.apiserverURL}`}  pids ${p.pids.join(',')}`),
       '',
-      'Use it with etcdctl (v3 API):',
+      ...(file.kubeconfig === undefined
+        ? []
+        : [
+            `Use it with kubectl (through the load balancer ${file.loadBalancer?.url ?? ''}):`,
+            `  export KUBECONFIG=${file.kubeconfig}`,
+            '  kubectl get namespaces',
+            '  kubectl create deployment web --image=busybox --replicas=3 -- sleep 3600',
+            '',
+          ]),
+      'Use the etcd layer with etcdctl (v3 API):',
       `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints} endpoint status -w table`,
       `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints} put hello world`,
       `Status: ${commandHint('status', o.dataDir)}    Stop: ${o.detach ? commandHint('down', o.dataDir) : 'Ctrl-C'}`,
@@ -197,7 +273,7 @@ async function foreground(file: ClusterFile, dataDir: string): Promise<void> {
       if (stopping) return;
       stopping = true;
       process.stderr.write('\nStopping the cluster ...\n');
-      void stopPids(file.masters.flatMap((m) => runningPids(m, dataDir))).then(resolve);
+      void stopPids(allPidsOf(file).filter((p) => isClusterProcess(p, dataDir))).then(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

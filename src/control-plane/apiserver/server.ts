@@ -7,7 +7,6 @@
 import type { Logger } from 'pino';
 import { groupVersions, RESOURCES } from '../api/resources.js';
 import { openapiV2, openapiV3, openapiV3Index } from '../api/openapi.js';
-import type { KubeObject } from '../api/types.js';
 import { bootstrapObjects } from '../auth/bootstrap.js';
 import { nodeRestriction } from '../auth/node-restriction.js';
 import { ANONYMOUS_USER, TokenAuthenticator, type TokenEntry } from '../auth/tokens.js';
@@ -81,7 +80,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<RunningApiSe
     ...(cfg.reviews === undefined ? {} : { reviews: cfg.reviews }),
   });
   const registry = new ApiRegistry({ storage, schema: productionSchema(), authorizer, resources: RESOURCES, ...(cfg.serviceCIDR === undefined ? {} : { serviceCIDR: cfg.serviceCIDR }) });
-  const boot = await bootstrapCluster(registry, { rbacPolicy: bootstrapObjects() as KubeObject[], apiserverEndpoints: [{ ip: cfg.advertiseAddress, port: cfg.securePort }] });
+  const boot = await bootstrapCluster(registry, { rbacPolicy: bootstrapObjects(), apiserverEndpoints: [{ ip: cfg.advertiseAddress, port: cfg.securePort }] });
   if (!boot.ok) {
     storage.stop();
     throw new ApiServerStartError(`Could not create the cluster's built-in objects: ${boot.error.message}`);

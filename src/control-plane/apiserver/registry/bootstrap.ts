@@ -26,7 +26,10 @@ export async function ensureObject(registry: ApiRegistry, obj: KubeObject): Prom
   if (res === undefined) return err({ code: 500, reason: 'InternalError', message: `Bootstrap object ${obj.apiVersion} ${obj.kind} is not a served kind` });
   const r = await registry.create(APISERVER_CONTEXT, res, obj.metadata.namespace, obj, { fieldValidation: 'Strict' });
   if (r.ok || r.error.reason === 'AlreadyExists') return ok(undefined);
-  return err(r.error);
+  // Several apiservers bootstrap at once: another may have made it (and taken its ClusterIP)
+  // between our check and our write. Only an object that is still missing is a failure.
+  const now = await registry.get(APISERVER_CONTEXT, res, obj.metadata.namespace, obj.metadata.name ?? '');
+  return now.ok ? ok(undefined) : err(r.error);
 }
 
 /** BootstrapOptions say what the cluster's built-in objects look like. */
