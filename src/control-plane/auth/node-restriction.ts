@@ -9,9 +9,10 @@
  * - the status (and eviction) of pods bound to it, never a pod's spec; deleting only pods bound
  *   to it; creating only mirror pods bound to it.
  *
- * Reads, and writes of other resources (events, say), are left to RBAC. The apiserver calls this
+ * Writes of other resources (events, say) are left to RBAC. The apiserver calls nodeRestriction
  * after RBAC allowed a write, with the stored object (`existing`) and the object as it would be
- * stored (`incoming`, after any patch); it is a pure function of those.
+ * stored (`incoming`, after any patch); it is a pure function of those. For reads,
+ * nodeReadRestriction limits secrets, config maps and claims to those its pods use.
  */
 import type { KubeObject } from '../api/types.js';
 import type { ApiError, UserInfo } from '../apiserver/registry-api.js';
@@ -220,6 +221,78 @@ function boundTo(pod: KubeObject | undefined): string {
 
 function record(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** Resources a node may read only when a pod bound to it references them (by name, in its namespace). */
+const POD_REFERENCED: ReadonlyMap<string, (pod: KubeObject) => Set<string>> = new Map([
+  ['secrets', (pod: KubeObject) => podReferences(pod).secrets],
+  ['configmaps', (pod: KubeObject) => podReferences(pod).configMaps],
+  ['persistentvolumeclaims', (pod: KubeObject) => podReferences(pod).claims],
+]);
+
+/**
+ * nodeReadRestriction is the read half of Kubernetes' Node authorizer: a node reads a secret,
+ * config map or persistent volume claim only by name, and only when a pod bound to it in that
+ * namespace references it (volumes, projected sources, env, envFrom, image pull secrets); list
+ * and watch without a name are refused. `podsOn(node)` lists the pods bound to a node (the
+ * apiserver's pod cache). Other users, writes and other resources are allowed (RBAC decides).
+ */
+export function nodeReadRestriction(user: UserInfo, attrs: RequestAttributes, podsOn: (nodeName: string) => readonly KubeObject[]): Decision {
+  const node = nodeName(user);
+  if (node === undefined || attrs.kind === 'nonResource' || attrs.apiGroup !== '' || (attrs.subresource ?? '') !== '') return ALLOWED;
+  if (attrs.verb !== 'get' && attrs.verb !== 'list' && attrs.verb !== 'watch') return ALLOWED;
+  const refs = POD_REFERENCED.get(attrs.resource);
+  if (refs === undefined) return ALLOWED;
+  if (node === '') return deny(`Could not determine the node from user "${user.username}"; name node users system:node:<node-name>`);
+  const name = attrs.name ?? '';
+  if (name === '') return deny(`node "${node}" can only read ${attrs.resource} by name (get, or list and watch with a metadata.name field selector)`);
+  const related = podsOn(node).some((pod) => pod.metadata.namespace === attrs.namespace && boundTo(pod) === node && refs(pod).has(name));
+  return related ? ALLOWED : deny(`no relationship found between node '${node}' and this object`);
+}
+
+interface PodReferences {
+  readonly secrets: Set<string>;
+  readonly configMaps: Set<string>;
+  readonly claims: Set<string>;
+}
+
+/** podReferences collects the secrets, config maps and claims a pod's spec names. */
+export function podReferences(pod: KubeObject): PodReferences {
+  const out: PodReferences = { secrets: new Set(), configMaps: new Set(), claims: new Set() };
+  const add = (set: Set<string>, name: unknown): void => {
+    if (typeof name === 'string' && name !== '') set.add(name);
+  };
+  const spec = record(pod['spec']);
+  for (const s of list(spec['imagePullSecrets'])) add(out.secrets, record(s)['name']);
+  for (const vol of list(spec['volumes'])) {
+    const v = record(vol);
+    add(out.secrets, record(v['secret'])['secretName']);
+    add(out.configMaps, record(v['configMap'])['name']);
+    add(out.claims, record(v['persistentVolumeClaim'])['claimName']);
+    for (const src of list(record(v['projected'])['sources'])) {
+      add(out.secrets, record(record(src)['secret'])['name']);
+      add(out.configMaps, record(record(src)['configMap'])['name']);
+    }
+  }
+  for (const key of ['containers', 'initContainers', 'ephemeralContainers']) {
+    for (const c of list(spec[key])) {
+      const container = record(c);
+      for (const e of list(container['env'])) {
+        const from = record(record(e)['valueFrom']);
+        add(out.secrets, record(from['secretKeyRef'])['name']);
+        add(out.configMaps, record(from['configMapKeyRef'])['name']);
+      }
+      for (const e of list(container['envFrom'])) {
+        add(out.secrets, record(record(e)['secretRef'])['name']);
+        add(out.configMaps, record(record(e)['configMapRef'])['name']);
+      }
+    }
+  }
+  return out;
+}
+
+function list(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? (value as unknown[]) : [];
 }
 
 /**

@@ -1,7 +1,7 @@
 // Node restriction: a node may write only its own Node, its own Lease, and the pods bound to it.
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../src/control-plane/api/types.js';
-import { admissionForbidden, nodeName, nodeRestriction, type RestrictionTarget } from '../../../src/control-plane/auth/node-restriction.js';
+import { admissionForbidden, nodeName, nodeReadRestriction, nodeRestriction, podReferences, type RestrictionTarget } from '../../../src/control-plane/auth/node-restriction.js';
 import type { RequestAttributes, ResourceAttributes } from '../../../src/control-plane/auth/rbac.js';
 import type { UserInfo } from '../../../src/control-plane/apiserver/registry-api.js';
 
@@ -112,5 +112,47 @@ describe('nodeRestriction', () => {
       details: { name: 'b', group: '', kind: 'pods' },
     });
     expect(admissionForbidden(res('create', 'coordination.k8s.io', 'leases'), 'x').message).toBe('leases.coordination.k8s.io is forbidden: x');
+  });
+});
+
+describe('nodeReadRestriction', () => {
+  const web = pod('web', 'n1', {}, {
+    imagePullSecrets: [{ name: 'registry' }],
+    volumes: [
+      { name: 'a', secret: { secretName: 'tls' } },
+      { name: 'b', configMap: { name: 'settings' } },
+      { name: 'c', persistentVolumeClaim: { claimName: 'data' } },
+      { name: 'd', projected: { sources: [{ secret: { name: 'projected-secret' } }, { configMap: { name: 'projected-cm' } }] } },
+    ],
+    initContainers: [{ name: 'i', image: 'x', envFrom: [{ secretRef: { name: 'init-env' } }] }],
+    containers: [{ name: 'c', image: 'x', env: [{ name: 'E', valueFrom: { configMapKeyRef: { name: 'env-cm', key: 'k' } } }] }],
+  });
+  const elsewhere = pod('db', 'n2', {}, { volumes: [{ name: 'a', secret: { secretName: 'db-password' } }] });
+  const podsOn = (n: string): readonly KubeObject[] => [web, elsewhere].filter((p) => (p['spec'] as { nodeName: string }).nodeName === n);
+  const read = (verb: string, resource: string, name?: string, namespace = 'default'): RequestAttributes => res(verb, '', resource, { namespace, ...(name !== undefined ? { name } : {}) });
+
+  it('collects every reference of a pod', () => {
+    const refs = podReferences(web);
+    expect([...refs.secrets].sort()).toEqual(['init-env', 'projected-secret', 'registry', 'tls']);
+    expect([...refs.configMaps].sort()).toEqual(['env-cm', 'projected-cm', 'settings']);
+    expect([...refs.claims]).toEqual(['data']);
+  });
+
+  it.each<[string, RequestAttributes, string | null]>([
+    ['a secret its pod mounts', read('get', 'secrets', 'tls'), null],
+    ['a pull secret', read('get', 'secrets', 'registry'), null],
+    ['a config map by env, watched by name', read('watch', 'configmaps', 'env-cm'), null],
+    ['a claim its pod uses', read('get', 'persistentvolumeclaims', 'data'), null],
+    ['a secret of a pod on another node', read('get', 'secrets', 'db-password'), "no relationship found between node 'n1' and this object"],
+    ['the right name in another namespace', read('get', 'secrets', 'tls', 'other'), "no relationship found between node 'n1' and this object"],
+    ['listing secrets', read('list', 'secrets'), 'node "n1" can only read secrets by name (get, or list and watch with a metadata.name field selector)'],
+    ['pods and nodes are RBAC\'s business', read('list', 'pods'), null],
+    ['writes are nodeRestriction\'s business', read('create', 'secrets'), null],
+  ])('%s', (_name, attrs, want) => {
+    expect(nodeReadRestriction(n1, attrs, podsOn)).toEqual(want === null ? { allowed: true, reason: '' } : { allowed: false, reason: want });
+  });
+
+  it('leaves other users alone', () => {
+    expect(nodeReadRestriction(admin, read('list', 'secrets'), podsOn).allowed).toBe(true);
   });
 });
