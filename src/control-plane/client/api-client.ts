@@ -107,6 +107,15 @@ function brokenTransport(e: grpc.ServiceError): boolean {
   return (e.code === UNAVAILABLE || e.code === grpc.status.CANCELLED) && (e.metadata?.get(STATUS_TRAILER).length ?? 0) === 0;
 }
 
+/**
+ * neverSent says grpc-js failed the call before sending it: it could not pick a connection
+ * ("No connection established ..."), which it reports when the channel's connection broke
+ * before the call went out, even if the channel looked ready a moment earlier.
+ */
+function neverSent(e: grpc.ServiceError): boolean {
+  return e.details.startsWith('No connection established');
+}
+
 function unavailable(message: string): ApiError {
   return { code: 503, reason: 'ServiceUnavailable', message };
 }
@@ -249,12 +258,13 @@ export class ApiClient {
     return md;
   }
 
-  #unaryOn(i: number, m: ApiServerMethod, req: unknown): Promise<{ readonly ok: true; readonly value: Record<string, unknown> } | { readonly ok: false; readonly error: grpc.ServiceError }> {
+  #unaryOn(i: number, m: ApiServerMethod, req: unknown): Promise<{ readonly ok: true; readonly value: Record<string, unknown> } | { readonly ok: false; readonly error: grpc.ServiceError; readonly wasConnected: boolean }> {
     const def = this.#methods[m];
     const ch = this.#channels[i]!;
+    const wasConnected = ch.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
     return new Promise((resolve) => {
       ch.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, req, this.#metadata(), { deadline: Date.now() + this.#deadlineMs }, (e, v) => {
-        if (e !== null) resolve({ ok: false, error: e });
+        if (e !== null) resolve({ ok: false, error: e, wasConnected });
         else resolve({ ok: true, value: isRecord(v) ? v : {} });
       });
     });
@@ -275,8 +285,11 @@ export class ApiClient {
       const e = r.error;
       const where = this.#endpoints[i] ?? '?';
       const noAnswer = (e.metadata?.get(STATUS_TRAILER).length ?? 0) === 0;
-      if (e.code === UNAVAILABLE || (e.code === grpc.status.DEADLINE_EXCEEDED && noAnswer && READS.has(m))) {
-        // Not reached, or (for a read, which is safe to repeat) too slow: ask the next one.
+      const read = READS.has(m);
+      // NB: a write is repeated elsewhere only when this endpoint was not connected when it was
+      // sent, so it most likely never arrived; on a live connection an UNAVAILABLE write may have
+      // been applied, and repeating it could, say, create a second pod from one generateName.
+      if ((e.code === UNAVAILABLE && (read || !r.wasConnected || neverSent(e))) || (e.code === grpc.status.DEADLINE_EXCEEDED && noAnswer && read)) {
         failures.push(`${where}: ${e.details}`);
         continue;
       }

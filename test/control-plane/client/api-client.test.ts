@@ -11,6 +11,8 @@ import { createCA, issueServingCert } from '../../../src/control-plane/auth/pki.
 import type { KubeObject, ResourceInfo } from '../../../src/control-plane/api/types.js';
 import type { ApiError } from '../../../src/control-plane/apiserver/registry-api.js';
 import type { ClientWatchEvent } from '../../../src/control-plane/client/api-client.js';
+import * as grpc from '@grpc/grpc-js';
+import { apiServerService } from '../../../src/control-plane/apiserver/grpc/proto.js';
 import { ApiClient } from '../../../src/control-plane/client/api-client.js';
 import type { Cluster } from './harness.js';
 import { DEAD_ENDPOINT, startCluster, TOKEN } from './harness.js';
@@ -256,6 +258,40 @@ describe('ApiClient', () => {
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('does not repeat a write elsewhere when its apiserver died with the call in flight', async () => {
+    const creates = [0, 0];
+    const servers: grpc.Server[] = [];
+    const endpoints: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const server = new grpc.Server();
+      const obj = Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'default' } }));
+      server.addService(apiServerService(), {
+        Get: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { object: obj, warnings: [], created: false }),
+        Create: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+          creates[i]!++;
+          if (i === 0) server.forceShutdown(); // dies after receiving the write, before answering
+          else cb(null, { object: obj, warnings: [], created: true });
+        },
+      });
+      const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e === null ? resolve(p) : reject(e))));
+      servers.push(server);
+      endpoints.push(`127.0.0.1:${port}`);
+    }
+    try {
+      const c = client(endpoints);
+      must(await c.get(CONFIGMAPS, { namespace: 'default', name: 'x' }));
+      const r = await c.create(CONFIGMAPS, { ...configMap(''), metadata: { generateName: 'x-', namespace: 'default' } });
+      expect(r.ok ? null : { code: r.error.code, reason: r.error.reason }).toEqual({ code: 503, reason: 'ServiceUnavailable' });
+      expect(r.ok ? '' : r.error.message).toMatch(/did not finish the call .*read the object again before retrying/);
+      expect(creates).toEqual([1, 0]);
+      // The next call goes to the other apiserver.
+      must(await c.create(CONFIGMAPS, configMap('y')));
+      expect(creates).toEqual([1, 1]);
+    } finally {
+      for (const s of servers) s.forceShutdown();
     }
   });
 });
