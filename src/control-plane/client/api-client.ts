@@ -201,8 +201,10 @@ export type KubeClient = Pick<ApiClient, 'get' | 'list' | 'watch' | 'create' | '
 
 /**
  * ApiClient is the apiserver's gRPC API as methods returning `Result<T, ApiError>`. Calls go to
- * the endpoint that answered last; on UNAVAILABLE the call moves on to the next endpoint, and
- * only when every endpoint failed does it return 503. Call `close()` when done.
+ * the endpoint that answered last. A read that finds an endpoint unavailable (or too slow)
+ * moves on to the next; a write does so only when it was never sent, and otherwise answers 503
+ * or 504 without repeating it (read the object again, then decide). 503 when every endpoint
+ * failed. Stop informers and watches before `close()`.
  */
 export class ApiClient {
   readonly #endpoints: readonly string[];
