@@ -10,6 +10,7 @@
  * Like Kubernetes, precision finer than 1n (10^-9) is rounded up (away from zero), and the
  * suffix family is remembered so '1536Mi' stays binary and '12e3' stays exponent.
  */
+import type { SchemaCatalog, TypeRef } from './schema/format.js';
 import type { Result } from './types.js';
 import { err, ok } from './types.js';
 
@@ -168,4 +169,80 @@ export function formatQuantity(q: Quantity): string {
 export function canonicalQuantity(input: string | number): Result<string, string> {
   const q = parseQuantity(input);
   return q.ok ? ok(formatQuantity(q.value)) : q;
+}
+
+/**
+ * canonicalizeQuantities rewrites every quantity in `value` (an object of the catalogue type
+ * `typeName`) in Kubernetes' canonical form, as a real apiserver stores them: `cpu: 1000m`
+ * reads back as `"1"`, `memory: 1.5Gi` as `"1536Mi"`, a JSON number as a string. Values that do
+ * not parse are left for validation to report. Copy-on-write: unchanged subtrees are shared.
+ */
+export function canonicalizeQuantities(value: unknown, catalog: SchemaCatalog, typeName: string): unknown {
+  return canonicalizeAt(value, { kind: 'ref', name: typeName }, catalog);
+}
+
+function canonicalizeAt(value: unknown, t: TypeRef, catalog: SchemaCatalog): unknown {
+  switch (t.kind) {
+    case 'scalar': {
+      if (t.scalar !== 'quantity' || (typeof value !== 'string' && typeof value !== 'number')) return value;
+      const c = canonicalQuantity(value);
+      return c.ok ? c.value : value;
+    }
+    case 'array': {
+      if (!Array.isArray(value)) return value;
+      let out: unknown[] | undefined;
+      value.forEach((v: unknown, i) => {
+        const c = canonicalizeAt(v, t.items, catalog);
+        if (c !== v) (out ??= [...(value as unknown[])])[i] = c;
+      });
+      return out ?? value;
+    }
+    case 'map':
+    case 'ref': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+      const o = value as Record<string, unknown>;
+      const fields = t.kind === 'ref' ? catalog.types[t.name]?.fields : undefined;
+      if (t.kind === 'ref' && fields === undefined) return value;
+      let out: Record<string, unknown> | undefined;
+      for (const [k, v] of Object.entries(o)) {
+        const ft = t.kind === 'map' ? t.values : fields?.[k]?.type;
+        if (ft === undefined || !mayHoldQuantity(ft, catalog, new Set())) continue;
+        const c = canonicalizeAt(v, ft, catalog);
+        if (c !== v) (out ??= { ...o })[k] = c;
+      }
+      return out ?? value;
+    }
+    case 'any':
+      return value;
+  }
+}
+
+const holdsQuantity = new WeakMap<SchemaCatalog, Map<string, boolean>>();
+
+/** mayHoldQuantity tells whether a type can contain a quantity, so the walk skips the rest. */
+function mayHoldQuantity(t: TypeRef, catalog: SchemaCatalog, seen: Set<string>): boolean {
+  switch (t.kind) {
+    case 'scalar':
+      return t.scalar === 'quantity';
+    case 'array':
+      return mayHoldQuantity(t.items, catalog, seen);
+    case 'map':
+      return mayHoldQuantity(t.values, catalog, seen);
+    case 'any':
+      return false;
+    case 'ref': {
+      let memo = holdsQuantity.get(catalog);
+      if (memo === undefined) holdsQuantity.set(catalog, (memo = new Map<string, boolean>()));
+      const known = memo.get(t.name);
+      if (known !== undefined) return known;
+      if (seen.has(t.name)) return false;
+      seen.add(t.name);
+      const fields = catalog.types[t.name]?.fields ?? {};
+      const result = Object.values(fields).some((f) => mayHoldQuantity(f.type, catalog, seen));
+      // NB: a false found inside a cycle may be provisional; only memoize at the top of the walk.
+      if (result || seen.size === 1) memo.set(t.name, result);
+      seen.delete(t.name);
+      return result;
+    }
+  }
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { schemaCatalog } from '../../../src/control-plane/api/schema/catalog.js';
 import {
   QUANTITY_FORMAT_MESSAGE,
   QUANTITY_SUFFIX_MESSAGE,
   canonicalQuantity,
+  canonicalizeQuantities,
   compareQuantities,
   parseQuantity,
   quantityToMilli,
@@ -66,4 +68,31 @@ describe('quantity: values and order', () => {
     ['1', '1000m', 0], ['1Gi', '1G', 1], ['500m', '0.5', 0], ['100Mi', '1Gi', -1], ['1e3', '1k', 0], ['-1', '0', -1], ['1n', '0', 1],
   ];
   for (const [a, b, want] of order) it(`${a} vs ${b} = ${want}`, () => expect(compareQuantities(q(a), q(b))).toBe(want));
+});
+
+describe('canonicalizeQuantities', () => {
+  it('rewrites the quantities of a pod, and only those, sharing what it did not change', () => {
+    const pod = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { cpu: '1000m' } },
+      spec: {
+        containers: [
+          { name: 'a', image: 'x', resources: { limits: { cpu: '1000m', memory: '1.5Gi' }, requests: { cpu: 0.5, memory: 'bad' } } },
+          { name: 'b', image: 'y' },
+        ],
+        volumes: [{ name: 'v', emptyDir: { sizeLimit: '1024Mi' } }],
+      },
+    };
+    const before = JSON.stringify(pod);
+    const out = canonicalizeQuantities(pod, schemaCatalog(), 'io.k8s.api.core.v1.Pod') as typeof pod;
+    expect(out.spec.containers[0]?.resources).toEqual({ limits: { cpu: '1', memory: '1536Mi' }, requests: { cpu: '500m', memory: 'bad' } });
+    expect(out.spec.volumes[0]?.emptyDir.sizeLimit).toBe('1Gi');
+    expect(out.metadata).toBe(pod.metadata);
+    expect(out.spec.containers[1]).toBe(pod.spec.containers[1]);
+    expect(JSON.stringify(pod)).toBe(before);
+  });
+
+  it('returns the same object when every quantity is already canonical', () => {
+    const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n' }, status: { capacity: { cpu: '4', memory: '8Gi', pods: '110' } } };
+    expect(canonicalizeQuantities(node, schemaCatalog(), 'io.k8s.api.core.v1.Node')).toBe(node);
+  });
 });
