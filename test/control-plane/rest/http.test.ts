@@ -205,12 +205,15 @@ describe('bodies', () => {
     expect((await json(text))['reason']).toBe('UnsupportedMediaType');
   });
 
-  it('answers 413 to a body over the limit and closes the connection', async () => {
+  it('answers 413 to a body over the limit, and to one far over it closes the connection', async () => {
     const big = JSON.stringify({ metadata: { name: 'big' }, data: { a: 'x'.repeat(5000) } });
     const r = await rig.fetch('/api/v1/namespaces/default/configmaps', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
     expect(r.status).toBe(413);
     expect(await json(r)).toMatchObject({ reason: 'RequestEntityTooLarge', code: 413 });
-    expect(r.headers.get('connection')).toBe('close');
+    expect(r.headers.get('connection')).not.toBe('close');
+    const huge = await rig.fetch('/api/v1/namespaces/default/configmaps', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(2048 * 8 + 1) });
+    expect(huge.status).toBe(413);
+    expect(huge.headers.get('connection')).toBe('close');
     // Chunked, without a Content-Length: the limit is found while reading.
     const chunked = await new Promise<number>((resolve, reject) => {
       const req = request(`${rig.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { authorization: 'Bearer test-admin-token', 'content-type': 'application/json' } }, (res) => {
@@ -300,6 +303,33 @@ describe('verbs and parameters', () => {
     rig.registry.warnings = ['spec.x is deprecated; use "spec.y"'];
     const r = await rig.fetch('/api/v1/namespaces/default/configmaps', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"metadata":{"name":"w"}}' });
     expect(r.headers.get('warning')).toBe('299 - "spec.x is deprecated; use \\"spec.y\\""');
+  });
+});
+
+describe('pod logs', () => {
+  it('answers 404 saying so when no log source is given', async () => {
+    const r = await rig.fetch('/api/v1/namespaces/default/pods/web-1/log');
+    expect(r.status).toBe(404);
+    expect((await json(r))['message']).toContain('not served by this apiserver');
+  });
+
+  it('streams the log from the source with the query as options', async () => {
+    await rig.close();
+    const seen: unknown[] = [];
+    rig = await startRig({
+      podLogs: async (_ctx, namespace, name, opts) => {
+        seen.push({ namespace, name, opts });
+        if (name !== 'web-1') return { ok: false, error: { code: 404, reason: 'NotFound', message: `pods "${name}" not found` } };
+        return { ok: true, value: (async function* () { yield 'line 1\n'; yield Buffer.from('line 2\n'); })() };
+      },
+    });
+    const r = await rig.fetch('/api/v1/namespaces/default/pods/web-1/log?container=c&follow=true&tailLines=10&timestamps=1');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('text/plain');
+    expect(await r.text()).toBe('line 1\nline 2\n');
+    expect(seen[0]).toEqual({ namespace: 'default', name: 'web-1', opts: { container: 'c', follow: true, tailLines: 10, timestamps: true } });
+    expect((await rig.fetch('/api/v1/namespaces/default/pods/nope/log')).status).toBe(404);
+    expect((await rig.fetch('/api/v1/namespaces/default/pods/web-1/log?tailLines=-1')).status).toBe(400);
   });
 });
 

@@ -17,7 +17,12 @@ let rig: Rig;
 let kc: Kubeconfig;
 
 beforeAll(async () => {
-  rig = await startRig({ tls: selfSignedCert(), openapi: fakeOpenApi(FAKE_RESOURCES), maxBodyBytes: 8192 });
+  rig = await startRig({
+    tls: selfSignedCert(),
+    openapi: fakeOpenApi(FAKE_RESOURCES),
+    maxBodyBytes: 8192,
+    podLogs: async (_ctx, _ns, name, opts) => ({ ok: true, value: [`${name}/${opts.container ?? '?'}: hello\n`, `${name}/${opts.container ?? '?'}: bye\n`] }),
+  });
   kc = writeKubeconfig(rig.url);
   rig.registry.seed(PODS, {
     metadata: { name: 'web-1', namespace: 'default', labels: { app: 'web' } },
@@ -85,6 +90,14 @@ describe('kubectl reads', () => {
     expect(p.stdout).toBe('nginx:1.27');
     const l = await kubectl(kc, ['get', 'pods', '-l', 'app=web', '-o', 'name']);
     expect(l.stdout.trim()).toBe('pod/web-1');
+  });
+});
+
+describe('kubectl logs', () => {
+  it('prints the log the source gives for the pod\'s container', async () => {
+    const r = await kubectl(kc, ['logs', 'web-1']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('web-1/c: hello\nweb-1/c: bye\n');
   });
 });
 
@@ -175,10 +188,10 @@ describe('kubectl errors', () => {
   });
 
   it('a body over the size limit', async () => {
-    const big = file('big.json', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { a: 'x'.repeat(10_000) } }));
+    const big = file('big.json', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { a: 'x'.repeat(50_000) } }));
     const r = await kubectl(kc, ['create', '-f', big]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Error from server (RequestEntityTooLarge)');
+    expect(r.stderr, r.stderr).toContain('Error from server (RequestEntityTooLarge)');
   });
 
   it('a bad token', async () => {

@@ -15,18 +15,25 @@ export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 /** BodyError says why a body could not be read: too large (the connection must close) or other. */
 export interface BodyError {
   readonly error: ApiError;
-  /** closeConnection is set when the rest of the body was not read, so the connection cannot be reused. */
+  /** closeConnection is set when the rest of the body will not be read, so the connection cannot be reused. */
   readonly closeConnection: boolean;
 }
 
+/** DRAIN_FACTOR bounds how much of an oversized body is read and thrown away: this many limits. */
+const DRAIN_FACTOR = 8;
+
 /**
- * readBody reads the whole body, up to `limit` bytes. Over the limit it stops reading (the
- * caller answers 413 and closes the connection) rather than buffering what it will refuse.
+ * readBody reads the whole body, up to `limit` bytes. Over the limit it answers 413 at once and
+ * reads the rest only to throw it away: a client still writing its body would otherwise see
+ * a broken pipe instead of the answer. Past DRAIN_FACTOR limits it stops reading and the
+ * connection closes.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Result<Buffer, BodyError>> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    return Promise.resolve(err({ error: tooLarge(limit), closeConnection: true }));
+    const drain = declared <= limit * DRAIN_FACTOR;
+    // NB: Node reads and discards an unread body after the response when the connection stays open.
+    return Promise.resolve(err({ error: tooLarge(limit), closeConnection: !drain }));
   }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -35,21 +42,29 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Result<Bu
     const finish = (r: Result<Buffer, BodyError>): void => {
       if (done) return;
       done = true;
-      req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
       resolve(r);
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limit) {
+      if (size > limit * DRAIN_FACTOR) {
+        req.off('data', onData);
         req.pause();
-        finish(err({ error: tooLarge(limit), closeConnection: true }));
+        req.socket.destroy();
+        return;
+      }
+      if (size > limit) {
+        chunks.length = 0;
+        finish(err({ error: tooLarge(limit), closeConnection: false }));
         return;
       }
       chunks.push(chunk);
     };
-    const onEnd = (): void => finish(ok(Buffer.concat(chunks)));
+    const onEnd = (): void => {
+      req.off('data', onData);
+      finish(ok(Buffer.concat(chunks)));
+    };
     const onError = (e: Error): void => finish(err({ error: badRequest(`The request body could not be read (${e.message}); send it again`), closeConnection: true }));
     req.on('data', onData);
     req.on('end', onEnd);

@@ -8,11 +8,12 @@ import type { Logger } from 'pino';
 import type { KubeObject, Result } from '../../api/types.js';
 import type { ApiError, KubeList, Registry, RequestContext } from '../registry-api.js';
 import { decodeBody, objectBodyFormat, patchTypeOf, readBody, type BodyFormat } from './body.js';
+import { servePodLogs, type PodLogs } from './logs.js';
 import { chooseOutput, type MediaRange, type OutputForm } from './negotiate.js';
 import { deleteOptions, includeObjectOf, isWatch, listOptions, watchOptions, writeOptions } from './query.js';
 import { sendBody, sendError, type BodyForm } from './respond.js';
 import type { ResourceTarget } from './routes.js';
-import { badRequest, methodNotAllowed, notAcceptable, notFound } from './status.js';
+import { badRequest, methodNotAllowed, notAcceptable } from './status.js';
 import { table } from './tables.js';
 import { serveWatch, type WatchStreams } from './watch.js';
 
@@ -27,6 +28,8 @@ export interface ResourceDeps {
   readonly watchTimeoutMs: () => number;
   /** maxWatchBufferBytes ends a watch whose client leaves this much output unread. */
   readonly maxWatchBufferBytes: number;
+  /** podLogs serves pods/<name>/log, when given. */
+  readonly podLogs: PodLogs | undefined;
 }
 
 /** ResourceRequest is one decoded request for a resource path. */
@@ -98,6 +101,9 @@ export async function serveResource(r: ResourceRequest, deps: ResourceDeps): Pro
   if (action.verb !== 'bind' && action.verb !== 'log' && action.checkVerb && !t.resource.verbs.includes(action.verb)) {
     return sendError(res, methodNotAllowed(r.req.method ?? '', url.pathname));
   }
+  if (action.verb === 'log') {
+    return servePodLogs(res, deps.podLogs, { ctx: r.ctx, namespace: t.namespace, name: t.name ?? '', query: q, log: deps.log });
+  }
   const readsTable = (action.verb === 'get' || action.verb === 'list' || action.verb === 'watch') && t.subresource === undefined;
   const out = chooseOutput(r.accept, { table: readsTable, yaml: action.verb !== 'watch' });
   if (out === undefined) return sendError(res, notAcceptable(r.req.headers.accept ?? ''));
@@ -107,8 +113,6 @@ export async function serveResource(r: ResourceRequest, deps: ResourceDeps): Pro
   const res0 = t.resource;
 
   switch (action.verb) {
-    case 'log':
-      return fail(notFound(`Logs of pod "${t.name ?? ''}" are not served by this apiserver; read the node agent's log instead`));
     case 'get': {
       const got = await registry.get(r.ctx, res0, t.namespace, t.name!, t.subresource === 'status' || t.subresource === 'scale' ? t.subresource : undefined);
       if (!got.ok) return fail(got.error);

@@ -6,6 +6,7 @@ export {
   type Authenticate, type AuthorizeNonResource, type HealthCheck, type OpenApiSource, type RestServer, type RestServerOptions, type VersionInfo,
 } from './server.js';
 export { DEFAULT_MAX_BODY_BYTES } from './body.js';
+export type { PodLogOptions, PodLogs } from './logs.js';
 export { humanDuration } from './age.js';
 export { table, tableRow, columnDefinitions } from './tables.js';
 export { wireStatus } from './status.js';

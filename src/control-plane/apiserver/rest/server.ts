@@ -14,6 +14,7 @@ import {
   AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroupDocument, apiGroupList, apiResourceList, apiVersions,
 } from './discovery.js';
 import { serveResource, type ResourceDeps } from './handlers.js';
+import type { PodLogs } from './logs.js';
 import { chooseOutput, parseAccept, type MediaRange, type OutputForm } from './negotiate.js';
 import { sendBody, sendError, sendText } from './respond.js';
 import { route, type Route } from './routes.js';
@@ -77,6 +78,8 @@ export interface RestServerOptions {
   readonly watchTimeoutMs?: () => number;
   /** maxWatchBufferBytes ends a watch whose client leaves this much output unread (default 16 MiB). */
   readonly maxWatchBufferBytes?: number;
+  /** podLogs serves pods/<name>/log (kubectl logs); without it the subresource answers 404. */
+  readonly podLogs?: PodLogs;
 }
 
 /** RestServer is a running (or ready to run) REST face. */
@@ -122,6 +125,7 @@ class Rest {
       streams,
       watchTimeoutMs: o.watchTimeoutMs ?? (() => Math.floor((1 + Math.random()) * 1800 * 1000)),
       maxWatchBufferBytes: o.maxWatchBufferBytes ?? 16 * 1024 * 1024,
+      podLogs: o.podLogs,
     };
   }
 
