@@ -1,13 +1,14 @@
 /**
  * reviews: the reviews a user asks about itself — authorization.k8s.io/v1 SelfSubjectAccessReview
  * (`kubectl auth can-i VERB RESOURCE`) and SelfSubjectRulesReview (`kubectl auth can-i --list`),
- * and authentication.k8s.io/v1 SelfSubjectReview (`kubectl auth whoami`).
- * Both are create-only virtual resources: the apiserver decodes the body, calls one of these and
- * returns the filled-in object (201), storing nothing.
+ * and authentication.k8s.io/v1 SelfSubjectReview (`kubectl auth whoami`). All are create-only
+ * virtual resources: the apiserver hands the body to answerReview (or the function of that kind)
+ * and returns the filled-in object (201), storing nothing.
  */
 import type { PolicyRule } from 'kubernetes-types/rbac/v1.js';
 import { err, ok, type KubeObject, type ObjectMeta, type Result } from '../api/types.js';
 import type { UserInfo } from '../apiserver/registry-api.js';
+import { decodeReviewBody, PROTOBUF_CONTENT_TYPE } from './review-protobuf.js';
 import { RbacAuthorizer, type Authorizer, type RbacSource, type RequestAttributes } from './rbac.js';
 
 /** AUTHORIZATION_API_VERSION is the reviews' apiVersion. */
@@ -36,8 +37,9 @@ export function selfSubjectAccessReview(authorizer: Authorizer, user: UserInfo, 
  * status.resourceRules and status.nonResourceRules as `kubectl auth can-i --list` prints them,
  * with incomplete and evaluationError set when a binding names a missing role.
  */
-export function selfSubjectRulesReview(source: RbacSource, user: UserInfo, namespace: string): KubeObject {
-  const { rules, errors } = new RbacAuthorizer(source).rulesFor(user, namespace);
+export function selfSubjectRulesReview(source: RbacSource | RbacAuthorizer, user: UserInfo, namespace: string): KubeObject {
+  const authz = source instanceof RbacAuthorizer ? source : new RbacAuthorizer(source);
+  const { rules, errors } = authz.rulesFor(user, namespace);
   const resourceRules: Record<string, unknown>[] = [];
   const nonResourceRules: Record<string, unknown>[] = [];
   for (const rule of rules) {
@@ -55,13 +57,45 @@ export function selfSubjectRulesReview(source: RbacSource, user: UserInfo, names
  * selfSubjectRulesReviewFromBody decodes a SelfSubjectRulesReview body (spec.namespace, '' when
  * absent) and answers it with selfSubjectRulesReview.
  */
-export function selfSubjectRulesReviewFromBody(source: RbacSource, user: UserInfo, body: unknown): Result<KubeObject, string> {
+export function selfSubjectRulesReviewFromBody(source: RbacSource | RbacAuthorizer, user: UserInfo, body: unknown): Result<KubeObject, string> {
   const review = decodeReview(body, 'SelfSubjectRulesReview');
   if (!review.ok) return review;
   const ns = review.value.spec['namespace'];
   if (ns !== undefined && typeof ns !== 'string') return err('spec.namespace: Invalid value: must be a string; give the namespace to list rules in');
   const answer = selfSubjectRulesReview(source, user, ns ?? '');
   return ok({ ...answer, metadata: review.value.metadata });
+}
+
+/** REVIEW_RESOURCES are the plural names answerReview serves, with their groups. */
+export const REVIEW_RESOURCES: readonly { readonly group: string; readonly plural: string; readonly kind: string }[] = [
+  { group: 'authorization.k8s.io', plural: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview' },
+  { group: 'authorization.k8s.io', plural: 'selfsubjectrulesreviews', kind: 'SelfSubjectRulesReview' },
+  { group: 'authentication.k8s.io', plural: 'selfsubjectreviews', kind: 'SelfSubjectReview' },
+];
+
+/**
+ * answerReview answers a create of one of REVIEW_RESOURCES by its plural name. `body` is either
+ * the decoded JSON, or the raw request bytes — which may be Kubernetes protobuf, as kubectl sends
+ * these — so a REST face can pass bytes whatever the Content-Type. RBAC on the create itself
+ * (system:basic-user grants it to every authenticated user) is the caller's check.
+ */
+export function answerReview(authz: RbacAuthorizer, user: UserInfo, plural: string, body: unknown): Result<KubeObject, string> {
+  if (plural === 'selfsubjectreviews') return ok(selfSubjectReview(user)); // its body carries nothing
+  let decoded: unknown = body;
+  if (body instanceof Uint8Array) {
+    const isProtobuf = body.length >= 4 && body[0] === 0x6b && body[1] === 0x38 && body[2] === 0x73 && body[3] === 0x00;
+    const parsed = decodeReviewBody(isProtobuf ? PROTOBUF_CONTENT_TYPE : 'application/json', body);
+    if (!parsed.ok) return parsed;
+    decoded = parsed.value;
+  }
+  switch (plural) {
+    case 'selfsubjectaccessreviews':
+      return selfSubjectAccessReview(authz, user, decoded);
+    case 'selfsubjectrulesreviews':
+      return selfSubjectRulesReviewFromBody(authz, user, decoded);
+    default:
+      return err(`${plural} is not a review this apiserver answers; use one of ${REVIEW_RESOURCES.map((r) => r.plural).join(', ')}`);
+  }
 }
 
 /** AUTHENTICATION_API_VERSION is SelfSubjectReview's apiVersion. */

@@ -14,8 +14,7 @@ import { bootstrapPolicy } from '../../../src/control-plane/auth/bootstrap.js';
 import { ensurePki } from '../../../src/control-plane/auth/pki.js';
 import { forbiddenError, RbacAuthorizer, rbacSourceOf, type RequestAttributes } from '../../../src/control-plane/auth/rbac.js';
 import { impersonate } from '../../../src/control-plane/auth/impersonation.js';
-import { decodeReviewBody } from '../../../src/control-plane/auth/review-protobuf.js';
-import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReviewFromBody } from '../../../src/control-plane/auth/reviews.js';
+import { answerReview } from '../../../src/control-plane/auth/reviews.js';
 import { ANONYMOUS_USER, ensureTokens, readTokenFile, TokenAuthenticator } from '../../../src/control-plane/auth/tokens.js';
 import type { ApiError, UserInfo } from '../../../src/control-plane/apiserver/registry-api.js';
 
@@ -81,24 +80,15 @@ async function handle(auth: TokenAuthenticator, req: IncomingMessage, res: Serve
   const path = url.pathname;
   const verb = (req.method ?? 'GET').toLowerCase();
 
-  const reviews = /^\/apis\/authorization\.k8s\.io\/v1\/(selfsubjectaccessreviews|selfsubjectrulesreviews)$/.exec(path);
-  if (reviews !== null && verb === 'post') {
-    const resource = reviews[1] ?? '';
-    const attrs: RequestAttributes = { kind: 'resource', verb: 'create', apiGroup: 'authorization.k8s.io', resource };
+  const review = /^\/apis\/(authorization\.k8s\.io|authentication\.k8s\.io)\/v1\/(selfsubject[a-z]*reviews)$/.exec(path);
+  if (review !== null && verb === 'post') {
+    const attrs: RequestAttributes = { kind: 'resource', verb: 'create', apiGroup: review[1] ?? '', resource: review[2] ?? '' };
     if (!authz.authorize(user, attrs).allowed) return sendStatus(res, forbiddenError(user, attrs));
-    // kubectl's typed client sends these as protobuf.
-    const body = decodeReviewBody(req.headers['content-type'], await readBody(req));
-    if (!body.ok) return sendStatus(res, { code: 400, reason: 'BadRequest', message: body.error });
+    // kubectl's typed client sends these as protobuf; answerReview reads raw bytes of either kind.
     seenContentTypes.add(req.headers['content-type'] ?? '');
-    const answer = resource === 'selfsubjectaccessreviews' ? selfSubjectAccessReview(authz, user, body.value) : selfSubjectRulesReviewFromBody(source, user, body.value);
+    const answer = answerReview(authz, user, review[2] ?? '', await readBody(req));
     if (!answer.ok) return sendStatus(res, { code: 400, reason: 'BadRequest', message: answer.error });
     return send(res, 201, answer.value);
-  }
-  if (path === '/apis/authentication.k8s.io/v1/selfsubjectreviews' && verb === 'post') {
-    const attrs: RequestAttributes = { kind: 'resource', verb: 'create', apiGroup: 'authentication.k8s.io', resource: 'selfsubjectreviews' };
-    if (!authz.authorize(user, attrs).allowed) return sendStatus(res, forbiddenError(user, attrs));
-    await readBody(req);
-    return send(res, 201, selfSubjectReview(user));
   }
   const pods = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(path);
   if (pods !== null && verb === 'get') {

@@ -3,7 +3,7 @@ import type { RoleBinding } from 'kubernetes-types/rbac/v1.js';
 import { describe, expect, it } from 'vitest';
 import { bootstrapPolicy } from '../../../src/control-plane/auth/bootstrap.js';
 import { RbacAuthorizer, rbacSourceOf } from '../../../src/control-plane/auth/rbac.js';
-import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview, selfSubjectRulesReviewFromBody } from '../../../src/control-plane/auth/reviews.js';
+import { answerReview, selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview, selfSubjectRulesReviewFromBody } from '../../../src/control-plane/auth/reviews.js';
 import type { UserInfo } from '../../../src/control-plane/apiserver/registry-api.js';
 
 const policy = bootstrapPolicy();
@@ -133,5 +133,20 @@ describe('selfSubjectReview', () => {
   it('reports the caller, leaving out an empty uid', () => {
     expect(selfSubjectReview(jane)).toEqual({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {}, status: { userInfo: { username: 'jane', uid: 'u', groups: ['system:authenticated'] } } });
     expect(selfSubjectReview({ username: 'x', uid: '', groups: [] })['status']).toEqual({ userInfo: { username: 'x', groups: [] } });
+  });
+});
+
+describe('answerReview', () => {
+  it('answers each review by its plural, from decoded JSON or raw JSON bytes', () => {
+    const spec = { resourceAttributes: { namespace: 'dev', verb: 'list', resource: 'pods' } };
+    expect(answerReview(authz, jane, 'selfsubjectaccessreviews', ssar(spec))).toMatchObject({ ok: true, value: { status: { allowed: true } } });
+    expect(answerReview(authz, jane, 'selfsubjectaccessreviews', Buffer.from(JSON.stringify(ssar(spec))))).toMatchObject({ ok: true, value: { status: { allowed: true } } });
+    expect(answerReview(authz, jane, 'selfsubjectrulesreviews', { spec: { namespace: 'dev' } })).toMatchObject({ ok: true, value: { kind: 'SelfSubjectRulesReview', status: { incomplete: false } } });
+    expect(answerReview(authz, jane, 'selfsubjectreviews', Buffer.from(''))).toMatchObject({ ok: true, value: { status: { userInfo: { username: 'jane' } } } });
+  });
+
+  it('refuses bad bytes and unknown reviews', () => {
+    expect(answerReview(authz, jane, 'selfsubjectaccessreviews', Buffer.from('{'))).toMatchObject({ ok: false });
+    expect(answerReview(authz, jane, 'subjectaccessreviews', {})).toMatchObject({ ok: false, error: expect.stringMatching(/^subjectaccessreviews is not a review this apiserver answers/) as unknown });
   });
 });
