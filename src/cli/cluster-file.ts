@@ -40,6 +40,8 @@ export interface ClusterFile {
   readonly loadBalancer?: { readonly url: string; readonly pids: readonly number[] };
   /** kubeconfig is the path of the admin kubeconfig. */
   readonly kubeconfig?: string;
+  /** etcdOnly says the cluster runs the etcd layer alone (up --etcd-only). */
+  readonly etcdOnly?: boolean;
 }
 
 function pidList(v: unknown): number[] {
@@ -109,6 +111,7 @@ export function readClusterFile(dataDir: string): ClusterFile | null {
     ...(nodes.length === 0 ? {} : { nodes }),
     ...(lb !== null && typeof lb.url === 'string' ? { loadBalancer: { url: lb.url, pids: pidList(lb.pids) } } : {}),
     ...(kubeconfig === undefined ? {} : { kubeconfig }),
+    ...((raw as { etcdOnly?: unknown }).etcdOnly === true ? { etcdOnly: true } : {}),
   };
 }
 

@@ -45,13 +45,14 @@ program
   .description('start a local HA cluster on loopback, or resume it: start whichever of its members are not running')
   .option('--masters <n>', `number of masters: ${MASTERS_RULE}`, mastersCount, 3)
   .option('--data-dir <dir>', 'where the cluster keeps its data (one cluster per directory)', DEFAULT_DATA_DIR)
-  .option('--base-port <port>', 'first port; master i uses base+2i (client) and base+2i+1 (peer)', port, 32379)
+  .option('--base-port <port>', 'first port: master i uses base+2i (etcd client) and base+2i+1 (peer), its apiserver base+20+2i (REST) and base+21+2i (gRPC); the load balancer base+40', port, 32379)
   .option('--detach', 'return once the cluster is healthy, leaving it running', false)
   .option('--timeout <seconds>', 'how long to wait for the cluster to become healthy', positiveInt, 60)
   .option('--snapshot-count <n>', 'applied entries between Raft snapshots', positiveInt)
-  .action(async (o: { masters: number; dataDir: string; basePort: number; detach: boolean; timeout: number; snapshotCount?: number }) => {
+  .option('--etcd-only', 'start only the etcd layer (no apiservers, no load balancer)', false)
+  .action(async (o: { masters: number; dataDir: string; basePort: number; detach: boolean; timeout: number; snapshotCount?: number; etcdOnly: boolean }) => {
     const memberArgs = o.snapshotCount === undefined ? [] : ['--snapshot-count', String(o.snapshotCount)];
-    await up({ masters: o.masters, dataDir: resolve(o.dataDir), basePort: o.basePort, detach: o.detach, timeoutMs: o.timeout * 1000, memberArgs });
+    await up({ masters: o.masters, dataDir: resolve(o.dataDir), basePort: o.basePort, detach: o.detach, timeoutMs: o.timeout * 1000, memberArgs, etcdOnly: o.etcdOnly });
   });
 
 program

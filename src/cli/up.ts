@@ -32,6 +32,8 @@ export interface UpOptions {
   readonly detach: boolean;
   readonly timeoutMs: number;
   readonly memberArgs: readonly string[];
+  /** etcdOnly starts the etcd layer alone: no apiservers, no load balancer, no kubeconfig. */
+  readonly etcdOnly?: boolean;
 }
 
 /** UpError is a failure to bring the cluster up, with what to do about it. */
@@ -97,12 +99,14 @@ class Interrupt {
 }
 
 /** up starts (or resumes, or heals) the cluster; resolves once healthy (detach) or stopped (foreground). */
-export async function up(o: UpOptions): Promise<void> {
-  const range = checkPortRange(o.basePort, PORT_SPAN);
-  if (!range.ok) throw new UpError(range.error);
-  const dir = ensureDataDir(o.dataDir);
+export async function up(given: UpOptions): Promise<void> {
+  const dir = ensureDataDir(given.dataDir);
   if (!dir.ok) throw new UpError(dir.error);
-  const existing = readClusterFile(o.dataDir);
+  const existing = readClusterFile(given.dataDir);
+  // A cluster started with --etcd-only stays so when resumed (cluster.json records it).
+  const o: UpOptions = { ...given, etcdOnly: given.etcdOnly === true || existing?.etcdOnly === true };
+  const range = checkPortRange(o.basePort, o.etcdOnly === true ? 2 * o.masters : PORT_SPAN);
+  if (!range.ok) throw new UpError(range.error);
   const plans = plansFrom(existing, o);
   const fresh = existing === null;
   const running = new Map<string, number[]>();
@@ -111,13 +115,13 @@ export async function up(o: UpOptions): Promise<void> {
     if (pids.length > 0) running.set(m.name, pids);
   }
   const toStart = plans.filter((p) => !running.has(p.name));
-  if (toStart.length === 0 && existing !== null && controlPlaneWhole(existing, o.dataDir)) {
+  if (toStart.length === 0 && existing !== null && (o.etcdOnly === true || controlPlaneWhole(existing, o.dataDir))) {
     throw new UpError(`The ${mastersWord(plans.length)} in ${o.dataDir} are already running; see them with ${commandHint('status', o.dataDir)}, stop them with ${commandHint('down', o.dataDir)}`);
   }
   const cpPorts = planPorts(plans, fresh ? o.basePort : basePortOf({ masters: plans }));
   const busy = await firstBusyPort([
     ...toStart.flatMap((p) => [{ url: p.clientURL, what: `${p.name}'s client port` }, { url: p.peerURL, what: `${p.name}'s peer port` }]),
-    ...(fresh ? [...cpPorts.apiservers.flatMap((a) => [{ url: `http://127.0.0.1:${a.restPort}`, what: `${a.name}'s apiserver port` }, { url: `http://127.0.0.1:${a.grpcPort}`, what: `${a.name}'s apiserver gRPC port` }]), { url: `http://127.0.0.1:${cpPorts.lbPort}`, what: "the apiservers' load balancer port" }] : []),
+    ...(fresh && o.etcdOnly !== true ? [...cpPorts.apiservers.flatMap((a) => [{ url: `http://127.0.0.1:${a.restPort}`, what: `${a.name}'s apiserver port` }, { url: `http://127.0.0.1:${a.grpcPort}`, what: `${a.name}'s apiserver gRPC port` }]), { url: `http://127.0.0.1:${cpPorts.lbPort}`, what: "the apiservers' load balancer port" }] : []),
   ]);
   if (busy !== null) throw new UpError(`Port ${new URL(busy.url).port} (${busy.what}) is already in use; ${portAdvice(fresh)}`);
 
@@ -171,6 +175,14 @@ export async function up(o: UpOptions): Promise<void> {
   }
   bar.stop();
   const etcdFile: ClusterFile = { ...probeFile, ...(clusterID === undefined ? {} : { clusterID }) };
+  if (o.etcdOnly === true) {
+    interrupt.dispose();
+    const f: ClusterFile = { ...etcdFile, etcdOnly: true };
+    writeClusterFile(o.dataDir, f);
+    printUsage(f, o);
+    if (!o.detach) await foreground(f, o.dataDir);
+    return;
+  }
   let cp: ControlPlaneStart;
   try {
     cp = await bringUpControlPlane(etcdFile, existing, o, interrupt);

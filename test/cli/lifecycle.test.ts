@@ -49,7 +49,7 @@ describe('bad input gets one line and exit 1, at once', () => {
   it.each([
     { name: 'an even --masters', args: ['up', '--masters', '4'], want: 'Must be 3 or 5 (1 for a toy).' },
     { name: '--base-port 99999', args: ['up', '--base-port', '99999'], want: 'Must be a port number from 1 to 65535.' },
-    { name: 'a --base-port without room for every port', args: ['up', '--base-port', '65532'], want: 'raftkube: --base-port must leave room for 6 ports (1 to 65530), got 65532' },
+    { name: 'a --base-port without room for every port', args: ['up', '--base-port', '65532'], want: 'raftkube: --base-port must leave room for 41 ports (1 to 65495), got 65532' },
     { name: 'a --data-dir under /proc', args: ['up', '--data-dir', '/proc/nope'], want: 'raftkube: Cannot create the data directory /proc/nope (ENOENT at /proc/nope); pick a --data-dir you can write to' },
   ])('$name', async ({ args, want }) => {
     // NB: the timeout catches a spin (mkdir recursive under /proc never returns on Node 20).

@@ -263,6 +263,11 @@ export interface ClusterOptions {
   readonly attempts?: number;
   /** extraArgs are passed on to `raftkube up` (e.g. --snapshot-count). */
   readonly extraArgs?: readonly string[];
+  /**
+   * controlPlane starts the apiservers and their load balancer too (default false: the etcd
+   * layer alone, `up --etcd-only`, which is all the etcd-layer tests need).
+   */
+  readonly controlPlane?: boolean;
 }
 
 /** ExtraMember is a member process a test started by hand (`raftkube kv`). */
@@ -381,13 +386,14 @@ export async function stopPids(pids: readonly number[], graceMs = 10_000): Promi
  */
 export async function startCluster(o: ClusterOptions = {}): Promise<TestCluster> {
   const masters = o.masters ?? 3;
-  const ports = 2 * (masters + (o.spareMembers ?? 1));
+  // NB: with the control plane, up uses base+20.. for the apiservers and base+40 for the balancer.
+  const ports = o.controlPlane === true ? 41 : 2 * (masters + (o.spareMembers ?? 1));
   const failures: string[] = [];
   if (!existsSync(RAFTKUBE_MAIN)) throw new Error(`${RAFTKUBE_MAIN} is missing; run npm run build (the vitest globalSetup should have)`);
   for (let attempt = 1; attempt <= (o.attempts ?? 3); attempt++) {
     const basePort = await freePortBlock(ports);
     const dataDir = mkdtempSync(join(tmpdir(), 'raftkube-it-'));
-    const args = [RAFTKUBE_MAIN, 'up', '--masters', String(masters), '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--timeout', '45', ...(o.extraArgs ?? [])];
+    const args = [RAFTKUBE_MAIN, 'up', '--masters', String(masters), '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--timeout', '45', ...(o.controlPlane === true ? [] : ['--etcd-only']), ...(o.extraArgs ?? [])];
     const r = await runCommand(process.execPath, args, { timeoutMs: 60_000 });
     const members = readMembers(dataDir);
     for (const m of members) for (const p of m.pids) LIVE_PIDS.add(p);

@@ -184,5 +184,11 @@ export async function patchObject(core: RegistryCore, ctx: RequestContext, res: 
 
 function patchFailure(res: ResourceInfo, name: string, e: { readonly message: string; readonly code: 400 | 422 }): ApiError {
   if (e.code === 400) return badRequest(e.message);
-  return { code: 422, reason: 'Invalid', message: `${res.kind} "${name}" is invalid: the patch does not apply: ${e.message}`, details: { name, group: res.group, kind: res.kind } };
+  return {
+    code: 422,
+    reason: 'Invalid',
+    message: `${res.kind} "${name}" is invalid: the patch does not apply: ${e.message}`,
+    // A cause makes kubectl print why, not only that the object "is invalid".
+    details: { name, group: res.group, kind: res.kind, causes: [{ type: 'FieldValueInvalid', field: 'patch', message: `the patch does not apply: ${e.message}` }] },
+  };
 }
