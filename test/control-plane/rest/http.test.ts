@@ -306,6 +306,29 @@ describe('verbs and parameters', () => {
   });
 });
 
+describe('request records', () => {
+  it('reports each finished request with its Kubernetes verb', async () => {
+    await rig.close();
+    const records: { verb: string; resource: string | undefined; subresource: string | undefined; code: number }[] = [];
+    rig = await startRig({ onRequest: (r) => records.push({ verb: r.verb, resource: r.resource, subresource: r.subresource, code: r.code }) });
+    await rig.fetch('/api/v1/namespaces/default/pods');
+    await rig.fetch('/api/v1/namespaces/default/pods/nope');
+    await rig.fetch('/api/v1/namespaces/default/configmaps', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"metadata":{"name":"r"}}' });
+    await rig.fetch('/api/v1/namespaces/default/configmaps', { method: 'DELETE' });
+    await rig.fetch('/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=1').then((r) => r.text());
+    await rig.fetch('/apis');
+    expect(await pollUntil(() => records.length === 6)).toBe(true);
+    expect(records).toEqual([
+      { verb: 'LIST', resource: 'pods', subresource: undefined, code: 200 },
+      { verb: 'GET', resource: 'pods', subresource: undefined, code: 404 },
+      { verb: 'POST', resource: 'configmaps', subresource: undefined, code: 201 },
+      { verb: 'DELETECOLLECTION', resource: 'configmaps', subresource: undefined, code: 200 },
+      { verb: 'WATCH', resource: 'pods', subresource: undefined, code: 200 },
+      { verb: 'GET', resource: undefined, subresource: undefined, code: 200 },
+    ]);
+  });
+});
+
 describe('pod logs', () => {
   it('answers 404 saying so when no log source is given', async () => {
     const r = await rig.fetch('/api/v1/namespaces/default/pods/web-1/log');

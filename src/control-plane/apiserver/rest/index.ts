@@ -3,7 +3,7 @@
  */
 export {
   createRestServer,
-  type Authenticate, type AuthorizeNonResource, type HealthCheck, type OpenApiSource, type RestServer, type RestServerOptions, type VersionInfo,
+  type Authenticate, type AuthorizeNonResource, type HealthCheck, type OpenApiSource, type RequestRecord, type RestServer, type RestServerOptions, type VersionInfo,
 } from './server.js';
 export { DEFAULT_MAX_BODY_BYTES } from './body.js';
 export type { PodLogOptions, PodLogs } from './logs.js';

@@ -17,7 +17,7 @@ import { serveResource, type ResourceDeps } from './handlers.js';
 import type { PodLogs } from './logs.js';
 import { chooseOutput, parseAccept, type MediaRange, type OutputForm } from './negotiate.js';
 import { sendBody, sendError, sendText } from './respond.js';
-import { route, type Route } from './routes.js';
+import { route, type ResourceTarget, type Route } from './routes.js';
 import { badRequest, forbiddenPath, internalError, methodNotAllowed, notAcceptable, notFound, unauthorized } from './status.js';
 import { WatchStreams } from './watch.js';
 
@@ -80,6 +80,27 @@ export interface RestServerOptions {
   readonly maxWatchBufferBytes?: number;
   /** podLogs serves pods/<name>/log (kubectl logs); without it the subresource answers 404. */
   readonly podLogs?: PodLogs;
+  /** onRequest is told of every finished request (for latency metrics). */
+  readonly onRequest?: (r: RequestRecord) => void;
+}
+
+/** RequestRecord describes a finished request, for metrics (apiserver_request_duration_seconds). */
+export interface RequestRecord {
+  /** verb is Kubernetes' request verb: LIST, WATCH, GET, POST, PUT, PATCH, DELETE, DELETECOLLECTION, or the method for non-resource paths. */
+  readonly verb: string;
+  readonly group: string | undefined;
+  readonly resource: string | undefined;
+  readonly subresource: string | undefined;
+  readonly code: number;
+  /** seconds is how long the request took (a watch: how long it was open). */
+  readonly seconds: number;
+}
+
+function requestVerb(method: string, target: ResourceTarget | undefined, watch: boolean): string {
+  if (target === undefined) return method;
+  if (method === 'GET') return watch ? 'WATCH' : target.name === undefined ? 'LIST' : 'GET';
+  if (method === 'DELETE' && target.name === undefined) return 'DELETECOLLECTION';
+  return method;
 }
 
 /** RestServer is a running (or ready to run) REST face. */
@@ -132,6 +153,8 @@ class Rest {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     let user = '';
+    let target: ResourceTarget | undefined;
+    let watch = false;
     try {
       const url = requestUrl(req.url ?? '/');
       if (url === undefined) return sendError(res, badRequest(`The request target "${req.url ?? ''}" is not a valid URL path; send a path such as /api/v1`));
@@ -142,6 +165,8 @@ class Rest {
       if (u === null) return sendError(res, unauthorized());
       user = u.username;
       if (r.kind === 'resource') {
+        target = r.target;
+        watch = /^(1|t|true)$/i.test(url.searchParams.get('watch') ?? '');
         const abort = new AbortController();
         res.on('close', () => { if (!res.writableFinished) abort.abort(); });
         const ctx: RequestContext = { user: u, signal: abort.signal };
@@ -157,8 +182,21 @@ class Rest {
       if (!res.headersSent) sendError(res, internalError());
       else res.destroy();
     } finally {
-      const fields = { method: req.method, url: req.url, code: res.statusCode, ms: Math.round(performance.now() - started), user };
+      const seconds = (performance.now() - started) / 1000;
+      const verb = requestVerb(req.method ?? '', target, watch);
+      const fields = {
+        method: req.method, url: req.url, code: res.statusCode, ms: Math.round(seconds * 1000), user,
+        ...(target !== undefined ? { verb, resource: target.resource.plural } : {}),
+      };
       this.#o.log.info(fields, 'request');
+      this.#o.onRequest?.({
+        verb,
+        group: target?.resource.group,
+        resource: target?.resource.plural,
+        subresource: target?.subresource,
+        code: res.statusCode,
+        seconds,
+      });
     }
   }
 
