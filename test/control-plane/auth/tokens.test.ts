@@ -115,6 +115,14 @@ describe('TokenAuthenticator', () => {
     for (const h of ['Bearer nope', 'Bearer tok-jan', 'Bearer tok-janee', 'Bearer TOK-JANE', 'Bearer tok-jane extra']) expect(auth.authenticate(h)).toEqual({ kind: 'invalid' });
   });
 
+  it('finds any of ten thousand node tokens', () => {
+    const many: TokenEntry[] = Array.from({ length: 10_000 }, (_, i) => ({ token: `node-token-${i}`, user: `system:node:n${i}`, uid: `${i}`, groups: ['system:nodes'] }));
+    const a = new TokenAuthenticator(many);
+    expect(a.authenticate('Bearer node-token-9999')).toMatchObject({ kind: 'user', user: { username: 'system:node:n9999' } });
+    expect(a.authenticate('Bearer node-token-0')).toMatchObject({ kind: 'user', user: { username: 'system:node:n0' } });
+    expect(a.authenticate('Bearer node-token-10000')).toEqual({ kind: 'invalid' });
+  });
+
   it('with no entries, every token is invalid', () => {
     expect(new TokenAuthenticator([]).authenticate('Bearer tok-admin')).toEqual({ kind: 'invalid' });
   });
