@@ -1,7 +1,7 @@
 /**
  * patch: the surface of the patch module — apply a JSON patch (RFC 6902), a JSON merge patch
- * (RFC 7396) or a strategic merge patch to a stored object. Server-side apply ('apply') is not
- * served here; the registry answers it itself (415 or its own implementation).
+ * (RFC 7396) or a strategic merge patch to a stored object. Server-side apply needs the field
+ * manager and the force flag, so it has its own entry point, `serverSideApply`.
  */
 import jsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
@@ -16,6 +16,8 @@ import { applyStrategicMergePatch } from './strategic-merge.js';
 
 export type { PatchError } from './error.js';
 export { applyStrategicMergePatch } from './strategic-merge.js';
+export { serverSideApply } from './server-side-apply.js';
+export type { ApplyConflict, ApplyError, ApplyOptions } from './server-side-apply.js';
 
 /**
  * applyPatch applies `patch` of the given type to `original` (an object of the catalogue type
@@ -31,6 +33,7 @@ export function applyPatch(type: PatchType, original: KubeObject, patch: unknown
     case 'strategic':
       return applyStrategicMergePatch(original, patch, catalog, typeName);
     case 'apply':
+      // Server-side apply needs the field manager and force flag: the caller uses serverSideApply.
       return err(badRequest('Server-side apply is not handled by applyPatch; send a strategic merge, JSON merge or JSON patch, or use kubectl apply without --server-side'));
   }
 }
