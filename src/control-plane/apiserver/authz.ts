@@ -6,8 +6,8 @@
  */
 import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-types/rbac/v1.js';
 import type { KubeObject, ResourceInfo, Result } from '../api/types.js';
-import { err } from '../api/types.js';
 import { admissionForbidden } from '../auth/node-restriction.js';
+import { answerReview } from '../auth/reviews.js';
 import { forbiddenMessage, RbacAuthorizer, type RbacSource, type RequestAttributes } from '../auth/rbac.js';
 import type { Disposable, UserInfo } from './registry-api.js';
 import type { Authorizer, Decision, ResourceAttributes } from './registry/ports.js';
@@ -110,7 +110,7 @@ export class ApiAuthorizer implements Authorizer {
   }
 
   review(user: UserInfo, res: ResourceInfo, body: unknown): Result<KubeObject, string> {
-    if (this.#reviews === undefined) return err(`${res.plural} are not served by this apiserver`);
-    return this.#reviews(user, res, body);
+    if (this.#reviews !== undefined) return this.#reviews(user, res, body);
+    return answerReview(this.rbac, user, res.plural, body);
   }
 }
