@@ -84,16 +84,20 @@ class ParseError extends Error {}
 /** Parser walks the lexemes; `in`/`notin` are keywords only where an operator is expected. */
 class Parser {
   #pos = 0;
-  constructor(private readonly items: readonly Lexeme[]) {}
+  readonly #items: readonly Lexeme[];
+
+  constructor(items: readonly Lexeme[]) {
+    this.#items = items;
+  }
 
   peek(asValue: boolean): Lexeme {
-    const l = this.items[this.#pos] ?? { tok: 'end', lit: '' };
+    const l = this.#items[this.#pos] ?? { tok: 'end', lit: '' };
     return asValue && (l.tok === 'in' || l.tok === 'notin') ? { tok: 'id', lit: l.lit } : l;
   }
 
   next(asValue: boolean): Lexeme {
     const l = this.peek(asValue);
-    if (this.#pos < this.items.length - 1) this.#pos++;
+    if (this.#pos < this.#items.length - 1) this.#pos++;
     return l;
   }
 
