@@ -173,6 +173,13 @@ describe('ensurePki', () => {
     expect(await handshake(pair, changed.caPem, { servername: 'master-1' })).toEqual({ ok: true });
   });
 
+  it('compares IPv6 addresses in canonical form, so a restart reuses the certificate', () => {
+    const dir = tempDir();
+    expect(ensurePki(dir, { hosts: ['::1', 'fd00:0:0::5'] }).servingCertIssued).toBe(true);
+    expect(ensurePki(dir, { hosts: ['0:0:0:0:0:0:0:1', 'fd00::5'] }).servingCertIssued).toBe(false);
+    expect(subjectAltNames(readFileSync(join(dir, 'pki', 'apiserver.crt'), 'utf8')).ipAddresses).toEqual(['127.0.0.1', '::1', 'fd00::5']);
+  });
+
   it('reissues a serving certificate the CA on disk did not sign', () => {
     const dir = tempDir();
     const first = ensurePki(dir, { hosts: [] });
