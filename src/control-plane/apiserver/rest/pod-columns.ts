@@ -37,7 +37,8 @@ function exitReason(t: NonNullable<ContainerState['terminated']>): string {
   return t.signal !== 0 ? `Signal:${t.signal}` : `ExitCode:${t.exitCode}`;
 }
 
-interface PodSummary {
+/** PodSummary is what a pod's READY, STATUS and RESTARTS cells show. */
+export interface PodSummary {
   readonly status: string;
   readonly ready: number;
   readonly restarts: number;
@@ -101,18 +102,12 @@ export function summarizePod(pod: KubeObject): PodSummary {
   return { status: reason, ready, restarts, lastRestart };
 }
 
-/** podStatus is the STATUS cell. */
-export function podStatus(pod: KubeObject): string {
-  return summarizePod(pod).status;
-}
-
 /** podReady is the READY cell: ready containers over the spec's containers. */
-export function podReady(pod: KubeObject): string {
-  return `${summarizePod(pod).ready}/${arr(pod, 'spec', 'containers').length}`;
+export function podReady(pod: KubeObject, s: PodSummary): string {
+  return `${s.ready}/${arr(pod, 'spec', 'containers').length}`;
 }
 
 /** podRestarts is the RESTARTS cell: the count, with how long ago the last restart was. */
-export function podRestarts(pod: KubeObject, now: number): string {
-  const s = summarizePod(pod);
+export function podRestarts(s: PodSummary, now: number): string {
   return s.restarts !== 0 && s.lastRestart !== '' ? `${s.restarts} (${ageOf(s.lastRestart, now)} ago)` : String(s.restarts);
 }

@@ -7,7 +7,7 @@ import type { KubeObject, ResourceInfo } from '../../api/types.js';
 import { ageOf } from './age.js';
 import type { IncludeObject } from './negotiate.js';
 import { arr, field, num, rec, str } from './fields.js';
-import { podReady, podRestarts, podStatus } from './pod-columns.js';
+import { podReady, podRestarts, summarizePod, type PodSummary } from './pod-columns.js';
 
 /** ColumnDefinition is a Table column (metav1.TableColumnDefinition). */
 export interface ColumnDefinition {
@@ -21,9 +21,20 @@ export interface ColumnDefinition {
 /** Cell is a value in a row. */
 export type Cell = string | number | boolean;
 
+/** Row is what a row's cells share: the clock, and a pod's summary worked out once for three cells. */
+interface Row {
+  readonly now: number;
+  pod?: PodSummary;
+}
+
 interface Column {
   readonly def: ColumnDefinition;
-  readonly cell: (o: KubeObject, now: number) => Cell;
+  readonly cell: (o: KubeObject, row: Row) => Cell;
+}
+
+function podOf(o: KubeObject, row: Row): PodSummary {
+  row.pod ??= summarizePod(o);
+  return row.pod;
 }
 
 function col(name: string, cell: Column['cell'], opts: { priority?: number; type?: ColumnDefinition['type']; format?: string; description?: string } = {}): Column {
@@ -43,7 +54,7 @@ const NAME = col('Name', (o) => o.metadata.name ?? '', {
   format: 'name',
   description: 'Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names',
 });
-const AGE = col('Age', (o, now) => ageOf(o.metadata.creationTimestamp, now), {
+const AGE = col('Age', (o, row) => ageOf(o.metadata.creationTimestamp, row.now), {
   description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
 });
 const CREATED_AT = col('Created At', (o) => o.metadata.creationTimestamp ?? '', { type: 'date', description: 'CreationTimestamp of the object' });
@@ -140,9 +151,9 @@ function endpointsList(o: KubeObject): string {
   return firstN(out, 3);
 }
 
-function eventLastSeen(o: KubeObject, now: number): string {
+function eventLastSeen(o: KubeObject, row: Row): string {
   const last = str(o, 'lastTimestamp') || str(o, 'eventTime') || str(o, 'series', 'lastObservedTime') || str(o, 'firstTimestamp') || (o.metadata.creationTimestamp ?? '');
-  return ageOf(last, now);
+  return ageOf(last, row.now);
 }
 
 function involvedObject(o: KubeObject): string {
@@ -173,9 +184,9 @@ const BINDING_COLUMNS: readonly Column[] = [
 const COLUMNS: ReadonlyMap<string, readonly Column[]> = new Map<string, readonly Column[]>([
   ['/pods', [
     NAME,
-    col('Ready', (o) => podReady(o), { description: 'The aggregate readiness state of this pod for accepting traffic.' }),
-    col('Status', (o) => podStatus(o), { description: 'The aggregate status of the containers in this pod.' }),
-    col('Restarts', (o, now) => podRestarts(o, now), { description: 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.' }),
+    col('Ready', (o, row) => podReady(o, podOf(o, row)), { description: 'The aggregate readiness state of this pod for accepting traffic.' }),
+    col('Status', (o, row) => podOf(o, row).status, { description: 'The aggregate status of the containers in this pod.' }),
+    col('Restarts', (o, row) => podRestarts(podOf(o, row), row.now), { description: 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.' }),
     AGE,
     col('IP', (o) => orNone(str(o, 'status', 'podIP')), { priority: 1, description: 'The IP address of the pod' }),
     col('Node', (o) => orNone(str(o, 'spec', 'nodeName')), { priority: 1, description: 'The node the pod is bound to' }),
@@ -239,7 +250,7 @@ const COLUMNS: ReadonlyMap<string, readonly Column[]> = new Map<string, readonly
     col('Subobject', (o) => str(o, 'involvedObject', 'fieldPath'), { priority: 1 }),
     col('Source', (o) => orNone(str(o, 'source', 'component') || str(o, 'reportingComponent')), { priority: 1 }),
     col('Message', (o) => str(o, 'message').trim()),
-    col('First Seen', (o, now) => ageOf(str(o, 'firstTimestamp') || str(o, 'eventTime'), now), { priority: 1 }),
+    col('First Seen', (o, row) => ageOf(str(o, 'firstTimestamp') || str(o, 'eventTime'), row.now), { priority: 1 }),
     col('Count', (o) => num(o, 'count') || 1, { priority: 1, type: 'integer' }),
     col('Name', (o) => o.metadata.name ?? '', { priority: 1, format: 'name' }),
   ]],
@@ -292,8 +303,14 @@ function rowObject(o: KubeObject, include: IncludeObject): Record<string, unknow
 
 /** tableRow is one object as a Table row under the resource's columns. */
 export function tableRow(res: ResourceInfo, o: KubeObject, opts: TableOptions): Record<string, unknown> {
+  return rowOf(columnsFor(res), o, opts);
+}
+
+function rowOf(columns: readonly Column[], o: KubeObject, opts: TableOptions): Record<string, unknown> {
+  const row: Row = { now: opts.now };
+  const cells = columns.map((c) => c.cell(o, row));
   const object = rowObject(o, opts.includeObject);
-  return { cells: columnsFor(res).map((c) => c.cell(o, opts.now)), ...(object !== undefined ? { object } : {}) };
+  return object !== undefined ? { cells, object } : { cells };
 }
 
 /** columnDefinitions are the resource's Table columns. */
@@ -307,11 +324,12 @@ export function table(res: ResourceInfo, objects: readonly KubeObject[], opts: T
   if (opts.resourceVersion !== undefined) metadata['resourceVersion'] = opts.resourceVersion;
   if (opts.continue !== undefined && opts.continue !== '') metadata['continue'] = opts.continue;
   if (opts.remainingItemCount !== undefined) metadata['remainingItemCount'] = opts.remainingItemCount;
+  const columns = columnsFor(res);
   return {
     kind: 'Table',
     apiVersion: opts.apiVersion,
     metadata,
-    columnDefinitions: columnDefinitions(res),
-    rows: objects.map((o) => tableRow(res, o, opts)),
+    columnDefinitions: columns.map((c) => c.def),
+    rows: objects.map((o) => rowOf(columns, o, opts)),
   };
 }
