@@ -9,4 +9,4 @@ export { formatReport, formatSeriesTable, formatMemoryTable, formatGoals, judgeG
 export { readApiTarget, parseClusterJson, parseKubeconfig, apiServerPids, isApiServerArgv, dataDirOf, TargetError, type ApiMaster, type ApiTarget, type KubeconfigAuth } from './target.js';
 export { RestClient, expectStatus, type RestResponse, type RestWatch, type WatchLines } from './rest.js';
 export { eventPodName, podBody, PODS, CHUNK_LABEL, CHUNK_SIZE } from './workloads.js';
-export { MUTATING_P99_GOAL_MS, WATCH_P99_GOAL_MS, type ApiSeries, type ApiVia, type BenchApiMeta, type BenchApiOptions, type BenchApiReport, type GoalResult, type MemoryResult, type RssReading, type SeriesKind } from './types.js';
+export { MUTATING_P99_GOAL_MS, WATCH_P99_GOAL_MS, PHASES, type PhaseName, type ApiSeries, type ApiVia, type BenchApiMeta, type BenchApiOptions, type BenchApiReport, type GoalResult, type MemoryResult, type RssReading, type SeriesKind } from './types.js';

@@ -3,7 +3,7 @@
  * the full-size defaults (50 clients, 1,000 watchers, 10,000 pods) and the --quick sizes.
  */
 import type { Validated } from '../kv/options.js';
-import type { BenchApiOptions } from './types.js';
+import { PHASES, type BenchApiOptions, type PhaseName } from './types.js';
 
 /** RawBenchApiOptions are the flags as commander hands them over. */
 export interface RawBenchApiOptions {
@@ -16,6 +16,7 @@ export interface RawBenchApiOptions {
   readonly pods?: string;
   readonly duration?: string;
   readonly watchVia?: string;
+  readonly phases?: string;
   readonly progress?: boolean;
 }
 
@@ -45,10 +46,16 @@ export function validateBenchApiOptions(raw: RawBenchApiOptions): Validated<Benc
   if (!duration.ok) return duration;
   const via = raw.watchVia ?? 'rest';
   if (via !== 'rest' && via !== 'grpc') return { ok: false, error: `--watch-via must be rest or grpc, not ${JSON.stringify(via)}` };
+  const names = (raw.phases ?? 'all').split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const unknown = names.find((x) => x !== 'all' && !(PHASES as readonly string[]).includes(x));
+  if (unknown !== undefined) return { ok: false, error: `Unknown phase ${JSON.stringify(unknown)}; pick from ${PHASES.join(', ')} or all` };
+  const phases: PhaseName[] = names.includes('all') ? [...PHASES] : PHASES.filter((x) => names.includes(x));
+  if (phases.length === 0) return { ok: false, error: '--phases names no phase' };
   return {
     ok: true,
     value: {
       dataDir: raw.dataDir,
+      phases,
       clients: clients.value,
       watchers: watchers.value,
       pods: pods.value,

@@ -98,10 +98,11 @@ export function renderApiSvg(r: BenchApiReport): string {
     subtitle: `${m.date.slice(0, 10)}, ${m.cpus} cores, load ${m.loadBefore[0]?.toFixed(1) ?? '?'}→${m.loadAfter[0]?.toFixed(1) ?? '?'}; p50 and p99 latency, log scale`,
   });
   if (verdicts.length === 0) return svg;
-  // The goals go under the plot, one line each.
+  // The goals go under the plot, one line each, below the slanted series labels (which reach about 60 px past the plot's bottom margin).
   const height = Number(/height="(\d+)"/.exec(svg)?.[1] ?? '0');
-  const extra = 16 * verdicts.length + 10;
-  const lines = verdicts.map((v, i) => `<text x="70" y="${height + 14 + 16 * i}" fill="${r.goals[i]?.met === true ? '#1a7f37' : '#b42318'}">${escapeXml(v)}</text>`);
+  const below = 70;
+  const extra = below + 16 * verdicts.length + 10;
+  const lines = verdicts.map((v, i) => `<text x="70" y="${height + below + 16 * i}" fill="${r.goals[i]?.met === true ? '#1a7f37' : '#b42318'}">${escapeXml(v)}</text>`);
   return svg
     .replace(/height="(\d+)" viewBox="0 0 (\d+) (\d+)"/, (_all, h: string, w: string, vh: string) => `height="${Number(h) + extra}" viewBox="0 0 ${w} ${Number(vh) + extra}"`)
     .replace(/<rect x="0" y="0" width="(\d+)" height="(\d+)"/, (_all, w: string, h: string) => `<rect x="0" y="0" width="${w}" height="${Number(h) + extra}"`)

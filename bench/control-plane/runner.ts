@@ -11,7 +11,7 @@ import { InterruptedError } from '../kv/runner.js';
 import { judgeGoals } from './report.js';
 import { expectStatus, RestClient } from './rest.js';
 import { apiServerPids, readApiTarget, type ApiTarget } from './target.js';
-import type { ApiSeries, BenchApiOptions, BenchApiReport, MemoryResult, RssReading } from './types.js';
+import type { ApiSeries, BenchApiOptions, BenchApiReport, MemoryResult, PhaseName, RssReading } from './types.js';
 import { createPhase, deletePods, fillPods, listPhase, watchPhase, type ApiBenchContext } from './workloads.js';
 
 function grpcClients(t: ApiTarget): ApiClient[] | null {
@@ -84,18 +84,19 @@ export async function runBenchApi(o: BenchApiOptions, io: { readonly progress: P
     const stop = (): boolean => ac.signal.aborted;
 
     const faces = grpc === null ? (['rest'] as const) : (['rest', 'grpc'] as const);
-    for (const [i, clients] of [1, o.clients].entries()) {
+    const run = (p: PhaseName): boolean => o.phases.includes(p) && !ac.signal.aborted;
+    for (const [i, clients] of (run('create') ? [1, o.clients] : []).entries()) {
       for (const via of faces) {
         if (stop()) break;
         series.push(await createPhase(ctx, { via, clients, count: o.creates[i]!, durationMs: o.durationMs }));
       }
     }
-    for (const [i, watchers] of [1, o.watchers].entries()) {
+    for (const [i, watchers] of (run('watch') ? [1, o.watchers] : []).entries()) {
       if (stop()) break;
       series.push(...(await watchPhase(ctx, { via: watchVia, watchers, creates: o.watchCreates[i]! })));
     }
-    if (!stop()) await fillPods(ctx, o.pods);
-    if (!stop()) {
+    if (run('list')) await fillPods(ctx, o.pods);
+    if (run('list')) {
       const holding = readRss(apis.pids);
       const lists: ApiSeries[] = [];
       for (const cache of [true, false]) if (!stop()) lists.push(await listPhase(ctx, { cache, repeats: o.listRepeats, expected: ctx.created }));

@@ -18,6 +18,8 @@ export interface ApiMaster {
   readonly grpcAddress: string | null;
   /** pids are every process of this master. */
   readonly pids: readonly number[];
+  /** apiserverPid is the apiserver's process when cluster.json names it (`components.apiserver`). */
+  readonly apiserverPid: number | null;
 }
 
 /** ApiTarget is a running cluster's apiservers and how to authenticate to them. */
@@ -63,7 +65,10 @@ export function parseClusterJson(text: string, where: string): ApiMaster[] {
     if (url === null) throw new TargetError(`${where}: master ${name} has no apiserverURL; start the cluster with a raftkube up that runs the apiservers`);
     if (!/^https?:\/\/[^/]+\/?$/.test(url)) throw new TargetError(`${where}: master ${name} has apiserverURL ${JSON.stringify(url)}, not http(s)://host:port`);
     const pids = Array.isArray(m['pids']) ? m['pids'].filter((p: unknown): p is number => Number.isSafeInteger(p) && (p as number) > 0) : [];
-    return { name, apiserverURL: url.replace(/\/$/, ''), grpcAddress: str(m['grpcAddress']), pids };
+    const components = m['components'];
+    const named = isRecord(components) ? components['apiserver'] : undefined;
+    const apiserverPid = Number.isSafeInteger(named) && (named as number) > 0 ? (named as number) : null;
+    return { name, apiserverURL: url.replace(/\/$/, ''), grpcAddress: str(m['grpcAddress']), pids, apiserverPid };
   });
 }
 
@@ -124,13 +129,17 @@ export function isApiServerArgv(argv: readonly string[]): boolean {
 }
 
 /**
- * apiServerPids picks each master's apiserver processes out of its pids: the ones whose command
- * line runs `apiserver`. A master without one is listed in `missing`.
+ * apiServerPids picks each master's apiserver processes: the one cluster.json names, else those
+ * of its pids whose command line runs `apiserver`. A master without one is listed in `missing`.
  */
 export function apiServerPids(masters: readonly ApiMaster[], argvOf: (pid: number) => readonly string[] | null = argvFromProc): { readonly pids: readonly { readonly master: string; readonly pid: number }[]; readonly missing: readonly string[] } {
   const pids: { master: string; pid: number }[] = [];
   const missing: string[] = [];
   for (const m of masters) {
+    if (m.apiserverPid !== null) {
+      pids.push({ master: m.name, pid: m.apiserverPid });
+      continue;
+    }
     const found = m.pids.filter((p) => {
       const argv = argvOf(p);
       return argv !== null && isApiServerArgv(argv);

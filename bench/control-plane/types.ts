@@ -7,9 +7,16 @@ import type { LatencySummary } from '../kv/types.js';
 /** ApiVia says which face of the apiserver a phase goes through. */
 export type ApiVia = 'rest' | 'grpc';
 
+/** PHASES are the benchmark's parts, in the order a run takes them ("list" includes filling the namespace and memory). */
+export const PHASES = ['create', 'watch', 'list'] as const;
+/** PhaseName names one part of the run. */
+export type PhaseName = (typeof PHASES)[number];
+
 /** BenchApiOptions are the validated options of one run. */
 export interface BenchApiOptions {
   readonly dataDir: string;
+  /** phases are the parts to run (all by default). */
+  readonly phases: readonly PhaseName[];
   /** clients is the concurrency of the many-clients create phases (50). */
   readonly clients: number;
   /** watchers is the number of watchers of the many-watchers phase (1,000). */

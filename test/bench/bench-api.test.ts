@@ -54,12 +54,12 @@ describe('reading the cluster', () => {
     const text = JSON.stringify({
       masters: [
         { name: 'm1', pids: [10, 11], clientURL: 'http://127.0.0.1:2379', peerURL: 'http://127.0.0.1:2380', apiserverURL: 'https://127.0.0.1:6443/', grpcAddress: '127.0.0.1:6444' },
-        { name: 'm2', pids: [12, 'x', -1], clientURL: 'http://127.0.0.1:2381', peerURL: 'http://127.0.0.1:2382', apiserverURL: 'https://127.0.0.1:6445' },
+        { name: 'm2', pids: [12, 'x', -1], clientURL: 'http://127.0.0.1:2381', peerURL: 'http://127.0.0.1:2382', apiserverURL: 'https://127.0.0.1:6445', components: { kv: 12 } },
       ],
     });
-    expect(parseClusterJson(text, 'cluster.json')).toEqual([
-      { name: 'm1', apiserverURL: 'https://127.0.0.1:6443', grpcAddress: '127.0.0.1:6444', pids: [10, 11] },
-      { name: 'm2', apiserverURL: 'https://127.0.0.1:6445', grpcAddress: null, pids: [12] },
+    expect(parseClusterJson(text.replace('"pids":[10,11],', '"pids":[10,11],"components":{"kv":10,"apiserver":11},'), 'cluster.json')).toEqual([
+      { name: 'm1', apiserverURL: 'https://127.0.0.1:6443', grpcAddress: '127.0.0.1:6444', pids: [10, 11], apiserverPid: 11 },
+      { name: 'm2', apiserverURL: 'https://127.0.0.1:6445', grpcAddress: null, pids: [12], apiserverPid: null },
     ]);
   });
 
@@ -86,10 +86,10 @@ describe('reading the cluster', () => {
     expect(() => parseKubeconfig(noToken, '/x/kubeconfig')).toThrow(/no bearer token/);
   });
 
-  it('picks the apiserver among a master\'s processes by its command line', () => {
+  it('takes the apiserver pid cluster.json names, else finds it among the pids by its command line', () => {
     const argv: Record<number, string[]> = { 1: ['node', 'main.js', 'kv', '--name', 'm1'], 2: ['node', 'main.js', 'apiserver', '--name', 'm1'], 3: ['node', 'main.js', 'kv'] };
-    const r = apiServerPids([{ name: 'm1', apiserverURL: 'https://a', grpcAddress: null, pids: [1, 2] }, { name: 'm2', apiserverURL: 'https://b', grpcAddress: null, pids: [3, 4] }], (p) => argv[p] ?? null);
-    expect(r).toEqual({ pids: [{ master: 'm1', pid: 2 }], missing: ['m2'] });
+    const r = apiServerPids([{ name: 'm1', apiserverURL: 'https://a', grpcAddress: null, pids: [1, 2], apiserverPid: null }, { name: 'm2', apiserverURL: 'https://b', grpcAddress: null, pids: [3, 4], apiserverPid: null }, { name: 'm3', apiserverURL: 'https://c', grpcAddress: null, pids: [5, 6], apiserverPid: 6 }], (p) => argv[p] ?? null);
+    expect(r).toEqual({ pids: [{ master: 'm1', pid: 2 }, { master: 'm3', pid: 6 }], missing: ['m2'] });
   });
 });
 
@@ -99,6 +99,9 @@ describe('flags', () => {
     expect(full.ok && [full.value.clients, full.value.watchers, full.value.pods, full.value.durationMs]).toEqual([50, 1000, 10_000, 15_000]);
     const quick = validateBenchApiOptions({ dataDir: '/d', quick: true, watchers: '7' });
     expect(quick.ok && [quick.value.watchers, quick.value.pods, quick.value.quick]).toEqual([7, 200, true]);
+    expect(full.ok && full.value.phases).toEqual(['create', 'watch', 'list']);
+    const some = validateBenchApiOptions({ dataDir: '/d', phases: 'list, create' });
+    expect(some.ok && some.value.phases).toEqual(['create', 'list']);
   });
 
   it.each([
@@ -106,6 +109,7 @@ describe('flags', () => {
     [{ dataDir: '/d', clients: '0' }, /--clients must be a whole number of at least 1/],
     [{ dataDir: '/d', pods: 'many' }, /--pods/],
     [{ dataDir: '/d', watchVia: 'http2' }, /--watch-via must be rest or grpc/],
+    [{ dataDir: '/d', phases: 'create,lists' }, /Unknown phase "lists"/],
   ])('refuses %j', (raw, message) => {
     const v = validateBenchApiOptions(raw);
     expect(v.ok).toBe(false);
