@@ -104,6 +104,29 @@ describe('server-side apply', () => {
     expect(at(v, 'spec.replicas')).toBe(2);
   });
 
+  it('takes the two requests kubectl 1.32 sends for apply --server-side over a client-side-applied object', () => {
+    const lastApplied = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cfg","namespace":"default"},"data":{"a":"1","b":"2"}}\n';
+    const live: KubeObject = {
+      apiVersion: 'v1', kind: 'ConfigMap',
+      metadata: { name: 'cfg', namespace: 'default', uid: 'u1', resourceVersion: '7', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': lastApplied } },
+      data: { a: '1', b: '2' },
+    };
+    const cm = (cfg: unknown, manager: string): KubeObject => {
+      const r = serverSideApply(live, cfg, schemaCatalog(), 'io.k8s.api.core.v1.ConfigMap', { manager, force: false, apiVersion: 'v1', time: '2026-11-30T10:00:00Z' });
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    };
+    // ?fieldManager=kubectl&force=false, then ?fieldManager=kubectl-last-applied
+    const first = cm({ apiVersion: 'v1', data: { b: '3', c: '4' }, kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'default' } }, 'kubectl');
+    expect(at(first, 'data')).toEqual({ a: '1', b: '3', c: '4' });
+    const second = serverSideApply(first, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': lastApplied }, name: 'cfg', namespace: 'default' } }, schemaCatalog(), 'io.k8s.api.core.v1.ConfigMap', { manager: 'kubectl-last-applied', force: false, apiVersion: 'v1', time: '2026-11-30T10:00:01Z' });
+    expect(second.ok).toBe(true);
+    if (!second.ok) return;
+    expect(at(second.value, 'data')).toEqual({ a: '1', b: '3', c: '4' });
+    expect(managers(second.value)).toEqual(['kubectl/Apply', 'kubectl-last-applied/Apply']);
+    expect(at(second.value, 'metadata.uid')).toBe('u1');
+  });
+
   const bad: Array<[string, unknown, ApplyOptions, RegExp]> = [
     ['a configuration that is not an object', [1], opts(), /must be an object/],
     ['no field manager', config(), opts(''), /needs a field manager/],
