@@ -1,8 +1,8 @@
 /**
  * bootstrap: the built-in RBAC policy the apiserver creates at start when absent — Kubernetes'
  * default roles (cluster-admin, admin/edit/view by aggregation, discovery, basic-user,
- * public-info-viewer) and the roles of raftkube's own components (scheduler, controller manager,
- * node agents), each bound to the identity tokens.ts gives that component.
+ * public-info-viewer, monitoring) and the roles of raftkube's own components (scheduler,
+ * controller manager, node agents), each bound to the identity tokens.ts gives that component.
  *
  * Rules follow Kubernetes' bootstrap policy, trimmed to resources that exist or that kubectl
  * users expect to see; every object is labelled kubernetes.io/bootstrapping=rbac-defaults.
@@ -201,6 +201,7 @@ export function bootstrapPolicy(): BootstrapPolicy {
       rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']),
       rule(['create'], ['authentication.k8s.io'], ['selfsubjectreviews']),
     ]),
+    clusterRole('system:monitoring', [urls(['get'], ['/healthz', '/healthz/*', '/livez', '/livez/*', '/metrics', '/metrics/slis', '/readyz', '/readyz/*'])]),
     clusterRole('system:public-info-viewer', [urls(['get'], ['/healthz', '/livez', '/readyz', '/version', '/version/'])]),
     clusterRole('system:kube-scheduler', SCHEDULER_RULES),
     clusterRole('system:kube-controller-manager', CONTROLLER_MANAGER_RULES),
@@ -210,6 +211,7 @@ export function bootstrapPolicy(): BootstrapPolicy {
     clusterRoleBinding('cluster-admin', [group('system:masters')]),
     clusterRoleBinding('system:discovery', [group('system:authenticated')]),
     clusterRoleBinding('system:basic-user', [group('system:authenticated')]),
+    clusterRoleBinding('system:monitoring', [group('system:monitoring')]),
     clusterRoleBinding('system:public-info-viewer', [group('system:authenticated'), group('system:unauthenticated')]),
     clusterRoleBinding('system:kube-scheduler', [user(SCHEDULER_USER)]),
     clusterRoleBinding('system:kube-controller-manager', [user(CONTROLLER_MANAGER_USER)]),

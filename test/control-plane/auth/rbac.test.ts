@@ -269,7 +269,10 @@ describe('RbacAuthorizer: aggregation and the built-in policy', () => {
     expect(allow(ANONYMOUS_USER, path('get', '/version'))).toBe(true);
     expect(allow(ANONYMOUS_USER, path('get', '/api'))).toBe(false);
     expect(allow(ANONYMOUS_USER, res('list', '', 'pods', { namespace: 'default' }))).toBe(false);
+    expect(allow(userOf('prometheus', 'system:monitoring'), path('get', '/metrics'))).toBe(true);
+    expect(allow(userOf('prometheus', 'system:monitoring'), path('get', '/readyz/etcd'))).toBe(true);
     const someone = userOf('someone');
+    expect(allow(someone, path('get', '/metrics'))).toBe(false);
     expect(allow(someone, path('get', '/apis/apps/v1'))).toBe(true);
     expect(allow(someone, path('get', '/openapi/v3'))).toBe(true);
     expect(allow(someone, res('create', 'authorization.k8s.io', 'selfsubjectaccessreviews'))).toBe(true);
