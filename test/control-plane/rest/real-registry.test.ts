@@ -73,6 +73,10 @@ describe('kubectl against the real registry', () => {
     expect(await ok(['create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=2'])).toBe('deployment.apps/web created');
     expect(await ok(['scale', 'deployment', 'web', '--replicas=4'])).toBe('deployment.apps/web scaled');
     expect(await ok(['get', 'deploy', 'web'])).toMatch(/^web +0\/4 +0 +0 +\S+$/m);
+    const scale = await ok(['get', 'deploy', 'web', '--subresource=scale']);
+    expect(scale.split('\n')[0]!.split(/\s{2,}/)).toEqual(['NAME', 'DESIRED', 'AVAILABLE', 'AGE']);
+    expect(scale).toMatch(/^web +4 +0 +\S+$/m);
+    expect(await ok(['get', 'deploy', 'web', '--subresource=status'])).toMatch(/^web +0\/4 +0 +0 +\S+$/m);
   });
 
   it('applies twice, replaces with a stale resourceVersion, edits and patches', async () => {

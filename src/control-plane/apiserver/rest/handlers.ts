@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { KubeObject, Result } from '../../api/types.js';
+import type { KubeObject, ResourceInfo, Result } from '../../api/types.js';
 import type { ApiError, KubeList, Registry, RequestContext } from '../registry-api.js';
 import { decodeBody, objectBodyFormat, patchTypeOf, readBody, type BodyFormat } from './body.js';
 import { servePodLogs, type PodLogs } from './logs.js';
@@ -104,7 +104,7 @@ export async function serveResource(r: ResourceRequest, deps: ResourceDeps): Pro
   if (action.verb === 'log') {
     return servePodLogs(res, deps.podLogs, { ctx: r.ctx, namespace: t.namespace, name: t.name ?? '', query: q, log: deps.log });
   }
-  const readsTable = (action.verb === 'get' || action.verb === 'list' || action.verb === 'watch') && t.subresource === undefined;
+  const readsTable = (action.verb === 'get' || action.verb === 'list' || action.verb === 'watch') && t.subresource !== 'binding';
   const out = chooseOutput(r.accept, { table: readsTable, yaml: action.verb !== 'watch' });
   if (out === undefined) return sendError(res, notAcceptable(r.req.headers.accept ?? ''));
   const form = bodyForm(out);
@@ -204,12 +204,19 @@ export async function serveResource(r: ResourceRequest, deps: ResourceDeps): Pro
   }
 }
 
+const SCALE_RESOURCE: ResourceInfo = {
+  group: 'autoscaling', version: 'v1', kind: 'Scale', listKind: 'ScaleList', plural: 'scales', singular: 'scale',
+  namespaced: true, shortNames: [], categories: [], subresources: [], verbs: ['get', 'update', 'patch'],
+};
+
 function renderRead(r: ResourceRequest, deps: ResourceDeps, out: OutputForm, objects: readonly KubeObject[], list: KubeList | undefined): void {
   if (out.kind !== 'table') return sendBody(r.res, 200, list ?? objects[0], bodyForm(out));
   const include = includeObjectOf(r.url.searchParams);
   if (!include.ok) return sendError(r.res, include.error);
   const meta = list?.metadata ?? { resourceVersion: objects[0]?.metadata.resourceVersion ?? '' };
-  return sendBody(r.res, 200, table(r.target.resource, objects, {
+  // The scale subresource answers a Scale, whose table is Scale's; status answers the object.
+  const shown = r.target.subresource === 'scale' ? SCALE_RESOURCE : r.target.resource;
+  return sendBody(r.res, 200, table(shown, objects, {
     apiVersion: out.apiVersion,
     includeObject: include.value,
     now: deps.now(),

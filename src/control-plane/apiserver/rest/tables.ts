@@ -239,6 +239,12 @@ const COLUMNS: ReadonlyMap<string, readonly Column[]> = new Map<string, readonly
     AGE,
     col('Selector', (o) => mapSelector(rec(o, 'spec', 'selector')), { priority: 1 }),
   ]],
+  ['autoscaling/scales', [
+    NAME,
+    col('Desired', (o) => num(o, 'spec', 'replicas'), { type: 'integer', description: 'Desired replicas' }),
+    col('Available', (o) => num(o, 'status', 'replicas'), { type: 'integer', description: 'Actual replicas' }),
+    AGE,
+  ]],
   ['/namespaces', [NAME, col('Status', (o) => str(o, 'status', 'phase') || 'Active'), AGE]],
   ['/configmaps', [NAME, col('Data', (o) => Object.keys(rec(o, 'data')).length + Object.keys(rec(o, 'binaryData')).length, { type: 'integer' }), AGE]],
   ['/secrets', [NAME, col('Type', (o) => str(o, 'type') || 'Opaque'), col('Data', (o) => Object.keys(rec(o, 'data')).length, { type: 'integer' }), AGE]],
