@@ -10,7 +10,7 @@ import { findResource } from '../api/resources.js';
 import type { Selector } from '../api/selectors/labels.js';
 import { matchesLabels, selectorFromLabelSelector } from '../api/selectors/labels.js';
 import type { KubeObject, ResourceInfo, Result } from '../api/types.js';
-import { err, ok } from '../api/types.js';
+import { err } from '../api/types.js';
 
 function served(group: string, plural: string): ResourceInfo {
   const r = findResource(group, 'v1', plural);
