@@ -303,6 +303,10 @@ describe('verbs and parameters', () => {
     rig.registry.warnings = ['spec.x is deprecated; use "spec.y"'];
     const r = await rig.fetch('/api/v1/namespaces/default/configmaps', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"metadata":{"name":"w"}}' });
     expect(r.headers.get('warning')).toBe('299 - "spec.x is deprecated; use \\"spec.y\\""');
+    rig.registry.warnings = ['naïve ✓ text\nsecond line', 'other'];
+    const u = await rig.fetch('/api/v1/namespaces/default/configmaps', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"metadata":{"name":"w2"}}' });
+    expect(u.status).toBe(201);
+    expect(u.headers.get('warning')).toBe('299 - "na?ve ? text second line", 299 - "other"');
   });
 });
 

@@ -10,9 +10,16 @@ import { wireStatus } from './status.js';
 /** BodyForm is how a body is serialised. */
 export type BodyForm = 'json' | 'yaml';
 
-/** warningHeaders renders warnings as RFC 7234 Warning header values with code 299. */
+/**
+ * warningHeaders renders warnings as RFC 7234 Warning header values with code 299: quotes and
+ * backslashes escaped, line breaks as spaces, and characters a header cannot carry (outside
+ * printable ASCII) as '?', so no warning text can make the response fail.
+ */
 export function warningHeaders(warnings: readonly string[]): string[] {
-  return warnings.map((w) => `299 - "${w.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ')}"`);
+  return warnings.map((w) => {
+    const text = w.replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').replace(/[\\"]/g, (c) => `\\${c}`);
+    return `299 - "${text}"`;
+  });
 }
 
 /** sendBody writes a whole response: status code, Content-Type and the serialised body. */
