@@ -56,6 +56,7 @@ export class NodeLifecycle {
   #leaseTimer: TimerHandle | null = null;
   #statusTimer: TimerHandle | null = null;
   #stopped = false;
+  #wake: (() => void) | null = null;
   #registration: Promise<Registration | null> | null = null;
 
   constructor(o: NodeLifecycleOptions) {
@@ -99,13 +100,18 @@ export class NodeLifecycle {
     if (this.#statusTimer !== null) this.#clock.clearTimeout(this.#statusTimer);
     this.#leaseTimer = null;
     this.#statusTimer = null;
+    this.#wake?.();
   }
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      this.#wake = () => {
+        this.#wake = null;
+        resolve();
+      };
       this.#leaseTimer = this.#clock.setTimeout(() => {
         this.#leaseTimer = null;
-        resolve();
+        this.#wake?.();
       }, ms);
     });
   }

@@ -1,0 +1,242 @@
+/**
+ * pod-worker: the node agent's reconcile loop over the pods bound to its node(s), as the
+ * kubelet's pod workers. `reconcile(key)` is level-triggered: it reads the pod from the
+ * informer's cache and what the runtime runs, starts what should run (init containers in order,
+ * then the rest; restarts under the restart policy with CrashLoopBackOff), stops what should not,
+ * and writes the pod's status when it changed. A pod marked for deletion is stopped within its
+ * grace period and then deleted for good (gracePeriodSeconds 0), which completes the delete.
+ */
+import type { Container } from 'kubernetes-types/core/v1.js';
+import type { Clock, KubeClient, Reconciled } from '../control-plane/client/index.js';
+import { splitKey, systemClock } from '../control-plane/client/index.js';
+import type { Disposable } from '../control-plane/apiserver/registry-api.js';
+import { resolveEnv } from './env.js';
+import type { IpAllocator } from './ip-allocator.js';
+import type { Waiting } from './pod-status.js';
+import { podPhase, podStatus, statusChanged } from './pod-status.js';
+import type { ContainerRecord, ContainerRuntime } from './runtime.js';
+import type { PodObject } from './types.js';
+import { nodeOf, PODS, rfc3339 } from './types.js';
+
+/** PodCache is the read-only view of pods a worker reconciles from (an Informer fits). */
+export interface PodCache {
+  get(key: string): PodObject | undefined;
+}
+
+/** BackoffSettings tune CrashLoopBackOff: the first delay, doubling up to the cap (10 s and 5 min by default). */
+export interface BackoffSettings {
+  readonly initialMs?: number;
+  readonly maxMs?: number;
+}
+
+/** PodWorkerOptions configure a worker. */
+export interface PodWorkerOptions {
+  readonly client: Pick<KubeClient, 'get' | 'updateStatus' | 'delete'>;
+  readonly pods: PodCache;
+  readonly runtime: ContainerRuntime;
+  /** isOurs says whether a node name is one this worker runs pods for. */
+  readonly isOurs: (nodeName: string) => boolean;
+  readonly ips: IpAllocator;
+  /** hostIP is the nodes' address (default 127.0.0.1). */
+  readonly hostIP?: string;
+  /** enqueue asks for a reconcile of a key (the work queue's add). */
+  readonly enqueue: (key: string) => void;
+  readonly clock?: Clock;
+  readonly wallClock?: () => Date;
+  readonly backoff?: BackoffSettings;
+}
+
+interface Tracked {
+  readonly uid: string;
+  readonly podIP: string;
+  readonly startTime: string;
+  stopping: Promise<void> | null;
+  stopGraceMs: number;
+}
+
+interface Backoff {
+  delayMs: number;
+  nextAt: number;
+}
+
+function restarts(policy: string, exitCode: number): boolean {
+  return policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
+}
+
+function seconds(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000}m0s` : ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s` : `${Math.round(ms / 1000)}s`;
+}
+
+const CONFIG_ERRORS = new Set(['CreateContainerConfigError', 'RunContainerError']);
+
+/** PodWorker reconciles pods bound to its nodes; see the module doc. */
+export class PodWorker {
+  readonly #o: PodWorkerOptions;
+  readonly #clock: Clock;
+  readonly #wall: () => Date;
+  readonly #initialMs: number;
+  readonly #maxMs: number;
+  readonly #tracked = new Map<string, Tracked>();
+  readonly #keyOfUid = new Map<string, string>();
+  readonly #backoff = new Map<string, Backoff>();
+  readonly #sub: Disposable;
+
+  constructor(o: PodWorkerOptions) {
+    this.#o = o;
+    this.#clock = o.clock ?? systemClock;
+    this.#wall = o.wallClock ?? (() => new Date());
+    this.#initialMs = o.backoff?.initialMs ?? 10_000;
+    this.#maxMs = o.backoff?.maxMs ?? 300_000;
+    this.#sub = o.runtime.onChange((uid) => {
+      const key = this.#keyOfUid.get(uid);
+      if (key !== undefined) o.enqueue(key);
+    });
+  }
+
+  /** running counts the pods the worker tracks. */
+  get tracked(): number {
+    return this.#tracked.size;
+  }
+
+  /** podIPOf is the IP the worker gave the pod with this key (undefined if none). */
+  podIPOf(key: string): string | undefined {
+    return this.#tracked.get(key)?.podIP;
+  }
+
+  /** dispose stops listening to the runtime (the runtime itself is the caller's to close). */
+  dispose(): void {
+    this.#sub.dispose();
+  }
+
+  /** reconcile converges one pod ('namespace/name'); see the module doc. */
+  async reconcile(key: string): Promise<Reconciled> {
+    const pod = this.#o.pods.get(key);
+    let t = this.#tracked.get(key);
+    if (pod === undefined || !this.#o.isOurs(nodeOf(pod))) {
+      // Gone (deleted with no grace, or bound elsewhere): nothing of it may keep running.
+      if (t !== undefined) await this.#forget(key, t);
+      return 'done';
+    }
+    const uid = pod.metadata.uid ?? '';
+    if (t !== undefined && t.uid !== uid) {
+      // A new pod of the same name: the old one's containers go first.
+      await this.#forget(key, t);
+      t = undefined;
+    }
+    if (pod.metadata.deletionTimestamp !== undefined) return this.#terminate(key, pod, t);
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return 'done';
+    if (t === undefined) {
+      const ip = this.#o.ips.allocate(pod.status?.podIP);
+      if (ip === null) return { requeueAfter: 10_000 };
+      t = { uid, podIP: ip, startTime: pod.status?.startTime ?? rfc3339(this.#wall()), stopping: null, stopGraceMs: 0 };
+      this.#tracked.set(key, t);
+      this.#keyOfUid.set(uid, key);
+    }
+    const { waiting, requeueAfter } = await this.#sync(pod, t);
+    const records = this.#o.runtime.containers(uid);
+    const next = podStatus(pod, records, { podIP: t.podIP, hostIP: this.#hostIP(), startTime: t.startTime, now: this.#wall(), waiting });
+    if (statusChanged(pod, next)) {
+      const r = await this.#o.client.updateStatus<PodObject>(PODS, { ...pod, status: { ...(pod.status ?? {}), ...next } });
+      if (!r.ok) return r.error.code === 404 ? 'done' : 'retry';
+    }
+    return requeueAfter === undefined ? 'done' : { requeueAfter };
+  }
+
+  #hostIP(): string {
+    return this.#o.hostIP ?? '127.0.0.1';
+  }
+
+  async #sync(pod: PodObject, t: Tracked): Promise<{ waiting: Map<string, Waiting>; requeueAfter?: number }> {
+    const records = new Map(this.#o.runtime.containers(t.uid).map((r) => [r.name, r]));
+    const waiting = new Map<string, Waiting>();
+    let requeue: number | undefined;
+    const wait = (ms: number): void => {
+      requeue = requeue === undefined ? ms : Math.min(requeue, ms);
+    };
+    const policy = pod.spec?.restartPolicy ?? 'Always';
+    if (podPhase(pod, records) === 'Failed') return { waiting };
+    for (const c of pod.spec?.initContainers ?? []) {
+      const r = records.get(c.name);
+      if (r?.state.kind === 'terminated' && r.state.exitCode === 0) continue;
+      // The first unfinished init container is the only one that may run now.
+      if (r === undefined) await this.#start(pod, t, c, true);
+      else await this.#restartIfDue(pod, t, c, r, true, policy === 'Never' ? 'Never' : 'OnFailure', waiting, wait);
+      return { waiting, ...(requeue === undefined ? {} : { requeueAfter: requeue }) };
+    }
+    for (const c of pod.spec?.containers ?? []) {
+      const r = records.get(c.name);
+      if (r === undefined) await this.#start(pod, t, c, false);
+      else await this.#restartIfDue(pod, t, c, r, false, policy, waiting, wait);
+    }
+    return { waiting, ...(requeue === undefined ? {} : { requeueAfter: requeue }) };
+  }
+
+  async #restartIfDue(pod: PodObject, t: Tracked, c: Container, r: ContainerRecord, init: boolean, policy: string, waiting: Map<string, Waiting>, wait: (ms: number) => void): Promise<void> {
+    const failedSetup = r.state.kind === 'waiting' && CONFIG_ERRORS.has(r.state.reason);
+    if (!failedSetup && (r.state.kind !== 'terminated' || !restarts(policy, r.state.exitCode))) return;
+    const k = `${t.uid}/${c.name}`;
+    const now = this.#clock.now();
+    const b = this.#backoff.get(k);
+    if (b !== undefined && now - b.nextAt > 2 * this.#maxMs) this.#backoff.delete(k);
+    const cur = this.#backoff.get(k);
+    if (cur === undefined || now >= cur.nextAt) {
+      const delayMs = cur === undefined ? this.#initialMs : Math.min(this.#maxMs, cur.delayMs * 2);
+      this.#backoff.set(k, { delayMs, nextAt: now + delayMs });
+      await this.#start(pod, t, c, init);
+      return;
+    }
+    if (!failedSetup) waiting.set(c.name, { reason: 'CrashLoopBackOff', message: `back-off ${seconds(cur.delayMs)} restarting failed container=${c.name} pod=${pod.metadata.name ?? ''}_${pod.metadata.namespace ?? ''}(${t.uid})` });
+    wait(cur.nextAt - now);
+  }
+
+  async #start(pod: PodObject, t: Tracked, c: Container, init: boolean): Promise<void> {
+    const hostIP = this.#hostIP();
+    await this.#o.runtime.startContainer({ pod, container: c, init, podIP: t.podIP, hostIP, env: () => resolveEnv(this.#o.client, pod, c, { podIP: t.podIP, hostIP }) });
+  }
+
+  /**
+   * terminate stops a pod marked for deletion — every container gets SIGTERM and, after the
+   * pod's deletionGracePeriodSeconds, SIGKILL (a shorter grace asked later wins) — and once
+   * nothing runs, deletes the pod object for good.
+   */
+  async #terminate(key: string, pod: PodObject, t: Tracked | undefined): Promise<Reconciled> {
+    const uid = pod.metadata.uid ?? '';
+    const graceMs = 1000 * (pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30);
+    const live = this.#o.runtime.containers(uid).filter((r) => r.state.kind !== 'terminated' && !(r.state.kind === 'waiting' && CONFIG_ERRORS.has(r.state.reason)));
+    if (live.length > 0) {
+      const tr = t ?? this.#adopt(key, pod);
+      if (tr.stopping === null || graceMs < tr.stopGraceMs) {
+        tr.stopGraceMs = graceMs;
+        const stopping = Promise.all(live.map((r) => this.#o.runtime.stopContainer(uid, r.name, graceMs))).then(() => undefined);
+        tr.stopping = stopping;
+        void stopping.then(() => {
+          if (tr.stopping === stopping) this.#o.enqueue(key);
+        });
+      }
+      return 'done';
+    }
+    if (t !== undefined) await this.#forget(key, t);
+    else await this.#o.runtime.removePod(uid);
+    const { namespace, name } = splitKey(key);
+    const r = await this.#o.client.delete(PODS, { ...(namespace === undefined ? {} : { namespace }), name }, { gracePeriodSeconds: 0, preconditions: { uid } });
+    if (r.ok || r.error.code === 404 || r.error.code === 409) return 'done';
+    return 'retry';
+  }
+
+  #adopt(key: string, pod: PodObject): Tracked {
+    const uid = pod.metadata.uid ?? '';
+    const t: Tracked = { uid, podIP: pod.status?.podIP ?? '', startTime: pod.status?.startTime ?? rfc3339(this.#wall()), stopping: null, stopGraceMs: 0 };
+    this.#tracked.set(key, t);
+    this.#keyOfUid.set(uid, key);
+    return t;
+  }
+
+  async #forget(key: string, t: Tracked): Promise<void> {
+    this.#tracked.delete(key);
+    this.#keyOfUid.delete(t.uid);
+    for (const k of [...this.#backoff.keys()]) if (k.startsWith(`${t.uid}/`)) this.#backoff.delete(k);
+    await this.#o.runtime.removePod(t.uid);
+    if (t.podIP !== '') this.#o.ips.release(t.podIP);
+  }
+}
