@@ -5,12 +5,12 @@
  * process is `node <raftkube main> <component> ...` itself, logging to DIR/<name>-<component>.log.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ensurePki, type PkiPaths } from '../control-plane/auth/pki.js';
-import { ensureTokens } from '../control-plane/auth/tokens.js';
+import { ADMIN_USER, ensureTokens, readTokenFile, TOKEN_FILE } from '../control-plane/auth/tokens.js';
 import { CliError } from './cli-error.js';
 import { isAlive, type ClusterFile, type MasterEntry } from './cluster-file.js';
 import { mainCommand } from './local-cluster.js';
@@ -179,4 +179,36 @@ export async function apiserversReady(cp: ControlPlaneStart): Promise<{ readonly
   const dead = cp.masters.find((m) => m.components?.apiserver !== undefined && !isAlive(m.components.apiserver));
   const oks = await Promise.all(cp.masters.map((m) => (m.apiserverURL === undefined ? Promise.resolve(false) : readyz(m.apiserverURL, cp.creds.pki.caPem, cp.creds.adminToken))));
   return { ready: oks.filter(Boolean).length, dead: dead === undefined ? null : dead.name };
+}
+
+/** probeApiservers asks every master's apiserver for /readyz: ready, not ready, or down. */
+export async function probeApiservers(file: ClusterFile, dataDir: string): Promise<Map<string, 'ready' | 'not-ready' | 'down'>> {
+  const out = new Map<string, 'ready' | 'not-ready' | 'down'>();
+  const withApi = file.masters.filter((m) => m.apiserverURL !== undefined);
+  if (withApi.length === 0) return out;
+  const creds = readCredentials(dataDir);
+  if (creds === null) {
+    for (const m of withApi) out.set(m.name, 'down');
+    return out;
+  }
+  await Promise.all(
+    withApi.map(async (m) => {
+      const pid = m.components?.apiserver;
+      if (pid === undefined || !isClusterProcess(pid, dataDir)) {
+        out.set(m.name, 'down');
+        return;
+      }
+      out.set(m.name, (await readyz(m.apiserverURL!, creds.caPem, creds.adminToken)) ? 'ready' : 'not-ready');
+    }),
+  );
+  return out;
+}
+
+/** readCredentials reads the cluster CA and the admin token without creating anything. */
+export function readCredentials(dataDir: string): { readonly caPem: string; readonly adminToken: string } | null {
+  const tokens = readTokenFile(join(dataDir, TOKEN_FILE));
+  const admin = tokens.ok ? tokens.value.find((t) => t.user === ADMIN_USER) : undefined;
+  const caPath = join(dataDir, 'pki', 'ca.crt');
+  if (admin === undefined || !existsSync(caPath)) return null;
+  return { caPem: readFileSync(caPath, 'utf8'), adminToken: admin.token };
 }

@@ -18,6 +18,7 @@ import { runKvMember } from './kv.js';
 import { registerBenchCommand } from './bench-kv.js';
 import { registerApiServerCommand } from './apiserver.js';
 import { registerLbCommand } from './lb.js';
+import { probeApiservers } from './control-plane-up.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -73,7 +74,8 @@ program
     const dir = resolve(o.dataDir);
     const f = readClusterFile(dir);
     if (f === null) throw new CliError(`No cluster in ${dir} (no cluster.json); start one with ${commandHint('up', dir)}`);
-    if (!printStatus(await probeCluster(f, dir), o.json)) process.exitCode = 1;
+    const [members, apiservers] = await Promise.all([probeCluster(f, dir), probeApiservers(f, dir)]);
+    if (!printStatus(members, o.json, apiservers)) process.exitCode = 1;
   });
 
 program

@@ -19,10 +19,12 @@ export interface StatusRow {
   readonly appliedIndex: number | null;
   readonly lag: number | null;
   readonly error: string | null;
+  /** apiserver is the master's apiserver: ready, up but not ready, down; null without one. */
+  readonly apiserver: 'ready' | 'not-ready' | 'down' | null;
 }
 
 /** statusRows turns probes into rows; lag is the leader's commit minus the member's applied index. */
-export function statusRows(states: readonly MemberState[]): StatusRow[] {
+export function statusRows(states: readonly MemberState[], apiservers: ReadonlyMap<string, StatusRow['apiserver']> = new Map()): StatusRow[] {
   const leader = states.find((s) => s.status !== null && s.status.leader === s.status.header.member_id);
   const leaderCommit = leader?.status?.raftIndex ?? null;
   return states.map((s): StatusRow => {
@@ -40,6 +42,7 @@ export function statusRows(states: readonly MemberState[]): StatusRow[] {
       appliedIndex: st?.raftAppliedIndex ?? null,
       lag: st === null || leaderCommit === null ? null : Math.max(0, leaderCommit - st.raftAppliedIndex),
       error: s.error,
+      apiserver: apiservers.get(s.name) ?? null,
     };
   });
 }
@@ -54,15 +57,20 @@ export interface Verdict {
 export function statusVerdict(rows: readonly StatusRow[]): Verdict {
   const leader = rows.find((r) => r.role === 'leader');
   const out = rows.filter((r) => r.role === 'down' || r.role === 'unreachable');
-  if (leader === undefined) return { ok: false, line: `No leader${out.length > 0 ? `; down: ${out.map((r) => r.name).join(', ')}` : ''}` };
-  if (out.length > 0) return { ok: false, line: `Degraded: ${out.map((r) => r.name).join(', ')} down; leader ${leader.name}, term ${leader.term ?? '?'}` };
-  return { ok: true, line: `Healthy: leader ${leader.name}, term ${leader.term ?? '?'}, ${rows.length}/${rows.length} members up` };
+  const apiOut = rows.filter((r) => r.apiserver === 'down' || r.apiserver === 'not-ready');
+  const apiNote = apiOut.length === 0 ? '' : `; apiserver ${apiOut.map((r) => `${r.name} ${r.apiserver === 'down' ? 'down' : 'not ready'}`).join(', ')}`;
+  if (leader === undefined) return { ok: false, line: `No leader${out.length > 0 ? `; down: ${out.map((r) => r.name).join(', ')}` : ''}${apiNote}` };
+  if (out.length > 0) return { ok: false, line: `Degraded: ${out.map((r) => r.name).join(', ')} down; leader ${leader.name}, term ${leader.term ?? '?'}${apiNote}` };
+  if (apiOut.length > 0) return { ok: false, line: `Degraded${apiNote}; leader ${leader.name}, term ${leader.term ?? '?'}` };
+  const apis = rows.filter((r) => r.apiserver === 'ready').length;
+  return { ok: true, line: `Healthy: leader ${leader.name}, term ${leader.term ?? '?'}, ${rows.length}/${rows.length} members up${apis > 0 ? `, ${apis}/${rows.length} apiservers ready` : ''}` };
 }
 
 /** formatStatus renders the rows as a table, one line per problem, and the verdict. */
 export function formatStatus(rows: readonly StatusRow[]): string {
-  const header = ['NAME', 'ENDPOINT', 'PID', 'ID', 'ROLE', 'TERM', 'COMMIT', 'APPLIED', 'LAG'];
-  const cells = rows.map((r) => [r.name, r.endpoint, String(r.pid ?? '-'), r.id ?? '-', r.role, String(r.term ?? '-'), String(r.commitIndex ?? '-'), String(r.appliedIndex ?? '-'), String(r.lag ?? '-')]);
+  const withApi = rows.some((r) => r.apiserver !== null);
+  const header = ['NAME', 'ENDPOINT', 'PID', 'ID', 'ROLE', 'TERM', 'COMMIT', 'APPLIED', 'LAG', ...(withApi ? ['APISERVER'] : [])];
+  const cells = rows.map((r) => [r.name, r.endpoint, String(r.pid ?? '-'), r.id ?? '-', r.role, String(r.term ?? '-'), String(r.commitIndex ?? '-'), String(r.appliedIndex ?? '-'), String(r.lag ?? '-'), ...(withApi ? [r.apiserver ?? '-'] : [])]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const fmt = (c: readonly string[]): string => c.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
   const problems = rows.filter((r) => r.error !== null).map((r) => `${r.name}: ${r.role} (${r.error})`);
@@ -70,8 +78,8 @@ export function formatStatus(rows: readonly StatusRow[]): string {
 }
 
 /** printStatus prints the rows and tells whether the cluster is whole (the exit status). */
-export function printStatus(states: readonly MemberState[], json: boolean): boolean {
-  const rows = statusRows(states);
+export function printStatus(states: readonly MemberState[], json: boolean, apiservers: ReadonlyMap<string, StatusRow['apiserver']> = new Map()): boolean {
+  const rows = statusRows(states, apiservers);
   process.stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : formatStatus(rows));
   return statusVerdict(rows).ok;
 }

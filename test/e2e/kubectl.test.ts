@@ -196,6 +196,19 @@ count: 1
     expect(r.stderr).toContain('error: You must be logged in to the server (Unauthorized)');
   });
 
+  it('authorizes with RBAC: auth can-i, and 403 naming the verb and resource', async () => {
+    expect(await ok(['auth', 'can-i', 'create', 'pods'])).toBe('yes\n');
+    expect(await ok(['auth', 'can-i', '--list'])).toMatch(/^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]$/m);
+    // The scheduler's token (from the cluster's token file) may bind pods but not create configmaps.
+    const line = readFileSync(join(cluster!.dataDir, 'tokens.csv'), 'utf8').split('\n').find((l) => l.split(',')[1] === 'system:kube-scheduler');
+    const token = line?.split(',')[0] ?? '';
+    expect(token).not.toBe('');
+    const denied = await fails(['--token', token, 'create', 'configmap', 'not-yours']);
+    expect(denied).toContain('configmaps "not-yours" is forbidden: User "system:kube-scheduler" cannot create resource "configmaps" in API group "" in the namespace "default"');
+    const can = await k(['--token', token, 'auth', 'can-i', 'create', 'pods/binding']);
+    expect(can.stdout).toBe('yes\n');
+  });
+
   it('deletes: cascade policies recorded, graceful deletion of a bound pod, force', async () => {
     await ok(['create', 'configmap', 'orphan-me']);
     await ok(['delete', 'configmap', 'orphan-me', '--cascade=orphan', '--wait=false']);

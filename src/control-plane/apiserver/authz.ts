@@ -8,6 +8,7 @@ import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kuberne
 import type { KubeObject, ResourceInfo, Result } from '../api/types.js';
 import { admissionForbidden } from '../auth/node-restriction.js';
 import { answerReview } from '../auth/reviews.js';
+import { rbacEscalationCheck } from '../auth/escalation.js';
 import { forbiddenMessage, RbacAuthorizer, type RbacSource, type RequestAttributes } from '../auth/rbac.js';
 import type { Disposable, UserInfo } from './registry-api.js';
 import type { Authorizer, Decision, ResourceAttributes } from './registry/ports.js';
@@ -97,6 +98,9 @@ export class ApiAuthorizer implements Authorizer {
     const a = { kind: 'resource' as const, ...attrs };
     const d = this.rbac.authorize(user, a);
     if (!d.allowed) return { allowed: false, message: forbiddenMessage(user, a, d.reason) };
+    // Granting permissions through RBAC objects needs those permissions (or escalate/bind).
+    const esc = rbacEscalationCheck(this.rbac, user, a, objects.incoming);
+    if (!esc.allowed) return { allowed: false, message: forbiddenMessage(user, a, esc.reason) };
     if (this.#node !== undefined) {
       const n = this.#node(user, a, objects);
       if (!n.allowed) return { allowed: false, message: admissionForbidden(a, n.reason).message };

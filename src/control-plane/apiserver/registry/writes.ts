@@ -67,12 +67,12 @@ export async function ensureDefaultServiceAccount(core: RegistryCore, namespace:
  * commitUpdate writes `next` over `current` at current's revision: system metadata carried,
  * the kind's strategy applied, validated, and a no-op left unwritten.
  */
-async function commitUpdate(core: RegistryCore, ctx: RequestContext, res: ResourceInfo, next: KubeObject, current: KubeObject, opts: WriteOptions, subresource: 'status' | undefined, warnings: readonly string[]): Promise<Result<Written, ApiError>> {
+async function commitUpdate(core: RegistryCore, ctx: RequestContext, res: ResourceInfo, next: KubeObject, current: KubeObject, opts: WriteOptions, subresource: 'status' | 'scale' | undefined, warnings: readonly string[], verb: 'update' | 'patch' = 'update'): Promise<Result<Written, ApiError>> {
   const name = current.metadata.name ?? '';
-  const a = authorize(core, ctx, res, 'update', { namespace: current.metadata.namespace, name, subresource, existing: current, incoming: next });
+  const a = authorize(core, ctx, res, verb, { namespace: current.metadata.namespace, name, subresource, existing: current, incoming: next });
   if (!a.ok) return a;
   carrySystemFields(next, current);
-  prepareForUpdate(res, next, current, subresource);
+  prepareForUpdate(res, next, current, subresource === 'scale' ? undefined : subresource);
   if (res.group === '' && res.plural === 'services') carryClusterIP(next, current);
   const problems = core.schema.validate(res, next, current);
   if (problems.length > 0) return err(invalid(res, name, problems));
@@ -133,17 +133,15 @@ export async function updateObject(core: RegistryCore, ctx: RequestContext, res:
   return err(conflict(res, name, STALE_OBJECT));
 }
 
-async function scaleTo(core: RegistryCore, ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, replicas: number, wantedRv: string | undefined, opts: WriteOptions): Promise<Result<Written, ApiError>> {
+async function scaleTo(core: RegistryCore, ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, replicas: number, wantedRv: string | undefined, opts: WriteOptions, verb: 'update' | 'patch' = 'update'): Promise<Result<Written, ApiError>> {
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
     const cur = await readCurrent(core, res, namespace, name);
     if (!cur.ok) return cur;
     if (cur.value === null) return err(notFound(res, name));
     if (wantedRv !== undefined && wantedRv !== cur.value.metadata.resourceVersion) return err(conflict(res, name, STALE_OBJECT));
-    const a = authorize(core, ctx, res, 'update', { namespace, name, subresource: 'scale', existing: cur.value });
-    if (!a.ok) return a;
     const next = clone(cur.value);
     next['spec'] = { ...(isObject(next['spec']) ? next['spec'] : {}), replicas };
-    const r = await commitUpdate(core, ctx, res, next, cur.value, opts, undefined, []);
+    const r = await commitUpdate(core, ctx, res, next, cur.value, opts, 'scale', [], verb);
     if (r.ok) return ok({ ...r.value, object: scaleOf(res, r.value.object) });
     if (r.error.reason !== 'Conflict' || wantedRv !== undefined) return r;
   }
@@ -166,7 +164,7 @@ export async function patchObject(core: RegistryCore, ctx: RequestContext, res: 
       if (!patched.ok) return err(patchFailure(res, name, patched.error));
       const s = replicasFromScale(patched.value);
       if (!s.ok) return s;
-      return scaleTo(core, ctx, res, namespace, name, s.value.replicas, undefined, opts);
+      return scaleTo(core, ctx, res, namespace, name, s.value.replicas, undefined, opts, 'patch');
     }
     const patched = core.schema.applyPatch(type, cur.value, patch, core.schema.typeNameOf(res));
     if (!patched.ok) return err(patchFailure(res, name, patched.error));
@@ -176,7 +174,7 @@ export async function patchObject(core: RegistryCore, ctx: RequestContext, res: 
     if (next.metadata.name !== name) return err(badRequest(`A patch may not change metadata.name (from ${name} to ${String(next.metadata.name)})`));
     const pinned = next.metadata.resourceVersion !== cur.value.metadata.resourceVersion;
     if (pinned && next.metadata.resourceVersion !== undefined && next.metadata.resourceVersion !== '') return err(conflict(res, name, STALE_OBJECT));
-    const r = await commitUpdate(core, ctx, res, next, cur.value, opts, subresource, p.value.warnings);
+    const r = await commitUpdate(core, ctx, res, next, cur.value, opts, subresource, p.value.warnings, 'patch');
     if (r.ok || r.error.reason !== 'Conflict') return r;
   }
   return err(conflict(res, name, STALE_OBJECT));

@@ -14,7 +14,7 @@ import { deleteOptions, includeObjectOf, isWatch, listOptions, watchOptions, wri
 import { sendBody, sendError, type BodyForm } from './respond.js';
 import type { ResourceTarget } from './routes.js';
 import { badRequest, methodNotAllowed, notAcceptable } from './status.js';
-import { table } from './tables.js';
+import { partialObject, table } from './tables.js';
 import { serveWatch, type WatchStreams } from './watch.js';
 
 /** ResourceDeps are what resource handlers need from the server. */
@@ -105,7 +105,8 @@ export async function serveResource(r: ResourceRequest, deps: ResourceDeps): Pro
     return servePodLogs(res, deps.podLogs, { ctx: r.ctx, namespace: t.namespace, name: t.name ?? '', query: q, log: deps.log });
   }
   const readsTable = (action.verb === 'get' || action.verb === 'list' || action.verb === 'watch') && t.subresource !== 'binding';
-  const out = chooseOutput(r.accept, { table: readsTable, yaml: action.verb !== 'watch' });
+  const partial = action.verb === 'list' ? 'PartialObjectMetadataList' : action.verb === 'get' || action.verb === 'watch' ? 'PartialObjectMetadata' : undefined;
+  const out = chooseOutput(r.accept, { table: readsTable, yaml: action.verb !== 'watch', ...(partial !== undefined && t.subresource === undefined ? { partial } : {}) });
   if (out === undefined) return sendError(res, notAcceptable(r.req.headers.accept ?? ''));
   const form = bodyForm(out);
   const fail = (e: ApiError): void => sendError(res, e, form);
@@ -139,6 +140,7 @@ export async function serveResource(r: ResourceRequest, deps: ResourceDeps): Pro
       return serveWatch(res, {
         registry, ctx: r.ctx, resource: res0, opts: wopts, now: deps.now, log: deps.log,
         asTable: out.kind === 'table' ? { apiVersion: out.apiVersion, includeObject: include.value } : undefined,
+        asPartial: out.kind === 'partial' ? out.apiVersion : undefined,
         timeoutMs: wopts.timeoutSeconds !== undefined ? wopts.timeoutSeconds * 1000 : deps.watchTimeoutMs(),
         maxBufferedBytes: deps.maxWatchBufferBytes,
       }, deps.streams, r.abort);
@@ -210,6 +212,11 @@ const SCALE_RESOURCE: ResourceInfo = {
 };
 
 function renderRead(r: ResourceRequest, deps: ResourceDeps, out: OutputForm, objects: readonly KubeObject[], list: KubeList | undefined): void {
+  if (out.kind === 'partial') {
+    const items = objects.map((o) => partialObject(o, out.apiVersion));
+    const body = list === undefined ? items[0] : { kind: 'PartialObjectMetadataList', apiVersion: out.apiVersion, metadata: list.metadata, items };
+    return sendBody(r.res, 200, body, 'json');
+  }
   if (out.kind !== 'table') return sendBody(r.res, 200, list ?? objects[0], bodyForm(out));
   const include = includeObjectOf(r.url.searchParams);
   if (!include.ok) return sendError(r.res, include.error);

@@ -43,13 +43,16 @@ export type OutputForm =
   | { readonly kind: 'json' }
   | { readonly kind: 'yaml' }
   | { readonly kind: 'table'; readonly apiVersion: 'meta.k8s.io/v1' | 'meta.k8s.io/v1beta1' }
-  | { readonly kind: 'discovery-v2' };
+  | { readonly kind: 'discovery-v2' }
+  | { readonly kind: 'partial'; readonly apiVersion: 'meta.k8s.io/v1' | 'meta.k8s.io/v1beta1' };
 
 /** Offer says which special forms the endpoint can produce besides JSON and YAML. */
 export interface Offer {
   readonly table?: boolean;
   readonly aggregatedDiscovery?: boolean;
   readonly yaml?: boolean;
+  /** partial is the PartialObjectMetadata form the endpoint can answer: one object or a list. */
+  readonly partial?: 'PartialObjectMetadata' | 'PartialObjectMetadataList';
 }
 
 function isJsonType(type: string): boolean {
@@ -66,6 +69,9 @@ export function chooseOutput(ranges: readonly MediaRange[], offer: Offer): Outpu
       if (!isJsonType(r.type)) continue;
       if (as === 'Table' && g === 'meta.k8s.io' && offer.table === true && (v === 'v1' || v === 'v1beta1')) {
         return { kind: 'table', apiVersion: v === 'v1' ? 'meta.k8s.io/v1' : 'meta.k8s.io/v1beta1' };
+      }
+      if (as === offer.partial && g === 'meta.k8s.io' && (v === 'v1' || v === 'v1beta1')) {
+        return { kind: 'partial', apiVersion: v === 'v1' ? 'meta.k8s.io/v1' : 'meta.k8s.io/v1beta1' };
       }
       if (as === 'APIGroupDiscoveryList' && g === 'apidiscovery.k8s.io' && v === 'v2' && offer.aggregatedDiscovery === true) {
         return { kind: 'discovery-v2' };

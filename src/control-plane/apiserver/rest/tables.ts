@@ -296,6 +296,11 @@ export interface TableOptions {
   readonly remainingItemCount?: number;
 }
 
+/** partialObject is an object's metadata alone, as PartialObjectMetadata. */
+export function partialObject(o: KubeObject, apiVersion = 'meta.k8s.io/v1'): Record<string, unknown> {
+  return { kind: 'PartialObjectMetadata', apiVersion, metadata: o.metadata };
+}
+
 function rowObject(o: KubeObject, include: IncludeObject): Record<string, unknown> | undefined {
   switch (include) {
     case 'None':
@@ -303,7 +308,7 @@ function rowObject(o: KubeObject, include: IncludeObject): Record<string, unknow
     case 'Object':
       return o;
     case 'Metadata':
-      return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+      return partialObject(o);
   }
 }
 

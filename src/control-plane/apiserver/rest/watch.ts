@@ -12,7 +12,7 @@ import type { ApiError, Disposable, Registry, RequestContext, WatchEvent, WatchO
 import type { IncludeObject } from './negotiate.js';
 import { sendError } from './respond.js';
 import { wireStatus } from './status.js';
-import { table } from './tables.js';
+import { partialObject, table } from './tables.js';
 
 /** WatchRequest is everything a watch needs from the request. */
 export interface WatchRequest {
@@ -22,6 +22,8 @@ export interface WatchRequest {
   readonly opts: WatchOptions;
   /** asTable renders each event's object as a Table of that apiVersion, when set. */
   readonly asTable: { readonly apiVersion: string; readonly includeObject: IncludeObject } | undefined;
+  /** asPartial renders each event's object as PartialObjectMetadata of that apiVersion, when set. */
+  readonly asPartial: string | undefined;
   /** timeoutMs ends the stream after this long. */
   readonly timeoutMs: number;
   /** maxBufferedBytes ends the stream when this much output waits for a slow client. */
@@ -53,6 +55,7 @@ export class WatchStreams {
 
 function render(ev: WatchEvent, w: WatchRequest): unknown {
   if (ev.type === 'ERROR') return { type: 'ERROR', object: wireStatus({ code: ev.object.code, reason: ev.object.reason ?? 'InternalError', message: ev.object.message ?? '', ...(ev.object.details !== undefined ? { details: ev.object.details } : {}) }) };
+  if (w.asPartial !== undefined) return { type: ev.type, object: partialObject(ev.object, w.asPartial) };
   if (w.asTable === undefined) return ev;
   const opts = { apiVersion: w.asTable.apiVersion, includeObject: w.asTable.includeObject, now: w.now() };
   const rv = ev.object.metadata.resourceVersion;
