@@ -123,6 +123,6 @@ describe('npm test\'s first step on a machine without etcdctl', () => {
     });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr.trimEnd().split('\n')).toEqual(['Missing etcdctl, the etcd v3 client the compatibility tests drive: install it with "sudo apt-get install etcd-client" (Debian/Ubuntu) or put etcdctl on the PATH, then run this again.']);
+    expect(r.stderr.trimEnd().split('\n')).toEqual(['Missing etcdctl, the etcd v3 client the compatibility tests drive; kubectl (1.32), the Kubernetes client the control-plane tests drive: install them with "sudo apt-get install etcd-client" (Debian/Ubuntu) or put etcdctl, kubectl on the PATH, then run this again.']);
   });
 });
