@@ -383,6 +383,18 @@ describe('output', () => {
     expect((body['metadata'] as Record<string, unknown>)['resourceVersion']).toBeTypeOf('string');
   });
 
+  it('answers PartialObjectMetadata for an object, a list and watch events when asked', async () => {
+    const listAccept = 'application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+    const list = await json(await rig.fetch('/api/v1/namespaces/default/pods', { headers: { accept: listAccept } }));
+    expect(list).toMatchObject({ kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: expect.any(String) as unknown } });
+    expect((list['items'] as Record<string, unknown>[])[0]).toEqual({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: expect.objectContaining({ name: 'web-1' }) as unknown });
+    const one = await json(await rig.fetch('/api/v1/namespaces/default/pods/web-1', { headers: { accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1' } }));
+    expect(one['kind']).toBe('PartialObjectMetadata');
+    expect(one).not.toHaveProperty('spec');
+    // The list form is not an object's form: a get that accepts only it cannot be answered.
+    expect((await rig.fetch('/api/v1/namespaces/default/pods/web-1', { headers: { accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1' } })).status).toBe(406);
+  });
+
   it('includes the full object or none as includeObject says', async () => {
     const full = await json(await rig.fetch('/api/v1/namespaces/default/pods/web-1?includeObject=Object', { headers: { accept: TABLE_ACCEPT } }));
     expect((full['rows'] as { object: Record<string, unknown> }[])[0]!.object['spec']).toBeDefined();
@@ -456,6 +468,17 @@ describe('watch', () => {
     const w = await openWatch('/api/v1/namespaces/default/pods?watch=true&resourceVersion=2');
     await w.done;
     expect(JSON.parse(w.lines[0]!)).toMatchObject({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } });
+  });
+
+  it('renders watch events as PartialObjectMetadata when asked', async () => {
+    const w = await openWatch('/api/v1/namespaces/default/pods?watch=true', 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1');
+    expect(await pollUntil(() => rig.registry.watcherCount === 1)).toBe(true);
+    await rig.fetch('/api/v1/namespaces/default/pods/web-1', { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: '{"metadata":{"labels":{"p":"q"}}}' });
+    expect(await pollUntil(() => w.lines.length >= 1)).toBe(true);
+    const ev = JSON.parse(w.lines[0]!) as { type: string; object: Record<string, unknown> };
+    expect(ev).toMatchObject({ type: 'MODIFIED', object: { kind: 'PartialObjectMetadata', metadata: { name: 'web-1', labels: { p: 'q' } } } });
+    expect(ev.object).not.toHaveProperty('spec');
+    w.abort();
   });
 
   it('watches one object through its path', async () => {
