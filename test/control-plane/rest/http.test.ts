@@ -82,9 +82,12 @@ describe('discovery', () => {
 });
 
 describe('non-resource endpoints', () => {
-  it('serves /version without credentials', async () => {
+  it('serves /version without credentials, and refuses bad ones', async () => {
     const body = await json(await fetch(`${rig.url}/version`));
     expect(body).toMatchObject({ major: '1', minor: '32', gitVersion: 'v1.32.0-raftkube' });
+    expect((await rig.fetch('/version')).status).toBe(200);
+    expect((await fetch(`${rig.url}/version`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await fetch(`${rig.url}/healthz`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
   });
 
   it('answers health checks, verbose with the readiness checks', async () => {

@@ -160,9 +160,13 @@ class Rest {
       if (url === undefined) return sendError(res, badRequest(`The request target "${req.url ?? ''}" is not a valid URL path; send a path such as /api/v1`));
       const r = route(url.pathname, this.#o.registry.resources());
       const accept = parseAccept(req.headers.accept);
-      if (PUBLIC_ROUTES.has(r.kind)) return await this.#nonResource(req, res, url, r, accept);
+      // Health and version are public, but credentials that are present must be valid (a bad
+      // token is refused everywhere, as Kubernetes authenticates before it authorizes).
+      const isPublic = PUBLIC_ROUTES.has(r.kind);
+      if (isPublic && req.headers.authorization === undefined) return await this.#nonResource(req, res, url, r, accept);
       const u = await this.#o.authenticate(req.headers.authorization);
       if (u === null) return sendError(res, unauthorized());
+      if (isPublic) return await this.#nonResource(req, res, url, r, accept);
       user = u.username;
       if (r.kind === 'resource') {
         target = r.target;
