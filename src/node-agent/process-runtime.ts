@@ -1,0 +1,250 @@
+/**
+ * process-runtime: the default ContainerRuntime — each container is a child process (its
+ * command and args, its environment, its working directory) in a process group of its own, so a
+ * stop reaches everything it started: SIGTERM to the group, SIGKILL after the grace period.
+ * Output goes to a log file per container and run under the node's data directory, laid out as
+ * the kubelet lays out /var/log/pods: `<dataDir>/pods/<ns>_<name>_<uid>/<container>/<restart>.log`.
+ * Each running container leaves a pid file beside its logs, so an agent that died without
+ * stopping its pods cleans up their processes when it starts again (cleanupOrphans).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import type { Result } from '../control-plane/api/types.js';
+import { err, ok } from '../control-plane/api/types.js';
+import type { Disposable } from '../control-plane/apiserver/registry-api.js';
+import { expandVars } from './env.js';
+import type { ConfigError, ContainerRecord, ContainerRuntime, StartContainerRequest } from './runtime.js';
+import type { PodObject } from './types.js';
+
+/** ProcessRuntimeOptions configure the process runtime. */
+export interface ProcessRuntimeOptions {
+  /** dataDir is the node's data directory; pods' logs and pid files live under `<dataDir>/pods`. */
+  readonly dataDir: string;
+  /** closeGraceMs: how long close() lets containers answer SIGTERM before SIGKILL (default 2 s). */
+  readonly closeGraceMs?: number;
+  readonly wallClock?: () => Date;
+}
+
+interface Proc {
+  record: ContainerRecord;
+  child: ChildProcess | null;
+  exited: Promise<void> | null;
+  killTimer: NodeJS.Timeout | null;
+  killAt: number;
+}
+
+interface ProcPod {
+  readonly dir: string;
+  readonly containers: Map<string, Proc>;
+}
+
+/** podDirName is a pod's directory name under `<dataDir>/pods`: `<namespace>_<name>_<uid>`. */
+export function podDirName(pod: PodObject): string {
+  return `${pod.metadata.namespace ?? 'default'}_${pod.metadata.name ?? ''}_${pod.metadata.uid ?? ''}`;
+}
+
+/** containerLogPath is where a container's output of one run (restartCount) is written. */
+export function containerLogPath(dataDir: string, pod: PodObject, container: string, restartCount: number): string {
+  return join(dataDir, 'pods', podDirName(pod), container, `${restartCount}.log`);
+}
+
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is gone already.
+  }
+}
+
+/** processStartTime is field 22 of /proc/<pid>/stat (start time in clock ticks), or null. */
+function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; fields after it follow the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * cleanupOrphans kills the process groups that pid files under `<dataDir>/pods` name, when the
+ * process is still the one that was started (same start time), and removes the pid files. It
+ * returns how many groups it killed.
+ */
+export function cleanupOrphans(dataDir: string): number {
+  const root = join(dataDir, 'pods');
+  if (!existsSync(root)) return 0;
+  let killed = 0;
+  for (const pod of readdirSync(root)) {
+    const podDir = join(root, pod);
+    if (!statSync(podDir).isDirectory()) continue;
+    for (const f of readdirSync(podDir)) {
+      if (!f.endsWith('.pid')) continue;
+      const path = join(podDir, f);
+      const [pidText = '', start = ''] = readFileSync(path, 'utf8').trim().split(' ');
+      const pid = Number(pidText);
+      if (Number.isSafeInteger(pid) && pid > 1 && processStartTime(pid) === start) {
+        killGroup(pid, 'SIGKILL');
+        killed++;
+      }
+      unlinkSync(path);
+    }
+  }
+  return killed;
+}
+
+/** ProcessRuntime runs containers as child processes; see the module doc. */
+export class ProcessRuntime implements ContainerRuntime {
+  readonly name = 'process';
+  readonly #dataDir: string;
+  readonly #closeGraceMs: number;
+  readonly #wall: () => Date;
+  readonly #pods = new Map<string, ProcPod>();
+  readonly #listeners = new Set<(uid: string) => void>();
+
+  constructor(o: ProcessRuntimeOptions) {
+    this.#dataDir = o.dataDir;
+    this.#closeGraceMs = o.closeGraceMs ?? 2000;
+    this.#wall = o.wallClock ?? (() => new Date());
+  }
+
+  #emit(uid: string): void {
+    for (const l of this.#listeners) l(uid);
+  }
+
+  #fail(p: ProcPod, name: string, init: boolean, prev: Proc | undefined, e: ConfigError): Result<void, ConfigError> {
+    const rec: ContainerRecord = { name, init, state: { kind: 'waiting', reason: e.reason, message: e.message }, restartCount: prev?.record.restartCount ?? 0, ...(prev?.record.lastTermination === undefined ? {} : { lastTermination: prev.record.lastTermination }) };
+    const lastTermination = prev?.record.state.kind === 'terminated' ? { lastTermination: prev.record.state } : {};
+    p.containers.set(name, { record: { ...rec, ...lastTermination }, child: null, exited: null, killTimer: null, killAt: 0 });
+    return err(e);
+  }
+
+  async startContainer(req: StartContainerRequest): Promise<Result<void, ConfigError>> {
+    const uid = req.pod.metadata.uid ?? '';
+    let p = this.#pods.get(uid);
+    if (p === undefined) this.#pods.set(uid, (p = { dir: join(this.#dataDir, 'pods', podDirName(req.pod)), containers: new Map() }));
+    const c = req.container;
+    const prev = p.containers.get(c.name);
+    if (prev?.child !== null && prev?.child !== undefined) return ok(undefined);
+    const command = c.command ?? [];
+    if (command.length === 0) {
+      return this.#fail(p, c.name, req.init, prev, {
+        reason: 'CreateContainerConfigError',
+        message: `container ${c.name} has no command: the process runtime runs command and args on this machine (the image ${JSON.stringify(c.image ?? '')} is only recorded); give the container a command`,
+      });
+    }
+    const env = await req.env();
+    if (!env.ok) return this.#fail(p, c.name, req.init, prev, env.error);
+    const ran = prev !== undefined && (prev.record.state.kind === 'terminated' || prev.record.lastTermination !== undefined || prev.record.restartCount > 0);
+    const restartCount = prev === undefined ? 0 : prev.record.state.kind === 'terminated' ? prev.record.restartCount + 1 : prev.record.restartCount;
+    const argv = [...command, ...(c.args ?? [])].map((a) => expandVars(a, env.value));
+    const logDir = join(p.dir, c.name);
+    mkdirSync(logDir, { recursive: true });
+    const cwd = c.workingDir ?? logDir;
+    if (!existsSync(cwd)) return this.#fail(p, c.name, req.init, prev, { reason: 'RunContainerError', message: `The working directory ${cwd} of container ${c.name} does not exist on this machine; create it or change workingDir` });
+    const fd = openSync(join(logDir, `${restartCount}.log`), 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0] ?? '', argv.slice(1), {
+        cwd,
+        env: { PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', HOME: cwd, HOSTNAME: req.pod.metadata.name ?? '', ...env.value },
+        stdio: ['ignore', fd, fd],
+        detached: true,
+      });
+    } finally {
+      closeSync(fd);
+    }
+    const spawned = await new Promise<Error | null>((resolve) => {
+      child.once('spawn', () => resolve(null));
+      child.once('error', (e) => resolve(e));
+    });
+    const lastTermination = prev?.record.state.kind === 'terminated' ? { lastTermination: prev.record.state } : prev?.record.lastTermination === undefined ? {} : { lastTermination: prev.record.lastTermination };
+    if (spawned !== null || child.pid === undefined) {
+      const why = spawned?.message ?? 'no process id';
+      return this.#fail(p, c.name, req.init, ran ? prev : undefined, { reason: 'RunContainerError', message: `Could not start ${JSON.stringify(argv[0])} for container ${c.name}: ${why}; check the command and PATH` });
+    }
+    const pid = child.pid;
+    const startedAt = this.#wall();
+    const pidFile = join(p.dir, `${c.name}.pid`);
+    writeFileSync(pidFile, `${pid} ${processStartTime(pid) ?? ''}\n`);
+    const proc: Proc = { record: { name: c.name, init: req.init, state: { kind: 'running', startedAt }, restartCount, containerID: `process://${pid}`, ...lastTermination }, child, exited: null, killTimer: null, killAt: 0 };
+    proc.exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        // Whatever the container left behind in its group goes with it.
+        killGroup(pid, 'SIGKILL');
+        if (proc.killTimer !== null) clearTimeout(proc.killTimer);
+        proc.killTimer = null;
+        proc.child = null;
+        try {
+          unlinkSync(pidFile);
+        } catch {
+          // Removed with the pod's directory already.
+        }
+        const exitCode = code ?? (signal === null ? 1 : signalExitCode(signal));
+        proc.record = { ...proc.record, state: { kind: 'terminated', exitCode, ...(signal === null ? {} : { signal }), reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: this.#wall() } };
+        resolve();
+        const uid2 = uid;
+        if (this.#pods.get(uid2)?.containers.get(c.name) === proc) this.#emit(uid2);
+      });
+    });
+    p.containers.set(c.name, proc);
+    return ok(undefined);
+  }
+
+  async stopContainer(podUid: string, name: string, graceMs: number): Promise<void> {
+    const proc = this.#pods.get(podUid)?.containers.get(name);
+    const child = proc?.child;
+    if (proc === undefined || child === null || child === undefined || child.pid === undefined) return;
+    const pid = child.pid;
+    const killAt = Date.now() + Math.max(0, graceMs);
+    if (proc.killTimer === null) {
+      if (graceMs <= 0) killGroup(pid, 'SIGKILL');
+      else killGroup(pid, 'SIGTERM');
+    }
+    if (graceMs > 0 && (proc.killTimer === null || killAt < proc.killAt)) {
+      if (proc.killTimer !== null) clearTimeout(proc.killTimer);
+      proc.killAt = killAt;
+      proc.killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+    } else if (graceMs <= 0) killGroup(pid, 'SIGKILL');
+    await proc.exited;
+  }
+
+  containers(podUid: string): readonly ContainerRecord[] {
+    const p = this.#pods.get(podUid);
+    return p === undefined ? [] : [...p.containers.values()].map((x) => x.record);
+  }
+
+  async removePod(podUid: string): Promise<void> {
+    const p = this.#pods.get(podUid);
+    if (p === undefined) return;
+    await Promise.all([...p.containers.keys()].map((n) => this.stopContainer(podUid, n, 0)));
+    this.#pods.delete(podUid);
+    rmSync(p.dir, { recursive: true, force: true });
+  }
+
+  pods(): readonly string[] {
+    return [...this.#pods.keys()];
+  }
+
+  onChange(listener: (podUid: string) => void): Disposable {
+    this.#listeners.add(listener);
+    return { dispose: () => this.#listeners.delete(listener) };
+  }
+
+  /** close stops every container (SIGTERM, SIGKILL after closeGraceMs) and forgets every pod; logs stay. */
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    const stops: Promise<void>[] = [];
+    for (const [uid, p] of this.#pods) for (const n of p.containers.keys()) stops.push(this.stopContainer(uid, n, this.#closeGraceMs));
+    await Promise.all(stops);
+    this.#pods.clear();
+  }
+}

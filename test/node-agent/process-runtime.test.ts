@@ -1,0 +1,173 @@
+/**
+ * The process runtime under a real node agent (over the in-process registry): a real
+ * `sh -c 'echo hi; sleep 30'` pod runs, logs, and dies within its grace period on deletion; a
+ * crashing container restarts with restartCount going up; env comes from a ConfigMap and the
+ * downward API; a container without a command gets a clear error. Every wait is a bounded poll.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AgentHandle } from '../../src/node-agent/agent.js';
+import { runNodeAgent } from '../../src/node-agent/agent.js';
+import { cleanupOrphans, containerLogPath, ProcessRuntime } from '../../src/node-agent/process-runtime.js';
+import type { PodObject } from '../../src/node-agent/types.js';
+import { CONFIG_MAPS, PODS } from '../../src/node-agent/types.js';
+import { newRegistry } from '../control-plane/client/harness.js';
+import { RegistryClient } from '../control-plane/client/registry-client.js';
+
+async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let dir = '';
+let agent: AgentHandle | null = null;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'raftkube-node-'));
+});
+
+afterEach(async () => {
+  await agent?.stop();
+  agent = null;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start() {
+  const { registry } = await newRegistry();
+  const client = new RegistryClient(registry);
+  agent = runNodeAgent({ client, name: 'n1', runtime: new ProcessRuntime({ dataDir: dir, closeGraceMs: 500 }), backoff: { initialMs: 200, maxMs: 1000 }, resources: { cpu: '2', memory: '4Gi', pods: 110 } });
+  await agent.registered;
+  const get = async (name: string): Promise<PodObject | undefined> => {
+    const r = await client.get<PodObject>(PODS, { namespace: 'default', name });
+    return r.ok ? r.value : undefined;
+  };
+  const create = async (name: string, spec: Record<string, unknown>): Promise<PodObject> => {
+    const r = await client.create<PodObject>(PODS, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName: 'n1', containers: [], ...spec } });
+    if (!r.ok) throw new Error(r.error.message);
+    return r.value;
+  };
+  return { client, get, create };
+}
+
+describe('ProcessRuntime', () => {
+  it("runs sh -c 'echo hi; sleep 30': Running, its log written, killed well within the grace period when deleted", async () => {
+    const s = await start();
+    const created = await s.create('hi', { containers: [{ name: 'sh', image: 'busybox', command: ['sh', '-c', 'echo hi; sleep 30'] }] });
+    const running = await until('Running', async () => {
+      const p = await s.get('hi');
+      return p?.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.ready === true ? p : undefined;
+    });
+    expect(running.status?.podIP).toMatch(/^127\.64\.0\.\d+$/);
+    expect(running.status?.hostIP).toBe('127.0.0.1');
+    expect(running.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(running.status?.containerStatuses?.[0]).toMatchObject({ restartCount: 0, started: true, state: { running: {} } });
+    const pid = Number((running.status?.containerStatuses?.[0]?.containerID ?? '').replace('process://', ''));
+    expect(alive(pid)).toBe(true);
+    const log = containerLogPath(dir, created, 'sh', 0);
+    await until('the log line', () => (readFileSync(log, 'utf8') === 'hi\n' ? true : undefined));
+
+    // The default grace period is 30 s; SIGTERM ends sh and its sleep at once, long before.
+    expect((await s.client.delete(PODS, { namespace: 'default', name: 'hi' })).ok).toBe(true);
+    await until('the pod object gone', async () => ((await s.get('hi')) === undefined ? true : undefined), 15_000);
+    expect(alive(pid)).toBe(false);
+    expect(agent?.runtime.pods()).toEqual([]);
+  });
+
+  it('kills a container that ignores SIGTERM with SIGKILL once its grace period is over', async () => {
+    const s = await start();
+    await s.create('stubborn', { terminationGracePeriodSeconds: 1, containers: [{ name: 'sh', image: 'busybox', command: ['sh', '-c'], args: ["trap '' TERM; echo up; while true; do sleep 0.1; done"] }] });
+    const running = await until('Running', async () => {
+      const p = await s.get('stubborn');
+      return p?.status?.phase === 'Running' ? p : undefined;
+    });
+    const pid = Number((running.status?.containerStatuses?.[0]?.containerID ?? '').replace('process://', ''));
+    expect((await s.client.delete(PODS, { namespace: 'default', name: 'stubborn' })).ok).toBe(true);
+    await until('the pod object gone', async () => ((await s.get('stubborn')) === undefined ? true : undefined));
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('restarts a crashing container with restartCount going up and CrashLoopBackOff between', async () => {
+    const s = await start();
+    await s.create('crash', { containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo boom; exit 3'] }] });
+    const p = await until('three restarts', async () => {
+      const x = await s.get('crash');
+      return (x?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 3 ? x : undefined;
+    });
+    expect(p.status?.phase).toBe('Running');
+    expect(p.status?.containerStatuses?.[0]?.lastState?.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+    await until('CrashLoopBackOff', async () => ((await s.get('crash'))?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' ? true : undefined));
+  });
+
+  it('gives env from a ConfigMap, the downward API and POD_IP; Never + exit 0 is Succeeded', async () => {
+    const s = await start();
+    expect((await s.client.create(CONFIG_MAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'default' }, data: { greeting: 'hello' } })).ok).toBe(true);
+    const work = join(dir, 'work');
+    mkdirSync(work);
+    const created = await s.create('env', {
+      restartPolicy: 'Never',
+      containers: [
+        {
+          name: 'c',
+          image: 'busybox',
+          workingDir: work,
+          command: ['sh', '-c', 'echo "$GREETING $ME $NS $POD_IP $(pwd) $(WHO)" > out.txt'],
+          env: [
+            { name: 'GREETING', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'greeting' } } },
+            { name: 'ME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            { name: 'NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            { name: 'WHO', value: 'x-$(ME)' },
+          ],
+        },
+      ],
+    });
+    const done = await until('Succeeded', async () => {
+      const x = await s.get('env');
+      return x?.status?.phase === 'Succeeded' ? x : undefined;
+    });
+    expect(done.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(readFileSync(join(work, 'out.txt'), 'utf8')).toBe(`hello env default ${done.status?.podIP ?? ''} ${work} x-env\n`);
+    expect(created.metadata.name).toBe('env');
+  });
+
+  it('reports a container without a command, or with a missing ConfigMap, as CreateContainerConfigError', async () => {
+    const s = await start();
+    await s.create('nocmd', { containers: [{ name: 'c', image: 'nginx' }] });
+    await s.create('nocfg', { containers: [{ name: 'c', image: 'busybox', command: ['true'], env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'missing', key: 'k' } } }] }] });
+    const a = await until('the error', async () => (await s.get('nocmd'))?.status?.containerStatuses?.[0]?.state?.waiting);
+    expect(a.reason).toBe('CreateContainerConfigError');
+    expect(a.message).toContain('container c has no command');
+    const b = await until('the error', async () => (await s.get('nocfg'))?.status?.containerStatuses?.[0]?.state?.waiting);
+    expect(b).toEqual({ reason: 'CreateContainerConfigError', message: 'configmap "missing" not found; create it or mark the reference optional' });
+    expect((await s.get('nocmd'))?.status?.phase).toBe('Pending');
+  });
+
+  it('cleanupOrphans kills the process group a pid file names, after an agent died', async () => {
+    const child = spawn('sh', ['-c', 'sleep 30'], { detached: true, stdio: 'ignore' });
+    const pid = await until('a pid', () => child.pid);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+    mkdirSync(join(dir, 'pods', 'default_x_uid'), { recursive: true });
+    writeFileSync(join(dir, 'pods', 'default_x_uid', 'c.pid'), `${pid} ${start}\n`);
+    const exited = new Promise((r) => child.once('exit', r));
+    expect(cleanupOrphans(dir)).toBe(1);
+    await exited;
+    expect(alive(pid)).toBe(false);
+  });
+});
