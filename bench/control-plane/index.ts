@@ -5,6 +5,7 @@
  */
 export { validateBenchApiOptions, FULL, QUICK, type RawBenchApiOptions } from './options.js';
 export { runBenchApi } from './runner.js';
+export { baselinePhase } from './baseline.js';
 export { formatReport, formatSeriesTable, formatMemoryTable, formatGoals, judgeGoals, markdownTable, plotSeriesOf, renderApiSvg } from './report.js';
 export { readApiTarget, parseClusterJson, parseKubeconfig, apiServerPids, isApiServerArgv, dataDirOf, TargetError, type ApiMaster, type ApiTarget, type KubeconfigAuth } from './target.js';
 export { RestClient, expectStatus, type RestResponse, type RestWatch, type WatchLines } from './rest.js';

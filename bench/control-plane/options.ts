@@ -21,9 +21,9 @@ export interface RawBenchApiOptions {
 }
 
 /** FULL are the sizes of a full run. */
-export const FULL = { clients: 50, watchers: 1000, pods: 10_000, creates: [1000, 3000], watchCreates: [200, 30], listRepeats: 10, durationS: 15 } as const;
+export const FULL = { baseline: { durationS: 5, count: 1000 }, clients: 50, watchers: 1000, pods: 10_000, creates: [1000, 3000], watchCreates: [200, 30], listRepeats: 10, durationS: 15 } as const;
 /** QUICK are the sizes of a --quick run (the end-to-end test uses them). */
-export const QUICK = { clients: 50, watchers: 50, pods: 200, creates: [20, 100], watchCreates: [10, 5], listRepeats: 3, durationS: 5 } as const;
+export const QUICK = { baseline: { durationS: 2, count: 30 }, clients: 50, watchers: 50, pods: 200, creates: [20, 100], watchCreates: [10, 5], listRepeats: 3, durationS: 5 } as const;
 
 function whole(v: string | undefined, flag: string, dflt: number, min: number): Validated<number> {
   if (v === undefined) return { ok: true, value: dflt };
@@ -62,6 +62,7 @@ export function validateBenchApiOptions(raw: RawBenchApiOptions): Validated<Benc
       creates: [sizes.creates[0], sizes.creates[1]],
       watchCreates: [sizes.watchCreates[0], sizes.watchCreates[1]],
       listRepeats: sizes.listRepeats,
+      baseline: sizes.baseline,
       durationMs: duration.value * 1000,
       watchVia: via,
       svgPath: raw.svg ?? null,

@@ -8,6 +8,7 @@ import { ApiClient } from '../../src/control-plane/client/api-client.js';
 import { readRssKiB } from '../kv/procs.js';
 import type { Progress } from '../kv/progress.js';
 import { InterruptedError } from '../kv/runner.js';
+import { baselinePhase } from './baseline.js';
 import { judgeGoals } from './report.js';
 import { expectStatus, RestClient } from './rest.js';
 import { apiServerPids, readApiTarget, type ApiTarget } from './target.js';
@@ -85,6 +86,14 @@ export async function runBenchApi(o: BenchApiOptions, io: { readonly progress: P
 
     const faces = grpc === null ? (['rest'] as const) : (['rest', 'grpc'] as const);
     const run = (p: PhaseName): boolean => o.phases.includes(p) && !ac.signal.aborted;
+    if (run('baseline')) {
+      try {
+        series.push(...(await baselinePhase(o.dataDir, { progress, durationS: o.baseline.durationS, count: o.baseline.count })));
+      } catch (e: unknown) {
+        if (e instanceof InterruptedError) ac.abort();
+        else notes.push(`the etcd-layer baseline failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     for (const [i, clients] of (run('create') ? [1, o.clients] : []).entries()) {
       for (const via of faces) {
         if (stop()) break;

@@ -7,8 +7,11 @@ import type { LatencySummary } from '../kv/types.js';
 /** ApiVia says which face of the apiserver a phase goes through. */
 export type ApiVia = 'rest' | 'grpc';
 
-/** PHASES are the benchmark's parts, in the order a run takes them ("list" includes filling the namespace and memory). */
-export const PHASES = ['create', 'watch', 'list'] as const;
+/**
+ * PHASES are the benchmark's parts, in the order a run takes them: "baseline" is the etcd layer's
+ * own put and get latency at that moment; "list" includes filling the namespace and memory.
+ */
+export const PHASES = ['baseline', 'create', 'watch', 'list'] as const;
 /** PhaseName names one part of the run. */
 export type PhaseName = (typeof PHASES)[number];
 
@@ -29,6 +32,8 @@ export interface BenchApiOptions {
   readonly watchCreates: readonly [number, number];
   /** listRepeats is how many lists each list phase times. */
   readonly listRepeats: number;
+  /** baseline bounds the etcd-layer baseline: seconds and operations per workload. */
+  readonly baseline: { readonly durationS: number; readonly count: number };
   /** durationMs bounds each create phase. */
   readonly durationMs: number;
   readonly watchVia: ApiVia;
@@ -39,17 +44,18 @@ export interface BenchApiOptions {
 }
 
 /**
- * SeriesKind groups the latency series: creates, watch deliveries timed from the create's
+ * SeriesKind groups the latency series: the etcd-layer baseline, creates, watch deliveries timed from the create's
  * acknowledgement (the goal's measure) and from the create being sent, lists.
  */
-export type SeriesKind = 'create' | 'watch' | 'watch-sent' | 'list';
+export type SeriesKind = 'baseline' | 'create' | 'watch' | 'watch-sent' | 'list';
 
 /** ApiSeries is one measured latency distribution. */
 export interface ApiSeries {
   readonly kind: SeriesKind;
   /** label names it in the table and the plot, e.g. "create, REST, 50 clients". */
   readonly label: string;
-  readonly via: ApiVia;
+  /** via is the face measured; 'kv' for the etcd-layer baseline. */
+  readonly via: ApiVia | 'kv';
   /** concurrency is clients (create), watchers (watch) or 1 (list). */
   readonly concurrency: number;
   readonly summary: LatencySummary;

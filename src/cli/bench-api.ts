@@ -31,7 +31,7 @@ export function registerBenchApiCommand(program: Command): Command {
     .option('--watchers <n>', 'watchers of the many-watchers phase (default 1000; 50 with --quick)')
     .option('--pods <n>', 'pods in the namespace for the list and memory phases (default 10000; 200 with --quick)')
     .option('--duration <seconds>', 'time bound of each create phase (default 15; 5 with --quick)')
-    .option('--phases <names>', 'create, watch, list (list includes filling the namespace and memory), or all; a comma list', 'all')
+    .option('--phases <names>', 'baseline (the etcd layer\'s put and get latency now), create, watch, list (with filling the namespace and memory), or all; a comma list', 'all')
     .option('--watch-via <face>', 'watch through REST watch streams (rest) or gRPC Watch streams (grpc)', 'rest')
     .option('--no-progress', 'no progress bar (phase lines still go to stderr)')
     .action(async (raw: RawBenchApiOptions, cmd: Command) => {

@@ -1,7 +1,7 @@
 /**
  * bench-api: `raftkube bench api` — its pure parts (cluster.json and kubeconfig reading, flags,
  * the event-name scan, goals, table and SVG), and one end-to-end run of the command with
- * --quick against two in-process apiservers (the real registry over in-memory storage, REST
+ * --quick against two in-process apiservers (without the etcd-layer baseline: there is no etcd layer) (the real registry over in-memory storage, REST
  * and gRPC faces over TLS with a cluster CA) described by a cluster.json and a kubeconfig.
  * No timing thresholds: the figures are checked for presence, not size.
  */
@@ -99,7 +99,7 @@ describe('flags', () => {
     expect(full.ok && [full.value.clients, full.value.watchers, full.value.pods, full.value.durationMs]).toEqual([50, 1000, 10_000, 15_000]);
     const quick = validateBenchApiOptions({ dataDir: '/d', quick: true, watchers: '7' });
     expect(quick.ok && [quick.value.watchers, quick.value.pods, quick.value.quick]).toEqual([7, 200, true]);
-    expect(full.ok && full.value.phases).toEqual(['create', 'watch', 'list']);
+    expect(full.ok && full.value.phases).toEqual(['baseline', 'create', 'watch', 'list']);
     const some = validateBenchApiOptions({ dataDir: '/d', phases: 'list, create' });
     expect(some.ok && some.value.phases).toEqual(['create', 'list']);
   });
@@ -215,7 +215,7 @@ describe('raftkube bench api --quick, end to end', () => {
       registerBenchApiCommand(program);
       const svg = join(dir, 'plot.svg');
       const json = join(dir, 'report.json');
-      await program.parseAsync(['bench', 'api', '--data-dir', dir, '--quick', '--pods', '60', '--watchers', '8', '--clients', '4', '--no-progress', '--svg', svg, '--json', json], { from: 'user' });
+      await program.parseAsync(['bench', 'api', '--data-dir', dir, '--quick', '--phases', 'create,watch,list', '--pods', '60', '--watchers', '8', '--clients', '4', '--no-progress', '--svg', svg, '--json', json], { from: 'user' });
       const text = out.join('');
       for (const row of ['create, REST, 1 client', 'create, gRPC, 1 client', 'create, REST, 4 clients', 'create, gRPC, 4 clients', 'watch, REST, 1 watcher, from create acked', 'watch, REST, 8 watchers, from create sent', 'watch cache (rv=0)', 'quorum read']) {
         expect(text).toMatch(new RegExp(`^\\| [^|]*${row.replace(/[()]/g, '\\$&')} .*\\| +0 \\|$`, 'm'));
