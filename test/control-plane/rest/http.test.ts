@@ -165,6 +165,24 @@ describe('errors', () => {
     expect((await rig.fetch('/api/v1/namespaces/default/pods')).status).toBe(200);
   });
 
+  it('answers a registry exception in watch with 500 and leaves no watch behind', async () => {
+    rig.registry.throwOn = 'watch';
+    const r = await rig.fetch('/api/v1/namespaces/default/pods?watch=true');
+    expect(r.status).toBe(500);
+    expect(rig.server.openWatches).toBe(0);
+  });
+
+  it('survives a client that leaves in the middle of a body', async () => {
+    await new Promise<void>((resolve) => {
+      const req = request(`${rig.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { authorization: 'Bearer test-admin-token', 'content-type': 'application/json', 'content-length': '1000' } });
+      req.on('error', () => resolve());
+      req.write('{"metadata":', () => req.destroy());
+      req.on('close', () => resolve());
+    });
+    expect((await rig.fetch('/api/v1/namespaces/default/pods')).status).toBe(200);
+    expect(rig.registry.calls.filter((c) => c.verb === 'create')).toHaveLength(0);
+  });
+
   it('answers 406 when no acceptable media type can be produced', async () => {
     const r = await rig.fetch('/api/v1/namespaces/default/pods', { headers: { accept: 'application/vnd.kubernetes.protobuf' } });
     expect(r.status).toBe(406);

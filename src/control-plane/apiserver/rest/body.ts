@@ -44,6 +44,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Result<Bu
       done = true;
       req.off('end', onEnd);
       req.off('error', onError);
+      req.off('close', onClose);
       resolve(r);
     };
     const onData = (chunk: Buffer): void => {
@@ -66,9 +67,12 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Result<Bu
       finish(ok(Buffer.concat(chunks)));
     };
     const onError = (e: Error): void => finish(err({ error: badRequest(`The request body could not be read (${e.message}); send it again`), closeConnection: true }));
+    // A client that goes away mid-body ends the request without 'end'.
+    const onClose = (): void => finish(err({ error: badRequest('The client closed the connection before the body was complete; send it again'), closeConnection: true }));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    req.once('close', onClose);
   });
 }
 

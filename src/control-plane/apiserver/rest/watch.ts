@@ -125,7 +125,16 @@ export async function serveWatch(res: ServerResponse, w: WatchRequest, streams: 
   res.on('close', () => end(null));
   handles.unregister = streams.add(() => end(null));
   handles.timer = setTimeout(() => end(null), w.timeoutMs);
-  const r = await w.registry.watch(w.ctx, w.resource, w.opts, sink);
+  let r: Awaited<ReturnType<Registry['watch']>>;
+  try {
+    r = await w.registry.watch(w.ctx, w.resource, w.opts, sink);
+  } catch (e: unknown) {
+    // The caller answers 500; the timer and the registration must not outlive the request.
+    if (handles.timer !== undefined) clearTimeout(handles.timer);
+    handles.unregister?.();
+    ended = true;
+    throw e;
+  }
   if (!r.ok) {
     end(r.error);
     return done;
