@@ -5,6 +5,7 @@
  */
 import { applyDefaults } from '../api/defaults.js';
 import { applyPatch } from '../api/patch/index.js';
+import { serverSideApply } from '../api/patch/server-side-apply.js';
 import { typeNameOf } from '../api/resources.js';
 import { schemaCatalog } from '../api/schema/catalog.js';
 import { checkFieldSelector, fieldSetOf, isEverything, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../api/selectors/index.js';
@@ -40,6 +41,10 @@ export function productionSchema(): SchemaFunctions {
     validate: (res, obj, old) => validateObject(res, obj, old),
     applyPatch: (type, original, patch, typeName) => {
       const r = applyPatch(type, original, patch, catalog, typeName);
+      return r.ok ? r : err({ message: r.error.message, code: r.error.code });
+    },
+    serverSideApply: (live, config, typeName, o) => {
+      const r = serverSideApply(live, config, catalog, typeName, o);
       return r.ok ? r : err({ message: r.error.message, code: r.error.code });
     },
     filterFor,

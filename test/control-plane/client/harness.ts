@@ -6,11 +6,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { expect } from 'vitest';
-import { applyDefaults } from '../../../src/control-plane/api/defaults.js';
-import { applyPatch } from '../../../src/control-plane/api/patch/index.js';
-import { RESOURCES, typeNameOf } from '../../../src/control-plane/api/resources.js';
-import { schemaCatalog } from '../../../src/control-plane/api/schema/catalog.js';
-import { checkStructure } from '../../../src/control-plane/api/structural.js';
+import { RESOURCES } from '../../../src/control-plane/api/resources.js';
 import type { ResourceInfo } from '../../../src/control-plane/api/types.js';
 import { ok } from '../../../src/control-plane/api/types.js';
 import { GrpcFace, serveGrpc } from '../../../src/control-plane/apiserver/grpc/server.js';
@@ -19,6 +15,7 @@ import type { Authorizer, SchemaFunctions } from '../../../src/control-plane/api
 import { ApiRegistry } from '../../../src/control-plane/apiserver/registry/registry.js';
 import type { CacheEvent, PortError, StoragePort, WatchCachePort } from '../../../src/control-plane/apiserver/registry/storage-port.js';
 import type { UserInfo } from '../../../src/control-plane/apiserver/registry-api.js';
+import { productionSchema } from '../../../src/control-plane/apiserver/schema-functions.js';
 import { memoryStorage } from '../registry/memory-storage.js';
 
 /** TOKEN is the bearer token the test apiservers accept. */
@@ -26,18 +23,7 @@ export const TOKEN = 'client-test-token';
 
 const ADMIN: UserInfo = { username: 'admin', uid: 'admin', groups: ['system:masters'] };
 
-const schema: SchemaFunctions = {
-  catalog: schemaCatalog(),
-  typeNameOf,
-  applyDefaults,
-  checkStructure,
-  validate: () => [],
-  applyPatch: (type, original, patch, typeName) => {
-    const r = applyPatch(type, original, patch, schemaCatalog(), typeName);
-    return r.ok ? r : { ok: false, error: { message: r.error.message, code: r.error.code } };
-  },
-  filterFor: () => ok({ matches: () => true, empty: true }),
-};
+const schema: SchemaFunctions = { ...productionSchema(), validate: () => [] };
 
 const allowAll: Authorizer = {
   authorize: () => ({ allowed: true }),

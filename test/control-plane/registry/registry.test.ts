@@ -3,17 +3,13 @@
  * subresources, patches, binding, graceful deletion, finalizers, ClusterIPs, namespaces.
  */
 import { describe, expect, it } from 'vitest';
-import { findResource, RESOURCES, typeNameOf } from '../../../src/control-plane/api/resources.js';
-import { schemaCatalog } from '../../../src/control-plane/api/schema/catalog.js';
-import { checkStructure } from '../../../src/control-plane/api/structural.js';
-import { applyDefaults } from '../../../src/control-plane/api/defaults.js';
-import { applyPatch } from '../../../src/control-plane/api/patch/index.js';
+import { findResource, RESOURCES } from '../../../src/control-plane/api/resources.js';
 import type { KubeObject, ResourceInfo } from '../../../src/control-plane/api/types.js';
-import { ok } from '../../../src/control-plane/api/types.js';
 import { ApiRegistry } from '../../../src/control-plane/apiserver/registry/registry.js';
 import { bootstrapCluster } from '../../../src/control-plane/apiserver/registry/bootstrap.js';
 import type { Authorizer, SchemaFunctions } from '../../../src/control-plane/apiserver/registry/ports.js';
 import type { RequestContext } from '../../../src/control-plane/apiserver/registry-api.js';
+import { productionSchema } from '../../../src/control-plane/apiserver/schema-functions.js';
 import { memoryStorage } from './memory-storage.js';
 
 const ADMIN: RequestContext = { user: { username: 'admin', uid: 'admin', groups: ['system:masters'] } };
@@ -33,18 +29,7 @@ const SERVICE_ACCOUNTS = res('', 'serviceaccounts');
 
 // Semantic validation and selectors have their own suites; here they accept everything, so
 // that each test sees the registry's own behaviour.
-const schema: SchemaFunctions = {
-  catalog: schemaCatalog(),
-  typeNameOf,
-  applyDefaults,
-  checkStructure,
-  validate: () => [],
-  applyPatch: (type, original, patch, typeName) => {
-    const r = applyPatch(type, original, patch, schemaCatalog(), typeName);
-    return r.ok ? r : { ok: false, error: { message: r.error.message, code: r.error.code } };
-  },
-  filterFor: () => ok({ matches: () => true, empty: true }),
-};
+const schema: SchemaFunctions = { ...productionSchema(), validate: () => [] };
 
 // Only jane is refused, and only deletes: enough to see authorization applied.
 const authorizer: Authorizer = {
@@ -262,5 +247,19 @@ describe('registry', () => {
     await registry.delete(ADMIN, PODS, 'default', 'a', {});
     expect(seen).toEqual(['ADDED b', 'DELETED a']);
     if (w.ok) w.value.dispose();
+  });
+
+  it('applies server-side: creates, records the manager, refuses a conflicting manager unless forced', async () => {
+    const { registry } = await setup();
+    const cm = (v: string): Record<string, unknown> => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa' }, data: { level: v } });
+    const first = await registry.patch(ADMIN, res('', 'configmaps'), 'default', 'ssa', 'apply', cm('1'), { fieldManager: 'alice' });
+    expect(first.ok && first.value.created).toBe(true);
+    expect(first.ok && first.value.object.metadata.managedFields?.map((f) => f.manager)).toEqual(['alice']);
+    const clash = await registry.patch(ADMIN, res('', 'configmaps'), 'default', 'ssa', 'apply', cm('2'), { fieldManager: 'bob' });
+    expect(clash.ok ? null : clash.error).toMatchObject({ code: 409, reason: 'Conflict' });
+    const forced = await registry.patch(ADMIN, res('', 'configmaps'), 'default', 'ssa', 'apply', cm('2'), { fieldManager: 'bob', force: true });
+    expect(forced.ok && forced.value.object['data']).toEqual({ level: '2' });
+    const noManager = await registry.patch(ADMIN, res('', 'configmaps'), 'default', 'ssa', 'apply', cm('3'), {});
+    expect(noManager.ok ? null : noManager.error).toMatchObject({ code: 400 });
   });
 });

@@ -44,6 +44,11 @@ export interface SchemaFunctions {
   checkStructure(typeName: string, value: unknown): { readonly errors: readonly FieldError[]; readonly unknownFields: readonly string[] };
   validate(res: ResourceInfo, obj: KubeObject, old?: KubeObject): readonly FieldError[];
   applyPatch(type: PatchType, original: KubeObject, patch: unknown, typeName: string): Result<unknown, { readonly message: string; readonly code: 400 | 422 }>;
+  /**
+   * serverSideApply merges an applied configuration into the live object (absent: a create) for
+   * a field manager, recording ownership in managedFields; conflicts with other managers are 409.
+   */
+  serverSideApply(live: KubeObject | undefined, config: unknown, typeName: string, o: { readonly manager: string; readonly force: boolean; readonly apiVersion: string; readonly time: string }): Result<KubeObject, { readonly message: string; readonly code: 400 | 409 | 422 }>;
   /** filterFor parses list/watch selectors; an error message when one does not parse. */
   filterFor(res: ResourceInfo, labelSelector: string | undefined, fieldSelector: string | undefined): Result<ObjectFilter, string>;
 }

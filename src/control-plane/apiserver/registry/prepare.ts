@@ -18,7 +18,7 @@ export interface Prepared {
 }
 
 /** prepareBody decodes, checks, prunes and defaults a request body. */
-export function prepareBody(core: RegistryCore, res: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteOptions): Result<Prepared, ApiError> {
+export function prepareBody(core: RegistryCore, res: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteOptions, keepManagedFields = false): Result<Prepared, ApiError> {
   const d = decodeObject(res, body);
   if (!d.ok) return d;
   const ns = checkNamespace(res, d.value, namespace);
@@ -33,7 +33,8 @@ export function prepareBody(core: RegistryCore, res: ResourceInfo, namespace: st
     if (mode === 'Warn') for (const f of s.unknownFields) warnings.push(`unknown field "${f}"`);
   }
   const pruned = pruneUnknownFields(core.schema.catalog, typeName, d.value);
-  delete pruned.metadata.managedFields;
+  // Only server-side apply writes managedFields; a client's copy is ignored (updates keep the stored one).
+  if (!keepManagedFields) delete pruned.metadata.managedFields;
   delete pruned.metadata.selfLink;
   return ok({ obj: core.schema.applyDefaults(res, pruned), warnings });
 }

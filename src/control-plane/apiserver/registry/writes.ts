@@ -5,7 +5,7 @@
  * and every patch, retries on a lost race with the newest state, as Kubernetes does.
  */
 import type { KubeObject, ResourceInfo, Result } from '../../api/types.js';
-import { err, ok } from '../../api/types.js';
+import { apiVersionOf, err, ok } from '../../api/types.js';
 import type { ApiError, PatchType, RequestContext, WriteOptions, Written } from '../registry-api.js';
 import { authorize, fromPort, keyOf, requireLiveNamespace, revisionOf, type RegistryCore } from './core.js';
 import { badRequest, conflict, invalid, notFound, STALE_OBJECT } from './errors.js';
@@ -21,8 +21,8 @@ const MAX_RETRIES = 8;
 const CREATE_ON_UPDATE = new Set(['endpoints', 'leases', 'events', 'endpointslices']);
 
 /** createObject creates an object from a request body. */
-export async function createObject(core: RegistryCore, ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteOptions): Promise<Result<Written, ApiError>> {
-  const p = prepareBody(core, res, namespace, body, opts);
+export async function createObject(core: RegistryCore, ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteOptions, keepManagedFields = false): Promise<Result<Written, ApiError>> {
+  const p = prepareBody(core, res, namespace, body, opts, keepManagedFields);
   if (!p.ok) return p;
   const obj = p.value.obj;
   const m = obj.metadata;
@@ -72,6 +72,7 @@ async function commitUpdate(core: RegistryCore, ctx: RequestContext, res: Resour
   const a = authorize(core, ctx, res, verb, { namespace: current.metadata.namespace, name, subresource, existing: current, incoming: next });
   if (!a.ok) return a;
   carrySystemFields(next, current);
+  if (next.metadata.managedFields === undefined && current.metadata.managedFields !== undefined) next.metadata.managedFields = current.metadata.managedFields;
   prepareForUpdate(res, next, current, subresource === 'scale' ? undefined : subresource);
   if (res.group === '' && res.plural === 'services') carryClusterIP(next, current);
   const problems = core.schema.validate(res, next, current);
@@ -150,9 +151,7 @@ async function scaleTo(core: RegistryCore, ctx: RequestContext, res: ResourceInf
 
 /** patchObject applies a JSON, merge or strategic merge patch to an object or subresource. */
 export async function patchObject(core: RegistryCore, ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions, subresource?: 'status' | 'scale'): Promise<Result<Written, ApiError>> {
-  if (type === 'apply') {
-    return err({ code: 415, reason: 'UnsupportedMediaType', message: 'Server-side apply is not supported by raftkube yet; use client-side `kubectl apply` (without --server-side)' });
-  }
+  if (type === 'apply') return applyObject(core, ctx, res, namespace, name, patch, opts, subresource);
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
     const cur = await readCurrent(core, res, namespace, name);
     if (!cur.ok) return cur;
@@ -176,6 +175,39 @@ export async function patchObject(core: RegistryCore, ctx: RequestContext, res: 
     if (pinned && next.metadata.resourceVersion !== undefined && next.metadata.resourceVersion !== '') return err(conflict(res, name, STALE_OBJECT));
     const r = await commitUpdate(core, ctx, res, next, cur.value, opts, subresource, p.value.warnings, 'patch');
     if (r.ok || r.error.reason !== 'Conflict') return r;
+  }
+  return err(conflict(res, name, STALE_OBJECT));
+}
+
+/**
+ * applyObject is server-side apply: the caller's configuration merged into the live object (or
+ * a new one) with field ownership in managedFields; a field another manager owns with another
+ * value is a 409 unless forced.
+ */
+async function applyObject(core: RegistryCore, ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, config: unknown, opts: WriteOptions, subresource?: 'status' | 'scale'): Promise<Result<Written, ApiError>> {
+  if (subresource !== undefined) return err(badRequest(`Server-side apply to the ${subresource} subresource is not supported; apply to the object itself`));
+  if (opts.fieldManager === undefined || opts.fieldManager === '') return err(badRequest('fieldManager is required for apply requests'));
+  const typeName = core.schema.typeNameOf(res);
+  const applyOpts = { manager: opts.fieldManager, force: opts.force === true, apiVersion: apiVersionOf(res), time: rfc3339(core.clock.now()) };
+  for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    const cur = await readCurrent(core, res, namespace, name);
+    if (!cur.ok) return cur;
+    const applied = core.schema.serverSideApply(cur.value ?? undefined, config, typeName, applyOpts);
+    if (!applied.ok) {
+      if (applied.error.code === 409) return err(conflict(res, name, applied.error.message));
+      return err(patchFailure(res, name, { message: applied.error.message, code: applied.error.code === 400 ? 400 : 422 }));
+    }
+    if (cur.value === null) {
+      const c = await createObject(core, ctx, res, namespace, { ...applied.value, metadata: { ...applied.value.metadata, name } }, opts, true);
+      if (c.ok || c.error.reason !== 'AlreadyExists') return c;
+      continue;
+    }
+    const a = authorize(core, ctx, res, 'patch', { namespace, name, existing: cur.value });
+    if (!a.ok) return a;
+    const p = prepareBody(core, res, namespace, applied.value, opts, true);
+    if (!p.ok) return p;
+    const r = await commitUpdate(core, ctx, res, p.value.obj, cur.value, opts, undefined, p.value.warnings, 'patch');
+    if (r.ok || r.error.reason !== 'Conflict' || r.error.message.includes('conflict with')) return r;
   }
   return err(conflict(res, name, STALE_OBJECT));
 }

@@ -26,6 +26,7 @@ export type Route =
   | { readonly kind: 'openapi-v2' }
   | { readonly kind: 'openapi-v3-index' }
   | { readonly kind: 'openapi-v3'; readonly path: string }
+  | { readonly kind: 'metrics' }
   | { readonly kind: 'not-found' };
 
 const SUBRESOURCES: ReadonlySet<string> = new Set(['status', 'scale', 'binding', 'log']);
@@ -89,6 +90,8 @@ export function route(pathname: string, resources: readonly ResourceInfo[]): Rou
     case 'livez':
     case 'readyz':
       return p.length === 1 ? { kind: 'health', check: first } : { kind: 'not-found' };
+    case 'metrics':
+      return p.length === 1 ? { kind: 'metrics' } : { kind: 'not-found' };
     case 'openapi':
       if (second === 'v2' && p.length === 2) return { kind: 'openapi-v2' };
       if (second === 'v3' && p.length === 2) return { kind: 'openapi-v3-index' };

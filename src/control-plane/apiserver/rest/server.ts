@@ -82,6 +82,8 @@ export interface RestServerOptions {
   readonly podLogs?: PodLogs;
   /** onRequest is told of every finished request (for latency metrics). */
   readonly onRequest?: (r: RequestRecord) => void;
+  /** metrics renders /metrics in the Prometheus text format; without it /metrics is 404. */
+  readonly metrics?: () => Promise<string> | string;
 }
 
 /** RequestRecord describes a finished request, for metrics (apiserver_request_duration_seconds). */
@@ -208,6 +210,8 @@ class Rest {
     if (r.kind === 'not-found') return sendError(res, notFound());
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, methodNotAllowed(req.method ?? '', url.pathname));
     if (r.kind === 'health') return this.#health(res, url, r.check);
+    // Prometheus asks for text formats only; metrics are text whatever the Accept says.
+    if (r.kind === 'metrics') return this.#metrics(res);
     const out = chooseOutput(accept, { aggregatedDiscovery: r.kind === 'core-versions' || r.kind === 'groups' });
     if (out === undefined) return sendError(res, notAcceptable(req.headers.accept ?? ''));
     const form = out.kind === 'yaml' ? 'yaml' : 'json';
@@ -228,6 +232,8 @@ class Rest {
         return send(apiGroupDocument(resources, r.group));
       case 'resource-list':
         return send(apiResourceList(resources, { group: r.group, version: r.version }));
+      case 'metrics':
+        return this.#metrics(res);
       case 'openapi-v2':
         return this.#o.openapi === undefined ? sendError(res, notFound()) : send(await this.#o.openapi.v2());
       case 'openapi-v3-index':
@@ -240,6 +246,15 @@ class Rest {
         // Resource paths are served by serveResource before this point.
         return sendError(res, internalError());
     }
+  }
+
+  async #metrics(res: ServerResponse): Promise<void> {
+    if (this.#o.metrics === undefined) return sendError(res, notFound());
+    const text = await this.#o.metrics();
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(text));
+    res.end(text);
   }
 
   async #health(res: ServerResponse, url: URL, check: 'healthz' | 'livez' | 'readyz'): Promise<void> {
