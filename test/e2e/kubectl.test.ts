@@ -128,6 +128,15 @@ spec:
     expect(await ok(['get', 'configmap', 'settings', '-o', 'jsonpath={.data.level}'])).toBe('2');
   });
 
+  it('applies server-side, with field ownership and conflicts', async () => {
+    const cm = (v: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {owner: "${v}"}\n`;
+    expect(await ok(['apply', '--server-side', '-f', file('ssa.yaml', cm('a'))])).toBe('configmap/ssa serverside-applied\n');
+    expect(await ok(['get', 'configmap', 'ssa', '--show-managed-fields', '-o', 'jsonpath={.metadata.managedFields[0].manager}'])).toBe('kubectl');
+    expect(await fails(['apply', '--server-side', '--field-manager', 'other', '-f', file('ssa2.yaml', cm('b'))])).toMatch(/conflict/i);
+    await ok(['apply', '--server-side', '--force-conflicts', '--field-manager', 'other', '-f', file('ssa2.yaml', cm('b'))]);
+    expect(await ok(['get', 'configmap', 'ssa', '-o', 'jsonpath={.data.owner}'])).toBe('b');
+  });
+
   it('refuses a replace with a stale resourceVersion (Conflict)', async () => {
     await ok(['create', 'configmap', 'cas', '--from-literal=a=1']);
     const stale = await ok(['get', 'configmap', 'cas', '-o', 'json']);
@@ -205,7 +214,7 @@ count: 1
     expect(token).not.toBe('');
     const denied = await fails(['--token', token, 'create', 'configmap', 'not-yours']);
     expect(denied).toContain('configmaps "not-yours" is forbidden: User "system:kube-scheduler" cannot create resource "configmaps" in API group "" in the namespace "default"');
-    const can = await k(['--token', token, 'auth', 'can-i', 'create', 'pods/binding']);
+    const can = await k(['--token', token, 'auth', 'can-i', 'create', 'pods', '--subresource=binding']);
     expect(can.stdout).toBe('yes\n');
   });
 
