@@ -111,6 +111,17 @@ describe('non-resource endpoints', () => {
     expect((await fetch(`${rig.url}/livez`)).status).toBe(200);
   });
 
+  it('serves /metrics from the injected source, to authorized users only', async () => {
+    expect((await rig.fetch('/metrics')).status).toBe(404);
+    await rig.close();
+    rig = await startRig({ metrics: () => 'apiserver_up 1\n', authorizeNonResource: (u, _verb, path) => path !== '/metrics' || u.username === 'admin' });
+    const r = await rig.fetch('/metrics', { headers: { accept: 'text/plain;version=0.0.4' } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(await r.text()).toBe('apiserver_up 1\n');
+    expect((await fetch(`${rig.url}/metrics`)).status).toBe(401);
+  });
+
   it('serves the injected OpenAPI documents and 404 for unknown ones', async () => {
     expect((await json(await rig.fetch('/openapi/v3')))['paths']).toHaveProperty('apis/apps/v1');
     expect((await json(await rig.fetch('/openapi/v3/api/v1?hash=0')))['openapi']).toBe('3.0.0');

@@ -232,8 +232,6 @@ class Rest {
         return send(apiGroupDocument(resources, r.group));
       case 'resource-list':
         return send(apiResourceList(resources, { group: r.group, version: r.version }));
-      case 'metrics':
-        return this.#metrics(res);
       case 'openapi-v2':
         return this.#o.openapi === undefined ? sendError(res, notFound()) : send(await this.#o.openapi.v2());
       case 'openapi-v3-index':
