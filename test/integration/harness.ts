@@ -216,14 +216,25 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** freePortBlock finds `count` consecutive free loopback ports starting at an even port in 40000–55000. */
+// NB: test clusters take their ports below the kernel's ephemeral range (32768 and up here), so
+// that no outgoing connection or port-0 listener can take a port a cluster is about to bind, and
+// each vitest worker draws from its own slice, so that two test files running at once never
+// pick overlapping blocks (a block is checked free when drawn, but bound only later).
+const PORT_RANGE_START = 20_000;
+const PORT_RANGE_SIZE = 12_000;
+const PORT_SLICES = 4;
+
+/** freePortBlock finds `count` consecutive free loopback ports, starting at an even port, in this worker's slice of 20000–31999. */
 export async function freePortBlock(count: number): Promise<number> {
+  const worker = Number(process.env['VITEST_POOL_ID'] ?? '1');
+  const size = PORT_RANGE_SIZE / PORT_SLICES;
+  const start = PORT_RANGE_START + ((Number.isInteger(worker) && worker > 0 ? worker - 1 : 0) % PORT_SLICES) * size;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 40_000 + 2 * Math.floor(Math.random() * ((15_000 - count) / 2));
+    const base = start + 2 * Math.floor(Math.random() * ((size - count) / 2));
     const free = await Promise.all(Array.from({ length: count }, (_, i) => portIsFree(base + i)));
     if (free.every(Boolean)) return base;
   }
-  throw new Error(`Found no block of ${count} free ports in 40000-55000 after 50 tries; is something holding many loopback ports?`);
+  throw new Error(`Found no block of ${count} free ports in ${start}-${start + size - 1} after 50 tries; is something holding many loopback ports?`);
 }
 
 /** ClusterMember is one master as cluster.json describes it. */
