@@ -16,32 +16,35 @@
  * The creator, the apiserver and the scheduler share this one Node process (and the machine's
  * cores with whatever else runs), so the figures are a floor for the scheduler alone.
  */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { RESOURCES } from '../../src/control-plane/api/resources.js';
-import { GrpcFace, serveGrpc } from '../../src/control-plane/apiserver/grpc/server.js';
-import { bootstrapCluster } from '../../src/control-plane/apiserver/registry/bootstrap.js';
-import type { Authorizer } from '../../src/control-plane/apiserver/registry/ports.js';
-import { ApiRegistry } from '../../src/control-plane/apiserver/registry/registry.js';
 import type { Result } from '../../src/control-plane/api/types.js';
-import type { ApiError, UserInfo } from '../../src/control-plane/apiserver/registry-api.js';
-import { productionSchema } from '../../src/control-plane/apiserver/schema-functions.js';
+import type { ApiError } from '../../src/control-plane/apiserver/registry-api.js';
 import { ApiClient } from '../../src/control-plane/client/api-client.js';
 import { systemClock } from '../../src/control-plane/client/clock.js';
 import { runScheduler } from '../../src/control-plane/scheduler/run.js';
 import type { SchedulerClient } from '../../src/control-plane/scheduler/scheduler.js';
 import { NODES, PODS, Scheduler } from '../../src/control-plane/scheduler/scheduler.js';
 import type { NodeObject, PodObject } from '../../src/control-plane/scheduler/types.js';
-import { memoryStorage } from '../../test/control-plane/registry/memory-storage.js';
 import type { Progress } from '../kv/progress.js';
+import { BENCH_TOKEN as TOKEN, startApiserver } from './apiserver.js';
 import { TerminalProgress } from '../kv/progress.js';
-
-const TOKEN = 'bench-scheduler-token';
-const ADMIN: UserInfo = { username: 'admin', uid: 'admin', groups: ['system:masters'] };
-const allowAll: Authorizer = { authorize: () => ({ allowed: true }), review: () => ({ ok: false, error: 'not in the benchmark' }) };
 
 /** Workload is one of the benchmark's ways to feed the scheduler. */
 type Workload = 'cycle' | 'backlog' | 'streaming';
+
+/** ApiserverMode says where the apiserver runs: in the benchmark's process, or in its own. */
+type ApiserverMode = 'same' | 'process';
+
+interface RunningApiserver {
+  readonly endpoint: string;
+  /** cpuSeconds is the apiserver process's CPU time so far (null when it shares this process). */
+  cpuSeconds(): number | null;
+  close(): Promise<void>;
+}
 
 /** WorkloadResult is one workload's figures. */
 interface WorkloadResult {
@@ -53,17 +56,52 @@ interface WorkloadResult {
   readonly latencyP50Ms: number | null;
   readonly latencyP99Ms: number | null;
   readonly unschedulable: number;
+  /** cpuSeconds is this process's CPU time (user + system) over the measured span. */
+  readonly cpuSeconds: number;
+  /** apiserverCpuSeconds is the apiserver process's CPU time over the span (null: it shares this process). */
+  readonly apiserverCpuSeconds: number | null;
+  readonly apiserver: ApiserverMode | 'none';
   readonly loadBefore: number;
   readonly loadAfter: number;
 }
 
-async function startApiserver(): Promise<{ readonly endpoint: string; close(): void }> {
-  const registry = new ApiRegistry({ storage: memoryStorage(), schema: productionSchema(), authorizer: allowAll, resources: RESOURCES, clock: { now: () => new Date() } });
-  const b = await bootstrapCluster(registry, { rbacPolicy: [], apiserverEndpoints: [{ ip: '127.0.0.1', port: 6443 }] });
-  if (!b.ok) throw new Error(`Bootstrapping the in-process registry failed: ${b.error.message}`);
-  const face = new GrpcFace({ registry, authenticate: (h) => (h === `Bearer ${TOKEN}` ? ADMIN : 'invalid') });
-  const s = await serveGrpc(face, { host: '127.0.0.1', port: 0 });
-  return { endpoint: `127.0.0.1:${s.port}`, close: () => s.server.forceShutdown() };
+function procCpuSeconds(pid: number): number | null {
+  try {
+    // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (100/s).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+async function apiserverIn(mode: ApiserverMode): Promise<RunningApiserver> {
+  if (mode === 'same') {
+    const api = await startApiserver();
+    return { endpoint: api.endpoint, cpuSeconds: () => null, close: () => Promise.resolve(api.close()) };
+  }
+  const script = fileURLToPath(new URL('./apiserver.ts', import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      buf += d;
+      const m = /READY (\S+)/.exec(buf);
+      if (m !== null) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`The apiserver process exited (${code ?? 'signal'}) before it was ready`)));
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return {
+    endpoint,
+    cpuSeconds: () => (child.pid === undefined ? null : procCpuSeconds(child.pid)),
+    close: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
 }
 
 function node(i: number): NodeObject {
@@ -124,6 +162,7 @@ async function runCycles(nodes: number, pods: number, progress: Progress): Promi
   for (let i = 0; i < nodes; i++) s.nodeHandlers().onAdd?.(node(i));
   for (let i = 0; i < pods; i++) s.podHandlers().onAdd?.(pod(i));
   progress.phase(`cycle: schedule ${pods} pods`, pods, 0);
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let done = 0;
   let unschedulable = 0;
@@ -136,15 +175,16 @@ async function runCycles(nodes: number, pods: number, progress: Progress): Promi
     }
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = cpuSince(cpu0);
   progress.done(`${Math.round(pods / seconds)} pods/s`);
   await s.idle();
   s.close();
-  return { workload: 'cycle', nodes, pods, seconds, podsPerSecond: pods / seconds, latencyP50Ms: null, latencyP99Ms: null, unschedulable, loadBefore, loadAfter: loadavg()[0] ?? 0 };
+  return { workload: 'cycle', nodes, pods, seconds, podsPerSecond: pods / seconds, latencyP50Ms: null, latencyP99Ms: null, unschedulable, cpuSeconds, apiserverCpuSeconds: null, apiserver: 'none', loadBefore, loadAfter: loadavg()[0] ?? 0 };
 }
 
-async function runWorkload(workload: Workload, nodes: number, pods: number, progress: Progress): Promise<WorkloadResult> {
+async function runWorkload(workload: Workload, nodes: number, pods: number, mode: ApiserverMode, progress: Progress): Promise<WorkloadResult> {
   if (workload === 'cycle') return runCycles(nodes, pods, progress);
-  const api = await startApiserver();
+  const api = await apiserverIn(mode);
   const admin = new ApiClient({ endpoints: [api.endpoint], token: TOKEN, deadlineMs: 60_000 });
   const schedClient = new ApiClient({ endpoints: [api.endpoint], token: TOKEN, deadlineMs: 60_000 });
   try {
@@ -174,6 +214,7 @@ async function runWorkload(workload: Workload, nodes: number, pods: number, prog
     const loadBefore = loadavg()[0] ?? 0;
     if (workload === 'backlog') await createPods(`backlog: create ${pods} pods`);
     let t0 = 0;
+    let cpu0 = process.cpuUsage();
     const handle = runScheduler({
       client: schedClient,
       master: 'bench',
@@ -187,6 +228,8 @@ async function runWorkload(workload: Workload, nodes: number, pods: number, prog
       onLeaderChange: () => undefined,
     });
     await handle.synced();
+    cpu0 = process.cpuUsage();
+    const apiCpu0 = api.cpuSeconds();
     if (workload === 'backlog') {
       t0 = performance.now();
       progress.phase(`backlog: schedule ${pods} pods`, pods, 0);
@@ -196,6 +239,9 @@ async function runWorkload(workload: Workload, nodes: number, pods: number, prog
       void createPods(`streaming: create and schedule ${pods} pods`);
     }
     await finished;
+    const cpuSeconds = cpuSince(cpu0);
+    const apiCpu1 = api.cpuSeconds();
+    const apiserverCpuSeconds = apiCpu0 === null || apiCpu1 === null ? null : apiCpu1 - apiCpu0;
     const seconds = (Math.max(...boundAt) - t0) / 1000;
     if (workload === 'backlog') progress.done(`${Math.round(pods / seconds)} pods/s`);
     const latencies = workload === 'streaming' ? Array.from(boundAt, (b, i) => b - created[i]!).sort((a, b) => a - b) : [];
@@ -211,14 +257,22 @@ async function runWorkload(workload: Workload, nodes: number, pods: number, prog
       latencyP50Ms: percentile(latencies, 50),
       latencyP99Ms: percentile(latencies, 99),
       unschedulable,
+      cpuSeconds,
+      apiserverCpuSeconds,
+      apiserver: mode,
       loadBefore,
       loadAfter,
     };
   } finally {
     admin.close();
     schedClient.close();
-    api.close();
+    await api.close();
   }
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1e6;
 }
 
 function positiveInt(v: string): number {
@@ -237,22 +291,27 @@ async function main(): Promise<void> {
     .option('--nodes <n>', 'nodes', positiveInt, 1000)
     .option('--pods <n>', 'pods', positiveInt, 10_000)
     .option('--workload <list>', 'cycle, backlog and/or streaming, comma-separated', 'cycle,backlog,streaming')
+    .option('--apiserver <where>', "'process' (its own process, as in a cluster) or 'same' (this process)", 'process')
     .option('--json', 'print JSON instead of a table', false)
     .parse();
-  const o = program.opts<{ nodes: number; pods: number; workload: string; json: boolean }>();
+  const o = program.opts<{ nodes: number; pods: number; workload: string; apiserver: string; json: boolean }>();
+  if (o.apiserver !== 'process' && o.apiserver !== 'same') throw new InvalidArgumentError(`--apiserver is 'process' or 'same', not ${o.apiserver}`);
+  const mode: ApiserverMode = o.apiserver;
   const workloads = o.workload.split(',').map((w) => w.trim());
   for (const w of workloads) if (w !== 'cycle' && w !== 'backlog' && w !== 'streaming') throw new InvalidArgumentError(`Unknown workload ${w}; use cycle, backlog or streaming`);
   const progress = new TerminalProgress({ bar: true });
   const results: WorkloadResult[] = [];
-  for (const w of workloads as Workload[]) results.push(await runWorkload(w, o.nodes, o.pods, progress));
+  for (const w of workloads as Workload[]) results.push(await runWorkload(w, o.nodes, o.pods, mode, progress));
   if (o.json) {
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
     return;
   }
   process.stdout.write(`Node ${process.version}, load average (1 min) before → after each run; goal ≥ 1,000 pods/s\n\n`);
-  process.stdout.write('| workload | nodes | pods | seconds | pods/s | created→bound p50 ms | p99 ms | load |\n|---|---:|---:|---:|---:|---:|---:|---|\n');
+  process.stdout.write('| workload | apiserver | nodes | pods | seconds | pods/s | CPU s, scheduler process | CPU s, apiserver process | created→bound p50 ms | p99 ms | load |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n');
   for (const r of results) {
-    process.stdout.write(`| ${r.workload} | ${fmt(r.nodes)} | ${fmt(r.pods)} | ${fmt(r.seconds, 2)} | ${fmt(r.podsPerSecond)} | ${fmt(r.latencyP50Ms, 1)} | ${fmt(r.latencyP99Ms, 1)} | ${r.loadBefore.toFixed(1)} → ${r.loadAfter.toFixed(1)} |\n`);
+    process.stdout.write(
+      `| ${r.workload} | ${r.apiserver} | ${fmt(r.nodes)} | ${fmt(r.pods)} | ${fmt(r.seconds, 2)} | ${fmt(r.podsPerSecond)} | ${fmt(r.cpuSeconds, 1)} | ${fmt(r.apiserverCpuSeconds, 1)} | ${fmt(r.latencyP50Ms, 1)} | ${fmt(r.latencyP99Ms, 1)} | ${r.loadBefore.toFixed(1)} → ${r.loadAfter.toFixed(1)} |\n`,
+    );
   }
 }
 
