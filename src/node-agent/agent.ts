@@ -16,6 +16,8 @@ import type { Registration } from './node-lifecycle.js';
 import { NodeLifecycle } from './node-lifecycle.js';
 import type { BackoffSettings } from './pod-worker.js';
 import { PodWorker } from './pod-worker.js';
+import type { RunProbe } from './probes.js';
+import { networkProber } from './probes.js';
 import type { ContainerRuntime } from './runtime.js';
 import { SimulatedRuntime } from './simulated-runtime.js';
 import type { PodObject } from './types.js';
@@ -51,6 +53,8 @@ export interface NodeAgentOptions extends CommonAgentOptions {
   readonly runtime: ContainerRuntime;
   /** backoff tunes CrashLoopBackOff (10 s doubling to 5 min by default). */
   readonly backoff?: BackoffSettings;
+  /** prober runs probes (default: httpGet and tcpSocket over the network, exec through the runtime). */
+  readonly prober?: RunProbe;
 }
 
 /** SimulatedNodesOptions configure `runSimulatedNodes`. */
@@ -81,7 +85,7 @@ export interface AgentHandle {
   stop(): Promise<void>;
 }
 
-function startPods(o: CommonAgentOptions, runtime: ContainerRuntime, isOurs: (node: string) => boolean, fieldSelector: string, workers: number, backoff: BackoffSettings | undefined): { informer: Informer<PodObject>; queue: WorkQueue<string>; worker: PodWorker; running: Promise<void> } {
+function startPods(o: CommonAgentOptions, runtime: ContainerRuntime, isOurs: (node: string) => boolean, fieldSelector: string, workers: number, backoff: BackoffSettings | undefined, prober: RunProbe | undefined): { informer: Informer<PodObject>; queue: WorkQueue<string>; worker: PodWorker; running: Promise<void> } {
   const clock = o.clock ?? systemClock;
   const queue = new WorkQueue<string>({ clock });
   const informer = new Informer<PodObject>({
@@ -105,6 +109,7 @@ function startPods(o: CommonAgentOptions, runtime: ContainerRuntime, isOurs: (no
     clock,
     ...(o.wallClock === undefined ? {} : { wallClock: o.wallClock }),
     ...(backoff === undefined ? {} : { backoff }),
+    ...(prober === undefined ? {} : { prober }),
   });
   informer.start();
   const running = queue.run(workers, (k) => worker.reconcile(k), { onError: (k, e) => o.onError?.(`reconcile pod ${k}`, e) });
@@ -150,7 +155,8 @@ function handle(nodes: NodeLifecycle[], pods: ReturnType<typeof startPods>, runt
 export function runNodeAgent(o: NodeAgentOptions): AgentHandle {
   const node = lifecycle(o, o.name, o.runtime.name, 0);
   const registered = node.start().then((r) => [r]);
-  const pods = startPods(o, o.runtime, (n) => n === o.name, `spec.nodeName=${o.name}`, o.workers ?? 4, o.backoff);
+  const exec = o.runtime.exec?.bind(o.runtime);
+  const pods = startPods(o, o.runtime, (n) => n === o.name, `spec.nodeName=${o.name}`, o.workers ?? 4, o.backoff, o.prober ?? networkProber(exec));
   return handle([node], pods, o.runtime, registered);
 }
 
@@ -169,7 +175,8 @@ export function runSimulatedNodes(o: SimulatedNodesOptions): AgentHandle {
   // Each node's first heartbeat is offset by its share of the interval, so renewals stay spread.
   const nodes = names.map((n, i) => lifecycle(o, n, runtime.name, Math.floor((i * renew) / names.length)));
   const registered = registerAll(nodes, o.registerConcurrency ?? 50);
-  const pods = startPods(o, runtime, (n) => ours.has(n), 'spec.nodeName!=', o.workers ?? 32, undefined);
+  // Simulated containers run nothing to probe: their probes pass (kwok does the same).
+  const pods = startPods(o, runtime, (n) => ours.has(n), 'spec.nodeName!=', o.workers ?? 32, undefined, undefined);
   return handle(nodes, pods, runtime, registered);
 }
 

@@ -23,6 +23,8 @@ export interface StatusFacts {
   readonly now: Date;
   /** waiting maps container names to a waiting reason that overrides the runtime's state. */
   readonly waiting: ReadonlyMap<string, Waiting>;
+  /** probed says whether a running container passes its startup and readiness probes (default: yes). */
+  readonly probed?: (c: Container) => { readonly started: boolean; readonly ready: boolean };
 }
 
 /** OWNED_STATUS_FIELDS are the status fields the agent writes; others (qosClass, ...) are kept. */
@@ -58,7 +60,7 @@ function lastExit(r: ContainerRecord): number | undefined {
   return r.lastTermination?.exitCode;
 }
 
-function containerStatus(c: Container, r: ContainerRecord | undefined, init: boolean, pending: string, w: Waiting | undefined): ContainerStatus {
+function containerStatus(c: Container, r: ContainerRecord | undefined, init: boolean, pending: string, w: Waiting | undefined, probed: StatusFacts['probed']): ContainerStatus {
   let state: ContainerState;
   let lastState: ContainerState = {};
   if (r !== undefined && r.lastTermination !== undefined) lastState = terminatedState(r.lastTermination, undefined);
@@ -71,7 +73,8 @@ function containerStatus(c: Container, r: ContainerRecord | undefined, init: boo
   else if (r.state.kind === 'running') state = { running: { startedAt: rfc3339(r.state.startedAt) } };
   else state = terminatedState(r.state, r.containerID);
   const running = w === undefined && r?.state.kind === 'running';
-  const ready = init ? w === undefined && r?.state.kind === 'terminated' && r.state.exitCode === 0 : running;
+  const p = running && !init && probed !== undefined ? probed(c) : { started: true, ready: true };
+  const ready = init ? w === undefined && r?.state.kind === 'terminated' && r.state.exitCode === 0 : running && p.started && p.ready;
   return {
     name: c.name,
     state,
@@ -81,7 +84,7 @@ function containerStatus(c: Container, r: ContainerRecord | undefined, init: boo
     image: c.image ?? '',
     imageID: '',
     ...(r?.containerID === undefined ? {} : { containerID: r.containerID }),
-    started: running,
+    started: running && p.started,
   };
 }
 
@@ -152,8 +155,8 @@ export function podStatus(pod: PodObject, records: readonly ContainerRecord[], f
   const phase = podPhase(pod, byName);
   const inited = initDone(pod, byName);
   const inits = pod.spec?.initContainers ?? [];
-  const initStatuses = inits.map((c) => containerStatus(c, byName.get(c.name), true, 'PodInitializing', f.waiting.get(c.name)));
-  const statuses = (pod.spec?.containers ?? []).map((c) => containerStatus(c, byName.get(c.name), false, inited ? 'ContainerCreating' : 'PodInitializing', f.waiting.get(c.name)));
+  const initStatuses = inits.map((c) => containerStatus(c, byName.get(c.name), true, 'PodInitializing', f.waiting.get(c.name), undefined));
+  const statuses = (pod.spec?.containers ?? []).map((c) => containerStatus(c, byName.get(c.name), false, inited ? 'ContainerCreating' : 'PodInitializing', f.waiting.get(c.name), f.probed));
   const unready = statuses.filter((s) => !s.ready).map((s) => s.name);
   const incomplete = initStatuses.filter((s) => !s.ready).map((s) => s.name);
   const terminal = phase === 'Succeeded' || phase === 'Failed';

@@ -12,6 +12,8 @@ import { splitKey, systemClock } from '../control-plane/client/index.js';
 import type { Disposable } from '../control-plane/apiserver/registry-api.js';
 import { resolveEnv } from './env.js';
 import type { IpAllocator } from './ip-allocator.js';
+import type { RunProbe } from './probes.js';
+import { ProbeManager } from './probes.js';
 import type { Waiting } from './pod-status.js';
 import { podPhase, podStatus, statusChanged } from './pod-status.js';
 import type { ContainerRecord, ContainerRuntime } from './runtime.js';
@@ -44,6 +46,8 @@ export interface PodWorkerOptions {
   readonly clock?: Clock;
   readonly wallClock?: () => Date;
   readonly backoff?: BackoffSettings;
+  /** prober runs startup, liveness and readiness probes; without it probes are not run (and pass). */
+  readonly prober?: RunProbe;
 }
 
 interface Tracked {
@@ -80,6 +84,7 @@ export class PodWorker {
   readonly #keyOfUid = new Map<string, string>();
   readonly #backoff = new Map<string, Backoff>();
   readonly #sub: Disposable;
+  readonly #probes: ProbeManager | null;
 
   constructor(o: PodWorkerOptions) {
     this.#o = o;
@@ -87,10 +92,25 @@ export class PodWorker {
     this.#wall = o.wallClock ?? (() => new Date());
     this.#initialMs = o.backoff?.initialMs ?? 10_000;
     this.#maxMs = o.backoff?.maxMs ?? 300_000;
-    this.#sub = o.runtime.onChange((uid) => {
+    const poke = (uid: string): void => {
       const key = this.#keyOfUid.get(uid);
       if (key !== undefined) o.enqueue(key);
-    });
+    };
+    this.#sub = o.runtime.onChange(poke);
+    this.#probes =
+      o.prober === undefined
+        ? null
+        : new ProbeManager({
+            clock: this.#clock,
+            run: o.prober,
+            onChange: poke,
+            onLivenessFailure: (uid, name) => {
+              // The kubelet kills a container that fails its liveness probe; the restart policy decides the rest.
+              const key = this.#keyOfUid.get(uid);
+              const pod = key === undefined ? undefined : o.pods.get(key);
+              void o.runtime.stopContainer(uid, name, 1000 * (pod?.spec?.terminationGracePeriodSeconds ?? 30));
+            },
+          });
   }
 
   /** running counts the pods the worker tracks. */
@@ -103,9 +123,10 @@ export class PodWorker {
     return this.#tracked.get(key)?.podIP;
   }
 
-  /** dispose stops listening to the runtime (the runtime itself is the caller's to close). */
+  /** dispose stops listening to the runtime and ends the probes (the runtime itself is the caller's to close). */
   dispose(): void {
     this.#sub.dispose();
+    this.#probes?.close();
   }
 
   /** reconcile converges one pod ('namespace/name'); see the module doc. */
@@ -135,7 +156,17 @@ export class PodWorker {
     }
     const { waiting, requeueAfter } = await this.#sync(pod, t);
     const records = this.#o.runtime.containers(uid);
-    const next = podStatus(pod, records, { podIP: t.podIP, hostIP: this.#hostIP(), startTime: t.startTime, now: this.#wall(), waiting });
+    const probes = this.#probes;
+    if (probes !== null) {
+      const specs = new Map((pod.spec?.containers ?? []).map((c) => [c.name, c]));
+      const running = records.flatMap((r) => {
+        const c = specs.get(r.name);
+        return !r.init && c !== undefined && r.state.kind === 'running' ? [{ container: c, containerID: r.containerID ?? `${r.name}/${r.restartCount}` }] : [];
+      });
+      probes.sync(uid, running, t.podIP);
+    }
+    const probed = probes === null ? undefined : (c: Container) => ({ started: probes.started(uid, c), ready: probes.ready(uid, c) });
+    const next = podStatus(pod, records, { podIP: t.podIP, hostIP: this.#hostIP(), startTime: t.startTime, now: this.#wall(), waiting, ...(probed === undefined ? {} : { probed }) });
     if (statusChanged(pod, next)) {
       const r = await this.#o.client.updateStatus<PodObject>(PODS, { ...pod, status: { ...(pod.status ?? {}), ...next } });
       if (!r.ok) return r.error.code === 404 ? 'done' : 'retry';
@@ -236,6 +267,7 @@ export class PodWorker {
     this.#tracked.delete(key);
     this.#keyOfUid.delete(t.uid);
     for (const k of [...this.#backoff.keys()]) if (k.startsWith(`${t.uid}/`)) this.#backoff.delete(k);
+    this.#probes?.remove(t.uid);
     await this.#o.runtime.removePod(t.uid);
     if (t.podIP !== '') this.#o.ips.release(t.podIP);
   }

@@ -30,6 +30,9 @@ export interface ProcessRuntimeOptions {
 
 interface Proc {
   record: ContainerRecord;
+  /** env and cwd are the container's, for exec probes. */
+  env: Record<string, string>;
+  cwd: string;
   child: ChildProcess | null;
   exited: Promise<void> | null;
   killTimer: NodeJS.Timeout | null;
@@ -123,7 +126,7 @@ export class ProcessRuntime implements ContainerRuntime {
   #fail(p: ProcPod, name: string, init: boolean, prev: Proc | undefined, e: ConfigError): Result<void, ConfigError> {
     const rec: ContainerRecord = { name, init, state: { kind: 'waiting', reason: e.reason, message: e.message }, restartCount: prev?.record.restartCount ?? 0, ...(prev?.record.lastTermination === undefined ? {} : { lastTermination: prev.record.lastTermination }) };
     const lastTermination = prev?.record.state.kind === 'terminated' ? { lastTermination: prev.record.state } : {};
-    p.containers.set(name, { record: { ...rec, ...lastTermination }, child: null, exited: null, killTimer: null, killAt: 0 });
+    p.containers.set(name, { record: { ...rec, ...lastTermination }, env: {}, cwd: p.dir, child: null, exited: null, killTimer: null, killAt: 0 });
     return err(e);
   }
 
@@ -151,11 +154,12 @@ export class ProcessRuntime implements ContainerRuntime {
     const cwd = c.workingDir ?? logDir;
     if (!existsSync(cwd)) return this.#fail(p, c.name, req.init, prev, { reason: 'RunContainerError', message: `The working directory ${cwd} of container ${c.name} does not exist on this machine; create it or change workingDir` });
     const fd = openSync(join(logDir, `${restartCount}.log`), 'a');
+    const procEnv = { PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', HOME: cwd, HOSTNAME: req.pod.metadata.name ?? '', ...env.value };
     let child: ChildProcess;
     try {
       child = spawn(argv[0] ?? '', argv.slice(1), {
         cwd,
-        env: { PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', HOME: cwd, HOSTNAME: req.pod.metadata.name ?? '', ...env.value },
+        env: procEnv,
         stdio: ['ignore', fd, fd],
         detached: true,
       });
@@ -175,7 +179,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const startedAt = this.#wall();
     const pidFile = join(p.dir, `${c.name}.pid`);
     writeFileSync(pidFile, `${pid} ${processStartTime(pid) ?? ''}\n`);
-    const proc: Proc = { record: { name: c.name, init: req.init, state: { kind: 'running', startedAt }, restartCount, containerID: `process://${pid}`, ...lastTermination }, child, exited: null, killTimer: null, killAt: 0 };
+    const proc: Proc = { record: { name: c.name, init: req.init, state: { kind: 'running', startedAt }, restartCount, containerID: `process://${pid}`, ...lastTermination }, env: procEnv, cwd, child, exited: null, killTimer: null, killAt: 0 };
     proc.exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         // Whatever the container left behind in its group goes with it.
@@ -220,6 +224,28 @@ export class ProcessRuntime implements ContainerRuntime {
   containers(podUid: string): readonly ContainerRecord[] {
     const p = this.#pods.get(podUid);
     return p === undefined ? [] : [...p.containers.values()].map((x) => x.record);
+  }
+
+  /** exec runs a command with a running container's environment and working directory (exec probes). */
+  async exec(podUid: string, name: string, command: readonly string[], timeoutMs: number): Promise<number | null> {
+    const proc = this.#pods.get(podUid)?.containers.get(name);
+    if (proc?.child === null || proc?.child === undefined || command.length === 0) return null;
+    return new Promise((resolve) => {
+      const child = spawn(command[0] ?? '', command.slice(1), { cwd: proc.cwd, env: proc.env, stdio: 'ignore', detached: true });
+      const timer = setTimeout(() => {
+        if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+        resolve(null);
+      }, timeoutMs);
+      child.once('error', () => {
+        clearTimeout(timer);
+        resolve(null);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+        resolve(code);
+      });
+    });
   }
 
   async removePod(podUid: string): Promise<void> {

@@ -89,4 +89,9 @@ export interface ContainerRuntime {
   onChange(listener: (podUid: string) => void): Disposable;
   /** close stops every container (no grace) and releases the runtime's resources. */
   close(): Promise<void>;
+  /**
+   * exec runs a command in a running container's context (for exec probes): its exit code, or
+   * null when it could not run or ran past timeoutMs. A runtime without it passes exec probes.
+   */
+  exec?(podUid: string, name: string, command: readonly string[], timeoutMs: number): Promise<number | null>;
 }
