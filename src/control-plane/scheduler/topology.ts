@@ -1,8 +1,8 @@
 /**
  * topology: the plugins that look across nodes — PodTopologySpread (maxSkew per topology
  * domain: a filter for DoNotSchedule constraints, a score for ScheduleAnyway ones) and
- * InterPodAffinity's required anti-affinity (the pod's own terms, and existing pods' terms
- * against the pod). Their `prepare` counts matching pods per domain once per cycle, so the
+ * InterPodAffinity's required terms (affinity; anti-affinity from the pod's own terms and
+ * from existing pods' terms against the pod). Their `prepare` counts matching pods per domain once per cycle, so the
  * per-node check is a map lookup; pods without such terms skip them entirely.
  */
 import { matchesLabels } from '../api/selectors/labels.js';
@@ -23,6 +23,7 @@ export const SPREAD_REASONS = {
 export const ANTI_AFFINITY_REASONS = {
   own: "node(s) didn't match pod anti-affinity rules",
   existing: "node(s) didn't satisfy existing pods anti-affinity rules",
+  affinity: "node(s) didn't match pod affinity rules",
 } as const;
 
 function countMatching(node: NodeInfo, pod: PodInfo, c: SpreadConstraint): number {
@@ -124,13 +125,38 @@ export const podTopologySpreadScore: ScorePlugin = {
 };
 
 /**
- * interPodAffinity enforces required pod anti-affinity both ways: the pod may not join a
- * topology domain holding a pod its terms select, nor a domain where an existing pod's terms
- * select it.
+ * affinityDomains finds, for each required pod affinity term, the domains (values of its key)
+ * holding a pod it selects; null for a term that selects no pod anywhere while the pod matches
+ * it itself — the first pod of a group, which Kubernetes lets go anywhere.
+ */
+function affinityDomains(pod: PodInfo, cache: SchedulerCache): (Set<string> | null)[] {
+  const domains = pod.affinity.map(() => new Set<string>());
+  const anyMatch = pod.affinity.map(() => false);
+  for (const node of cache.nodeList()) {
+    for (let i = 0; i < pod.affinity.length; i++) {
+      const term = pod.affinity[i]!;
+      const v = Object.hasOwn(node.labels, term.topologyKey) ? node.labels[term.topologyKey] : undefined;
+      if (v !== undefined && domains[i]!.has(v)) continue;
+      for (const p of node.pods.values()) {
+        if (p.key === pod.key || !termMatches(term, p)) continue;
+        anyMatch[i] = true;
+        if (v !== undefined) domains[i]!.add(v);
+        break;
+      }
+    }
+  }
+  return domains.map((d, i) => (!anyMatch[i] && termMatches(pod.affinity[i]!, pod) ? null : d));
+}
+
+/**
+ * interPodAffinity enforces required pod affinity (the node's domain must hold a pod each term
+ * selects) and required pod anti-affinity both ways: the pod may not join a topology domain
+ * holding a pod its terms select, nor a domain where an existing pod's terms select it.
  */
 export const interPodAffinity: FilterPlugin = {
   name: 'InterPodAffinity',
   prepare(pod, cache) {
+    const affinity = pod.affinity.length === 0 ? [] : affinityDomains(pod, cache);
     // The pod's own terms: which domains (values of each term's key) already hold a matching pod.
     const own = pod.antiAffinity.map(() => new Set<string>());
     if (pod.antiAffinity.length > 0) {
@@ -163,8 +189,15 @@ export const interPodAffinity: FilterPlugin = {
         set.add(v);
       }
     }
-    if (existing.size === 0 && own.every((s) => s.size === 0)) return null;
+    if (existing.size === 0 && own.every((s) => s.size === 0) && affinity.every((d) => d === null)) return null;
     return (node) => {
+      for (let i = 0; i < affinity.length; i++) {
+        const d = affinity[i]!;
+        if (d === null) continue;
+        const key = pod.affinity[i]!.topologyKey;
+        const v = Object.hasOwn(node.labels, key) ? node.labels[key] : undefined;
+        if (v === undefined || !d.has(v)) return ANTI_AFFINITY_REASONS.affinity;
+      }
       for (let i = 0; i < pod.antiAffinity.length; i++) {
         const term = pod.antiAffinity[i]!;
         const v = Object.hasOwn(node.labels, term.topologyKey) ? node.labels[term.topologyKey] : undefined;

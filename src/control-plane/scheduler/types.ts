@@ -67,7 +67,7 @@ export interface HostPort {
   readonly port: number;
 }
 
-/** AntiAffinityTerm is a required (anti-)affinity term with its selector parsed and namespaces resolved. */
+/** AntiAffinityTerm is a required pod affinity or anti-affinity term with its selector parsed and namespaces resolved. */
 export interface AntiAffinityTerm {
   readonly topologyKey: string;
   readonly selector: Selector;
@@ -97,6 +97,8 @@ export interface PodInfo {
   readonly nonZero: Resources;
   readonly hostPorts: readonly HostPort[];
   readonly tolerations: readonly Toleration[];
+  /** affinity are the required pod affinity terms: each must find a matching pod in the node's domain. */
+  readonly affinity: readonly AntiAffinityTerm[];
   readonly antiAffinity: readonly AntiAffinityTerm[];
   readonly spread: readonly SpreadConstraint[];
   readonly priority: number;
@@ -163,6 +165,11 @@ export function podInfoOf(pod: PodObject): PodInfo {
   requests.memory += overhead.memory;
   nonZero.milliCPU += overhead.milliCPU;
   nonZero.memory += overhead.memory;
+  const affinity: AntiAffinityTerm[] = [];
+  for (const t of spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+    const term = termOf(t, namespace);
+    if (term !== null) affinity.push(term);
+  }
   const antiAffinity: AntiAffinityTerm[] = [];
   for (const t of spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
     const term = termOf(t, namespace);
@@ -182,6 +189,7 @@ export function podInfoOf(pod: PodObject): PodInfo {
     nonZero,
     hostPorts,
     tolerations: spec?.tolerations ?? [],
+    affinity,
     antiAffinity,
     spread,
     priority: spec?.priority ?? 0,

@@ -115,6 +115,20 @@ table(interPodAffinity, [
   { name: "an existing pod's term ignores pods it does not select", nodes: zones, bound: [antiAffine('zone', { app: 'db' }, 'db1', 'b1')], pod: makePod('new', { labels: { app: 'cache' } }), want: { a1: null, a2: null, b1: null, c1: null } },
 ]);
 
+function affine(topologyKey: string, labels: Record<string, string> = { app: 'web' }): PodObject {
+  return makePod('new', { labels, spec: { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey, labelSelector: { matchLabels: { app: 'web' } } }] } } } });
+}
+
+describe('InterPodAffinity required affinity', () => {
+  const r = ANTI_AFFINITY_REASONS.affinity;
+  table(interPodAffinity, [
+    { name: 'only the zone holding a selected pod', nodes: zones, bound: [web('w1', 'b1')], pod: affine('zone', { app: 'api' }), want: { a1: r, a2: r, b1: null, c1: r } },
+    { name: 'by hostname: only that node', nodes: zones, bound: [web('w1', 'a2')], pod: affine('kubernetes.io/hostname', { app: 'api' }), want: { a1: r, a2: null, b1: r, c1: r } },
+    { name: 'no selected pod anywhere: nowhere, unless the pod selects itself', nodes: zones, bound: [], pod: affine('zone', { app: 'api' }), want: { a1: r, a2: r, b1: r, c1: r } },
+    { name: 'the first pod of a group that selects itself goes anywhere', nodes: zones, bound: [], pod: affine('zone'), want: { a1: null, a2: null, b1: null, c1: null } },
+  ]);
+});
+
 describe('PodTopologySpread score', () => {
   it('prefers zones with fewer matching pods (ScheduleAnyway), normalized to 0–100', () => {
     const cache = cacheOf(zones, [web('w1', 'a1'), web('w2', 'a2'), web('w3', 'b1')]);
