@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { pino, type Logger } from 'pino';
-import { readTokenFile } from '../control-plane/auth/tokens.js';
+import { TokenFileAuthenticator } from '../control-plane/auth/tokens.js';
 import { ApiServerStartError, startApiServer } from '../control-plane/apiserver/server.js';
 
 /** ApiServerFlags are the parsed flags of `raftkube apiserver`. */
@@ -42,7 +42,9 @@ function readText(path: string, what: string): string {
 
 /** runApiServer starts the apiserver and stops it cleanly on SIGTERM or SIGINT. */
 export async function runApiServer(f: ApiServerFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'apiserver', master: f.name } })): Promise<void> {
-  const tokens = readTokenFile(f.tokenAuthFile);
+  // The file is read again when an unknown token arrives and it has changed: node tokens minted
+  // after the apiserver started (raftkube up --nodes on a running cluster) work at once.
+  const tokens = TokenFileAuthenticator.open(f.tokenAuthFile);
   if (!tokens.ok) throw new ApiServerStartError(`--token-auth-file ${f.tokenAuthFile}: ${tokens.error}`);
   if ((f.tlsCertFile === undefined) !== (f.tlsPrivateKeyFile === undefined)) throw new ApiServerStartError('Give both --tls-cert-file and --tls-private-key-file, or neither (plain HTTP)');
   const tls = f.tlsCertFile === undefined || f.tlsPrivateKeyFile === undefined ? undefined : { certPem: readText(f.tlsCertFile, 'certificate'), keyPem: readText(f.tlsPrivateKeyFile, 'private key') };
@@ -54,7 +56,7 @@ export async function runApiServer(f: ApiServerFlags, log: Logger = pino({ level
     securePort: f.securePort,
     grpcPort: f.grpcPort,
     ...(tls === undefined ? {} : { tls }),
-    tokens: tokens.value,
+    authenticator: tokens.value,
     ...(f.serviceClusterIpRange === undefined ? {} : { serviceCIDR: f.serviceClusterIpRange }),
     advertiseAddress: f.advertiseAddress ?? (f.bindAddress === '0.0.0.0' ? '127.0.0.1' : f.bindAddress),
     log,

@@ -47,6 +47,11 @@ export function basePortOf(file: { readonly masters: readonly { readonly clientU
   return Number(new URL(first.clientURL).port);
 }
 
+/** startComponentProcess starts `raftkube <args>` detached, logging to DIR/<logName>.log. */
+export function startComponentProcess(dataDir: string, logName: string, args: readonly string[]): number {
+  return startProcess(dataDir, logName, args);
+}
+
 function startProcess(dataDir: string, logName: string, args: readonly string[]): number {
   const logPath = join(dataDir, `${logName}.log`);
   const fd = openSync(logPath, 'a');

@@ -18,6 +18,9 @@ import { runKvMember } from './kv.js';
 import { registerBenchCommand } from './bench-kv.js';
 import { registerApiServerCommand } from './apiserver.js';
 import { registerLbCommand } from './lb.js';
+import { registerSchedulerCommand } from './scheduler.js';
+import { registerNodeAgentCommand } from './node-agent.js';
+import type { NodeRuntime } from './components-up.js';
 import { probeApiservers } from './control-plane-up.js';
 
 function positiveInt(v: string): number {
@@ -30,6 +33,17 @@ function port(v: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PORT) throw new InvalidArgumentError(`Must be a port number from 1 to ${MAX_PORT}.`);
   return n;
+}
+
+function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('Must be a whole number, 0 or more.');
+  return n;
+}
+
+function runtimeKind(v: string): NodeRuntime {
+  if (v !== 'process' && v !== 'simulated') throw new InvalidArgumentError('Must be process or simulated.');
+  return v;
 }
 
 function mastersCount(v: string): number {
@@ -51,9 +65,11 @@ program
   .option('--timeout <seconds>', 'how long to wait for the cluster to become healthy', positiveInt, 60)
   .option('--snapshot-count <n>', 'applied entries between Raft snapshots', positiveInt)
   .option('--etcd-only', 'start only the etcd layer (no apiservers, no load balancer)', false)
-  .action(async (o: { masters: number; dataDir: string; basePort: number; detach: boolean; timeout: number; snapshotCount?: number; etcdOnly: boolean }) => {
+  .option('--nodes <n>', 'node agents to run (with --runtime simulated: simulated nodes, in one process)', nonNegativeInt, 2)
+  .option('--runtime <kind>', 'how nodes run pods: process (real child processes) or simulated', runtimeKind, 'process')
+  .action(async (o: { masters: number; dataDir: string; basePort: number; detach: boolean; timeout: number; snapshotCount?: number; etcdOnly: boolean; nodes: number; runtime: NodeRuntime }) => {
     const memberArgs = o.snapshotCount === undefined ? [] : ['--snapshot-count', String(o.snapshotCount)];
-    await up({ masters: o.masters, dataDir: resolve(o.dataDir), basePort: o.basePort, detach: o.detach, timeoutMs: o.timeout * 1000, memberArgs, etcdOnly: o.etcdOnly });
+    await up({ masters: o.masters, dataDir: resolve(o.dataDir), basePort: o.basePort, detach: o.detach, timeoutMs: o.timeout * 1000, memberArgs, etcdOnly: o.etcdOnly, nodes: o.nodes, runtime: o.runtime });
   });
 
 program
@@ -102,6 +118,8 @@ program
 
 registerApiServerCommand(program);
 registerLbCommand(program);
+registerSchedulerCommand(program);
+registerNodeAgentCommand(program);
 registerBenchCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

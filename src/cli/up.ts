@@ -17,6 +17,10 @@ import { exitReason, logTail, planMembers, probeCluster, startMemberProcess, sta
 import { checkPortRange, ensureDataDir, firstBusyPort } from './preflight.js';
 import { isClusterProcess, memberDataDir, runningPids } from './processes.js';
 import { apiserversReady, basePortOf, planPorts, PORT_SPAN, startControlPlane, type ControlPlaneStart } from './control-plane-up.js';
+import { readyNodes, startComponents, type ComponentsStart, type NodeRuntime } from './components-up.js';
+
+/** CONTROLLER_MANAGER_AVAILABLE says whether up starts a controller manager on every master. */
+const CONTROLLER_MANAGER_AVAILABLE = false;
 
 /** MASTERS_RULE is the one wording of which --masters counts are allowed (flag help, error, README). */
 export const MASTERS_RULE = '3 or 5 (1 for a toy)';
@@ -34,6 +38,9 @@ export interface UpOptions {
   readonly memberArgs: readonly string[];
   /** etcdOnly starts the etcd layer alone: no apiservers, no load balancer, no kubeconfig. */
   readonly etcdOnly?: boolean;
+  /** nodes is how many node agents (or simulated nodes) to run (default 2). */
+  readonly nodes?: number;
+  readonly runtime?: NodeRuntime;
 }
 
 /** UpError is a failure to bring the cluster up, with what to do about it. */
@@ -191,8 +198,16 @@ export async function up(given: UpOptions): Promise<void> {
     await stopPids([...started.values()]);
     throw err;
   }
+  let comps: ComponentsStart;
+  try {
+    comps = await bringUpComponents(cp, existing, o, interrupt);
+  } catch (err: unknown) {
+    interrupt.dispose();
+    await stopPids([...started.values(), ...cp.started]);
+    throw err;
+  }
   interrupt.dispose();
-  const file: ClusterFile = { ...etcdFile, masters: cp.masters, nodes: existing?.nodes ?? [], loadBalancer: cp.loadBalancer, kubeconfig: cp.kubeconfig };
+  const file: ClusterFile = { ...etcdFile, masters: comps.masters, nodes: comps.nodes, loadBalancer: cp.loadBalancer, kubeconfig: cp.kubeconfig };
   writeClusterFile(o.dataDir, file);
   printUsage(file, o);
   if (o.detach) return;
@@ -207,9 +222,11 @@ function kvOnly(m: MasterEntry): MasterEntry {
 
 /** controlPlaneWhole tells whether every apiserver and the balancer of a cluster run. */
 function controlPlaneWhole(f: ClusterFile, dataDir: string): boolean {
-  const apiservers = f.masters.every((m) => m.components?.apiserver !== undefined && isClusterProcess(m.components.apiserver, dataDir));
+  const up = (pid: number | undefined): boolean => pid !== undefined && isClusterProcess(pid, dataDir);
+  const masters = f.masters.every((m) => up(m.components?.apiserver) && up(m.components?.scheduler) && (!CONTROLLER_MANAGER_AVAILABLE || up(m.components?.['controller-manager'])));
   const lb = (f.loadBalancer?.pids ?? []).some((p) => isClusterProcess(p, dataDir));
-  return apiservers && lb;
+  const nodes = (f.nodes ?? []).every((n) => n.pids.some((p) => isClusterProcess(p, dataDir)));
+  return masters && lb && nodes;
 }
 
 /** allPidsOf lists every recorded process of a cluster: masters, nodes, the balancer. */
@@ -244,6 +261,37 @@ async function bringUpControlPlane(etcdFile: ClusterFile, existing: ClusterFile 
   }
   bar.stop();
   return cp;
+}
+
+async function bringUpComponents(cp: ControlPlaneStart, existing: ClusterFile | null, o: UpOptions, interrupt: Interrupt): Promise<ComponentsStart> {
+  const nodes = o.nodes ?? 2;
+  const comps = startComponents(cp.masters, existing?.nodes ?? [], { dataDir: o.dataDir, creds: cp.creds, nodes, runtime: o.runtime ?? 'process', controllerManager: CONTROLLER_MANAGER_AVAILABLE });
+  if (nodes === 0) return comps;
+  const bar = new SingleBar({ format: 'nodes ready [{bar}] {value}/{total} | {state}', hideCursor: true, stream: process.stderr }, Presets.shades_classic);
+  bar.start(nodes, 0, { state: 'registering' });
+  const deadline = Date.now() + o.timeoutMs;
+  const url = cp.masters[0]?.apiserverURL ?? cp.loadBalancer.url;
+  try {
+    for (;;) {
+      if (interrupt.signalled) throw new UpError('Interrupted while the nodes registered; stopped what this up started');
+      const deadNode = comps.nodes.find((n) => n.pids.every((p) => !isAlive(p)));
+      if (deadNode !== undefined) {
+        const log = join(o.dataDir, o.runtime === 'simulated' ? 'nodes-sim.log' : `node-${deadNode.name}.log`);
+        throw new UpError(`The node agent ${deadNode.name} exited during start-up: ${exitReason(logTailOf(log))} (log: ${log})`);
+      }
+      const ready = await readyNodes(url, cp.creds.pki.caPem, cp.creds.adminToken);
+      bar.update(Math.min(ready, nodes), { state: ready >= nodes ? 'ready' : 'registering' });
+      if (ready >= nodes) break;
+      if (Date.now() > deadline) throw new UpError(`Only ${ready} of ${nodes} nodes became Ready within ${o.timeoutMs / 1000}s; logs are in ${o.dataDir}/node-*.log`);
+      await new Promise((res) => setTimeout(res, 300));
+    }
+  } catch (err: unknown) {
+    bar.stop();
+    await stopPids(comps.started);
+    throw err;
+  }
+  bar.stop();
+  return comps;
 }
 
 function logTailOf(path: string): string {

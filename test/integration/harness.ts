@@ -279,6 +279,10 @@ export interface ClusterOptions {
    * layer alone, `up --etcd-only`, which is all the etcd-layer tests need).
    */
   readonly controlPlane?: boolean;
+  /** nodes is how many node agents a control-plane cluster runs (default 0). */
+  readonly nodes?: number;
+  /** runtime is how those nodes run pods (default process). */
+  readonly runtime?: 'process' | 'simulated';
 }
 
 /** ExtraMember is a member process a test started by hand (`raftkube kv`). */
@@ -404,7 +408,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<TestCluster>
   for (let attempt = 1; attempt <= (o.attempts ?? 3); attempt++) {
     const basePort = await freePortBlock(ports);
     const dataDir = mkdtempSync(join(tmpdir(), 'raftkube-it-'));
-    const args = [RAFTKUBE_MAIN, 'up', '--masters', String(masters), '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--timeout', '45', ...(o.controlPlane === true ? [] : ['--etcd-only']), ...(o.extraArgs ?? [])];
+    const args = [RAFTKUBE_MAIN, 'up', '--masters', String(masters), '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--timeout', '45', ...(o.controlPlane === true ? ['--nodes', String(o.nodes ?? 0), '--runtime', o.runtime ?? 'process'] : ['--etcd-only']), ...(o.extraArgs ?? [])];
     const r = await runCommand(process.execPath, args, { timeoutMs: 60_000 });
     const members = readMembers(dataDir);
     for (const m of members) for (const p of m.pids) LIVE_PIDS.add(p);

@@ -9,7 +9,7 @@ import { groupVersions, RESOURCES } from '../api/resources.js';
 import { openapiV2, openapiV3, openapiV3Index } from '../api/openapi.js';
 import { bootstrapObjects } from '../auth/bootstrap.js';
 import { nodeRestriction } from '../auth/node-restriction.js';
-import { ANONYMOUS_USER, TokenAuthenticator, type TokenEntry } from '../auth/tokens.js';
+import { ANONYMOUS_USER, type AuthenticationResult } from '../auth/tokens.js';
 import { ApiAuthorizer, RbacMirror, type NodeRestriction, type Reviews } from './authz.js';
 import { EtcdStorage } from './etcd-storage.js';
 import { GrpcFace, serveGrpc } from './grpc/server.js';
@@ -29,7 +29,8 @@ export interface ApiServerConfig {
   readonly securePort: number;
   readonly grpcPort: number;
   readonly tls?: { readonly certPem: string; readonly keyPem: string };
-  readonly tokens: readonly TokenEntry[];
+  /** authenticator maps a request's Authorization header to a user (e.g. a token file's). */
+  readonly authenticator: { authenticate(authorizationHeader: string | undefined): AuthenticationResult };
   readonly serviceCIDR?: string;
   /** advertiseAddress and the secure port go into the `kubernetes` Endpoints. */
   readonly advertiseAddress: string;
@@ -85,7 +86,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<RunningApiSe
     storage.stop();
     throw new ApiServerStartError(`Could not create the cluster's built-in objects: ${boot.error.message}`);
   }
-  const authn = new TokenAuthenticator(cfg.tokens);
+  const authn = cfg.authenticator;
   const whoIs = (header: string | undefined): UserInfo | 'anonymous' | 'invalid' => {
     const a = authn.authenticate(header);
     return a.kind === 'user' ? a.user : a.kind;
