@@ -16,6 +16,7 @@ import { MAX_PORT } from './preflight.js';
 import { printStatus } from './status.js';
 import { runKvMember } from './kv.js';
 import { registerBenchCommand } from './bench-kv.js';
+import { registerBenchApiCommand } from './bench-api.js';
 import { registerApiServerCommand } from './apiserver.js';
 import { registerLbCommand } from './lb.js';
 import { registerSchedulerCommand } from './scheduler.js';
@@ -121,6 +122,7 @@ registerLbCommand(program);
 registerSchedulerCommand(program);
 registerNodeAgentCommand(program);
 registerBenchCommand(program);
+registerBenchApiCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof Error ? err.message : String(err);
