@@ -247,6 +247,15 @@ async function runWorkload(workload: Workload, nodes: number, pods: number, mode
     const latencies = workload === 'streaming' ? Array.from(boundAt, (b, i) => b - created[i]!).sort((a, b) => a - b) : [];
     const unschedulable = handle.scheduler.stats.unschedulable;
     await handle.stop();
+    const order = Array.from(boundAt).sort((a, b) => a - b);
+    const tenth = Math.max(1, Math.floor(pods / 10));
+    const deciles = Array.from({ length: 10 }, (_, d) => {
+      const from = d === 0 ? t0 : order[d * tenth - 1]!;
+      const to = order[Math.min(pods, (d + 1) * tenth) - 1]!;
+      return Math.round(tenth / ((to - from) / 1000));
+    });
+    progress.log(`${workload}: pods/s per tenth of the pods bound: ${deciles.join(', ')}`);
+    progress.log(`${workload}: ${unschedulable} unschedulable attempts, ${handle.scheduler.events.dropped} events dropped (more than 1,000 waiting)`);
     const loadAfter = loadavg()[0] ?? 0;
     return {
       workload,
