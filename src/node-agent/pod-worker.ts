@@ -33,7 +33,7 @@ export interface BackoffSettings {
 
 /** PodWorkerOptions configure a worker. */
 export interface PodWorkerOptions {
-  readonly client: Pick<KubeClient, 'get' | 'updateStatus' | 'delete'>;
+  readonly client: Pick<KubeClient, 'get' | 'patch' | 'delete'>;
   readonly pods: PodCache;
   readonly runtime: ContainerRuntime;
   /** isOurs says whether a node name is one this worker runs pods for. */
@@ -168,7 +168,11 @@ export class PodWorker {
     const probed = probes === null ? undefined : (c: Container) => ({ started: probes.started(uid, c), ready: probes.ready(uid, c) });
     const next = podStatus(pod, records, { podIP: t.podIP, hostIP: this.#hostIP(), startTime: t.startTime, now: this.#wall(), waiting, ...(probed === undefined ? {} : { probed }) });
     if (statusChanged(pod, next)) {
-      const r = await this.#o.client.updateStatus<PodObject>(PODS, { ...pod, status: { ...(pod.status ?? {}), ...next } });
+      // NB: a merge patch of the fields the agent owns, not a conditional update: the cache may
+      // trail the agent's own last write, and a conflict would only cost a retry to write the
+      // same thing. The agent is the only writer of these fields.
+      const { namespace, name } = splitKey(key);
+      const r = await this.#o.client.patch<PodObject>(PODS, { ...(namespace === undefined ? {} : { namespace }), name }, { type: 'merge', patch: { status: next } }, { subresource: 'status' });
       if (!r.ok) return r.error.code === 404 ? 'done' : 'retry';
     }
     return requeueAfter === undefined ? 'done' : { requeueAfter };

@@ -52,7 +52,7 @@ describe('PodWorker.reconcile', () => {
     await s.create('web', {});
     expect(await s.worker.reconcile('default/web')).toBe('done');
     expect(s.runtime.calls).toEqual(['start web/app']);
-    expect(s.client.writes()).toEqual(['update pods/status default/web']);
+    expect(s.client.writes()).toEqual(['patch pods/status default/web']);
     const st = (await s.stored('web')).status;
     expect(st).toMatchObject({
       phase: 'Running',
