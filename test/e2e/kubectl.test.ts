@@ -216,6 +216,10 @@ count: 1
     expect(denied).toContain('configmaps "not-yours" is forbidden: User "system:kube-scheduler" cannot create resource "configmaps" in API group "" in the namespace "default"');
     const can = await k(['--token', token, 'auth', 'can-i', 'create', 'pods', '--subresource=binding']);
     expect(can.stdout).toBe('yes\n');
+    // Impersonation (the admin may act as anyone): jane has no bindings.
+    expect(await fails(['get', 'pods', '--as=jane'])).toContain('Error from server (Forbidden): pods is forbidden: User "jane" cannot list resource "pods" in API group "" in the namespace "default"');
+    expect((await k(['auth', 'can-i', 'list', 'pods', '--as=jane'])).stdout).toBe('no\n');
+    expect(await fails(['get', 'pods', '--token', token, '--as=jane'])).toContain('cannot impersonate resource "users"');
   });
 
   it('deletes: cascade policies recorded, graceful deletion of a bound pod, force', async () => {

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { groupVersions, RESOURCES } from '../api/resources.js';
 import { openapiV2, openapiV3, openapiV3Index } from '../api/openapi.js';
 import { bootstrapObjects } from '../auth/bootstrap.js';
+import { impersonate } from '../auth/impersonation.js';
 import { nodeRestriction } from '../auth/node-restriction.js';
 import { ANONYMOUS_USER, type AuthenticationResult } from '../auth/tokens.js';
 import { ApiAuthorizer, RbacMirror, type NodeRestriction, type Reviews } from './authz.js';
@@ -98,6 +99,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<RunningApiSe
       return w === 'invalid' ? null : w === 'anonymous' ? ANONYMOUS_USER : w;
     },
     authorizeNonResource: (user, verb, path) => authorizer.authorizeNonResource(user, verb, path),
+    impersonate: (user, headers) => impersonate(authorizer.rbac, user, headers),
     openapi: { v2: openapiV2, v3Index: openapiV3Index, v3: openapiV3 },
     readiness: async () => {
       const rev = await storage.store.currentRevision();

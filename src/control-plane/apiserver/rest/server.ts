@@ -8,7 +8,8 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Registry, RequestContext, UserInfo } from '../registry-api.js';
+import type { Result } from '../../api/types.js';
+import type { ApiError, Registry, RequestContext, UserInfo } from '../registry-api.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import {
   AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroupDocument, apiGroupList, apiResourceList, apiVersions,
@@ -62,6 +63,11 @@ export interface HealthCheck {
 export interface RestServerOptions {
   readonly registry: Registry;
   readonly authenticate: Authenticate;
+  /**
+   * impersonate reads the Impersonate-* headers of an authenticated caller: undefined to act as
+   * the caller, the user to act as, or an error (403 when impersonating it is not allowed).
+   */
+  readonly impersonate?: (user: UserInfo, headers: Readonly<Record<string, string | readonly string[] | undefined>>) => Result<UserInfo | undefined, ApiError>;
   readonly authorizeNonResource?: AuthorizeNonResource;
   readonly openapi?: OpenApiSource;
   /** version overrides fields of /version (defaults: v1.32.0-raftkube). */
@@ -166,8 +172,15 @@ class Rest {
       // token is refused everywhere, as Kubernetes authenticates before it authorizes).
       const isPublic = PUBLIC_ROUTES.has(r.kind);
       if (isPublic && req.headers.authorization === undefined) return await this.#nonResource(req, res, url, r, accept);
-      const u = await this.#o.authenticate(req.headers.authorization);
-      if (u === null) return sendError(res, unauthorized());
+      const authenticated = await this.#o.authenticate(req.headers.authorization);
+      if (authenticated === null) return sendError(res, unauthorized());
+      let u = authenticated;
+      if (this.#o.impersonate !== undefined) {
+        // kubectl --as / --as-group: act as another user when RBAC allows impersonating it.
+        const imp = this.#o.impersonate(authenticated, req.headersDistinct);
+        if (!imp.ok) return sendError(res, imp.error);
+        if (imp.value !== undefined) u = imp.value;
+      }
       if (isPublic) return await this.#nonResource(req, res, url, r, accept);
       user = u.username;
       if (r.kind === 'resource') {
