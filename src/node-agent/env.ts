@@ -36,8 +36,14 @@ function configError(message: string): ConfigError {
 
 type Data = Record<string, string>;
 
-/** EnvSource reads ConfigMaps and Secrets (decoded to text), caching within one resolution. */
-class EnvSource {
+/** ObjectData is what a ConfigMap's or Secret's data is read through (EnvSource implements it). */
+export interface ObjectData {
+  /** data is the object's data as text (null when the object does not exist), or an error message. */
+  data(kind: 'configmap' | 'secret', name: string): Promise<Result<Record<string, string> | null, string>>;
+}
+
+/** EnvSource reads a namespace's ConfigMaps and Secrets (Secrets decoded to text), caching what it read. */
+export class EnvSource implements ObjectData {
   readonly #client: Pick<KubeClient, 'get'>;
   readonly #ns: string;
   readonly #cache = new Map<string, Result<Data | null, string>>();
@@ -119,8 +125,8 @@ async function valueOf(src: EnvSource, pod: PodObject, e: EnvVar, c: EnvContext,
  * resolveEnv builds a container's environment: envFrom first, then env in order (later entries
  * see earlier ones through $(VAR)), then POD_IP unless the container set it.
  */
-export async function resolveEnv(client: Pick<KubeClient, 'get'>, pod: PodObject, container: Container, c: EnvContext): Promise<Result<Record<string, string>, ConfigError>> {
-  const src = new EnvSource(client, pod.metadata.namespace ?? 'default');
+export async function resolveEnv(client: Pick<KubeClient, 'get'> | EnvSource, pod: PodObject, container: Container, c: EnvContext): Promise<Result<Record<string, string>, ConfigError>> {
+  const src = client instanceof EnvSource ? client : new EnvSource(client, pod.metadata.namespace ?? 'default');
   const vars: Data = {};
   for (const f of container.envFrom ?? []) {
     const ref = f.configMapRef ?? f.secretRef;

@@ -5,8 +5,8 @@
  */
 export type { AgentClient, AgentHandle, CommonAgentOptions, NodeAgentOptions, SimulatedNodesOptions } from './agent.js';
 export { runNodeAgent, runSimulatedNodes, simulatedNodeNames } from './agent.js';
-export type { EnvContext } from './env.js';
-export { expandVars, resolveEnv } from './env.js';
+export type { EnvContext, ObjectData } from './env.js';
+export { EnvSource, expandVars, resolveEnv } from './env.js';
 export { DEFAULT_POD_CIDR, IpAllocator } from './ip-allocator.js';
 export type { NodeResources, NodeSettings } from './node.js';
 export { checkResources, DEFAULT_MAX_PODS, machineResources, newNode, nodeConditions, nodeStatus, parseTaints } from './node.js';
@@ -17,9 +17,12 @@ export { OWNED_STATUS_FIELDS, podPhase, podStatus, statusChanged } from './pod-s
 export type { BackoffSettings, PodCache, PodWorkerOptions } from './pod-worker.js';
 export { PodWorker } from './pod-worker.js';
 export type { ProcessRuntimeOptions } from './process-runtime.js';
-export { cleanupOrphans, containerLogPath, podDirName, ProcessRuntime } from './process-runtime.js';
+export { cleanupOrphans, containerLogPath, containerRoot, podDirName, ProcessRuntime } from './process-runtime.js';
 export type { ConfigError, ContainerRecord, ContainerRuntime, RuntimeContainerState, StartContainerRequest, Terminated } from './runtime.js';
 export type { SimulatedRuntimeOptions } from './simulated-runtime.js';
 export { SimulatedRuntime } from './simulated-runtime.js';
 export type { NodeObject, PodObject } from './types.js';
 export { KUBELET_VERSION, NODES, PODS } from './types.js';
+export type { ExecProbe, ProbeKind, ProbeManagerOptions, ProbeTarget, RunProbe } from './probes.js';
+export { httpProbe, networkProber, ProbeManager, tcpProbe } from './probes.js';
+export { prepareVolumes, volumeDir } from './volumes.js';

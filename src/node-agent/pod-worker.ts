@@ -10,7 +10,7 @@ import type { Container } from 'kubernetes-types/core/v1.js';
 import type { Clock, KubeClient, Reconciled } from '../control-plane/client/index.js';
 import { splitKey, systemClock } from '../control-plane/client/index.js';
 import type { Disposable } from '../control-plane/apiserver/registry-api.js';
-import { resolveEnv } from './env.js';
+import { EnvSource, resolveEnv } from './env.js';
 import type { IpAllocator } from './ip-allocator.js';
 import type { RunProbe } from './probes.js';
 import { ProbeManager } from './probes.js';
@@ -227,7 +227,8 @@ export class PodWorker {
 
   async #start(pod: PodObject, t: Tracked, c: Container, init: boolean): Promise<void> {
     const hostIP = this.#hostIP();
-    await this.#o.runtime.startContainer({ pod, container: c, init, podIP: t.podIP, hostIP, env: () => resolveEnv(this.#o.client, pod, c, { podIP: t.podIP, hostIP }) });
+    const objects = new EnvSource(this.#o.client, pod.metadata.namespace ?? 'default');
+    await this.#o.runtime.startContainer({ pod, container: c, init, podIP: t.podIP, hostIP, env: () => resolveEnv(objects, pod, c, { podIP: t.podIP, hostIP }), objects });
   }
 
   /**

@@ -228,11 +228,11 @@ export function tcpProbe(probe: NonNullable<Probe['tcpSocket']>, t: ProbeTarget,
   });
 }
 
-/** Exec runs a command in a container: its exit code, or null when it could not run or timed out. */
-export type Exec = (podUid: string, container: string, command: readonly string[], timeoutMs: number) => Promise<number | null>;
+/** ExecProbe runs a command in a container: its exit code, or null when it could not run or timed out. */
+export type ExecProbe = (podUid: string, container: string, command: readonly string[], timeoutMs: number) => Promise<number | null>;
 
 /** networkProber runs httpGet and tcpSocket probes over the network and exec probes through `exec`. */
-export function networkProber(exec: Exec | undefined): RunProbe {
+export function networkProber(exec: ExecProbe | undefined): RunProbe {
   return async (probe, t, timeoutMs) => {
     if (probe.exec !== undefined) {
       if (exec === undefined) return true;

@@ -4,7 +4,8 @@
  * stop reaches everything it started: SIGTERM to the group, SIGKILL after the grace period.
  * Output goes to a log file per container and run under the node's data directory, laid out as
  * the kubelet lays out /var/log/pods: `<dataDir>/pods/<ns>_<name>_<uid>/<container>/<restart>.log`.
- * Each running container leaves a pid file beside its logs, so an agent that died without
+ * Volumes are directories under the pod's directory, linked into each container's root directory
+ * (its default working directory; see volumes.ts). Each running container leaves a pid file beside its logs, so an agent that died without
  * stopping its pods cleans up their processes when it starts again (cleanupOrphans).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -18,6 +19,7 @@ import type { Disposable } from '../control-plane/apiserver/registry-api.js';
 import { expandVars } from './env.js';
 import type { ConfigError, ContainerRecord, ContainerRuntime, StartContainerRequest } from './runtime.js';
 import type { PodObject } from './types.js';
+import { prepareVolumes } from './volumes.js';
 
 /** ProcessRuntimeOptions configure the process runtime. */
 export interface ProcessRuntimeOptions {
@@ -52,6 +54,11 @@ export function podDirName(pod: PodObject): string {
 /** containerLogPath is where a container's output of one run (restartCount) is written. */
 export function containerLogPath(dataDir: string, pod: PodObject, container: string, restartCount: number): string {
   return join(dataDir, 'pods', podDirName(pod), container, `${restartCount}.log`);
+}
+
+/** containerRoot is a container's root directory: its default working directory, where its volume mounts are linked. */
+export function containerRoot(podDir: string, container: string): string {
+  return join(podDir, container, 'root');
 }
 
 function signalExitCode(signal: NodeJS.Signals): number {
@@ -151,7 +158,10 @@ export class ProcessRuntime implements ContainerRuntime {
     const argv = [...command, ...(c.args ?? [])].map((a) => expandVars(a, env.value));
     const logDir = join(p.dir, c.name);
     mkdirSync(logDir, { recursive: true });
-    const cwd = c.workingDir ?? logDir;
+    const rootDir = containerRoot(p.dir, c.name);
+    const vols = await prepareVolumes(req.pod, c, p.dir, rootDir, req.objects);
+    if (!vols.ok) return this.#fail(p, c.name, req.init, prev, vols.error);
+    const cwd = c.workingDir ?? rootDir;
     if (!existsSync(cwd)) return this.#fail(p, c.name, req.init, prev, { reason: 'RunContainerError', message: `The working directory ${cwd} of container ${c.name} does not exist on this machine; create it or change workingDir` });
     const fd = openSync(join(logDir, `${restartCount}.log`), 'a');
     const procEnv = { PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', HOME: cwd, HOSTNAME: req.pod.metadata.name ?? '', ...env.value };

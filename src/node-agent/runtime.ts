@@ -7,6 +7,7 @@
 import type { Container } from 'kubernetes-types/core/v1.js';
 import type { Result } from '../control-plane/api/types.js';
 import type { Disposable } from '../control-plane/apiserver/registry-api.js';
+import type { ObjectData } from './env.js';
 import type { PodObject } from './types.js';
 
 /** ConfigError is why a container could not be set up: a waiting reason and a message for its status. */
@@ -57,6 +58,8 @@ export interface StartContainerRequest {
    * API, plus POD_IP). It reads the apiserver, so a runtime that does not need it should not call it.
    */
   readonly env: () => Promise<Result<Record<string, string>, ConfigError>>;
+  /** objects reads the ConfigMaps and Secrets of the pod's namespace (for configMap and secret volumes). */
+  readonly objects: ObjectData;
 }
 
 /**

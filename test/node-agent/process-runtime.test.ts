@@ -11,9 +11,9 @@ import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentHandle } from '../../src/node-agent/agent.js';
 import { runNodeAgent } from '../../src/node-agent/agent.js';
-import { cleanupOrphans, containerLogPath, ProcessRuntime } from '../../src/node-agent/process-runtime.js';
+import { cleanupOrphans, containerLogPath, podDirName, ProcessRuntime } from '../../src/node-agent/process-runtime.js';
 import type { PodObject } from '../../src/node-agent/types.js';
-import { CONFIG_MAPS, PODS } from '../../src/node-agent/types.js';
+import { CONFIG_MAPS, PODS, SECRETS } from '../../src/node-agent/types.js';
 import { newRegistry } from '../control-plane/client/harness.js';
 import { RegistryClient } from '../control-plane/client/registry-client.js';
 
@@ -156,6 +156,34 @@ describe('ProcessRuntime', () => {
     const b = await until('the error', async () => (await s.get('nocfg'))?.status?.containerStatuses?.[0]?.state?.waiting);
     expect(b).toEqual({ reason: 'CreateContainerConfigError', message: 'configmap "missing" not found; create it or mark the reference optional' });
     expect((await s.get('nocmd'))?.status?.phase).toBe('Pending');
+  });
+
+  it('materialises emptyDir, configMap and secret volumes as directories linked at their mount paths', async () => {
+    const s = await start();
+    expect((await s.client.create(CONFIG_MAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'default' }, data: { greeting: 'hello' } })).ok).toBe(true);
+    expect((await s.client.create(SECRETS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec', namespace: 'default' }, data: { pw: Buffer.from('s3cret').toString('base64') } })).ok).toBe(true);
+    const created = await s.create('vols', {
+      restartPolicy: 'Never',
+      volumes: [{ name: 'data', emptyDir: {} }, { name: 'cfg', configMap: { name: 'cfg' } }, { name: 'sec', secret: { secretName: 'sec', items: [{ key: 'pw', path: 'nested/password' }] } }],
+      containers: [
+        {
+          name: 'c',
+          image: 'busybox',
+          command: ['sh', '-c', 'cat etc/cfg/greeting etc/sec/nested/password > data/out'],
+          volumeMounts: [
+            { name: 'data', mountPath: '/data' },
+            { name: 'cfg', mountPath: '/etc/cfg', readOnly: true },
+            { name: 'sec', mountPath: '/etc/sec', readOnly: true },
+          ],
+        },
+      ],
+    });
+    const done = await until('Succeeded', async () => {
+      const x = await s.get('vols');
+      return x?.status?.phase === 'Succeeded' || x?.status?.phase === 'Failed' ? x : undefined;
+    });
+    expect(done.status?.phase).toBe('Succeeded');
+    expect(readFileSync(join(dir, 'pods', podDirName(created), 'volumes', 'data', 'out'), 'utf8')).toBe('hellos3cret');
   });
 
   it('cleanupOrphans kills the process group a pid file names, after an agent died', async () => {
