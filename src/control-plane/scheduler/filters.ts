@@ -10,7 +10,7 @@ import type { FilterPlugin, FilterVerdict, NodeFilter } from './framework.js';
 import type { HostPort, PodInfo } from './types.js';
 import { toleratesTaint } from './types.js';
 
-/** Reason texts, as kube-scheduler words them. */
+/** REASONS are the node-local filters' reasons, as kube-scheduler words them. */
 export const REASONS = {
   unschedulable: 'node(s) were unschedulable',
   notReady: 'node(s) were not ready',

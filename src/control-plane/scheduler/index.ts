@@ -17,7 +17,8 @@ export type { LeaderElectionTimings, RunSchedulerOptions, SchedulerHandle } from
 export { runScheduler } from './run.js';
 export type { SchedulerClient, SchedulerLog, SchedulerOptions, SchedulerStats } from './scheduler.js';
 export { NODES, PODS, Scheduler } from './scheduler.js';
-export { balancedAllocation, balancedAllocationScore, DEFAULT_PROFILE, intolerablePreferNoSchedule, leastAllocated, leastAllocatedScore, preferredNodeAffinity, taintTolerationScore } from './scores.js';
+export { DEFAULT_PROFILE } from './profile.js';
+export { balancedAllocation, balancedAllocationScore, intolerablePreferNoSchedule, leastAllocated, leastAllocatedScore, preferredNodeAffinity, taintTolerationScore } from './scores.js';
 export { ANTI_AFFINITY_REASONS, domainCounts, interPodAffinity, podTopologySpread, podTopologySpreadScore, SPREAD_REASONS } from './topology.js';
 export type { AntiAffinityTerm, HostPort, NodeObject, PodInfo, PodObject, Resources, SpreadConstraint } from './types.js';
 export { DEFAULT_SCHEDULER, isTerminal, needsScheduling, podInfoOf, quantityNumbers, resourcesOf, termMatches, tolerates, toleratesTaint } from './types.js';

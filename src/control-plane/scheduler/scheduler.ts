@@ -19,7 +19,7 @@ import type { Profile, ScheduleOutcome } from './framework.js';
 import { Algorithm } from './framework.js';
 import type { QueuedPod } from './queue.js';
 import { SchedulingQueue } from './queue.js';
-import { DEFAULT_PROFILE } from './scores.js';
+import { DEFAULT_PROFILE } from './profile.js';
 import type { NodeObject, PodObject } from './types.js';
 import { DEFAULT_SCHEDULER, isTerminal, needsScheduling, podInfoOf } from './types.js';
 

@@ -6,12 +6,10 @@
  */
 import type { NodeInfo } from './cache.js';
 import { nodeSelectorTermMatches } from './filters.js';
-import type { Profile, ScorePlugin } from './framework.js';
+import type { ScorePlugin } from './framework.js';
 import { MAX_NODE_SCORE, normalizeToMax } from './framework.js';
 import type { PodInfo } from './types.js';
 import { toleratesTaint } from './types.js';
-import { interPodAffinity, podTopologySpread, podTopologySpreadScore } from './topology.js';
-import { nodeAffinity, nodePorts, nodeReady, nodeResourcesFit, nodeUnschedulable, taintToleration } from './filters.js';
 
 function freeShare(requested: number, allocatable: number): number {
   if (allocatable <= 0 || requested > allocatable) return 0;
@@ -91,10 +89,4 @@ export const taintTolerationScore: ScorePlugin = {
   prepare(pod) {
     return { score: (node) => intolerablePreferNoSchedule(pod, node), normalize: (scores) => normalizeToMax(scores, true) };
   },
-};
-
-/** DEFAULT_PROFILE is the scheduler's plugin set: filters in kube-scheduler's order, then the scores. */
-export const DEFAULT_PROFILE: Profile = {
-  filters: [nodeUnschedulable, taintToleration, nodeReady, nodeAffinity, nodePorts, nodeResourcesFit, podTopologySpread, interPodAffinity],
-  scores: [taintTolerationScore, preferredNodeAffinity, podTopologySpreadScore, leastAllocated, balancedAllocation],
 };

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { Algorithm, numFeasibleNodesToFind, unschedulableMessage } from '../../../src/control-plane/scheduler/framework.js';
 import type { ScorePlugin } from '../../../src/control-plane/scheduler/framework.js';
-import { balancedAllocationScore, DEFAULT_PROFILE, intolerablePreferNoSchedule, leastAllocatedScore, preferredNodeAffinity, taintTolerationScore } from '../../../src/control-plane/scheduler/scores.js';
+import { DEFAULT_PROFILE } from '../../../src/control-plane/scheduler/profile.js';
+import { balancedAllocationScore, intolerablePreferNoSchedule, leastAllocatedScore, preferredNodeAffinity, taintTolerationScore } from '../../../src/control-plane/scheduler/scores.js';
 import type { NodeObject, PodObject } from '../../../src/control-plane/scheduler/types.js';
 import { podInfoOf } from '../../../src/control-plane/scheduler/types.js';
 import { cacheOf, makeNode, makePod, nodeInfo } from './fixtures.js';
