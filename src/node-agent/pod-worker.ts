@@ -53,6 +53,8 @@ export interface PodWorkerOptions {
 interface Tracked {
   readonly uid: string;
   readonly podIP: string;
+  /** ownsIP: the IP came from the allocator (not the host's, for a hostNetwork pod). */
+  readonly ownsIP: boolean;
   readonly startTime: string;
   stopping: Promise<void> | null;
   stopGraceMs: number;
@@ -148,9 +150,10 @@ export class PodWorker {
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') return 'done';
     if (t === undefined) {
-      const ip = this.#o.ips.allocate(pod.status?.podIP);
+      const hostNetwork = pod.spec?.hostNetwork === true;
+      const ip = hostNetwork ? this.#hostIP() : this.#o.ips.allocate(pod.status?.podIP);
       if (ip === null) return { requeueAfter: 10_000 };
-      t = { uid, podIP: ip, startTime: pod.status?.startTime ?? rfc3339(this.#wall()), stopping: null, stopGraceMs: 0 };
+      t = { uid, podIP: ip, ownsIP: !hostNetwork, startTime: pod.status?.startTime ?? rfc3339(this.#wall()), stopping: null, stopGraceMs: 0 };
       this.#tracked.set(key, t);
       this.#keyOfUid.set(uid, key);
     }
@@ -244,7 +247,17 @@ export class PodWorker {
       const tr = t ?? this.#adopt(key, pod);
       if (tr.stopping === null || graceMs < tr.stopGraceMs) {
         tr.stopGraceMs = graceMs;
-        const stopping = Promise.all(live.map((r) => this.#o.runtime.stopContainer(uid, r.name, graceMs))).then(() => undefined);
+        const first = tr.stopping === null;
+        const specs = new Map([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => [c.name, c]));
+        const rt = this.#o.runtime;
+        const stopOne = async (name: string): Promise<void> => {
+          // A preStop exec hook runs first, inside the grace period (only on the first stop).
+          const hook = specs.get(name)?.lifecycle?.preStop?.exec?.command ?? [];
+          const begun = Date.now();
+          if (first && hook.length > 0 && rt.exec !== undefined) await rt.exec(uid, name, hook, graceMs);
+          await rt.stopContainer(uid, name, Math.max(0, graceMs - (Date.now() - begun)));
+        };
+        const stopping = Promise.all(live.map((r) => stopOne(r.name))).then(() => undefined);
         tr.stopping = stopping;
         void stopping.then(() => {
           if (tr.stopping === stopping) this.#o.enqueue(key);
@@ -262,7 +275,7 @@ export class PodWorker {
 
   #adopt(key: string, pod: PodObject): Tracked {
     const uid = pod.metadata.uid ?? '';
-    const t: Tracked = { uid, podIP: pod.status?.podIP ?? '', startTime: pod.status?.startTime ?? rfc3339(this.#wall()), stopping: null, stopGraceMs: 0 };
+    const t: Tracked = { uid, podIP: pod.status?.podIP ?? '', ownsIP: false, startTime: pod.status?.startTime ?? rfc3339(this.#wall()), stopping: null, stopGraceMs: 0 };
     this.#tracked.set(key, t);
     this.#keyOfUid.set(uid, key);
     return t;
@@ -274,6 +287,6 @@ export class PodWorker {
     for (const k of [...this.#backoff.keys()]) if (k.startsWith(`${t.uid}/`)) this.#backoff.delete(k);
     this.#probes?.remove(t.uid);
     await this.#o.runtime.removePod(t.uid);
-    if (t.podIP !== '') this.#o.ips.release(t.podIP);
+    if (t.ownsIP) this.#o.ips.release(t.podIP);
   }
 }

@@ -90,6 +90,25 @@ describe('ProcessRuntime', () => {
     expect(agent?.runtime.pods()).toEqual([]);
   });
 
+  it('runs a preStop exec hook before stopping, and gives a hostNetwork pod the host IP', async () => {
+    const s = await start();
+    const out = join(dir, 'host');
+    mkdirSync(out);
+    await s.create('hook', {
+      hostNetwork: true,
+      volumes: [{ name: 'out', hostPath: { path: out } }],
+      containers: [{ name: 'c', image: 'busybox', command: ['sleep', '30'], volumeMounts: [{ name: 'out', mountPath: '/out' }], lifecycle: { preStop: { exec: { command: ['sh', '-c', 'echo bye > out/prestop'] } } } }],
+    });
+    const running = await until('Running', async () => {
+      const p = await s.get('hook');
+      return p?.status?.phase === 'Running' ? p : undefined;
+    });
+    expect(running.status?.podIP).toBe('127.0.0.1');
+    expect((await s.client.delete(PODS, { namespace: 'default', name: 'hook' })).ok).toBe(true);
+    await until('the pod gone', async () => ((await s.get('hook')) === undefined ? true : undefined));
+    expect(readFileSync(join(out, 'prestop'), 'utf8')).toBe('bye\n');
+  });
+
   it('kills a container that ignores SIGTERM with SIGKILL once its grace period is over', async () => {
     const s = await start();
     await s.create('stubborn', { terminationGracePeriodSeconds: 1, containers: [{ name: 'sh', image: 'busybox', command: ['sh', '-c'], args: ["trap '' TERM; echo up; while true; do sleep 0.1; done"] }] });
