@@ -23,6 +23,7 @@ export interface ApiServerFlags {
   readonly tokenAuthFile: string;
   readonly serviceClusterIpRange?: string;
   readonly advertiseAddress?: string;
+  readonly kubeletClientTokenFile?: string;
   readonly logLevel: string;
 }
 
@@ -59,6 +60,7 @@ export async function runApiServer(f: ApiServerFlags, log: Logger = pino({ level
     authenticator: tokens.value,
     ...(f.serviceClusterIpRange === undefined ? {} : { serviceCIDR: f.serviceClusterIpRange }),
     advertiseAddress: f.advertiseAddress ?? (f.bindAddress === '0.0.0.0' ? '127.0.0.1' : f.bindAddress),
+    ...(f.kubeletClientTokenFile === undefined ? {} : { kubeletClientToken: readText(f.kubeletClientTokenFile, 'kubelet client token').trim() }),
     log,
   });
   let stopping = false;
@@ -93,6 +95,7 @@ export function registerApiServerCommand(program: Command): void {
     .option('--tls-private-key-file <file>', 'serving key (PEM)')
     .option('--service-cluster-ip-range <cidr>', 'loopback block ClusterIPs come from', '127.96.0.0/16')
     .option('--advertise-address <ip>', 'address published in the kubernetes Endpoints')
+    .option('--kubelet-client-token-file <file>', 'the token node agents accept for their log endpoints (kubectl logs)')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (o: ApiServerFlags) => {
       await runApiServer(o);

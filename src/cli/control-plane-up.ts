@@ -10,7 +10,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ensurePki, type PkiPaths } from '../control-plane/auth/pki.js';
-import { ADMIN_USER, ensureTokens, readTokenFile, TOKEN_FILE } from '../control-plane/auth/tokens.js';
+import { ADMIN_USER, ensureTokens, generateToken, readTokenFile, TOKEN_FILE } from '../control-plane/auth/tokens.js';
 import { CliError } from './cli-error.js';
 import { isAlive, type ClusterFile, type MasterEntry } from './cluster-file.js';
 import { mainCommand } from './local-cluster.js';
@@ -68,6 +68,8 @@ export interface Credentials {
   readonly pki: PkiPaths;
   readonly tokenFile: string;
   readonly adminToken: string;
+  /** kubeletTokenFile holds the token apiservers present to node agents' log endpoints. */
+  readonly kubeletTokenFile: string;
 }
 
 /** ensureCredentials creates (once) the cluster CA, the apiservers' certificate and the tokens. */
@@ -75,7 +77,9 @@ export function ensureCredentials(dataDir: string): Credentials {
   const pki = ensurePki(dataDir, { hosts: ['127.0.0.1', 'localhost', '::1'] });
   const t = ensureTokens(dataDir);
   if (!t.ok) throw new CliError(`${t.error}; move the file away to have new tokens made`);
-  return { pki, tokenFile: t.value.path, adminToken: t.value.admin };
+  const kubeletTokenFile = join(dataDir, 'kubelet-client.token');
+  if (!existsSync(kubeletTokenFile)) writeFileSync(kubeletTokenFile, `${generateToken()}\n`, { mode: 0o600 });
+  return { pki, tokenFile: t.value.path, adminToken: t.value.admin, kubeletTokenFile };
 }
 
 /** apiserverArgs is the `raftkube apiserver` command line of one master. */
@@ -90,6 +94,7 @@ export function apiserverArgs(dataDir: string, name: string, ports: ControlPlane
     '--tls-cert-file', creds.pki.certPath,
     '--tls-private-key-file', creds.pki.keyPath,
     '--token-auth-file', creds.tokenFile,
+    '--kubelet-client-token-file', creds.kubeletTokenFile,
   ];
 }
 

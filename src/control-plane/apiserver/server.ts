@@ -13,6 +13,7 @@ import { nodeRestriction } from '../auth/node-restriction.js';
 import { ANONYMOUS_USER, type AuthenticationResult } from '../auth/tokens.js';
 import { ApiAuthorizer, RbacMirror, type NodeRestriction, type Reviews } from './authz.js';
 import { EtcdStorage } from './etcd-storage.js';
+import { podLogsProxy } from './pod-logs.js';
 import { GrpcFace, serveGrpc } from './grpc/server.js';
 import { bootstrapCluster } from './registry/bootstrap.js';
 import { ApiRegistry } from './registry/registry.js';
@@ -38,6 +39,8 @@ export interface ApiServerConfig {
   /** nodeRestriction overrides the node restriction (default: Kubernetes' NodeRestriction rules). */
   readonly nodeRestriction?: NodeRestriction;
   readonly reviews?: Reviews;
+  /** kubeletClientToken lets the apiserver fetch containers' logs from node agents (kubectl logs). */
+  readonly kubeletClientToken?: string;
   /** etcdWaitMs bounds how long start-up waits for the etcd layer (default 60 s). */
   readonly etcdWaitMs?: number;
   readonly log: Logger;
@@ -100,6 +103,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<RunningApiSe
     },
     authorizeNonResource: (user, verb, path) => authorizer.authorizeNonResource(user, verb, path),
     impersonate: (user, headers) => impersonate(authorizer.rbac, user, headers),
+    ...(cfg.kubeletClientToken === undefined ? {} : { podLogs: podLogsProxy({ registry, authorizer, token: cfg.kubeletClientToken }) }),
     openapi: { v2: openapiV2, v3Index: openapiV3Index, v3: openapiV3 },
     readiness: async () => {
       const rev = await storage.store.currentRevision();

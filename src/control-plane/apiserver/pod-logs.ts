@@ -1,0 +1,84 @@
+/**
+ * pod-logs: `GET pods/<name>/log` (kubectl logs), proxied to the node agent that runs the pod,
+ * as the apiserver proxies to the kubelet: the pod's node is looked up, and its log endpoint
+ * (the node's InternalIP and status.daemonEndpoints.kubeletEndpoint.Port) is asked with the
+ * cluster's kubelet-client token. Follow streams until the caller goes away.
+ */
+import { request, type IncomingMessage } from 'node:http';
+import type { KubeObject, ResourceInfo, Result } from '../api/types.js';
+import { err, ok } from '../api/types.js';
+import type { Authorizer } from './registry/ports.js';
+import { badRequest, forbidden, notFound, unavailable } from './registry/errors.js';
+import { isObject } from './registry/meta.js';
+import type { ApiError, Registry, RequestContext } from './registry-api.js';
+import type { PodLogOptions, PodLogs } from './rest/logs.js';
+
+const SYSTEM: RequestContext = { user: { username: 'system:apiserver', uid: 'system:apiserver', groups: ['system:masters'] } };
+
+function containersOf(pod: KubeObject): string[] {
+  const spec = isObject(pod['spec']) ? pod['spec'] : {};
+  const names = (v: unknown): string[] => (Array.isArray(v) ? v.flatMap((c) => (isObject(c) && typeof c['name'] === 'string' ? [c['name']] : [])) : []);
+  return [...names(spec['containers']), ...names(spec['initContainers'])];
+}
+
+function nodeEndpoint(node: KubeObject): { host: string; port: number } | null {
+  const status = isObject(node['status']) ? node['status'] : {};
+  const de = isObject(status['daemonEndpoints']) ? status['daemonEndpoints'] : {};
+  const ke = isObject(de['kubeletEndpoint']) ? de['kubeletEndpoint'] : {};
+  const port = typeof ke['Port'] === 'number' ? ke['Port'] : 0;
+  const addrs: unknown[] = Array.isArray(status['addresses']) ? (status['addresses'] as unknown[]) : [];
+  const ip = addrs.find((a) => isObject(a) && a['type'] === 'InternalIP');
+  const host = isObject(ip) && typeof ip['address'] === 'string' ? ip['address'] : '127.0.0.1';
+  return port > 0 ? { host, port } : null;
+}
+
+/** podLogsProxy builds the REST face's PodLogs over the registry and the nodes' log endpoints. */
+export function podLogsProxy(o: { readonly registry: Registry; readonly authorizer: Authorizer; readonly token: string }): PodLogs {
+  const find = (plural: string): ResourceInfo => {
+    const r = o.registry.resources().find((x) => x.group === '' && x.plural === plural);
+    if (r === undefined) throw new Error(`The registry lacks core/v1 ${plural}`);
+    return r;
+  };
+  const pods = find('pods');
+  const nodes = find('nodes');
+  return async (ctx, namespace, name, opts: PodLogOptions) => {
+    const d = o.authorizer.authorize(ctx.user, { verb: 'get', apiGroup: '', resource: 'pods', subresource: 'log', namespace, name });
+    if (!d.allowed) return err(forbidden(d.message, pods, name));
+    const pod = await o.registry.get(SYSTEM, pods, namespace, name);
+    if (!pod.ok) return pod;
+    const names = containersOf(pod.value);
+    const container = opts.container ?? (names.length === 1 ? names[0] : undefined);
+    if (container === undefined) return err(badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`));
+    if (!names.includes(container)) return err(badRequest(`container ${container} is not valid for pod ${name}`));
+    const spec = isObject(pod.value['spec']) ? pod.value['spec'] : {};
+    const nodeName = typeof spec['nodeName'] === 'string' ? spec['nodeName'] : '';
+    if (nodeName === '') return err(badRequest(`pod ${name} does not have a host assigned`));
+    const node = await o.registry.get(SYSTEM, nodes, undefined, nodeName);
+    if (!node.ok) return err(node.error.code === 404 ? notFound(nodes, nodeName) : node.error);
+    const ep = nodeEndpoint(node.value);
+    if (ep === null) return err(badRequest(`node ${nodeName} serves no container logs (a simulated node keeps none)`));
+    const q = new URLSearchParams();
+    if (pod.value.metadata.uid !== undefined) q.set('uid', pod.value.metadata.uid);
+    if (opts.follow === true) q.set('follow', 'true');
+    if (opts.previous === true) q.set('previous', 'true');
+    if (opts.tailLines !== undefined) q.set('tailLines', String(opts.tailLines));
+    if (opts.limitBytes !== undefined) q.set('limitBytes', String(opts.limitBytes));
+    const path = `/containerLogs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${q.toString()}`;
+    return await new Promise<Result<AsyncIterable<Uint8Array>, ApiError>>((resolve) => {
+      const req = request({ host: ep.host, port: ep.port, path, headers: { authorization: `Bearer ${o.token}` }, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) }, (res: IncomingMessage) => {
+        if (res.statusCode === 200) {
+          resolve(ok(res));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8').trim();
+          resolve(err(res.statusCode === 404 ? { code: 404, reason: 'NotFound', message: text } : badRequest(text)));
+        });
+      });
+      req.on('error', (e) => resolve(err(unavailable(`Cannot reach the node agent of ${nodeName} at ${ep.host}:${ep.port} for logs: ${e.message}`))));
+      req.end();
+    });
+  };
+}
