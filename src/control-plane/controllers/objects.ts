@@ -10,7 +10,7 @@ import { findResource } from '../api/resources.js';
 import type { Selector } from '../api/selectors/labels.js';
 import { matchesLabels, selectorFromLabelSelector } from '../api/selectors/labels.js';
 import type { KubeObject, ResourceInfo, Result } from '../api/types.js';
-import { err } from '../api/types.js';
+import { apiVersionOf, err } from '../api/types.js';
 
 function served(group: string, plural: string): ResourceInfo {
   const r = findResource(group, 'v1', plural);
@@ -53,9 +53,9 @@ export function controllerRef(obj: KubeObject): OwnerReference | undefined {
   return (obj.metadata.ownerReferences ?? []).find((r) => r.controller === true);
 }
 
-/** ownerReferenceTo makes a controlling, deletion-blocking owner reference to `owner`. */
-export function ownerReferenceTo(owner: KubeObject): OwnerReference {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name ?? '', uid: owner.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
+/** ownerReferenceTo makes a controlling, deletion-blocking owner reference to `owner`, a `res`. */
+export function ownerReferenceTo(res: ResourceInfo, owner: KubeObject): OwnerReference {
+  return { apiVersion: apiVersionOf(res), kind: res.kind, name: owner.metadata.name ?? '', uid: owner.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
 }
 
 /**
@@ -131,4 +131,15 @@ export function creationMs(obj: KubeObject): number {
 /** byCreation orders objects oldest first, ties by name. */
 export function byCreation(a: KubeObject, b: KubeObject): number {
   return creationMs(a) - creationMs(b) || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
+}
+
+/** isUncertain says whether a failed write may nevertheless have happened (cut off mid-call). */
+export function isUncertain(e: { readonly code: number; readonly message: string }): boolean {
+  return e.code === 504 || (e.code === 503 && e.message.includes('did not finish'));
+}
+
+/** objectKey is the ObjectKey of an object. */
+export function objectKey(obj: KubeObject): { readonly namespace?: string; readonly name: string } {
+  const ns = obj.metadata.namespace;
+  return { ...(ns === undefined ? {} : { namespace: ns }), name: obj.metadata.name ?? '' };
 }

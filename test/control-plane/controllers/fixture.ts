@@ -9,6 +9,7 @@ import { flushAsync, VirtualClock } from '../../../src/control-plane/client/cloc
 import { SharedInformers } from '../../../src/control-plane/client/shared-informers.js';
 import type { ControllerContext } from '../../../src/control-plane/controllers/controller.js';
 import { RecordingSink } from '../../../src/control-plane/controllers/events.js';
+import { PODS } from '../../../src/control-plane/controllers/objects.js';
 import type { ResourceDescriptor } from '../../../src/control-plane/client/api-client.js';
 import { newRegistry } from '../client/harness.js';
 import { RegistryClient } from '../client/registry-client.js';
@@ -22,6 +23,8 @@ export interface Fixture {
   readonly ctx: ControllerContext;
   /** now is the wall clock the controllers see; tests move it. */
   wall: number;
+  /** stale stops watch events from reaching the informers (true), or relists them (false). */
+  stale(on: boolean): Promise<void>;
   /** settle lets informers deliver what was written. */
   settle(): Promise<void>;
   /** clear forgets the recorded calls and events. */
@@ -37,7 +40,7 @@ export interface Fixture {
 
 /** newFixture starts the world; call `start()` on the result's informers after building controllers. */
 export async function newFixture(): Promise<Fixture> {
-  const { registry } = await newRegistry();
+  const { registry, expiring } = await newRegistry();
   const client = new RegistryClient(registry);
   const clock = new VirtualClock();
   const informers = new SharedInformers({ client, clock });
@@ -54,6 +57,17 @@ export async function newFixture(): Promise<Fixture> {
       events: () => events,
       clock,
       now: () => new Date(f.wall),
+    },
+    stale: async (on) => {
+      expiring.muted = on;
+      if (!on) {
+        // The muted events are lost: expire the watches so the informers list afresh.
+        const list = await client.list(PODS, {});
+        if (list.ok) expiring.expireAll(Number(list.value.metadata.resourceVersion) - 1);
+        await f.settle();
+        await clock.advance(1000);
+        await f.settle();
+      }
     },
     settle: async () => {
       await clock.advance(0);
