@@ -3,14 +3,15 @@
  * command and args, its environment, its working directory) in a process group of its own, so a
  * stop reaches everything it started: SIGTERM to the group, SIGKILL after the grace period.
  * Output goes to a log file per container and run under the node's data directory, laid out as
- * the kubelet lays out /var/log/pods: `<dataDir>/pods/<ns>_<name>_<uid>/<container>/<restart>.log`.
+ * the kubelet lays out /var/log/pods: `<dataDir>/pods/<ns>_<name>_<uid>/<container>/<restart>.log`,
+ * rotated past a size to `<restart>.log.1`.
  * Volumes are directories under the pod's directory, linked into each container's root directory
  * (its default working directory; see volumes.ts). Each running container leaves a pid file beside its logs, so an agent that died without
  * stopping its pods cleans up their processes when it starts again (cleanupOrphans).
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Result } from '../control-plane/api/types.js';
@@ -27,11 +28,17 @@ export interface ProcessRuntimeOptions {
   readonly dataDir: string;
   /** closeGraceMs: how long close() lets containers answer SIGTERM before SIGKILL (default 2 s). */
   readonly closeGraceMs?: number;
+  /** maxLogBytes: a run's log past this size is rotated to `<restart>.log.1` (default 10 MiB; 0 never rotates). */
+  readonly maxLogBytes?: number;
+  /** rotateEveryMs: how often log sizes are checked (default 10 s). */
+  readonly rotateEveryMs?: number;
   readonly wallClock?: () => Date;
 }
 
 interface Proc {
   record: ContainerRecord;
+  /** logPath is the file this run writes to. */
+  logPath: string;
   /** env and cwd are the container's, for exec probes. */
   env: Record<string, string>;
   cwd: string;
@@ -119,11 +126,39 @@ export class ProcessRuntime implements ContainerRuntime {
   readonly #wall: () => Date;
   readonly #pods = new Map<string, ProcPod>();
   readonly #listeners = new Set<(uid: string) => void>();
+  readonly #maxLogBytes: number;
+  readonly #rotator: NodeJS.Timeout | null;
 
   constructor(o: ProcessRuntimeOptions) {
     this.#dataDir = o.dataDir;
     this.#closeGraceMs = o.closeGraceMs ?? 2000;
     this.#wall = o.wallClock ?? (() => new Date());
+    this.#maxLogBytes = o.maxLogBytes ?? 10 * 2 ** 20;
+    this.#rotator = this.#maxLogBytes > 0 ? setInterval(() => this.rotateLogs(), o.rotateEveryMs ?? 10_000) : null;
+    this.#rotator?.unref();
+  }
+
+  /**
+   * rotateLogs moves each running container's log past maxLogBytes to `<restart>.log.1`
+   * (replacing an older one) and empties it (copy, then truncate: the process keeps writing
+   * to the same file, in append mode). It returns how many logs it rotated.
+   */
+  rotateLogs(): number {
+    let n = 0;
+    for (const p of this.#pods.values()) {
+      for (const proc of p.containers.values()) {
+        if (proc.child === null || proc.logPath === '') continue;
+        try {
+          if (statSync(proc.logPath).size <= this.#maxLogBytes) continue;
+          copyFileSync(proc.logPath, `${proc.logPath}.1`);
+          truncateSync(proc.logPath, 0);
+          n++;
+        } catch {
+          // The pod's directory went away meanwhile.
+        }
+      }
+    }
+    return n;
   }
 
   #emit(uid: string): void {
@@ -133,7 +168,7 @@ export class ProcessRuntime implements ContainerRuntime {
   #fail(p: ProcPod, name: string, init: boolean, prev: Proc | undefined, e: ConfigError): Result<void, ConfigError> {
     const rec: ContainerRecord = { name, init, state: { kind: 'waiting', reason: e.reason, message: e.message }, restartCount: prev?.record.restartCount ?? 0, ...(prev?.record.lastTermination === undefined ? {} : { lastTermination: prev.record.lastTermination }) };
     const lastTermination = prev?.record.state.kind === 'terminated' ? { lastTermination: prev.record.state } : {};
-    p.containers.set(name, { record: { ...rec, ...lastTermination }, env: {}, cwd: p.dir, child: null, exited: null, killTimer: null, killAt: 0 });
+    p.containers.set(name, { record: { ...rec, ...lastTermination }, logPath: '', env: {}, cwd: p.dir, child: null, exited: null, killTimer: null, killAt: 0 });
     return err(e);
   }
 
@@ -163,7 +198,8 @@ export class ProcessRuntime implements ContainerRuntime {
     if (!vols.ok) return this.#fail(p, c.name, req.init, prev, vols.error);
     const cwd = c.workingDir ?? rootDir;
     if (!existsSync(cwd)) return this.#fail(p, c.name, req.init, prev, { reason: 'RunContainerError', message: `The working directory ${cwd} of container ${c.name} does not exist on this machine; create it or change workingDir` });
-    const fd = openSync(join(logDir, `${restartCount}.log`), 'a');
+    const logPath = join(logDir, `${restartCount}.log`);
+    const fd = openSync(logPath, 'a');
     const procEnv = { PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', HOME: cwd, HOSTNAME: req.pod.metadata.name ?? '', ...env.value };
     let child: ChildProcess;
     try {
@@ -189,7 +225,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const startedAt = this.#wall();
     const pidFile = join(p.dir, `${c.name}.pid`);
     writeFileSync(pidFile, `${pid} ${processStartTime(pid) ?? ''}\n`);
-    const proc: Proc = { record: { name: c.name, init: req.init, state: { kind: 'running', startedAt }, restartCount, containerID: `process://${pid}`, ...lastTermination }, env: procEnv, cwd, child, exited: null, killTimer: null, killAt: 0 };
+    const proc: Proc = { record: { name: c.name, init: req.init, state: { kind: 'running', startedAt }, restartCount, containerID: `process://${pid}`, ...lastTermination }, logPath, env: procEnv, cwd, child, exited: null, killTimer: null, killAt: 0 };
     proc.exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         // Whatever the container left behind in its group goes with it.
@@ -277,6 +313,7 @@ export class ProcessRuntime implements ContainerRuntime {
 
   /** close stops every container (SIGTERM, SIGKILL after closeGraceMs) and forgets every pod; logs stay. */
   async close(): Promise<void> {
+    if (this.#rotator !== null) clearInterval(this.#rotator);
     this.#listeners.clear();
     const stops: Promise<void>[] = [];
     for (const [uid, p] of this.#pods) for (const n of p.containers.keys()) stops.push(this.stopContainer(uid, n, this.#closeGraceMs));

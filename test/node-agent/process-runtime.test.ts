@@ -4,7 +4,7 @@
  * crashing container restarts with restartCount going up; env comes from a ConfigMap and the
  * downward API; a container without a command gets a clear error. Every wait is a bounded poll.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -203,6 +203,30 @@ describe('ProcessRuntime', () => {
     });
     expect(done.status?.phase).toBe('Succeeded');
     expect(readFileSync(join(dir, 'pods', podDirName(created), 'volumes', 'data', 'out'), 'utf8')).toBe('hellos3cret');
+  });
+
+  it('rotates a log past its size limit to <restart>.log.1 while the process keeps writing', async () => {
+    const { registry } = await newRegistry();
+    const client = new RegistryClient(registry);
+    const runtime = new ProcessRuntime({ dataDir: dir, closeGraceMs: 200, maxLogBytes: 1000, rotateEveryMs: 3_600_000 });
+    agent = runNodeAgent({ client, name: 'n1', runtime });
+    await agent.registered;
+    const r = await client.create<PodObject>(PODS, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'chatty', namespace: 'default' },
+      spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo "line $i"; sleep 0.01; done'] }] },
+    });
+    if (!r.ok) throw new Error(r.error.message);
+    const log = containerLogPath(dir, r.value, 'c', 0);
+    await until('a big log', () => (existsSync(log) && statSync(log).size > 1000 ? true : undefined));
+    expect(runtime.rotateLogs()).toBe(1);
+    expect(statSync(`${log}.1`).size).toBeGreaterThan(1000);
+    // The emptied file fills again from where the process is, not from line 1.
+    await until('new lines after the rotation', () => {
+      const m = /^line (\d+)\n/.exec(readFileSync(log, 'utf8'));
+      return m !== null && Number(m[1]) > 1 ? true : undefined;
+    });
   });
 
   it('cleanupOrphans kills the process group a pid file names, after an agent died', async () => {
