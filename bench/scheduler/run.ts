@@ -17,7 +17,7 @@
  * cores with whatever else runs), so the figures are a floor for the scheduler alone.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
@@ -31,6 +31,8 @@ import { NODES, PODS, Scheduler } from '../../src/control-plane/scheduler/schedu
 import type { NodeObject, PodObject } from '../../src/control-plane/scheduler/types.js';
 import type { Progress } from '../kv/progress.js';
 import { BENCH_TOKEN as TOKEN, startApiserver } from './apiserver.js';
+import type { BoundSeries } from './svg.js';
+import { boundSeries, renderBoundOverTime } from './svg.js';
 import { TerminalProgress } from '../kv/progress.js';
 
 /** Workload is one of the benchmark's ways to feed the scheduler. */
@@ -63,6 +65,8 @@ interface WorkloadResult {
   readonly apiserver: ApiserverMode | 'none';
   readonly loadBefore: number;
   readonly loadAfter: number;
+  /** bound is pods bound over time (for the plot). */
+  readonly bound: BoundSeries | null;
 }
 
 function procCpuSeconds(pid: number): number | null {
@@ -179,7 +183,7 @@ async function runCycles(nodes: number, pods: number, progress: Progress): Promi
   progress.done(`${Math.round(pods / seconds)} pods/s`);
   await s.idle();
   s.close();
-  return { workload: 'cycle', nodes, pods, seconds, podsPerSecond: pods / seconds, latencyP50Ms: null, latencyP99Ms: null, unschedulable, cpuSeconds, apiserverCpuSeconds: null, apiserver: 'none', loadBefore, loadAfter: loadavg()[0] ?? 0 };
+  return { workload: 'cycle', nodes, pods, seconds, podsPerSecond: pods / seconds, latencyP50Ms: null, latencyP99Ms: null, unschedulable, cpuSeconds, apiserverCpuSeconds: null, apiserver: 'none', loadBefore, loadAfter: loadavg()[0] ?? 0, bound: null };
 }
 
 async function runWorkload(workload: Workload, nodes: number, pods: number, mode: ApiserverMode, progress: Progress): Promise<WorkloadResult> {
@@ -271,6 +275,7 @@ async function runWorkload(workload: Workload, nodes: number, pods: number, mode
       apiserver: mode,
       loadBefore,
       loadAfter,
+      bound: boundSeries(`${workload} (apiserver: ${mode})`, boundAt, t0),
     };
   } finally {
     admin.close();
@@ -301,9 +306,10 @@ async function main(): Promise<void> {
     .option('--pods <n>', 'pods', positiveInt, 10_000)
     .option('--workload <list>', 'cycle, backlog and/or streaming, comma-separated', 'cycle,backlog,streaming')
     .option('--apiserver <where>', "'process' (its own process, as in a cluster) or 'same' (this process)", 'process')
+    .option('--svg <file>', 'write a plot of pods bound over time')
     .option('--json', 'print JSON instead of a table', false)
     .parse();
-  const o = program.opts<{ nodes: number; pods: number; workload: string; apiserver: string; json: boolean }>();
+  const o = program.opts<{ nodes: number; pods: number; workload: string; apiserver: string; svg?: string; json: boolean }>();
   if (o.apiserver !== 'process' && o.apiserver !== 'same') throw new InvalidArgumentError(`--apiserver is 'process' or 'same', not ${o.apiserver}`);
   const mode: ApiserverMode = o.apiserver;
   const workloads = o.workload.split(',').map((w) => w.trim());
@@ -311,8 +317,13 @@ async function main(): Promise<void> {
   const progress = new TerminalProgress({ bar: true });
   const results: WorkloadResult[] = [];
   for (const w of workloads as Workload[]) results.push(await runWorkload(w, o.nodes, o.pods, mode, progress));
+  if (o.svg !== undefined) {
+    const series = results.flatMap((r) => (r.bound === null ? [] : [r.bound]));
+    writeFileSync(o.svg, renderBoundOverTime(series, `Pods bound over time: ${o.nodes.toLocaleString('en-US')} nodes, ${o.pods.toLocaleString('en-US')} pods`, `raftkube scheduler, Node ${process.version}, load average ${(loadavg()[0] ?? 0).toFixed(1)} at the end`));
+    process.stderr.write(`wrote ${o.svg}\n`);
+  }
   if (o.json) {
-    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(results.map((r) => ({ ...r, bound: undefined })), null, 2)}\n`);
     return;
   }
   process.stdout.write(`Node ${process.version}, load average (1 min) before → after each run; goal ≥ 1,000 pods/s\n\n`);
