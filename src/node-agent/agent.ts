@@ -9,6 +9,8 @@ import type { Taint } from 'kubernetes-types/core/v1.js';
 import type { ApiError } from '../control-plane/apiserver/registry-api.js';
 import type { Clock, KubeClient, ListWatcher } from '../control-plane/client/index.js';
 import { Informer, keyOf, systemClock, WorkQueue } from '../control-plane/client/index.js';
+import type { EventSink } from './events.js';
+import { eventRecorder } from './events.js';
 import { IpAllocator } from './ip-allocator.js';
 import type { NodeResources } from './node.js';
 import { machineResources } from './node.js';
@@ -55,6 +57,8 @@ export interface NodeAgentOptions extends CommonAgentOptions {
   readonly backoff?: BackoffSettings;
   /** prober runs probes (default: httpGet and tcpSocket over the network, exec through the runtime). */
   readonly prober?: RunProbe;
+  /** events: false records no Events about pods (default: recorded, as the kubelet does). */
+  readonly events?: boolean;
 }
 
 /** SimulatedNodesOptions configure `runSimulatedNodes`. */
@@ -85,7 +89,7 @@ export interface AgentHandle {
   stop(): Promise<void>;
 }
 
-function startPods(o: CommonAgentOptions, runtime: ContainerRuntime, isOurs: (node: string) => boolean, fieldSelector: string, workers: number, backoff: BackoffSettings | undefined, prober: RunProbe | undefined): { informer: Informer<PodObject>; queue: WorkQueue<string>; worker: PodWorker; running: Promise<void> } {
+function startPods(o: CommonAgentOptions, runtime: ContainerRuntime, isOurs: (node: string) => boolean, fieldSelector: string, workers: number, backoff: BackoffSettings | undefined, prober: RunProbe | undefined, events: EventSink | undefined): { informer: Informer<PodObject>; queue: WorkQueue<string>; worker: PodWorker; running: Promise<void> } {
   const clock = o.clock ?? systemClock;
   const queue = new WorkQueue<string>({ clock });
   const informer = new Informer<PodObject>({
@@ -110,6 +114,7 @@ function startPods(o: CommonAgentOptions, runtime: ContainerRuntime, isOurs: (no
     ...(o.wallClock === undefined ? {} : { wallClock: o.wallClock }),
     ...(backoff === undefined ? {} : { backoff }),
     ...(prober === undefined ? {} : { prober }),
+    ...(events === undefined ? {} : { events }),
   });
   informer.start();
   const running = queue.run(workers, (k) => worker.reconcile(k), { onError: (k, e) => o.onError?.(`reconcile pod ${k}`, e) });
@@ -156,7 +161,7 @@ export function runNodeAgent(o: NodeAgentOptions): AgentHandle {
   const node = lifecycle(o, o.name, o.runtime.name, 0);
   const registered = node.start().then((r) => [r]);
   const exec = o.runtime.exec?.bind(o.runtime);
-  const pods = startPods(o, o.runtime, (n) => n === o.name, `spec.nodeName=${o.name}`, o.workers ?? 4, o.backoff, o.prober ?? networkProber(exec));
+  const pods = startPods(o, o.runtime, (n) => n === o.name, `spec.nodeName=${o.name}`, o.workers ?? 4, o.backoff, o.prober ?? networkProber(exec), o.events === false ? undefined : eventRecorder(o.client, o.name, o.wallClock));
   return handle([node], pods, o.runtime, registered);
 }
 
@@ -175,8 +180,8 @@ export function runSimulatedNodes(o: SimulatedNodesOptions): AgentHandle {
   // Each node's first heartbeat is offset by its share of the interval, so renewals stay spread.
   const nodes = names.map((n, i) => lifecycle(o, n, runtime.name, Math.floor((i * renew) / names.length)));
   const registered = registerAll(nodes, o.registerConcurrency ?? 50);
-  // Simulated containers run nothing to probe: their probes pass (kwok does the same).
-  const pods = startPods(o, runtime, (n) => ours.has(n), 'spec.nodeName!=', o.workers ?? 32, undefined, undefined);
+  // Simulated containers run nothing to probe: their probes pass; and, as kwok, they record no events.
+  const pods = startPods(o, runtime, (n) => ours.has(n), 'spec.nodeName!=', o.workers ?? 32, undefined, undefined, undefined);
   return handle(nodes, pods, runtime, registered);
 }
 

@@ -11,6 +11,7 @@ import type { Clock, KubeClient, Reconciled } from '../control-plane/client/inde
 import { splitKey, systemClock } from '../control-plane/client/index.js';
 import type { Disposable } from '../control-plane/apiserver/registry-api.js';
 import { EnvSource, resolveEnv } from './env.js';
+import type { EventSink } from './events.js';
 import type { IpAllocator } from './ip-allocator.js';
 import type { RunProbe } from './probes.js';
 import { ProbeManager } from './probes.js';
@@ -48,6 +49,8 @@ export interface PodWorkerOptions {
   readonly backoff?: BackoffSettings;
   /** prober runs startup, liveness and readiness probes; without it probes are not run (and pass). */
   readonly prober?: RunProbe;
+  /** events records Started, Killing, BackOff, Unhealthy and Failed events (none without it). */
+  readonly events?: EventSink;
 }
 
 interface Tracked {
@@ -63,6 +66,8 @@ interface Tracked {
 interface Backoff {
   delayMs: number;
   nextAt: number;
+  /** announced: the BackOff event of this wait was recorded. */
+  announced: boolean;
 }
 
 function restarts(policy: string, exitCode: number): boolean {
@@ -110,6 +115,10 @@ export class PodWorker {
               // The kubelet kills a container that fails its liveness probe; the restart policy decides the rest.
               const key = this.#keyOfUid.get(uid);
               const pod = key === undefined ? undefined : o.pods.get(key);
+              if (pod !== undefined) {
+                o.events?.(pod, name, 'Warning', 'Unhealthy', 'Liveness probe failed');
+                o.events?.(pod, name, 'Normal', 'Killing', `Container ${name} failed liveness probe, will be restarted`);
+              }
               void o.runtime.stopContainer(uid, name, 1000 * (pod?.spec?.terminationGracePeriodSeconds ?? 30));
             },
           });
@@ -220,9 +229,13 @@ export class PodWorker {
     const cur = this.#backoff.get(k);
     if (cur === undefined || now >= cur.nextAt) {
       const delayMs = cur === undefined ? this.#initialMs : Math.min(this.#maxMs, cur.delayMs * 2);
-      this.#backoff.set(k, { delayMs, nextAt: now + delayMs });
+      this.#backoff.set(k, { delayMs, nextAt: now + delayMs, announced: false });
       await this.#start(pod, t, c, init);
       return;
+    }
+    if (!failedSetup && !cur.announced) {
+      cur.announced = true;
+      this.#o.events?.(pod, c.name, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name ?? ''}_${pod.metadata.namespace ?? ''}(${t.uid})`);
     }
     if (!failedSetup) waiting.set(c.name, { reason: 'CrashLoopBackOff', message: `back-off ${seconds(cur.delayMs)} restarting failed container=${c.name} pod=${pod.metadata.name ?? ''}_${pod.metadata.namespace ?? ''}(${t.uid})` });
     wait(cur.nextAt - now);
@@ -231,7 +244,9 @@ export class PodWorker {
   async #start(pod: PodObject, t: Tracked, c: Container, init: boolean): Promise<void> {
     const hostIP = this.#hostIP();
     const objects = new EnvSource(this.#o.client, pod.metadata.namespace ?? 'default');
-    await this.#o.runtime.startContainer({ pod, container: c, init, podIP: t.podIP, hostIP, env: () => resolveEnv(objects, pod, c, { podIP: t.podIP, hostIP }), objects });
+    const r = await this.#o.runtime.startContainer({ pod, container: c, init, podIP: t.podIP, hostIP, env: () => resolveEnv(objects, pod, c, { podIP: t.podIP, hostIP }), objects });
+    if (r.ok) this.#o.events?.(pod, c.name, 'Normal', 'Started', `Started container ${c.name}`);
+    else this.#o.events?.(pod, c.name, 'Warning', 'Failed', `Error: ${r.error.message}`);
   }
 
   /**
@@ -254,6 +269,7 @@ export class PodWorker {
           // A preStop exec hook runs first, inside the grace period (only on the first stop).
           const hook = specs.get(name)?.lifecycle?.preStop?.exec?.command ?? [];
           const begun = Date.now();
+          if (first) this.#o.events?.(pod, name, 'Normal', 'Killing', `Stopping container ${name}`);
           if (first && hook.length > 0 && rt.exec !== undefined) await rt.exec(uid, name, hook, graceMs);
           await rt.stopContainer(uid, name, Math.max(0, graceMs - (Date.now() - begun)));
         };

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../src/control-plane/api/resources.js';
+import type { KubeObject } from '../../src/control-plane/api/types.js';
 import { bootstrapObjects } from '../../src/control-plane/auth/bootstrap.js';
 import { nodeRestriction } from '../../src/control-plane/auth/node-restriction.js';
 import { ApiAuthorizer, RbacMirror } from '../../src/control-plane/apiserver/authz.js';
@@ -17,6 +18,7 @@ import { ApiRegistry } from '../../src/control-plane/apiserver/registry/registry
 import { productionSchema } from '../../src/control-plane/apiserver/schema-functions.js';
 import type { AgentHandle } from '../../src/node-agent/agent.js';
 import { runNodeAgent } from '../../src/node-agent/agent.js';
+import { EVENTS } from '../../src/node-agent/events.js';
 import { ProcessRuntime } from '../../src/node-agent/process-runtime.js';
 import type { NodeObject, PodObject } from '../../src/node-agent/types.js';
 import { CONFIG_MAPS, NODES, PODS } from '../../src/node-agent/types.js';
@@ -82,6 +84,14 @@ describe('a node agent under RBAC and the node restriction', () => {
     });
     expect((await admin.delete(PODS, { namespace: 'default', name: 'p' })).ok).toBe(true);
     await until('the pod gone', async () => ((await admin.get(PODS, { namespace: 'default', name: 'p' })).ok ? undefined : true));
+
+    // The node may record events: the kubelet's Started and Killing are there.
+    const events = await until('the events', async () => {
+      const l = await admin.list<KubeObject>(EVENTS, { namespace: 'default' });
+      const reasons = l.ok ? l.value.items.map((e) => e['reason']) : [];
+      return reasons.includes('Started') && reasons.includes('Killing') ? reasons : undefined;
+    });
+    expect(events).toContain('Started');
 
     await a.stop();
     const b = start();

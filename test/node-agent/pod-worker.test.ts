@@ -17,7 +17,7 @@ import { FakeRuntime } from './fake-runtime.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
-async function setup() {
+async function setup(events?: string[]) {
   const { registry } = await newRegistry();
   const client = new RegistryClient(registry);
   const clock = new VirtualClock();
@@ -27,7 +27,17 @@ async function setup() {
   informer.start();
   await clock.advance(0);
   const enqueued: string[] = [];
-  const worker = new PodWorker({ client, pods: informer, runtime, isOurs: (n) => n === 'n1', ips: new IpAllocator(), enqueue: (k) => enqueued.push(k), clock, wallClock: wall });
+  const worker = new PodWorker({
+    client,
+    pods: informer,
+    runtime,
+    isOurs: (n) => n === 'n1',
+    ips: new IpAllocator(),
+    enqueue: (k) => enqueued.push(k),
+    clock,
+    wallClock: wall,
+    ...(events === undefined ? {} : { events: (pod, c, type, reason, message) => events.push(`${pod.metadata.name ?? ''}/${c ?? ''} ${type} ${reason}: ${message}`) }),
+  });
   const create = async (name: string, spec: Record<string, unknown>, node = 'n1'): Promise<string> => {
     const r = await client.create<PodObject>(PODS, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName: node, containers: [{ name: 'app', image: 'busybox' }], ...spec } });
     if (!r.ok) throw new Error(r.error.message);
@@ -185,6 +195,33 @@ describe('PodWorker.reconcile', () => {
     expect((await s.client.get(PODS, { namespace: 'default', name: 'gone' })).ok).toBe(false);
     expect(s.worker.tracked).toBe(0);
     expect(s.runtime.pods()).not.toContain(uid);
+  });
+
+  it('records Started, BackOff (once per wait) and Killing events', async () => {
+    const events: string[] = [];
+    const s = await setup(events);
+    const uid = await s.create('ev', {});
+    await s.worker.reconcile('default/ev');
+    s.runtime.exit(uid, 'app', 1);
+    await s.clock.advance(0);
+    await s.worker.reconcile('default/ev');
+    s.runtime.exit(uid, 'app', 1);
+    await s.clock.advance(0);
+    await s.worker.reconcile('default/ev');
+    await s.worker.reconcile('default/ev');
+    await s.clock.advance(10_000);
+    await s.worker.reconcile('default/ev');
+    await s.client.delete(PODS, { namespace: 'default', name: 'ev' });
+    await s.clock.advance(0);
+    await s.worker.reconcile('default/ev');
+    await s.clock.advance(0);
+    expect(events).toEqual([
+      'ev/app Normal Started: Started container app',
+      'ev/app Normal Started: Started container app',
+      `ev/app Warning BackOff: Back-off restarting failed container app in pod ev_default(${uid})`,
+      'ev/app Normal Started: Started container app',
+      'ev/app Normal Killing: Stopping container app',
+    ]);
   });
 
   it('kills what runs of a pod that vanished without grace', async () => {
