@@ -30,6 +30,8 @@ export interface NodeAgentFlags {
   readonly maxPods?: number;
   readonly taints?: string;
   readonly labels?: string;
+  readonly nodeIp?: string;
+  readonly podCidr?: string;
   readonly startDelay: number;
   readonly backoffInitial: number;
   readonly backoffMax: number;
@@ -99,6 +101,8 @@ export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger
     resources: resourcesOf(f),
     taints: taints.value,
     labels: parseLabels(f.labels),
+    ...(f.nodeIp === undefined ? {} : { nodeIP: f.nodeIp }),
+    ...(f.podCidr === undefined ? {} : { podCidr: f.podCidr }),
     leaseRenewMs: f.leaseRenew * 1000,
     statusReportMs: f.statusReport * 1000,
     onError,
@@ -174,6 +178,8 @@ export function registerNodeAgentCommand(program: Command): void {
     .option('--max-pods <n>', 'pod capacity', positiveInt)
     .option('--taints <taints>', 'taints, comma-separated key=value:Effect')
     .option('--labels <labels>', 'extra node labels, comma-separated key=value')
+    .option('--node-ip <ip>', "the node's InternalIP and its pods' hostIP", '127.0.0.1')
+    .option('--pod-cidr <cidr>', 'the loopback block pod IPs come from (agents sharing a machine need disjoint blocks)', '127.64.0.0/10')
     .option('--start-delay <ms>', 'simulated runtime: how long a pod stays ContainerCreating', nonNegative, 200)
     .option('--backoff-initial <seconds>', 'process runtime: first CrashLoopBackOff delay, doubling', nonNegative, 10)
     .option('--backoff-max <seconds>', 'process runtime: longest CrashLoopBackOff delay', nonNegative, 300)

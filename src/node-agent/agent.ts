@@ -45,6 +45,8 @@ export interface CommonAgentOptions {
   readonly workers?: number;
   /** podCidr: the block pod IPs come from (default 127.64.0.0/10). */
   readonly podCidr?: string;
+  /** nodeIP is the nodes' InternalIP and their pods' hostIP (default 127.0.0.1). */
+  readonly nodeIP?: string;
   /** onError hears about failed calls and reconciles (for logs). */
   readonly onError?: (what: string, e: unknown) => void;
 }
@@ -109,6 +111,7 @@ function startPods(o: CommonAgentOptions, runtime: ContainerRuntime, isOurs: (no
     runtime,
     isOurs,
     ips: new IpAllocator(o.podCidr),
+    ...(o.nodeIP === undefined ? {} : { hostIP: o.nodeIP }),
     enqueue: (k) => queue.add(k),
     clock,
     ...(o.wallClock === undefined ? {} : { wallClock: o.wallClock }),
@@ -124,7 +127,7 @@ function startPods(o: CommonAgentOptions, runtime: ContainerRuntime, isOurs: (no
 function lifecycle(o: CommonAgentOptions, name: string, runtime: string, firstBeatMs: number): NodeLifecycle {
   return new NodeLifecycle({
     client: o.client,
-    settings: { name, resources: o.resources ?? machineResources(), runtime, ...(o.taints === undefined ? {} : { taints: o.taints }), ...(o.labels === undefined ? {} : { labels: o.labels }) },
+    settings: { name, resources: o.resources ?? machineResources(), runtime, ...(o.nodeIP === undefined ? {} : { address: o.nodeIP }), ...(o.taints === undefined ? {} : { taints: o.taints }), ...(o.labels === undefined ? {} : { labels: o.labels }) },
     firstBeatMs,
     ...(o.clock === undefined ? {} : { clock: o.clock }),
     ...(o.wallClock === undefined ? {} : { wallClock: o.wallClock }),
