@@ -259,7 +259,7 @@ async function runWorkload(workload: Workload, nodes: number, pods: number, mode
       return Math.round(tenth / ((to - from) / 1000));
     });
     progress.log(`${workload}: pods/s per tenth of the pods bound: ${deciles.join(', ')}`);
-    progress.log(`${workload}: ${unschedulable} unschedulable attempts, ${handle.scheduler.events.dropped} events dropped (more than 1,000 waiting)`);
+    progress.log(`${workload}: ${unschedulable} unschedulable attempts, ${handle.scheduler.events.dropped} events dropped (more than 10,000 waiting, or still waiting at the end)`);
     const loadAfter = loadavg()[0] ?? 0;
     return {
       workload,

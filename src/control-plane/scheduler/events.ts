@@ -1,7 +1,8 @@
 /**
  * events: core/v1 Events about pods, written off the scheduling path. Recording only queues;
  * a few workers write, so a slow apiserver never holds up scheduling, and at most `maxPending`
- * events wait (beyond that new ones are dropped and counted, as client-go's broadcaster drops).
+ * events wait (default 10,000; beyond that new ones are dropped and counted, as client-go's
+ * broadcaster drops). Closing drops what still waits.
  * Repeats of one event (same pod, reason and message) are aggregated the Kubernetes way: the
  * first creates the Event, the later ones bump its count and lastTimestamp.
  */
@@ -54,6 +55,7 @@ export class EventRecorder {
   readonly #idleWaiters: (() => void)[] = [];
   #running = 0;
   #dropped = 0;
+  #closed = false;
   #seq = 0;
 
   constructor(o: EventRecorderOptions) {
@@ -81,7 +83,7 @@ export class EventRecorder {
       else agg.dirty = true;
       return;
     }
-    if (this.#jobs.length >= (this.#o.maxPending ?? 1000)) {
+    if (this.#closed || this.#jobs.length >= (this.#o.maxPending ?? 10_000)) {
       this.#dropped++;
       return;
     }
@@ -113,6 +115,10 @@ export class EventRecorder {
   }
 
   #enqueue(job: Job): void {
+    if (this.#closed) {
+      this.#dropped++;
+      return;
+    }
     if (job.kind === 'patch') job.agg.state = 'patching';
     this.#jobs.push(job);
     this.#pump();
@@ -146,6 +152,14 @@ export class EventRecorder {
       agg.dirty = false;
       this.#enqueue({ kind: 'patch', agg });
     }
+  }
+
+  /** close drops the events still waiting (counted as dropped); writes in flight finish. */
+  close(): void {
+    this.#closed = true;
+    this.#dropped += this.#jobs.length;
+    this.#jobs.length = 0;
+    if (this.#running === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
   /** flush resolves once every queued event has been written (or failed). */

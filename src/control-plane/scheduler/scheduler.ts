@@ -305,13 +305,14 @@ export class Scheduler {
     await this.events.flush();
   }
 
-  /** close stops the queue and the cleanup timer; bindings in flight still finish. */
+  /** close stops the queue, the cleanup timer and the events not yet written; bindings in flight still finish. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#cleanup !== null) this.#o.clock.clearTimeout(this.#cleanup);
     this.#cleanup = null;
     this.queue.close();
+    this.events.close();
     for (const w of this.#bindWaiters.splice(0)) w();
   }
 }

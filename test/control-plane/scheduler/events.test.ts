@@ -87,4 +87,17 @@ describe('EventRecorder', () => {
     expect(held.log).toHaveLength(3);
     await rec.flush();
   });
+
+  it('drops what still waits on close, lets the write in flight finish, and records nothing after', async () => {
+    const held = new HeldClient();
+    const rec = new EventRecorder({ client: held.client, wallClock: () => WALL, workers: 1 });
+    for (let i = 0; i < 3; i++) rec.record(makePod(`p${i}`), 'Normal', 'Scheduled', 'Binding', `to n${i}`);
+    rec.close();
+    rec.record(makePod('late'), 'Normal', 'Scheduled', 'Binding', 'to n9');
+    expect(rec.dropped).toBe(3);
+    const flushed = rec.flush();
+    await held.answerAll();
+    await flushed;
+    expect(held.log).toHaveLength(1);
+  });
 });
