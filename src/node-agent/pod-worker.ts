@@ -207,13 +207,13 @@ export class PodWorker {
       const r = records.get(c.name);
       if (r?.state.kind === 'terminated' && r.state.exitCode === 0) continue;
       // The first unfinished init container is the only one that may run now.
-      if (r === undefined) await this.#start(pod, t, c, true);
+      if (r === undefined) await this.#firstStart(pod, t, c, true, wait);
       else await this.#restartIfDue(pod, t, c, r, true, policy === 'Never' ? 'Never' : 'OnFailure', waiting, wait);
       return { waiting, ...(requeue === undefined ? {} : { requeueAfter: requeue }) };
     }
     for (const c of pod.spec?.containers ?? []) {
       const r = records.get(c.name);
-      if (r === undefined) await this.#start(pod, t, c, false);
+      if (r === undefined) await this.#firstStart(pod, t, c, false, wait);
       else await this.#restartIfDue(pod, t, c, r, false, policy, waiting, wait);
     }
     return { waiting, ...(requeue === undefined ? {} : { requeueAfter: requeue }) };
@@ -230,7 +230,8 @@ export class PodWorker {
     if (cur === undefined || now >= cur.nextAt) {
       const delayMs = cur === undefined ? this.#initialMs : Math.min(this.#maxMs, cur.delayMs * 2);
       this.#backoff.set(k, { delayMs, nextAt: now + delayMs, announced: false });
-      await this.#start(pod, t, c, init);
+      // A start that failed (bad configuration) changes nothing the runtime reports later: look again after the back-off.
+      if (!(await this.#start(pod, t, c, init))) wait(delayMs);
       return;
     }
     if (!failedSetup && !cur.announced) {
@@ -241,12 +242,19 @@ export class PodWorker {
     wait(cur.nextAt - now);
   }
 
-  async #start(pod: PodObject, t: Tracked, c: Container, init: boolean): Promise<void> {
+  async #firstStart(pod: PodObject, t: Tracked, c: Container, init: boolean, wait: (ms: number) => void): Promise<void> {
+    if (await this.#start(pod, t, c, init)) return;
+    this.#backoff.set(`${t.uid}/${c.name}`, { delayMs: this.#initialMs, nextAt: this.#clock.now() + this.#initialMs, announced: false });
+    wait(this.#initialMs);
+  }
+
+  async #start(pod: PodObject, t: Tracked, c: Container, init: boolean): Promise<boolean> {
     const hostIP = this.#hostIP();
     const objects = new EnvSource(this.#o.client, pod.metadata.namespace ?? 'default');
     const r = await this.#o.runtime.startContainer({ pod, container: c, init, podIP: t.podIP, hostIP, env: () => resolveEnv(objects, pod, c, { podIP: t.podIP, hostIP }), objects });
     if (r.ok) this.#o.events?.(pod, c.name, 'Normal', 'Started', `Started container ${c.name}`);
     else this.#o.events?.(pod, c.name, 'Warning', 'Failed', `Error: ${r.error.message}`);
+    return r.ok;
   }
 
   /**

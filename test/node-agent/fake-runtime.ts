@@ -3,7 +3,7 @@
  * test decide when containers exit.
  */
 import type { Result } from '../../src/control-plane/api/types.js';
-import { ok } from '../../src/control-plane/api/types.js';
+import { err, ok } from '../../src/control-plane/api/types.js';
 import type { Disposable } from '../../src/control-plane/apiserver/registry-api.js';
 import type { ConfigError, ContainerRecord, ContainerRuntime, StartContainerRequest } from '../../src/node-agent/runtime.js';
 
@@ -12,6 +12,8 @@ export class FakeRuntime implements ContainerRuntime {
   readonly name = 'fake';
   /** calls: 'start <pod>/<container>', 'stop <pod>/<container> <graceMs>', 'remove <pod>'. */
   readonly calls: string[] = [];
+  /** failing: containers whose starts fail with CreateContainerConfigError while listed. */
+  readonly failing = new Set<string>();
   readonly #pods = new Map<string, { readonly podName: string; readonly containers: Map<string, ContainerRecord> }>();
   readonly #listeners = new Set<(uid: string) => void>();
   readonly #wall: () => Date;
@@ -26,6 +28,11 @@ export class FakeRuntime implements ContainerRuntime {
     if (p === undefined) this.#pods.set(uid, (p = { podName: req.pod.metadata.name ?? '', containers: new Map() }));
     const prev = p.containers.get(req.container.name);
     this.calls.push(`start ${p.podName}/${req.container.name}`);
+    if (this.failing.has(req.container.name)) {
+      const message = `configmap "cfg" not found`;
+      p.containers.set(req.container.name, { name: req.container.name, init: req.init, state: { kind: 'waiting', reason: 'CreateContainerConfigError', message }, restartCount: prev?.restartCount ?? 0 });
+      return err({ reason: 'CreateContainerConfigError', message });
+    }
     p.containers.set(req.container.name, {
       name: req.container.name,
       init: req.init,

@@ -197,6 +197,23 @@ describe('PodWorker.reconcile', () => {
     expect(s.runtime.pods()).not.toContain(uid);
   });
 
+  it('tries a start that failed on its configuration again after the back-off, and runs it once fixed', async () => {
+    const s = await setup();
+    s.runtime.failing.add('app');
+    await s.create('cfg', {});
+    expect(await s.worker.reconcile('default/cfg')).toEqual({ requeueAfter: 10_000 });
+    expect((await s.stored('cfg')).status?.containerStatuses?.[0]?.state).toEqual({ waiting: { reason: 'CreateContainerConfigError', message: 'configmap "cfg" not found' } });
+    expect(await s.worker.reconcile('default/cfg')).toEqual({ requeueAfter: 10_000 });
+    expect(s.runtime.calls).toEqual(['start cfg/app']);
+    await s.clock.advance(10_000);
+    expect(await s.worker.reconcile('default/cfg')).toEqual({ requeueAfter: 20_000 });
+    s.runtime.failing.delete('app');
+    await s.clock.advance(20_000);
+    expect(await s.worker.reconcile('default/cfg')).toBe('done');
+    expect(s.runtime.calls).toEqual(['start cfg/app', 'start cfg/app', 'start cfg/app']);
+    expect((await s.stored('cfg')).status?.phase).toBe('Running');
+  });
+
   it('records Started, BackOff (once per wait) and Killing events', async () => {
     const events: string[] = [];
     const s = await setup(events);
