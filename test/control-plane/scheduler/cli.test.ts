@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Disposable } from '../../../src/control-plane/apiserver/registry-api.js';
+import { createCA, issueServingCert } from '../../../src/control-plane/auth/pki.js';
 import { ApiClient } from '../../../src/control-plane/client/api-client.js';
 import { startSchedulerFromFlags, tokenFromFile } from '../../../src/cli/scheduler.js';
 import { NODES, PODS } from '../../../src/control-plane/scheduler/scheduler.js';
@@ -101,5 +102,26 @@ describe('raftkube scheduler against gRPC apiservers', () => {
     const second = boundCount(admin, 9);
     for (let i = 6; i < 9; i++) expect((await admin.create(PODS, makePod(`p${i}`, { cpu: '500m' }))).ok).toBe(true);
     expect((await second).size).toBe(9);
+  });
+
+  it('verifies the apiservers against --ca-file over TLS', async () => {
+    const ca = createCA('raftkube-scheduler-test-ca');
+    cluster = await startCluster(1, { tls: issueServingCert(ca, { commonName: 'apiserver', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }) });
+    dir = mkdtempSync(join(tmpdir(), 'raftkube-sched-'));
+    const caFile = join(dir, 'ca.crt');
+    writeFileSync(caFile, ca.certPem);
+    const endpoint = cluster.servers[0]!.endpoint;
+    const { handle, client } = startSchedulerFromFlags(
+      { apiservers: endpoint, token: TOKEN, caFile, master: 'm2', leaseDuration: 6, percentageOfNodesToScore: 0, logLevel: 'silent' },
+      pino({ level: 'silent' }),
+    );
+    cleanups.push(() => client.close());
+    cleanups.push(() => handle.stop());
+    const admin = new ApiClient({ endpoints: [endpoint], token: TOKEN, caPem: ca.certPem });
+    cleanups.push(() => admin.close());
+    expect((await admin.create(NODES, makeNode('n1'))).ok).toBe(true);
+    const done = boundCount(admin, 1);
+    expect((await admin.create(PODS, makePod('p'))).ok).toBe(true);
+    expect(Object.fromEntries(await done)).toEqual({ p: 'n1' });
   });
 });
