@@ -94,10 +94,18 @@ export function revisionOf(obj: KubeObject): number {
  */
 export async function requireLiveNamespace(core: RegistryCore, res: ResourceInfo, namespace: string | undefined): Promise<Result<void, ApiError>> {
   if (!res.namespaced || namespace === undefined) return ok(undefined);
-  const r = await core.storage.store.get(keyOf(core.namespaces, undefined, namespace));
-  if (!r.ok) return err(fromPort(core.namespaces, namespace, r.error));
-  if (r.value === null) return err(notFound(core.namespaces, namespace));
-  if (r.value.metadata.deletionTimestamp !== undefined) {
+  // The namespaces' watch cache answers most writes without a round trip to the etcd layer (as
+  // Kubernetes' admission reads its informer); a namespace it does not hold yet (just created)
+  // is read from the etcd layer before the write is refused.
+  const cached = await core.storage.cacheFor(core.namespaces).list({ filter: (o) => o.metadata.name === namespace });
+  let ns = cached.ok ? (cached.value.items[0] ?? null) : null;
+  if (ns === null) {
+    const r = await core.storage.store.get(keyOf(core.namespaces, undefined, namespace));
+    if (!r.ok) return err(fromPort(core.namespaces, namespace, r.error));
+    ns = r.value;
+  }
+  if (ns === null) return err(notFound(core.namespaces, namespace));
+  if (ns.metadata.deletionTimestamp !== undefined) {
     return err(forbidden(`${res.plural} "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`.replace(' ""', ''), res));
   }
   return ok(undefined);
