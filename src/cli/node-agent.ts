@@ -179,7 +179,7 @@ export function registerNodeAgentCommand(program: Command): void {
     .option('--taints <taints>', 'taints, comma-separated key=value:Effect')
     .option('--labels <labels>', 'extra node labels, comma-separated key=value')
     .option('--node-ip <ip>', "the node's InternalIP and its pods' hostIP", '127.0.0.1')
-    .option('--pod-cidr <cidr>', 'the loopback block pod IPs come from (agents sharing a machine need disjoint blocks)', '127.64.0.0/10')
+    .option('--pod-cidr <cidr>', 'the loopback block pod IPs come from (default: a /16 of 127.64.0.0/10 picked by the number the node name ends in, n1 → 127.65.0.0/16; simulated nodes share 127.64.0.0/10)')
     .option('--start-delay <ms>', 'simulated runtime: how long a pod stays ContainerCreating', nonNegative, 200)
     .option('--backoff-initial <seconds>', 'process runtime: first CrashLoopBackOff delay, doubling', nonNegative, 10)
     .option('--backoff-max <seconds>', 'process runtime: longest CrashLoopBackOff delay', nonNegative, 300)

@@ -11,7 +11,7 @@ import type { Clock, KubeClient, ListWatcher } from '../control-plane/client/ind
 import { Informer, keyOf, systemClock, WorkQueue } from '../control-plane/client/index.js';
 import type { EventSink } from './events.js';
 import { eventRecorder } from './events.js';
-import { IpAllocator } from './ip-allocator.js';
+import { DEFAULT_POD_CIDR, IpAllocator, nodePodCidr } from './ip-allocator.js';
 import type { NodeResources } from './node.js';
 import { machineResources } from './node.js';
 import type { Registration } from './node-lifecycle.js';
@@ -43,7 +43,7 @@ export interface CommonAgentOptions {
   readonly statusReportMs?: number;
   /** workers: concurrent pod reconciles (default 4 for one node, 32 for simulated nodes). */
   readonly workers?: number;
-  /** podCidr: the block pod IPs come from (default 127.64.0.0/10). */
+  /** podCidr: the block pod IPs come from (default: nodePodCidr(name) for one node, 127.64.0.0/10 for simulated ones). */
   readonly podCidr?: string;
   /** nodeIP is the nodes' InternalIP and their pods' hostIP (default 127.0.0.1). */
   readonly nodeIP?: string;
@@ -91,9 +91,10 @@ export interface AgentHandle {
   stop(): Promise<void>;
 }
 
-function startPods(o: CommonAgentOptions, runtime: ContainerRuntime, isOurs: (node: string) => boolean, fieldSelector: string, workers: number, backoff: BackoffSettings | undefined, prober: RunProbe | undefined, events: EventSink | undefined): { informer: Informer<PodObject>; queue: WorkQueue<string>; worker: PodWorker; running: Promise<void> } {
+function startPods(o: CommonAgentOptions, podCidr: string, runtime: ContainerRuntime, isOurs: (node: string) => boolean, fieldSelector: string, workers: number, backoff: BackoffSettings | undefined, prober: RunProbe | undefined, events: EventSink | undefined): { informer: Informer<PodObject>; queue: WorkQueue<string>; worker: PodWorker; running: Promise<void> } {
   const clock = o.clock ?? systemClock;
-  const queue = new WorkQueue<string>({ clock });
+  // Retries share a bucket of 100 a second: after an apiserver outage, thousands of simulated pods recover in seconds.
+  const queue = new WorkQueue<string>({ clock, rateLimits: { qps: 100, burst: 1000 } });
   const informer = new Informer<PodObject>({
     client: o.client,
     resource: PODS,
@@ -110,7 +111,7 @@ function startPods(o: CommonAgentOptions, runtime: ContainerRuntime, isOurs: (no
     pods: informer,
     runtime,
     isOurs,
-    ips: new IpAllocator(o.podCidr),
+    ips: new IpAllocator(podCidr),
     ...(o.nodeIP === undefined ? {} : { hostIP: o.nodeIP }),
     enqueue: (k) => queue.add(k),
     clock,
@@ -164,7 +165,7 @@ export function runNodeAgent(o: NodeAgentOptions): AgentHandle {
   const node = lifecycle(o, o.name, o.runtime.name, 0);
   const registered = node.start().then((r) => [r]);
   const exec = o.runtime.exec?.bind(o.runtime);
-  const pods = startPods(o, o.runtime, (n) => n === o.name, `spec.nodeName=${o.name}`, o.workers ?? 4, o.backoff, o.prober ?? networkProber(exec), o.events === false ? undefined : eventRecorder(o.client, o.name, o.wallClock));
+  const pods = startPods(o, o.podCidr ?? nodePodCidr(o.name), o.runtime, (n) => n === o.name, `spec.nodeName=${o.name}`, o.workers ?? 4, o.backoff, o.prober ?? networkProber(exec), o.events === false ? undefined : eventRecorder(o.client, o.name, o.wallClock));
   return handle([node], pods, o.runtime, registered);
 }
 
@@ -184,7 +185,7 @@ export function runSimulatedNodes(o: SimulatedNodesOptions): AgentHandle {
   const nodes = names.map((n, i) => lifecycle(o, n, runtime.name, Math.floor((i * renew) / names.length)));
   const registered = registerAll(nodes, o.registerConcurrency ?? 50);
   // Simulated containers run nothing to probe: their probes pass; and, as kwok, they record no events.
-  const pods = startPods(o, runtime, (n) => ours.has(n), 'spec.nodeName!=', o.workers ?? 32, undefined, undefined, undefined);
+  const pods = startPods(o, o.podCidr ?? DEFAULT_POD_CIDR, runtime, (n) => ours.has(n), 'spec.nodeName!=', o.workers ?? 32, undefined, undefined, undefined);
   return handle(nodes, pods, runtime, registered);
 }
 

@@ -9,7 +9,7 @@ export type { EnvContext, ObjectData } from './env.js';
 export { EnvSource, expandVars, resolveEnv } from './env.js';
 export type { EventSink, EventType } from './events.js';
 export { eventRecorder, EVENTS } from './events.js';
-export { DEFAULT_POD_CIDR, IpAllocator } from './ip-allocator.js';
+export { DEFAULT_POD_CIDR, IpAllocator, nodePodCidr } from './ip-allocator.js';
 export type { NodeResources, NodeSettings } from './node.js';
 export { checkResources, DEFAULT_MAX_PODS, machineResources, newNode, nodeConditions, nodeStatus, parseTaints } from './node.js';
 export type { NodeClient, NodeLifecycleOptions, Registration } from './node-lifecycle.js';

@@ -7,6 +7,24 @@
 /** DEFAULT_POD_CIDR is the block pod IPs come from. */
 export const DEFAULT_POD_CIDR = '127.64.0.0/10';
 
+/**
+ * nodePodCidr is the default pod block of a node on a machine shared with other nodes: one /16
+ * of 127.64.0.0/10 per node, picked by the number the name ends in (n1 → 127.65.0.0/16, n2 →
+ * 127.66.0.0/16), else by a hash of the name; so the node agents `raftkube up` starts on one
+ * machine do not hand out the same pod IPs. Nodes that may collide should get --pod-cidr.
+ */
+export function nodePodCidr(nodeName: string): string {
+  const m = /(\d+)$/.exec(nodeName);
+  let k: number;
+  if (m !== null) k = Number(m[1]) % 64;
+  else {
+    let h = 2166136261;
+    for (const ch of nodeName) h = Math.imul(h ^ (ch.codePointAt(0) ?? 0), 16777619) >>> 0;
+    k = h % 64;
+  }
+  return `127.${64 + k}.0.0/16`;
+}
+
 function toNumber(ip: string): number | null {
   const parts = ip.split('.');
   if (parts.length !== 4) return null;

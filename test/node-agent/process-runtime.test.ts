@@ -74,7 +74,7 @@ describe('ProcessRuntime', () => {
       const p = await s.get('hi');
       return p?.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.ready === true ? p : undefined;
     });
-    expect(running.status?.podIP).toMatch(/^127\.64\.0\.\d+$/);
+    expect(running.status?.podIP).toMatch(/^127\.65\.0\.\d+$/);
     expect(running.status?.hostIP).toBe('127.0.0.1');
     expect(running.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
     expect(running.status?.containerStatuses?.[0]).toMatchObject({ restartCount: 0, started: true, state: { running: {} } });
