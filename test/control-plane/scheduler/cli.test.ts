@@ -6,12 +6,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Disposable } from '../../../src/control-plane/apiserver/registry-api.js';
 import { createCA, issueServingCert } from '../../../src/control-plane/auth/pki.js';
 import { ApiClient } from '../../../src/control-plane/client/api-client.js';
-import { startSchedulerFromFlags, tokenFromFile } from '../../../src/cli/scheduler.js';
+import { registerSchedulerCommand, startSchedulerFromFlags, tokenFromFile } from '../../../src/cli/scheduler.js';
 import { NODES, PODS } from '../../../src/control-plane/scheduler/scheduler.js';
 import type { PodObject } from '../../../src/control-plane/scheduler/types.js';
 import type { Cluster } from '../client/harness.js';
@@ -32,6 +33,36 @@ describe('tokenFromFile', () => {
       if (r.ok) expect(r.value).toBe(want.value);
     });
   }
+});
+
+describe('registerSchedulerCommand', () => {
+  function parse(args: string[]): Record<string, unknown> {
+    const program = new Command().exitOverride();
+    registerSchedulerCommand(program);
+    const cmd = program.commands.find((c) => c.name() === 'scheduler')!;
+    cmd.exitOverride().configureOutput({ writeErr: () => undefined });
+    // Replace the action so parsing does not start a scheduler.
+    cmd.action(() => undefined);
+    program.parse(['node', 'raftkube', 'scheduler', ...args]);
+    return cmd.opts();
+  }
+
+  it('parses the flags with their defaults', () => {
+    expect(parse(['--apiservers', '127.0.0.1:32401,127.0.0.1:32403', '--token-file', 'DIR/tokens.csv', '--ca-file', 'DIR/pki/ca.crt', '--master', 'm2', '--lease-duration', '3'])).toEqual({
+      apiservers: '127.0.0.1:32401,127.0.0.1:32403',
+      tokenFile: 'DIR/tokens.csv',
+      caFile: 'DIR/pki/ca.crt',
+      master: 'm2',
+      leaseDuration: 3,
+      percentageOfNodesToScore: 0,
+      logLevel: 'info',
+    });
+  });
+
+  it('refuses a missing --apiservers and a bad lease duration', () => {
+    expect(() => parse([])).toThrow(/--apiservers/);
+    expect(() => parse(['--apiservers', 'a:1', '--lease-duration', '0'])).toThrow(/positive/);
+  });
 });
 
 /** boundCount watches pods (from `client`) and resolves once `n` are bound; rejects after `guardMs`. */
