@@ -1,0 +1,15 @@
+/**
+ * controllers: the controller-manager's control loops (garbage collector, namespace, ReplicaSet,
+ * Deployment), the event recorder they share, and runControllerManager, which runs them under
+ * the kube-controller-manager Lease.
+ */
+export type { Controller, ControllerContext, InformerSource } from './controller.js';
+export { DeploymentController } from './deployment.js';
+export type { EventObject, EventRecorderOptions, EventSink, EventType, RecordedEvent } from './events.js';
+export { EventRecorder, RecordingSink } from './events.js';
+export { Expectations } from './expectations.js';
+export { FOREGROUND_FINALIZER, GarbageCollector, gcResources, ORPHAN_FINALIZER } from './garbage-collector.js';
+export type { ControllerManagerHandle, ControllerManagerLog, ControllerManagerOptions, ControllerName } from './manager.js';
+export { CONTROLLERS, runControllerManager } from './manager.js';
+export { KUBERNETES_FINALIZER, NamespaceController } from './namespace.js';
+export { ReplicaSetController } from './replicaset.js';
