@@ -12,6 +12,8 @@ import { pino, type Logger } from 'pino';
 import { ApiClient } from '../control-plane/client/index.js';
 import type { AgentHandle, NodeResources } from '../node-agent/index.js';
 import { checkResources, cleanupOrphans, machineResources, parseTaints, ProcessRuntime, runNodeAgent, runSimulatedNodes } from '../node-agent/index.js';
+import type { LogServer } from '../node-agent/log-server.js';
+import { startLogServer } from '../node-agent/log-server.js';
 import { CliError } from './cli-error.js';
 
 /** NodeAgentFlags are the parsed flags of `raftkube node-agent`. */
@@ -32,6 +34,8 @@ export interface NodeAgentFlags {
   readonly labels?: string;
   readonly nodeIp?: string;
   readonly podCidr?: string;
+  readonly kubeletClientTokenFile?: string;
+  readonly logPort: number;
   readonly startDelay: number;
   readonly backoffInitial: number;
   readonly backoffMax: number;
@@ -92,7 +96,7 @@ function resourcesOf(f: NodeAgentFlags): NodeResources {
  * startNodeAgent starts what the flags ask for and returns its handle (the caller stops it).
  * The process runtime first kills processes a previous, crashed run of this node left behind.
  */
-export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger): AgentHandle {
+export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger, logs?: LogServer): AgentHandle {
   const taints = parseTaints(f.taints ?? '');
   if (!taints.ok) throw new CliError(taints.error);
   const onError = (what: string, e: unknown): void => log.warn({ err: e }, what);
@@ -118,7 +122,7 @@ export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger
       const orphans = cleanupOrphans(dataDir);
       if (orphans > 0) log.info({ orphans }, 'killed the pod processes a previous run left behind');
       const runtime = new ProcessRuntime({ dataDir });
-      return runNodeAgent({ ...common, name: f.name, runtime, backoff: { initialMs: f.backoffInitial * 1000, maxMs: f.backoffMax * 1000 } });
+      return runNodeAgent({ ...common, name: f.name, runtime, backoff: { initialMs: f.backoffInitial * 1000, maxMs: f.backoffMax * 1000 }, ...(logs === undefined ? {} : { kubeletPort: logs.port }) });
     }
     default:
       throw new CliError(`Unknown runtime ${JSON.stringify(f.runtime)}; use --runtime process or --runtime simulated`);
@@ -129,9 +133,17 @@ export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger
 export async function runNodeAgentCommand(f: NodeAgentFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'node-agent', node: f.name } })): Promise<void> {
   const client = nodeAgentClient(f);
   let agent: AgentHandle;
+  let logs: LogServer | undefined;
   try {
-    agent = startNodeAgent(f, client, log);
+    // The log endpoint (kubectl logs, through the apiservers) serves what the process runtime writes.
+    if (f.kubeletClientTokenFile !== undefined && f.runtime === 'process' && f.dataDir !== undefined) {
+      const token = readText(f.kubeletClientTokenFile, 'kubelet client token file').trim();
+      logs = await startLogServer({ dataDir: resolve(f.dataDir), token, host: f.nodeIp ?? '127.0.0.1', port: f.logPort });
+      log.info({ port: logs.port }, 'serving container logs');
+    }
+    agent = startNodeAgent(f, client, log, logs);
   } catch (e: unknown) {
+    await logs?.close();
     client.close();
     throw e;
   }
@@ -145,7 +157,8 @@ export async function runNodeAgentCommand(f: NodeAgentFlags, log: Logger = pino(
     stopping = true;
     log.info({ signal }, 'stopping');
     agent.stop().then(
-      () => {
+      async () => {
+        await logs?.close();
         client.close();
         process.exit(0);
       },
@@ -180,6 +193,8 @@ export function registerNodeAgentCommand(program: Command): void {
     .option('--labels <labels>', 'extra node labels, comma-separated key=value')
     .option('--node-ip <ip>', "the node's InternalIP and its pods' hostIP", '127.0.0.1')
     .option('--pod-cidr <cidr>', 'the loopback block pod IPs come from (default: a /16 of 127.64.0.0/10 picked by the number the node name ends in, n1 → 127.65.0.0/16; simulated nodes share 127.64.0.0/10)')
+    .option('--kubelet-client-token-file <file>', "process runtime: serve container logs (kubectl logs) to the apiservers presenting this token")
+    .option('--log-port <port>', 'the port of the log endpoint (0: any free port; published in the Node status)', nonNegative, 0)
     .option('--start-delay <ms>', 'simulated runtime: how long a pod stays ContainerCreating', nonNegative, 200)
     .option('--backoff-initial <seconds>', 'process runtime: first CrashLoopBackOff delay, doubling', nonNegative, 10)
     .option('--backoff-max <seconds>', 'process runtime: longest CrashLoopBackOff delay', nonNegative, 300)

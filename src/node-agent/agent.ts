@@ -61,6 +61,8 @@ export interface NodeAgentOptions extends CommonAgentOptions {
   readonly prober?: RunProbe;
   /** events: false records no Events about pods (default: recorded, as the kubelet does). */
   readonly events?: boolean;
+  /** kubeletPort is the port the node's log endpoint listens on, published in its status (default: none). */
+  readonly kubeletPort?: number;
 }
 
 /** SimulatedNodesOptions configure `runSimulatedNodes`. */
@@ -125,10 +127,10 @@ function startPods(o: CommonAgentOptions, podCidr: string, runtime: ContainerRun
   return { informer, queue, worker, running };
 }
 
-function lifecycle(o: CommonAgentOptions, name: string, runtime: string, firstBeatMs: number): NodeLifecycle {
+function lifecycle(o: CommonAgentOptions & { readonly kubeletPort?: number }, name: string, runtime: string, firstBeatMs: number): NodeLifecycle {
   return new NodeLifecycle({
     client: o.client,
-    settings: { name, resources: o.resources ?? machineResources(), runtime, ...(o.nodeIP === undefined ? {} : { address: o.nodeIP }), ...(o.taints === undefined ? {} : { taints: o.taints }), ...(o.labels === undefined ? {} : { labels: o.labels }) },
+    settings: { name, resources: o.resources ?? machineResources(), runtime, ...(o.nodeIP === undefined ? {} : { address: o.nodeIP }), ...(o.kubeletPort === undefined ? {} : { kubeletPort: o.kubeletPort }), ...(o.taints === undefined ? {} : { taints: o.taints }), ...(o.labels === undefined ? {} : { labels: o.labels }) },
     firstBeatMs,
     ...(o.clock === undefined ? {} : { clock: o.clock }),
     ...(o.wallClock === undefined ? {} : { wallClock: o.wallClock }),

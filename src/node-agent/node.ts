@@ -31,6 +31,8 @@ export interface NodeSettings {
   readonly address?: string;
   /** runtime names the container runtime in nodeInfo ('process', 'simulated'). */
   readonly runtime: string;
+  /** kubeletPort is the port of the agent's log endpoint, published as daemonEndpoints.kubeletEndpoint.Port (0: none). */
+  readonly kubeletPort?: number;
 }
 
 /** DEFAULT_MAX_PODS is a node's pod capacity unless told otherwise (the kubelet's default). */
@@ -121,7 +123,7 @@ export function nodeStatus(s: NodeSettings, previous: NodeStatusBody | undefined
       { type: 'InternalIP', address: s.address ?? '127.0.0.1' },
       { type: 'Hostname', address: s.name },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: s.kubeletPort ?? 0 } },
     nodeInfo: {
       machineID: '',
       systemUUID: '',

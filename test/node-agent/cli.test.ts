@@ -3,6 +3,9 @@
  * through an ApiClient against in-process apiservers and run a bound pod; bad flags are refused
  * with a message saying what to do.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { CliError } from '../../src/cli/cli-error.js';
@@ -11,10 +14,11 @@ import { nodeAgentClient, startNodeAgent } from '../../src/cli/node-agent.js';
 import type { ApiClient } from '../../src/control-plane/client/index.js';
 import type { AgentHandle, NodeObject, PodObject } from '../../src/node-agent/index.js';
 import { NODES, PODS } from '../../src/node-agent/index.js';
+import { startLogServer } from '../../src/node-agent/log-server.js';
 import type { Cluster } from '../control-plane/client/harness.js';
 import { startCluster, TOKEN } from '../control-plane/client/harness.js';
 
-const base: NodeAgentFlags = { name: 'sim', apiservers: '', token: TOKEN, runtime: 'simulated', nodes: 3, startDelay: 0, backoffInitial: 10, backoffMax: 300, leaseRenew: 10, statusReport: 60, logLevel: 'silent' };
+const base: NodeAgentFlags = { name: 'sim', apiservers: '', token: TOKEN, runtime: 'simulated', nodes: 3, logPort: 0, startDelay: 0, backoffInitial: 10, backoffMax: 300, leaseRenew: 10, statusReport: 60, logLevel: 'silent' };
 const log = pino({ level: 'silent' });
 
 async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
@@ -62,6 +66,37 @@ describe('raftkube node-agent', () => {
     expect(p.status?.conditions?.find((x) => x.type === 'Ready')?.status).toBe('True');
     expect((await c.delete(PODS, { namespace: 'default', name: 'p' })).ok).toBe(true);
     await until('the pod gone', async () => ((await c.get(PODS, { namespace: 'default', name: 'p' })).ok ? undefined : true));
+  });
+
+  it('runs a process-runtime node whose log endpoint is published in its status and serves the pod\'s output', async () => {
+    cluster = await startCluster(1);
+    const dataDir = mkdtempSync(join(tmpdir(), 'raftkube-cli-'));
+    try {
+      const flags: NodeAgentFlags = { ...base, name: 'n7', runtime: 'process', nodes: 1, dataDir, apiservers: cluster.servers.map((s) => s.endpoint).join(',') };
+      client = nodeAgentClient(flags);
+      const logs = await startLogServer({ dataDir, token: 'kubelet-secret', port: 0 });
+      try {
+        agent = startNodeAgent(flags, client, log, logs);
+        expect(await agent.registered).toEqual(['registered']);
+        const node = await client.get<NodeObject>(NODES, { name: 'n7' });
+        expect(node.ok && node.value.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(logs.port);
+        const c = client;
+        await agent.informer.waitForSync();
+        expect((await c.create<PodObject>(PODS, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'talk', namespace: 'default' }, spec: { nodeName: 'n7', containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo hello logs; sleep 30'] }] } })).ok).toBe(true);
+        const body = await until('the log through the endpoint', async () => {
+          const r = await fetch(`http://127.0.0.1:${logs.port}/containerLogs/default/talk/c`, { headers: { authorization: 'Bearer kubelet-secret' } });
+          const text = await r.text();
+          return r.status === 200 && text.includes('hello logs') ? text : undefined;
+        });
+        expect(body).toBe('hello logs\n');
+        await agent.stop();
+        agent = null;
+      } finally {
+        await logs.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses flags that cannot work, saying what to do', () => {
