@@ -251,7 +251,11 @@ export class PodWorker {
   async #start(pod: PodObject, t: Tracked, c: Container, init: boolean): Promise<boolean> {
     const hostIP = this.#hostIP();
     const objects = new EnvSource(this.#o.client, pod.metadata.namespace ?? 'default');
-    const r = await this.#o.runtime.startContainer({ pod, container: c, init, podIP: t.podIP, hostIP, env: () => resolveEnv(objects, pod, c, { podIP: t.podIP, hostIP }), objects });
+    // A container that ran under an earlier run of the agent (its processes were cleaned up) is restarted: count it.
+    const reported = (init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses)?.find((x) => x.name === c.name);
+    const ranBefore = reported !== undefined && (reported.state?.running !== undefined || reported.state?.terminated !== undefined || reported.restartCount > 0);
+    const firstRestartCount = ranBefore ? reported.restartCount + 1 : 0;
+    const r = await this.#o.runtime.startContainer({ pod, container: c, init, podIP: t.podIP, hostIP, env: () => resolveEnv(objects, pod, c, { podIP: t.podIP, hostIP }), objects, firstRestartCount });
     if (r.ok) this.#o.events?.(pod, c.name, 'Normal', 'Started', `Started container ${c.name}`);
     else this.#o.events?.(pod, c.name, 'Warning', 'Failed', `Error: ${r.error.message}`);
     return r.ok;

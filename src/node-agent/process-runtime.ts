@@ -189,7 +189,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const env = await req.env();
     if (!env.ok) return this.#fail(p, c.name, req.init, prev, env.error);
     const ran = prev !== undefined && (prev.record.state.kind === 'terminated' || prev.record.lastTermination !== undefined || prev.record.restartCount > 0);
-    const restartCount = prev === undefined ? 0 : prev.record.state.kind === 'terminated' ? prev.record.restartCount + 1 : prev.record.restartCount;
+    const restartCount = prev === undefined ? req.firstRestartCount : prev.record.state.kind === 'terminated' ? prev.record.restartCount + 1 : prev.record.restartCount;
     const argv = [...command, ...(c.args ?? [])].map((a) => expandVars(a, env.value));
     const logDir = join(p.dir, c.name);
     mkdirSync(logDir, { recursive: true });

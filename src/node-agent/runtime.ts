@@ -60,6 +60,11 @@ export interface StartContainerRequest {
   readonly env: () => Promise<Result<Record<string, string>, ConfigError>>;
   /** objects reads the ConfigMaps and Secrets of the pod's namespace (for configMap and secret volumes). */
   readonly objects: ObjectData;
+  /**
+   * firstRestartCount is the restartCount to give a container the runtime has no record of: 0,
+   * or, for a pod that already ran under an earlier run of the agent, one more than it reported.
+   */
+  readonly firstRestartCount: number;
 }
 
 /**

@@ -51,7 +51,7 @@ export class SimulatedRuntime implements ContainerRuntime {
     const p = this.#pod(uid);
     const name = req.container.name;
     const prev = p.containers.get(name);
-    const restartCount = prev === undefined ? 0 : prev.restartCount + 1;
+    const restartCount = prev === undefined ? req.firstRestartCount : prev.restartCount + 1;
     const lastTermination = prev?.state.kind === 'terminated' ? { lastTermination: prev.state } : {};
     const containerID = `simulated://${uid}/${name}/${restartCount}`;
     if (this.#delay <= 0) {

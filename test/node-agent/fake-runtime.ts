@@ -37,7 +37,7 @@ export class FakeRuntime implements ContainerRuntime {
       name: req.container.name,
       init: req.init,
       state: { kind: 'running', startedAt: this.#wall() },
-      restartCount: prev === undefined ? 0 : prev.restartCount + 1,
+      restartCount: prev === undefined ? req.firstRestartCount : prev.restartCount + 1,
       containerID: `fake://${uid}/${req.container.name}`,
       ...(prev?.state.kind === 'terminated' ? { lastTermination: prev.state } : {}),
     });

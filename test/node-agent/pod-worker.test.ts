@@ -214,6 +214,20 @@ describe('PodWorker.reconcile', () => {
     expect((await s.stored('cfg')).status?.phase).toBe('Running');
   });
 
+  it('counts a restart for a container that ran under an earlier run of the agent', async () => {
+    const first = await setup();
+    await first.create('old', {});
+    await first.worker.reconcile('default/old');
+    // A fresh worker and runtime over the same registry: the agent restarted, its processes are gone.
+    const runtime = new FakeRuntime(() => new Date(T0));
+    const worker = new PodWorker({ client: first.client, pods: first.informer, runtime, isOurs: (n) => n === 'n1', ips: new IpAllocator(), enqueue: () => undefined, clock: first.clock, wallClock: () => new Date(T0 + 60_000) });
+    await first.clock.advance(0);
+    expect(await worker.reconcile('default/old')).toBe('done');
+    const st = (await first.stored('old')).status;
+    expect(st?.containerStatuses?.[0]).toMatchObject({ restartCount: 1, state: { running: { startedAt: '2026-01-01T00:00:00Z' } } });
+    expect(st?.podIP).toBe('127.64.0.1');
+  });
+
   it('records Started, BackOff (once per wait) and Killing events', async () => {
     const events: string[] = [];
     const s = await setup(events);
