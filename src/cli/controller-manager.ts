@@ -1,6 +1,6 @@
 /**
  * controller-manager: `raftkube controller-manager` — run the controllers (garbage collector,
- * namespace, ReplicaSet, Deployment) in this process as a client of the apiservers' gRPC API,
+ * namespace, ReplicaSet, Deployment, node lifecycle) in this process as a client of the apiservers' gRPC API,
  * campaigning for the kube-system/kube-controller-manager lease and running them only while it
  * holds it. `raftkube up` starts one per master; run by hand it takes:
  *
@@ -95,6 +95,8 @@ export function startControllerManagerFromFlags(f: ControllerManagerFlags, log: 
     client,
     master: f.master,
     workers: f.workers,
+    nodeMonitorGracePeriodMs: f.nodeMonitorGracePeriod,
+    podEvictionTimeoutMs: f.podEvictionTimeout,
     election: { leaseDurationMs: leaseMs, renewDeadlineMs: Math.round((leaseMs * 2) / 3), retryPeriodMs: Math.max(1, Math.round(leaseMs / 6)) },
     log: (level, message, fields) => log[level](fields ?? {}, message),
   });

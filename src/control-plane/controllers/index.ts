@@ -1,6 +1,6 @@
 /**
  * controllers: the controller-manager's control loops (garbage collector, namespace, ReplicaSet,
- * Deployment), the event recorder they share, and runControllerManager, which runs them under
+ * Deployment, node lifecycle), the event recorder they share, and runControllerManager, which runs them under
  * the kube-controller-manager Lease.
  */
 export type { Controller, ControllerContext, InformerSource } from './controller.js';
@@ -12,4 +12,6 @@ export { FOREGROUND_FINALIZER, GarbageCollector, gcResources, ORPHAN_FINALIZER }
 export type { ControllerManagerHandle, ControllerManagerLog, ControllerManagerOptions, ControllerName } from './manager.js';
 export { CONTROLLERS, runControllerManager } from './manager.js';
 export { KUBERNETES_FINALIZER, NamespaceController } from './namespace.js';
+export type { Node, NodeLifecycleOptions } from './node-lifecycle.js';
+export { NodeLifecycleController, NOT_READY_TAINT, UNREACHABLE_TAINT } from './node-lifecycle.js';
 export { ReplicaSetController } from './replicaset.js';

@@ -1,6 +1,6 @@
 /**
- * manager: the controller-manager — the garbage collector and the namespace, ReplicaSet and
- * Deployment controllers on one set of shared informers, run only while this process holds the
+ * manager: the controller-manager — the garbage collector and the namespace, ReplicaSet,
+ * Deployment and node lifecycle controllers on one set of shared informers, run only while this process holds the
  * kube-system/kube-controller-manager Lease. Losing the lease stops every controller and
  * informer at once; winning it again starts them afresh (new caches, new expectations).
  */
@@ -18,10 +18,11 @@ import type { EventSink } from './events.js';
 import { EventRecorder } from './events.js';
 import { GarbageCollector, gcResources } from './garbage-collector.js';
 import { NamespaceController } from './namespace.js';
+import { NodeLifecycleController } from './node-lifecycle.js';
 import { ReplicaSetController } from './replicaset.js';
 
 /** CONTROLLERS names the controllers the manager runs. */
-export const CONTROLLERS = ['garbage-collector', 'namespace', 'replicaset', 'deployment'] as const;
+export const CONTROLLERS = ['garbage-collector', 'namespace', 'replicaset', 'deployment', 'node-lifecycle'] as const;
 
 /** ControllerName is one of CONTROLLERS. */
 export type ControllerName = (typeof CONTROLLERS)[number];
@@ -45,6 +46,10 @@ export interface ControllerManagerOptions {
   readonly resources?: readonly ResourceInfo[];
   /** election tunes the lease (defaults 6 s / 4 s / 1 s); false runs without election (tests, one master). */
   readonly election?: false | { readonly leaseDurationMs?: number; readonly renewDeadlineMs?: number; readonly retryPeriodMs?: number };
+  /** nodeMonitorGracePeriodMs: a node silent this long is NotReady/Unknown and tainted (default 40 s). */
+  readonly nodeMonitorGracePeriodMs?: number;
+  /** podEvictionTimeoutMs: how long pods that do not tolerate the taint stay on such a node (default 300 s). */
+  readonly podEvictionTimeoutMs?: number;
   readonly clock?: Clock;
   /** now is the wall clock written into objects (default the system time). */
   readonly now?: () => Date;
@@ -100,6 +105,14 @@ export function runControllerManager(o: ControllerManagerOptions): ControllerMan
     if (wanted.has('namespace')) controllers.push(new NamespaceController(ctx, { resources }));
     if (wanted.has('replicaset')) controllers.push(new ReplicaSetController(ctx));
     if (wanted.has('deployment')) controllers.push(new DeploymentController(ctx));
+    if (wanted.has('node-lifecycle')) {
+      controllers.push(
+        new NodeLifecycleController(ctx, {
+          ...(o.nodeMonitorGracePeriodMs === undefined ? {} : { gracePeriodMs: o.nodeMonitorGracePeriodMs }),
+          ...(o.podEvictionTimeoutMs === undefined ? {} : { podEvictionTimeoutMs: o.podEvictionTimeoutMs }),
+        }),
+      );
+    }
     informers.start();
     const workers = o.workers ?? 5;
     const done = informers.waitForSync().then((synced) => {

@@ -26,6 +26,8 @@ export const REPLICASETS = served('apps', 'replicasets');
 export const DEPLOYMENTS = served('apps', 'deployments');
 /** NAMESPACES is core/v1 namespaces. */
 export const NAMESPACES = served('', 'namespaces');
+/** NODES is core/v1 nodes. */
+export const NODES = served('', 'nodes');
 /** EVENTS is core/v1 events. */
 export const EVENTS = served('', 'events');
 
