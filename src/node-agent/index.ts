@@ -28,3 +28,5 @@ export { KUBELET_VERSION, NODES, PODS } from './types.js';
 export type { ExecProbe, ProbeKind, ProbeManagerOptions, ProbeTarget, RunProbe } from './probes.js';
 export { httpProbe, networkProber, ProbeManager, tcpProbe } from './probes.js';
 export { prepareVolumes, volumeDir } from './volumes.js';
+export type { CgroupHandle, Limits } from './cgroups.js';
+export { Cgroups, limitsOf } from './cgroups.js';

@@ -5,7 +5,8 @@
  * Output goes to a log file per container and run under the node's data directory, laid out as
  * the kubelet lays out /var/log/pods: `<dataDir>/pods/<ns>_<name>_<uid>/<container>/<restart>.log`,
  * rotated past a size to `<restart>.log.1`.
- * Volumes are directories under the pod's directory, linked into each container's root directory
+ * Memory and cpu limits are enforced through cgroups where the machine allows it (cgroups.ts);
+ * a container the kernel killed over its memory limit is reported OOMKilled. Volumes are directories under the pod's directory, linked into each container's root directory
  * (its default working directory; see volumes.ts). Each running container leaves a pid file beside its logs, so an agent that died without
  * stopping its pods cleans up their processes when it starts again (cleanupOrphans).
  */
@@ -21,6 +22,8 @@ import { expandVars } from './env.js';
 import type { ConfigError, ContainerRecord, ContainerRuntime, StartContainerRequest } from './runtime.js';
 import type { PodObject } from './types.js';
 import { prepareVolumes } from './volumes.js';
+import type { CgroupHandle } from './cgroups.js';
+import { Cgroups, limitsOf } from './cgroups.js';
 
 /** ProcessRuntimeOptions configure the process runtime. */
 export interface ProcessRuntimeOptions {
@@ -32,6 +35,11 @@ export interface ProcessRuntimeOptions {
   readonly maxLogBytes?: number;
   /** rotateEveryMs: how often log sizes are checked (default 10 s). */
   readonly rotateEveryMs?: number;
+  /**
+   * cgroups enforces containers' memory and cpu limits (default: the machine's control groups,
+   * probed when a container first has limits; false: never enforce).
+   */
+  readonly cgroups?: Cgroups | false;
   readonly wallClock?: () => Date;
 }
 
@@ -127,6 +135,7 @@ export class ProcessRuntime implements ContainerRuntime {
   readonly #pods = new Map<string, ProcPod>();
   readonly #listeners = new Set<(uid: string) => void>();
   readonly #maxLogBytes: number;
+  #cgroups: Cgroups | false | undefined;
   readonly #rotator: NodeJS.Timeout | null;
 
   constructor(o: ProcessRuntimeOptions) {
@@ -134,8 +143,16 @@ export class ProcessRuntime implements ContainerRuntime {
     this.#closeGraceMs = o.closeGraceMs ?? 2000;
     this.#wall = o.wallClock ?? (() => new Date());
     this.#maxLogBytes = o.maxLogBytes ?? 10 * 2 ** 20;
+    this.#cgroups = o.cgroups;
     this.#rotator = this.#maxLogBytes > 0 ? setInterval(() => this.rotateLogs(), o.rotateEveryMs ?? 10_000) : null;
     this.#rotator?.unref();
+  }
+
+  #cgroupFor(id: string, c: Parameters<typeof limitsOf>[0]): CgroupHandle | null {
+    const limits = limitsOf(c);
+    if (limits.memoryBytes === undefined && limits.cpuMilli === undefined) return null;
+    this.#cgroups ??= new Cgroups();
+    return this.#cgroups === false ? null : this.#cgroups.create(id, limits);
   }
 
   /**
@@ -222,6 +239,9 @@ export class ProcessRuntime implements ContainerRuntime {
       return this.#fail(p, c.name, req.init, ran ? prev : undefined, { reason: 'RunContainerError', message: `Could not start ${JSON.stringify(argv[0])} for container ${c.name}: ${why}; check the command and PATH` });
     }
     const pid = child.pid;
+    // NB: the process joins its group right after it started; what it forks from then on is inside too.
+    const cg = this.#cgroupFor(`${uid}-${c.name}-${restartCount}`, c);
+    cg?.add(pid);
     const startedAt = this.#wall();
     const pidFile = join(p.dir, `${c.name}.pid`);
     writeFileSync(pidFile, `${pid} ${processStartTime(pid) ?? ''}\n`);
@@ -239,7 +259,9 @@ export class ProcessRuntime implements ContainerRuntime {
           // Removed with the pod's directory already.
         }
         const exitCode = code ?? (signal === null ? 1 : signalExitCode(signal));
-        proc.record = { ...proc.record, state: { kind: 'terminated', exitCode, ...(signal === null ? {} : { signal }), reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: this.#wall() } };
+        const oom = cg?.oomKilled() ?? false;
+        cg?.remove();
+        proc.record = { ...proc.record, state: { kind: 'terminated', exitCode, ...(signal === null ? {} : { signal }), reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: this.#wall() } };
         resolve();
         const uid2 = uid;
         if (this.#pods.get(uid2)?.containers.get(c.name) === proc) this.#emit(uid2);

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentHandle } from '../../src/node-agent/agent.js';
 import { runNodeAgent } from '../../src/node-agent/agent.js';
+import { Cgroups } from '../../src/node-agent/cgroups.js';
 import { cleanupOrphans, containerLogPath, podDirName, ProcessRuntime } from '../../src/node-agent/process-runtime.js';
 import type { PodObject } from '../../src/node-agent/types.js';
 import { CONFIG_MAPS, PODS, SECRETS } from '../../src/node-agent/types.js';
@@ -227,6 +228,17 @@ describe('ProcessRuntime', () => {
       const m = /^line (\d+)\n/.exec(readFileSync(log, 'utf8'));
       return m !== null && Number(m[1]) > 1 ? true : undefined;
     });
+  });
+
+  it.runIf(new Cgroups().available !== 'none')('enforces a memory limit through cgroups and reports OOMKilled', async () => {
+    const s = await start();
+    const hog = 'const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1));';
+    await s.create('hog', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'node', command: [process.execPath, '-e', hog], resources: { limits: { memory: '64Mi' } } }] });
+    const failed = await until('Failed', async () => {
+      const x = await s.get('hog');
+      return x?.status?.phase === 'Failed' ? x : undefined;
+    });
+    expect(failed.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
   });
 
   it('cleanupOrphans kills the process group a pid file names, after an agent died', async () => {
