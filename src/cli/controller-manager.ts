@@ -1,6 +1,6 @@
 /**
  * controller-manager: `raftkube controller-manager` — run the controllers (garbage collector,
- * namespace, ReplicaSet, Deployment, node lifecycle) in this process as a client of the apiservers' gRPC API,
+ * namespace, ReplicaSet, Deployment, node lifecycle, endpoints) in this process as a client of the apiservers' gRPC API,
  * campaigning for the kube-system/kube-controller-manager lease and running them only while it
  * holds it. `raftkube up` starts one per master; run by hand it takes:
  *

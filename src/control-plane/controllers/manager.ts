@@ -1,8 +1,9 @@
 /**
  * manager: the controller-manager — the garbage collector and the namespace, ReplicaSet,
- * Deployment and node lifecycle controllers on one set of shared informers, run only while this process holds the
- * kube-system/kube-controller-manager Lease. Losing the lease stops every controller and
- * informer at once; winning it again starts them afresh (new caches, new expectations).
+ * Deployment, node lifecycle and endpoints controllers on one set of shared informers, run only
+ * while this process holds the kube-system/kube-controller-manager Lease. Losing the lease
+ * stops every controller and informer at once; winning it again starts them afresh (new
+ * caches, new expectations).
  */
 import { RESOURCES } from '../api/resources.js';
 import type { ResourceInfo } from '../api/types.js';
@@ -14,6 +15,7 @@ import { CONTROLLER_MANAGER_LEASE, LeaderElector, leaderIdentity, leaseStoreOf }
 import { SharedInformers } from '../client/shared-informers.js';
 import type { Controller, ControllerContext } from './controller.js';
 import { DeploymentController } from './deployment.js';
+import { EndpointsController } from './endpoints.js';
 import type { EventSink } from './events.js';
 import { EventRecorder } from './events.js';
 import { GarbageCollector, gcResources } from './garbage-collector.js';
@@ -22,7 +24,7 @@ import { NodeLifecycleController } from './node-lifecycle.js';
 import { ReplicaSetController } from './replicaset.js';
 
 /** CONTROLLERS names the controllers the manager runs. */
-export const CONTROLLERS = ['garbage-collector', 'namespace', 'replicaset', 'deployment', 'node-lifecycle'] as const;
+export const CONTROLLERS = ['garbage-collector', 'namespace', 'replicaset', 'deployment', 'node-lifecycle', 'endpoints'] as const;
 
 /** ControllerName is one of CONTROLLERS. */
 export type ControllerName = (typeof CONTROLLERS)[number];
@@ -105,6 +107,7 @@ export function runControllerManager(o: ControllerManagerOptions): ControllerMan
     if (wanted.has('namespace')) controllers.push(new NamespaceController(ctx, { resources }));
     if (wanted.has('replicaset')) controllers.push(new ReplicaSetController(ctx));
     if (wanted.has('deployment')) controllers.push(new DeploymentController(ctx));
+    if (wanted.has('endpoints')) controllers.push(new EndpointsController(ctx));
     if (wanted.has('node-lifecycle')) {
       controllers.push(
         new NodeLifecycleController(ctx, {
