@@ -11,7 +11,7 @@ import { InvalidArgumentError } from 'commander';
 import { pino, type Logger } from 'pino';
 import { ApiClient } from '../control-plane/client/index.js';
 import type { AgentHandle, NodeResources } from '../node-agent/index.js';
-import { checkResources, cleanupOrphans, machineResources, parseTaints, ProcessRuntime, runNodeAgent, runSimulatedNodes } from '../node-agent/index.js';
+import { Cgroups, checkResources, cleanupOrphans, LIMITS_ANNOTATION, machineResources, parseTaints, ProcessRuntime, runNodeAgent, runSimulatedNodes } from '../node-agent/index.js';
 import type { LogServer } from '../node-agent/log-server.js';
 import { startLogServer } from '../node-agent/log-server.js';
 import { CliError } from './cli-error.js';
@@ -121,8 +121,11 @@ export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger
       if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
       const orphans = cleanupOrphans(dataDir);
       if (orphans > 0) log.info({ orphans }, 'killed the pod processes a previous run left behind');
-      const runtime = new ProcessRuntime({ dataDir });
-      return runNodeAgent({ ...common, name: f.name, runtime, backoff: { initialMs: f.backoffInitial * 1000, maxMs: f.backoffMax * 1000 }, ...(logs === undefined ? {} : { kubeletPort: logs.port }) });
+      const cgroups = new Cgroups();
+      if (cgroups.available === 'none') log.warn('no writable cgroup hierarchy: containers\' memory and cpu limits are not enforced (the Node says so in its raftkube.io/resource-limits annotation)');
+      const runtime = new ProcessRuntime({ dataDir, cgroups });
+      const annotations = { [LIMITS_ANNOTATION]: cgroups.available === 'none' ? 'not-enforced' : `enforced-cgroup-${cgroups.available}` };
+      return runNodeAgent({ ...common, annotations, name: f.name, runtime, backoff: { initialMs: f.backoffInitial * 1000, maxMs: f.backoffMax * 1000 }, ...(logs === undefined ? {} : { kubeletPort: logs.port }) });
     }
     default:
       throw new CliError(`Unknown runtime ${JSON.stringify(f.runtime)}; use --runtime process or --runtime simulated`);

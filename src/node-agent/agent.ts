@@ -35,6 +35,8 @@ export interface CommonAgentOptions {
   readonly resources?: NodeResources;
   readonly taints?: readonly Taint[];
   readonly labels?: Readonly<Record<string, string>>;
+  /** annotations go on every Node the agent registers. */
+  readonly annotations?: Readonly<Record<string, string>>;
   readonly clock?: Clock;
   readonly wallClock?: () => Date;
   /** leaseRenewMs: Lease renewal interval per node (default 10 s). */
@@ -130,7 +132,7 @@ function startPods(o: CommonAgentOptions, podCidr: string, runtime: ContainerRun
 function lifecycle(o: CommonAgentOptions & { readonly kubeletPort?: number }, name: string, runtime: string, firstBeatMs: number): NodeLifecycle {
   return new NodeLifecycle({
     client: o.client,
-    settings: { name, resources: o.resources ?? machineResources(), runtime, ...(o.nodeIP === undefined ? {} : { address: o.nodeIP }), ...(o.kubeletPort === undefined ? {} : { kubeletPort: o.kubeletPort }), ...(o.taints === undefined ? {} : { taints: o.taints }), ...(o.labels === undefined ? {} : { labels: o.labels }) },
+    settings: { name, resources: o.resources ?? machineResources(), runtime, ...(o.nodeIP === undefined ? {} : { address: o.nodeIP }), ...(o.kubeletPort === undefined ? {} : { kubeletPort: o.kubeletPort }), ...(o.taints === undefined ? {} : { taints: o.taints }), ...(o.labels === undefined ? {} : { labels: o.labels }), ...(o.annotations === undefined ? {} : { annotations: o.annotations }) },
     firstBeatMs,
     ...(o.clock === undefined ? {} : { clock: o.clock }),
     ...(o.wallClock === undefined ? {} : { wallClock: o.wallClock }),

@@ -11,7 +11,7 @@ export type { EventSink, EventType } from './events.js';
 export { eventRecorder, EVENTS } from './events.js';
 export { DEFAULT_POD_CIDR, IpAllocator, nodePodCidr } from './ip-allocator.js';
 export type { NodeResources, NodeSettings } from './node.js';
-export { checkResources, DEFAULT_MAX_PODS, machineResources, newNode, nodeConditions, nodeStatus, parseTaints } from './node.js';
+export { checkResources, DEFAULT_MAX_PODS, LIMITS_ANNOTATION, machineResources, newNode, nodeConditions, nodeStatus, parseTaints } from './node.js';
 export type { NodeClient, NodeLifecycleOptions, Registration } from './node-lifecycle.js';
 export { NODE_LEASE_NAMESPACE, NodeLifecycle } from './node-lifecycle.js';
 export type { StatusFacts, Waiting } from './pod-status.js';

@@ -144,8 +144,10 @@ export class NodeLifecycle {
     const want = nodeLabels(s);
     const have = cur.metadata.labels ?? {};
     const missing = Object.entries(want).filter(([k, v]) => have[k] !== v);
-    if (missing.length > 0) {
-      const p = await this.#o.client.patch<NodeObject>(NODES, { name: s.name }, { type: 'merge', patch: { metadata: { labels: Object.fromEntries(missing) } } });
+    const notes = Object.entries(s.annotations ?? {}).filter(([k, v]) => cur.metadata.annotations?.[k] !== v);
+    if (missing.length > 0 || notes.length > 0) {
+      const meta = { ...(missing.length === 0 ? {} : { labels: Object.fromEntries(missing) }), ...(notes.length === 0 ? {} : { annotations: Object.fromEntries(notes) }) };
+      const p = await this.#o.client.patch<NodeObject>(NODES, { name: s.name }, { type: 'merge', patch: { metadata: meta } });
       if (!p.ok) return p;
       cur = p.value;
     }

@@ -27,6 +27,8 @@ export interface NodeSettings {
   readonly taints?: readonly Taint[];
   /** labels are added to the kubelet's own (kubernetes.io/hostname, os, arch). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** annotations go on the Node (e.g. whether resource limits are enforced). */
+  readonly annotations?: Readonly<Record<string, string>>;
   /** address is the node's InternalIP (default 127.0.0.1). */
   readonly address?: string;
   /** runtime names the container runtime in nodeInfo ('process', 'simulated'). */
@@ -34,6 +36,9 @@ export interface NodeSettings {
   /** kubeletPort is the port of the agent's log endpoint, published as daemonEndpoints.kubeletEndpoint.Port (0: none). */
   readonly kubeletPort?: number;
 }
+
+/** LIMITS_ANNOTATION says on a Node whether its agent enforces containers' resource limits. */
+export const LIMITS_ANNOTATION = 'raftkube.io/resource-limits';
 
 /** DEFAULT_MAX_PODS is a node's pod capacity unless told otherwise (the kubelet's default). */
 export const DEFAULT_MAX_PODS = 110;
@@ -145,7 +150,7 @@ export function newNode(s: NodeSettings, now: Date): NodeObject {
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: s.name, labels: nodeLabels(s) },
+    metadata: { name: s.name, labels: nodeLabels(s), ...(s.annotations === undefined ? {} : { annotations: { ...s.annotations } }) },
     spec: taints.length === 0 ? {} : { taints: [...taints] },
     status: nodeStatus(s, undefined, now),
   };

@@ -80,6 +80,7 @@ describe('raftkube node-agent', () => {
         expect(await agent.registered).toEqual(['registered']);
         const node = await client.get<NodeObject>(NODES, { name: 'n7' });
         expect(node.ok && node.value.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(logs.port);
+        expect(node.ok && node.value.metadata.annotations?.['raftkube.io/resource-limits']).toMatch(/^(enforced-cgroup-v[12]|not-enforced)$/);
         const c = client;
         await agent.informer.waitForSync();
         expect((await c.create<PodObject>(PODS, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'talk', namespace: 'default' }, spec: { nodeName: 'n7', containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo hello logs; sleep 30'] }] } })).ok).toBe(true);
