@@ -13,6 +13,7 @@ import { ApiClient } from '../control-plane/client/index.js';
 import type { AgentHandle, NodeResources } from '../node-agent/index.js';
 import { Cgroups, checkResources, cleanupOrphans, LIMITS_ANNOTATION, machineResources, parseTaints, ProcessRuntime, runNodeAgent, runSimulatedNodes } from '../node-agent/index.js';
 import type { LogServer } from '../node-agent/log-server.js';
+import { ServiceProxy } from '../node-agent/service-proxy.js';
 import { startLogServer } from '../node-agent/log-server.js';
 import { CliError } from './cli-error.js';
 
@@ -36,6 +37,7 @@ export interface NodeAgentFlags {
   readonly podCidr?: string;
   readonly kubeletClientTokenFile?: string;
   readonly logPort: number;
+  readonly serviceProxy: boolean;
   readonly startDelay: number;
   readonly backoffInitial: number;
   readonly backoffMax: number;
@@ -150,6 +152,9 @@ export async function runNodeAgentCommand(f: NodeAgentFlags, log: Logger = pino(
     client.close();
     throw e;
   }
+  // Services: every process-runtime agent runs the proxy; on a shared machine the first to bind an address serves it.
+  const proxy = f.serviceProxy && f.runtime === 'process' ? new ServiceProxy({ client, ...(f.nodeIp === undefined ? {} : { nodeIP: f.nodeIp }), onError: (what, e) => log.warn({ err: e }, what) }) : null;
+  proxy?.start();
   void agent.registered.then((r) => {
     const count = (what: string): number => r.filter((x) => x === what).length;
     log.info({ registered: count('registered'), adopted: count('adopted'), runtime: f.runtime }, 'nodes registered');
@@ -159,6 +164,7 @@ export async function runNodeAgentCommand(f: NodeAgentFlags, log: Logger = pino(
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
+    proxy?.stop();
     agent.stop().then(
       async () => {
         await logs?.close();
@@ -198,6 +204,7 @@ export function registerNodeAgentCommand(program: Command): void {
     .option('--pod-cidr <cidr>', 'the loopback block pod IPs come from (default: a /16 of 127.64.0.0/10 picked by the number the node name ends in, n1 → 127.65.0.0/16; simulated nodes share 127.64.0.0/10)')
     .option('--kubelet-client-token-file <file>', "process runtime: serve container logs (kubectl logs) to the apiservers presenting this token")
     .option('--log-port <port>', 'the port of the log endpoint (0: any free port; published in the Node status)', nonNegative, 0)
+    .option('--no-service-proxy', 'process runtime: do not forward ClusterIP and NodePort Services to their endpoints')
     .option('--start-delay <ms>', 'simulated runtime: how long a pod stays ContainerCreating', nonNegative, 200)
     .option('--backoff-initial <seconds>', 'process runtime: first CrashLoopBackOff delay, doubling', nonNegative, 10)
     .option('--backoff-max <seconds>', 'process runtime: longest CrashLoopBackOff delay', nonNegative, 300)

@@ -30,3 +30,5 @@ export { httpProbe, networkProber, ProbeManager, tcpProbe } from './probes.js';
 export { prepareVolumes, volumeDir } from './volumes.js';
 export type { CgroupHandle, Limits } from './cgroups.js';
 export { Cgroups, limitsOf } from './cgroups.js';
+export type { ServiceProxyOptions } from './service-proxy.js';
+export { ENDPOINTS, SERVICES, ServiceProxy } from './service-proxy.js';

@@ -18,7 +18,7 @@ import { startLogServer } from '../../src/node-agent/log-server.js';
 import type { Cluster } from '../control-plane/client/harness.js';
 import { startCluster, TOKEN } from '../control-plane/client/harness.js';
 
-const base: NodeAgentFlags = { name: 'sim', apiservers: '', token: TOKEN, runtime: 'simulated', nodes: 3, logPort: 0, startDelay: 0, backoffInitial: 10, backoffMax: 300, leaseRenew: 10, statusReport: 60, logLevel: 'silent' };
+const base: NodeAgentFlags = { name: 'sim', apiservers: '', token: TOKEN, runtime: 'simulated', nodes: 3, logPort: 0, serviceProxy: false, startDelay: 0, backoffInitial: 10, backoffMax: 300, leaseRenew: 10, statusReport: 60, logLevel: 'silent' };
 const log = pino({ level: 'silent' });
 
 async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
