@@ -157,7 +157,11 @@ export class PodWorker {
     }
     if (pod.metadata.deletionTimestamp !== undefined) return this.#terminate(key, pod, t);
     const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') return 'done';
+    if (phase === 'Succeeded' || phase === 'Failed') {
+      // A finished pod runs nothing any more: its probes end; its records stay for logs until it is deleted.
+      this.#probes?.remove(uid);
+      return 'done';
+    }
     if (t === undefined) {
       const hostNetwork = pod.spec?.hostNetwork === true;
       const ip = hostNetwork ? this.#hostIP() : this.#o.ips.allocate(pod.status?.podIP);
