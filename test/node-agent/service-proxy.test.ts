@@ -56,16 +56,16 @@ describe('ServiceProxy', () => {
   it('forwards a ClusterIP round-robin to ready endpoints, drops a not-ready one, and stops with the Service', async () => {
     const { registry } = await newRegistry();
     const client = new RegistryClient(registry);
-    const a = await serve('127.65.0.10', 0, 'a');
+    const a = await serve('127.200.0.10', 0, 'a');
     const port = (a.address() as { port: number }).port;
-    servers.push(a, await serve('127.65.0.11', port, 'b'));
+    servers.push(a, await serve('127.200.0.11', port, 'b'));
 
     const svc = await client.create<KubeObject>(SERVICES, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 18080, targetPort: port }] } });
     if (!svc.ok) throw new Error(svc.error.message);
     const ip = (svc.value['spec'] as { clusterIP: string }).clusterIP;
     expect(ip).toMatch(/^127\./);
     const subsets = (ready: string[], notReady: string[]): unknown => [{ addresses: ready.map((x) => ({ ip: x })), notReadyAddresses: notReady.map((x) => ({ ip: x })), ports: [{ name: 'http', port, protocol: 'TCP' }] }];
-    const ep = await client.create<KubeObject>(ENDPOINTS, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'web', namespace: 'default' }, subsets: subsets(['127.65.0.10', '127.65.0.11'], []) });
+    const ep = await client.create<KubeObject>(ENDPOINTS, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'web', namespace: 'default' }, subsets: subsets(['127.200.0.10', '127.200.0.11'], []) });
     if (!ep.ok) throw new Error(ep.error.message);
 
     proxy = new ServiceProxy({ client });
@@ -74,7 +74,7 @@ describe('ServiceProxy', () => {
     const answers = [await get(ip, 18080), await get(ip, 18080), await get(ip, 18080), await get(ip, 18080)];
     expect(answers.sort()).toEqual(['a', 'a', 'b', 'b']);
 
-    expect((await client.update<KubeObject>(ENDPOINTS, { ...ep.value, subsets: subsets(['127.65.0.10'], ['127.65.0.11']) })).ok).toBe(true);
+    expect((await client.update<KubeObject>(ENDPOINTS, { ...ep.value, subsets: subsets(['127.200.0.10'], ['127.200.0.11']) })).ok).toBe(true);
     await until('only a', async () => {
       const got = [await get(ip, 18080), await get(ip, 18080)];
       return got.every((x) => x === 'a') ? true : undefined;
