@@ -62,16 +62,28 @@ export function fnv32a(s: string): number {
  * (no vowels, so no words).
  */
 export function podTemplateHash(template: unknown, collisionCount: number | undefined): string {
-  const h = fnv32a(canonicalJson(template) + (collisionCount === undefined ? '' : String(collisionCount)));
+  const h = fnv32a(canonicalJson(dropNulls(template)) + (collisionCount === undefined ? '' : String(collisionCount)));
   return [...String(h)].map((c) => SAFE[c.charCodeAt(0) % SAFE.length] ?? 'b').join('');
 }
 
-/** templateOf is a ReplicaSet's template without its pod-template-hash label, for comparison. */
+/**
+ * dropNulls removes null members (recursively): Kubernetes decodes a null field as absent, and
+ * kubectl sends some (a template's `creationTimestamp: null` in `rollout undo`).
+ */
+export function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropNulls);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== null) out[k] = dropNulls(x);
+  return out;
+}
+
+/** withoutHash is a template without its pod-template-hash label and null fields, for comparison. */
 function withoutHash(t: NonNullable<ReplicaSet['spec']>['template']): unknown {
   if (t === undefined) return {};
   const labels = { ...(t.metadata?.labels ?? {}) };
   delete labels[POD_TEMPLATE_HASH_LABEL];
-  return { ...t, metadata: { ...t.metadata, labels } };
+  return dropNulls({ ...t, metadata: { ...t.metadata, labels } });
 }
 
 /** sameTemplate says whether a ReplicaSet runs the Deployment's template (ignoring the hash label). */

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeploymentController } from '../../../src/control-plane/controllers/deployment.js';
-import { podTemplateHash, resolveIntOrPercent, surgeAndUnavailable } from '../../../src/control-plane/controllers/deployment-util.js';
+import { podTemplateHash, resolveIntOrPercent, sameTemplate, surgeAndUnavailable } from '../../../src/control-plane/controllers/deployment-util.js';
 import type { Deployment, ReplicaSet } from '../../../src/control-plane/controllers/objects.js';
 import { DEPLOYMENTS, REPLICASETS } from '../../../src/control-plane/controllers/objects.js';
 import type { Fixture } from './fixture.js';
@@ -60,6 +60,14 @@ describe('deployment arithmetic', () => {
     expect(resolveIntOrPercent(2, 10, false, '0')).toBe(2);
     expect(surgeAndUnavailable(deployment('x', 4))).toEqual({ maxSurge: 1, maxUnavailable: 1 });
     expect(surgeAndUnavailable(deployment('x', 4, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 0 } } }))).toEqual({ maxSurge: 0, maxUnavailable: 1 });
+  });
+
+  it('treats null fields as absent when matching templates (kubectl rollout undo sends creationTimestamp: null)', () => {
+    const d = deployment('web', 1);
+    const rs: ReplicaSet = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-x' }, spec: { selector: {}, template: { metadata: { labels: { app: 'web', 'pod-template-hash': 'x' } }, spec: d.spec!.template.spec! } } };
+    const undone = { ...d, spec: { ...d.spec!, template: { ...d.spec!.template, metadata: { ...d.spec!.template.metadata, creationTimestamp: null } } } } as unknown as Deployment;
+    expect(sameTemplate(rs, undone)).toBe(true);
+    expect(podTemplateHash(undone.spec?.template, undefined)).toBe(podTemplateHash(d.spec?.template, undefined));
   });
 
   it('hashes templates stably into the safe alphabet', () => {
