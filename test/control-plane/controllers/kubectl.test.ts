@@ -83,6 +83,9 @@ describe('kubectl with the controller-manager', () => {
     await ok(['create', 'deployment', 'web', '--image=busybox:1', '--replicas=3']);
     expect(await ok(['rollout', 'status', 'deployment/web', '--timeout=25s'])).toContain('deployment "web" successfully rolled out');
     expect(await ok(['get', 'deployment', 'web', '-o', 'jsonpath={.status.readyReplicas}/{.status.updatedReplicas}/{.status.availableReplicas}'])).toBe('3/3/3');
+    // What the controllers did shows in describe and get events.
+    expect(await ok(['describe', 'deployment', 'web'])).toMatch(/ScalingReplicaSet\s+.*deployment-controller\s+Scaled up replica set web-\w+ from 0 to 3/);
+    expect(await ok(['get', 'events', '--field-selector', 'reason=SuccessfulCreate', '-o', 'name'])).toMatch(/^event\/web-\w+\.\w+$/m);
   });
 
   it('rolls a new image, then rollout undo brings the old template back under revision 3', async () => {
