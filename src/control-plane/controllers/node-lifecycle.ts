@@ -4,6 +4,8 @@
  * controller's own clock from when it last saw a renewal, so masters' clocks need not agree —
  * gets Ready=Unknown and the node.kubernetes.io/unreachable NoExecute taint; a node that reports
  * Ready=False gets node.kubernetes.io/not-ready. Both taints go when the node is Ready again.
+ * The pods of an unreachable node are marked not ready, so Services and Deployments stop
+ * counting on them.
  * Pods on a node with a NoExecute taint are evicted (deleted): at once when they tolerate it for
  * 0 s, after tolerationSeconds when they say so, never when they tolerate it without a limit,
  * and after the pod eviction timeout when they do not mention it (what Kubernetes'
@@ -128,6 +130,8 @@ export class NodeLifecycleController implements Controller {
       cur = u;
       await this.#events.event(node, 'Normal', 'NodeNotReady', `Node ${key} status is now: NodeNotReady`);
     }
+    // Pods on a node nobody hears from are not ready, whatever they last said (MarkPodsNotReady).
+    if (unreachable && !(await this.#markPodsNotReady(key))) return 'retry';
     const want = unreachable ? UNREACHABLE_TAINT : notReady ? NOT_READY_TAINT : null;
     const t = await this.#taint(cur, want);
     if (t === null) return 'retry';
@@ -146,6 +150,20 @@ export class NodeLifecycleController implements Controller {
     next.status = { ...next.status, conditions: [...conds.filter((c) => c.type !== 'Ready'), ready] };
     const r = await this.#ctx.client.updateStatus<Node>(NODES, next);
     return r.ok ? r.value : null;
+  }
+
+  async #markPodsNotReady(node: string): Promise<boolean> {
+    let ok = true;
+    for (const pod of this.#pods.byIndex(NODE_NAME_INDEX, node)) {
+      const conds = pod.status?.conditions ?? [];
+      if (!conds.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
+      const stamp = rfc3339(this.#ctx.now());
+      const next = structuredClone(pod);
+      next.status = { ...next.status, conditions: conds.map((c) => (c.type === 'Ready' ? { ...c, status: 'False', reason: 'NodeNotReady', lastTransitionTime: stamp } : c)) };
+      const r = await this.#ctx.client.updateStatus<Pod>(PODS, next);
+      if (!r.ok && !isGone(r.error) && r.error.code !== 409) ok = false;
+    }
+    return ok;
   }
 
   /** taint makes the node carry exactly `want` of the two lifecycle NoExecute taints. */

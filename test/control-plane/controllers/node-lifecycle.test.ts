@@ -33,7 +33,8 @@ async function setup(): Promise<void> {
   await f.create<LeaseObject>(LEASES, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'n1', namespace: 'kube-node-lease' }, spec: { holderIdentity: 'n1', leaseDurationSeconds: 40, renewTime: '2026-03-01T10:00:00.000000Z' } });
   await f.create(PODS, podOn('plain'));
   await f.create(PODS, podOn('quick', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 0 }]));
-  await f.create(PODS, podOn('forever', [{ operator: 'Exists' }]));
+  const forever = await f.create(PODS, podOn('forever', [{ operator: 'Exists' }]));
+  await f.client.updateStatus(PODS, { ...forever, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } });
   nc = new NodeLifecycleController(f.ctx, { gracePeriodMs: 10_000, podEvictionTimeoutMs: 60_000 });
   f.informers.start();
   await f.settle();
@@ -53,7 +54,8 @@ describe('NodeLifecycleController', () => {
     await f.clock.advance(10_001);
     f.clear();
     expect(await nc.reconcile('n1')).toEqual({ requeueAfter: 60_000 });
-    expect(f.client.writes()).toEqual(['update nodes/status n1', 'update nodes n1', 'delete pods default/quick']);
+    expect(f.client.writes()).toEqual(['update nodes/status n1', 'update pods/status default/forever', 'update nodes n1', 'delete pods default/quick']);
+    expect((await f.get<Pod>(PODS, 'default', 'forever'))?.status?.conditions).toEqual([{ type: 'Ready', status: 'False', reason: 'NodeNotReady', lastTransitionTime: '2026-03-01T10:00:00Z' }]);
     const node = await f.get<Node>(NODES, undefined, 'n1');
     expect(node?.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'Unknown', reason: 'NodeStatusUnknown' });
     expect(node?.spec?.taints).toEqual([{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: '2026-03-01T10:00:00Z' }]);
