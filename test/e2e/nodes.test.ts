@@ -1,0 +1,82 @@
+/**
+ * nodes: a 3-master cluster from `raftkube up` with two process-runtime node agents, driven with
+ * the real kubectl — nodes register Ready, the scheduler binds pods, pods run as real processes
+ * with their own loopback IPs, `kubectl logs` reads them, a crashing container is restarted,
+ * deletion stops the process within its grace period, and the scheduler's Lease names a master.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeResult, isAlive, runCommand, startCluster, waitFor, type CommandResult, type TestCluster } from '../integration/harness.js';
+
+const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
+let cluster: TestCluster | undefined;
+let kubeconfig = '';
+
+function k(args: readonly string[]): Promise<CommandResult> {
+  return runCommand(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { timeoutMs: 30_000 });
+}
+
+async function ok(args: readonly string[]): Promise<string> {
+  const r = await k(args);
+  expect(r.code, `kubectl ${args.join(' ')}: ${describeResult(r)}`).toBe(0);
+  return r.stdout;
+}
+
+beforeAll(async () => {
+  cluster = await startCluster({ masters: 3, controlPlane: true, nodes: 2 });
+  kubeconfig = join(cluster.dataDir, 'kubeconfig');
+}, 200_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+describe('pods on process-runtime nodes', () => {
+  it('registers two Ready nodes, each with its Lease, and a scheduler leader named after a master', async () => {
+    expect(await ok(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}'])).toBe('n1=True n2=True ');
+    expect(await ok(['get', 'leases', '-n', 'kube-node-lease', '-o', 'name'])).toBe('lease.coordination.k8s.io/n1\nlease.coordination.k8s.io/n2\n');
+    const holder = await waitFor('a scheduler to take the lease', async () => {
+      const r = await k(['get', 'lease', 'kube-scheduler', '-n', 'kube-system', '-o', 'jsonpath={.spec.holderIdentity}']);
+      return r.code === 0 && r.stdout !== '' ? r.stdout : null;
+    });
+    expect(holder).toMatch(/^m[123]_/);
+  });
+
+  it('runs a pod as a process with its own IP, and serves its logs', async () => {
+    await ok(['run', 'echoer', '--image=busybox', '--command', '--', 'sh', '-c', 'echo hello from echoer; echo second line; sleep 300']);
+    const ip = await waitFor('echoer to run', async () => {
+      const r = await k(['get', 'pod', 'echoer', '-o', 'jsonpath={.status.phase} {.status.podIP} {.spec.nodeName}']);
+      const m = /^Running (127\.\d+\.\d+\.\d+) (n[12])$/.exec(r.stdout);
+      return m === null ? null : m[1];
+    }, { timeoutMs: 30_000 });
+    expect(ip).toMatch(/^127\./);
+    expect(await ok(['get', 'pods'])).toMatch(/^echoer\s+1\/1\s+Running\s+0\s+/m);
+    await waitFor('the log', async () => (await k(['logs', 'echoer'])).stdout === 'hello from echoer\nsecond line\n');
+    expect(await ok(['logs', 'echoer', '--tail=1'])).toBe('second line\n');
+  });
+
+  it('restarts a crashing container with restartCount going up', async () => {
+    await ok(['run', 'crasher', '--image=busybox', '--command', '--', 'sh', '-c', 'echo boom; exit 3']);
+    await waitFor('crasher to restart', async () => {
+      const r = await k(['get', 'pod', 'crasher', '-o', 'jsonpath={.status.containerStatuses[0].restartCount}']);
+      return r.code === 0 && Number(r.stdout) >= 1;
+    }, { timeoutMs: 40_000 });
+    const last = await ok(['get', 'pod', 'crasher', '-o', 'jsonpath={.status.containerStatuses[0].lastState.terminated.exitCode}']);
+    expect(last).toBe('3');
+  });
+
+  it('stops the process when the pod is deleted, and the delete completes', async () => {
+    const f = JSON.parse(readFileSync(join(cluster!.dataDir, 'cluster.json'), 'utf8')) as { nodes: { name: string; pids: number[] }[] };
+    expect(f.nodes.map((n) => n.name)).toEqual(['n1', 'n2']);
+    expect(f.nodes.every((n) => n.pids.every(isAlive))).toBe(true);
+    await ok(['run', 'sleeper', '--image=busybox', '--command', '--', 'sleep', '12345']);
+    await waitFor('sleeper to run', async () => (await k(['get', 'pod', 'sleeper', '-o', 'jsonpath={.status.phase}'])).stdout === 'Running', { timeoutMs: 30_000 });
+    const before = await runCommand('pgrep', ['-f', 'sleep 12345']);
+    expect(before.stdout.trim()).not.toBe('');
+    expect(await ok(['delete', 'pod', 'sleeper', '--grace-period=5'])).toBe('pod "sleeper" deleted\n');
+    expect((await k(['get', 'pod', 'sleeper'])).stderr).toContain('NotFound');
+    const after = await runCommand('pgrep', ['-f', 'sleep 12345']);
+    expect(after.stdout.trim()).toBe('');
+  });
+});
