@@ -7,8 +7,8 @@
  * ReplicaSet under a new revision), prunes history beyond revisionHistoryLimit, honours
  * spec.paused, and writes the status and conditions (Available, Progressing with its deadline)
  * that `kubectl rollout status` reads.
- * NB: scaling a Deployment in the middle of a rollout is not proportional as in Kubernetes: the
- * rolling arithmetic absorbs it (surplus comes off old ReplicaSets first).
+ * A change of spec.replicas in the middle of a rollout is spread over the active ReplicaSets in
+ * proportion to their size, as Kubernetes does.
  */
 import type { DeploymentCondition } from 'kubernetes-types/apps/v1.js';
 import type { Selector } from '../api/selectors/labels.js';
@@ -172,7 +172,7 @@ class DeploymentSync {
       return this.#writeStatus(newRS, false);
     }
     this.#pausedCondition();
-    if (this.#d.spec?.paused === true) return this.#syncPaused();
+    if (this.#d.spec?.paused === true || this.#isScalingEvent()) return this.#syncScale();
     if (this.#d.spec?.strategy?.type === 'Recreate') return this.#rolloutRecreate();
     return this.#rolloutRolling();
   }
@@ -197,9 +197,18 @@ class DeploymentSync {
     return rs;
   }
 
-  #annotationsFor(rs: ReplicaSet, revision: number | null): Record<string, string> {
+  /**
+   * annotationsFor is a ReplicaSet's annotations with the revision set (when given) and, when
+   * `sized`, the desired and max replica counts of the Deployment as it is now (written only
+   * when the ReplicaSet is created or scaled: proportional scaling reads the old ones).
+   */
+  #annotationsFor(rs: ReplicaSet, revision: number | null, sized = true): Record<string, string> {
     const { maxSurge } = surgeAndUnavailable(this.#d);
-    const a: Record<string, string> = { ...(rs.metadata.annotations ?? {}), [DESIRED_REPLICAS_ANNOTATION]: String(this.#replicas), [MAX_REPLICAS_ANNOTATION]: String(this.#replicas + maxSurge) };
+    const a: Record<string, string> = { ...(rs.metadata.annotations ?? {}) };
+    if (sized) {
+      a[DESIRED_REPLICAS_ANNOTATION] = String(this.#replicas);
+      a[MAX_REPLICAS_ANNOTATION] = String(this.#replicas + maxSurge);
+    }
     if (revision !== null) {
       const old = revisionOf(rs);
       if (old > 0 && old !== revision) {
@@ -220,7 +229,7 @@ class DeploymentSync {
     const revision = Math.max(0, ...others.map(revisionOf)) + 1;
     if (existing !== null) {
       const rev = revisionOf(existing) < revision ? revision : revisionOf(existing);
-      const annotations = this.#annotationsFor(existing, rev);
+      const annotations = this.#annotationsFor(existing, rev, false);
       if (canonicalJson(annotations) !== canonicalJson(existing.metadata.annotations ?? {}) || (existing.spec?.minReadySeconds ?? 0) !== (this.#d.spec?.minReadySeconds ?? 0)) {
         const next = structuredClone(existing);
         next.metadata.annotations = annotations;
@@ -381,14 +390,64 @@ class DeploymentSync {
     return this.#writeStatus(scaled, true);
   }
 
-  async #syncPaused(): Promise<Reconciled> {
+  /** isScalingEvent says whether spec.replicas changed since the active ReplicaSets were last sized. */
+  #isScalingEvent(): boolean {
+    return this.#rss.some((rs) => {
+      const desired = rs.metadata.annotations?.[DESIRED_REPLICAS_ANNOTATION];
+      return replicasOf(rs) > 0 && desired !== undefined && Number(desired) !== this.#replicas;
+    });
+  }
+
+  /** syncScale resizes the ReplicaSets for a new spec.replicas (or while paused) without rolling. */
+  async #syncScale(): Promise<Reconciled> {
     const { newRS, olds } = await this.#newReplicaSet(false);
-    const active = this.#rss.filter((rs) => replicasOf(rs) > 0);
-    // Scaling while paused: one active ReplicaSet (or none: the newest) takes the new size.
-    const target = active.length === 1 ? active[0]! : active.length === 0 ? (newRS ?? olds[olds.length - 1] ?? null) : null;
-    if (target !== null && replicasOf(target) !== this.#replicas) await this.#scale(target, this.#replicas);
-    await this.#cleanup();
+    await this.#scaleProportionally(newRS, olds);
+    if (this.#d.spec?.paused === true) await this.#cleanup();
     return this.#writeStatus(newRS === null ? null : this.#current(newRS), false);
+  }
+
+  /**
+   * scaleProportionally is Kubernetes' scale(): one active ReplicaSet (or none: the newest)
+   * takes the whole size; a saturated new ReplicaSet leaves the old ones at zero; otherwise, in a
+   * rolling update, the change is spread over the active ReplicaSets in proportion to their size
+   * (their max-replicas annotation), the leftover going to the largest.
+   */
+  async #scaleProportionally(newRS: ReplicaSet | null, olds: readonly ReplicaSet[]): Promise<void> {
+    const n = this.#replicas;
+    const active = [...(newRS === null ? [] : [newRS]), ...olds].map((rs) => this.#current(rs)).filter((rs) => replicasOf(rs) > 0);
+    if (active.length <= 1) {
+      const target = active[0] ?? newRS ?? [...olds].sort(byCreation).at(-1) ?? null;
+      if (target !== null && replicasOf(target) !== n) await this.#scale(target, n);
+      return;
+    }
+    if (newRS !== null && replicasOf(this.#current(newRS)) === n && (this.#current(newRS).status?.availableReplicas ?? 0) === n) {
+      for (const old of olds) if (replicasOf(this.#current(old)) > 0) await this.#scale(this.#current(old), 0);
+      return;
+    }
+    if (this.#strategy() !== 'RollingUpdate') return;
+    const { maxSurge } = surgeAndUnavailable(this.#d);
+    const allowed = n > 0 ? n + maxSurge : 0;
+    const toAdd = allowed - sumReplicas(active);
+    if (toAdd === 0) return;
+    // Up: the biggest (then newest) first; down: the biggest (then oldest) first.
+    const sorted = [...active].sort((a, b) => replicasOf(b) - replicasOf(a) || (toAdd > 0 ? byCreation(b, a) : byCreation(a, b)));
+    const sizes = new Map<ReplicaSet, number>();
+    let added = 0;
+    for (const rs of sorted) {
+      const cur = replicasOf(rs);
+      let proportion = 0;
+      if (cur > 0 && toAdd !== added) {
+        const annotated = Number(rs.metadata.annotations?.[MAX_REPLICAS_ANNOTATION] ?? this.#d.status?.replicas ?? 0);
+        const fraction = n === 0 ? -cur : Math.round((cur * allowed) / (annotated > 0 ? annotated : allowed)) - cur;
+        const left = toAdd - added;
+        proportion = toAdd > 0 ? Math.min(fraction, left) : Math.max(fraction, left);
+      }
+      sizes.set(rs, cur + proportion);
+      added += proportion;
+    }
+    const first = sorted[0]!;
+    sizes.set(first, Math.max(0, (sizes.get(first) ?? 0) + (toAdd - added)));
+    for (const rs of sorted) await this.#scale(rs, Math.max(0, sizes.get(rs) ?? replicasOf(rs)));
   }
 
   #complete(newRS: ReplicaSet): boolean {

@@ -147,6 +147,26 @@ describe('DeploymentController', () => {
     ]);
   });
 
+  it('scales proportionally in the middle of a rollout (leftover to the largest ReplicaSet)', async () => {
+    f = await newFixture();
+    await f.create(DEPLOYMENTS, deployment('web', 10, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 3, maxUnavailable: 2 } } }));
+    await start();
+    await reconcile();
+    await settleRS();
+    await setTemplate('web', 'busybox:2');
+    await reconcile();
+    let [old, cur] = await rsList();
+    expect([old?.spec?.replicas, cur?.spec?.replicas]).toEqual([8, 3]);
+    const d = await f.get<Deployment>(DEPLOYMENTS, 'default', 'web');
+    await f.client.update(DEPLOYMENTS, { ...d!, spec: { ...d!.spec!, replicas: 20 } });
+    await f.settle();
+    // 23 allowed - 11 = 12 more: 8 → 14 and 3 → 5 by proportion (of max-replicas 13), 4 left over to the larger.
+    expect(await reconcile()).toEqual([`update replicasets default/${old?.metadata.name ?? ''}`, `update replicasets default/${cur?.metadata.name ?? ''}`, 'update deployments/status default/web']);
+    [old, cur] = await rsList();
+    expect([old?.spec?.replicas, cur?.spec?.replicas]).toEqual([18, 5]);
+    expect([old?.metadata.annotations?.['deployment.kubernetes.io/desired-replicas'], cur?.metadata.annotations?.['deployment.kubernetes.io/max-replicas']]).toEqual(['20', '23']);
+  });
+
   it('rollout undo: the old template revives its ReplicaSet under the next revision', async () => {
     f = await newFixture();
     await f.create(DEPLOYMENTS, deployment('web', 1, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }));
