@@ -55,7 +55,7 @@ export function startComponents(masters: readonly MasterEntry[], previousNodes: 
     if (o.controllerManager) {
       let cm = components['controller-manager'];
       if (!running(cm)) {
-        cm = startComponentProcess(o.dataDir, `${m.name}-controller-manager`, ['controller-manager', ...common, '--token-file', o.creds.tokenFile, '--master', m.name, '--node-monitor-grace-period', '10s']);
+        cm = startComponentProcess(o.dataDir, `${m.name}-controller-manager`, ['controller-manager', ...common, '--token-file', o.creds.tokenFile, '--master', m.name, '--node-monitor-grace-period', '10s', '--pod-eviction-timeout', '30s']);
         started.push(cm);
       }
       components['controller-manager'] = cm;

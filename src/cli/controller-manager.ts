@@ -10,6 +10,7 @@
  * --token-file takes a kube-apiserver token file (its system:kube-controller-manager line is
  * used) or a file holding just the token.
  */
+import { keepAlive } from './keep-alive.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -123,6 +124,8 @@ export function runControllerManagerCommand(f: ControllerManagerFlags, log: Logg
       },
     );
   };
+  // NB: a standby only waits on unref'd timers; without this it would exit.
+  keepAlive();
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -20,6 +20,7 @@ import { registerBenchApiCommand } from './bench-api.js';
 import { registerApiServerCommand } from './apiserver.js';
 import { registerLbCommand } from './lb.js';
 import { registerSchedulerCommand } from './scheduler.js';
+import { registerControllerManagerCommand } from './controller-manager.js';
 import { registerNodeAgentCommand } from './node-agent.js';
 import type { NodeRuntime } from './components-up.js';
 import { probeApiservers } from './control-plane-up.js';
@@ -120,6 +121,7 @@ program
 registerApiServerCommand(program);
 registerLbCommand(program);
 registerSchedulerCommand(program);
+registerControllerManagerCommand(program);
 registerNodeAgentCommand(program);
 registerBenchCommand(program);
 registerBenchApiCommand(program);

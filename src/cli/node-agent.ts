@@ -4,6 +4,7 @@
  * client of the apiservers' gRPC API. SIGTERM or SIGINT stops it; on the process runtime that
  * stops its pods' processes too (SIGTERM, then SIGKILL after 2 s).
  */
+import { keepAlive } from './keep-alive.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -177,6 +178,8 @@ export async function runNodeAgentCommand(f: NodeAgentFlags, log: Logger = pino(
       },
     );
   };
+  // NB: a standby only waits on unref'd timers; without this it would exit.
+  keepAlive();
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -9,6 +9,7 @@
  * --token-file takes either a kube-apiserver token file (the system:kube-scheduler line is
  * used) or a file holding just the token.
  */
+import { keepAlive } from './keep-alive.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -124,6 +125,8 @@ export async function runSchedulerCommand(f: SchedulerFlags, log: Logger = pino(
       },
     );
   };
+  // NB: a standby only waits on unref'd timers; without this it would exit.
+  keepAlive();
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -20,7 +20,7 @@ import { apiserversReady, basePortOf, planPorts, PORT_SPAN, startControlPlane, t
 import { readyNodes, startComponents, type ComponentsStart, type NodeRuntime } from './components-up.js';
 
 /** CONTROLLER_MANAGER_AVAILABLE says whether up starts a controller manager on every master. */
-const CONTROLLER_MANAGER_AVAILABLE = false;
+const CONTROLLER_MANAGER_AVAILABLE = true;
 
 /** MASTERS_RULE is the one wording of which --masters counts are allowed (flag help, error, README). */
 export const MASTERS_RULE = '3 or 5 (1 for a toy)';

@@ -65,7 +65,9 @@ function pruneObject(catalog: SchemaCatalog, typeName: string, v: unknown): unkn
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
     const f = schema.fields[k];
-    if (f === undefined) continue;
+    // Unknown fields go; so do nulls, which Kubernetes decodes as "absent" (kubectl rollout
+    // undo sends creationTimestamp: null in a template, for one).
+    if (f === undefined || x === null) continue;
     out[k] = pruneValue(catalog, f.type, x);
   }
   return out;

@@ -83,7 +83,7 @@ async function commitUpdate(core: RegistryCore, ctx: RequestContext, res: Resour
   if (opts.dryRun === true) return ok({ object: next, warnings, created: false });
   const key = keyOf(res, current.metadata.namespace, name);
   const finalizers = next.metadata.finalizers ?? [];
-  if (next.metadata.deletionTimestamp !== undefined && finalizers.length === 0 && !awaitsGrace(res, next)) {
+  if (next.metadata.deletionTimestamp !== undefined && finalizers.length === 0 && !awaitsGrace(res, next) && !namespaceHeld(res, next)) {
     // The last finalizer is gone from an object being deleted: the delete completes now.
     const d = await core.storage.store.delete(key, rv);
     if (!d.ok) return err(fromPort(res, name, d.error));
@@ -93,6 +93,12 @@ async function commitUpdate(core: RegistryCore, ctx: RequestContext, res: Resour
   const r = await core.storage.store.update(key, next, rv);
   if (!r.ok) return err(fromPort(res, name, r.error));
   return ok({ object: r.value, warnings, created: false });
+}
+
+/** namespaceHeld tells whether a namespace still waits for its content to go (spec.finalizers). */
+function namespaceHeld(res: ResourceInfo, obj: KubeObject): boolean {
+  const spec = obj['spec'];
+  return res.group === '' && res.plural === 'namespaces' && isObject(spec) && Array.isArray(spec['finalizers']) && spec['finalizers'].length > 0;
 }
 
 /** awaitsGrace tells whether a pod being deleted still waits for its node to stop it. */
