@@ -5,6 +5,7 @@
  * deletion stops the process within its grace period, and the scheduler's Lease names a master.
  */
 import { readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeResult, isAlive, runCommand, startCluster, waitFor, type CommandResult, type TestCluster } from '../integration/harness.js';
@@ -21,6 +22,19 @@ async function ok(args: readonly string[]): Promise<string> {
   const r = await k(args);
   expect(r.code, `kubectl ${args.join(' ')}: ${describeResult(r)}`).toBe(0);
   return r.stdout;
+}
+
+/** httpGet fetches a URL's body over plain HTTP (what `curl` would show), failing after 3 s. */
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { timeout: 3000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
 }
 
 beforeAll(async () => {
@@ -78,5 +92,38 @@ describe('pods on process-runtime nodes', () => {
     expect((await k(['get', 'pod', 'sleeper'])).stderr).toContain('NotFound');
     const after = await runCommand('pgrep', ['-f', 'sleep 12345']);
     expect(after.stdout.trim()).toBe('');
+  });
+
+  it('serves a Deployment behind a Service through its ClusterIP', async () => {
+    await ok(['create', 'deployment', 'hello', '--image=python', '--replicas=2', '--', 'sh', '-c', 'exec python3 -m http.server 8080 --bind $POD_IP']);
+    await ok(['expose', 'deployment', 'hello', '--port', '80', '--target-port', '8080']);
+    await waitFor('2 available replicas', async () => (await k(['get', 'deploy', 'hello', '-o', 'jsonpath={.status.availableReplicas}'])).stdout === '2', { timeoutMs: 40_000 });
+    const ip = (await ok(['get', 'svc', 'hello', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+    expect(ip).toMatch(/^127\.96\./);
+    const body = await waitFor('an answer through the ClusterIP', async () => {
+      const text = await httpGet(`http://${ip}:80/`);
+      return text.includes('Directory listing') ? text : null;
+    }, { timeoutMs: 30_000 });
+    expect(body).toContain('<title>Directory listing for /</title>');
+    expect(await ok(['get', 'endpoints', 'hello', '-o', 'jsonpath={.subsets[0].ports[0].port}'])).toBe('8080');
+  });
+
+  it('keeps converging a Deployment after kill -9 of the master holding the controller-manager lease', async () => {
+    const c = cluster!;
+    await ok(['create', 'deployment', 'scaled', '--image=busybox', '--replicas=2', '--', 'sleep', '3600']);
+    await waitFor('2 available', async () => (await k(['get', 'deploy', 'scaled', '-o', 'jsonpath={.status.availableReplicas}'])).stdout === '2', { timeoutMs: 40_000 });
+    const holder = (await ok(['get', 'lease', 'kube-controller-manager', '-n', 'kube-system', '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
+    const leaderMaster = holder.split('_')[0];
+    const f = JSON.parse(readFileSync(join(c.dataDir, 'cluster.json'), 'utf8')) as { masters: { name: string; pids: number[] }[] };
+    const victim = f.masters.find((m) => m.name === leaderMaster);
+    expect(victim, `lease holder ${holder}`).toBeDefined();
+    for (const pid of victim!.pids) process.kill(pid, 'SIGKILL');
+    await waitFor('kubectl to answer', async () => (await k(['scale', 'deploy', 'scaled', '--replicas=5'])).code === 0, { timeoutMs: 20_000 });
+    await waitFor('5 available after failover', async () => (await k(['get', 'deploy', 'scaled', '-o', 'jsonpath={.status.availableReplicas}'])).stdout === '5', { timeoutMs: 60_000 });
+    const next = (await ok(['get', 'lease', 'kube-controller-manager', '-n', 'kube-system', '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
+    expect(next.split('_')[0]).not.toBe(leaderMaster);
+    // No pod created twice beyond the replica count: the ReplicaSet owns exactly 5 live pods.
+    const pods = (await ok(['get', 'pods', '-l', 'app=scaled', '-o', 'name'])).split('\n').filter((l) => l !== '');
+    expect(pods.length).toBe(5);
   });
 });
