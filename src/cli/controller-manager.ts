@@ -10,8 +10,7 @@
  * --token-file takes a kube-apiserver token file (its system:kube-controller-manager line is
  * used) or a file holding just the token.
  */
-import { keepAlive } from './keep-alive.js';
-import { readFileSync } from 'node:fs';
+import { componentClient, runUntilSignalled } from './component.js';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { pino, type Logger } from 'pino';
@@ -19,7 +18,6 @@ import { CONTROLLER_MANAGER_USER } from '../control-plane/auth/tokens.js';
 import { ApiClient } from '../control-plane/client/api-client.js';
 import type { ControllerManagerHandle } from '../control-plane/controllers/manager.js';
 import { runControllerManager } from '../control-plane/controllers/manager.js';
-import { CliError } from './cli-error.js';
 import { tokenFromFile } from './scheduler.js';
 
 /** ControllerManagerFlags are the parsed flags of `raftkube controller-manager`. */
@@ -61,36 +59,9 @@ function positiveNumber(v: string): number {
   return n;
 }
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e: unknown) {
-    throw new CliError(`Cannot read the ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-}
-
 /** startControllerManagerFromFlags connects to the apiservers and starts the controller-manager (election included). */
 export function startControllerManagerFromFlags(f: ControllerManagerFlags, log: Logger): { readonly handle: ControllerManagerHandle; readonly client: ApiClient } {
-  const endpoints = f.apiservers
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  if (endpoints.length === 0) throw new CliError('Give --apiservers as host:port[,host:port...] (the apiservers’ gRPC addresses, grpcAddress in cluster.json)');
-  if (f.token !== undefined && f.tokenFile !== undefined) throw new CliError('Give --token or --token-file, not both');
-  let token = f.token;
-  if (f.tokenFile !== undefined) {
-    const t = tokenFromFile(readText(f.tokenFile, 'token file'), CONTROLLER_MANAGER_USER);
-    if (!t.ok) throw new CliError(`--token-file ${f.tokenFile}: ${t.error}`);
-    token = t.value;
-  }
-  if (token === undefined) log.warn('no --token or --token-file: calls are anonymous and the apiserver will likely refuse them');
-  const caPem = f.caFile === undefined ? undefined : readText(f.caFile, 'CA certificate');
-  const client = new ApiClient({
-    endpoints,
-    ...(token === undefined ? {} : { token }),
-    ...(caPem === undefined ? {} : { caPem }),
-    ...(f.tlsServerName === undefined ? {} : { tlsServerName: f.tlsServerName }),
-  });
+  const client = componentClient(f, log, (text) => tokenFromFile(text, CONTROLLER_MANAGER_USER));
   const leaseMs = f.leaseDuration * 1000;
   const handle = runControllerManager({
     client,
@@ -108,26 +79,10 @@ export function startControllerManagerFromFlags(f: ControllerManagerFlags, log: 
 export function runControllerManagerCommand(f: ControllerManagerFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'controller-manager', master: f.master } })): void {
   const { handle, client } = startControllerManagerFromFlags(f, log);
   log.info({ identity: handle.identity, apiservers: f.apiservers, nodeMonitorGracePeriodMs: f.nodeMonitorGracePeriod, podEvictionTimeoutMs: f.podEvictionTimeout }, 'controller-manager started; campaigning for kube-system/kube-controller-manager');
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping: releasing the lease');
-    handle.stop().then(
-      () => {
-        client.close();
-        process.exit(0);
-      },
-      (e: unknown) => {
-        log.error({ err: e }, 'unclean stop');
-        process.exit(1);
-      },
-    );
-  };
-  // NB: a standby only waits on unref'd timers; without this it would exit.
-  keepAlive();
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  runUntilSignalled(log, 'releasing the lease', async () => {
+    await handle.stop();
+    client.close();
+  });
 }
 
 /** registerControllerManagerCommand adds `raftkube controller-manager` to the CLI. */

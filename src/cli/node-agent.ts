@@ -4,8 +4,8 @@
  * client of the apiservers' gRPC API. SIGTERM or SIGINT stops it; on the process runtime that
  * stops its pods' processes too (SIGTERM, then SIGKILL after 2 s).
  */
-import { keepAlive } from './keep-alive.js';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readText, runUntilSignalled } from './component.js';
+import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -59,13 +59,6 @@ function nonNegative(v: string): number {
   return n;
 }
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e: unknown) {
-    throw new CliError(`Cannot read the ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}; check the path`);
-  }
-}
 
 function parseLabels(text: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -160,28 +153,12 @@ export async function runNodeAgentCommand(f: NodeAgentFlags, log: Logger = pino(
     const count = (what: string): number => r.filter((x) => x === what).length;
     log.info({ registered: count('registered'), adopted: count('adopted'), runtime: f.runtime }, 'nodes registered');
   });
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
+  runUntilSignalled(log, 'stopping the pods', async () => {
     proxy?.stop();
-    agent.stop().then(
-      async () => {
-        await logs?.close();
-        client.close();
-        process.exit(0);
-      },
-      (e: unknown) => {
-        log.error({ err: e }, 'unclean stop');
-        process.exit(1);
-      },
-    );
-  };
-  // NB: a standby only waits on unref'd timers; without this it would exit.
-  keepAlive();
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+    await agent.stop();
+    await logs?.close();
+    client.close();
+  });
 }
 
 /** registerNodeAgentCommand adds `raftkube node-agent` to the CLI. */

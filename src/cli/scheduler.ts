@@ -9,8 +9,7 @@
  * --token-file takes either a kube-apiserver token file (the system:kube-scheduler line is
  * used) or a file holding just the token.
  */
-import { keepAlive } from './keep-alive.js';
-import { readFileSync } from 'node:fs';
+import { componentClient, runUntilSignalled } from './component.js';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { pino, type Logger } from 'pino';
@@ -20,7 +19,6 @@ import { parseTokenFile, SCHEDULER_USER } from '../control-plane/auth/tokens.js'
 import { ApiClient } from '../control-plane/client/api-client.js';
 import { runScheduler } from '../control-plane/scheduler/run.js';
 import type { SchedulerHandle } from '../control-plane/scheduler/run.js';
-import { CliError } from './cli-error.js';
 
 /** SchedulerFlags are the parsed flags of `raftkube scheduler`. */
 export interface SchedulerFlags {
@@ -50,13 +48,6 @@ export function tokenFromFile(text: string, user: string = SCHEDULER_USER): Resu
   return entry === undefined ? err(`it has no line for user ${user}; add one or pass --token`) : ok(entry.token);
 }
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e: unknown) {
-    throw new CliError(`Cannot read the ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-}
 
 function positiveNumber(v: string): number {
   const n = Number(v);
@@ -72,26 +63,7 @@ function percentage(v: string): number {
 
 /** startSchedulerFromFlags connects to the apiservers and starts the scheduler (election included). */
 export function startSchedulerFromFlags(f: SchedulerFlags, log: Logger): { readonly handle: SchedulerHandle; readonly client: ApiClient } {
-  const endpoints = f.apiservers
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  if (endpoints.length === 0) throw new CliError('Give --apiservers as host:port[,host:port...] (the apiservers’ gRPC addresses, grpcAddress in cluster.json)');
-  if (f.token !== undefined && f.tokenFile !== undefined) throw new CliError('Give --token or --token-file, not both');
-  let token = f.token;
-  if (f.tokenFile !== undefined) {
-    const t = tokenFromFile(readText(f.tokenFile, 'token file'));
-    if (!t.ok) throw new CliError(`--token-file ${f.tokenFile}: ${t.error}`);
-    token = t.value;
-  }
-  if (token === undefined) log.warn('no --token or --token-file: calls are anonymous and the apiserver will likely refuse them');
-  const caPem = f.caFile === undefined ? undefined : readText(f.caFile, 'CA certificate');
-  const client = new ApiClient({
-    endpoints,
-    ...(token === undefined ? {} : { token }),
-    ...(caPem === undefined ? {} : { caPem }),
-    ...(f.tlsServerName === undefined ? {} : { tlsServerName: f.tlsServerName }),
-  });
+  const client = componentClient(f, log, (text) => tokenFromFile(text));
   const leaseMs = f.leaseDuration * 1000;
   const handle = runScheduler({
     client,
@@ -109,26 +81,10 @@ export async function runSchedulerCommand(f: SchedulerFlags, log: Logger = pino(
   log.info({ identity: handle.identity, apiservers: f.apiservers }, 'scheduler started; campaigning for kube-system/kube-scheduler');
   const synced = await handle.synced();
   if (synced) log.info('pod and node caches synced');
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping: releasing the lease');
-    handle.stop().then(
-      () => {
-        client.close();
-        process.exit(0);
-      },
-      (e: unknown) => {
-        log.error({ err: e }, 'unclean stop');
-        process.exit(1);
-      },
-    );
-  };
-  // NB: a standby only waits on unref'd timers; without this it would exit.
-  keepAlive();
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  runUntilSignalled(log, 'releasing the lease', async () => {
+    await handle.stop();
+    client.close();
+  });
 }
 
 /** registerSchedulerCommand adds `raftkube scheduler` to the CLI. */
