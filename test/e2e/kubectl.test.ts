@@ -172,7 +172,8 @@ spec:
     expect(await ok(['create', 'secret', 'generic', 's1', '-n', 'team-a', '--from-literal=password=hunter2'])).toBe('secret/s1 created\n');
     expect(await ok(['get', 'secret', 's1', '-n', 'team-a', '-o', 'jsonpath={.data.password}'])).toBe(Buffer.from('hunter2').toString('base64'));
     expect(await ok(['create', 'deployment', 'hello', '-n', 'team-a', '--image=busybox', '--replicas=2', '--', 'sleep', '3600'])).toBe('deployment.apps/hello created\n');
-    expect(await ok(['get', 'deploy', '-n', 'team-a'])).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nhello\s+0\/2\s+0\s+0\s+\d+s$/m);
+    // No nodes in this cluster: the controllers make the ReplicaSet and its pods, which stay Pending.
+    expect(await ok(['get', 'deploy', '-n', 'team-a'])).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nhello\s+0\/2\s+[0-2]\s+0\s+\d+s$/m);
     expect(await ok(['get', 'serviceaccount', 'default', '-n', 'team-a', '-o', 'name'])).toBe('serviceaccount/default\n');
   });
 
@@ -222,13 +223,28 @@ count: 1
     expect(await fails(['get', 'pods', '--token', token, '--as=jane'])).toContain('cannot impersonate resource "users"');
   });
 
-  it('deletes: cascade policies recorded, graceful deletion of a bound pod, force', async () => {
-    await ok(['create', 'configmap', 'orphan-me']);
-    await ok(['delete', 'configmap', 'orphan-me', '--cascade=orphan', '--wait=false']);
-    expect(await ok(['get', 'configmap', 'orphan-me', '-o', 'jsonpath={.metadata.finalizers}'])).toBe('["orphan"]');
-    await ok(['create', 'configmap', 'fg']);
-    await ok(['delete', 'configmap', 'fg', '--cascade=foreground', '--wait=false']);
-    expect(await ok(['get', 'configmap', 'fg', '-o', 'jsonpath={.metadata.finalizers}'])).toBe('["foregroundDeletion"]');
+  it('deletes: cascade policies carried out, finalizers, graceful deletion of a bound pod, force', async () => {
+    // The garbage collector finishes each policy, so kubectl's wait for the delete completes.
+    const rsOf = async (app: string): Promise<string[]> => (await ok(['get', 'rs', '-l', `app=${app}`, '-o', 'name'])).split('\n').filter((l) => l !== '');
+    await ok(['create', 'deployment', 'orph', '--image=busybox', '--', 'sleep', '60']);
+    await waitFor('orph to get its ReplicaSet', async () => (await rsOf('orph')).length === 1);
+    await ok(['delete', 'deployment', 'orph', '--cascade=orphan']);
+    expect(await rsOf('orph')).toHaveLength(1);
+    expect(await ok(['get', (await rsOf('orph'))[0]!, '-o', 'jsonpath={.metadata.ownerReferences}'])).toBe('');
+    await ok(['create', 'deployment', 'fore', '--image=busybox', '--', 'sleep', '60']);
+    await waitFor('fore to get its ReplicaSet', async () => (await rsOf('fore')).length === 1);
+    await ok(['delete', 'deployment', 'fore', '--cascade=foreground']);
+    expect(await rsOf('fore')).toHaveLength(0);
+    await ok(['create', 'deployment', 'back', '--image=busybox', '--', 'sleep', '60']);
+    await waitFor('back to get its ReplicaSet', async () => (await rsOf('back')).length === 1);
+    await ok(['delete', 'deployment', 'back']);
+    await waitFor('the background collection of back\'s ReplicaSet', async () => (await rsOf('back')).length === 0, { timeoutMs: 20_000 });
+    // A finalizer nobody removes keeps the object, marked for deletion.
+    await ok(['create', '-f', file('held.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, finalizers: [example.com/hold]}\n')]);
+    await ok(['delete', 'configmap', 'held', '--wait=false']);
+    expect(await ok(['get', 'configmap', 'held', '-o', 'jsonpath={.metadata.finalizers} {.metadata.deletionTimestamp}'])).toMatch(/^\["example\.com\/hold"\] \d{4}-/);
+    await ok(['patch', 'configmap', 'held', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    expect(await fails(['get', 'configmap', 'held'])).toContain('NotFound');
     await ok(['create', '-f', file('bound.yaml', POD.replace('name: web-1', 'name: bound').replace('spec:\n', 'spec:\n  nodeName: node-x\n'))]);
     await ok(['delete', 'pod', 'bound', '--grace-period=20', '--wait=false']);
     expect(await ok(['get', 'pod', 'bound', '-o', 'jsonpath={.metadata.deletionGracePeriodSeconds}'])).toBe('20');
@@ -236,6 +252,10 @@ count: 1
     await ok(['delete', 'pod', 'bound', '--grace-period=0', '--force']);
     expect(await fails(['get', 'pod', 'bound'])).toContain('Error from server (NotFound): pods "bound" not found');
     expect(await ok(['delete', 'pod', 'web-1'])).toBe('pod "web-1" deleted\n');
+    // A namespace is emptied by the namespace controller, then goes.
+    expect(await ok(['delete', 'namespace', 'team-a'])).toBe('namespace "team-a" deleted\n');
+    expect(await fails(['get', 'namespace', 'team-a'])).toContain('NotFound');
+    expect(await ok(['get', 'configmaps', '-n', 'team-a', '-o', 'name'])).toBe('');
   });
 
   it('keeps working with no object lost after kill -9 of every process of one master', async () => {
