@@ -222,3 +222,54 @@ export function readCredentials(dataDir: string): { readonly caPem: string; read
   if (admin === undefined || !existsSync(caPath)) return null;
   return { caPem: readFileSync(caPath, 'utf8'), adminToken: admin.token };
 }
+
+/** LeaseHolder is who holds a leader-election Lease, and since when. */
+export interface LeaseHolder {
+  readonly lease: string;
+  readonly holder: string | null;
+  readonly since: string | null;
+  readonly transitions: number;
+}
+
+/** leaseHolders reads the scheduler's and controller manager's Leases through an apiserver. */
+export async function leaseHolders(file: ClusterFile, dataDir: string): Promise<LeaseHolder[]> {
+  const creds = readCredentials(dataDir);
+  const urls = file.masters.map((m) => m.apiserverURL).filter((u): u is string => u !== undefined);
+  if (creds === null || urls.length === 0) return [];
+  const out: LeaseHolder[] = [];
+  for (const lease of ['kube-scheduler', 'kube-controller-manager']) {
+    let found: LeaseHolder = { lease, holder: null, since: null, transitions: 0 };
+    for (const url of urls) {
+      const body = await httpsJson(`${url}/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${lease}`, creds.caPem, creds.adminToken);
+      if (body === null) continue;
+      const spec = (body as { spec?: { holderIdentity?: string; acquireTime?: string; leaseTransitions?: number } }).spec ?? {};
+      found = { lease, holder: spec.holderIdentity ?? null, since: spec.acquireTime ?? null, transitions: spec.leaseTransitions ?? 0 };
+      break;
+    }
+    out.push(found);
+  }
+  return out;
+}
+
+function httpsJson(url: string, caPem: string, token: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const req = request(url, { ca: caPem, headers: { authorization: `Bearer ${token}` }, timeout: 1500 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return resolve(null);
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
+        } catch {
+          resolve(null);
+        }
+      });
+    });
+    req.on('error', () => resolve(null));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(null);
+    });
+    req.end();
+  });
+}

@@ -23,7 +23,7 @@ import { registerSchedulerCommand } from './scheduler.js';
 import { registerControllerManagerCommand } from './controller-manager.js';
 import { registerNodeAgentCommand } from './node-agent.js';
 import type { NodeRuntime } from './components-up.js';
-import { probeApiservers } from './control-plane-up.js';
+import { leaseHolders, probeApiservers } from './control-plane-up.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -92,8 +92,8 @@ program
     const dir = resolve(o.dataDir);
     const f = readClusterFile(dir);
     if (f === null) throw new CliError(`No cluster in ${dir} (no cluster.json); start one with ${commandHint('up', dir)}`);
-    const [members, apiservers] = await Promise.all([probeCluster(f, dir), probeApiservers(f, dir)]);
-    if (!printStatus(members, o.json, apiservers)) process.exitCode = 1;
+    const [members, apiservers, leases] = await Promise.all([probeCluster(f, dir), probeApiservers(f, dir), leaseHolders(f, dir)]);
+    if (!printStatus(members, o.json, apiservers, leases)) process.exitCode = 1;
   });
 
 program

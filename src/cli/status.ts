@@ -4,6 +4,7 @@
  * the cluster has no leader or a member is down, so scripts can wait on it.
  */
 import type { MemberState } from './local-cluster.js';
+import type { LeaseHolder } from './control-plane-up.js';
 
 /** StatusRow is one member in `status --json`. */
 export interface StatusRow {
@@ -78,8 +79,13 @@ export function formatStatus(rows: readonly StatusRow[]): string {
 }
 
 /** printStatus prints the rows and tells whether the cluster is whole (the exit status). */
-export function printStatus(states: readonly MemberState[], json: boolean, apiservers: ReadonlyMap<string, StatusRow['apiserver']> = new Map()): boolean {
+export function printStatus(states: readonly MemberState[], json: boolean, apiservers: ReadonlyMap<string, StatusRow['apiserver']> = new Map(), leases: readonly LeaseHolder[] = []): boolean {
   const rows = statusRows(states, apiservers);
-  process.stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : formatStatus(rows));
+  // NB: the JSON form stays the list of member rows that scripts already read.
+  if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else {
+    process.stdout.write(formatStatus(rows));
+    for (const l of leases) process.stdout.write(`${l.lease}: ${l.holder === null || l.holder === '' ? 'no holder' : `held by ${l.holder}${l.since === null ? '' : ` since ${l.since}`} (${l.transitions} transitions)`}\n`);
+  }
   return statusVerdict(rows).ok;
 }
