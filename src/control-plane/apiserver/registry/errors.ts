@@ -4,6 +4,7 @@
  */
 import type { FieldError, ResourceInfo } from '../../api/types.js';
 import type { ApiError, StatusObject } from '../registry-api.js';
+import { CONFLICT_MESSAGE } from '../../storage/errors.js';
 
 function qualified(res: ResourceInfo): string {
   return res.group === '' ? res.plural : `${res.plural}.${res.group}`;
@@ -24,8 +25,8 @@ export function conflict(res: ResourceInfo, name: string, why: string): ApiError
   return { code: 409, reason: 'Conflict', message: `Operation cannot be fulfilled on ${qualified(res)} "${name}": ${why}`, details: { name, group: res.group, kind: res.plural } };
 }
 
-/** STALE_OBJECT is Kubernetes' message for a resourceVersion mismatch. */
-export const STALE_OBJECT = 'the object has been modified; please apply your changes to the latest version and try again';
+/** STALE_OBJECT is Kubernetes' message for a resourceVersion mismatch (the storage layer's). */
+export const STALE_OBJECT = CONFLICT_MESSAGE;
 
 /** invalid is 422 with one cause per field error, worded as Kubernetes words it. */
 export function invalid(res: ResourceInfo, name: string, causes: readonly FieldError[]): ApiError {

@@ -2,21 +2,11 @@
  * status: ApiError values as Kubernetes `Status` objects, and the errors the REST face itself
  * raises (routing, bodies, content negotiation) before a request ever reaches the registry.
  */
-import type { ApiError, StatusObject, StatusReason } from '../registry-api.js';
+import type { ApiError, StatusReason } from '../registry-api.js';
+import { statusOf } from '../registry/errors.js';
 
-/** statusOf renders an ApiError as a metav1.Status with status 'Failure'. */
-export function statusOf(e: ApiError): StatusObject {
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message: e.message,
-    reason: e.reason,
-    ...(e.details !== undefined ? { details: e.details } : {}),
-    code: e.code,
-  };
-}
+/** statusOf is the registry's rendering of an ApiError as a metav1.Status (one for both faces). */
+export { statusOf };
 
 /**
  * wireStatus is the Status as JSON on the wire: field causes carry `reason` (the cause type)
