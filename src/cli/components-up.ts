@@ -12,6 +12,7 @@ import { nodeToken } from '../control-plane/auth/tokens.js';
 import { CliError } from './cli-error.js';
 import type { MasterEntry, ProcessEntry } from './cluster-file.js';
 import { startComponentProcess, type Credentials } from './control-plane-up.js';
+import type { ClusterNetworks } from './networks.js';
 import { isClusterProcess } from './processes.js';
 
 /** NodeRuntime is how node agents run pods. */
@@ -25,6 +26,8 @@ export interface ComponentsOptions {
   readonly runtime: NodeRuntime;
   /** controllerManager says whether `raftkube controller-manager` exists to be started. */
   readonly controllerManager: boolean;
+  /** networks are the cluster's address blocks (process-runtime nodes take their pod blocks from it). */
+  readonly networks: ClusterNetworks;
 }
 
 /** ComponentsStart is what was started (or found running). */
@@ -97,7 +100,7 @@ export function startComponents(masters: readonly MasterEntry[], previousNodes: 
       const proxy = i === 1 ? [] : ['--no-service-proxy'];
       const pid = startComponentProcess(o.dataDir, `node-${name}`, [
         'node-agent', '--name', name, ...common, '--token-file', tokenFile, '--data-dir', join(nodesDir, name),
-        '--kubelet-client-token-file', o.creds.kubeletTokenFile, ...proxy,
+        '--kubelet-client-token-file', o.creds.kubeletTokenFile, ...proxy, '--pod-cidr', o.networks.podCIDR(i),
         '--backoff-initial', '1', '--backoff-max', '30', '--lease-renew', '2', '--status-report', '10',
       ]);
       started.push(pid);

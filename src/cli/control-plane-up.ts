@@ -14,6 +14,7 @@ import { ADMIN_USER, ensureTokens, generateToken, readTokenFile, TOKEN_FILE } fr
 import { CliError } from './cli-error.js';
 import { isAlive, type ClusterFile, type MasterEntry } from './cluster-file.js';
 import { mainCommand } from './local-cluster.js';
+import { clusterNetworks, type ClusterNetworks } from './networks.js';
 import { isClusterProcess } from './processes.js';
 
 /** Component is a per-master process above the etcd layer. */
@@ -82,8 +83,13 @@ export function ensureCredentials(dataDir: string): Credentials {
   return { pki, tokenFile: t.value.path, adminToken: t.value.admin, kubeletTokenFile };
 }
 
+/** networksOf is the address blocks of the cluster whose ports start at basePort. */
+export function networksOf(basePort: number): ClusterNetworks {
+  return clusterNetworks(basePort, PORT_SPAN);
+}
+
 /** apiserverArgs is the `raftkube apiserver` command line of one master. */
-export function apiserverArgs(dataDir: string, name: string, ports: ControlPlanePorts, etcdEndpoints: readonly string[], creds: Credentials): string[] {
+export function apiserverArgs(dataDir: string, name: string, ports: ControlPlanePorts, etcdEndpoints: readonly string[], creds: Credentials, serviceCIDR: string): string[] {
   return [
     'apiserver',
     '--name', name,
@@ -95,6 +101,7 @@ export function apiserverArgs(dataDir: string, name: string, ports: ControlPlane
     '--tls-private-key-file', creds.pki.keyPath,
     '--token-auth-file', creds.tokenFile,
     '--kubelet-client-token-file', creds.kubeletTokenFile,
+    '--service-cluster-ip-range', serviceCIDR,
   ];
 }
 
@@ -157,14 +164,15 @@ function runningComponent(m: MasterEntry, c: Component, dataDir: string): number
  */
 export function startControlPlane(dataDir: string, etcd: ClusterFile, existing: ClusterFile | null): ControlPlaneStart {
   const creds = ensureCredentials(dataDir);
-  const plan = planPorts(etcd.masters, basePortOf(etcd));
+  const basePort = basePortOf(etcd);
+  const plan = planPorts(etcd.masters, basePort);
   const started: number[] = [];
   const masters = etcd.masters.map((m, i): MasterEntry => {
     const ports = plan.apiservers[i]!;
     const before = existing?.masters.find((e) => e.name === m.name);
     let pid = before === undefined ? null : runningComponent(before, 'apiserver', dataDir);
     if (pid === null) {
-      pid = startProcess(dataDir, `${m.name}-apiserver`, apiserverArgs(dataDir, m.name, ports, etcd.etcdEndpoints, creds));
+      pid = startProcess(dataDir, `${m.name}-apiserver`, apiserverArgs(dataDir, m.name, ports, etcd.etcdEndpoints, creds, networksOf(basePort).serviceCIDR));
       started.push(pid);
     }
     const kvPid = m.components?.kv ?? m.pids[0];

@@ -16,7 +16,8 @@ import { commandHint } from './hints.js';
 import { exitReason, logTail, planMembers, probeCluster, startMemberProcess, statusLine, stopPids, summarize, type MemberPlan } from './local-cluster.js';
 import { checkPortRange, ensureDataDir, firstBusyPort } from './preflight.js';
 import { isClusterProcess, memberDataDir, runningPids } from './processes.js';
-import { apiserversReady, basePortOf, planPorts, PORT_SPAN, startControlPlane, type ControlPlaneStart } from './control-plane-up.js';
+import { apiserversReady, basePortOf, networksOf, planPorts, PORT_SPAN, startControlPlane, type ControlPlaneStart } from './control-plane-up.js';
+import { MAX_PROCESS_NODES } from './networks.js';
 import { readyNodes, startComponents, type ComponentsStart, type NodeRuntime } from './components-up.js';
 
 /** CONTROLLER_MANAGER_AVAILABLE says whether up starts a controller manager on every master. */
@@ -114,6 +115,9 @@ export async function up(given: UpOptions): Promise<void> {
   const o: UpOptions = { ...given, etcdOnly: given.etcdOnly === true || existing?.etcdOnly === true };
   const range = checkPortRange(o.basePort, o.etcdOnly === true ? 2 * o.masters : PORT_SPAN);
   if (!range.ok) throw new UpError(range.error);
+  if ((o.runtime ?? 'process') === 'process' && (o.nodes ?? 2) > MAX_PROCESS_NODES) {
+    throw new UpError(`--nodes ${o.nodes} is more than the ${MAX_PROCESS_NODES} process-runtime nodes one cluster has pod addresses for; use --runtime simulated for more`);
+  }
   const plans = plansFrom(existing, o);
   const fresh = existing === null;
   const running = new Map<string, number[]>();
@@ -265,7 +269,7 @@ async function bringUpControlPlane(etcdFile: ClusterFile, existing: ClusterFile 
 
 async function bringUpComponents(cp: ControlPlaneStart, existing: ClusterFile | null, o: UpOptions, interrupt: Interrupt): Promise<ComponentsStart> {
   const nodes = o.nodes ?? 2;
-  const comps = startComponents(cp.masters, existing?.nodes ?? [], { dataDir: o.dataDir, creds: cp.creds, nodes, runtime: o.runtime ?? 'process', controllerManager: CONTROLLER_MANAGER_AVAILABLE });
+  const comps = startComponents(cp.masters, existing?.nodes ?? [], { dataDir: o.dataDir, creds: cp.creds, nodes, runtime: o.runtime ?? 'process', controllerManager: CONTROLLER_MANAGER_AVAILABLE, networks: networksOf(basePortOf(cp)) });
   if (nodes === 0) return comps;
   const bar = new SingleBar({ format: 'nodes ready [{bar}] {value}/{total} | {state}', hideCursor: true, stream: process.stderr }, Presets.shades_classic);
   bar.start(nodes, 0, { state: 'registering' });

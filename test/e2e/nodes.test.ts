@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { networksOf } from '../../src/cli/control-plane-up.js';
 import { describeResult, isAlive, runCommand, startCluster, waitFor, type CommandResult, type TestCluster } from '../integration/harness.js';
 
 const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
@@ -22,6 +23,14 @@ async function ok(args: readonly string[]): Promise<string> {
   const r = await k(args);
   expect(r.code, `kubectl ${args.join(' ')}: ${describeResult(r)}`).toBe(0);
   return r.stdout;
+}
+
+/** inBlock tells whether an IPv4 address lies in a CIDR block. */
+function inBlock(ip: string, cidr: string): boolean {
+  const num = (a: string): number => a.split('.').map(Number).reduce((acc, o) => acc * 256 + o, 0);
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  return /^\d+\.\d+\.\d+\.\d+$/.test(ip) && Math.floor(num(ip) / size) === Math.floor(num(base!) / size);
 }
 
 /** httpGet fetches a URL's body over plain HTTP (what `curl` would show), failing after 3 s. */
@@ -59,12 +68,12 @@ describe('pods on process-runtime nodes', () => {
 
   it('runs a pod as a process with its own IP, and serves its logs', async () => {
     await ok(['run', 'echoer', '--image=busybox', '--command', '--', 'sh', '-c', 'echo hello from echoer; echo second line; sleep 300']);
-    const ip = await waitFor('echoer to run', async () => {
+    const [ip, node] = await waitFor('echoer to run', async () => {
       const r = await k(['get', 'pod', 'echoer', '-o', 'jsonpath={.status.phase} {.status.podIP} {.spec.nodeName}']);
-      const m = /^Running (127\.\d+\.\d+\.\d+) (n[12])$/.exec(r.stdout);
-      return m === null ? null : m[1];
+      const m = /^Running (127\.\d+\.\d+\.\d+) n([12])$/.exec(r.stdout);
+      return m === null ? null : [m[1]!, Number(m[2])] as const;
     }, { timeoutMs: 30_000 });
-    expect(ip).toMatch(/^127\./);
+    expect(inBlock(ip, networksOf(cluster!.basePort).podCIDR(node)), `${ip} is in n${node}'s pod block`).toBe(true);
     expect(await ok(['get', 'pods'])).toMatch(/^echoer\s+1\/1\s+Running\s+0\s+/m);
     await waitFor('the log', async () => (await k(['logs', 'echoer'])).stdout === 'hello from echoer\nsecond line\n');
     expect(await ok(['logs', 'echoer', '--tail=1'])).toBe('second line\n');
@@ -99,7 +108,7 @@ describe('pods on process-runtime nodes', () => {
     await ok(['expose', 'deployment', 'hello', '--port', '80', '--target-port', '8080']);
     await waitFor('2 available replicas', async () => (await k(['get', 'deploy', 'hello', '-o', 'jsonpath={.status.availableReplicas}'])).stdout === '2', { timeoutMs: 40_000 });
     const ip = (await ok(['get', 'svc', 'hello', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
-    expect(ip).toMatch(/^127\.96\./);
+    expect(inBlock(ip, networksOf(cluster!.basePort).serviceCIDR), `${ip} is in the cluster's ClusterIP block`).toBe(true);
     const body = await waitFor('an answer through the ClusterIP', async () => {
       const text = await httpGet(`http://${ip}:80/`);
       return text.includes('Directory listing') ? text : null;
