@@ -77,6 +77,9 @@ describe('pods on process-runtime nodes', () => {
     expect(await ok(['get', 'pods'])).toMatch(/^echoer\s+1\/1\s+Running\s+0\s+/m);
     await waitFor('the log', async () => (await k(['logs', 'echoer'])).stdout === 'hello from echoer\nsecond line\n');
     expect(await ok(['logs', 'echoer', '--tail=1'])).toBe('second line\n');
+    expect(await ok(['logs', 'echoer', '--since=1h'])).toBe('hello from echoer\nsecond line\n');
+    expect(await ok(['logs', 'echoer', '--since-time', new Date(Date.now() + 3_600_000).toISOString()])).toBe('');
+    expect(await ok(['logs', 'echoer', '--timestamps', '--tail=1'])).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z second line\n$/);
   });
 
   it('restarts a crashing container with restartCount going up', async () => {

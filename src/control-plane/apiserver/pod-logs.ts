@@ -63,6 +63,9 @@ export function podLogsProxy(o: { readonly registry: Registry; readonly authoriz
     if (opts.previous === true) q.set('previous', 'true');
     if (opts.tailLines !== undefined) q.set('tailLines', String(opts.tailLines));
     if (opts.limitBytes !== undefined) q.set('limitBytes', String(opts.limitBytes));
+    if (opts.sinceSeconds !== undefined) q.set('sinceSeconds', String(opts.sinceSeconds));
+    if (opts.sinceTime !== undefined) q.set('sinceTime', opts.sinceTime);
+    if (opts.timestamps === true) q.set('timestamps', 'true');
     const path = `/containerLogs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${q.toString()}`;
     return await new Promise<Result<AsyncIterable<Uint8Array>, ApiError>>((resolve) => {
       const req = request({ host: ep.host, port: ep.port, path, headers: { authorization: `Bearer ${o.token}` }, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) }, (res: IncomingMessage) => {

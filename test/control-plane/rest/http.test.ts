@@ -389,6 +389,13 @@ describe('pod logs', () => {
     expect(seen[0]).toEqual({ namespace: 'default', name: 'web-1', opts: { container: 'c', follow: true, tailLines: 10, timestamps: true } });
     expect((await rig.fetch('/api/v1/namespaces/default/pods/nope/log')).status).toBe(404);
     expect((await rig.fetch('/api/v1/namespaces/default/pods/web-1/log?tailLines=-1')).status).toBe(400);
+    expect((await rig.fetch('/api/v1/namespaces/default/pods/web-1/log?sinceTime=2026-11-30T10:00:00Z')).status).toBe(200);
+    expect(seen.at(-1)).toEqual({ namespace: 'default', name: 'web-1', opts: { sinceTime: '2026-11-30T10:00:00Z' } });
+    const bad = await rig.fetch('/api/v1/namespaces/default/pods/web-1/log?sinceTime=noon');
+    expect(bad.status).toBe(400);
+    expect((await json(bad))['message']).toContain('RFC 3339');
+    const both = await rig.fetch('/api/v1/namespaces/default/pods/web-1/log?sinceTime=2026-11-30T10:00:00Z&sinceSeconds=5');
+    expect((await json(both))['message']).toBe('at most one of sinceTime or sinceSeconds may be specified');
   });
 });
 

@@ -19,6 +19,8 @@ export interface PodLogOptions {
   readonly timestamps?: boolean;
   readonly tailLines?: number;
   readonly sinceSeconds?: number;
+  /** sinceTime is an RFC 3339 time, passed on as given (the node agent reads it). */
+  readonly sinceTime?: string;
   readonly limitBytes?: number;
 }
 
@@ -52,6 +54,14 @@ export function podLogOptions(q: URLSearchParams): Result<PodLogOptions, ApiErro
     const n = positiveInt(q, name);
     if (!n.ok) return n;
     if (n.value !== undefined) o[name] = n.value;
+  }
+  const sinceTime = q.get('sinceTime');
+  if (sinceTime !== null && sinceTime !== '') {
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(sinceTime) || Number.isNaN(Date.parse(sinceTime))) {
+      return err(badRequest(`Query parameter sinceTime="${sinceTime}" is not an RFC 3339 time; write e.g. 2026-01-02T15:04:05Z`));
+    }
+    if (o.sinceSeconds !== undefined) return err(badRequest('at most one of sinceTime or sinceSeconds may be specified'));
+    o.sinceTime = sinceTime;
   }
   return ok(o);
 }
