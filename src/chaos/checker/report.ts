@@ -1,0 +1,84 @@
+/**
+ * report: the checkers' verdicts as text for a person: one line per verdict and, for a history
+ * that is not linearizable, its counterexample window as a small table of operations.
+ */
+import { describeCall, type Operation } from '../history.js';
+import type { Counterexample, LinearizabilityResult } from './linearizability.js';
+
+/** MAX_COUNTEREXAMPLES: how many non-linearizable keys get their window printed. */
+const MAX_COUNTEREXAMPLES = 3;
+
+/** FormatOptions: times are shown in milliseconds from `baseTime` (nanoseconds; default 0). */
+export interface FormatOptions {
+  readonly baseTime?: number;
+}
+
+function ms(ns: number, base: number): string {
+  return `${((ns - base) / 1e6).toFixed(3)} ms`;
+}
+
+/** formatOperation renders one operation: process, call, outcome, interval and source lines. */
+export function formatOperation(op: Operation, o: FormatOptions = {}): string {
+  const base = o.baseTime ?? 0;
+  const c = op.completion;
+  let outcome: string;
+  let end: string;
+  let lines = `line ${op.invokeLine}`;
+  switch (c.type) {
+    case 'ok':
+      outcome = op.call.f === 'read' ? `ok -> ${JSON.stringify(c.read)}` : 'ok';
+      end = ms(c.time, base);
+      lines += `-${c.line}`;
+      break;
+    case 'fail':
+    case 'info':
+      outcome = c.type === 'info' ? 'info (unknown outcome)' : 'fail';
+      end = c.type === 'info' ? `∞ (info at ${ms(c.time, base)})` : ms(c.time, base);
+      lines += `-${c.line}`;
+      break;
+    case 'open':
+      outcome = 'never completed (unknown outcome)';
+      end = '∞';
+      break;
+  }
+  return `process ${op.process}: ${describeCall(op.call)} ${outcome}  [${ms(op.invokeTime, base)} .. ${end}]  (${lines})`;
+}
+
+/** formatCounterexample renders the window where the search got stuck. */
+export function formatCounterexample(ce: Counterexample, o: FormatOptions = {}): string {
+  const out: string[] = [];
+  out.push(`Key ${JSON.stringify(ce.key)} is not linearizable.`);
+  out.push(
+    `The longest valid order found places ${ce.linearized} of its ${ce.total} relevant operations, leaving the register at ${JSON.stringify(ce.register)}; then this operation must take effect and cannot:`,
+  );
+  out.push(`  ${formatOperation(ce.stuck, o)}`);
+  const others = ce.pending.filter((op) => op.id !== ce.stuck.id);
+  if (others.length > 0) {
+    out.push('No order of the operations still pending when it returned fits either:');
+    for (const op of others) out.push(`  ${formatOperation(op, o)}`);
+  } else out.push('No operation was still pending that could have changed the register first.');
+  if (ce.placed.length > 0) {
+    out.push('Already placed before it (concurrent with it, in every order tried):');
+    for (const op of ce.placed) out.push(`  ${formatOperation(op, o)}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** formatLinearizability renders the verdict, the per-key summary and any counterexample. */
+export function formatLinearizability(r: LinearizabilityResult, o: FormatOptions = {}): string {
+  const counts = { linearizable: 0, 'not-linearizable': 0, unknown: 0 };
+  for (const k of r.keys) counts[k.verdict]++;
+  const ops = r.keys.reduce((s, k) => s + k.ops, 0);
+  const out: string[] = [];
+  out.push(
+    `Linearizability: ${r.verdict} (${ops} operations over ${r.keys.length} keys: ${counts.linearizable} linearizable, ${counts['not-linearizable']} not, ${counts.unknown} undecided; ${r.steps} search steps in ${(r.elapsedMs / 1000).toFixed(2)} s)`,
+  );
+  for (const k of r.keys) {
+    if (k.verdict === 'unknown') out.push(`  key ${JSON.stringify(k.key)}: undecided (${k.reason === 'time-limit' ? 'the time limit ran out' : 'the search outgrew its memory bound'})`);
+  }
+  let text = `${out.join('\n')}\n`;
+  const bad = r.keys.filter((k) => k.verdict === 'not-linearizable');
+  for (const k of bad.slice(0, MAX_COUNTEREXAMPLES)) text += `\n${formatCounterexample(k.counterexample, o)}`;
+  if (bad.length > MAX_COUNTEREXAMPLES) text += `\n(${bad.length - MAX_COUNTEREXAMPLES} more keys are not linearizable: ${bad.slice(MAX_COUNTEREXAMPLES).map((k) => JSON.stringify(k.key)).join(', ')})\n`;
+  return text;
+}
