@@ -11,6 +11,8 @@
  *   cycle:     the scheduler alone, no apiserver: M scheduling cycles (filters, scores, assume,
  *              a binder that answers at once) back to back over N nodes — its own cost per pod.
  *
+ * `raftkube bench scheduler` measures the same against a real cluster (bench/scheduler/cluster-bench.ts).
+ *
  *   npx tsx bench/scheduler/run.ts [--nodes 1000] [--pods 10000] [--workload cycle,backlog,streaming] [--json]
  *
  * The creator, the apiserver and the scheduler share this one Node process (and the machine's
@@ -21,16 +23,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import type { Result } from '../../src/control-plane/api/types.js';
-import type { ApiError } from '../../src/control-plane/apiserver/registry-api.js';
 import { ApiClient } from '../../src/control-plane/client/api-client.js';
-import { systemClock } from '../../src/control-plane/client/clock.js';
 import { runScheduler } from '../../src/control-plane/scheduler/run.js';
-import type { SchedulerClient } from '../../src/control-plane/scheduler/scheduler.js';
-import { NODES, PODS, Scheduler } from '../../src/control-plane/scheduler/scheduler.js';
-import type { NodeObject, PodObject } from '../../src/control-plane/scheduler/types.js';
+import { NODES, PODS } from '../../src/control-plane/scheduler/scheduler.js';
 import type { Progress } from '../kv/progress.js';
 import { BENCH_TOKEN as TOKEN, startApiserver } from './apiserver.js';
+import { benchNode, benchPod, runCycles } from './cycle.js';
 import type { BoundSeries } from './svg.js';
 import { boundSeries, renderBoundOverTime } from './svg.js';
 import { TerminalProgress } from '../kv/progress.js';
@@ -108,27 +106,6 @@ async function apiserverIn(mode: ApiserverMode): Promise<RunningApiserver> {
   };
 }
 
-function node(i: number): NodeObject {
-  const name = `node-${String(i).padStart(5, '0')}`;
-  const allocatable = { cpu: '32', memory: '64Gi', pods: '110' };
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': `zone-${i % 10}` } },
-    spec: {},
-    status: { capacity: allocatable, allocatable, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }] },
-  };
-}
-
-function pod(i: number): PodObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: `pod-${String(i).padStart(6, '0')}`, namespace: 'default', labels: { app: `app-${i % 50}` } },
-    spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu: '100m', memory: '128Mi' } } }] },
-  };
-}
-
 /** inParallel runs `n` tasks with at most `width` in flight, reporting progress. */
 async function inParallel(n: number, width: number, task: (i: number) => Promise<void>, onDone: (done: number) => void): Promise<void> {
   let next = 0;
@@ -148,53 +125,22 @@ function percentile(sorted: readonly number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? null;
 }
 
-/** runCycles measures the scheduler's own work: cycles over a cache fed by hand, a binder that answers at once. */
-async function runCycles(nodes: number, pods: number, progress: Progress): Promise<WorkloadResult> {
-  const answer = <T>(v: T): Promise<Result<T, ApiError>> => Promise.resolve({ ok: true, value: v });
-  const client: SchedulerClient = {
-    get: () => Promise.resolve({ ok: false, error: { code: 404, reason: 'NotFound', message: 'not here' } }),
-    create: <T>(_res: unknown, obj: T) => answer(obj),
-    update: <T>(_res: unknown, obj: T) => answer(obj),
-    updateStatus: <T>(_res: unknown, obj: T) => answer(obj),
-    patch: () => answer({} as never),
-    bind: () => answer(undefined),
-    list: () => answer({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '1' }, items: [] }),
-    watch: () => ({ dispose: () => undefined }),
-  };
+/** cycleWorkload measures the scheduler's own work (see cycle.ts). */
+async function cycleWorkload(nodes: number, pods: number, progress: Progress): Promise<WorkloadResult> {
   const loadBefore = loadavg()[0] ?? 0;
-  const s = new Scheduler({ client, clock: systemClock });
-  for (let i = 0; i < nodes; i++) s.nodeHandlers().onAdd?.(node(i));
-  for (let i = 0; i < pods; i++) s.podHandlers().onAdd?.(pod(i));
-  progress.phase(`cycle: schedule ${pods} pods`, pods, 0);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  let done = 0;
-  let unschedulable = 0;
-  for (let o = s.scheduleNext(); o !== undefined; o = s.scheduleNext()) {
-    if (!o.ok) unschedulable++;
-    if (++done % 500 === 0) {
-      progress.update(done);
-      // Let the binder's answers settle, as the real loop does between pods.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const cpuSeconds = cpuSince(cpu0);
-  progress.done(`${Math.round(pods / seconds)} pods/s`);
-  await s.idle();
-  s.close();
-  return { workload: 'cycle', nodes, pods, seconds, podsPerSecond: pods / seconds, latencyP50Ms: null, latencyP99Ms: null, unschedulable, cpuSeconds, apiserverCpuSeconds: null, apiserver: 'none', loadBefore, loadAfter: loadavg()[0] ?? 0, bound: null };
+  const r = await runCycles(nodes, pods, progress);
+  return { workload: 'cycle', nodes, pods, seconds: r.seconds, podsPerSecond: r.podsPerSecond, latencyP50Ms: null, latencyP99Ms: null, unschedulable: r.unschedulable, cpuSeconds: r.cpuSeconds, apiserverCpuSeconds: null, apiserver: 'none', loadBefore, loadAfter: loadavg()[0] ?? 0, bound: null };
 }
 
 async function runWorkload(workload: Workload, nodes: number, pods: number, mode: ApiserverMode, progress: Progress): Promise<WorkloadResult> {
-  if (workload === 'cycle') return runCycles(nodes, pods, progress);
+  if (workload === 'cycle') return cycleWorkload(nodes, pods, progress);
   const api = await apiserverIn(mode);
   const admin = new ApiClient({ endpoints: [api.endpoint], token: TOKEN, deadlineMs: 60_000 });
   const schedClient = new ApiClient({ endpoints: [api.endpoint], token: TOKEN, deadlineMs: 60_000 });
   try {
     progress.phase(`${workload}: create ${nodes} nodes`, nodes, 0);
     await inParallel(nodes, 32, async (i) => {
-      const r = await admin.create(NODES, node(i));
+      const r = await admin.create(NODES, benchNode(i));
       if (!r.ok) throw new Error(`Creating a node failed: ${r.error.message}`);
     }, (d) => progress.update(d));
     progress.done('done');
@@ -209,7 +155,7 @@ async function runWorkload(workload: Workload, nodes: number, pods: number, mode
       progress.phase(label, pods, 0);
       await inParallel(pods, 64, async (i) => {
         created[i] = performance.now();
-        const r = await admin.create(PODS, pod(i));
+        const r = await admin.create(PODS, benchPod(i));
         if (!r.ok) throw new Error(`Creating a pod failed: ${r.error.message}`);
       }, (d) => progress.update(d));
       progress.done('done');

@@ -17,6 +17,7 @@ import { printStatus } from './status.js';
 import { runKvMember } from './kv.js';
 import { registerBenchCommand } from './bench-kv.js';
 import { registerBenchApiCommand } from './bench-api.js';
+import { registerBenchSchedulerCommand } from './bench-scheduler.js';
 import { registerApiServerCommand } from './apiserver.js';
 import { registerLbCommand } from './lb.js';
 import { registerSchedulerCommand } from './scheduler.js';
@@ -125,6 +126,7 @@ registerControllerManagerCommand(program);
 registerNodeAgentCommand(program);
 registerBenchCommand(program);
 registerBenchApiCommand(program);
+registerBenchSchedulerCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof Error ? err.message : String(err);
