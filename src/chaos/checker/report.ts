@@ -4,6 +4,8 @@
  */
 import { describeCall, type Operation } from '../history.js';
 import type { Counterexample, LinearizabilityResult } from './linearizability.js';
+import type { LostWriteResult, LostWriteViolation } from './lost-writes.js';
+import type { WatchEvent, WatchResult, WatchViolation } from './watch.js';
 
 /** MAX_COUNTEREXAMPLES: how many non-linearizable keys get their window printed. */
 const MAX_COUNTEREXAMPLES = 3;
@@ -81,4 +83,63 @@ export function formatLinearizability(r: LinearizabilityResult, o: FormatOptions
   for (const k of bad.slice(0, MAX_COUNTEREXAMPLES)) text += `\n${formatCounterexample(k.counterexample, o)}`;
   if (bad.length > MAX_COUNTEREXAMPLES) text += `\n(${bad.length - MAX_COUNTEREXAMPLES} more keys are not linearizable: ${bad.slice(MAX_COUNTEREXAMPLES).map((k) => JSON.stringify(k.key)).join(', ')})\n`;
   return text;
+}
+
+/** MAX_VIOLATIONS: how many violations of one check are printed. */
+const MAX_VIOLATIONS = 20;
+
+function listed<T>(items: readonly T[], show: (x: T) => string): string {
+  const lines = items.slice(0, MAX_VIOLATIONS).map((x) => `  ${show(x)}`);
+  if (items.length > MAX_VIOLATIONS) lines.push(`  ... and ${items.length - MAX_VIOLATIONS} more`);
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
+function lostWhy(v: LostWriteViolation, o: FormatOptions): string {
+  switch (v.kind) {
+    case 'lost':
+      return `lost write on ${JSON.stringify(v.key)}: ${formatOperation(v.op, o)}; the final value ${JSON.stringify(v.final)} comes from no write that could follow it`;
+    case 'unwritten-final':
+      return `key ${JSON.stringify(v.key)} ends at ${JSON.stringify(v.final)}, which no operation wrote`;
+    case 'no-final-read':
+      return `key ${JSON.stringify(v.key)} has ${v.acknowledged} acknowledged writes but no final value; give every key in the final state`;
+  }
+}
+
+/** formatLostWrites renders the lost-write verdict. */
+export function formatLostWrites(r: LostWriteResult, o: FormatOptions = {}): string {
+  const head = `Lost writes: ${r.ok ? 'none' : `${r.violations.length} problems`} (${r.acknowledged} acknowledged writes checked against the final state)\n`;
+  return head + listed(r.violations, (v) => lostWhy(v, o));
+}
+
+function ev(e: WatchEvent): string {
+  return `${e.type} ${JSON.stringify(e.key)}=${JSON.stringify(e.value)} at revision ${e.modRevision}`;
+}
+
+function watchWhy(v: WatchViolation, o: FormatOptions): string {
+  switch (v.kind) {
+    case 'out-of-order':
+      return `record ${v.index + 1}: ${ev(v.event)} arrived after revision ${v.after}`;
+    case 'duplicate':
+      return `record ${v.index + 1}: ${ev(v.event)} repeats record ${v.first + 1}`;
+    case 'header-behind':
+      return `record ${v.index + 1}: ${ev(v.event)} came in a response whose header revision is ${v.event.revision}`;
+    case 'split-revision':
+      return `revision ${v.modRevision} was split across responses ${v.responses.join(', ')}`;
+    case 'before-start':
+      return `record ${v.index + 1}: ${ev(v.event)} arrived on a stream started at revision ${v.fromRevision}`;
+    case 'resume-gap':
+      return `record ${v.index + 1}: the watcher resumed at revision ${v.fromRevision} after seeing only up to ${v.lastSeen}`;
+    case 'missed-write':
+      return `never seen: ${formatOperation(v.op, o)}`;
+    case 'phantom':
+      return `record ${v.index + 1}: ${ev(v.event)} matches no write in the history`;
+    case 'write-order':
+      return `key ${JSON.stringify(v.key)}: seen out of real-time order: ${formatOperation(v.second, o)} was seen before ${formatOperation(v.first, o)}, which returned before it was invoked`;
+  }
+}
+
+/** formatWatch renders the watch verdict. */
+export function formatWatch(r: WatchResult, o: FormatOptions = {}): string {
+  const head = `Watch: ${r.ok ? 'all guarantees held' : `${r.violations.length} violations`} (${r.events} events)\n`;
+  return head + listed(r.violations, (v) => watchWhy(v, o));
 }
