@@ -23,6 +23,7 @@ import { registerLbCommand } from './lb.js';
 import { registerSchedulerCommand } from './scheduler.js';
 import { registerControllerManagerCommand } from './controller-manager.js';
 import { registerNodeAgentCommand } from './node-agent.js';
+import { registerChaosCheckCommand } from './chaos.js';
 import type { NodeRuntime } from './components-up.js';
 import { leaseHolders, probeApiservers } from './control-plane-up.js';
 
@@ -126,6 +127,7 @@ registerControllerManagerCommand(program);
 registerNodeAgentCommand(program);
 registerBenchCommand(program);
 registerBenchApiCommand(program);
+registerChaosCheckCommand(program);
 registerBenchSchedulerCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -147,10 +147,11 @@ export function checkLinearizability(ops: readonly Operation[], o: CheckOptions)
 }
 
 function prepare(list: readonly Operation[]): { kops: KOp[]; values: Value[] } {
+  // Strings get an `s` prefix, other scalars their JSON text: "1" and 1 stay apart.
   const ids = new Map<string, number>([['null', 0]]);
   const values: Value[] = [null];
   const intern = (v: Value): number => {
-    const k = JSON.stringify(v);
+    const k = typeof v === 'string' ? `s${v}` : JSON.stringify(v);
     let id = ids.get(k);
     if (id === undefined) {
       id = values.length;

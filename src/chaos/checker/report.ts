@@ -73,7 +73,7 @@ export function formatLinearizability(r: LinearizabilityResult, o: FormatOptions
   const ops = r.keys.reduce((s, k) => s + k.ops, 0);
   const out: string[] = [];
   out.push(
-    `Linearizability: ${r.verdict} (${ops} operations over ${r.keys.length} keys: ${counts.linearizable} linearizable, ${counts['not-linearizable']} not, ${counts.unknown} undecided; ${r.steps} search steps in ${(r.elapsedMs / 1000).toFixed(2)} s)`,
+    `Linearizability: ${r.verdict} (${ops} operations over ${r.keys.length} ${r.keys.length === 1 ? 'key' : 'keys'}: ${counts.linearizable} linearizable, ${counts['not-linearizable']} not, ${counts.unknown} undecided; ${r.steps} search steps in ${(r.elapsedMs / 1000).toFixed(2)} s)`,
   );
   for (const k of r.keys) {
     if (k.verdict === 'unknown') out.push(`  key ${JSON.stringify(k.key)}: undecided (${k.reason === 'time-limit' ? 'the time limit ran out' : 'the search outgrew its memory bound'})`);
@@ -107,7 +107,8 @@ function lostWhy(v: LostWriteViolation, o: FormatOptions): string {
 
 /** formatLostWrites renders the lost-write verdict. */
 export function formatLostWrites(r: LostWriteResult, o: FormatOptions = {}): string {
-  const head = `Lost writes: ${r.ok ? 'none' : `${r.violations.length} problems`} (${r.acknowledged} acknowledged writes checked against the final state)\n`;
+  const n = r.violations.length;
+  const head = `Lost writes: ${r.ok ? 'none' : `${n} ${n === 1 ? 'problem' : 'problems'}`} (${r.acknowledged} acknowledged writes checked against the final state)\n`;
   return head + listed(r.violations, (v) => lostWhy(v, o));
 }
 
@@ -140,6 +141,7 @@ function watchWhy(v: WatchViolation, o: FormatOptions): string {
 
 /** formatWatch renders the watch verdict. */
 export function formatWatch(r: WatchResult, o: FormatOptions = {}): string {
-  const head = `Watch: ${r.ok ? 'all guarantees held' : `${r.violations.length} violations`} (${r.events} events)\n`;
+  const n = r.violations.length;
+  const head = `Watch: ${r.ok ? 'all guarantees held' : `${n} ${n === 1 ? 'violation' : 'violations'}`} (${r.events} events)\n`;
   return head + listed(r.violations, (v) => watchWhy(v, o));
 }
