@@ -14,6 +14,8 @@ import { ApiClient } from '../control-plane/client/index.js';
 import type { AgentHandle, NodeResources } from '../node-agent/index.js';
 import { Cgroups, checkResources, cleanupOrphans, LIMITS_ANNOTATION, machineResources, parseTaints, ProcessRuntime, runNodeAgent, runSimulatedNodes } from '../node-agent/index.js';
 import type { LogServer } from '../node-agent/log-server.js';
+import type { ExecResolver } from '../node-agent/exec-server.js';
+import { err } from '../control-plane/api/types.js';
 import { ServiceProxy } from '../node-agent/service-proxy.js';
 import { startLogServer } from '../node-agent/log-server.js';
 import { CliError } from './cli-error.js';
@@ -92,7 +94,7 @@ function resourcesOf(f: NodeAgentFlags): NodeResources {
  * startNodeAgent starts what the flags ask for and returns its handle (the caller stops it).
  * The process runtime first kills processes a previous, crashed run of this node left behind.
  */
-export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger, logs?: LogServer): AgentHandle {
+export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger, logs?: LogServer, onRuntime?: (runtime: ProcessRuntime) => void): AgentHandle {
   const taints = parseTaints(f.taints ?? '');
   if (!taints.ok) throw new CliError(taints.error);
   const onError = (what: string, e: unknown): void => log.warn({ err: e }, what);
@@ -120,6 +122,7 @@ export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger
       const cgroups = new Cgroups();
       if (cgroups.available === 'none') log.warn('no writable cgroup hierarchy: containers\' memory and cpu limits are not enforced (the Node says so in its raftkube.io/resource-limits annotation)');
       const runtime = new ProcessRuntime({ dataDir, cgroups });
+      onRuntime?.(runtime);
       const annotations = { [LIMITS_ANNOTATION]: cgroups.available === 'none' ? 'not-enforced' : `enforced-cgroup-${cgroups.available}` };
       return runNodeAgent({ ...common, annotations, name: f.name, runtime, backoff: { initialMs: f.backoffInitial * 1000, maxMs: f.backoffMax * 1000 }, ...(logs === undefined ? {} : { kubeletPort: logs.port }) });
     }
@@ -133,14 +136,17 @@ export async function runNodeAgentCommand(f: NodeAgentFlags, log: Logger = pino(
   const client = nodeAgentClient(f);
   let agent: AgentHandle;
   let logs: LogServer | undefined;
+  // kubectl exec reaches the runtime through the log endpoint, which starts first.
+  let runtime: ProcessRuntime | undefined;
+  const exec: ExecResolver = (ns, pod, container) => runtime?.execContext(ns, pod, container) ?? err('the node agent is still starting; try again');
   try {
     // The log endpoint (kubectl logs, through the apiservers) serves what the process runtime writes.
     if (f.kubeletClientTokenFile !== undefined && f.runtime === 'process' && f.dataDir !== undefined) {
       const token = readText(f.kubeletClientTokenFile, 'kubelet client token file').trim();
-      logs = await startLogServer({ dataDir: resolve(f.dataDir), token, host: f.nodeIp ?? '127.0.0.1', port: f.logPort });
+      logs = await startLogServer({ dataDir: resolve(f.dataDir), token, host: f.nodeIp ?? '127.0.0.1', port: f.logPort, exec });
       log.info({ port: logs.port }, 'serving container logs');
     }
-    agent = startNodeAgent(f, client, log, logs);
+    agent = startNodeAgent(f, client, log, logs, (r) => (runtime = r));
   } catch (e: unknown) {
     await logs?.close();
     client.close();

@@ -4,12 +4,15 @@
  * with `uid`, `follow`, `previous`, `tailLines`, `limitBytes`, `sinceSeconds`, `sinceTime` and
  * `timestamps` (line times from log-index.ts, to within one index scan), read from the files the process
  * runtime writes (`<dataDir>/pods/<ns>_<name>_<uid>/<container>/<restart>.log`). It listens on
- * loopback and answers only requests carrying the cluster's kubelet-client bearer token.
+ * loopback and answers only requests carrying the cluster's kubelet-client bearer token. The same
+ * endpoint takes `kubectl exec`'s WebSocket upgrades (exec-server.ts).
  */
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { timingSafeEqual, createHash } from 'node:crypto';
+import { err } from '../control-plane/api/types.js';
+import { attachExec, type ExecResolver } from './exec-server.js';
 import { LogIndexer, readIndex, timeOfByte, type IndexEntry } from './log-index.js';
 
 /** LogServerOptions configure the endpoint. */
@@ -25,6 +28,8 @@ export interface LogServerOptions {
   readonly indexEveryMs?: number;
   /** now is the wall clock in ms (tests give their own). */
   readonly now?: () => number;
+  /** exec finds running containers for `kubectl exec` (WebSocket upgrades of /exec/...); without it exec is refused. */
+  readonly exec?: ExecResolver;
 }
 
 /** ServeOptions are LogServerOptions plus the running indexer. */
@@ -244,6 +249,7 @@ export function startLogServer(given: LogServerOptions): Promise<LogServer> {
       else res.destroy();
     }
   });
+  attachExec(server, { token: given.token, resolve: given.exec ?? (() => err('this node agent runs no commands in containers (kubectl exec)')) });
   return new Promise((resolve, reject) => {
     server.once('error', (e) => {
       if (indexTimer !== null) clearInterval(indexTimer);

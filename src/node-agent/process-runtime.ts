@@ -14,7 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Result } from '../control-plane/api/types.js';
 import { err, ok } from '../control-plane/api/types.js';
 import type { Disposable } from '../control-plane/apiserver/registry-api.js';
@@ -59,6 +59,12 @@ interface Proc {
 interface ProcPod {
   readonly dir: string;
   readonly containers: Map<string, Proc>;
+}
+
+/** ExecContext is what a command run in a container (kubectl exec) starts with. */
+export interface ExecContext {
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
 }
 
 /** podDirName is a pod's directory name under `<dataDir>/pods`: `<namespace>_<name>_<uid>`. */
@@ -314,6 +320,20 @@ export class ProcessRuntime implements ContainerRuntime {
         resolve(code);
       });
     });
+  }
+
+  /**
+   * execContext finds a running container by pod namespace and name (as `kubectl exec` names
+   * it) and answers the environment and working directory a command run in it gets, or why
+   * there is none.
+   */
+  execContext(namespace: string, podName: string, container: string): Result<ExecContext, string> {
+    const prefix = `${namespace}_${podName}_`;
+    const pod = [...this.#pods.values()].find((p) => basename(p.dir).startsWith(prefix) && !basename(p.dir).slice(prefix.length).includes('_'));
+    if (pod === undefined) return err(`pod ${namespace}/${podName} is not running on this node`);
+    const proc = pod.containers.get(container);
+    if (proc === undefined || proc.record.state.kind !== 'running') return err(`container ${container} is not running in pod ${namespace}/${podName}; exec needs a running container`);
+    return ok({ env: proc.env, cwd: proc.cwd });
   }
 
   async removePod(podUid: string): Promise<void> {

@@ -80,6 +80,13 @@ describe('pods on process-runtime nodes', () => {
     expect(await ok(['logs', 'echoer', '--since=1h'])).toBe('hello from echoer\nsecond line\n');
     expect(await ok(['logs', 'echoer', '--since-time', new Date(Date.now() + 3_600_000).toISOString()])).toBe('');
     expect(await ok(['logs', 'echoer', '--timestamps', '--tail=1'])).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z second line\n$/);
+    // kubectl exec: the container's environment, the exit code carried back, stdin piped in.
+    expect(await ok(['exec', 'echoer', '--', 'sh', '-c', 'echo "$POD_IP"'])).toBe(`${ip}\n`);
+    const failed = await k(['exec', 'echoer', '--', 'sh', '-c', 'echo to stderr >&2; exit 3']);
+    expect(failed.code, describeResult(failed)).toBe(3);
+    expect(failed.stderr).toContain('to stderr');
+    const piped = await runCommand(KUBECTL, ['--kubeconfig', kubeconfig, 'exec', '-i', 'echoer', '--', 'tr', 'a-z', 'A-Z'], { input: 'shout this\n', timeoutMs: 30_000 });
+    expect(piped.stdout, describeResult(piped)).toBe('SHOUT THIS\n');
   });
 
   it('restarts a crashing container with restartCount going up', async () => {

@@ -184,6 +184,16 @@ export function pathsOf(res: ResourceInfo): PathSpec[] {
           ],
         });
         break;
+      case 'exec': {
+        const execParams = [...itemParams, q('command', 'string', 'Command is the remote command to execute; one argument per repeat.'), q('container', 'string', 'Container in which to execute the command.'), q('stdin', 'boolean', 'Redirect the standard input stream of the pod for this call.'), q('stdout', 'boolean', 'Redirect the standard output stream of the pod for this call.'), q('stderr', 'boolean', 'Redirect the standard error stream of the pod for this call.'), q('tty', 'boolean', 'TTY if true indicates that a tty will be allocated for the exec call.')];
+        paths.push({
+          path,
+          ops: (['get', 'post'] as const).map((method) =>
+            op({ method, operationId: `connect${id}${method === 'get' ? 'Get' : 'Post'}${scope}${res.kind}Exec`, action: 'connect', gvk: { group: '', version: 'v1', kind: 'PodExecOptions' }, description: `connect ${method.toUpperCase()} requests to exec of ${res.kind}`, params: execParams, response: 'text' }),
+          ),
+        });
+        break;
+      }
     }
   }
   return paths;

@@ -45,7 +45,7 @@ const AUTHORIZATION: GroupVersion = { group: 'authorization.k8s.io', version: 'v
 export const RESOURCES: readonly ResourceInfo[] = [
   resource(CORE, { plural: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'] }),
   resource(CORE, { plural: 'nodes', kind: 'Node', namespaced: false, shortNames: ['no'], subresources: ['status'] }),
-  resource(CORE, { plural: 'pods', kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log'] }),
+  resource(CORE, { plural: 'pods', kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log', 'exec'] }),
   resource(CORE, { plural: 'services', kind: 'Service', namespaced: true, shortNames: ['svc'], categories: ['all'], subresources: ['status'] }),
   resource(CORE, { plural: 'endpoints', kind: 'Endpoints', namespaced: true, shortNames: ['ep'] }),
   resource(CORE, { plural: 'configmaps', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'] }),

@@ -30,7 +30,7 @@ export interface GroupVersion {
 }
 
 /** Subresource is a subresource the apiserver serves for a resource. */
-export type Subresource = 'status' | 'scale' | 'binding' | 'log';
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec';
 
 /** ResourceInfo describes one served resource (a row of `kubectl api-resources`). */
 export interface ResourceInfo extends GroupVersion {

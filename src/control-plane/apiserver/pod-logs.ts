@@ -15,13 +15,15 @@ import type { PodLogOptions, PodLogs } from './rest/logs.js';
 
 const SYSTEM: RequestContext = { user: { username: 'system:apiserver', uid: 'system:apiserver', groups: ['system:masters'] } };
 
-function containersOf(pod: KubeObject): string[] {
+/** containersOf names a pod's containers and init containers. */
+export function containersOf(pod: KubeObject): string[] {
   const spec = isObject(pod['spec']) ? pod['spec'] : {};
   const names = (v: unknown): string[] => (Array.isArray(v) ? v.flatMap((c) => (isObject(c) && typeof c['name'] === 'string' ? [c['name']] : [])) : []);
   return [...names(spec['containers']), ...names(spec['initContainers'])];
 }
 
-function nodeEndpoint(node: KubeObject): { host: string; port: number } | null {
+/** nodeEndpoint is where a node's agent serves logs and exec (null for a node that serves none). */
+export function nodeEndpoint(node: KubeObject): { host: string; port: number } | null {
   const status = isObject(node['status']) ? node['status'] : {};
   const de = isObject(status['daemonEndpoints']) ? status['daemonEndpoints'] : {};
   const ke = isObject(de['kubeletEndpoint']) ? de['kubeletEndpoint'] : {};

@@ -14,6 +14,7 @@ import { ANONYMOUS_USER, type AuthenticationResult } from '../auth/tokens.js';
 import { ApiAuthorizer, RbacMirror, type NodeRestriction, type Reviews } from './authz.js';
 import { EtcdStorage } from './etcd-storage.js';
 import { podLogsProxy } from './pod-logs.js';
+import { podExecProxy } from './pod-exec.js';
 import { GrpcFace, serveGrpc } from './grpc/server.js';
 import { bootstrapCluster } from './registry/bootstrap.js';
 import { ApiRegistry } from './registry/registry.js';
@@ -103,7 +104,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<RunningApiSe
     },
     authorizeNonResource: (user, verb, path) => authorizer.authorizeNonResource(user, verb, path),
     impersonate: (user, headers) => impersonate(authorizer.rbac, user, headers),
-    ...(cfg.kubeletClientToken === undefined ? {} : { podLogs: podLogsProxy({ registry, authorizer, token: cfg.kubeletClientToken }) }),
+    ...(cfg.kubeletClientToken === undefined ? {} : { podLogs: podLogsProxy({ registry, authorizer, token: cfg.kubeletClientToken }), podExec: podExecProxy({ registry, authorizer, token: cfg.kubeletClientToken }) }),
     openapi: { v2: openapiV2, v3Index: openapiV3Index, v3: openapiV3 },
     readiness: async () => {
       const rev = await storage.store.currentRevision();

@@ -88,7 +88,7 @@ describe('schema catalogue', () => {
 
 describe('resources', () => {
   it('finds resources by URL and by kind', () => {
-    expect(findResource('', 'v1', 'pods')).toMatchObject({ kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log'] });
+    expect(findResource('', 'v1', 'pods')).toMatchObject({ kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log', 'exec'] });
     expect(findResource('apps', 'v1', 'deployments')).toMatchObject({ kind: 'Deployment', listKind: 'DeploymentList', singular: 'deployment', shortNames: ['deploy'] });
     expect(findResource('', 'v1', 'deployments')).toBeUndefined();
     expect(findResource('', 'v2', 'pods')).toBeUndefined();

@@ -28,6 +28,8 @@ export function subresourceShape(res: ResourceInfo, sub: Subresource): Subresour
       return { kind: 'Binding', group: '', version: 'v1', verbs: ['create'] };
     case 'log':
       return { kind: 'Pod', group: '', version: 'v1', verbs: ['get'] };
+    case 'exec':
+      return { kind: 'PodExecOptions', group: '', version: 'v1', verbs: ['create', 'get'] };
   }
 }
 

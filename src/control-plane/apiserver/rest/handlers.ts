@@ -46,7 +46,8 @@ export interface ResourceRequest {
 type Action =
   | { readonly verb: 'list' | 'watch' | 'get' | 'create' | 'deletecollection' | 'update' | 'patch' | 'delete'; readonly checkVerb: boolean }
   | { readonly verb: 'bind' }
-  | { readonly verb: 'log' };
+  | { readonly verb: 'log' }
+  | { readonly verb: 'exec' };
 
 function actionOf(method: string, t: ResourceTarget, watch: boolean): Action | undefined {
   if (t.name === undefined) {
@@ -72,6 +73,8 @@ function actionOf(method: string, t: ResourceTarget, watch: boolean): Action | u
       return method === 'POST' ? { verb: 'bind' } : undefined;
     case 'log':
       return method === 'GET' ? { verb: 'log' } : undefined;
+    case 'exec':
+      return method === 'GET' || method === 'POST' ? { verb: 'exec' } : undefined;
   }
 }
 
@@ -98,6 +101,9 @@ export async function serveResource(r: ResourceRequest, deps: ResourceDeps): Pro
   if (!watch.ok) return sendError(res, watch.error);
   const action = actionOf(r.req.method ?? 'GET', t, watch.value);
   if (action === undefined) return sendError(res, methodNotAllowed(r.req.method ?? '', url.pathname));
+  if (action.verb === 'exec') {
+    return sendError(res, badRequest('exec needs a connection upgrade to a WebSocket (v5.channel.k8s.io); raftkube does not speak SPDY — use kubectl 1.30 or newer'));
+  }
   if (action.verb !== 'bind' && action.verb !== 'log' && action.checkVerb && !t.resource.verbs.includes(action.verb)) {
     return sendError(res, methodNotAllowed(r.req.method ?? '', url.pathname));
   }

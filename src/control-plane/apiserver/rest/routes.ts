@@ -29,7 +29,7 @@ export type Route =
   | { readonly kind: 'metrics' }
   | { readonly kind: 'not-found' };
 
-const SUBRESOURCES: ReadonlySet<string> = new Set(['status', 'scale', 'binding', 'log']);
+const SUBRESOURCES: ReadonlySet<string> = new Set(['status', 'scale', 'binding', 'log', 'exec']);
 
 function splitPath(pathname: string): string[] | undefined {
   const parts = pathname.split('/').filter((p) => p !== '');

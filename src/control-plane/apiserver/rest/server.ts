@@ -16,6 +16,10 @@ import {
 } from './discovery.js';
 import { serveResource, type ResourceDeps } from './handlers.js';
 import type { PodLogs } from './logs.js';
+import { ExecSockets, refuseUpgrade } from './exec.js';
+import type { PodExec } from '../pod-exec.js';
+import { chooseProtocol, parseExecOptions } from '../../api/remote-command.js';
+import type { Duplex } from 'node:stream';
 import { chooseOutput, parseAccept, type MediaRange, type OutputForm } from './negotiate.js';
 import { sendBody, sendError, sendText } from './respond.js';
 import { route, type ResourceTarget, type Route } from './routes.js';
@@ -86,6 +90,8 @@ export interface RestServerOptions {
   readonly maxWatchBufferBytes?: number;
   /** podLogs serves pods/<name>/log (kubectl logs); without it the subresource answers 404. */
   readonly podLogs?: PodLogs;
+  /** podExec opens pods/<name>/exec on the pod's node (kubectl exec); without it exec answers 404. */
+  readonly podExec?: PodExec;
   /** onRequest is told of every finished request (for latency metrics). */
   readonly onRequest?: (r: RequestRecord) => void;
   /** metrics renders /metrics in the Prometheus text format; without it /metrics is 404. */
@@ -142,6 +148,7 @@ class Rest {
   readonly #o: RestServerOptions;
   readonly #deps: ResourceDeps;
   readonly #version: VersionInfo;
+  readonly #exec = new ExecSockets();
 
   constructor(o: RestServerOptions, streams: WatchStreams) {
     this.#o = o;
@@ -172,15 +179,9 @@ class Rest {
       // token is refused everywhere, as Kubernetes authenticates before it authorizes).
       const isPublic = PUBLIC_ROUTES.has(r.kind);
       if (isPublic && req.headers.authorization === undefined) return await this.#nonResource(req, res, url, r, accept);
-      const authenticated = await this.#o.authenticate(req.headers.authorization);
-      if (authenticated === null) return sendError(res, unauthorized());
-      let u = authenticated;
-      if (this.#o.impersonate !== undefined) {
-        // kubectl --as / --as-group: act as another user when RBAC allows impersonating it.
-        const imp = this.#o.impersonate(authenticated, req.headersDistinct);
-        if (!imp.ok) return sendError(res, imp.error);
-        if (imp.value !== undefined) u = imp.value;
-      }
+      const who = await this.#user(req);
+      if (!who.ok) return sendError(res, who.error);
+      const u = who.value;
       if (isPublic) return await this.#nonResource(req, res, url, r, accept);
       user = u.username;
       if (r.kind === 'resource') {
@@ -217,6 +218,70 @@ class Rest {
         seconds,
       });
     }
+  }
+
+  /** #user authenticates a request and applies impersonation (kubectl --as / --as-group). */
+  async #user(req: IncomingMessage): Promise<Result<UserInfo, ApiError>> {
+    const authenticated = await this.#o.authenticate(req.headers.authorization);
+    if (authenticated === null) return { ok: false, error: unauthorized() };
+    if (this.#o.impersonate === undefined) return { ok: true, value: authenticated };
+    const imp = this.#o.impersonate(authenticated, req.headersDistinct);
+    if (!imp.ok) return imp;
+    return { ok: true, value: imp.value ?? authenticated };
+  }
+
+  /**
+   * upgrade serves the one upgraded request there is, pods/<name>/exec over a WebSocket
+   * (kubectl exec), answering anything else with a Status.
+   */
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const started = performance.now();
+    let user = '';
+    let code = 101;
+    const refuse = (e: ApiError): void => {
+      code = e.code;
+      refuseUpgrade(socket, e);
+    };
+    socket.on('error', () => undefined);
+    try {
+      const url = requestUrl(req.url ?? '/');
+      if (url === undefined) return refuse(badRequest(`The request target "${req.url ?? ''}" is not a valid URL path`));
+      const r = route(url.pathname, this.#o.registry.resources());
+      const t = r.kind === 'resource' ? r.target : undefined;
+      if (t === undefined || t.resource.group !== '' || t.resource.plural !== 'pods' || t.subresource !== 'exec' || t.name === undefined || t.namespace === undefined) {
+        return refuse(badRequest(`Only pods/<name>/exec takes a connection upgrade; ${url.pathname} does not`));
+      }
+      if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+        return refuse(badRequest(`exec is served over WebSocket (v5.channel.k8s.io) only, not ${req.headers.upgrade ?? 'this upgrade'}; use kubectl 1.30 or newer`));
+      }
+      const who = await this.#user(req);
+      if (!who.ok) return refuse(who.error);
+      user = who.value.username;
+      const opts = parseExecOptions(url.searchParams);
+      if (!opts.ok) return refuse(badRequest(opts.error));
+      const protocol = chooseProtocol((req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()));
+      if (protocol === null) return refuse(badRequest('exec speaks the v5.channel.k8s.io and v4.channel.k8s.io WebSocket subprotocols only'));
+      if (this.#o.podExec === undefined) return refuse(notFound(`Pods' exec is not served by this apiserver`));
+      const abort = new AbortController();
+      socket.once('close', () => abort.abort());
+      const node = await this.#o.podExec({ user: who.value, signal: abort.signal }, t.namespace, t.name, opts.value, protocol);
+      if (!node.ok) return refuse(node.error);
+      if (socket.destroyed) {
+        node.value.terminate();
+        return;
+      }
+      this.#exec.accept(req, socket, head, node.value);
+    } catch (e: unknown) {
+      this.#o.log.error({ err: e, url: req.url }, 'upgrade failed with an exception');
+      refuse(internalError());
+    } finally {
+      this.#o.log.info({ method: req.method, url: req.url, code, ms: Math.round(performance.now() - started), user, verb: 'CREATE', resource: 'pods', subresource: 'exec' }, 'request');
+    }
+  }
+
+  /** closeExec ends every open exec session. */
+  closeExec(): void {
+    this.#exec.closeAll();
   }
 
   async #nonResource(req: IncomingMessage, res: ServerResponse, url: URL, r: Route, accept: readonly MediaRange[]): Promise<void> {
@@ -316,6 +381,12 @@ export function createRestServer(o: RestServerOptions): RestServer {
   // races the client's next request on the same connection, which a POST cannot retry.
   server.keepAliveTimeout = 120_000;
   server.headersTimeout = 125_000;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    rest.upgrade(req, socket, head).catch((e: unknown) => {
+      o.log.error({ err: e }, 'upgrade handler failed');
+      socket.destroy();
+    });
+  });
   server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
     o.log.debug({ err: e }, 'client error');
     const status = e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
@@ -336,6 +407,7 @@ export function createRestServer(o: RestServerOptions): RestServer {
     close() {
       return new Promise((resolve) => {
         streams.endAll();
+        rest.closeExec();
         server.close(() => resolve());
         server.closeAllConnections();
       });

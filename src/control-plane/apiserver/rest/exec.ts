@@ -1,0 +1,64 @@
+/**
+ * exec: the REST face's half of `kubectl exec` — a WebSocket upgrade of
+ * `GET /api/v1/namespaces/<ns>/pods/<name>/exec?command=...` (v5 or v4.channel.k8s.io), joined
+ * to the node agent's socket that PodExec opens. Messages pass through unchanged in both
+ * directions (they are already channel-framed); when either side closes, so does the other.
+ * Failures before the upgrade are answered as plain HTTP with a Status body, which kubectl
+ * prints. SPDY, which older clients ask for, is refused with a reason.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { chooseProtocol } from '../../api/remote-command.js';
+import type { ApiError } from '../registry-api.js';
+import { wireStatus } from './status.js';
+
+const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+
+/** refuseUpgrade answers an upgrade request with an error Status and closes the socket. */
+export function refuseUpgrade(socket: Duplex, e: ApiError): void {
+  const body = JSON.stringify(wireStatus(e));
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(`HTTP/1.1 ${e.code} ${REASONS[e.code] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** ExecSockets accepts exec upgrades and keeps track of the open pairs. */
+export class ExecSockets {
+  readonly #wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => chooseProtocol(offered) ?? false });
+  readonly #open = new Set<WebSocket>();
+
+  /** size is how many exec sessions are open. */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** accept completes the client's upgrade and relays between it and the node's socket. */
+  accept(req: IncomingMessage, socket: Duplex, head: Buffer, node: WebSocket): void {
+    this.#wss.handleUpgrade(req, socket, head, (client) => this.#relay(client, node));
+  }
+
+  /** closeAll ends every open session (the server is stopping). */
+  closeAll(): void {
+    for (const ws of this.#open) ws.terminate();
+    this.#open.clear();
+  }
+
+  #relay(client: WebSocket, node: WebSocket): void {
+    this.#open.add(client).add(node);
+    const pipe = (from: WebSocket, to: WebSocket): void => {
+      from.on('message', (data: RawData, isBinary: boolean) => {
+        if (to.readyState === to.OPEN) to.send(data, { binary: isBinary });
+      });
+      from.on('close', () => {
+        this.#open.delete(from);
+        if (to.readyState === to.OPEN || to.readyState === to.CONNECTING) to.close(1000);
+      });
+      from.on('error', () => to.terminate());
+    };
+    pipe(client, node);
+    pipe(node, client);
+  }
+}
