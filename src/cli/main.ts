@@ -18,6 +18,7 @@ import { runKvMember } from './kv.js';
 import { registerBenchCommand } from './bench-kv.js';
 import { registerBenchApiCommand } from './bench-api.js';
 import { registerBenchSchedulerCommand } from './bench-scheduler.js';
+import { registerChaosRunCommand } from './chaos-run.js';
 import { registerApiServerCommand } from './apiserver.js';
 import { registerLbCommand } from './lb.js';
 import { registerSchedulerCommand } from './scheduler.js';
@@ -129,6 +130,7 @@ registerBenchCommand(program);
 registerBenchApiCommand(program);
 registerChaosCheckCommand(program);
 registerBenchSchedulerCommand(program);
+registerChaosRunCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof Error ? err.message : String(err);

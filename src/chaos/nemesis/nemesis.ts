@@ -1,0 +1,185 @@
+/**
+ * nemesis: carries out a schedule — at each fault's time it injects the fault, holds it, then
+ * heals it — and records what really happened (when, on which members: a leader is looked up
+ * when its fault starts). `healAll` undoes everything whatever state a run ends in.
+ */
+import type { Clock } from '../runner/recorder.js';
+import type { NetworkFaults } from './netns.js';
+import { describeFault, type ScheduledFault } from './schedule.js';
+
+/** FaultTarget is what the nemesis acts on: the members of the cluster. */
+export interface FaultTarget {
+  readonly names: readonly string[];
+  kill(i: number): Promise<void>;
+  restart(i: number): void;
+  pause(i: number): void;
+  resume(i: number): void;
+  leader(): Promise<number | null>;
+}
+
+/** AppliedFault is one fault as it happened, times in ns since the run started. */
+export interface AppliedFault {
+  readonly seq: number;
+  readonly kind: ScheduledFault['fault']['kind'];
+  readonly description: string;
+  readonly startNs: number;
+  healNs: number | null;
+  /** members names the members the fault hit. */
+  readonly members: readonly string[];
+  /** error says why the fault could not be injected (it is then healed at once). */
+  error?: string;
+}
+
+/** Undo heals one injected fault. */
+type Undo = () => Promise<void>;
+
+function abortableWait(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
+
+/** Nemesis injects the scheduled faults. */
+export class Nemesis {
+  readonly applied: AppliedFault[] = [];
+  readonly #schedule: readonly ScheduledFault[];
+  readonly #target: FaultTarget;
+  readonly #net: NetworkFaults | null;
+  readonly #clock: Clock;
+  readonly #log: (line: string) => void;
+  #current: AppliedFault | null = null;
+
+  constructor(schedule: readonly ScheduledFault[], target: FaultTarget, net: NetworkFaults | null, clock: Clock, log: (line: string) => void) {
+    this.#schedule = schedule;
+    this.#target = target;
+    this.#net = net;
+    this.#clock = clock;
+    this.#log = log;
+  }
+
+  /** current is the fault being held right now, if any. */
+  get current(): AppliedFault | null {
+    return this.#current;
+  }
+
+  /** run follows the schedule until it ends or signal aborts; the last fault is healed either way. */
+  async run(signal: AbortSignal): Promise<void> {
+    for (const s of this.#schedule) {
+      await abortableWait(s.atMs - this.#clock.nowNs() / 1e6, signal);
+      if (signal.aborted) return;
+      const undo = await this.#inject(s);
+      await abortableWait(s.atMs + s.holdMs - this.#clock.nowNs() / 1e6, signal);
+      await this.#heal(undo);
+    }
+  }
+
+  async #inject(s: ScheduledFault): Promise<Undo> {
+    const names = this.#target.names;
+    const record = (members: readonly number[], extra = ''): AppliedFault => {
+      const a: AppliedFault = { seq: s.seq, kind: s.fault.kind, description: `${describeFault(s.fault, names)}${extra}`, startNs: this.#clock.nowNs(), healNs: null, members: members.map((i) => names[i]!) };
+      this.applied.push(a);
+      this.#current = a;
+      this.#log(`fault #${s.seq} at ${(a.startNs / 1e9).toFixed(1)}s: ${a.description}`);
+      return a;
+    };
+    const net = this.#net;
+    const f = s.fault;
+    let a: AppliedFault | null = null;
+    try {
+      switch (f.kind) {
+        case 'kill': {
+          a = record([f.member]);
+          await this.#target.kill(f.member);
+          return async () => this.#target.restart(f.member);
+        }
+        case 'pause': {
+          a = record([f.member]);
+          this.#target.pause(f.member);
+          return async () => this.#target.resume(f.member);
+        }
+        case 'leader-kill': {
+          const l = await this.#target.leader();
+          if (l === null) {
+            a = record([], ' (no leader at that moment: nothing killed)');
+            return async () => {};
+          }
+          a = record([l], ` (${names[l]})`);
+          await this.#target.kill(l);
+          return async () => this.#target.restart(l);
+        }
+        case 'restart-all': {
+          const all = names.map((_, i) => i);
+          a = record(all);
+          for (const i of all) await this.#target.kill(i);
+          return async () => {
+            for (const i of all) this.#target.restart(i);
+          };
+        }
+        case 'partition':
+        case 'leader-partition':
+        case 'delay':
+        case 'loss': {
+          if (net === null) throw new Error('BUG: a network fault was scheduled without a network to inject it');
+          if (f.kind === 'partition') {
+            a = record([...new Set(f.cut.flat())]);
+            await net.cut(f.cut);
+          } else if (f.kind === 'leader-partition') {
+            const l = await this.#target.leader();
+            if (l === null) {
+              a = record([], ' (no leader at that moment: nothing cut)');
+              return async () => {};
+            }
+            a = record([l], ` (${names[l]} cut off)`);
+            await net.cut(names.map((_, j) => [l, j] as const).filter(([x, y]) => x !== y));
+          } else if (f.kind === 'delay') {
+            a = record(names.map((_, i) => i));
+            await net.delay(f.ms);
+          } else if (f.kind === 'loss') {
+            a = record(names.map((_, i) => i));
+            await net.loss(f.percent);
+          }
+          return () => net.heal();
+        }
+      }
+    } catch (err: unknown) {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (a === null) a = record([]);
+      a.error = msg;
+      this.#log(`fault #${s.seq} could not be injected: ${msg}`);
+      return () => this.healAll();
+    }
+  }
+
+  async #heal(undo: Undo): Promise<void> {
+    const a = this.#current;
+    try {
+      await undo();
+    } catch (err: unknown) {
+      this.#log(`healing fault #${a?.seq ?? '?'} failed (${err instanceof Error ? err.message : String(err)}); healing everything`);
+      await this.healAll();
+    }
+    if (a !== null) {
+      a.healNs = this.#clock.nowNs();
+      this.#log(`healed #${a.seq} at ${(a.healNs / 1e9).toFixed(1)}s`);
+    }
+    this.#current = null;
+  }
+
+  /** healAll continues every member, starts every stopped one and removes network faults. */
+  async healAll(): Promise<void> {
+    for (let i = 0; i < this.#target.names.length; i++) {
+      this.#target.resume(i);
+      this.#target.restart(i);
+    }
+    await this.#net?.heal();
+    if (this.#current !== null && this.#current.healNs === null) this.#current.healNs = this.#clock.nowNs();
+    this.#current = null;
+  }
+}
