@@ -153,13 +153,14 @@ export class NetnsNetwork implements NetworkFaults {
   }
 
   async heal(): Promise<void> {
-    for (let i = 0; i < this.members.length; i++) {
-      const ns = ['ip', 'netns', 'exec', this.members[i]!.namespace, 'tc'];
+    // Members in parallel: a heal should take effect everywhere at about the same moment.
+    await Promise.all(this.members.map(async (m) => {
+      const ns = ['ip', 'netns', 'exec', m.namespace, 'tc'];
       await quiet([...ns, 'filter', 'del', 'dev', 'eth0', 'parent', '1:', 'prio', '1']);
       await quiet([...ns, 'filter', 'del', 'dev', 'eth0', 'parent', '1:', 'prio', '2']);
       if (this.#netem) await quiet([...ns, 'qdisc', 'del', 'dev', 'eth0', 'parent', '1:1', 'handle', '10:']);
       else await quiet([...ns, 'class', 'change', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '10gbit']);
-    }
+    }));
   }
 
   /** destroy removes the namespaces and the bridge (the members' processes must be stopped first). */

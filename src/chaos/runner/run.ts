@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdClient } from '../../kv/client/etcd-client.js';
+import { UNSAFE_LOCAL_READS_ENV } from '../../kv/server/kv-server.js';
 import { Nemesis } from '../nemesis/nemesis.js';
 import { NetnsNetwork } from '../nemesis/netns.js';
 import { formatSchedule, NETWORK_FAULTS, planSchedule, type FaultKind, type ScheduledFault } from '../nemesis/schedule.js';
@@ -23,8 +24,6 @@ import { monotonicClock, Recorder, type HistoryOp, type WatchRecord } from './re
 /** NetChoice says where members run: namespaces when network faults need them (auto), or as told. */
 export type NetChoice = 'auto' | 'netns' | 'loopback';
 
-/** STALE_READS_ENV is the test-only switch that makes a member serve linearizable reads from its local state. */
-export const STALE_READS_ENV = 'RAFTKUBE_TEST_UNSAFE_LOCAL_READS';
 
 /** ChaosRunOptions are the validated flags of `chaos run`. */
 export interface ChaosRunOptions {
@@ -124,7 +123,7 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
 
     let startRevision = 1;
     if (own) {
-      cluster = new ChaosCluster({ dataDir, masters: o.masters, basePort: o.basePort, network: net, memberArgs: [], env: o.staleReads ? { [STALE_READS_ENV]: '1' } : {} });
+      cluster = new ChaosCluster({ dataDir, masters: o.masters, basePort: o.basePort, network: net, memberArgs: [], env: o.staleReads ? { [UNSAFE_LOCAL_READS_ENV]: '1' } : {} });
       progress.status(`starting ${o.masters} members in ${dataDir}`);
       cluster.startAll();
       const healthy = await cluster.waitHealthy(90_000, () => abort.signal.aborted);

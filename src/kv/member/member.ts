@@ -19,7 +19,7 @@ import { WatchHub } from '../watch/index.js';
 import { loadProtoDefinitions, addService } from '../proto/index.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import { KvStateMachine, type ApplyResult } from '../server/state-machine.js';
-import { KvServer } from '../server/kv-server.js';
+import { KvServer, UNSAFE_LOCAL_READS_ENV } from '../server/kv-server.js';
 import { encodeMemberContext } from '../server/members.js';
 import { kvService } from '../server/services/kv-service.js';
 import { leaseService } from '../server/services/lease-service.js';
@@ -235,7 +235,9 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   }
   syncPeers();
 
-  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg) });
+  const unsafeLocalReads = process.env[UNSAFE_LOCAL_READS_ENV] === '1';
+  if (unsafeLocalReads) log.warn(`${UNSAFE_LOCAL_READS_ENV}=1: serving linearizable reads from local state without ReadIndex (test-only, deliberately broken)`);
+  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg), unsafeLocalReads });
   const hub = new WatchHub(store);
   // Progress notifications for watchers that asked for them (etcd sends them every 10 minutes).
   const progressTimer = setInterval(() => hub.progressNotify(), 10 * 60 * 1000);

@@ -25,7 +25,16 @@ export interface KvServerOptions {
   readonly maxTxnOps: number;
   readonly now: () => number;
   readonly log: (msg: string) => void;
+  /**
+   * unsafeLocalReads is a deliberately broken, test-only mode: linearizable reads are served
+   * from local state without ReadIndex, so a follower or a deposed leader answers stale. It
+   * exists so the chaos suite can show that its checks catch such a cluster.
+   */
+  readonly unsafeLocalReads?: boolean;
 }
+
+/** UNSAFE_LOCAL_READS_ENV set to 1 starts a member in the test-only unsafeLocalReads mode. */
+export const UNSAFE_LOCAL_READS_ENV = 'RAFTKUBE_TEST_UNSAFE_LOCAL_READS';
 
 type ServiceName = 'KV' | 'Lease' | 'Cluster' | 'Maintenance';
 
@@ -52,8 +61,10 @@ export class KvServer {
   readonly requestTimeoutMs = 7_000;
   #leaseTimer: NodeJS.Timeout | null = null;
   #wasLeader = false;
+  readonly #unsafeLocalReads: boolean;
 
   constructor(o: KvServerOptions) {
+    this.#unsafeLocalReads = o.unsafeLocalReads === true;
     this.id = o.id;
     this.clusterId = o.clusterId;
     this.driver = o.driver;
@@ -178,6 +189,7 @@ export class KvServer {
 
   /** linearizableRead waits until a read of the local state is linearizable (ReadIndex). */
   async linearizableRead(): Promise<void> {
+    if (this.#unsafeLocalReads) return;
     try {
       await this.driver.readIndex();
     } catch (err: unknown) {
