@@ -53,7 +53,8 @@ export function writeReport(dir: string, facts: RunFacts, ops: readonly HistoryO
   writeFileSync(join(dir, 'schedule.json'), `${JSON.stringify({ seed: facts.seed, durationMs: facts.durationMs, members: facts.members, faults: facts.faults, netMode: facts.netMode, planned: facts.schedule, applied: facts.applied }, null, 2)}\n`);
   writeFileSync(join(dir, 'verdicts.json'), `${JSON.stringify({ exitCode, verdicts }, null, 2)}\n`);
   writeFileSync(join(dir, 'availability.json'), `${JSON.stringify(avail, null, 2)}\n`);
-  writeFileSync(join(dir, 'final-reads.json'), `${JSON.stringify({ values: facts.finalValues, unread: facts.unreadKeys }, null, 2)}\n`);
+  // The final state in the lost-write check's format: every key read after recovery, by value.
+  writeFileSync(join(dir, 'final-state.json'), `${JSON.stringify(facts.finalValues, null, 2)}\n`);
   const counts = { ok: 0, fail: 0, info: 0 };
   for (const c of completed) if (!c.final) counts[c.type]++;
   writeFileSync(

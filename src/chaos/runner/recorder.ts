@@ -8,6 +8,7 @@
  * with `time` in nanoseconds since the run started (monotonic clock).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import type { WatchRecord } from '../checker/watch.js';
 
 /** OpF is what an operation does. */
 export type OpF = 'read' | 'write' | 'cas';
@@ -31,12 +32,6 @@ export interface HistoryOp {
   /** final marks the reads of every key after the cluster recovered (in memory only). */
   readonly final?: true;
 }
-
-/** WatchRecord is one line of watch.jsonl: an event the watcher received, or a (re)connection. */
-export type WatchRecord =
-  | { readonly kind: 'event'; readonly key: string; readonly op: 'put' | 'delete'; readonly value: number | null; readonly revision: number; readonly time: number }
-  | { readonly kind: 'connect'; readonly fromRevision: number; readonly endpoint: string; readonly time: number }
-  | { readonly kind: 'end'; readonly revision: number; readonly time: number };
 
 /** Clock gives nanoseconds since the run started. */
 export interface Clock {

@@ -19,7 +19,8 @@ import { writeReport } from '../report/write.js';
 import { finalReads, KvWorkload, type KvWorkloadOptions } from '../workload/kv.js';
 import { Watcher } from '../workload/watcher.js';
 import { ChaosCluster } from './cluster.js';
-import { monotonicClock, Recorder, type HistoryOp, type WatchRecord } from './recorder.js';
+import type { WatchRecord } from '../checker/watch.js';
+import { monotonicClock, Recorder, type HistoryOp } from './recorder.js';
 
 /** NetChoice says where members run: namespaces when network faults need them (auto), or as told. */
 export type NetChoice = 'auto' | 'netns' | 'loopback';

@@ -3,7 +3,9 @@
  * revision to the end. When its stream breaks (a member killed, paused or cut off) it resumes
  * on the next member from the revision after the last event it received, so a correct cluster
  * delivers every revision exactly once and in order across reconnects — which the watch check
- * verifies. Every event and every (re)connection is recorded.
+ * verifies. Every event and every (re)connection is recorded, in the watch check's format
+ * (`{"type": "put", "key", "value", "modRevision", "revision", "response"}` and
+ * `{"type": "reconnect", "fromRevision"}`; the first reconnect is the start).
  */
 import type { EtcdClient } from '../../kv/client/etcd-client.js';
 import { prefixEnd, WatchStream } from '../../kv/client/watch-stream.js';
@@ -39,6 +41,7 @@ export class Watcher {
   #stopped = false;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
+  #responses = 0;
 
   constructor(client: EtcdClient, rec: Recorder, o: WatcherOptions) {
     this.#client = client;
@@ -66,14 +69,12 @@ export class Watcher {
     this.#wake?.();
   }
 
-  /** stop closes the stream and records where the watcher ended. */
+  /** stop closes the stream. */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#stream?.close();
     this.#wake?.();
     await this.#loop;
-    const end = Math.max(this.stats.nextRevision - 1, this.stats.progressRevision);
-    this.#rec.watch.push({ kind: 'end', revision: end, time: this.#rec.clock.nowNs() });
   }
 
   async #run(): Promise<void> {
@@ -85,21 +86,18 @@ export class Watcher {
       });
       this.#wake = wake;
       const endpoint = this.#endpoint;
-      this.#rec.watch.push({ kind: 'connect', fromRevision: this.stats.nextRevision, endpoint: this.#client.endpoints[endpoint] ?? String(endpoint), time: this.#rec.clock.nowNs() });
+      this.#rec.watch.push({ type: 'reconnect', fromRevision: this.stats.nextRevision });
       const stream = new WatchStream(this.#client, endpoint, {
-        onEvents: (_id, events) => {
+        onEvents: (_id, events, header) => {
+          const response = this.#responses++;
           for (const e of events) {
             const kv = e.kv;
             if (kv === undefined) continue;
-            // NB: after a reconnect the server may replay from an older revision than asked for
-            // only if it is broken; record what arrived, the check judges it.
+            // NB: record what arrived, as it arrived; the watch check judges order and gaps.
             const key = Buffer.from(kv.key).subarray(prefix.length).toString();
             const raw = Number(Buffer.from(kv.value).toString());
-            this.#rec.watch.push({
-              kind: 'event', key, op: e.type === 'PUT' ? 'put' : 'delete',
-              value: e.type === 'PUT' && Number.isSafeInteger(raw) ? raw : null,
-              revision: kv.mod_revision, time: this.#rec.clock.nowNs(),
-            });
+            const put = e.type === 'PUT';
+            this.#rec.watch.push({ type: put ? 'put' : 'delete', key, value: put && Number.isSafeInteger(raw) ? raw : null, modRevision: kv.mod_revision, revision: header.revision, response });
             this.stats.events++;
             this.stats.nextRevision = Math.max(this.stats.nextRevision, kv.mod_revision + 1);
           }
