@@ -111,7 +111,9 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
   let recorder: Recorder | null = null;
   try {
     if (own && (o.net === 'netns' || (o.net === 'auto' && needsNet))) {
-      const made = await NetnsNetwork.create(o.masters, process.pid % 200);
+      // Another run may hold this tag's names and subnet: try a few.
+      let made = await NetnsNetwork.create(o.masters, process.pid % 200);
+      for (let k = 1; k < 5 && !made.ok && /exists/i.test(made.error); k++) made = await NetnsNetwork.create(o.masters, (process.pid + 37 * k) % 200);
       if (!made.ok) {
         throw new ChaosRunError(`Network namespaces could not be set up (${made.error}); partition, delay and loss need them (run as root with \`ip\` and \`tc\`), or leave those faults out of --faults`);
       }

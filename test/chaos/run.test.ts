@@ -1,0 +1,110 @@
+/**
+ * `raftkube chaos run` end to end, as CI runs it: short runs of a few seeds on 3 members with
+ * the kv workload and kill, pause (and, where network namespaces can be made, partition) must
+ * pass every check and leave a complete report; the same suite against a deliberately broken
+ * cluster (members that serve linearizable reads from local state) must report the violation.
+ * Every run must stop its members and remove its namespaces and temporary directory.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { planSchedule, type FaultKind } from '../../src/chaos/nemesis/schedule.js';
+import { freePortBlock, RAFTKUBE_MAIN, runCommand, type CommandResult } from '../integration/harness.js';
+
+/** netnsAvailable tells whether this machine lets us make network namespaces (root with `ip`). */
+function netnsAvailable(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const NETNS = netnsAvailable();
+const reports = mkdtempSync(join(tmpdir(), 'raftkube-chaos-test-'));
+
+afterAll(() => {
+  rmSync(reports, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly result: CommandResult;
+  readonly dir: string;
+}
+
+async function chaosRun(name: string, args: readonly string[]): Promise<Run> {
+  const dir = join(reports, name);
+  const basePort = await freePortBlock(10);
+  const result = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'chaos', 'run', '--report', dir, '--base-port', String(basePort), ...args], { timeoutMs: 240_000 });
+  return { result, dir };
+}
+
+/** expectCleanedUp checks that the run left no member process, data directory or namespace behind. */
+function expectCleanedUp(r: Run): void {
+  const dataDir = /starting \d members in (\S+)/.exec(r.result.stderr)?.[1];
+  expect(dataDir, r.result.stderr).toBeDefined();
+  expect(existsSync(dataDir!)).toBe(false);
+  const leftovers = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dataDir!);
+    } catch {
+      return false;
+    }
+  });
+  expect(leftovers).toEqual([]);
+  if (NETNS) expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toMatch(/\brk\d+m\d\b/);
+}
+
+function describeRun(r: Run): string {
+  return `exit ${r.result.code}${r.result.timedOut ? ' (timed out)' : ''}\n${r.result.stdout}\n${r.result.stderr.slice(-3000)}`;
+}
+
+const FAULTS: FaultKind[] = NETNS ? ['kill', 'pause', 'partition'] : ['kill', 'pause'];
+
+describe('chaos run', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`passes every check with seed ${seed} (${FAULTS.join(', ')}) and writes the whole report`, async () => {
+      const r = await chaosRun(`seed-${seed}`, ['--masters', '3', '--duration', '15s', '--seed', String(seed), '--faults', FAULTS.join(','), '--workload', 'kv']);
+      expect(r.result.code, describeRun(r)).toBe(0);
+      for (const f of ['history.jsonl', 'watch.jsonl', 'schedule.json', 'verdicts.json', 'availability.json', 'final-state.json', 'timeline.svg', 'summary.txt']) {
+        expect(existsSync(join(r.dir, f)), f).toBe(true);
+      }
+      // The schedule is the seed's, and every fault in it was injected and healed.
+      const schedule = JSON.parse(readFileSync(join(r.dir, 'schedule.json'), 'utf8')) as { planned: unknown; applied: { seq: number; healNs: number | null; error?: string }[] };
+      expect(schedule.planned).toEqual(planSchedule({ seed, durationMs: 15_000, kinds: FAULTS, members: 3 }));
+      expect(schedule.applied.length).toBeGreaterThan(0);
+      for (const a of schedule.applied) {
+        expect(a.error).toBeUndefined();
+        expect(a.healNs).not.toBeNull();
+      }
+      const verdicts = JSON.parse(readFileSync(join(r.dir, 'verdicts.json'), 'utf8')) as { exitCode: number; verdicts: { check: string; result: string }[] };
+      expect(verdicts.exitCode).toBe(0);
+      expect(verdicts.verdicts.map((v) => [v.check, v.result])).toEqual([['linearizability', 'pass'], ['lost writes', 'pass'], ['watch', 'pass']]);
+      const history = readFileSync(join(r.dir, 'history.jsonl'), 'utf8').trim().split('\n');
+      expect(history.filter((l) => l.includes('"type":"ok"')).length).toBeGreaterThan(100);
+      expect(readFileSync(join(r.dir, 'timeline.svg'), 'utf8')).toContain('<svg');
+      expect(r.result.stdout).toContain('during faults:');
+      expectCleanedUp(r);
+    }, 300_000);
+  }
+
+  it('reports the violation of a cluster that serves reads from local state', async () => {
+    const faults = NETNS ? 'partition,kill' : 'kill,leader-kill';
+    const r = await chaosRun('broken', ['--duration', '20s', '--seed', '5', '--faults', faults, '--keys', '3', '--unsafe-stale-reads-for-testing']);
+    expect(r.result.code, describeRun(r)).toBe(1);
+    const verdicts = JSON.parse(readFileSync(join(r.dir, 'verdicts.json'), 'utf8')) as { verdicts: { check: string; result: string }[] };
+    expect(verdicts.verdicts.find((v) => v.check === 'linearizability')?.result).toBe('violation');
+    expect(readFileSync(join(r.dir, 'summary.txt'), 'utf8')).toContain('is not linearizable');
+    expectCleanedUp(r);
+  }, 300_000);
+
+  it('refuses bad flags with exit 2 and a message saying what to do', async () => {
+    const r = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'chaos', 'run', '--faults', 'kill,explode'], { timeoutMs: 30_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Unknown fault "explode"');
+  });
+});
