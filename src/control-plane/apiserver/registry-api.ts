@@ -14,10 +14,32 @@ export interface UserInfo {
   readonly groups: readonly string[];
 }
 
-/** RequestContext is who calls, and a signal that aborts when the caller goes away. */
+/**
+ * WriteFence is what a leader-elected client attaches to its writes: the kube-system Lease it
+ * leads by, its holder identity and the lease's spec.leaseTransitions when it took the lease
+ * (its term). A write that carries one applies only while the Lease is still in that term.
+ */
+export interface WriteFence {
+  readonly namespace: string;
+  readonly name: string;
+  readonly holderIdentity: string;
+  readonly leaseTransitions: number;
+}
+
+/** FENCED_PREFIX begins the message of every write refused for its fence (409 Conflict); clients may test for it. */
+export const FENCED_PREFIX = 'The write is fenced by ';
+
+/** isFencedRefusal says whether a write was refused because its writer no longer leads; retrying with the same fence cannot help. */
+export function isFencedRefusal(e: ApiError): boolean {
+  return e.code === 409 && e.message.startsWith(FENCED_PREFIX);
+}
+
+/** RequestContext is who calls, a signal that aborts when the caller goes away, and the caller's write fence if any. */
 export interface RequestContext {
   readonly user: UserInfo;
   readonly signal?: AbortSignal;
+  /** fence makes every write of the request conditional on the caller still leading (see WriteFence). */
+  readonly fence?: WriteFence;
 }
 
 /** StatusReason is metav1.StatusReason: why a request failed, machine-readable. */

@@ -8,9 +8,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { KubeObject, ResourceInfo, Result } from '../api/types.js';
 import { err, ok } from '../api/types.js';
-import { apiErrorOf, apiServerService, STATUS_TRAILER } from '../apiserver/grpc/proto.js';
+import { apiErrorOf, apiServerService, encodeFence, FENCE_METADATA, STATUS_TRAILER } from '../apiserver/grpc/proto.js';
 import type { ApiServerMethod } from '../apiserver/grpc/proto.js';
-import type { ApiError, DeleteOptions, Disposable, ListOptions, StatusReason, WatchOptions, WriteOptions } from '../apiserver/registry-api.js';
+import type { ApiError, DeleteOptions, Disposable, ListOptions, StatusReason, WatchOptions, WriteFence, WriteOptions } from '../apiserver/registry-api.js';
 
 /** ResourceDescriptor addresses a resource: a ResourceInfo from the catalogue fits. */
 export type ResourceDescriptor = Pick<ResourceInfo, 'group' | 'version' | 'plural' | 'namespaced'>;
@@ -64,6 +64,15 @@ export interface WatchHandlers<T> {
 export interface PatchBody {
   readonly type: 'json' | 'merge' | 'strategic';
   readonly patch: unknown;
+}
+
+/**
+ * FenceOption attaches a leader's WriteFence to a write: the apiserver applies the write only
+ * while the fence's Lease is still in the leader's term (atomically with the write), and
+ * refuses it with 409 Conflict otherwise. FencedClient attaches it to every write.
+ */
+export interface FenceOption {
+  readonly fence?: WriteFence;
 }
 
 /** SubresourceOption picks the status or scale subresource of an object. */
@@ -254,32 +263,33 @@ export class ApiClient {
     return this.#endpoints[this.#preferred] ?? '';
   }
 
-  #metadata(): grpc.Metadata {
+  #metadata(fence?: WriteFence): grpc.Metadata {
     const md = new grpc.Metadata();
     if (this.#token !== undefined) md.set('authorization', `Bearer ${this.#token}`);
+    if (fence !== undefined) md.set(FENCE_METADATA, encodeFence(fence));
     return md;
   }
 
-  #unaryOn(i: number, m: ApiServerMethod, req: unknown): Promise<{ readonly ok: true; readonly value: Record<string, unknown> } | { readonly ok: false; readonly error: grpc.ServiceError; readonly wasConnected: boolean }> {
+  #unaryOn(i: number, m: ApiServerMethod, req: unknown, fence: WriteFence | undefined): Promise<{ readonly ok: true; readonly value: Record<string, unknown> } | { readonly ok: false; readonly error: grpc.ServiceError; readonly wasConnected: boolean }> {
     const def = this.#methods[m];
     const ch = this.#channels[i]!;
     const wasConnected = ch.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
     return new Promise((resolve) => {
-      ch.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, req, this.#metadata(), { deadline: Date.now() + this.#deadlineMs }, (e, v) => {
+      ch.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, req, this.#metadata(fence), { deadline: Date.now() + this.#deadlineMs }, (e, v) => {
         if (e !== null) resolve({ ok: false, error: e, wasConnected });
         else resolve({ ok: true, value: isRecord(v) ? v : {} });
       });
     });
   }
 
-  async #unary(m: ApiServerMethod, req: unknown): Promise<Result<Record<string, unknown>, ApiError>> {
+  async #unary(m: ApiServerMethod, req: unknown, fence?: WriteFence): Promise<Result<Record<string, unknown>, ApiError>> {
     if (this.#closed) return err(unavailable('The client is closed; create a new ApiClient'));
     const n = this.#endpoints.length;
     const start = this.#preferred;
     const failures: string[] = [];
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n;
-      const r = await this.#unaryOn(i, m, req);
+      const r = await this.#unaryOn(i, m, req, fence);
       if (r.ok) {
         this.#preferred = i;
         return r;
@@ -321,52 +331,54 @@ export class ApiClient {
   }
 
   /** create makes an object in its metadata.namespace (or `o.namespace`). */
-  async create<T = KubeObject>(res: ResourceDescriptor, obj: T & KubeObject, o: WriteOptions & { readonly namespace?: string } = {}): Promise<Result<T, ApiError>> {
-    const r = await this.#unary('Create', { ref: refOf(res, obj.metadata.namespace ?? o.namespace, '', ''), object: json(obj), options: writeOpts(o) });
+  async create<T = KubeObject>(res: ResourceDescriptor, obj: T & KubeObject, o: WriteOptions & FenceOption & { readonly namespace?: string } = {}): Promise<Result<T, ApiError>> {
+    const r = await this.#unary('Create', { ref: refOf(res, obj.metadata.namespace ?? o.namespace, '', ''), object: json(obj), options: writeOpts(o) }, o.fence);
     return r.ok ? decodeObject<T>(r.value['object'], 'object') : r;
   }
 
   /** update replaces an object; its metadata.resourceVersion makes the write conditional (409 on mismatch). */
-  async update<T = KubeObject>(res: ResourceDescriptor, obj: T & KubeObject, o: WriteOptions & SubresourceOption = {}): Promise<Result<T, ApiError>> {
+  async update<T = KubeObject>(res: ResourceDescriptor, obj: T & KubeObject, o: WriteOptions & SubresourceOption & FenceOption = {}): Promise<Result<T, ApiError>> {
     const k = metaOf(obj);
-    const r = await this.#unary('Update', { ref: refOf(res, k.namespace, k.name, o.subresource ?? ''), object: json(obj), options: writeOpts(o) });
+    const r = await this.#unary('Update', { ref: refOf(res, k.namespace, k.name, o.subresource ?? ''), object: json(obj), options: writeOpts(o) }, o.fence);
     return r.ok ? decodeObject<T>(r.value['object'], 'object') : r;
   }
 
   /** updateStatus replaces an object's status through the status subresource. */
-  updateStatus<T = KubeObject>(res: ResourceDescriptor, obj: T & KubeObject, o: WriteOptions = {}): Promise<Result<T, ApiError>> {
+  updateStatus<T = KubeObject>(res: ResourceDescriptor, obj: T & KubeObject, o: WriteOptions & FenceOption = {}): Promise<Result<T, ApiError>> {
     return this.update<T>(res, obj, { ...o, subresource: 'status' });
   }
 
   /** patch applies a JSON, merge or strategic merge patch to an object (or a subresource). */
-  async patch<T = KubeObject>(res: ResourceDescriptor, key: ObjectKey, p: PatchBody, o: WriteOptions & SubresourceOption = {}): Promise<Result<T, ApiError>> {
-    const r = await this.#unary('Patch', { ref: refOf(res, key.namespace, key.name, o.subresource ?? ''), patch_type: p.type, patch: json(p.patch), options: writeOpts(o) });
+  async patch<T = KubeObject>(res: ResourceDescriptor, key: ObjectKey, p: PatchBody, o: WriteOptions & SubresourceOption & FenceOption = {}): Promise<Result<T, ApiError>> {
+    const r = await this.#unary('Patch', { ref: refOf(res, key.namespace, key.name, o.subresource ?? ''), patch_type: p.type, patch: json(p.patch), options: writeOpts(o) }, o.fence);
     return r.ok ? decodeObject<T>(r.value['object'], 'object') : r;
   }
 
   /** delete deletes an object; `gone` is false while finalizers or a grace period keep it. */
-  async delete<T = KubeObject>(res: ResourceDescriptor, key: ObjectKey, o: DeleteOptions = {}): Promise<Result<ClientDeleted<T>, ApiError>> {
-    const r = await this.#unary('Delete', { ref: refOf(res, key.namespace, key.name, ''), options: Object.keys(o).length === 0 ? Buffer.alloc(0) : json(o) });
+  async delete<T = KubeObject>(res: ResourceDescriptor, key: ObjectKey, o: DeleteOptions & FenceOption = {}): Promise<Result<ClientDeleted<T>, ApiError>> {
+    const { fence, ...opts } = o;
+    const r = await this.#unary('Delete', { ref: refOf(res, key.namespace, key.name, ''), options: Object.keys(opts).length === 0 ? Buffer.alloc(0) : json(opts) }, fence);
     if (!r.ok) return r;
     const obj = decodeObject<T>(r.value['object'], 'object');
     return obj.ok ? ok({ object: obj.value, gone: r.value['gone'] === true }) : obj;
   }
 
   /** deleteCollection deletes every object the list options select and returns them. */
-  async deleteCollection<T = KubeObject>(res: ResourceDescriptor, list: ListOptions, o: DeleteOptions = {}): Promise<Result<TypedList<T>, ApiError>> {
-    const r = await this.#unary('DeleteCollection', { list: listRequest(res, list), options: Object.keys(o).length === 0 ? Buffer.alloc(0) : json(o) });
+  async deleteCollection<T = KubeObject>(res: ResourceDescriptor, list: ListOptions, o: DeleteOptions & FenceOption = {}): Promise<Result<TypedList<T>, ApiError>> {
+    const { fence, ...opts } = o;
+    const r = await this.#unary('DeleteCollection', { list: listRequest(res, list), options: Object.keys(opts).length === 0 ? Buffer.alloc(0) : json(opts) }, fence);
     return r.ok ? decodeList<T>(r.value['list']) : r;
   }
 
   /** bind binds a pod to a node through the pods/binding subresource (the scheduler's write). */
-  async bind(pod: ObjectKey, node: string, o: { readonly podUid?: string } = {}): Promise<Result<void, ApiError>> {
+  async bind(pod: ObjectKey, node: string, o: { readonly podUid?: string } & FenceOption = {}): Promise<Result<void, ApiError>> {
     const binding = {
       apiVersion: 'v1',
       kind: 'Binding',
       metadata: { name: pod.name, ...(pod.namespace === undefined ? {} : { namespace: pod.namespace }), ...(o.podUid === undefined ? {} : { uid: o.podUid }) },
       target: { apiVersion: 'v1', kind: 'Node', name: node },
     };
-    const r = await this.#unary('Create', { ref: refOf({ group: '', version: 'v1', plural: 'pods', namespaced: true }, pod.namespace, pod.name, 'binding'), object: json(binding), options: writeOpts(undefined) });
+    const r = await this.#unary('Create', { ref: refOf({ group: '', version: 'v1', plural: 'pods', namespaced: true }, pod.namespace, pod.name, 'binding'), object: json(binding), options: writeOpts(undefined) }, o.fence);
     return r.ok ? ok(undefined) : r;
   }
 
@@ -376,8 +388,8 @@ export class ApiClient {
   }
 
   /** updateScale writes the scale subresource (spec.replicas; conditional on its resourceVersion). */
-  updateScale(res: ResourceDescriptor, scale: Scale): Promise<Result<Scale, ApiError>> {
-    return this.update<Scale>(res, scale, { subresource: 'scale' });
+  updateScale(res: ResourceDescriptor, scale: Scale, o: FenceOption = {}): Promise<Result<Scale, ApiError>> {
+    return this.update<Scale>(res, scale, { ...o, subresource: 'scale' });
   }
 
   /**

@@ -4,9 +4,11 @@
  * indexed cache), a rate-limited work queue, Lease-based leader election, and the Clock they
  * all take their time from.
  */
-export type { ApiClientOptions, ClientDeleted, ClientWatchEvent, KubeClient, ObjectKey, PatchBody, ResourceDescriptor, Scale, SubresourceOption, TypedList, WatchHandlers } from './api-client.js';
+export type { ApiClientOptions, ClientDeleted, ClientWatchEvent, FenceOption, KubeClient, ObjectKey, PatchBody, ResourceDescriptor, Scale, SubresourceOption, TypedList, WatchHandlers } from './api-client.js';
 export { ApiClient, statusToApiError } from './api-client.js';
 export type { Clock, TimerHandle } from './clock.js';
+export type { FenceSource, WritingClient } from './fenced-client.js';
+export { FencedClient, FencedKubeClient } from './fenced-client.js';
 export { flushAsync, systemClock, VirtualClock } from './clock.js';
 export type { DeleteInfo, IndexFunc, InformerHandlers, InformerOptions, ListWatcher } from './informer.js';
 export { enqueueHandlers, Informer, keyOf, NAMESPACE_INDEX, splitKey } from './informer.js';

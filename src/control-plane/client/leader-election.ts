@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { KubeObject, Result } from '../api/types.js';
-import type { ApiError } from '../apiserver/registry-api.js';
+import type { ApiError, WriteFence } from '../apiserver/registry-api.js';
 import type { ObjectKey, ResourceDescriptor } from './api-client.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { systemClock } from './clock.js';
@@ -163,6 +163,18 @@ export class LeaderElector {
   fence(): Fence | null {
     if (this.#leading === null || this.#observed === null) return null;
     return { holderIdentity: this.#o.identity, resourceVersion: this.#observed.metadata.resourceVersion ?? '' };
+  }
+
+  /**
+   * writeFence is the fence this leader's writes carry (see FencedClient): the lease, this
+   * identity and the lease's transition count of this term; null when not leading. Renewals
+   * leave it unchanged; only a change of hands (or a release) ends the term it names.
+   */
+  writeFence(): WriteFence | null {
+    const spec = this.#observed?.spec;
+    const namespace = this.#o.lease.namespace;
+    if (this.#leading === null || spec?.holderIdentity !== this.#o.identity || namespace === undefined) return null;
+    return { namespace, name: this.#o.lease.name, holderIdentity: this.#o.identity, leaseTransitions: spec.leaseTransitions ?? 0 };
   }
 
   /**

@@ -3,7 +3,9 @@
  * Deployment, node lifecycle and endpoints controllers on one set of shared informers, run only
  * while this process holds the kube-system/kube-controller-manager Lease. Losing the lease
  * stops every controller and informer at once; winning it again starts them afresh (new
- * caches, new expectations).
+ * caches, new expectations). Every write the controllers make is fenced by the lease (see
+ * FencedKubeClient): one still in flight when this manager is deposed is refused by the
+ * apiserver, so two managers' writes never interleave.
  */
 import { RESOURCES } from '../api/resources.js';
 import type { ResourceInfo } from '../api/types.js';
@@ -11,6 +13,7 @@ import type { KubeClient } from '../client/api-client.js';
 import type { Clock } from '../client/clock.js';
 import { systemClock } from '../client/clock.js';
 import type { ListWatcher } from '../client/informer.js';
+import { FencedKubeClient } from '../client/fenced-client.js';
 import { CONTROLLER_MANAGER_LEASE, LeaderElector, leaderIdentity, leaseStoreOf } from '../client/leader-election.js';
 import { SharedInformers } from '../client/shared-informers.js';
 import type { Controller, ControllerContext } from './controller.js';
@@ -80,20 +83,24 @@ export function runControllerManager(o: ControllerManagerOptions): ControllerMan
   const clock = o.clock ?? systemClock;
   const log: ControllerManagerLog = o.log ?? (() => undefined);
   let running: Running | null = null;
+  // NB: the elector exists before the controllers can start (they start when it leads); the
+  // controllers write through `writer`, fenced by its term when there is an election.
+  let elector: LeaderElector | null = null;
+  const writer: KubeClient & ListWatcher = o.election === false ? o.client : new FencedKubeClient(o.client, () => elector?.writeFence() ?? null);
 
   const start = (): void => {
     if (running !== null) return;
     const informers = new SharedInformers({ client: o.client, clock, onError: (res, e, during) => log('warn', `${during} of ${res.plural} failed`, { code: e.code, error: e.message }) });
     const sinks = new Map<string, EventSink>();
     const ctx: ControllerContext = {
-      client: o.client,
+      client: writer,
       informers,
       clock,
       now: o.now ?? (() => new Date()),
       events: (component) => {
         let s = sinks.get(component);
         if (s === undefined) {
-          s = new EventRecorder({ client: o.client, component, host: o.master, ...(o.now === undefined ? {} : { now: o.now }), onError: (e, ev) => log('warn', 'event not recorded', { reason: ev.reason, error: e.message }) });
+          s = new EventRecorder({ client: writer, component, host: o.master, ...(o.now === undefined ? {} : { now: o.now }), onError: (e, ev) => log('warn', 'event not recorded', { reason: ev.reason, error: e.message }) });
           sinks.set(component, s);
         }
         return s;
@@ -144,7 +151,7 @@ export function runControllerManager(o: ControllerManagerOptions): ControllerMan
     };
   }
   const e = o.election ?? {};
-  const elector = new LeaderElector({
+  const leader = new LeaderElector({
     store: leaseStoreOf(o.client),
     lease: CONTROLLER_MANAGER_LEASE,
     identity,
@@ -162,13 +169,14 @@ export function runControllerManager(o: ControllerManagerOptions): ControllerMan
     },
     onNewLeader: (holder) => log('info', 'leader observed', { holder }),
   });
-  elector.start();
+  elector = leader;
+  leader.start();
   return {
     identity,
-    isLeader: () => elector.isLeader() && running !== null,
+    isLeader: () => leader.isLeader() && running !== null,
     stop: async () => {
       await stopRunning();
-      await elector.stop();
+      await leader.stop();
     },
   };
 }

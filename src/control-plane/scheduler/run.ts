@@ -3,11 +3,14 @@
  * keeps a warm cache), a LeaderElector campaigns for kube-system/kube-scheduler, and only
  * while this instance holds the lease does the scheduling loop run; losing the lease aborts
  * the loop before another scheduler can take over. `stop()` releases the lease, so a standby
- * takes over at once.
+ * takes over at once. Every write (bindings, pod conditions, events) is fenced by the lease
+ * (see FencedClient): a binding still in flight when this scheduler is deposed is refused by
+ * the apiserver, so two schedulers never both bind.
  */
 import type { Clock } from '../client/clock.js';
 import { systemClock } from '../client/clock.js';
 import { SharedInformers } from '../client/shared-informers.js';
+import { FencedClient } from '../client/fenced-client.js';
 import { LeaderElector, leaderIdentity, leaseStoreOf, SCHEDULER_LEASE } from '../client/leader-election.js';
 import type { Profile } from './framework.js';
 import type { SchedulerClient, SchedulerLog } from './scheduler.js';
@@ -64,8 +67,10 @@ export function runScheduler(o: RunSchedulerOptions): SchedulerHandle {
   const clock = o.clock ?? systemClock;
   const identity = o.identity ?? leaderIdentity(o.master ?? 'scheduler');
   const log = o.log;
+  let elector: LeaderElector | null = null;
+  const writer: SchedulerClient = o.leaderElection === false ? o.client : new FencedClient(o.client, () => elector?.writeFence() ?? null);
   const scheduler = new Scheduler({
-    client: o.client,
+    client: writer,
     clock,
     identity,
     ...(o.wallClock === undefined ? {} : { wallClock: o.wallClock }),
@@ -103,7 +108,6 @@ export function runScheduler(o: RunSchedulerOptions): SchedulerHandle {
     });
   };
 
-  let elector: LeaderElector | null = null;
   let standalone: AbortController | null = null;
   if (o.leaderElection === false) {
     standalone = new AbortController();

@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { EtcdCallError } from '../../kv/client/etcd-client.js';
 import type { ApiError } from '../apiserver/registry-api.js';
+import { fencedMessage, type LeaseFence } from './fencing.js';
 
 /** StoreErrorKind names every expected storage failure. */
 export type StoreErrorKind =
@@ -16,7 +17,8 @@ export type StoreErrorKind =
   | 'timeout'
   | 'too-large'
   | 'invalid'
-  | 'internal';
+  | 'internal'
+  | 'fenced';
 
 /**
  * StoreError is one expected storage failure, with a message a person can act on and, when it
@@ -44,6 +46,11 @@ export function conflict(key: string): StoreError {
 /** alreadyExists builds the create failure for key. */
 export function alreadyExists(key: string): StoreError {
   return { kind: 'already-exists', key, message: `${key} already exists; update it, or delete it first` };
+}
+
+/** fenced builds the refusal of a write whose fence no longer holds (a deposed leader's write). */
+export function fenced(key: string, f: LeaseFence): StoreError {
+  return { kind: 'fenced', key, message: fencedMessage(f) };
 }
 
 /** isUnavailableCall says whether err is a call that failed for want of a reachable, led member. */
@@ -112,5 +119,7 @@ export function toApiError(e: StoreError, subject: ErrorSubject = {}): ApiError 
       return { code: 400, reason: 'BadRequest', message: e.message };
     case 'internal':
       return { code: 500, reason: 'InternalError', message: e.message };
+    case 'fenced':
+      return { code: 409, reason: 'Conflict', message: e.message, details };
   }
 }

@@ -20,8 +20,9 @@ import { responseDecoders, type Decoded, type KeyValue, type RangeResponse, type
 import { err, ok, type KubeObject, type Result } from '../api/types.js';
 import { decodeObject, encodeObject, parseRevision, withResourceVersion } from './codec.js';
 import {
-  alreadyExists, callError, conflict, isSafeToRetryWrite, isUnavailableCall, notFound, type StoreError,
+  alreadyExists, callError, conflict, fenced, isSafeToRetryWrite, isUnavailableCall, notFound, type StoreError,
 } from './errors.js';
+import { fenceTerm, termKeyOfObject, termOfLease, type LeaseFence } from './fencing.js';
 
 /** ObjectStoreOptions tune the store. */
 export interface ObjectStoreOptions {
@@ -33,6 +34,15 @@ export interface ObjectStoreOptions {
   readonly maxObjectBytes?: number;
   /** maxUpdateAttempts bounds guaranteedUpdate's read-mutate-write rounds (default 8). */
   readonly maxUpdateAttempts?: number;
+}
+
+/**
+ * WriteConditions add a condition to a write beyond its own compare: `fence` makes it apply only
+ * while a kube-system Lease names the writer in the writer's term (see fencing.ts), in the same
+ * transaction; a write refused for that is a 'fenced' error.
+ */
+export interface WriteConditions {
+  readonly fence?: LeaseFence;
 }
 
 /** ListPageOptions select one page of a list. */
@@ -121,17 +131,18 @@ export class ObjectStore {
   }
 
   /** create stores a new object; already-exists when the key is taken. */
-  async create(key: string, obj: KubeObject): Promise<Result<KubeObject, StoreError>> {
+  async create(key: string, obj: KubeObject, c: WriteConditions = {}): Promise<Result<KubeObject, StoreError>> {
     const value = this.#encode(key, obj);
     if (!value.ok) return value;
     const r = await this.#txn({
-      compare: [{ key: buf(key), target: 'CREATE', result: 'EQUAL', create_revision: 0 }],
-      success: [{ request_put: { key: buf(key), value: value.value } }],
-      failure: [{ request_range: { key: buf(key) } }],
+      compare: [{ key: buf(key), target: 'CREATE', result: 'EQUAL', create_revision: 0 }, ...fenceCompare(c)],
+      success: [{ request_put: { key: buf(key), value: value.value } }, ...termUpkeep(key, obj)],
+      failure: [{ request_range: { key: buf(key) } }, ...fenceProbe(c)],
     });
     if (!r.ok) return r;
     const res = r.value.response;
     if (!res.succeeded) {
+      if (c.fence !== undefined && fenceFailed(res, c.fence)) return err(fenced(key, c.fence));
       // An attempt that timed out may have created it: then the stored bytes are exactly ours
       // (they carry the uid and creation time the registry set).
       const mine = r.value.ambiguous ? this.#ownWrite(res, value.value) : null;
@@ -195,18 +206,19 @@ export class ObjectStore {
   }
 
   /** update replaces an object if its mod revision is still `expectedRevision`; conflict or not-found otherwise. */
-  async update(key: string, obj: KubeObject, expectedRevision: number): Promise<Result<KubeObject, StoreError>> {
+  async update(key: string, obj: KubeObject, expectedRevision: number, c: WriteConditions = {}): Promise<Result<KubeObject, StoreError>> {
     const value = this.#encode(key, obj);
     if (!value.ok) return value;
     const r = await this.#txn({
-      compare: [{ key: buf(key), target: 'MOD', result: 'EQUAL', mod_revision: expectedRevision }],
-      success: [{ request_put: { key: buf(key), value: value.value } }],
-      failure: [{ request_range: { key: buf(key) } }],
+      compare: [{ key: buf(key), target: 'MOD', result: 'EQUAL', mod_revision: expectedRevision }, ...fenceCompare(c)],
+      success: [{ request_put: { key: buf(key), value: value.value } }, ...termUpkeep(key, obj)],
+      failure: [{ request_range: { key: buf(key) } }, ...fenceProbe(c)],
     });
     if (!r.ok) return r;
     // NB: after an ambiguous attempt a conflict may be our own write; the caller re-reads and
     // sees it. Equal bytes are no proof (two writers may compute the same update from one base).
     const res = r.value.response;
+    if (!res.succeeded && c.fence !== undefined && fenceFailed(res, c.fence)) return err(fenced(key, c.fence));
     if (!res.succeeded) return err(existsIn(res) ? conflict(key) : notFound(key));
     return ok(withResourceVersion(obj, res.header.revision));
   }
@@ -215,14 +227,15 @@ export class ObjectStore {
    * delete removes an object (only at `expectedRevision` when given) and returns its last
    * state with resourceVersion = the delete's revision.
    */
-  async delete(key: string, expectedRevision?: number): Promise<Result<Deletion, StoreError>> {
+  async delete(key: string, expectedRevision?: number, c: WriteConditions = {}): Promise<Result<Deletion, StoreError>> {
     const r = await this.#txn({
-      compare: expectedRevision === undefined ? [] : [{ key: buf(key), target: 'MOD', result: 'EQUAL', mod_revision: expectedRevision }],
-      success: [{ request_delete_range: { key: buf(key), prev_kv: true } }],
-      failure: [{ request_range: { key: buf(key) } }],
+      compare: [...(expectedRevision === undefined ? [] : [{ key: buf(key), target: 'MOD', result: 'EQUAL', mod_revision: expectedRevision }]), ...fenceCompare(c)],
+      success: [{ request_delete_range: { key: buf(key), prev_kv: true } }, ...termUpkeep(key, null)],
+      failure: [{ request_range: { key: buf(key) } }, ...fenceProbe(c)],
     });
     if (!r.ok) return r;
     const res = r.value.response;
+    if (!res.succeeded && c.fence !== undefined && fenceFailed(res, c.fence)) return err(fenced(key, c.fence));
     // NB: after an ambiguous failure a not-found may mean our own delete applied; the caller
     // sees not-found, which deleters treat as done.
     if (!res.succeeded) return err(existsIn(res) ? conflict(key) : notFound(key));
@@ -385,6 +398,35 @@ export class ObjectStore {
       backoff = Math.min(backoff * 2, 500);
     }
   }
+}
+
+/** fenceCompare is the compare that holds only while the fence's Lease is in the writer's term. */
+function fenceCompare(c: WriteConditions): object[] {
+  if (c.fence === undefined) return [];
+  const t = fenceTerm(c.fence);
+  return [{ key: buf(t.key), target: 'VALUE', result: 'EQUAL', value: buf(t.value) }];
+}
+
+/** fenceProbe reads the term record when the transaction fails, to tell a fenced write from a lost race. */
+function fenceProbe(c: WriteConditions): object[] {
+  return c.fence === undefined ? [] : [{ request_range: { key: buf(fenceTerm(c.fence).key) } }];
+}
+
+/** fenceFailed says whether a failed transaction failed for its fence (the term record read by fenceProbe differs). */
+function fenceFailed(r: TxnResponse, f: LeaseFence): boolean {
+  const op = r.responses[1];
+  const kv = op?.response === 'response_range' ? op.response_range.kvs[0] : undefined;
+  return kv === undefined || Buffer.from(kv.value).toString('utf8') !== fenceTerm(f).value;
+}
+
+/**
+ * termUpkeep keeps a kube-system Lease's term record in step with the Lease, in the Lease's own
+ * transaction: written with every write of the Lease (`obj`), deleted with it (null).
+ */
+function termUpkeep(key: string, obj: KubeObject | null): object[] {
+  const tk = termKeyOfObject(key);
+  if (tk === null) return [];
+  return obj === null ? [{ request_delete_range: { key: buf(tk) } }] : [{ request_put: { key: buf(tk), value: buf(termOfLease(obj)) } }];
 }
 
 function existsIn(r: TxnResponse): boolean {

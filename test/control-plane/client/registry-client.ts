@@ -7,7 +7,7 @@
 import type { KubeObject, ResourceInfo, Result } from '../../../src/control-plane/api/types.js';
 import { err, ok } from '../../../src/control-plane/api/types.js';
 import type { ApiError, DeleteOptions, Disposable, ListOptions, Registry, RequestContext, WatchOptions, WriteOptions } from '../../../src/control-plane/apiserver/registry-api.js';
-import type { ClientDeleted, KubeClient, ObjectKey, PatchBody, ResourceDescriptor, Scale, SubresourceOption, TypedList, WatchHandlers } from '../../../src/control-plane/client/api-client.js';
+import type { ClientDeleted, FenceOption, KubeClient, ObjectKey, PatchBody, ResourceDescriptor, Scale, SubresourceOption, TypedList, WatchHandlers } from '../../../src/control-plane/client/api-client.js';
 import { statusToApiError } from '../../../src/control-plane/client/api-client.js';
 import type { ListWatcher } from '../../../src/control-plane/client/informer.js';
 
@@ -43,6 +43,11 @@ export class RegistryClient implements KubeClient, ListWatcher {
     const r = this.#registry.resources().find((x) => x.group === res.group && x.version === res.version && x.plural === res.plural);
     if (r === undefined) throw new Error(`The registry does not serve ${res.plural}`);
     return r;
+  }
+
+  /** #as is the request context of a write: this client's, with the write's fence if it carries one. */
+  #as(o: FenceOption): RequestContext {
+    return o.fence === undefined ? this.#ctx : { ...this.#ctx, fence: o.fence };
   }
 
   #record(verb: RecordedCall['verb'], res: ResourceDescriptor, namespace: string | undefined, name?: string, sub?: string): void {
@@ -93,43 +98,45 @@ export class RegistryClient implements KubeClient, ListWatcher {
     };
   }
 
-  async create<T = KubeObject>(res: ResourceDescriptor, obj: T & KubeObject, o: WriteOptions & { readonly namespace?: string } = {}): Promise<Result<T, ApiError>> {
+  async create<T = KubeObject>(res: ResourceDescriptor, obj: T & KubeObject, o: WriteOptions & FenceOption & { readonly namespace?: string } = {}): Promise<Result<T, ApiError>> {
     const ns = obj.metadata.namespace ?? o.namespace;
     this.#record('create', res, ns, obj.metadata.name ?? obj.metadata.generateName);
-    const r = await this.#registry.create(this.#ctx, this.#info(res), res.namespaced ? ns : undefined, structuredClone(obj), o);
+    const r = await this.#registry.create(this.#as(o), this.#info(res), res.namespaced ? ns : undefined, structuredClone(obj), o);
     return r.ok ? ok(r.value.object as T) : r;
   }
 
-  async update<T = KubeObject>(res: ResourceDescriptor, obj: T & KubeObject, o: WriteOptions & SubresourceOption = {}): Promise<Result<T, ApiError>> {
+  async update<T = KubeObject>(res: ResourceDescriptor, obj: T & KubeObject, o: WriteOptions & SubresourceOption & FenceOption = {}): Promise<Result<T, ApiError>> {
     const ns = obj.metadata.namespace;
     this.#record('update', res, ns, obj.metadata.name, o.subresource);
-    const r = await this.#registry.update(this.#ctx, this.#info(res), res.namespaced ? ns : undefined, obj.metadata.name ?? '', structuredClone(obj), o, o.subresource);
+    const r = await this.#registry.update(this.#as(o), this.#info(res), res.namespaced ? ns : undefined, obj.metadata.name ?? '', structuredClone(obj), o, o.subresource);
     return r.ok ? ok(r.value.object as T) : r;
   }
 
-  updateStatus<T = KubeObject>(res: ResourceDescriptor, obj: T & KubeObject, o: WriteOptions = {}): Promise<Result<T, ApiError>> {
+  updateStatus<T = KubeObject>(res: ResourceDescriptor, obj: T & KubeObject, o: WriteOptions & FenceOption = {}): Promise<Result<T, ApiError>> {
     return this.update<T>(res, obj, { ...o, subresource: 'status' });
   }
 
-  async patch<T = KubeObject>(res: ResourceDescriptor, key: ObjectKey, p: PatchBody, o: WriteOptions & SubresourceOption = {}): Promise<Result<T, ApiError>> {
+  async patch<T = KubeObject>(res: ResourceDescriptor, key: ObjectKey, p: PatchBody, o: WriteOptions & SubresourceOption & FenceOption = {}): Promise<Result<T, ApiError>> {
     this.#record('patch', res, key.namespace, key.name, o.subresource);
-    const r = await this.#registry.patch(this.#ctx, this.#info(res), key.namespace, key.name, p.type, p.patch, o, o.subresource);
+    const r = await this.#registry.patch(this.#as(o), this.#info(res), key.namespace, key.name, p.type, p.patch, o, o.subresource);
     return r.ok ? ok(r.value.object as T) : r;
   }
 
-  async delete<T = KubeObject>(res: ResourceDescriptor, key: ObjectKey, o: DeleteOptions = {}): Promise<Result<ClientDeleted<T>, ApiError>> {
+  async delete<T = KubeObject>(res: ResourceDescriptor, key: ObjectKey, o: DeleteOptions & FenceOption = {}): Promise<Result<ClientDeleted<T>, ApiError>> {
     this.#record('delete', res, key.namespace, key.name);
-    const r = await this.#registry.delete(this.#ctx, this.#info(res), key.namespace, key.name, o);
+    const { fence: _fence, ...opts } = o;
+    const r = await this.#registry.delete(this.#as(o), this.#info(res), key.namespace, key.name, opts);
     return r.ok ? ok({ object: r.value.object as T, gone: r.value.gone }) : r;
   }
 
-  async deleteCollection<T = KubeObject>(res: ResourceDescriptor, list: ListOptions, o: DeleteOptions = {}): Promise<Result<TypedList<T>, ApiError>> {
+  async deleteCollection<T = KubeObject>(res: ResourceDescriptor, list: ListOptions, o: DeleteOptions & FenceOption = {}): Promise<Result<TypedList<T>, ApiError>> {
     this.#record('deletecollection', res, list.namespace);
-    const r = await this.#registry.deleteCollection(this.#ctx, this.#info(res), list, o);
+    const { fence: _fence, ...opts } = o;
+    const r = await this.#registry.deleteCollection(this.#as(o), this.#info(res), list, opts);
     return r.ok ? ok(r.value as unknown as TypedList<T>) : r;
   }
 
-  async bind(pod: ObjectKey, node: string, o: { readonly podUid?: string } = {}): Promise<Result<void, ApiError>> {
+  async bind(pod: ObjectKey, node: string, o: { readonly podUid?: string } & FenceOption = {}): Promise<Result<void, ApiError>> {
     const pods = { group: '', version: 'v1', plural: 'pods', namespaced: true };
     this.#record('create', pods, pod.namespace, pod.name, 'binding');
     const body = {
@@ -138,7 +145,7 @@ export class RegistryClient implements KubeClient, ListWatcher {
       metadata: { name: pod.name, ...(pod.namespace === undefined ? {} : { namespace: pod.namespace }), ...(o.podUid === undefined ? {} : { uid: o.podUid }) },
       target: { apiVersion: 'v1', kind: 'Node', name: node },
     };
-    const r = await this.#registry.create(this.#ctx, this.#info(pods), pod.namespace, body, {}, { subresource: 'binding', name: pod.name });
+    const r = await this.#registry.create(this.#as(o), this.#info(pods), pod.namespace, body, {}, { subresource: 'binding', name: pod.name });
     return r.ok ? ok(undefined) : err(r.error);
   }
 
@@ -146,7 +153,7 @@ export class RegistryClient implements KubeClient, ListWatcher {
     return this.get<Scale>(res, key, { subresource: 'scale' });
   }
 
-  updateScale(res: ResourceDescriptor, scale: Scale): Promise<Result<Scale, ApiError>> {
-    return this.update<Scale>(res, scale, { subresource: 'scale' });
+  updateScale(res: ResourceDescriptor, scale: Scale, o: FenceOption = {}): Promise<Result<Scale, ApiError>> {
+    return this.update<Scale>(res, scale, { ...o, subresource: 'scale' });
   }
 }

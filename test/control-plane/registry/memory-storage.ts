@@ -6,7 +6,8 @@
 import type { KubeObject, ResourceInfo, Result } from '../../../src/control-plane/api/types.js';
 import { err, ok } from '../../../src/control-plane/api/types.js';
 import type { Disposable } from '../../../src/control-plane/apiserver/registry-api.js';
-import type { CacheEvent, CacheWatchOptions, ObjectStorePort, PortError, PortList, StoragePort, WatchCachePort } from '../../../src/control-plane/apiserver/registry/storage-port.js';
+import type { CacheEvent, CacheWatchOptions, ObjectStorePort, PortError, PortList, PortWriteConditions, StoragePort, WatchCachePort } from '../../../src/control-plane/apiserver/registry/storage-port.js';
+import { fencedMessage } from '../../../src/control-plane/storage/fencing.js';
 import { resourcePrefix } from '../../../src/control-plane/storage/keys.js';
 
 interface Entry {
@@ -47,7 +48,22 @@ export class MemoryStore implements ObjectStorePort {
     return () => this.#listeners.delete(l);
   }
 
-  async create(key: string, obj: KubeObject): Promise<Result<KubeObject, PortError>> {
+  /**
+   * #fenceFails is the refusal of a write whose fence's Lease is not (or no longer) in the
+   * fence's term — checked in the same synchronous step as the write, so as atomic as etcd's compare.
+   */
+  #fenceFails(c: PortWriteConditions | undefined): PortError | null {
+    const f = c?.fence;
+    if (f === undefined) return null;
+    const e = this.#data.get(`/registry/coordination.k8s.io/leases/${f.namespace}/${f.name}`);
+    const spec = e === undefined ? undefined : (JSON.parse(e.value) as { spec?: { holderIdentity?: string; leaseTransitions?: number } }).spec;
+    if (spec !== undefined && spec.holderIdentity === f.holderIdentity && (spec.leaseTransitions ?? 0) === f.leaseTransitions) return null;
+    return { kind: 'fenced', message: fencedMessage(f) };
+  }
+
+  async create(key: string, obj: KubeObject, c?: PortWriteConditions): Promise<Result<KubeObject, PortError>> {
+    const fenced = this.#fenceFails(c);
+    if (fenced !== null) return err(fenced);
     if (this.#data.has(key)) return err({ kind: 'already-exists', message: `${key} exists` });
     this.revision++;
     const stored = structuredClone(obj);
@@ -87,7 +103,9 @@ export class MemoryStore implements ObjectStorePort {
     return Buffer.from(afterKey).toString('base64url');
   }
 
-  async update(key: string, obj: KubeObject, expectedRevision: number): Promise<Result<KubeObject, PortError>> {
+  async update(key: string, obj: KubeObject, expectedRevision: number, c?: PortWriteConditions): Promise<Result<KubeObject, PortError>> {
+    const fenced = this.#fenceFails(c);
+    if (fenced !== null) return err(fenced);
     const cur = this.#data.get(key);
     if (cur === undefined) return err({ kind: 'not-found', message: `${key} not found` });
     if (cur.modRevision !== expectedRevision) return err({ kind: 'conflict', message: 'revision mismatch' });
@@ -101,7 +119,9 @@ export class MemoryStore implements ObjectStorePort {
     return ok(out);
   }
 
-  async delete(key: string, expectedRevision?: number): Promise<Result<KubeObject, PortError>> {
+  async delete(key: string, expectedRevision?: number, c?: PortWriteConditions): Promise<Result<KubeObject, PortError>> {
+    const fenced = this.#fenceFails(c);
+    if (fenced !== null) return err(fenced);
     const cur = this.#data.get(key);
     if (cur === undefined) return err({ kind: 'not-found', message: `${key} not found` });
     if (expectedRevision !== undefined && cur.modRevision !== expectedRevision) return err({ kind: 'conflict', message: 'revision mismatch' });

@@ -7,10 +7,36 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { join } from 'node:path';
 import { findProtoDir } from '../../../kv/proto/loader.js';
-import type { ApiError, StatusReason } from '../registry-api.js';
+import type { ApiError, StatusReason, WriteFence } from '../registry-api.js';
 
 /** STATUS_TRAILER is the metadata key carrying a failed call's Kubernetes Status (JSON). */
 export const STATUS_TRAILER = 'k8s-status-bin';
+
+/** FENCE_METADATA is the request metadata key carrying a leader's WriteFence (JSON). */
+export const FENCE_METADATA = 'raftkube-fence';
+
+/** encodeFence renders a WriteFence as the value of FENCE_METADATA. */
+export function encodeFence(f: WriteFence): string {
+  return JSON.stringify({ namespace: f.namespace, name: f.name, holderIdentity: f.holderIdentity, leaseTransitions: f.leaseTransitions });
+}
+
+/** decodeFence reads a FENCE_METADATA value; a string says what is wrong with it. */
+export function decodeFence(raw: string): WriteFence | string {
+  const bad = `The ${FENCE_METADATA} metadata must be JSON {namespace, name, holderIdentity, leaseTransitions}`;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return `${bad}; it is not JSON`;
+  }
+  if (typeof v !== 'object' || v === null) return bad;
+  const o = v as Record<string, unknown>;
+  const { namespace, name, holderIdentity, leaseTransitions } = o;
+  if (typeof namespace !== 'string' || namespace === '' || typeof name !== 'string' || name === '') return `${bad}; namespace and name must name the Lease`;
+  if (typeof holderIdentity !== 'string' || holderIdentity === '') return `${bad}; holderIdentity must be the holder's non-empty identity`;
+  if (typeof leaseTransitions !== 'number' || !Number.isSafeInteger(leaseTransitions) || leaseTransitions < 0) return `${bad}; leaseTransitions must be a non-negative integer`;
+  return { namespace, name, holderIdentity, leaseTransitions };
+}
 
 /** ApiServerMethod names the service's methods. */
 export type ApiServerMethod = 'Get' | 'List' | 'Watch' | 'Create' | 'Update' | 'Patch' | 'Delete' | 'DeleteCollection';

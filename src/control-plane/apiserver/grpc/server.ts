@@ -9,7 +9,8 @@ import type { ResourceInfo, Result } from '../../api/types.js';
 import { err, ok } from '../../api/types.js';
 import { badRequest, statusOf } from '../registry/errors.js';
 import type { ApiError, DeleteOptions, ListOptions, Registry, RequestContext, UserInfo, WriteOptions } from '../registry-api.js';
-import { apiServerService, grpcCodeOf, STATUS_TRAILER } from './proto.js';
+import { FENCED_NAMESPACE } from '../../storage/fencing.js';
+import { apiServerService, decodeFence, FENCE_METADATA, grpcCodeOf, STATUS_TRAILER } from './proto.js';
 
 /** Authenticate turns a request's Authorization header into a user, or refuses it. */
 export type Authenticate = (authorization: string | undefined) => UserInfo | 'anonymous' | 'invalid';
@@ -111,11 +112,20 @@ export class GrpcFace {
     const header = call.metadata.get('authorization')[0];
     const who = this.#o.authenticate(typeof header === 'string' ? header : header?.toString('utf8'));
     if (who === 'invalid') return err({ code: 401, reason: 'Unauthorized', message: 'Unauthorized: the bearer token is not valid; use a token from the cluster\'s token file' });
+    let user: UserInfo;
     if (who === 'anonymous') {
       if (this.#o.anonymous === undefined) return err({ code: 401, reason: 'Unauthorized', message: 'Unauthorized: send a bearer token in the authorization metadata' });
-      return ok({ user: this.#o.anonymous });
+      user = this.#o.anonymous;
+    } else {
+      user = who;
     }
-    return ok({ user: who });
+    const raw = call.metadata.get(FENCE_METADATA)[0];
+    if (raw === undefined) return ok({ user });
+    const fence = decodeFence(typeof raw === 'string' ? raw : raw.toString('utf8'));
+    if (typeof fence === 'string') return err(badRequest(fence));
+    // NB: only kube-system Leases keep the term record a fence is checked against (storage/fencing.ts).
+    if (fence.namespace !== FENCED_NAMESPACE) return err(badRequest(`Only Leases in ${FENCED_NAMESPACE} can fence writes, not ${fence.namespace}/${fence.name}`));
+    return ok({ user, fence });
   }
 
   #resource(ref: Ref | null | undefined): Result<{ res: ResourceInfo; ref: Ref }, ApiError> {

@@ -11,7 +11,7 @@ import { alreadyExists, badRequest, conflict, forbidden, gone, internal, notFoun
 import type { Clock } from './meta.js';
 import type { Authorizer, ResourceAttributes, SchemaFunctions } from './ports.js';
 import type { ServiceIPAllocator } from './service-ips.js';
-import type { PortError, StoragePort } from './storage-port.js';
+import type { ObjectStorePort, PortError, StoragePort } from './storage-port.js';
 
 /** RegistryCore is what the verbs of the registry share. */
 export interface RegistryCore {
@@ -25,6 +25,28 @@ export interface RegistryCore {
   readonly namespaces: ResourceInfo;
   /** serviceAccounts is core/v1 serviceaccounts (a default one per namespace). */
   readonly serviceAccounts: ResourceInfo;
+}
+
+/**
+ * coreFor is the core one request runs on: the shared core, or, when the caller sent a write
+ * fence, a view of it whose store attaches the fence to every write (reads pass through), so
+ * each write the request makes — whatever verb, retry or side effect — applies only while the
+ * caller still leads.
+ */
+export function coreFor(core: RegistryCore, ctx: RequestContext): RegistryCore {
+  const fence = ctx.fence;
+  if (fence === undefined) return core;
+  const store = core.storage.store;
+  const fenced: ObjectStorePort = {
+    create: (key, obj) => store.create(key, obj, { fence }),
+    get: (key) => store.get(key),
+    list: (prefix, o) => store.list(prefix, o),
+    update: (key, obj, rv) => store.update(key, obj, rv, { fence }),
+    delete: (key, rv) => store.delete(key, rv, { fence }),
+    continueToken: (revision, afterKey) => store.continueToken(revision, afterKey),
+    currentRevision: () => store.currentRevision(),
+  };
+  return { ...core, storage: { store: fenced, cacheFor: (res) => core.storage.cacheFor(res) } };
 }
 
 /** keyOf is an object's key in the store. */
@@ -74,6 +96,8 @@ export function fromPort(res: ResourceInfo, name: string, e: PortError): ApiErro
       return badRequest(e.message);
     case 'internal':
       return internal(e.message);
+    case 'fenced':
+      return { code: 409, reason: 'Conflict', message: e.message, details: { name, group: res.group, kind: res.plural } };
     default: {
       const never: never = e.kind;
       return internal(`Unknown storage error ${String(never)}`);

@@ -9,7 +9,7 @@ import type { KubeObject, ResourceInfo, Result } from '../../api/types.js';
 import { err, ok } from '../../api/types.js';
 import type { ApiError, DeleteOptions, Deleted, KubeList, ListOptions, RequestContext } from '../registry-api.js';
 import { authorize, fromPort, keyOf, revisionOf, type RegistryCore } from './core.js';
-import { conflict, notFound, STALE_OBJECT } from './errors.js';
+import { conflict, isLostRace, notFound, STALE_OBJECT } from './errors.js';
 import { clone, isObject, rfc3339 } from './meta.js';
 import { listObjects } from './reads.js';
 import { clusterIPOf, releaseClusterIP } from './services.js';
@@ -68,7 +68,7 @@ export async function deleteObject(core: RegistryCore, ctx: RequestContext, res:
     const pre = checkPreconditions(res, cur, opts);
     if (!pre.ok) return pre;
     const r = await deleteOnce(core, res, key, cur, opts);
-    if (r.ok || r.error.reason !== 'Conflict' || opts.preconditions?.resourceVersion !== undefined) return r;
+    if (r.ok || !isLostRace(r.error) || opts.preconditions?.resourceVersion !== undefined) return r;
   }
   return err(conflict(res, name, STALE_OBJECT));
 }

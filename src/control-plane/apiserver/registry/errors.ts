@@ -3,7 +3,7 @@
  * codes, reasons and wording. Both faces render these (a Status on REST, a gRPC status).
  */
 import type { FieldError, ResourceInfo } from '../../api/types.js';
-import type { ApiError, StatusObject } from '../registry-api.js';
+import { isFencedRefusal, type ApiError, type StatusObject } from '../registry-api.js';
 import { CONFLICT_MESSAGE } from '../../storage/errors.js';
 
 function qualified(res: ResourceInfo): string {
@@ -23,6 +23,11 @@ export function alreadyExists(res: ResourceInfo, name: string): ApiError {
 /** conflict is 409 for a compare-and-swap that lost, or a state that forbids the change. */
 export function conflict(res: ResourceInfo, name: string, why: string): ApiError {
   return { code: 409, reason: 'Conflict', message: `Operation cannot be fulfilled on ${qualified(res)} "${name}": ${why}`, details: { name, group: res.group, kind: res.plural } };
+}
+
+/** isLostRace says whether a write lost a compare-and-swap race, so reading again and retrying may succeed. */
+export function isLostRace(e: ApiError): boolean {
+  return e.reason === 'Conflict' && !isFencedRefusal(e);
 }
 
 /** STALE_OBJECT is Kubernetes' message for a resourceVersion mismatch (the storage layer's). */

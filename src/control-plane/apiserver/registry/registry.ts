@@ -10,7 +10,7 @@ import type {
   ApiError, DeleteOptions, Deleted, Disposable, KubeList, ListOptions, PatchType, Registry, RequestContext, WatchOptions, WatchSink, WriteOptions, Written,
 } from '../registry-api.js';
 import { bindPod } from './binding.js';
-import type { RegistryCore } from './core.js';
+import { coreFor, type RegistryCore } from './core.js';
 import { deleteCollection, deleteObject } from './deletes.js';
 import { badRequest, methodNotAllowed } from './errors.js';
 import { systemClock, type Clock } from './meta.js';
@@ -84,32 +84,32 @@ export class ApiRegistry implements Registry {
   async create(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteOptions, sub?: { readonly subresource: 'binding'; readonly name: string }): Promise<Result<Written, ApiError>> {
     if (sub !== undefined) {
       if (res.group !== '' || res.plural !== 'pods') return err(badRequest(`${res.plural} have no binding subresource`));
-      return bindPod(this.#core, ctx, res, namespace, sub.name, body, opts);
+      return bindPod(coreFor(this.#core, ctx), ctx, res, namespace, sub.name, body, opts);
     }
     if (isReview(res)) {
       const r = this.#core.authorizer.review(ctx.user, res, body);
       return r.ok ? ok({ object: r.value, warnings: [], created: true }) : err(badRequest(r.error));
     }
-    return createObject(this.#core, ctx, res, namespace, body, opts);
+    return createObject(coreFor(this.#core, ctx), ctx, res, namespace, body, opts);
   }
 
   update(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions, subresource?: 'status' | 'scale'): Promise<Result<Written, ApiError>> {
     if (isReview(res)) return Promise.resolve(err(methodNotAllowed(`${res.plural} can only be created`)));
-    return updateObject(this.#core, ctx, res, namespace, name, body, opts, subresource);
+    return updateObject(coreFor(this.#core, ctx), ctx, res, namespace, name, body, opts, subresource);
   }
 
   patch(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions, subresource?: 'status' | 'scale'): Promise<Result<Written, ApiError>> {
     if (isReview(res)) return Promise.resolve(err(methodNotAllowed(`${res.plural} can only be created`)));
-    return patchObject(this.#core, ctx, res, namespace, name, type, patch, opts, subresource);
+    return patchObject(coreFor(this.#core, ctx), ctx, res, namespace, name, type, patch, opts, subresource);
   }
 
   delete(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<Result<Deleted, ApiError>> {
     if (isReview(res)) return Promise.resolve(err(methodNotAllowed(`${res.plural} can only be created`)));
-    return deleteObject(this.#core, ctx, res, namespace, name, opts);
+    return deleteObject(coreFor(this.#core, ctx), ctx, res, namespace, name, opts);
   }
 
   deleteCollection(ctx: RequestContext, res: ResourceInfo, opts: ListOptions, del: DeleteOptions): Promise<Result<KubeList, ApiError>> {
     if (isReview(res)) return Promise.resolve(err(methodNotAllowed(`${res.plural} can only be created`)));
-    return deleteCollection(this.#core, ctx, res, opts, del);
+    return deleteCollection(coreFor(this.#core, ctx), ctx, res, opts, del);
   }
 }

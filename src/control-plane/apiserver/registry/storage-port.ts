@@ -4,10 +4,19 @@
  * implementations live in src/control-plane/storage; tests may pass in-memory ones.
  */
 import type { KubeObject, ResourceInfo, Result } from '../../api/types.js';
-import type { Disposable, WatchEventType } from '../registry-api.js';
+import type { Disposable, WatchEventType, WriteFence } from '../registry-api.js';
 
-/** StoreErrorKind classifies a storage failure. */
-export type StoreErrorKind = 'not-found' | 'already-exists' | 'conflict' | 'gone' | 'unavailable' | 'timeout' | 'too-large' | 'invalid' | 'internal';
+/** StoreErrorKind classifies a storage failure; 'fenced' is a write refused because its fence no longer holds. */
+export type StoreErrorKind = 'not-found' | 'already-exists' | 'conflict' | 'gone' | 'unavailable' | 'timeout' | 'too-large' | 'invalid' | 'internal' | 'fenced';
+
+/**
+ * PortWriteConditions add a condition to a write: with `fence`, the write applies only if, at
+ * the moment it applies (atomically, not checked before), the Lease the fence names still
+ * names the fence's holder in the fence's term; otherwise it fails with a 'fenced' error.
+ */
+export interface PortWriteConditions {
+  readonly fence?: WriteFence;
+}
 
 /** PortError is a storage failure as the registry sees it. */
 export interface PortError {
@@ -30,11 +39,11 @@ export type Mutation<E> = (current: KubeObject | null) => Result<KubeObject | { 
 
 /** ObjectStorePort is the etcd-backed object store. */
 export interface ObjectStorePort {
-  create(key: string, obj: KubeObject): Promise<Result<KubeObject, PortError>>;
+  create(key: string, obj: KubeObject, c?: PortWriteConditions): Promise<Result<KubeObject, PortError>>;
   get(key: string): Promise<Result<KubeObject | null, PortError>>;
   list(prefix: string, o: { readonly limit?: number; readonly continueKey?: string; readonly revision?: number }): Promise<Result<PortList, PortError>>;
-  update(key: string, obj: KubeObject, expectedRevision: number): Promise<Result<KubeObject, PortError>>;
-  delete(key: string, expectedRevision?: number): Promise<Result<KubeObject, PortError>>;
+  update(key: string, obj: KubeObject, expectedRevision: number, c?: PortWriteConditions): Promise<Result<KubeObject, PortError>>;
+  delete(key: string, expectedRevision?: number, c?: PortWriteConditions): Promise<Result<KubeObject, PortError>>;
   /** continueToken makes a continue token that resumes a list at `revision` after `afterKey`. */
   continueToken(revision: number, afterKey: string): string;
   /** currentRevision is the store's newest revision (a linearizable read). */

@@ -8,7 +8,7 @@ import type { KubeObject, ResourceInfo, Result } from '../../api/types.js';
 import { apiVersionOf, err, ok } from '../../api/types.js';
 import type { ApiError, PatchType, RequestContext, WriteOptions, Written } from '../registry-api.js';
 import { authorize, fromPort, keyOf, requireLiveNamespace, revisionOf, type RegistryCore } from './core.js';
-import { badRequest, conflict, invalid, notFound, STALE_OBJECT } from './errors.js';
+import { badRequest, conflict, invalid, isLostRace, notFound, STALE_OBJECT } from './errors.js';
 import { carrySystemFields, clone, deepEqual, isObject, nameSuffix, newUid, rfc3339 } from './meta.js';
 import { prepareBody } from './prepare.js';
 import { replicasFromScale, scaleOf } from './scale.js';
@@ -135,7 +135,7 @@ export async function updateObject(core: RegistryCore, ctx: RequestContext, res:
     }
     if (wanted !== undefined && wanted !== '' && wanted !== cur.value.metadata.resourceVersion) return err(conflict(res, name, STALE_OBJECT));
     const r = await commitUpdate(core, ctx, res, clone(next), cur.value, opts, subresource, p.value.warnings);
-    if (r.ok || r.error.reason !== 'Conflict' || (wanted !== undefined && wanted !== '')) return r;
+    if (r.ok || !isLostRace(r.error) || (wanted !== undefined && wanted !== '')) return r;
   }
   return err(conflict(res, name, STALE_OBJECT));
 }
@@ -150,7 +150,7 @@ async function scaleTo(core: RegistryCore, ctx: RequestContext, res: ResourceInf
     next['spec'] = { ...(isObject(next['spec']) ? next['spec'] : {}), replicas };
     const r = await commitUpdate(core, ctx, res, next, cur.value, opts, 'scale', [], verb);
     if (r.ok) return ok({ ...r.value, object: scaleOf(res, r.value.object) });
-    if (r.error.reason !== 'Conflict' || wantedRv !== undefined) return r;
+    if (!isLostRace(r.error) || wantedRv !== undefined) return r;
   }
   return err(conflict(res, name, STALE_OBJECT));
 }
@@ -180,7 +180,7 @@ export async function patchObject(core: RegistryCore, ctx: RequestContext, res: 
     const pinned = next.metadata.resourceVersion !== cur.value.metadata.resourceVersion;
     if (pinned && next.metadata.resourceVersion !== undefined && next.metadata.resourceVersion !== '') return err(conflict(res, name, STALE_OBJECT));
     const r = await commitUpdate(core, ctx, res, next, cur.value, opts, subresource, p.value.warnings, 'patch');
-    if (r.ok || r.error.reason !== 'Conflict') return r;
+    if (r.ok || !isLostRace(r.error)) return r;
   }
   return err(conflict(res, name, STALE_OBJECT));
 }
@@ -213,7 +213,7 @@ async function applyObject(core: RegistryCore, ctx: RequestContext, res: Resourc
     const p = prepareBody(core, res, namespace, applied.value, opts, true);
     if (!p.ok) return p;
     const r = await commitUpdate(core, ctx, res, p.value.obj, cur.value, opts, undefined, p.value.warnings, 'patch');
-    if (r.ok || r.error.reason !== 'Conflict' || r.error.message.includes('conflict with')) return r;
+    if (r.ok || !isLostRace(r.error) || r.error.message.includes('conflict with')) return r;
   }
   return err(conflict(res, name, STALE_OBJECT));
 }
