@@ -112,6 +112,25 @@ export function sumStatus(rss: readonly ReplicaSet[], field: 'replicas' | 'ready
   return rss.reduce((n, rs) => n + (rs.status?.[field] ?? 0), 0);
 }
 
+/**
+ * sumAvailableKept sums the available pods each ReplicaSet keeps: its status.availableReplicas,
+ * but no more than its spec.replicas — a ReplicaSet just scaled down still reports the pods it
+ * is about to delete as available, and counting them would let a rollout scale down further
+ * than maxUnavailable allows.
+ */
+export function sumAvailableKept(rss: readonly ReplicaSet[]): number {
+  return rss.reduce((n, rs) => n + Math.min(rs.status?.availableReplicas ?? 0, replicasOf(rs)), 0);
+}
+
+/**
+ * sumPodsAtMost sums the pods each ReplicaSet may have right now: the larger of spec.replicas
+ * and status.replicas — a ReplicaSet just scaled down still has the pods it is about to delete,
+ * and growing the new one into that room at once would exceed maxSurge for a while.
+ */
+export function sumPodsAtMost(rss: readonly ReplicaSet[]): number {
+  return rss.reduce((n, rs) => n + Math.max(replicasOf(rs), rs.status?.replicas ?? 0), 0);
+}
+
 /** condition finds a Deployment condition by type. */
 export function condition(d: { readonly status?: Deployment['status'] }, type: string): DeploymentCondition | undefined {
   return (d.status?.conditions ?? []).find((c) => c.type === type);

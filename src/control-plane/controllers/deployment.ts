@@ -17,7 +17,7 @@ import { keyOf } from '../client/informer.js';
 import type { Reconciled } from '../client/work-queue.js';
 import type { Controller, ControllerContext } from './controller.js';
 import { isGone, QueueLoop } from './controller.js';
-import { condition, DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, POD_TEMPLATE_HASH_LABEL, podTemplateHash, replicasOf, REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION, revisionOf, sameTemplate, setCondition, sumReplicas, sumStatus, surgeAndUnavailable } from './deployment-util.js';
+import { condition, DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, POD_TEMPLATE_HASH_LABEL, podTemplateHash, replicasOf, REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION, revisionOf, sameTemplate, setCondition, sumAvailableKept, sumPodsAtMost, sumReplicas, sumStatus, surgeAndUnavailable } from './deployment-util.js';
 import type { EventSink } from './events.js';
 import type { Deployment, Pod, ReplicaSet } from './objects.js';
 import { byCreation, canonicalJson, controllerRef, DEPLOYMENTS, isTerminal, matches, objectKey, OWNER_UID_INDEX, ownerReferenceTo, ownerUids, PODS, REPLICASETS, rfc3339, selectorOf } from './objects.js';
@@ -299,7 +299,7 @@ class DeploymentSync {
   #newReplicas(all: readonly ReplicaSet[], newRS: ReplicaSet | null): number {
     const cur = newRS === null ? 0 : replicasOf(newRS);
     const { maxSurge } = surgeAndUnavailable(this.#d);
-    const total = sumReplicas(all);
+    const total = sumPodsAtMost(all);
     const maxTotal = this.#replicas + maxSurge;
     if (total >= maxTotal) return cur;
     return cur + Math.max(0, Math.min(maxTotal - total, this.#replicas - cur));
@@ -354,7 +354,7 @@ class DeploymentSync {
       await this.#scale(rs, replicasOf(rs) - n);
       cleaned += n;
     }
-    const available = sumStatus(this.#rss, 'availableReplicas');
+    const available = sumAvailableKept(this.#rss);
     let scaled = 0;
     if (available > minAvailable) {
       const total = available - minAvailable;

@@ -120,12 +120,18 @@ describe('DeploymentController', () => {
     let [old, cur] = await rsList();
     expect(w).toEqual([`create replicasets default/${cur?.metadata.name ?? ''}`, 'update deployments default/web', `update replicasets default/${old?.metadata.name ?? ''}`, 'update deployments/status default/web']);
     expect([old?.spec?.replicas, cur?.spec?.replicas]).toEqual([3, 1]);
-    // 3 + 1 leaves room for one more surge pod; the old ReplicaSet waits for availability.
-    expect(await reconcile()).toEqual([`update replicasets default/${cur?.metadata.name ?? ''}`]);
+    // 3 + 1 leaves room for one more surge pod, but only once the old ReplicaSet has deleted the
+    // pod it was scaled down from: while it still has 4, a second new pod would make 6 (> 4 + 1).
+    expect(await reconcile()).toEqual([]);
+    const shrunk = await f.client.updateStatus<ReplicaSet>(REPLICASETS, { ...old!, status: { replicas: 3, readyReplicas: 3, availableReplicas: 3, observedGeneration: old?.metadata.generation ?? 1 } });
+    if (!shrunk.ok) throw new Error(shrunk.error.message);
+    await f.settle();
+    // Now it has 3: the new ReplicaSet grows; the old one waits for availability.
+    expect(await reconcile()).toEqual([`update replicasets default/${cur?.metadata.name ?? ''}`, 'update deployments/status default/web']);
     [old, cur] = await rsList();
     expect([old?.spec?.replicas, cur?.spec?.replicas]).toEqual([3, 2]);
     const mid = await f.get<Deployment>(DEPLOYMENTS, 'default', 'web');
-    expect(mid?.status).toMatchObject({ replicas: 4, availableReplicas: 4, observedGeneration: 2 });
+    expect(mid?.status).toMatchObject({ replicas: 3, availableReplicas: 3, observedGeneration: 2 });
     expect(mid?.status?.updatedReplicas).toBeUndefined();
     for (let i = 0; i < 10; i++) {
       await settleRS();
