@@ -98,6 +98,29 @@ export interface DriverOptions<R> {
   readonly onConfChange?: (cc: ConfChange) => void;
   /** onFatal receives an I/O error the driver cannot continue after (the process should exit). */
   readonly onFatal?: (err: unknown) => void;
+  /**
+   * incarnation tells this run of the member from its earlier ones in ReadIndex contexts (8
+   * bytes; default: random). A restarted member counts its reads from 1 again, so without it a
+   * leader could take a new read for one of the previous run's and answer it with an old index.
+   */
+  readonly incarnation?: Uint8Array;
+}
+
+/** READ_CONTEXT_BYTES is a ReadIndex context's size: member id, incarnation, sequence (8 bytes each). */
+export const READ_CONTEXT_BYTES = 24;
+
+/** readContext builds the ReadIndex context of one read round. */
+export function readContext(id: number, incarnation: Uint8Array, seq: number): Uint8Array {
+  const ctx = new Uint8Array(READ_CONTEXT_BYTES);
+  const view = new DataView(ctx.buffer);
+  view.setFloat64(0, id, true);
+  ctx.set(incarnation.subarray(0, 8), 8);
+  view.setFloat64(16, seq, true);
+  return ctx;
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
 interface Pending<R> {
@@ -132,7 +155,8 @@ export class RaftDriver<R> {
   readonly #reads = new Map<string, ReadGroup>();
   #readQueue: ReadWaiter[] = [];
   #submitQueue: Submission[] = [];
-  #appliedWaiters: { index: number; resolve: () => void }[] = [];
+  #appliedWaiters: { index: number; resolve: () => void; reject: (e: ProposalError) => void }[] = [];
+  readonly #incarnation: Uint8Array;
   #ticker: Disposable | null = null;
   #running = false;
   #looping = false;
@@ -146,6 +170,8 @@ export class RaftDriver<R> {
     this.#clock = o.clock ?? systemClock;
     this.#status = o.node.status();
     this.#applied = this.#status.applied;
+    if (o.incarnation !== undefined && o.incarnation.byteLength !== 8) throw new RangeError(`incarnation must be 8 bytes, not ${o.incarnation.byteLength}`);
+    this.#incarnation = o.incarnation ?? globalThis.crypto.getRandomValues(new Uint8Array(8));
   }
 
   /** start begins ticking and processing. */
@@ -177,8 +203,10 @@ export class RaftDriver<R> {
     }
     for (const w of this.#readQueue) w.reject(stopped());
     for (const x of this.#submitQueue) x.reject(stopped());
+    for (const w of this.#appliedWaiters) w.reject(stopped());
     this.#readQueue = [];
     this.#submitQueue = [];
+    this.#appliedWaiters = [];
   }
 
   /** status is the node's status as of the last Ready. */
@@ -235,7 +263,7 @@ export class RaftDriver<R> {
    */
   readIndex(timeoutMs = 5_000): Promise<LogIndex> {
     return new Promise<LogIndex>((resolve, reject) => {
-      this.#readQueue.push({ resolve: (index) => void this.waitApplied(index).then(() => resolve(index)), reject, timeoutMs });
+      this.#readQueue.push({ resolve: (index) => void this.waitApplied(index).then(() => resolve(index), reject), reject, timeoutMs });
       this.#schedule();
     });
   }
@@ -267,17 +295,15 @@ export class RaftDriver<R> {
       const waiters = this.#readQueue;
       this.#readQueue = [];
       const seq = ++this.#readSeq;
-      // NB: the context must be unique cluster-wide (the leader dedups pending reads by it).
-      const ctx = new Uint8Array(16);
-      const view = new DataView(ctx.buffer);
-      view.setFloat64(0, this.#status.id, true);
-      view.setFloat64(8, seq, true);
+      // NB: the context must be unique cluster-wide and across restarts (the leader dedups
+      // pending reads by it, and a late answer must never match a newer read).
+      const ctx = readContext(this.#status.id, this.#incarnation, seq);
       const r = this.#o.node.readIndex(ctx);
       if (!r.ok) {
         for (const w of waiters) w.reject(new ProposalError('not-leader', r.leaderHint, 'No leader is known; retry shortly'));
         return;
       }
-      const key = String(seq);
+      const key = hex(ctx);
       const timeoutMs = Math.max(...waiters.map((w) => w.timeoutMs));
       const timer = this.#clock.setTimeout(() => {
         const g = this.#reads.get(key);
@@ -289,10 +315,11 @@ export class RaftDriver<R> {
     }
   }
 
-  /** waitApplied resolves once the state machine has applied `index`. */
+  /** waitApplied resolves once the state machine has applied `index`; it rejects if the member stops first. */
   waitApplied(index: number): Promise<void> {
     if (this.#applied >= index) return Promise.resolve();
-    return new Promise((resolve) => this.#appliedWaiters.push({ index, resolve }));
+    if (!this.#running) return Promise.reject(new ProposalError('stopped', NO_NODE, 'The member is shutting down; retry on another member'));
+    return new Promise((resolve, reject) => this.#appliedWaiters.push({ index, resolve, reject }));
   }
 
   #schedule(): void {
@@ -368,8 +395,8 @@ export class RaftDriver<R> {
     o.node.advance(rd);
     this.#status = o.node.status();
     for (const rs of rd.readStates) {
-      if (rs.context.byteLength !== 16) continue;
-      const key = String(new DataView(rs.context.buffer, rs.context.byteOffset, rs.context.byteLength).getFloat64(8, true));
+      if (rs.context.byteLength !== READ_CONTEXT_BYTES) continue;
+      const key = hex(rs.context);
       const g = this.#reads.get(key);
       if (g === undefined) continue;
       this.#reads.delete(key);
