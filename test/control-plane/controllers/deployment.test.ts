@@ -153,6 +153,29 @@ describe('DeploymentController', () => {
     ]);
   });
 
+  it('counts an old ReplicaSet still deleting pods by what it keeps: no deeper scale-down, no growth into its room', async () => {
+    f = await newFixture();
+    await f.create(DEPLOYMENTS, deployment('web', 10, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 3, maxUnavailable: 2 } } }));
+    await start();
+    await reconcile();
+    await settleRS();
+    await setTemplate('web', 'busybox:2');
+    await reconcile();
+    let [old, cur] = await rsList();
+    expect([old?.spec?.replicas, cur?.spec?.replicas]).toEqual([8, 3]);
+    // The new pods turn available while the old ReplicaSet's status still shows its 10 pods.
+    const ready = await f.client.updateStatus<ReplicaSet>(REPLICASETS, { ...cur!, status: { replicas: 3, readyReplicas: 3, availableReplicas: 3, observedGeneration: cur?.metadata.generation ?? 1 } });
+    if (!ready.ok) throw new Error(ready.error.message);
+    await f.settle();
+    expect(old?.status?.availableReplicas).toBe(10);
+    // Available: 8 kept by the old one (not its reported 10) + 3 new = 11, 3 over the minimum of
+    // 8, so the old one goes to 5 (not to 3); and with 10 old pods still there the new one may
+    // not grow (10 + 3 is already replicas + maxSurge).
+    expect(await reconcile()).toEqual([`update replicasets default/${old?.metadata.name ?? ''}`, 'update deployments/status default/web']);
+    [old, cur] = await rsList();
+    expect([old?.spec?.replicas, cur?.spec?.replicas]).toEqual([5, 3]);
+  });
+
   it('scales proportionally in the middle of a rollout (leftover to the largest ReplicaSet)', async () => {
     f = await newFixture();
     await f.create(DEPLOYMENTS, deployment('web', 10, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 3, maxUnavailable: 2 } } }));
