@@ -139,17 +139,15 @@ export class NetnsNetwork implements NetworkFaults {
   }
 
   async delay(ms: number): Promise<void> {
-    for (let i = 0; i < this.members.length; i++) {
+    await Promise.all(this.members.map(async (_, i) => {
       if (this.#netem) await this.#tc(i, ['qdisc', 'replace', 'dev', 'eth0', 'parent', '1:1', 'handle', '10:', 'netem', 'delay', `${ms}ms`, `${Math.round(ms / 4)}ms`]);
       // Without netem: a slow link, whose queue delays packets in proportion to the traffic.
       else await this.#tc(i, ['class', 'change', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', `${Math.max(64, Math.round(25_600 / ms))}kbit`]);
-    }
+    }));
   }
 
   async loss(percent: number): Promise<void> {
-    for (let i = 0; i < this.members.length; i++) {
-      await this.#tc(i, ['filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '2', 'bpf', 'bytecode', lossProgram(percent), 'classid', '1:2']);
-    }
+    await Promise.all(this.members.map((_, i) => this.#tc(i, ['filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '2', 'bpf', 'bytecode', lossProgram(percent), 'classid', '1:2'])));
   }
 
   async heal(): Promise<void> {
