@@ -13,7 +13,7 @@
  * Client traffic from the runner (on the bridge's address) is left alone by partitions, so the
  * workload can still reach a member that is cut off from its peers.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -63,6 +63,8 @@ export class NetnsNetwork implements NetworkFaults {
   readonly bridgeAddress: string;
   readonly #bridge: string;
   readonly #netem: boolean;
+  /** #active is what is injected now, so heal undoes exactly that. */
+  #active: { cut: Set<number>; loss: boolean; delay: boolean } = { cut: new Set(), loss: false, delay: false };
   mode: string;
 
   private constructor(members: NetnsMember[], bridge: string, bridgeAddress: string, netem: boolean) {
@@ -126,39 +128,65 @@ export class NetnsNetwork implements NetworkFaults {
     return { cmd: 'ip', args: ['netns', 'exec', this.members[i]!.namespace, cmd, ...args] };
   }
 
-  #tc(i: number, args: readonly string[]): Promise<void> {
-    return sh(['ip', 'netns', 'exec', this.members[i]!.namespace, 'tc', ...args]);
+  /**
+   * #batch runs tc commands in member i's namespace through one `tc -batch` process (one
+   * process per member and fault, not one per command: on a loaded machine each spawn costs
+   * tens of milliseconds, and a heal should land everywhere at about the same moment).
+   * `force` carries on past errors (removing what is not there).
+   */
+  #batch(i: number, lines: readonly (readonly string[])[], force = false): Promise<void> {
+    if (lines.length === 0) return Promise.resolve();
+    const args = ['-n', this.members[i]!.namespace, ...(force ? ['-force'] : []), '-batch', '-'];
+    return new Promise((resolve, reject) => {
+      const child = spawn('tc', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        if (code === 0 || force) resolve();
+        else reject(new Error(`tc in ${this.members[i]!.namespace} failed: ${stderr.trim().split('\n')[0] ?? `exit ${code}`}`));
+      });
+      child.stdin.end(`${lines.map((l) => l.join(' ')).join('\n')}\n`);
+    });
+  }
+
+  #all(line: (i: number) => readonly (readonly string[])[]): Promise<void> {
+    return Promise.all(this.members.map((_, i) => this.#batch(i, line(i)))).then(() => undefined);
   }
 
   async cut(pairs: readonly (readonly [number, number])[]): Promise<void> {
+    const drops = this.members.map((): string[][] => []);
     for (const [a, b] of pairs) {
       for (const [from, to] of [[a, b], [b, a]] as const) {
-        await this.#tc(from, ['filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dst', `${this.members[to]!.address}/32`, 'classid', '1:2']);
+        drops[from]!.push(['filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dst', `${this.members[to]!.address}/32`, 'classid', '1:2']);
+        this.#active.cut.add(from);
       }
     }
+    await this.#all((i) => drops[i]!);
   }
 
   async delay(ms: number): Promise<void> {
-    await Promise.all(this.members.map(async (_, i) => {
-      if (this.#netem) await this.#tc(i, ['qdisc', 'replace', 'dev', 'eth0', 'parent', '1:1', 'handle', '10:', 'netem', 'delay', `${ms}ms`, `${Math.round(ms / 4)}ms`]);
+    this.#active.delay = true;
+    await this.#all(() => [this.#netem
+      ? ['qdisc', 'replace', 'dev', 'eth0', 'parent', '1:1', 'handle', '10:', 'netem', 'delay', `${ms}ms`, `${Math.round(ms / 4)}ms`]
       // Without netem: a slow link, whose queue delays packets in proportion to the traffic.
-      else await this.#tc(i, ['class', 'change', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', `${Math.max(64, Math.round(25_600 / ms))}kbit`]);
-    }));
+      : ['class', 'change', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', `${Math.max(64, Math.round(25_600 / ms))}kbit`]]);
   }
 
   async loss(percent: number): Promise<void> {
-    await Promise.all(this.members.map((_, i) => this.#tc(i, ['filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '2', 'bpf', 'bytecode', lossProgram(percent), 'classid', '1:2'])));
+    this.#active.loss = true;
+    await this.#all(() => [['filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '2', 'bpf', 'bytecode', `"${lossProgram(percent)}"`, 'classid', '1:2']]);
   }
 
+  /** heal removes every network fault (what this run injected; each member at once). */
   async heal(): Promise<void> {
-    // Members in parallel: a heal should take effect everywhere at about the same moment.
-    await Promise.all(this.members.map(async (m) => {
-      const ns = ['ip', 'netns', 'exec', m.namespace, 'tc'];
-      await quiet([...ns, 'filter', 'del', 'dev', 'eth0', 'parent', '1:', 'prio', '1']);
-      await quiet([...ns, 'filter', 'del', 'dev', 'eth0', 'parent', '1:', 'prio', '2']);
-      if (this.#netem) await quiet([...ns, 'qdisc', 'del', 'dev', 'eth0', 'parent', '1:1', 'handle', '10:']);
-      else await quiet([...ns, 'class', 'change', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '10gbit']);
-    }));
+    const { cut, loss, delay } = this.#active;
+    await Promise.all(this.members.map((_, i) => this.#batch(i, [
+      ...(cut.has(i) ? [['filter', 'del', 'dev', 'eth0', 'parent', '1:', 'prio', '1']] : []),
+      ...(loss ? [['filter', 'del', 'dev', 'eth0', 'parent', '1:', 'prio', '2']] : []),
+      ...(delay ? [this.#netem ? ['qdisc', 'del', 'dev', 'eth0', 'parent', '1:1', 'handle', '10:'] : ['class', 'change', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '10gbit']] : []),
+    ], true)));
+    this.#active = { cut: new Set(), loss: false, delay: false };
   }
 
   /** destroy removes the namespaces and the bridge (the members' processes must be stopped first). */
