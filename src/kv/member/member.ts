@@ -17,7 +17,7 @@ import { Wal, SnapshotStore, WalLogStore } from '../../raft/wal/index.js';
 import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../watch/index.js';
 import { loadProtoDefinitions, addService } from '../proto/index.js';
-import { PeerTransport } from '../transport/peer-transport.js';
+import { PEER_MAX_MESSAGE_BYTES, PeerTransport } from '../transport/peer-transport.js';
 import { KvStateMachine, type ApplyResult } from '../server/state-machine.js';
 import { KvServer, UNSAFE_LOCAL_READS_ENV } from '../server/kv-server.js';
 import { encodeMemberContext } from '../server/members.js';
@@ -259,7 +259,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   addService(clientServer, defs.etcd.Cluster, clusterService(server, cfg.initialClusterToken));
   addService(clientServer, defs.etcd.Maintenance, maintenanceService(server, waitForLeader));
   addService(clientServer, defs.etcd.Watch, watchService(server, hub));
-  const peerServer = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+  const peerServer = new grpc.Server({ 'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES });
   addService(peerServer, defs.raft, transport.handlers());
   // A member joining the cluster asks a peer URL for the member list (etcd serves it there too).
   addService(peerServer, defs.etcd.Cluster, clusterService(server, cfg.initialClusterToken));

@@ -338,20 +338,32 @@ export function snapshotChunks(msg: SnapshotMessage, clusterId: Id64, chunkSize:
  */
 export class SnapshotAssembler {
   readonly #maxBytes: number;
+  readonly #expectCluster: Id64 | null;
   #header: SnapshotMessage | null = null;
   #clusterId: Id64 = '0';
-  #data: Uint8Array = new Uint8Array(0);
+  #total = 0;
+  #parts: Uint8Array[] = [];
   #received = 0;
   #done = false;
 
-  /** The constructor takes `maxBytes`, the largest snapshot data accepted (default 2 GiB). */
-  constructor(options: { readonly maxBytes?: number } = {}) {
+  /**
+   * The constructor takes `maxBytes`, the largest snapshot data accepted (default 2 GiB), and
+   * `clusterId`, the cluster every chunk must belong to (default: whichever the first names).
+   * Nothing is allocated on the announced size's word: the data is kept as it arrives.
+   */
+  constructor(options: { readonly maxBytes?: number; readonly clusterId?: Id64 } = {}) {
     this.#maxBytes = options.maxBytes ?? 2 ** 31;
+    this.#expectCluster = options.clusterId ?? null;
   }
 
   /** received is how many data bytes have been taken so far (for the SnapshotAck). */
   get received(): number {
     return this.#received;
+  }
+
+  /** header is the snap message of the first chunk, once it has arrived. */
+  get header(): SnapshotMessage | null {
+    return this.#header;
   }
 
   /** push takes the next chunk as grpc-js hands it over. */
@@ -367,6 +379,7 @@ export class SnapshotAssembler {
     const total = uint(r['total_size'], `${path}.total_size`);
     const data = bytes(r['data'], `${path}.data`);
     if (this.#header === null) {
+      if (this.#expectCluster !== null && clusterId !== this.#expectCluster) fail(`${path}.cluster_id`, this.#expectCluster, clusterId);
       const m = r['message'];
       if (m === undefined || m === null) fail(`${path}.message`, 'the snap message on the first chunk', m);
       const decoded = raftMessage(m, `${path}.message`);
@@ -374,16 +387,24 @@ export class SnapshotAssembler {
       if (total > this.#maxBytes) fail(`${path}.total_size`, `at most ${this.#maxBytes} bytes (raise maxBytes)`, total);
       this.#header = decoded;
       this.#clusterId = clusterId;
-      this.#data = new Uint8Array(total);
+      this.#total = total;
     }
     if (clusterId !== this.#clusterId) fail(`${path}.cluster_id`, this.#clusterId, clusterId);
-    if (total !== this.#data.length) fail(`${path}.total_size`, String(this.#data.length), total);
+    if (total !== this.#total) fail(`${path}.total_size`, String(this.#total), total);
     if (offset !== this.#received) fail(`${path}.offset`, String(this.#received), offset);
     if (offset + data.length > total) fail(`${path}.data`, `at most ${total - offset} bytes`, data);
-    this.#data.set(data, offset);
+    if (data.length > 0) this.#parts.push(data);
     this.#received += data.length;
     if (this.#received < total) return null;
     this.#done = true;
-    return { ...this.#header, snapshot: { ...this.#header.snapshot, data: this.#data } };
+    // NB: sized by what arrived, not by what the first chunk announced.
+    const all = new Uint8Array(this.#received);
+    let at = 0;
+    for (const p of this.#parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    this.#parts = [];
+    return { ...this.#header, snapshot: { ...this.#header.snapshot, data: all } };
   }
 }

@@ -27,8 +27,23 @@ export interface PeerTransportOptions {
   readonly snapshotData: (m: SnapshotMessage) => Promise<Uint8Array>;
   /** maxQueuedBytes bounds what may wait in one peer's stream before messages are dropped. */
   readonly maxQueuedBytes?: number;
+  /** maxSnapshotBytes is the largest snapshot accepted from a peer (default 2 GiB). */
+  readonly maxSnapshotBytes?: number;
   readonly log?: (msg: string) => void;
 }
+
+/**
+ * PEER_MAX_MESSAGE_BYTES bounds one gRPC message between members, on the peer server and
+ * client: a batch of one Ready's messages to one peer (each append at most the core's
+ * maxSizePerMsg, 1 MiB) or a 1 MiB snapshot chunk. Anything larger is refused by grpc-js.
+ */
+export const PEER_MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+
+/** PEER_MAX_ACK_BYTES bounds what a member reads back from a peer it sends to (acknowledgements only). */
+const PEER_MAX_ACK_BYTES = 64 * 1024;
+
+/** SNAPSHOT_CHUNK_BYTES is the size of the chunks a snapshot is sent in. */
+const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 
 type Duplex = grpc.ClientDuplexStream<unknown, unknown>;
 
@@ -60,6 +75,8 @@ export class PeerTransport implements Transport {
   readonly #ClientCtor: grpc.ServiceClientConstructor;
   #closed = false;
   readonly #inbound = new Set<grpc.ServerDuplexStream<unknown, StreamAck>>();
+  /** members whose snapshot is arriving now (one stream per peer at a time). */
+  readonly #snapshotsIn = new Set<NodeId>();
 
   constructor(o: PeerTransportOptions) {
     this.#o = o;
@@ -135,8 +152,8 @@ export class PeerTransport implements Transport {
   #client(link: PeerLink): grpc.Client {
     if (link.client === null) {
       link.client = new this.#ClientCtor(grpcTarget(link.url), grpc.credentials.createInsecure(), {
-        'grpc.max_receive_message_length': -1,
-        'grpc.max_send_message_length': -1,
+        'grpc.max_receive_message_length': PEER_MAX_ACK_BYTES,
+        'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
         'grpc.keepalive_time_ms': 10_000,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
@@ -188,7 +205,7 @@ export class PeerTransport implements Transport {
     link.snapshotting = true;
     try {
       const data = await this.#o.snapshotData(m);
-      const chunks = snapshotChunks({ ...m, snapshot: { ...m.snapshot, data } }, this.#o.clusterId, 1024 * 1024);
+      const chunks = snapshotChunks({ ...m, snapshot: { ...m.snapshot, data } }, this.#o.clusterId, SNAPSHOT_CHUNK_BYTES);
       const def = loadProtoDefinitions().raft.SendSnapshot;
       const client = this.#client(link);
       await new Promise<void>((resolve, reject) => {
@@ -216,19 +233,36 @@ export class PeerTransport implements Transport {
     return {
       Stream: (call) => {
         this.#inbound.add(call);
+        // The first batch names the peer at the other end; every later one must agree.
+        let peer: NodeId | null = null;
+        let complained = false;
+        const refuse = (code: grpc.status, details: string): void => {
+          this.#o.log?.(`refused a raft stream: ${details}`);
+          call.emit('error', { code, details });
+          call.end();
+        };
         call.on('data', (raw: unknown) => {
           const d = decodeBatch(raw);
           if (!d.ok) {
+            this.#o.log?.(`refused a raft stream: malformed batch: ${d.error}`);
             call.destroy(new Error(`Malformed raft batch: ${d.error}`));
             return;
           }
           const b = d.value;
-          if (b.clusterId !== this.#o.clusterId) {
-            call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: `Peer ${b.from} belongs to cluster ${b.clusterId}, this member to ${this.#o.clusterId}` });
-            call.end();
-            return;
+          if (b.clusterId !== this.#o.clusterId) return refuse(grpc.status.FAILED_PRECONDITION, `Peer ${b.from} belongs to cluster ${b.clusterId}, this member to ${this.#o.clusterId}`);
+          if (b.to !== this.#o.self) return refuse(grpc.status.FAILED_PRECONDITION, `A batch for member ${b.to} reached member ${this.#o.self}; check the peer URLs`);
+          if (b.from === this.#o.self) return refuse(grpc.status.FAILED_PRECONDITION, `A batch claims to come from this member (${b.from})`);
+          if (peer === null) peer = b.from;
+          else if (b.from !== peer) return refuse(grpc.status.FAILED_PRECONDITION, `A stream from member ${peer} carried a batch from member ${b.from}`);
+          for (const m of b.messages) {
+            if (m.from === b.from && m.to === this.#o.self) {
+              this.#o.onMessage(m);
+              continue;
+            }
+            // NB: one line per stream: a confused peer must not flood the log.
+            if (!complained) this.#o.log?.(`dropped a ${m.type} message from ${m.from} to ${m.to} on member ${b.from}'s stream to ${this.#o.self} (and any more like it on this stream)`);
+            complained = true;
           }
-          for (const m of b.messages) this.#o.onMessage(m);
           // Acknowledge now and then, not per batch: the sender only needs to see the link alive,
           // and an answer per batch doubled the stream's work.
           if (b.seq % ACK_EVERY === 1) call.write({ seq: b.seq });
@@ -241,23 +275,39 @@ export class PeerTransport implements Transport {
         call.on('error', () => this.#inbound.delete(call));
       },
       SendSnapshot: (call, callback) => {
-        const asm = new SnapshotAssembler();
-        let delivered = false;
-        call.on('data', (raw: unknown) => {
-          const r = asm.push(raw);
-          if (!r.ok) {
-            callback({ code: grpc.status.INVALID_ARGUMENT, details: r.error });
+        const asm = new SnapshotAssembler({ maxBytes: this.#o.maxSnapshotBytes ?? 2 ** 31, clusterId: this.#o.clusterId });
+        let from: NodeId | null = null;
+        let settled = false;
+        // The callback is answered exactly once, whatever arrives after a refusal.
+        const settle = (e: { code: grpc.status; details: string } | null): void => {
+          if (settled) return;
+          settled = true;
+          if (from !== null) this.#snapshotsIn.delete(from);
+          if (e === null) {
+            callback(null, { received: asm.received } satisfies SnapshotAck);
             return;
           }
+          this.#o.log?.(`refused a snapshot${from === null ? '' : ` from member ${from}`}: ${e.details}`);
+          callback(e);
+        };
+        call.on('data', (raw: unknown) => {
+          if (settled) return;
+          const r = asm.push(raw);
+          if (!r.ok) return settle({ code: grpc.status.INVALID_ARGUMENT, details: r.error });
+          const header = asm.header;
+          if (from === null && header !== null) {
+            if (header.to !== this.#o.self) return settle({ code: grpc.status.FAILED_PRECONDITION, details: `The snapshot is for member ${header.to}, not ${this.#o.self}` });
+            if (this.#snapshotsIn.has(header.from)) return settle({ code: grpc.status.ALREADY_EXISTS, details: `A snapshot from member ${header.from} is already arriving; one at a time` });
+            from = header.from;
+            this.#snapshotsIn.add(from);
+          }
           if (r.value !== null) {
-            delivered = true;
             this.#o.onMessage(r.value);
+            settle(null);
           }
         });
-        call.on('end', () => {
-          if (delivered) callback(null, { received: asm.received } satisfies SnapshotAck);
-          else callback({ code: grpc.status.INVALID_ARGUMENT, details: 'Snapshot stream ended before all data arrived' });
-        });
+        call.on('end', () => settle({ code: grpc.status.INVALID_ARGUMENT, details: 'Snapshot stream ended before all data arrived' }));
+        call.on('error', () => settle({ code: grpc.status.CANCELLED, details: 'Snapshot stream broke off' }));
       },
     };
   }
