@@ -19,6 +19,7 @@ import { registerBenchCommand } from './bench-kv.js';
 import { registerBenchApiCommand } from './bench-api.js';
 import { registerBenchSchedulerCommand } from './bench-scheduler.js';
 import { registerChaosRunCommand } from './chaos-run.js';
+import { registerBenchPodsCommands } from './bench-pods.js';
 import { registerApiServerCommand } from './apiserver.js';
 import { registerLbCommand } from './lb.js';
 import { registerSchedulerCommand } from './scheduler.js';
@@ -131,6 +132,7 @@ registerBenchApiCommand(program);
 registerChaosCheckCommand(program);
 registerBenchSchedulerCommand(program);
 registerChaosRunCommand(program);
+registerBenchPodsCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof Error ? err.message : String(err);
