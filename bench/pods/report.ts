@@ -67,7 +67,7 @@ function niceMax(v: number): number {
 export function renderPodsSvg(r: BenchPodsReport): string {
   const ready = r.series[3]?.summary;
   const points = r.pods.flatMap((p) => [p.runningMs, p.readyMs]).filter((v): v is number => v !== null);
-  const yMax = niceMax(Math.max(...points, r.goal?.limitMs ?? 0, 1));
+  const yMax = niceMax(Math.max(...points, ready?.p99 ?? 0, r.goal?.limitMs ?? 0, 1));
   const xMax = niceMax(Math.max(1, ...r.pods.map((p) => p.sentAtMs / 1000)));
   const pw = W - PAD.left - PAD.right;
   const ph = H - PAD.top - PAD.bottom;
