@@ -11,7 +11,9 @@ import type { ApiClient as ApiClientType } from '../../src/control-plane/client/
 import { ApiClient } from '../../src/control-plane/client/index.js';
 import type { NodeObject } from '../../src/node-agent/index.js';
 import { NODES } from '../../src/node-agent/index.js';
+import type { Progress } from '../kv/progress.js';
 import { readRssKiB } from '../kv/procs.js';
+import { deletePods } from './workload.js';
 import { dataDirOf, readApiTarget, type ApiTarget } from '../control-plane/target.js';
 import type { NodeCensus, ProcessUse, RunMeta } from './types.js';
 
@@ -94,6 +96,23 @@ export async function makeNamespace(client: ApiClientType, prefix: string): Prom
 export async function deleteNamespace(client: ApiClientType, name: string): Promise<void> {
   const r = await client.delete(NAMESPACES, { name });
   if (!r.ok && r.error.code !== 404) throw new Error(`Deleting the namespace ${name} failed: ${r.error.message}`);
+}
+
+/**
+ * removeNamespace deletes the benchmark's `count` pods (see deletePods) and then the namespace,
+ * with progress; a failure is logged with what to do by hand, never thrown (the run's figures
+ * matter more than its cleanup).
+ */
+export async function removeNamespace(cluster: Cluster, namespace: string, count: number, progress: Progress): Promise<void> {
+  progress.phase(`deleting ${count.toLocaleString('en-US')} pods and the namespace`, count, 0);
+  try {
+    await deletePods(cluster.clients, namespace, count, { onDone: (n) => progress.update(n) });
+    await deleteNamespace(cluster.admin, namespace);
+    progress.done('done');
+  } catch (e: unknown) {
+    progress.done('failed');
+    progress.log(`Cleanup failed: ${e instanceof Error ? e.message : String(e)}; delete the namespace by hand: kubectl delete namespace ${namespace}`);
+  }
 }
 
 /** nodeAgentPids reads DIR/cluster.json's node entries: name → pids (e.g. "sim" for the simulated nodes' process). */

@@ -11,5 +11,5 @@ export { formatReport, formatMeta, renderPodsSvg, ms } from './report.js';
 export { formatNodesReport } from './nodes-report.js';
 export { PodTracker, isReady, type PodSeen } from './tracker.js';
 export { openCluster, takeCensus, formatCensus, runtimeOf, nodeReady, nodeAgentPids, parseCpuSeconds, processUse, type Cluster } from './cluster.js';
-export { podBody, podName, createPods, deletePods, CHUNK_LABEL, CHUNK_SIZE, HTTP_PORT, type CreateOutcome, type CreateOptions } from './workload.js';
+export { podBody, podName, createPods, deletePods, HTTP_PORT, type CreateOutcome, type CreateOptions } from './workload.js';
 export { STARTUP_P99_GOAL_MS, WORKLOADS, type PodWorkload, type BenchPodsOptions, type BenchPodsReport, type BenchNodesOptions, type BenchNodesReport, type HoldCheck, type NodeCensus, type PodTiming, type ProcessUse, type RunMeta, type StartupSeries } from './types.js';

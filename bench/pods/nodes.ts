@@ -16,11 +16,11 @@ import { NODES } from '../../src/node-agent/index.js';
 import { LatencyRecorder } from '../kv/histogram.js';
 import type { Progress } from '../kv/progress.js';
 import { dataDirOf } from '../control-plane/target.js';
-import { deleteNamespace, finishMeta, formatCensus, makeNamespace, nodeAgentPids, nodeReady, openCluster, processUse, runtimeOf, startMeta, takeCensus } from './cluster.js';
+import { finishMeta, formatCensus, makeNamespace, nodeAgentPids, nodeReady, openCluster, processUse, removeNamespace, runtimeOf, startMeta, takeCensus } from './cluster.js';
 import { interruptible } from './runner.js';
 import { PodTracker } from './tracker.js';
 import type { BenchNodesOptions, BenchNodesReport, HoldCheck, NodeCensus, ProcessUse } from './types.js';
-import { createPods, deletePods } from './workload.js';
+import { createPods } from './workload.js';
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -166,7 +166,7 @@ async function waitForNodes(client: ApiClient, o: BenchNodesOptions, progress: P
 }
 
 /** runBenchNodes runs the scale check against the cluster in `o.dataDir`; see the module doc. */
-export async function runBenchNodes(o: BenchNodesOptions, io: { readonly progress: Progress; readonly command: string }): Promise<BenchNodesReport> {
+export async function runBenchNodes(o: BenchNodesOptions, io: { readonly progress: Progress; readonly command: string; readonly onReport?: (r: BenchNodesReport) => void }): Promise<BenchNodesReport> {
   const { progress } = io;
   const cluster = openCluster(o.dataDir);
   const meta = startMeta(io.command, cluster.target.masters.length, o.quick);
@@ -175,8 +175,9 @@ export async function runBenchNodes(o: BenchNodesOptions, io: { readonly progres
   let namespace: string | null = null;
   let tracker: PodTracker | null = null;
   const leases = new LeaseGaps(cluster.admin);
+  let sent = 0;
   try {
-    return await interruptible(progress, 'deleting the benchmark pods and namespace', async (signal) => {
+    const report = await interruptible(progress, 'deleting the benchmark pods and namespace', async (signal) => {
       const { census, names } = await waitForNodes(cluster.admin, o, progress, signal);
       if (names.size > o.nodes) notes.push(`the cluster has ${names.size} simulated nodes, more than the ${o.nodes} asked for: all of them are checked`);
       const agentPid = nodeAgentPids(o.dataDir).get('sim')?.[0] ?? null;
@@ -194,6 +195,7 @@ export async function runBenchNodes(o: BenchNodesOptions, io: { readonly progres
         progress.phase(`creating ${o.pods.toLocaleString('en-US')} pods`, o.pods, 0);
         const t0 = performance.now();
         const creates = await createPods({ clients: cluster.clients, namespace, count: o.pods, rate: o.rate, inFlight: o.inFlight, workload: 'sleep', signal, onDone: (_c, done) => progress.update(done) });
+        sent = creates.length;
         created = creates.filter((c) => c.error === null).length;
         createSeconds = (performance.now() - t0) / 1000;
         progress.done(`${created.toLocaleString('en-US')} created in ${createSeconds.toFixed(1)} s`);
@@ -251,21 +253,12 @@ export async function runBenchNodes(o: BenchNodesOptions, io: { readonly progres
         notes,
       };
     });
+    io.onReport?.(report);
+    return report;
   } finally {
     leases.stop();
     (tracker as PodTracker | null)?.stop();
-    if (namespace !== null) {
-      const ns: string = namespace;
-      progress.phase('deleting the pods and the namespace', 1, 0);
-      try {
-        await deletePods(cluster.admin, ns, o.pods);
-        await deleteNamespace(cluster.admin, ns);
-        progress.done('done');
-      } catch (e: unknown) {
-        progress.done('failed');
-        progress.log(`Cleanup failed: ${e instanceof Error ? e.message : String(e)}; delete the namespace by hand: kubectl delete namespace ${ns}`);
-      }
-    }
+    if (namespace !== null) await removeNamespace(cluster, namespace, sent, progress);
     cluster.close();
   }
 }

@@ -9,10 +9,10 @@
 import { LatencyRecorder } from '../kv/histogram.js';
 import type { Progress } from '../kv/progress.js';
 import { InterruptedError } from '../kv/runner.js';
-import { deleteNamespace, finishMeta, formatCensus, makeNamespace, openCluster, startMeta, takeCensus } from './cluster.js';
+import { finishMeta, formatCensus, makeNamespace, openCluster, removeNamespace, startMeta, takeCensus } from './cluster.js';
 import { PodTracker } from './tracker.js';
 import { STARTUP_P99_GOAL_MS, type BenchPodsOptions, type BenchPodsReport, type PodTiming, type StartupSeries } from './types.js';
-import { createPods, deletePods, podName, type CreateOutcome } from './workload.js';
+import { createPods, podName, type CreateOutcome } from './workload.js';
 
 /** interruptible turns SIGINT/SIGTERM into an abort for the length of `run`. */
 export async function interruptible<T>(progress: Progress, what: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -58,7 +58,7 @@ export function timingsOf(creates: readonly CreateOutcome[], tracker: Pick<PodTr
 }
 
 /** runBenchPods runs the benchmark against the cluster in `o.dataDir`; it rejects with InterruptedError after Ctrl-C (once cleaned up). */
-export async function runBenchPods(o: BenchPodsOptions, io: { readonly progress: Progress; readonly command: string }): Promise<BenchPodsReport> {
+export async function runBenchPods(o: BenchPodsOptions, io: { readonly progress: Progress; readonly command: string; readonly onReport?: (r: BenchPodsReport) => void }): Promise<BenchPodsReport> {
   const { progress } = io;
   const cluster = openCluster(o.dataDir);
   const meta = startMeta(io.command, cluster.target.masters.length, o.quick);
@@ -66,9 +66,9 @@ export async function runBenchPods(o: BenchPodsOptions, io: { readonly progress:
   const errors: string[] = [];
   let namespace: string | null = null;
   let tracker: PodTracker | null = null;
-  let created = 0;
+  let sent = 0;
   try {
-    return await interruptible(progress, 'deleting the benchmark pods and namespace', async (signal) => {
+    const report = await interruptible(progress, 'deleting the benchmark pods and namespace', async (signal) => {
       const before = await takeCensus(cluster.admin);
       if (before.census.ready === 0) throw new Error(`The cluster has no Ready node (${formatCensus(before.census)}); start it with nodes, e.g. raftkube up --runtime simulated --nodes 100, or raftkube up --nodes 2`);
       progress.log(`Nodes: ${formatCensus(before.census)}`);
@@ -92,7 +92,8 @@ export async function runBenchPods(o: BenchPodsOptions, io: { readonly progress:
           progress.update(done);
         },
       });
-      created = creates.filter((c) => c.error === null).length;
+      sent = creates.length;
+      const created = creates.filter((c) => c.error === null).length;
       const lastAnswer = Math.max(t0, ...creates.map((c) => c.sentAt + c.tookMs));
       const createRate = created / Math.max(0.001, (lastAnswer - t0) / 1000);
       const failed = creates.length - created;
@@ -142,20 +143,11 @@ export async function runBenchPods(o: BenchPodsOptions, io: { readonly progress:
         notes,
       };
     });
+    io.onReport?.(report);
+    return report;
   } finally {
     (tracker as PodTracker | null)?.stop();
-    if (namespace !== null) {
-      const ns: string = namespace;
-      progress.phase(`deleting ${created.toLocaleString('en-US')} pods and the namespace`, 1, 0);
-      try {
-        await deletePods(cluster.admin, ns, o.pods);
-        await deleteNamespace(cluster.admin, ns);
-        progress.done('done');
-      } catch (e: unknown) {
-        progress.done('failed');
-        progress.log(`Cleanup failed: ${e instanceof Error ? e.message : String(e)}; delete the namespace by hand: kubectl delete namespace ${ns}`);
-      }
-    }
+    if (namespace !== null) await removeNamespace(cluster, namespace, sent, progress);
     cluster.close();
   }
 }

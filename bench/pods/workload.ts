@@ -11,10 +11,6 @@ import type { PodObject } from '../../src/node-agent/index.js';
 import { PODS } from '../../src/node-agent/index.js';
 import type { PodWorkload } from './types.js';
 
-/** CHUNK_LABEL groups the pods by 500, so that they are deleted in a few bounded calls. */
-export const CHUNK_LABEL = 'raftkube.io/bench-chunk';
-/** CHUNK_SIZE is how many pods share a chunk label. */
-export const CHUNK_SIZE = 500;
 /** HTTP_PORT is the port the http workload's server listens on, at the pod's IP. */
 export const HTTP_PORT = 8080;
 
@@ -34,7 +30,7 @@ export function podBody(namespace: string, i: number, workload: PodWorkload): Po
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: podName(i), namespace, labels: { app: 'raftkube-bench-pods', [CHUNK_LABEL]: String(Math.floor(i / CHUNK_SIZE)) } },
+    metadata: { name: podName(i), namespace, labels: { app: 'raftkube-bench-pods' } },
     spec: { containers: [container], terminationGracePeriodSeconds: 1 },
   };
 }
@@ -116,15 +112,26 @@ export async function createPods(o: CreateOptions): Promise<CreateOutcome[]> {
 }
 
 /**
- * deletePods removes every benchmark pod of the namespace with no grace (the node agents then
- * stop what still runs), `CHUNK_SIZE` at a time, then whatever is left.
+ * deletePods removes the benchmark's pods `pod-00000` … `pod-<count−1>` with no grace (the node
+ * agents then stop what still runs): one delete per pod, `inFlight` at a time, spread over the
+ * clients (the apiserver's deletecollection deletes one object after another), then a
+ * deletecollection of whatever else is left in the namespace.
  */
-export async function deletePods(client: ApiClient, namespace: string, created: number): Promise<void> {
-  const chunks = Math.ceil(created / CHUNK_SIZE);
-  for (let c = 0; c < chunks; c++) {
-    const r = await client.deleteCollection(PODS, { namespace, labelSelector: `${CHUNK_LABEL}=${c}` }, { gracePeriodSeconds: 0 });
-    if (!r.ok) throw new Error(`Deleting the benchmark's pods (chunk ${c}) failed: ${r.error.message}`);
-  }
-  const r = await client.deleteCollection(PODS, { namespace }, { gracePeriodSeconds: 0 });
-  if (!r.ok) throw new Error(`Deleting the benchmark's remaining pods failed: ${r.error.message}`);
+export async function deletePods(clients: readonly ApiClient[], namespace: string, count: number, o: { readonly inFlight?: number; readonly onDone?: (done: number) => void } = {}): Promise<void> {
+  let next = 0;
+  let done = 0;
+  const failures: string[] = [];
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= count) return;
+      const r = await clients[i % clients.length]!.delete(PODS, { namespace, name: podName(i) }, { gracePeriodSeconds: 0 });
+      if (!r.ok && r.error.code !== 404) failures.push(`${podName(i)}: ${r.error.message}`);
+      o.onDone?.(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.inFlight ?? 64, count)) }, () => lane()));
+  const r = await clients[0]!.deleteCollection(PODS, { namespace }, { gracePeriodSeconds: 0 });
+  if (!r.ok) failures.push(`the rest: ${r.error.message}`);
+  if (failures.length > 0) throw new Error(`Deleting ${failures.length} of the benchmark's pods failed (${failures[0] ?? ''})`);
 }

@@ -45,7 +45,7 @@ export function registerBenchPodsCommands(program: Command): Command {
     .action(async (raw: RawBenchPodsOptions, cmd: Command) => {
       const v = validateBenchPodsOptions(raw);
       if (!v.ok) cmd.error(`raftkube bench pods: ${v.error}`, { exitCode: 2 });
-      else await run('pods', v.value.progress, (progress) => runBenchPods(v.value, { progress, command: commandLine() }), (r: BenchPodsReport) => {
+      else await run('pods', v.value.progress, (progress, onReport) => runBenchPods(v.value, { progress, command: commandLine(), onReport }), (r: BenchPodsReport) => {
         process.stdout.write(formatReport(r));
         write(v.value.jsonPath, () => `${JSON.stringify({ ...r, options: raw }, null, 2)}\n`);
         write(v.value.svgPath, () => renderPodsSvg(r));
@@ -69,7 +69,7 @@ export function registerBenchPodsCommands(program: Command): Command {
     .action(async (raw: RawBenchNodesOptions, cmd: Command) => {
       const v = validateBenchNodesOptions(raw);
       if (!v.ok) cmd.error(`raftkube bench nodes: ${v.error}`, { exitCode: 2 });
-      else await run('nodes', v.value.progress, (progress) => runBenchNodes(v.value, { progress, command: commandLine() }), (r: BenchNodesReport) => {
+      else await run('nodes', v.value.progress, (progress, onReport) => runBenchNodes(v.value, { progress, command: commandLine(), onReport }), (r: BenchNodesReport) => {
         process.stdout.write(formatNodesReport(r));
         write(v.value.jsonPath, () => `${JSON.stringify({ ...r, options: raw }, null, 2)}\n`);
         if (r.failures.length > 0) {
@@ -91,11 +91,14 @@ function write(path: string | null, text: () => string): void {
   process.stderr.write(`Wrote ${path}\n`);
 }
 
-async function run<R>(name: string, bar: boolean, work: (p: TerminalProgress) => Promise<R>, show: (r: R) => void): Promise<void> {
+/**
+ * run runs a benchmark and shows its report as soon as the measuring is over, before the
+ * benchmark deletes its pods (which can take minutes for 10,000 of them).
+ */
+async function run<R>(name: string, bar: boolean, work: (p: TerminalProgress, onReport: (r: R) => void) => Promise<R>, show: (r: R) => void): Promise<void> {
   const progress = new TerminalProgress({ bar });
-  let report: R;
   try {
-    report = await work(progress);
+    await work(progress, show);
   } catch (err: unknown) {
     if (err instanceof InterruptedError) {
       process.stderr.write(`raftkube bench ${name}: interrupted; the benchmark's pods and namespace are deleted.\n`);
@@ -104,5 +107,4 @@ async function run<R>(name: string, bar: boolean, work: (p: TerminalProgress) =>
     }
     throw err;
   }
-  show(report);
 }
