@@ -11,6 +11,7 @@ import type { BenchPodsReport, RunMeta } from './types.js';
 
 /** ms formats a latency in milliseconds with sensible precision. */
 export function ms(v: number): string {
+  if (v === 0) return '0';
   if (v >= 100) return Math.round(v).toLocaleString('en-US');
   if (v >= 10) return v.toFixed(1);
   return v.toFixed(2);
@@ -97,16 +98,17 @@ export function renderPodsSvg(r: BenchPodsReport): string {
   };
   dots('runningMs', '#9ecae1');
   dots('readyMs', '#08519c');
-  const hline = (v: number, color: string, label: string, dash: string): void => {
+  // below: the label goes under its line (so that close p50 and p99 labels do not overlap).
+  const hline = (v: number, color: string, label: string, dash: string, below: boolean): void => {
     if (v > yMax) return;
     out.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="${color}" stroke-dasharray="${dash}"/>`);
-    out.push(`<text x="${W - PAD.right - 4}" y="${(y(v) - 4).toFixed(1)}" text-anchor="end" fill="${color}">${escapeXml(label)}</text>`);
+    out.push(`<text x="${W - PAD.right - 4}" y="${(y(v) + (below ? 14 : -4)).toFixed(1)}" text-anchor="end" fill="${color}">${escapeXml(label)}</text>`);
   };
   if (ready !== undefined && ready.count > 0) {
-    hline(ready.p50, '#2ca02c', `Ready p50 ${ms(ready.p50)} ms`, '4 3');
-    hline(ready.p99, '#d62728', `Ready p99 ${ms(ready.p99)} ms`, '4 3');
+    hline(ready.p50, '#2ca02c', `Ready p50 ${ms(ready.p50)} ms`, '4 3', true);
+    hline(ready.p99, '#d62728', `Ready p99 ${ms(ready.p99)} ms`, '4 3', false);
   }
-  if (r.goal !== null) hline(r.goal.limitMs, '#444', `goal: p99 < ${ms(r.goal.limitMs)} ms`, '1 3');
+  if (r.goal !== null) hline(r.goal.limitMs, '#444', `goal: p99 < ${ms(r.goal.limitMs)} ms`, '1 3', false);
   out.push(`<circle cx="${PAD.left + 12}" cy="${PAD.top + 12}" r="3" fill="#9ecae1"/><text x="${PAD.left + 20}" y="${PAD.top + 16}">created → Running</text>`);
   out.push(`<circle cx="${PAD.left + 12}" cy="${PAD.top + 28}" r="3" fill="#08519c"/><text x="${PAD.left + 20}" y="${PAD.top + 32}">created → Ready</text>`);
   out.push('</svg>');
