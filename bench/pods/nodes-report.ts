@@ -29,7 +29,7 @@ export function formatNodesReport(r: BenchNodesReport): string {
     '',
     ...formatMeta(r.meta),
     `Nodes at the start: ${formatCensus(r.census)}`,
-    `Pods: ${r.meta.pods.toLocaleString('en-US')} created in ${r.createSeconds} s, all Running and Ready ${r.allRunningSeconds} s after the first create`,
+    `Pods: ${r.meta.pods.toLocaleString('en-US')} created in ${r.createSeconds} s, ${r.allRunningSeconds === null ? 'NOT all Running and Ready within the timeout' : `all Running and Ready ${r.allRunningSeconds} s after the first create`}`,
     `Simulated-nodes process${r.agentPid === null ? ': not found in cluster.json' : ` (pid ${r.agentPid})`}: before the pods ${use(r.agentBefore)}; at the end ${use(r.agentAfter)}; ${r.agentCpuPctHold === null ? '' : `${r.agentCpuPctHold.toFixed(1)} % of a core over the ${r.meta.holdSeconds} s hold`}`,
     `Lease renewals during the hold: ${g.count.toLocaleString('en-US')}, time between two renewals of a node p50 ${ms(g.p50)} ms, p99 ${ms(g.p99)} ms, max ${ms(g.max)} ms; a Lease counts as stale after ${ms(r.leaseStaleMs)} ms`,
     '',

@@ -186,7 +186,7 @@ export async function runBenchNodes(o: BenchNodesOptions, io: { readonly progres
       await leases.start();
 
       let createSeconds = 0;
-      let allRunningSeconds = 0;
+      let allRunningSeconds: number | null = 0;
       let created = 0;
       if (o.pods > 0) {
         namespace = await makeNamespace(cluster.admin, 'raftkube-bench-nodes');
@@ -204,8 +204,9 @@ export async function runBenchNodes(o: BenchNodesOptions, io: { readonly progres
         progress.phase(`waiting for ${created.toLocaleString('en-US')} pods to run`, created, o.readyTimeoutMs);
         const ticker = setInterval(() => progress.update(t.everReady), 500);
         const ok = await t.until(() => signal.aborted || (t.everRunning >= created && t.everReady >= created), performance.now() + o.readyTimeoutMs).finally(() => clearInterval(ticker));
-        allRunningSeconds = (performance.now() - t0) / 1000;
-        progress.done(ok ? `all Running and Ready ${allRunningSeconds.toFixed(1)} s after the first create` : `${t.everReady} of ${created} Ready`);
+        const took = (performance.now() - t0) / 1000;
+        allRunningSeconds = ok ? took : null;
+        progress.done(ok ? `all Running and Ready ${took.toFixed(1)} s after the first create` : `${t.everReady} of ${created} Ready`);
         if (!ok && !signal.aborted) failures.push(`only ${t.everRunning} of ${created} pods Running and ${t.everReady} Ready ${o.readyTimeoutMs / 1000} s after the first create`);
       }
 
@@ -242,7 +243,7 @@ export async function runBenchNodes(o: BenchNodesOptions, io: { readonly progres
         census,
         agentPid,
         createSeconds: Math.round(createSeconds * 10) / 10,
-        allRunningSeconds: Math.round(allRunningSeconds * 10) / 10,
+        allRunningSeconds: allRunningSeconds === null ? null : Math.round(allRunningSeconds * 10) / 10,
         checks,
         leaseRenewGapMs: gaps,
         leaseStaleMs: staleMs,

@@ -142,7 +142,8 @@ export interface BenchNodesReport {
   /** agentPid is the simulated-nodes process (cluster.json's `sim` node entry), null if none. */
   readonly agentPid: number | null;
   readonly createSeconds: number;
-  readonly allRunningSeconds: number;
+  /** allRunningSeconds is when every pod had been seen Running and Ready, from the first create (null: not within the timeout). */
+  readonly allRunningSeconds: number | null;
   readonly checks: readonly HoldCheck[];
   /** leaseRenewGapMs summarises, over the hold, the time between two renewals of a node's Lease as the watcher saw them. */
   readonly leaseRenewGapMs: LatencySummary;
