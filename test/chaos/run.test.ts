@@ -83,7 +83,7 @@ describe('chaos run', () => {
       }
       const verdicts = JSON.parse(readFileSync(join(r.dir, 'verdicts.json'), 'utf8')) as { exitCode: number; verdicts: { check: string; result: string }[] };
       expect(verdicts.exitCode).toBe(0);
-      expect(verdicts.verdicts.map((v) => [v.check, v.result])).toEqual([['linearizability', 'pass'], ['lost writes', 'pass'], ['watch', 'pass']]);
+      expect(verdicts.verdicts.map((v) => [v.check, v.result])).toEqual([['recovery', 'pass'], ['linearizability', 'pass'], ['lost writes', 'pass'], ['watch', 'pass']]);
       const history = readFileSync(join(r.dir, 'history.jsonl'), 'utf8').trim().split('\n');
       expect(history.filter((l) => l.includes('"type":"ok"')).length).toBeGreaterThan(100);
       expect(readFileSync(join(r.dir, 'timeline.svg'), 'utf8')).toContain('<svg');

@@ -28,6 +28,8 @@ export interface RunFacts {
   /** finalValues is each key's value as the final reads saw it (absent: unread). */
   readonly finalValues: Readonly<Record<string, number | null>>;
   readonly unreadKeys: readonly string[];
+  /** load is the machine's 1-minute load average at the start and the end, and its core count. */
+  readonly load: { readonly start: number; readonly end: number; readonly cores: number };
   /** notes are things that went wrong along the way (a heal that failed, an interrupt). */
   readonly notes: readonly string[];
 }
@@ -50,7 +52,7 @@ export function writeReport(dir: string, facts: RunFacts, ops: readonly HistoryO
   const windows: FaultWindow[] = facts.applied.map((a) => ({ seq: a.seq, description: a.description, startNs: a.startNs, healNs: a.healNs }));
   const completed = pairOps(ops);
   const avail = availability(completed, windows, facts.endNs);
-  writeFileSync(join(dir, 'schedule.json'), `${JSON.stringify({ seed: facts.seed, durationMs: facts.durationMs, members: facts.members, faults: facts.faults, netMode: facts.netMode, planned: facts.schedule, applied: facts.applied }, null, 2)}\n`);
+  writeFileSync(join(dir, 'schedule.json'), `${JSON.stringify({ seed: facts.seed, durationMs: facts.durationMs, members: facts.members, faults: facts.faults, netMode: facts.netMode, load: facts.load, planned: facts.schedule, applied: facts.applied }, null, 2)}\n`);
   writeFileSync(join(dir, 'verdicts.json'), `${JSON.stringify({ exitCode, verdicts }, null, 2)}\n`);
   writeFileSync(join(dir, 'availability.json'), `${JSON.stringify(avail, null, 2)}\n`);
   // The final state in the lost-write check's format: every key read after recovery, by value.
@@ -61,7 +63,7 @@ export function writeReport(dir: string, facts: RunFacts, ops: readonly HistoryO
     join(dir, 'timeline.svg'),
     renderTimeline(completed.filter((c) => !c.final), windows, {
       title: `raftkube chaos run — seed ${facts.seed}, ${facts.members.length} members`,
-      subtitle: `${counts.ok} ok, ${counts.fail} fail, ${counts.info} info; faults: ${facts.faults.join(', ') || 'none'}; ${facts.netMode}`,
+      subtitle: `${counts.ok} ok, ${counts.fail} fail, ${counts.info} info; faults: ${facts.faults.join(', ') || 'none'}; load average ${facts.load.start.toFixed(1)} on ${facts.load.cores} cores`,
       endNs: facts.endNs,
     }),
   );
@@ -69,6 +71,8 @@ export function writeReport(dir: string, facts: RunFacts, ops: readonly HistoryO
   lines.push(`raftkube chaos run, seed ${facts.seed}: ${exitCode === 0 ? 'every check passed' : exitCode === 1 ? 'a check found a violation' : 'a check could not decide'} (exit ${exitCode})`);
   lines.push(`command: ${facts.command}`);
   lines.push(`members: ${facts.members.join(', ')}; ${facts.netMode}`);
+  // Latencies and availability depend on what else the machine was doing: say so.
+  lines.push(`machine: ${facts.load.cores} cores, load average ${facts.load.start.toFixed(1)} at the start and ${facts.load.end.toFixed(1)} at the end`);
   lines.push(`operations: ${counts.ok} ok, ${counts.fail} fail, ${counts.info} info over ${(facts.endNs / 1e9).toFixed(1)} s; watcher: ${facts.watch.events} events, ${facts.watch.reconnects} reconnects`);
   lines.push('', 'schedule:', formatSchedule(facts.schedule, facts.members).trimEnd());
   if (facts.applied.length > 0) {

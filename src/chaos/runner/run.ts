@@ -6,7 +6,7 @@
  * error, Ctrl-C), every fault is healed, every member stopped and every namespace removed.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdClient } from '../../kv/client/etcd-client.js';
 import { UNSAFE_LOCAL_READS_ENV } from '../../kv/server/kv-server.js';
@@ -25,6 +25,9 @@ import { monotonicClock, Recorder, type HistoryOp } from './recorder.js';
 /** NetChoice says where members run: namespaces when network faults need them (auto), or as told. */
 export type NetChoice = 'auto' | 'netns' | 'loopback';
 
+
+/** RECOVERY_MS bounds how long the cluster may take to be whole again after the last heal. */
+const RECOVERY_MS = 60_000;
 
 /** ChaosRunOptions are the validated flags of `chaos run`. */
 export interface ChaosRunOptions {
@@ -100,6 +103,7 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const notes: string[] = [];
+  const loadAtStart = loadavg()[0] ?? 0;
   const own = o.endpoints === null;
   const needsNet = o.faults.some((f) => NETWORK_FAULTS.includes(f));
   const dataDir = mkdtempSync(join(tmpdir(), 'raftkube-chaos-'));
@@ -163,7 +167,14 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
 
     // Recovery: every member healthy again, then one read of every key, then the watcher catches up.
     progress.status('waiting for the cluster to recover');
-    if (cluster !== null && (await cluster.waitHealthy(60_000, () => abort.signal.aborted)) === null) notes.push('The cluster was not healthy again within 60 s of the last heal; the final reads went to whichever members answered.');
+    const healedAt = Date.now();
+    let recovery: CheckVerdict | null = null;
+    if (cluster !== null) {
+      const healthy = await cluster.waitHealthy(RECOVERY_MS, () => abort.signal.aborted);
+      recovery = healthy === null
+        ? { check: 'recovery', result: 'violation', summary: `the cluster was not healthy again (every member answering, a leader known) within ${RECOVERY_MS / 1000} s of the last heal` }
+        : { check: 'recovery', result: 'pass', summary: `every member healthy, leader ${healthy.leaderName}, ${((Date.now() - healedAt) / 1000).toFixed(1)} s after the last heal` };
+    }
     progress.status('reading every key');
     const keys = workload.keysUsed();
     const unread = abort.signal.aborted ? keys : await finalReads(client, rec, prefix, keys, { deadlineMs: 30_000 });
@@ -199,11 +210,12 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
     progress.status('checking the history');
     const verdicts = abort.signal.aborted
       ? [{ check: 'run', result: 'unknown' as const, summary: 'interrupted before the end; not checked' }]
-      : await check({ historyPath: join(o.reportDir, 'history.jsonl'), ops: rec.ops.items, watch: rec.watch.items, finalValues });
+      : [...(recovery === null ? [] : [recovery]), ...(await check({ historyPath: join(o.reportDir, 'history.jsonl'), ops: rec.ops.items, watch: rec.watch.items, finalValues }))];
     const exitCode = exitCodeOf(verdicts);
     const report = writeReport(o.reportDir, {
       command: o.command, seed: o.seed, durationMs: o.durationMs, members: names, faults: o.faults, netMode, schedule, applied: nemesis.applied, endNs,
       watch: { events: watcher.stats.events, reconnects: watcher.stats.reconnects }, finalValues, unreadKeys: unread, notes,
+      load: { start: loadAtStart, end: loadavg()[0] ?? 0, cores: cpus().length },
     }, rec.ops.items, verdicts, exitCode);
     progress.close();
     return { exitCode, verdicts, reportDir: o.reportDir, summary: report.summary };
