@@ -41,6 +41,8 @@ interface Timing {
   readonly checkMs: number;
   readonly checkCpuMs: number;
   readonly verdict: string;
+  /** undecided: keys left unknown, by reason. */
+  readonly undecided: Record<string, number>;
   readonly steps: number;
   readonly ops: number;
 }
@@ -61,7 +63,9 @@ async function timed(path: string, timeLimitMs: number): Promise<Timing> {
   const c1 = process.cpuUsage();
   const r = checkLinearizability(parsed.value.ops, { timeLimitMs });
   const t2 = performance.now();
-  return { parseMs: t1 - t0, parseCpuMs, checkMs: t2 - t1, checkCpuMs: cpuMs(c1), verdict: r.verdict, steps: r.steps, ops: parsed.value.ops.length };
+  const undecided: Record<string, number> = {};
+  for (const k of r.keys) if (k.verdict === 'unknown') undecided[k.reason] = (undecided[k.reason] ?? 0) + 1;
+  return { parseMs: t1 - t0, parseCpuMs, checkMs: t2 - t1, checkCpuMs: cpuMs(c1), verdict: r.verdict, undecided, steps: r.steps, ops: parsed.value.ops.length };
 }
 
 async function main(): Promise<void> {
@@ -96,7 +100,7 @@ async function main(): Promise<void> {
       return;
     }
     const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
-    const line = (t: Timing): string => `parse ${s(t.parseMs)} (CPU ${s(t.parseCpuMs)}), check ${s(t.checkMs)} (CPU ${s(t.checkCpuMs)}, ${t.steps} steps) -> ${t.verdict}`;
+    const line = (t: Timing): string => `parse ${s(t.parseMs)} (CPU ${s(t.parseCpuMs)}), check ${s(t.checkMs)} (CPU ${s(t.checkCpuMs)}, ${t.steps} steps) -> ${t.verdict}${t.verdict === 'unknown' ? ` (undecided keys: ${JSON.stringify(t.undecided)})` : ''}`;
     process.stdout.write(
       [
         `history: ${good.ops} operations, ${o.keys} keys, ${o.processes} processes, info rate ${o.infoRate}, seed ${o.seed}`,

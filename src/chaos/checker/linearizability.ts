@@ -11,15 +11,19 @@
  *   the list and the walk restarts from the head; at a return entry (an operation that had to be
  *   linearized by now and was not) it backtracks: the last linearized operation is put back and
  *   the walk goes on just after its call;
- * - the seen pairs are a hash set (Zobrist hash of the set, exact comparison on collision), so
- *   no configuration is explored twice.
+ * - the seen pairs are a hash set (Zobrist hash of the set, exact comparison on collision, a
+ *   compact record per pair: see seen-set.ts), so no configuration is explored twice.
  *
  * `info` and never-completed operations (outcome unknown) have no return entry: they may be
  * linearized at any point after their invoke, or never. The search succeeds once every
  * operation that has to be linearized (the `ok` ones) is. Unknown reads constrain nothing and
  * are dropped, as are `fail` operations (they certainly did not take effect). An unknown write
  * or cas whose new value no read and no cas ever observed is dropped too: placing it can never
- * be needed, so dropping it does not change the verdict, and it keeps the search small.
+ * be needed, so dropping it does not change the verdict, and it keeps the search small. And an
+ * unknown write whose value (written by no other operation) an acknowledged operation observed
+ * certainly took effect before that observer returned: it is treated as an operation that
+ * returned then. Without these two rules every open `info` write is a choice at every step and
+ * the search grows exponentially in the number of them.
  *
  * The search is a loop with explicit stacks (no recursion), checks the clock every 1,024 steps
  * against the time limit and bounds the memory of its seen-set; when either runs out the key
@@ -29,6 +33,7 @@
  * could not be reached, with the operations concurrent with it.
  */
 import type { Operation, Value } from '../history.js';
+import { SeenSet } from './seen-set.js';
 
 /** Verdict of a check: `unknown` means the time or memory limit ran out first. */
 export type Verdict = 'linearizable' | 'not-linearizable' | 'unknown';
@@ -188,6 +193,22 @@ function prepare(list: readonly Operation[]): { kops: KOp[]; values: Value[] } {
     if (kept.length === kops.length) break;
     kops = kept;
   }
+  // An unknown write or cas whose new value no other operation writes, and that an acknowledged
+  // operation observed, certainly took effect before that observer returned: it becomes
+  // required, returning then. Null is also the initial value, so it is left alone.
+  const writers = new Map<number, number>();
+  const observedBy = new Map<number, number>();
+  for (const k of kops) {
+    if (k.kind !== READ) writers.set(k.kind === WRITE ? k.a : k.b, (writers.get(k.kind === WRITE ? k.a : k.b) ?? 0) + 1);
+    if (!k.optional && k.kind !== WRITE) observedBy.set(k.a, Math.min(observedBy.get(k.a) ?? Infinity, k.ret));
+  }
+  kops = kops.map((k) => {
+    if (!k.optional || k.kind === READ) return k;
+    const v = k.kind === WRITE ? k.a : k.b;
+    const by = observedBy.get(v);
+    if (v === 0 || by === undefined || writers.get(v) !== 1) return k;
+    return { ...k, optional: false, ret: Math.max(by, k.call) };
+  });
   return { kops, values };
 }
 
@@ -200,19 +221,6 @@ function applyOp(state: number, k: KOp): number {
     case CAS:
       return state === k.a ? k.b : -1;
   }
-}
-
-/** A seeded 32-bit generator (xorshift) for the Zobrist keys: runs are reproducible. */
-function zobrist(n: number): Int32Array {
-  const z = new Int32Array(n);
-  let x = 0x9e3779b9 | 0;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    z[i] = x;
-  }
-  return z;
 }
 
 interface SearchOptions {
@@ -271,97 +279,70 @@ function search(kops: readonly KOp[], o: SearchOptions): Search {
     next[prev[e]!] = e;
   };
 
-  const words = (n + 31) >>> 5;
-  const bits = new Uint32Array(words);
-  const z = zobrist(n);
-  let hash = 0;
-  // The seen-set: hash -> indexes into a pool of (bitset, state) records.
-  const seen = new Map<number, number[]>();
-  let pool = new Uint32Array(words * 1024);
-  let poolStates = new Int32Array(1024);
-  let records = 0;
-  const maxRecords = Math.max(1, Math.floor(o.maxCacheBytes / (words * 4 + 16)));
-  /** remember adds (bits, state) to the seen-set; false if it was there already. */
-  const remember = (state: number): boolean => {
-    const h = (hash ^ Math.imul(state + 1, 0x85ebca6b)) | 0;
-    let bucket = seen.get(h);
-    if (bucket !== undefined) {
-      for (const r of bucket) {
-        if (poolStates[r] !== state) continue;
-        let same = true;
-        const off = r * words;
-        for (let w = 0; w < words; w++) {
-          if (pool[off + w] !== bits[w]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return false;
-      }
-    } else seen.set(h, (bucket = []));
-    if (records === poolStates.length) {
-      const p = new Uint32Array(pool.length * 2);
-      p.set(pool);
-      pool = p;
-      const s = new Int32Array(poolStates.length * 2);
-      s.set(poolStates);
-      poolStates = s;
-    }
-    pool.set(bits, records * words);
-    poolStates[records] = state;
-    bucket.push(records++);
-    return true;
-  };
+  const seen = new SeenSet(
+    kops.map((k) => k.optional),
+    o.maxCacheBytes,
+  );
 
   const stackEntry: number[] = [];
   const stackState: number[] = [];
+  /** stackForced: the frame is a read placed greedily; if it fails, so does the frame below. */
+  const stackForced: boolean[] = [];
   let state = 0;
   let entry = next[0];
   let steps = 0;
   let deepest: Deepest | null = null;
+  let backtrack = false;
   for (;;) {
     if (remaining === 0) return { kind: 'linearizable', steps };
     steps++;
     if (steps > o.maxSteps) return { kind: 'stuck', steps, deepest };
     if (steps % CLOCK_EVERY === 0 && o.now() > o.deadline) return { kind: 'unknown', steps, reason: 'time-limit' };
-    if (entry !== -1 && isCall[entry] === 1) {
+    if (!backtrack && entry !== -1 && isCall[entry] === 1) {
       const op = entryOp[entry]!;
       const k = kops[op]!;
       const s2 = applyOp(state, k);
       if (s2 >= 0) {
-        const w = op >>> 5;
-        const m = 1 << (op & 31);
-        bits[w] = bits[w]! | m;
-        hash ^= z[op]!;
-        if (remember(s2)) {
-          if (records > maxRecords) return { kind: 'unknown', steps, reason: 'memory-limit' };
+        seen.add(op);
+        if (seen.remember(s2)) {
+          if (seen.full) return { kind: 'unknown', steps, reason: 'memory-limit' };
           stackEntry.push(entry);
           stackState.push(state);
+          // NB: a read that fits the register can always be placed first: it changes nothing,
+          // and no operation still pending returned before it was invoked. So if any order
+          // completes from here, one starts with this read; no other choice needs trying here.
+          stackForced.push(k.kind === READ);
           state = s2;
           lift(entry);
           if (!k.optional) remaining--;
           entry = next[0]!;
           continue;
         }
-        bits[w] = bits[w] & ~m;
-        hash ^= z[op]!;
+        seen.remove(op);
+        // Seen already and not a success, so it failed; for a read that means this one fails.
+        if (k.kind === READ) {
+          backtrack = true;
+          continue;
+        }
       }
       entry = next[entry]!;
       continue;
     }
-    // A return entry (or, defensively, the end): the operation had to be linearized by now.
-    if (o.record && entry !== -1 && (deepest === null || stackEntry.length > deepest.linearized.length)) {
+    // A return entry (the operation had to be linearized by now and was not), or a forced
+    // backtrack, or defensively the end of the list: undo the latest placement.
+    if (o.record && !backtrack && entry !== -1 && (deepest === null || stackEntry.length > deepest.linearized.length)) {
       deepest = { linearized: stackEntry.map((e) => entryOp[e]!), state, stuck: entryOp[entry]! };
     }
     const e = stackEntry.pop();
     const s = stackState.pop();
+    const forced = stackForced.pop();
     if (e === undefined || s === undefined) return { kind: 'stuck', steps, deepest };
     const op = entryOp[e]!;
-    bits[op >>> 5] = bits[op >>> 5]! & ~(1 << (op & 31));
-    hash ^= z[op]!;
+    seen.remove(op);
     state = s;
     unlift(e);
     if (!kops[op]!.optional) remaining++;
+    backtrack = forced === true;
     entry = next[e]!;
   }
 }
