@@ -12,7 +12,7 @@ import { InvalidArgumentError } from 'commander';
 import { pino, type Logger } from 'pino';
 import { ApiClient } from '../control-plane/client/index.js';
 import type { AgentHandle, NodeResources } from '../node-agent/index.js';
-import { Cgroups, checkResources, cleanupOrphans, LIMITS_ANNOTATION, machineResources, parseTaints, ProcessRuntime, runNodeAgent, runSimulatedNodes } from '../node-agent/index.js';
+import { Cgroups, checkResources, LIMITS_ANNOTATION, machineResources, parseTaints, ProcessRuntime, runNodeAgent, runSimulatedNodes } from '../node-agent/index.js';
 import type { LogServer } from '../node-agent/log-server.js';
 import type { ExecResolver } from '../node-agent/exec-server.js';
 import { err } from '../control-plane/api/types.js';
@@ -92,7 +92,8 @@ function resourcesOf(f: NodeAgentFlags): NodeResources {
 
 /**
  * startNodeAgent starts what the flags ask for and returns its handle (the caller stops it).
- * The process runtime first kills processes a previous, crashed run of this node left behind.
+ * The process runtime first takes back the containers a previous run of this node left (a
+ * crashed agent's pods keep running and are adopted; see ProcessRuntime.recover).
  */
 export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger, logs?: LogServer, onRuntime?: (runtime: ProcessRuntime) => void): AgentHandle {
   const taints = parseTaints(f.taints ?? '');
@@ -117,11 +118,12 @@ export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger
       if (f.dataDir === undefined) throw new CliError('The process runtime keeps pod logs under a data directory; give --data-dir DIR');
       const dataDir = resolve(f.dataDir);
       if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
-      const orphans = cleanupOrphans(dataDir);
-      if (orphans > 0) log.info({ orphans }, 'killed the pod processes a previous run left behind');
       const cgroups = new Cgroups();
       if (cgroups.available === 'none') log.warn('no writable cgroup hierarchy: containers\' memory and cpu limits are not enforced (the Node says so in its raftkube.io/resource-limits annotation)');
       const runtime = new ProcessRuntime({ dataDir, cgroups });
+      // Containers a previous run of this node left running are taken back, not started twice.
+      const recovered = runtime.recover();
+      if (recovered.pods > 0 || recovered.killed > 0) log.info(recovered, 'took back the containers a previous run of this node left');
       onRuntime?.(runtime);
       const annotations = { [LIMITS_ANNOTATION]: cgroups.available === 'none' ? 'not-enforced' : `enforced-cgroup-${cgroups.available}` };
       return runNodeAgent({ ...common, annotations, name: f.name, runtime, backoff: { initialMs: f.backoffInitial * 1000, maxMs: f.backoffMax * 1000 }, ...(logs === undefined ? {} : { kubeletPort: logs.port }) });

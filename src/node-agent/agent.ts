@@ -7,7 +7,7 @@
  */
 import type { Taint } from 'kubernetes-types/core/v1.js';
 import type { ApiError } from '../control-plane/apiserver/registry-api.js';
-import type { Clock, KubeClient, ListWatcher } from '../control-plane/client/index.js';
+import type { Clock, KubeClient, ListWatcher, TimerHandle } from '../control-plane/client/index.js';
 import { Informer, keyOf, systemClock, WorkQueue } from '../control-plane/client/index.js';
 import type { EventSink } from './events.js';
 import { eventRecorder } from './events.js';
@@ -88,14 +88,16 @@ export interface AgentHandle {
   /** registered resolves once every node is registered (or the agent stopped first). */
   readonly registered: Promise<readonly (Registration | null)[]>;
   /**
-   * stop ends heartbeats, the informer and the queue, then closes the runtime — which kills every
-   * pod's processes on the process runtime, so nothing outlives the agent (a restarted agent
-   * starts its pods afresh). The Nodes and Leases stay, to expire as a dead node's would.
+   * stop ends heartbeats, the informer and the queue, then closes the runtime — which stops every
+   * pod's processes on the process runtime, so nothing outlives an agent that was asked to stop
+   * (a restarted agent restarts its pods under their restart policy). An agent that dies instead
+   * leaves its pods running, and takes them back when it starts again (ProcessRuntime.recover).
+   * The Nodes and Leases stay, to expire as a dead node's would.
    */
   stop(): Promise<void>;
 }
 
-function startPods(o: CommonAgentOptions, podCidr: string, runtime: ContainerRuntime, isOurs: (node: string) => boolean, fieldSelector: string, workers: number, backoff: BackoffSettings | undefined, prober: RunProbe | undefined, events: EventSink | undefined): { informer: Informer<PodObject>; queue: WorkQueue<string>; worker: PodWorker; running: Promise<void> } {
+function startPods(o: CommonAgentOptions, podCidr: string, runtime: ContainerRuntime, isOurs: (node: string) => boolean, fieldSelector: string, workers: number, backoff: BackoffSettings | undefined, prober: RunProbe | undefined, events: EventSink | undefined): { informer: Informer<PodObject>; queue: WorkQueue<string>; worker: PodWorker; running: Promise<void>; housekeeping: () => void } {
   const clock = o.clock ?? systemClock;
   // Retries share a bucket of 100 a second: after an apiserver outage, thousands of simulated pods recover in seconds.
   const queue = new WorkQueue<string>({ clock, rateLimits: { qps: 100, burst: 1000 } });
@@ -126,7 +128,41 @@ function startPods(o: CommonAgentOptions, podCidr: string, runtime: ContainerRun
   });
   informer.start();
   const running = queue.run(workers, (k) => worker.reconcile(k), { onError: (k, e) => o.onError?.(`reconcile pod ${k}`, e) });
-  return { informer, queue, worker, running };
+  const housekeeping = startHousekeeping(informer, worker, clock, o.onError);
+  return { informer, queue, worker, running, housekeeping };
+}
+
+/** HOUSEKEEPING_MS: how often the worker looks for runtime pods that are no longer bound to its nodes. */
+const HOUSEKEEPING_MS = 30_000;
+
+/**
+ * startHousekeeping runs the worker's housekeeping once the pod cache has synced — stopping what
+ * a previous run of the agent left of pods deleted or moved while it was down — and then every
+ * HOUSEKEEPING_MS. It returns the function that ends it.
+ */
+function startHousekeeping(informer: Informer<PodObject>, worker: PodWorker, clock: Clock, onError: CommonAgentOptions['onError']): () => void {
+  let timer: TimerHandle | null = null;
+  let stopped = false;
+  const round = (): void => {
+    timer = null;
+    if (stopped) return;
+    worker.housekeeping(informer.list()).then(
+      () => {
+        if (!stopped) timer = clock.setTimeout(round, HOUSEKEEPING_MS);
+      },
+      (e: unknown) => {
+        onError?.('pod housekeeping', e);
+        if (!stopped) timer = clock.setTimeout(round, HOUSEKEEPING_MS);
+      },
+    );
+  };
+  void informer.waitForSync().then((synced) => {
+    if (synced) round();
+  });
+  return () => {
+    stopped = true;
+    if (timer !== null) clock.clearTimeout(timer);
+  };
 }
 
 function lifecycle(o: CommonAgentOptions & { readonly kubeletPort?: number }, name: string, runtime: string, firstBeatMs: number): NodeLifecycle {
@@ -153,6 +189,7 @@ function handle(nodes: NodeLifecycle[], pods: ReturnType<typeof startPods>, runt
     stop: () => {
       stopping ??= (async () => {
         for (const n of nodes) n.stop();
+        pods.housekeeping();
         pods.queue.shutDown();
         pods.informer.stop();
         await pods.running;

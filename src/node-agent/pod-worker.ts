@@ -13,7 +13,7 @@ import type { Disposable } from '../control-plane/apiserver/registry-api.js';
 import { EnvSource, resolveEnv } from './env.js';
 import type { EventSink } from './events.js';
 import type { IpAllocator } from './ip-allocator.js';
-import type { RunProbe } from './probes.js';
+import type { RunningContainer, RunProbe } from './probes.js';
 import { ProbeManager } from './probes.js';
 import type { Waiting } from './pod-status.js';
 import { podPhase, podStatus, statusChanged } from './pod-status.js';
@@ -140,6 +140,19 @@ export class PodWorker {
     this.#probes?.close();
   }
 
+  /**
+   * housekeeping stops and forgets the runtime's pods that are neither tracked by the worker nor
+   * among `ours` (the pods bound to its nodes, by uid): what a previous run of the agent left of
+   * pods deleted, or bound elsewhere, while it was down. It returns their uids. The agent calls it
+   * once its pod cache has synced, and then now and again.
+   */
+  async housekeeping(ours: readonly PodObject[]): Promise<string[]> {
+    const keep = new Set(ours.filter((p) => this.#o.isOurs(nodeOf(p))).map((p) => p.metadata.uid ?? ''));
+    const gone = this.#o.runtime.pods().filter((uid) => !this.#keyOfUid.has(uid) && !keep.has(uid));
+    await Promise.all(gone.map((uid) => this.#o.runtime.removePod(uid)));
+    return gone;
+  }
+
   /** reconcile converges one pod ('namespace/name'); see the module doc. */
   async reconcile(key: string): Promise<Reconciled> {
     const pod = this.#o.pods.get(key);
@@ -175,9 +188,15 @@ export class PodWorker {
     const probes = this.#probes;
     if (probes !== null) {
       const specs = new Map((pod.spec?.containers ?? []).map((c) => [c.name, c]));
-      const running = records.flatMap((r) => {
+      const reported = new Map((pod.status?.containerStatuses ?? []).map((x) => [x.name, x]));
+      const running = records.flatMap((r): RunningContainer[] => {
         const c = specs.get(r.name);
-        return !r.init && c !== undefined && r.state.kind === 'running' ? [{ container: c, containerID: r.containerID ?? `${r.name}/${r.restartCount}` }] : [];
+        if (r.init || c === undefined || r.state.kind !== 'running') return [];
+        const containerID = r.containerID ?? `${r.name}/${r.restartCount}`;
+        // The same run, reported by an earlier run of the agent that started it: its probe results stand.
+        const before = reported.get(r.name);
+        const previously = before !== undefined && before.containerID === containerID ? { previously: { started: before.started === true, ready: before.ready } } : {};
+        return [{ container: c, containerID, ...previously }];
       });
       probes.sync(uid, running, t.podIP);
     }

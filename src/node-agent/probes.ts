@@ -36,6 +36,14 @@ export interface ProbeManagerOptions {
   readonly onLivenessFailure: (podUid: string, container: string) => void;
 }
 
+/** RunningContainer is a running container as `ProbeManager.sync` takes it. */
+export interface RunningContainer {
+  readonly container: Container;
+  readonly containerID: string;
+  /** previously: the started and ready results reported for this run before the agent restarted. */
+  readonly previously?: { readonly started: boolean; readonly ready: boolean };
+}
+
 interface Loop {
   timer: TimerHandle | null;
   successes: number;
@@ -81,19 +89,22 @@ export class ProbeManager {
 
   /**
    * sync starts loops for running containers (a new containerID restarts them from scratch) and
-   * ends those of containers that stopped running.
+   * ends those of containers that stopped running. A container the manager does not watch yet
+   * may come with `previously`, the results its pod's status last reported for the same run (an
+   * agent that restarted and adopted it): they are kept until its probes say otherwise, so an
+   * agent's restart does not take a ready pod out of its Services.
    */
-  sync(podUid: string, running: readonly { readonly container: Container; readonly containerID: string }[], podIP: string): void {
+  sync(podUid: string, running: readonly RunningContainer[], podIP: string): void {
     if (this.#closed) return;
     const live = new Set<string>();
-    for (const { container: c, containerID } of running) {
+    for (const { container: c, containerID, previously } of running) {
       const k = `${podUid}/${c.name}`;
       live.add(k);
       const cur = this.#watched.get(k);
       if (cur !== undefined && cur.containerID === containerID) continue;
       if (cur !== undefined) this.#end(k, cur);
       if (c.startupProbe === undefined && c.livenessProbe === undefined && c.readinessProbe === undefined) continue;
-      const w: Watched = { containerID, loops: new Map(), started: c.startupProbe === undefined, ready: false };
+      const w: Watched = { containerID, loops: new Map(), started: c.startupProbe === undefined || previously?.started === true, ready: previously?.ready === true };
       this.#watched.set(k, w);
       const target: ProbeTarget = { podUid, container: c, podIP };
       if (!w.started) this.#loop(k, w, 'startup', target);

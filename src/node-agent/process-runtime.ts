@@ -7,23 +7,28 @@
  * rotated past a size to `<restart>.log.1`.
  * Memory and cpu limits are enforced through cgroups where the machine allows it (cgroups.ts);
  * a container the kernel killed over its memory limit is reported OOMKilled. Volumes are directories under the pod's directory, linked into each container's root directory
- * (its default working directory; see volumes.ts). Each running container leaves a pid file beside its logs, so an agent that died without
- * stopping its pods cleans up their processes when it starts again (cleanupOrphans).
+ * (its default working directory; see volumes.ts).
+ * Each container leaves a checkpoint beside its logs (checkpoint.ts), so an agent that died
+ * without stopping its pods takes them back when it starts again (`recover`): a container whose
+ * process still runs is adopted — watched through /proc, its pid and restart count unchanged —
+ * and one that ended meanwhile is reported ContainerStatusUnknown, for the restart policy to decide.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, rmSync, statSync, truncateSync, unlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Result } from '../control-plane/api/types.js';
 import { err, ok } from '../control-plane/api/types.js';
 import type { Disposable } from '../control-plane/apiserver/registry-api.js';
 import { expandVars } from './env.js';
-import type { ConfigError, ContainerRecord, ContainerRuntime, StartContainerRequest } from './runtime.js';
+import type { ConfigError, ContainerRecord, ContainerRuntime, StartContainerRequest, Terminated } from './runtime.js';
 import type { PodObject } from './types.js';
 import { prepareVolumes } from './volumes.js';
 import type { CgroupHandle } from './cgroups.js';
 import { Cgroups, limitsOf } from './cgroups.js';
+import type { Checkpoint } from './checkpoint.js';
+import { isRunning, processInfo, readCheckpoints, writeCheckpoint } from './checkpoint.js';
 
 /** ProcessRuntimeOptions configure the process runtime. */
 export interface ProcessRuntimeOptions {
@@ -41,6 +46,20 @@ export interface ProcessRuntimeOptions {
    */
   readonly cgroups?: Cgroups | false;
   readonly wallClock?: () => Date;
+  /** watchMs: how often an adopted container's process is looked for in /proc (default 500 ms). */
+  readonly watchMs?: number;
+}
+
+/** RecoveryReport is what `recover` found of an earlier run of the agent. */
+export interface RecoveryReport {
+  /** pods: how many pods had a record. */
+  readonly pods: number;
+  /** adopted: containers whose process still ran, taken back as they were. */
+  readonly adopted: number;
+  /** ended: containers recorded running whose process had gone (ContainerStatusUnknown). */
+  readonly ended: number;
+  /** killed: processes named by pid files of the older format, killed. */
+  readonly killed: number;
 }
 
 interface Proc {
@@ -50,10 +69,13 @@ interface Proc {
   /** env and cwd are the container's, for exec probes. */
   env: Record<string, string>;
   cwd: string;
-  child: ChildProcess | null;
+  /** pid is the running process (its group's leader), null when none runs. */
+  pid: number | null;
   exited: Promise<void> | null;
   killTimer: NodeJS.Timeout | null;
   killAt: number;
+  /** signalled is the last signal the runtime sent (an adopted process's exit status is not ours to read). */
+  signalled: NodeJS.Signals | null;
 }
 
 interface ProcPod {
@@ -94,42 +116,22 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** processStartTime is field 22 of /proc/<pid>/stat (start time in clock ticks), or null. */
-function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces; fields after it follow the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
+/**
+ * killLeftovers kills what is left of the process group of a leader that is no longer running.
+ * NB: only while no other process holds its pid (or the leader lingers as a zombie): Linux does
+ * not hand out a pid still in use as a group id, so the group is then still the container's.
+ */
+function killLeftovers(pid: number, start: string): void {
+  const info = processInfo(pid);
+  if (info === null || info.start === start) killGroup(pid, 'SIGKILL');
 }
 
-/**
- * cleanupOrphans kills the process groups that pid files under `<dataDir>/pods` name, when the
- * process is still the one that was started (same start time), and removes the pid files. It
- * returns how many groups it killed.
- */
-export function cleanupOrphans(dataDir: string): number {
-  const root = join(dataDir, 'pods');
-  if (!existsSync(root)) return 0;
-  let killed = 0;
-  for (const pod of readdirSync(root)) {
-    const podDir = join(root, pod);
-    if (!statSync(podDir).isDirectory()) continue;
-    for (const f of readdirSync(podDir)) {
-      if (!f.endsWith('.pid')) continue;
-      const path = join(podDir, f);
-      const [pidText = '', start = ''] = readFileSync(path, 'utf8').trim().split(' ');
-      const pid = Number(pidText);
-      if (Number.isSafeInteger(pid) && pid > 1 && processStartTime(pid) === start) {
-        killGroup(pid, 'SIGKILL');
-        killed++;
-      }
-      unlinkSync(path);
-    }
+function tryUnlink(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone already.
   }
-  return killed;
 }
 
 /** ProcessRuntime runs containers as child processes; see the module doc. */
@@ -143,9 +145,11 @@ export class ProcessRuntime implements ContainerRuntime {
   readonly #maxLogBytes: number;
   #cgroups: Cgroups | false | undefined;
   readonly #rotator: NodeJS.Timeout | null;
+  readonly #watchMs: number;
 
   constructor(o: ProcessRuntimeOptions) {
     this.#dataDir = o.dataDir;
+    this.#watchMs = o.watchMs ?? 500;
     this.#closeGraceMs = o.closeGraceMs ?? 2000;
     this.#wall = o.wallClock ?? (() => new Date());
     this.#maxLogBytes = o.maxLogBytes ?? 10 * 2 ** 20;
@@ -170,7 +174,7 @@ export class ProcessRuntime implements ContainerRuntime {
     let n = 0;
     for (const p of this.#pods.values()) {
       for (const proc of p.containers.values()) {
-        if (proc.child === null || proc.logPath === '') continue;
+        if (proc.pid === null || proc.logPath === '') continue;
         try {
           if (statSync(proc.logPath).size <= this.#maxLogBytes) continue;
           copyFileSync(proc.logPath, `${proc.logPath}.1`);
@@ -191,17 +195,22 @@ export class ProcessRuntime implements ContainerRuntime {
   #fail(p: ProcPod, name: string, init: boolean, prev: Proc | undefined, e: ConfigError): Result<void, ConfigError> {
     const rec: ContainerRecord = { name, init, state: { kind: 'waiting', reason: e.reason, message: e.message }, restartCount: prev?.record.restartCount ?? 0, ...(prev?.record.lastTermination === undefined ? {} : { lastTermination: prev.record.lastTermination }) };
     const lastTermination = prev?.record.state.kind === 'terminated' ? { lastTermination: prev.record.state } : {};
-    p.containers.set(name, { record: { ...rec, ...lastTermination }, logPath: '', env: {}, cwd: p.dir, child: null, exited: null, killTimer: null, killAt: 0 });
+    p.containers.set(name, { record: { ...rec, ...lastTermination }, logPath: '', env: {}, cwd: p.dir, pid: null, exited: null, killTimer: null, killAt: 0, signalled: null });
     return err(e);
+  }
+
+  #pod(uid: string, dir: string): ProcPod {
+    let p = this.#pods.get(uid);
+    if (p === undefined) this.#pods.set(uid, (p = { dir, containers: new Map() }));
+    return p;
   }
 
   async startContainer(req: StartContainerRequest): Promise<Result<void, ConfigError>> {
     const uid = req.pod.metadata.uid ?? '';
-    let p = this.#pods.get(uid);
-    if (p === undefined) this.#pods.set(uid, (p = { dir: join(this.#dataDir, 'pods', podDirName(req.pod)), containers: new Map() }));
+    const p = this.#pod(uid, join(this.#dataDir, 'pods', podDirName(req.pod)));
     const c = req.container;
     const prev = p.containers.get(c.name);
-    if (prev?.child !== null && prev?.child !== undefined) return ok(undefined);
+    if (prev !== undefined && prev.pid !== null) return ok(undefined);
     const command = c.command ?? [];
     if (command.length === 0) {
       return this.#fail(p, c.name, req.init, prev, {
@@ -246,52 +255,129 @@ export class ProcessRuntime implements ContainerRuntime {
     }
     const pid = child.pid;
     // NB: the process joins its group right after it started; what it forks from then on is inside too.
-    const cg = this.#cgroupFor(`${uid}-${c.name}-${restartCount}`, c);
+    const cgroupId = `${uid}-${c.name}-${restartCount}`;
+    const cg = this.#cgroupFor(cgroupId, c);
     cg?.add(pid);
     const startedAt = this.#wall();
-    const pidFile = join(p.dir, `${c.name}.pid`);
-    writeFileSync(pidFile, `${pid} ${processStartTime(pid) ?? ''}\n`);
-    const proc: Proc = { record: { name: c.name, init: req.init, state: { kind: 'running', startedAt }, restartCount, containerID: `process://${pid}`, ...lastTermination }, logPath, env: procEnv, cwd, child, exited: null, killTimer: null, killAt: 0 };
+    const proc: Proc = { record: { name: c.name, init: req.init, state: { kind: 'running', startedAt }, restartCount, containerID: `process://${pid}`, ...lastTermination }, logPath, env: procEnv, cwd, pid, exited: null, killTimer: null, killAt: 0, signalled: null };
+    const cp: Checkpoint = { name: c.name, init: req.init, restartCount, containerID: `process://${pid}`, pid, start: processInfo(pid)?.start ?? '', startedAt, ...lastTermination, logPath, cwd, env: procEnv, ...(cg === null ? {} : { cgroup: { id: cgroupId, resources: c.resources ?? {} } }) };
+    writeCheckpoint(p.dir, cp);
     proc.exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         // Whatever the container left behind in its group goes with it.
         killGroup(pid, 'SIGKILL');
-        if (proc.killTimer !== null) clearTimeout(proc.killTimer);
-        proc.killTimer = null;
-        proc.child = null;
-        try {
-          unlinkSync(pidFile);
-        } catch {
-          // Removed with the pod's directory already.
-        }
-        const exitCode = code ?? (signal === null ? 1 : signalExitCode(signal));
-        const oom = cg?.oomKilled() ?? false;
-        cg?.remove();
-        proc.record = { ...proc.record, state: { kind: 'terminated', exitCode, ...(signal === null ? {} : { signal }), reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: this.#wall() } };
+        this.#ended(uid, p, proc, cp, cg, { code, signal });
         resolve();
-        const uid2 = uid;
-        if (this.#pods.get(uid2)?.containers.get(c.name) === proc) this.#emit(uid2);
       });
     });
     p.containers.set(c.name, proc);
     return ok(undefined);
   }
 
+  /**
+   * ended records how a run ended — from its exit status when the process was our child; else
+   * (an adopted process) from the signal the runtime sent it, or as ContainerStatusUnknown — in
+   * memory and in the checkpoint, and tells the worker.
+   */
+  #ended(uid: string, p: ProcPod, proc: Proc, cp: Checkpoint, cg: CgroupHandle | null, status: { code: number | null; signal: NodeJS.Signals | null } | null): void {
+    if (proc.killTimer !== null) clearTimeout(proc.killTimer);
+    proc.killTimer = null;
+    proc.pid = null;
+    const oom = cg?.oomKilled() ?? false;
+    cg?.remove();
+    const signal = status === null ? proc.signalled : status.signal;
+    const exitCode = status?.code ?? (signal === null ? (status === null ? 137 : 1) : signalExitCode(signal));
+    const reason: Terminated['reason'] = oom ? 'OOMKilled' : status === null && signal === null ? 'ContainerStatusUnknown' : exitCode === 0 ? 'Completed' : 'Error';
+    const t: Terminated = { exitCode, ...(signal === null ? {} : { signal }), reason, startedAt: cp.startedAt, finishedAt: this.#wall() };
+    proc.record = { ...proc.record, state: { kind: 'terminated', ...t } };
+    if (this.#pods.get(uid)?.containers.get(cp.name) !== proc) return;
+    writeCheckpoint(p.dir, { ...cp, pid: null, terminated: t });
+    this.#emit(uid);
+  }
+
+  /** watchAdopted polls /proc until an adopted container's process is gone, then ends its run. */
+  #watchAdopted(uid: string, p: ProcPod, proc: Proc, cp: Checkpoint & { readonly pid: number }, cg: CgroupHandle | null): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (isRunning(cp.pid, cp.start)) return;
+        clearInterval(timer);
+        killLeftovers(cp.pid, cp.start);
+        this.#ended(uid, p, proc, cp, cg, null);
+        resolve();
+      }, this.#watchMs);
+    });
+  }
+
+  /**
+   * recover takes back what an earlier run of the agent left in the data directory: containers
+   * whose process still runs are adopted (their pid, start time and restart count as recorded);
+   * those whose process ended meanwhile are reported terminated with ContainerStatusUnknown
+   * (exit code 137, as the kubelet reports a container it cannot find) and anything left of
+   * their process group is killed; finished runs keep their recorded end. Call it once, before
+   * the agent starts reconciling; the worker then keeps, restarts or stops each pod as the
+   * apiserver says (a pod no longer bound here is stopped by the worker's housekeeping).
+   */
+  recover(): RecoveryReport {
+    let adopted = 0;
+    let ended = 0;
+    let killed = 0;
+    let pods = 0;
+    for (const found of readCheckpoints(join(this.#dataDir, 'pods'))) {
+      for (const l of found.legacy) {
+        if (isRunning(l.pid, l.start)) {
+          killGroup(l.pid, 'SIGKILL');
+          killed++;
+        }
+        tryUnlink(l.path);
+      }
+      if (found.containers.length === 0) continue;
+      pods++;
+      const p = this.#pod(found.uid, found.dir);
+      for (const cp of found.containers) {
+        if (p.containers.has(cp.name)) continue;
+        const record = { name: cp.name, init: cp.init, restartCount: cp.restartCount, ...(cp.containerID === undefined ? {} : { containerID: cp.containerID }), ...(cp.lastTermination === undefined ? {} : { lastTermination: cp.lastTermination }) };
+        const base = { logPath: cp.logPath, env: { ...cp.env }, cwd: cp.cwd, exited: null, killTimer: null, killAt: 0, signalled: null };
+        const cg = cp.cgroup === undefined ? null : this.#cgroupFor(cp.cgroup.id, { name: cp.name, resources: cp.cgroup.resources });
+        const pid = cp.pid;
+        if (pid !== null && isRunning(pid, cp.start)) {
+          const proc: Proc = { ...base, record: { ...record, state: { kind: 'running', startedAt: cp.startedAt } }, pid };
+          proc.exited = this.#watchAdopted(found.uid, p, proc, { ...cp, pid }, cg);
+          p.containers.set(cp.name, proc);
+          adopted++;
+          continue;
+        }
+        let terminated = cp.terminated;
+        if (pid !== null || terminated === undefined) {
+          if (pid !== null) killLeftovers(pid, cp.start);
+          cg?.remove();
+          terminated = { exitCode: 137, reason: 'ContainerStatusUnknown', startedAt: cp.startedAt, finishedAt: this.#wall() };
+          writeCheckpoint(found.dir, { ...cp, pid: null, terminated });
+          ended++;
+        }
+        p.containers.set(cp.name, { ...base, record: { ...record, state: { kind: 'terminated', ...terminated } }, pid: null });
+      }
+    }
+    return { pods, adopted, ended, killed };
+  }
+
   async stopContainer(podUid: string, name: string, graceMs: number): Promise<void> {
     const proc = this.#pods.get(podUid)?.containers.get(name);
-    const child = proc?.child;
-    if (proc === undefined || child === null || child === undefined || child.pid === undefined) return;
-    const pid = child.pid;
+    const pid = proc?.pid;
+    if (proc === undefined || pid === null || pid === undefined) return;
+    const signal = (s: NodeJS.Signals): void => {
+      proc.signalled = s;
+      killGroup(pid, s);
+    };
     const killAt = Date.now() + Math.max(0, graceMs);
     if (proc.killTimer === null) {
-      if (graceMs <= 0) killGroup(pid, 'SIGKILL');
-      else killGroup(pid, 'SIGTERM');
+      if (graceMs <= 0) signal('SIGKILL');
+      else signal('SIGTERM');
     }
     if (graceMs > 0 && (proc.killTimer === null || killAt < proc.killAt)) {
       if (proc.killTimer !== null) clearTimeout(proc.killTimer);
       proc.killAt = killAt;
-      proc.killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
-    } else if (graceMs <= 0) killGroup(pid, 'SIGKILL');
+      proc.killTimer = setTimeout(() => signal('SIGKILL'), graceMs);
+    } else if (graceMs <= 0) signal('SIGKILL');
     await proc.exited;
   }
 
@@ -303,7 +389,7 @@ export class ProcessRuntime implements ContainerRuntime {
   /** exec runs a command with a running container's environment and working directory (exec probes). */
   async exec(podUid: string, name: string, command: readonly string[], timeoutMs: number): Promise<number | null> {
     const proc = this.#pods.get(podUid)?.containers.get(name);
-    if (proc?.child === null || proc?.child === undefined || command.length === 0) return null;
+    if (proc === undefined || proc.pid === null || command.length === 0) return null;
     return new Promise((resolve) => {
       const child = spawn(command[0] ?? '', command.slice(1), { cwd: proc.cwd, env: proc.env, stdio: 'ignore', detached: true });
       const timer = setTimeout(() => {

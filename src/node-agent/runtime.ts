@@ -22,7 +22,8 @@ export interface Terminated {
   readonly exitCode: number;
   /** signal names the signal that killed it, if one did ('SIGKILL'). */
   readonly signal?: string;
-  readonly reason: 'Completed' | 'Error' | 'OOMKilled';
+  /** reason is ContainerStatusUnknown for a run that ended while no agent watched it (its exit status is lost). */
+  readonly reason: 'Completed' | 'Error' | 'OOMKilled' | 'ContainerStatusUnknown';
   readonly startedAt: Date;
   readonly finishedAt: Date;
 }

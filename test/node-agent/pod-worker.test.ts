@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Container } from 'kubernetes-types/core/v1.js';
 import { VirtualClock } from '../../src/control-plane/client/clock.js';
 import { Informer } from '../../src/control-plane/client/informer.js';
+import type { ObjectData } from '../../src/node-agent/env.js';
 import { IpAllocator } from '../../src/node-agent/ip-allocator.js';
 import { PodWorker } from '../../src/node-agent/pod-worker.js';
 import type { PodObject } from '../../src/node-agent/types.js';
@@ -55,6 +56,7 @@ async function setup(events?: string[]) {
 }
 
 const c = (name: string): Container => ({ name, image: 'busybox', command: ['true'] });
+const NO_OBJECTS: ObjectData = { data: async () => ({ ok: true, value: null }) };
 
 describe('PodWorker.reconcile', () => {
   it('starts a bound pod and writes Running and Ready with IPs, conditions and container statuses, once', async () => {
@@ -264,5 +266,34 @@ describe('PodWorker.reconcile', () => {
     expect(await s.worker.reconcile('default/forced')).toBe('done');
     expect(s.runtime.calls).toEqual(['start forced/app', 'remove forced']);
     expect(s.worker.tracked).toBe(0);
+  });
+
+  it('adopts what a fresh runtime still runs of a pod, and housekeeping stops only what is neither tracked nor ours', async () => {
+    const first = await setup();
+    const kept = await first.create('kept', {});
+    const moved = await first.create('moved', {}, 'n2');
+    const pending = await first.create('pending', {});
+    // A fresh worker whose runtime still runs containers of three pods (the agent restarted and its runtime recovered them).
+    const runtime = new FakeRuntime(() => new Date(T0));
+    const worker = new PodWorker({ client: first.client, pods: first.informer, runtime, isOurs: (n) => n === 'n1', ips: new IpAllocator(), enqueue: () => undefined, clock: first.clock, wallClock: () => new Date(T0 + 60_000) });
+    for (const name of ['kept', 'moved', 'pending']) {
+      const pod = await first.stored(name);
+      const c = pod.spec?.containers[0];
+      if (c === undefined) throw new Error('no container');
+      await runtime.startContainer({ pod, container: c, init: false, podIP: '127.64.0.9', hostIP: '127.0.0.1', env: async () => ({ ok: true, value: {} }), objects: NO_OBJECTS, firstRestartCount: 4 });
+    }
+    runtime.calls.length = 0;
+    expect(await worker.reconcile('default/kept')).toBe('done');
+    // Taken over as it runs: not started again, its restart count as the runtime knows it.
+    expect(runtime.calls).toEqual([]);
+    expect((await first.stored('kept')).status?.containerStatuses?.[0]).toMatchObject({ restartCount: 4, state: { running: {} } });
+
+    // 'moved' is bound to another node; 'pending' is ours but not reconciled yet; a stray pod is unknown.
+    const stray: PodObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'stray', namespace: 'default', uid: 'stray-uid' }, spec: { containers: [c('app')] } };
+    await runtime.startContainer({ pod: stray, container: c('app'), init: false, podIP: '127.64.0.10', hostIP: '127.0.0.1', env: async () => ({ ok: true, value: {} }), objects: NO_OBJECTS, firstRestartCount: 0 });
+    runtime.calls.length = 0;
+    expect((await worker.housekeeping(first.informer.list())).sort()).toEqual([moved, 'stray-uid'].sort());
+    expect(runtime.calls.sort()).toEqual(['remove moved', 'remove stray']);
+    expect(runtime.pods().slice().sort()).toEqual([kept, pending].sort());
   });
 });

@@ -56,6 +56,26 @@ describe('ProbeManager', () => {
     expect(s.clock.pending()).toBe(0);
   });
 
+  it('keeps the results an earlier agent reported for an adopted run until its probes say otherwise', async () => {
+    const s = manager([false, false]);
+    const c: Container = { name: 'app', startupProbe: { exec: { command: ['x'] } }, readinessProbe: { exec: { command: ['x'] }, periodSeconds: 2, failureThreshold: 2 } };
+    s.m.sync('u', [{ container: c, containerID: 'id1', previously: { started: true, ready: true } }], '127.64.0.1');
+    // Started already: no startup probe runs; ready until failureThreshold readiness failures.
+    expect(s.m.started('u', c)).toBe(true);
+    expect(s.m.ready('u', c)).toBe(true);
+    await s.clock.advance(0);
+    expect(s.m.ready('u', c)).toBe(true);
+    await s.clock.advance(2000);
+    expect(s.m.ready('u', c)).toBe(false);
+    expect(s.tries).toEqual(['0 readiness', '2000 readiness']);
+    expect(s.changes).toEqual(['u']);
+    // A new run (another containerID) starts from scratch whatever it is told.
+    s.m.sync('u', [{ container: c, containerID: 'id2' }], '127.64.0.1');
+    expect(s.m.started('u', c)).toBe(false);
+    expect(s.m.ready('u', c)).toBe(false);
+    s.m.close();
+  });
+
   it('asks for a restart after failureThreshold liveness failures, and starts over for a new container', async () => {
     const s = manager([false, false, false]);
     const c: Container = { name: 'app', livenessProbe: { exec: { command: ['x'] }, periodSeconds: 10, failureThreshold: 3 } };

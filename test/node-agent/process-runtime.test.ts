@@ -4,7 +4,7 @@
  * crashing container restarts with restartCount going up; env comes from a ConfigMap and the
  * downward API; a container without a command gets a clear error. Every wait is a bounded poll.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -12,7 +12,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentHandle } from '../../src/node-agent/agent.js';
 import { runNodeAgent } from '../../src/node-agent/agent.js';
 import { Cgroups } from '../../src/node-agent/cgroups.js';
-import { cleanupOrphans, containerLogPath, podDirName, ProcessRuntime } from '../../src/node-agent/process-runtime.js';
+import { writeCheckpoint, processInfo } from '../../src/node-agent/checkpoint.js';
+import type { Checkpoint } from '../../src/node-agent/checkpoint.js';
+import { containerLogPath, podDirName, ProcessRuntime } from '../../src/node-agent/process-runtime.js';
 import type { PodObject } from '../../src/node-agent/types.js';
 import { CONFIG_MAPS, PODS, SECRETS } from '../../src/node-agent/types.js';
 import { newRegistry } from '../control-plane/client/harness.js';
@@ -240,17 +242,134 @@ describe('ProcessRuntime', () => {
     });
     expect(failed.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
   });
+});
 
-  it('cleanupOrphans kills the process group a pid file names, after an agent died', async () => {
-    const child = spawn('sh', ['-c', 'sleep 30'], { detached: true, stdio: 'ignore' });
-    const pid = await until('a pid', () => child.pid);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
-    mkdirSync(join(dir, 'pods', 'default_x_uid'), { recursive: true });
-    writeFileSync(join(dir, 'pods', 'default_x_uid', 'c.pid'), `${pid} ${start}\n`);
+describe('ProcessRuntime after the agent died', () => {
+  const strays: number[] = [];
+
+  afterEach(() => {
+    for (const pid of strays.splice(0)) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  });
+
+  /** leftBehind starts a process as a dead agent would have left it: detached, in its own group. */
+  async function leftBehind(script: string): Promise<{ pid: number; start: string; exited: Promise<unknown> }> {
+    const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
     const exited = new Promise((r) => child.once('exit', r));
-    expect(cleanupOrphans(dir)).toBe(1);
-    await exited;
-    expect(alive(pid)).toBe(false);
+    const pid = await until('a pid', () => child.pid);
+    strays.push(pid);
+    const start = await until('its start time', () => processInfo(pid)?.start);
+    return { pid, start, exited };
+  }
+
+  async function setup() {
+    const { registry } = await newRegistry();
+    const client = new RegistryClient(registry);
+    const create = async (name: string, spec: Record<string, unknown>): Promise<PodObject> => {
+      const r = await client.create<PodObject>(PODS, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName: 'n1', containers: [], ...spec } });
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    };
+    const get = async (name: string): Promise<PodObject | undefined> => {
+      const r = await client.get<PodObject>(PODS, { namespace: 'default', name });
+      return r.ok ? r.value : undefined;
+    };
+    const podDir = (pod: PodObject): string => {
+      const d = join(dir, 'pods', podDirName(pod));
+      mkdirSync(d, { recursive: true });
+      return d;
+    };
+    const startAgent = () => {
+      const runtime = new ProcessRuntime({ dataDir: dir, closeGraceMs: 500, watchMs: 50 });
+      const report = runtime.recover();
+      agent = runNodeAgent({ client, name: 'n1', runtime, backoff: { initialMs: 200, maxMs: 1000 }, resources: { cpu: '2', memory: '4Gi', pods: 110 } });
+      return report;
+    };
+    return { client, create, get, podDir, startAgent };
+  }
+
+  const STARTED = new Date(Date.UTC(2026, 0, 1));
+  const running = (name: string, d: string, p: { pid: number; start: string }, restartCount: number): Checkpoint => ({ name, init: false, restartCount, containerID: `process://${p.pid}`, pid: p.pid, start: p.start, startedAt: STARTED, logPath: join(d, name, `${restartCount}.log`), cwd: d, env: { GREETING: 'hi' } });
+
+  it('adopts a container whose process outlived the agent — same pid and restartCount, still ready, not restarted — and restarts it once it dies', async () => {
+    const s = await setup();
+    const pod = await s.create('web', { containers: [{ name: 'app', image: 'busybox', command: ['sleep', '30'], readinessProbe: { exec: { command: ['false'] }, periodSeconds: 30 } }] });
+    const d = s.podDir(pod);
+    const p = await leftBehind('sleep 30');
+    writeCheckpoint(d, running('app', d, p, 2));
+    const containerID = `process://${p.pid}`;
+    // What the dead agent last reported: running, ready, restarted twice.
+    const status = { phase: 'Running', podIP: '127.65.0.7', containerStatuses: [{ name: 'app', image: 'busybox', imageID: '', ready: true, started: true, restartCount: 2, containerID, state: { running: { startedAt: '2026-01-01T00:00:00Z' } } }] };
+    expect((await s.client.patch(PODS, { namespace: 'default', name: 'web' }, { type: 'merge', patch: { status } }, { subresource: 'status' })).ok).toBe(true);
+
+    expect(s.startAgent()).toEqual({ pods: 1, adopted: 1, ended: 0, killed: 0 });
+    await agent!.registered;
+    await until('the agent to take the pod over', () => (agent!.worker.podIPOf('default/web') === undefined ? undefined : true));
+    const adopted = await until('the pod reported by the new agent', async () => {
+      const x = await s.get('web');
+      return x?.status?.conditions?.some((c) => c.type === 'Ready') === true ? x : undefined;
+    });
+    expect(adopted.status?.podIP).toBe('127.65.0.7');
+    expect(adopted.status?.containerStatuses?.[0]).toMatchObject({ containerID, restartCount: 2, ready: true, state: { running: { startedAt: '2026-01-01T00:00:00Z' } } });
+    expect(adopted.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(alive(p.pid)).toBe(true);
+    expect(existsSync(join(d, 'app', '3.log'))).toBe(false);
+
+    // Its death is noticed through /proc and the restart policy restarts it: restartCount 3.
+    process.kill(p.pid, 'SIGKILL');
+    await p.exited;
+    const restarted = await until('a restart', async () => {
+      const x = await s.get('web');
+      return x?.status?.containerStatuses?.[0]?.restartCount === 3 && x.status.containerStatuses[0].state?.running !== undefined ? x : undefined;
+    });
+    expect(restarted.status?.containerStatuses?.[0]?.lastState?.terminated).toMatchObject({ exitCode: 137, reason: 'ContainerStatusUnknown' });
+    expect(restarted.status?.containerStatuses?.[0]?.containerID).not.toBe(containerID);
+    expect(existsSync(join(d, 'app', '3.log'))).toBe(true);
+  });
+
+  it('restarts a container whose process died while the agent was down, and does not run a finished init container again', async () => {
+    const s = await setup();
+    const marker = join(dir, 'init-ran');
+    const pod = await s.create('job', { initContainers: [{ name: 'init', image: 'busybox', command: ['sh', '-c', `echo ran >> ${marker}`] }], containers: [{ name: 'app', image: 'busybox', command: ['sleep', '30'] }] });
+    const d = s.podDir(pod);
+    const dead = await leftBehind('exit 0');
+    await dead.exited;
+    const init = await leftBehind('exit 0');
+    await init.exited;
+    writeCheckpoint(d, { ...running('init', d, init, 0), init: true, pid: null, terminated: { exitCode: 0, reason: 'Completed', startedAt: STARTED, finishedAt: STARTED } });
+    writeCheckpoint(d, running('app', d, dead, 0));
+
+    expect(s.startAgent()).toEqual({ pods: 1, adopted: 0, ended: 1, killed: 0 });
+    const x = await until('app restarted', async () => {
+      const v = await s.get('job');
+      return v?.status?.containerStatuses?.[0]?.state?.running !== undefined ? v : undefined;
+    });
+    expect(x.status?.containerStatuses?.[0]).toMatchObject({ restartCount: 1, lastState: { terminated: { exitCode: 137, reason: 'ContainerStatusUnknown' } } });
+    expect(x.status?.initContainerStatuses?.[0]).toMatchObject({ restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } });
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('stops what a previous run left of a pod that is gone or bound elsewhere', async () => {
+    const s = await setup();
+    const other = await s.create('elsewhere', { nodeName: 'n2', containers: [{ name: 'app', image: 'busybox', command: ['sleep', '30'] }] });
+    const ghost: PodObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'ghost', namespace: 'default', uid: 'ghost-uid' }, spec: { containers: [] } };
+    const procs = [];
+    for (const pod of [other, ghost]) {
+      const d = s.podDir(pod);
+      const p = await leftBehind('sleep 30');
+      writeCheckpoint(d, running('app', d, p, 0));
+      procs.push({ d, p });
+    }
+    expect(s.startAgent()).toMatchObject({ pods: 2, adopted: 2 });
+    for (const { d, p } of procs) {
+      await p.exited;
+      await until(`${d} removed`, () => (existsSync(d) ? undefined : true));
+    }
+    expect(agent!.runtime.pods()).toEqual([]);
   });
 });
