@@ -101,11 +101,11 @@ export function startComponents(masters: readonly MasterEntry[], previousNodes: 
       if (!token.ok) throw new CliError(`Cannot make a token for node ${name}: ${token.error}`);
       const tokenFile = join(nodesDir, `${name}.token`);
       writeFileSync(tokenFile, `${token.value}\n`, { mode: 0o600 });
-      // One service proxy per machine: the first node's agent runs it for all.
-      const proxy = i === 1 ? [] : ['--no-service-proxy'];
+      // Every agent runs a service proxy: on this one machine the first to bind a Service's address
+      // serves it and the others stand by, so Services keep answering when that node's agent dies.
       const pid = startComponentProcess(o.dataDir, `node-${name}`, [
         'node-agent', '--name', name, ...common, '--token-file', tokenFile, '--data-dir', join(nodesDir, name),
-        '--kubelet-client-token-file', o.creds.kubeletTokenFile, ...proxy, '--pod-cidr', o.networks.podCIDR(i),
+        '--kubelet-client-token-file', o.creds.kubeletTokenFile, '--pod-cidr', o.networks.podCIDR(i),
         '--backoff-initial', '1', '--backoff-max', '30', '--lease-renew', '2', '--status-report', '10',
       ]);
       started.push(pid);

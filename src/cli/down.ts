@@ -1,8 +1,12 @@
 /**
  * down: `raftkube down` — stop the processes of a local cluster. Only pids that are still this
  * cluster's processes are signalled (a recorded pid may have been reused by another program),
- * and the report says what was really stopped.
+ * and the report says what was really stopped. Pod processes that a node agent killed with
+ * kill -9 left running (and no agent came back to adopt) are killed too, by their checkpoints.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { isRunning, readCheckpoints } from '../node-agent/checkpoint.js';
 import { CliError } from './cli-error.js';
 import { isAlive, readClusterFile } from './cluster-file.js';
 import { commandHint } from './hints.js';
@@ -14,6 +18,38 @@ export interface DownReport {
   readonly stopped: readonly { readonly kind: 'master' | 'node' | 'balancer'; readonly name: string; readonly pids: readonly number[] }[];
   /** ignored are recorded pids that still exist but are no longer this cluster's processes. */
   readonly ignored: readonly number[];
+  /** orphans are pod processes of dead agents, killed (with their process groups). */
+  readonly orphans: readonly number[];
+}
+
+/**
+ * killOrphanPods kills the process groups of containers recorded running under the nodes' data
+ * directories (`<dataDir>/nodes/<node>/pods`) that still run: after the agents stopped, these can
+ * only be what an agent that died left behind. It returns their pids.
+ */
+function killOrphanPods(dataDir: string): number[] {
+  const root = join(dataDir, 'nodes');
+  let nodes: string[];
+  try {
+    nodes = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const killed: number[] = [];
+  for (const n of nodes) {
+    for (const pod of readCheckpoints(join(root, n, 'pods'))) {
+      for (const c of pod.containers) {
+        if (c.pid === null || !isRunning(c.pid, c.start)) continue;
+        try {
+          process.kill(-c.pid, 'SIGKILL');
+          killed.push(c.pid);
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+    }
+  }
+  return killed;
 }
 
 /** down stops the cluster described in dataDir/cluster.json. */
@@ -29,7 +65,7 @@ export async function down(dataDir: string): Promise<DownReport> {
   const ignored = groups.flatMap((m) => m.pids).filter((p) => isAlive(p) && !stopped.some((s) => s.pids.includes(p)));
   // Nodes first (their pods stop with them), then the masters and the balancer.
   await stopPids(stopped.flatMap((s) => s.pids));
-  return { stopped, ignored };
+  return { stopped, ignored, orphans: killOrphanPods(dataDir) };
 }
 
 /** formatDown is the report as people read it. */
@@ -43,5 +79,6 @@ export function formatDown(r: DownReport, dataDir: string): string {
   const parts = [list('master', 'master', 'masters'), list('node', 'node', 'nodes'), lb === undefined ? null : `the load balancer (pid ${lb.pids.join(', ')})`].filter((x): x is string => x !== null);
   const what = parts.length === 0 ? `Nothing was running from ${dataDir}.` : `Stopped ${parts.join('; ')}.`;
   const left = r.ignored.length === 0 ? '' : ` Left alone ${r.ignored.length === 1 ? 'pid' : 'pids'} ${r.ignored.join(', ')}: ${r.ignored.length === 1 ? 'it is' : 'they are'} no longer this cluster's.`;
-  return `${what}${left}\n`;
+  const orphans = r.orphans.length === 0 ? '' : ` Killed ${r.orphans.length} pod ${r.orphans.length === 1 ? 'process' : 'processes'} that dead node agents had left running (pid ${r.orphans.join(', ')}).`;
+  return `${what}${left}${orphans}\n`;
 }

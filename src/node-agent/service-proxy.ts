@@ -144,28 +144,52 @@ export class ServiceProxy {
     });
   }
 
+  /**
+   * forward connects a client to the next endpoint, round-robin; an endpoint that refuses the
+   * connection (its process died, and the Endpoints do not say so yet) is passed over for the
+   * next one, as kube-proxy's userspace mode did, so a dead endpoint costs no failed request
+   * while another one answers.
+   */
   #forward(l: Listener, client: Socket): void {
     const targets = targetsOf(this.#endpoints.get(l.service), l.port);
     if (targets.length === 0) {
       client.destroy();
       return;
     }
-    const t = targets[l.next++ % targets.length]!;
-    const upstream = connect({ host: t.ip, port: t.port });
+    const first = l.next++;
+    let upstream: Socket | null = null;
     l.sockets.add(client);
-    l.sockets.add(upstream);
     const done = (): void => {
       l.sockets.delete(client);
-      l.sockets.delete(upstream);
       client.destroy();
-      upstream.destroy();
+      if (upstream !== null) {
+        l.sockets.delete(upstream);
+        upstream.destroy();
+      }
     };
     client.on('error', done);
-    upstream.on('error', done);
     client.on('close', done);
-    upstream.on('close', done);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    const attempt = (i: number): void => {
+      const t = targets[(first + i) % targets.length]!;
+      const u = connect({ host: t.ip, port: t.port });
+      upstream = u;
+      l.sockets.add(u);
+      const refused = (): void => {
+        l.sockets.delete(u);
+        u.destroy();
+        if (i + 1 < targets.length && !client.destroyed) attempt(i + 1);
+        else done();
+      };
+      u.once('error', refused);
+      u.once('connect', () => {
+        u.removeListener('error', refused);
+        u.on('error', done);
+        u.on('close', done);
+        client.pipe(u);
+        u.pipe(client);
+      });
+    };
+    attempt(0);
   }
 
   #close(k: string, l: Listener): void {

@@ -83,4 +83,37 @@ describe('ServiceProxy', () => {
     expect((await client.delete(SERVICES, { namespace: 'default', name: 'web' })).ok).toBe(true);
     await until('the listener closed', async () => ((await get(ip, 18080)) === null && proxy?.serving().includes(`${ip}:18080`) === false ? true : undefined));
   });
+
+  it('passes over an endpoint that refuses connections, and a standby proxy takes the address over when the serving one stops', async () => {
+    const { registry } = await newRegistry();
+    const client = new RegistryClient(registry);
+    const a = await serve('127.200.0.20', 0, 'a');
+    servers.push(a);
+    const port = (a.address() as { port: number }).port;
+    const svc = await client.create<KubeObject>(SERVICES, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ port: 18081, targetPort: port }] } });
+    if (!svc.ok) throw new Error(svc.error.message);
+    const ip = (svc.value['spec'] as { clusterIP: string }).clusterIP;
+    // 127.200.0.21 is listed ready but nothing listens there (its process died, the Endpoints do not know yet).
+    const ep = await client.create<KubeObject>(ENDPOINTS, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'web', namespace: 'default' }, subsets: [{ addresses: [{ ip: '127.200.0.20' }, { ip: '127.200.0.21' }], ports: [{ port, protocol: 'TCP' }] }] });
+    if (!ep.ok) throw new Error(ep.error.message);
+
+    proxy = new ServiceProxy({ client });
+    proxy.start();
+    const standby = new ServiceProxy({ client, retryMs: 50 });
+    standby.start();
+    try {
+      await until('the listener', async () => (proxy?.serving().includes(`${ip}:18081`) === true ? true : undefined));
+      expect(standby.serving()).toEqual([]);
+      const answers = [];
+      for (let i = 0; i < 6; i++) answers.push(await get(ip, 18081));
+      expect(answers).toEqual(['a', 'a', 'a', 'a', 'a', 'a']);
+
+      proxy.stop();
+      proxy = null;
+      await until('the standby to serve', async () => (standby.serving().includes(`${ip}:18081`) ? true : undefined));
+      expect(await get(ip, 18081)).toBe('a');
+    } finally {
+      standby.stop();
+    }
+  });
 });
