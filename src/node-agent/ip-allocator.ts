@@ -90,6 +90,14 @@ export class IpAllocator {
     return null;
   }
 
+  /** reserve takes one given address if it is in the block and free; false otherwise. */
+  reserve(ip: string): boolean {
+    const n = toNumber(ip);
+    if (n === null || !this.#usable(n - this.#first)) return false;
+    this.#used.add(n - this.#first);
+    return true;
+  }
+
   /** release gives an address back (a no-op for one not handed out). */
   release(ip: string): void {
     const n = toNumber(ip);

@@ -326,7 +326,10 @@ export class PodWorker {
 
   #adopt(key: string, pod: PodObject): Tracked {
     const uid = pod.metadata.uid ?? '';
-    const t: Tracked = { uid, podIP: pod.status?.podIP ?? '', ownsIP: false, startTime: pod.status?.startTime ?? rfc3339(this.#wall()), stopping: null, stopGraceMs: 0 };
+    // Its processes may still listen on its IP (an agent restarted under a pod being deleted): hold the IP until they stop.
+    const podIP = pod.status?.podIP ?? '';
+    const held = podIP !== '' && pod.spec?.hostNetwork !== true && this.#o.ips.reserve(podIP);
+    const t: Tracked = { uid, podIP, ownsIP: held, startTime: pod.status?.startTime ?? rfc3339(this.#wall()), stopping: null, stopGraceMs: 0 };
     this.#tracked.set(key, t);
     this.#keyOfUid.set(uid, key);
     return t;

@@ -19,6 +19,16 @@ describe('IpAllocator', () => {
     expect(() => new IpAllocator('127.0.0.0')).toThrow(/not an IPv4 block/);
   });
 
+  it('reserves a given address only when it is in the block and free', () => {
+    const a = new IpAllocator('127.65.0.0/16');
+    expect(a.reserve('127.65.0.1')).toBe(true);
+    expect(a.reserve('127.65.0.1')).toBe(false);
+    expect(a.reserve('10.0.0.1')).toBe(false);
+    expect(a.reserve('127.65.0.255')).toBe(false);
+    expect(a.used).toBe(1);
+    expect(a.allocate()).toBe('127.65.0.2');
+  });
+
   it('gives nodes on one machine disjoint /16 blocks by the number their name ends in', () => {
     expect(nodePodCidr('n1')).toBe('127.65.0.0/16');
     expect(nodePodCidr('n2')).toBe('127.66.0.0/16');
