@@ -176,10 +176,13 @@ export function startControlPlane(dataDir: string, etcd: ClusterFile, existing: 
       started.push(pid);
     }
     const kvPid = m.components?.kv ?? m.pids[0];
+    // The scheduler and controller manager recorded before are kept, so that healing a cluster
+    // does not start them a second time (startComponents starts only those that are not running).
+    const { scheduler, 'controller-manager': cm } = before?.components ?? {};
     return {
       ...m,
       pids: [...(kvPid === undefined ? [] : [kvPid]), pid],
-      components: { ...(kvPid === undefined ? {} : { kv: kvPid }), apiserver: pid },
+      components: { ...(kvPid === undefined ? {} : { kv: kvPid }), apiserver: pid, ...(scheduler === undefined ? {} : { scheduler }), ...(cm === undefined ? {} : { 'controller-manager': cm }) },
       apiserverURL: `https://127.0.0.1:${ports.restPort}`,
       grpcAddress: `127.0.0.1:${ports.grpcPort}`,
     };

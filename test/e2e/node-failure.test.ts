@@ -50,6 +50,12 @@ function httpGet(url: string): Promise<string> {
   });
 }
 
+/** controlPlanePids are the masters' scheduler and controller-manager processes as cluster.json records them. */
+function controlPlanePids(): number[] {
+  const f = JSON.parse(readFileSync(join(cluster!.dataDir, 'cluster.json'), 'utf8')) as { masters: { components?: Record<string, number> }[] };
+  return f.masters.flatMap((m) => [m.components?.['scheduler'], m.components?.['controller-manager']]).filter((p): p is number => p !== undefined);
+}
+
 function agentPid(node: string): number {
   const f = JSON.parse(readFileSync(join(cluster!.dataDir, 'cluster.json'), 'utf8')) as { nodes: { name: string; pids: number[] }[] };
   const pid = f.nodes.find((n) => n.name === node)?.pids[0];
@@ -106,6 +112,8 @@ describe('node agents that die', () => {
     expect(before).toMatchObject({ node: 'n2', restarts: 0 });
     const nodeUid = (await ok(['get', 'node', 'n2', '-o', 'jsonpath={.metadata.uid}'])).trim();
 
+    const components = controlPlanePids();
+    expect(components.length).toBe(6);
     const agent = agentPid('n2');
     process.kill(agent, 'SIGKILL');
     await waitFor('the n2 agent gone', () => !isAlive(agent));
@@ -114,6 +122,9 @@ describe('node agents that die', () => {
 
     await heal();
     expect(agentPid('n2')).not.toBe(agent);
+    // Only what was missing was started: the schedulers and controller managers are the same processes.
+    expect(controlPlanePids()).toEqual(components);
+    expect(components.every(isAlive)).toBe(true);
     await waitFor('n2 Ready again', async () => (await nodeReady('n2')) === 'True', { timeoutMs: 30_000 });
     // The same Node object, taken back; the same process, adopted.
     expect((await ok(['get', 'node', 'n2', '-o', 'jsonpath={.metadata.uid}'])).trim()).toBe(nodeUid);
