@@ -2,7 +2,8 @@
  * node-agent: `raftkube node-agent` — run one node agent (process runtime: pods as child
  * processes) or many simulated nodes (`--runtime simulated --nodes N`) in this process, as a
  * client of the apiservers' gRPC API. SIGTERM or SIGINT stops it; on the process runtime that
- * stops its pods' processes too (SIGTERM, then SIGKILL after 2 s).
+ * stops its pods' processes too (SIGTERM, then SIGKILL after 2 s). Killed instead, it leaves them
+ * running, and its next run on the same data directory adopts them.
  */
 import { readText, runUntilSignalled } from './component.js';
 import { existsSync, mkdirSync } from 'node:fs';
