@@ -6,5 +6,6 @@ export * from './storage.js';
 export * from './rng.js';
 export { RawNode, type NodeStatus } from './raw-node.js';
 export type { RaftConfig } from './raft.js';
+export { raftConfigProblem } from './raft.js';
 export { encodeConfChange, decodeConfChange, validateConfChange, applyConfChange } from './membership.js';
 export { committedIndex, voteResult, majority } from './quorum.js';

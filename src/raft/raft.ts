@@ -45,6 +45,29 @@ export interface RaftConfig {
   readonly applied?: LogIndex;
 }
 
+/**
+ * raftConfigProblem says what is wrong with a configuration, naming the setting, or null when
+ * it is usable: a non-zero id, whole-number ticks with 1 ≤ heartbeatTick < electionTick, and
+ * positive whole-number limits.
+ */
+export function raftConfigProblem(c: RaftConfig): string | null {
+  const whole = (v: number, min: number): boolean => Number.isSafeInteger(v) && v >= min;
+  if (!whole(c.id, 1)) return `id must be a member id above 0, not ${c.id}`;
+  if (!whole(c.heartbeatTick, 1)) return `heartbeatTick must be a whole number of ticks ≥ 1, not ${c.heartbeatTick}`;
+  if (!whole(c.electionTick, c.heartbeatTick + 1)) return `electionTick (${c.electionTick}) must be a whole number of ticks above heartbeatTick (${c.heartbeatTick})`;
+  const limits: [string, number | undefined, number][] = [
+    ['maxSizePerMsg', c.maxSizePerMsg, 1],
+    ['maxInflightMsgs', c.maxInflightMsgs, 1],
+    ['maxCommittedSizePerReady', c.maxCommittedSizePerReady, 1],
+    ['maxLearnerLag', c.maxLearnerLag, 0],
+    ['applied', c.applied, 0],
+  ];
+  for (const [name, v, min] of limits) {
+    if (v !== undefined && !whole(v, min)) return `${name} must be a whole number ≥ ${min}, not ${v}`;
+  }
+  return null;
+}
+
 interface FollowerRole { readonly role: 'follower' }
 interface CandidateRole { readonly role: 'candidate' | 'pre-candidate'; readonly votes: Map<NodeId, boolean> }
 interface LeaderRole {
@@ -94,9 +117,8 @@ export class Raft {
   readonly #termsLed = new Set<number>();
 
   constructor(c: RaftConfig) {
-    if (c.heartbeatTick <= 0 || c.electionTick <= c.heartbeatTick) {
-      throw new RangeError(`Election tick (${c.electionTick}) must exceed heartbeat tick (${c.heartbeatTick}) > 0`);
-    }
+    const bad = raftConfigProblem(c);
+    if (bad !== null) throw new RangeError(bad);
     this.id = c.id;
     this.#electionTimeout = c.electionTick;
     this.#heartbeatTimeout = c.heartbeatTick;
