@@ -200,6 +200,11 @@ export async function inParallel(n: number, width: number, task: (i: number) => 
   await Promise.all(Array.from({ length: Math.max(1, Math.min(width, n)) }, () => lane()));
 }
 
+/** retryPause spaces out retries of a call the cluster failed (a backoff, not a wait for a condition). */
+function retryPause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 500));
+}
+
 /**
  * emptyNamespace deletes a phase's Deployments, ReplicaSets and pods (pods at once, grace 0)
  * until none is left, then the namespace; it gives up after `timeoutMs` and says what is left.
@@ -212,9 +217,15 @@ export async function emptyNamespace(t: SchedulerTarget, namespace: string, time
     if (l.ok) for (const item of l.value.items) await client.delete(res, { namespace, name: item.metadata.name ?? '' });
   }
   let left = -1;
+  let lastError = '';
   while (Date.now() < deadline) {
     const l = await client.list(PODS, { namespace });
-    if (!l.ok) return `listing the pods of ${namespace} failed (${l.error.message})`;
+    if (!l.ok) {
+      // A loaded cluster times out now and then (503/504): try again until the deadline.
+      lastError = ` (the last list failed: ${l.error.message})`;
+      await retryPause();
+      continue;
+    }
     left = l.value.items.length;
     if (left === 0) break;
     const names = l.value.items.map((p) => p.metadata.name ?? '');
@@ -222,8 +233,11 @@ export async function emptyNamespace(t: SchedulerTarget, namespace: string, time
       await t.clients[i % t.clients.length]!.delete(PODS, { namespace, name: names[i]! }, { gracePeriodSeconds: 0 });
     });
   }
-  if (left !== 0) return `${left} pods were still in ${namespace} after ${timeoutMs / 1000} s`;
-  const d = await client.delete(NAMESPACES, { name: namespace });
-  if (!d.ok && d.error.code !== 404) return `deleting the namespace ${namespace} failed (${d.error.message})`;
-  return null;
+  if (left !== 0) return `${left < 0 ? 'an unknown number of' : left} pods were still in ${namespace} after ${timeoutMs / 1000} s${lastError}`;
+  for (;;) {
+    const d = await client.delete(NAMESPACES, { name: namespace });
+    if (d.ok || d.error.code === 404) return null;
+    if (Date.now() >= deadline) return `deleting the namespace ${namespace} failed (${d.error.message})`;
+    await retryPause();
+  }
 }

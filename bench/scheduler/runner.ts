@@ -21,7 +21,7 @@ function flapping(phase: string, n: number): string {
 }
 
 /** CLEANUP_MS bounds deleting one phase's pods and namespace. */
-const CLEANUP_MS = 300_000;
+const CLEANUP_MS = 900_000;
 
 /** runBenchScheduler runs the phases against the cluster in `o.dataDir`; it rejects with InterruptedError after Ctrl-C (once cleaned up). */
 export async function runBenchScheduler(o: BenchSchedulerOptions, io: { readonly progress: Progress; readonly command: string }): Promise<BenchSchedulerReport> {
