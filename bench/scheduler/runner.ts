@@ -72,7 +72,9 @@ export async function runBenchScheduler(o: BenchSchedulerOptions, io: { readonly
     if (o.phases.includes('pods') && !ac.signal.aborted) {
       pods = await inNamespace('pods', (namespace) => podsPhase(ctx, { namespace, pods: o.pods, concurrency: o.concurrency }));
       if (pods.nodes.notReadyDuring > 0) notes.push(flapping('pods', pods.nodes.notReadyDuring));
-      if (!pods.allBound) notes.push(`pods: only ${pods.bound} of ${pods.pods} pods were bound within ${o.timeoutMs / 1000} s`);
+      if (!pods.allBound) notes.push(`pods: ${pods.bound} of the ${pods.pods - pods.createErrors} pods created were bound before the wait ended (timeout ${o.timeoutMs / 1000} s)`);
+      if (pods.createdTwice > 0) notes.push(`pods: ${pods.createdTwice} creates were answered 409 AlreadyExists — an earlier attempt of the same create had taken effect (the apiserver retried it after a timeout); those pods count as created`);
+      if (pods.createErrors > 0) notes.push(`pods: ${pods.createErrors} creates failed; those pods are not waited for`);
     }
     if (o.phases.includes('deployment') && !ac.signal.aborted) {
       deployment = await inNamespace('deploy', (namespace) => deploymentPhase(ctx, { namespace, replicas: o.replicas }));

@@ -54,6 +54,8 @@ export interface PodsPhaseResult {
   readonly createsPerSecond: number;
   /** createErrors counts creates the apiservers refused (those pods are not waited for). */
   readonly createErrors: number;
+  /** createdTwice counts creates answered 409 AlreadyExists: an earlier attempt had taken effect, so the pod is waited for. */
+  readonly createdTwice: number;
   /** bound is how many pods the watch saw bound (spec.nodeName set) before the wait ended. */
   readonly bound: number;
   readonly allBound: boolean;

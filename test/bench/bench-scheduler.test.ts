@@ -17,7 +17,7 @@ const summary = { count: 10, mean: 5, p50: 4, p90: 8, p99: 9, p999: 9, max: 9 };
 
 function podsResult(podsPerSecond: number, allBound = true): PodsPhaseResult {
   return {
-    pods: 10_000, concurrency: 64, createSeconds: 5, createsPerSecond: 2000, createErrors: 0, bound: allBound ? 10_000 : 9_000, allBound,
+    pods: 10_000, concurrency: 64, createSeconds: 5, createsPerSecond: 2000, createErrors: 0, createdTwice: 0, bound: allBound ? 10_000 : 9_000, allBound,
     seconds: 10_000 / podsPerSecond, podsPerSecond, createdToBound: summary, cpu: { scheduler: 3, apiserver: 6 },
     nodes: { readyAtStart: 1000, notReadyDuring: 0 }, created: [[0, 0], [5, 10_000]], boundOverTime: [[0, 0], [10, 10_000]],
   };
