@@ -160,6 +160,7 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
     await sleepUnless(o.durationMs, abort.signal);
     await nemesisDone;
     await nemesis.healAll();
+    const healedAt = Date.now();
     clearInterval(ticker);
     progress.status('stopping the workload');
     await workload.stop();
@@ -167,7 +168,6 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
 
     // Recovery: every member healthy again, then one read of every key, then the watcher catches up.
     progress.status('waiting for the cluster to recover');
-    const healedAt = Date.now();
     let recovery: CheckVerdict | null = null;
     if (cluster !== null) {
       const healthy = await cluster.waitHealthy(RECOVERY_MS, () => abort.signal.aborted);
