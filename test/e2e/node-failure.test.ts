@@ -5,12 +5,12 @@
  * An agent killed with kill -9 leaves its pods' processes running, as containers outlive a dead
  * kubelet. Restarted on the same data directory (`raftkube up` heals what is missing), it takes
  * its Node back rather than registering a second one and adopts the processes: same pid, same
- * restartCount. Left dead, its node turns Unknown and is tainted unreachable within the grace
- * period `up` sets (10 s); its pods are evicted 30 s later and recreated on the other node,
- * while the Service in front of them keeps answering through its ClusterIP (the other agent's
- * proxy takes the address over). When the agent comes back it stops what it still ran of the
- * evicted pods, and the Terminating pods go away. If it never comes back, `raftkube down` kills
- * what it left.
+ * restartCount, `kubectl logs` and `exec` still reach them. Left dead, its node turns Unknown
+ * and is tainted unreachable within the grace period `up` sets (10 s); its pods are evicted 30 s
+ * later and recreated on the other node, while the Service in front of them keeps answering
+ * through its ClusterIP (the other agent's proxy takes the address over). When the agent comes
+ * back it stops what it still ran of the evicted pods, and the Terminating pods go away. If it
+ * never comes back, `raftkube down` kills what it left.
  */
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
@@ -136,6 +136,8 @@ describe('node agents that die', () => {
     expect(await podState('keeper2')).toEqual(before);
     expect(isAlive(before.pid)).toBe(true);
     expect(await ok(['logs', 'keeper2'])).toBe('keeping keeper2\n');
+    // kubectl exec reaches the adopted container, with the environment it was started with.
+    expect(await ok(['exec', 'keeper2', '--', 'sh', '-c', 'echo "$HOSTNAME"'])).toBe('keeper2\n');
   }, 180_000);
 
   it('evicts the pods of a node whose agent died to the other node while the Service keeps answering, and the agent stops them when it returns', async () => {
@@ -190,8 +192,8 @@ describe('node agents that die', () => {
       const killedAt = Date.now();
       process.kill(agent, 'SIGKILL');
       await waitFor('n1 Unknown', async () => (await nodeReady('n1')) === 'Unknown', { timeoutMs: 40_000, intervalMs: 500 });
-      const taints = await ok(['get', 'node', 'n1', '-o', 'jsonpath={range .spec.taints[*]}{.key}:{.effect} {end}']);
-      expect(taints).toContain('node.kubernetes.io/unreachable:NoExecute');
+      // The controller marks the node Unknown, then taints it.
+      await waitFor('n1 tainted unreachable', async () => (await ok(['get', 'node', 'n1', '-o', 'jsonpath={range .spec.taints[*]}{.key}:{.effect} {end}'])).includes('node.kubernetes.io/unreachable:NoExecute'), { timeoutMs: 20_000, intervalMs: 500 });
       const unknownAfter = Date.now() - killedAt;
 
       // Evicted (Terminating: no agent is there to finish the delete) and replaced on n2.
