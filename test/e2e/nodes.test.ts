@@ -230,7 +230,7 @@ describe('pods on process-runtime nodes', () => {
 
     unlinkSync(join(work, `${a.name}.down`));
     await waitFor(`${a.name} back in the Endpoints`, async () => (await addresses()).split('|')[0]?.split(' ').sort().join(' ') === both.join(' '), { timeoutMs: 30_000 });
-    expect(await slice()).toBe(both.map((x) => `${x}=true`).join(' '));
+    await waitFor(`${a.name} ready in the EndpointSlice again`, async () => (await slice()) === both.map((x) => `${x}=true`).join(' '), { timeoutMs: 30_000 });
     await waitFor('both pods answering again', bothAnswer, { timeoutMs: 30_000 });
     await ok(['delete', 'deployment', 'gate']);
     await ok(['delete', 'service', 'gate']);
