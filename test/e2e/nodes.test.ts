@@ -171,8 +171,7 @@ describe('pods on process-runtime nodes', () => {
     const first = await runningPod('sickly');
     const again = await runningPod('sickly', { restarts: 1, timeoutMs: 60_000 });
     expect(again.pid).not.toBe(first.pid);
-    const events = await ok(['get', 'events', '--field-selector', 'involvedObject.name=sickly', '-o', 'jsonpath={range .items[*]}{.reason}={.message}{"\\n"}{end}']);
-    expect(events).toContain('Unhealthy=Liveness probe failed');
+    await waitFor('the Unhealthy event', async () => (await ok(['get', 'events', '--field-selector', 'involvedObject.name=sickly', '-o', 'jsonpath={range .items[*]}{.reason}={.message}{"\\n"}{end}'])).includes('Unhealthy=Liveness probe failed'), { timeoutMs: 20_000 });
     await ok(['delete', 'pod', 'sickly', '--grace-period=1']);
   });
 
