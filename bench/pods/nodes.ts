@@ -153,8 +153,13 @@ async function waitForNodes(client: ApiClient, o: BenchNodesOptions, progress: P
     const ready = sim.filter(nodeReady);
     progress.update(ready.length);
     if (ready.length >= o.nodes) {
-      progress.done(formatCensus(census));
-      return { census, names: new Set(sim.map((n) => n.metadata.name ?? '')) };
+      // A node has registered once its Lease exists too (simulated nodes stagger their first beat).
+      const leases = await client.list<LeaseObject>(LEASES, { namespace: NODE_LEASE_NAMESPACE });
+      const leased = new Set(leases.ok ? leases.value.items.map((l) => l.metadata.name ?? '') : []);
+      if (sim.every((n) => leased.has(n.metadata.name ?? ''))) {
+        progress.done(formatCensus(census));
+        return { census, names: new Set(sim.map((n) => n.metadata.name ?? '')) };
+      }
     }
     if (signal.aborted || performance.now() > deadline) {
       progress.done('not all Ready');
