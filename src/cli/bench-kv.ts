@@ -24,7 +24,7 @@ import {
 
 /** registerBenchCommand adds `bench kv` to the program (creating `bench` if no one has yet). */
 export function registerBenchCommand(program: Command): Command {
-  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('benchmarks (bench kv: raftkube against a real etcd)');
+  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('benchmarks: kv (raftkube against a real etcd), api (the apiservers), scheduler, pods (pod startup), nodes (simulated nodes held at scale)');
   bench
     .command('kv')
     .description('KV workloads (put, get, watch latency and throughput; memory and recovery with --heavy) against raftkube and, with --compare-etcd, a real etcd side by side')
