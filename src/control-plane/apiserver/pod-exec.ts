@@ -5,16 +5,13 @@
  * subprotocol and the cluster's kubelet-client token. The REST face then joins the two sockets.
  */
 import WebSocket from 'ws';
-import type { ResourceInfo, Result } from '../api/types.js';
+import type { Result } from '../api/types.js';
 import { err, ok } from '../api/types.js';
 import { execQuery, type ExecOptions } from '../api/remote-command.js';
-import { containersOf, nodeEndpoint } from './pod-logs.js';
+import { podTargets } from './pod-logs.js';
 import type { Authorizer } from './registry/ports.js';
-import { badRequest, forbidden, notFound, unavailable } from './registry/errors.js';
-import { isObject } from './registry/meta.js';
+import { badRequest, unavailable } from './registry/errors.js';
 import type { ApiError, Registry, RequestContext } from './registry-api.js';
-
-const SYSTEM: RequestContext = { user: { username: 'system:apiserver', uid: 'system:apiserver', groups: ['system:masters'] } };
 
 /**
  * PodExec opens the node side of an exec: a connected WebSocket speaking `protocol`, or an
@@ -24,29 +21,11 @@ export type PodExec = (ctx: RequestContext, namespace: string, name: string, opt
 
 /** podExecProxy builds the REST face's PodExec over the registry and the nodes' exec endpoints. */
 export function podExecProxy(o: { readonly registry: Registry; readonly authorizer: Authorizer; readonly token: string; readonly connectTimeoutMs?: number }): PodExec {
-  const find = (plural: string): ResourceInfo => {
-    const r = o.registry.resources().find((x) => x.group === '' && x.plural === plural);
-    if (r === undefined) throw new Error(`The registry lacks core/v1 ${plural}`);
-    return r;
-  };
-  const pods = find('pods');
-  const nodes = find('nodes');
+  const targets = podTargets(o);
   return async (ctx, namespace, name, opts, protocol) => {
-    const d = o.authorizer.authorize(ctx.user, { verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace, name });
-    if (!d.allowed) return err(forbidden(d.message, pods, name));
-    const pod = await o.registry.get(SYSTEM, pods, namespace, name);
-    if (!pod.ok) return pod;
-    const names = containersOf(pod.value);
-    const container = opts.container ?? (names.length === 1 ? names[0] : undefined);
-    if (container === undefined) return err(badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`));
-    if (!names.includes(container)) return err(badRequest(`container ${container} is not valid for pod ${name}`));
-    const spec = isObject(pod.value['spec']) ? pod.value['spec'] : {};
-    const nodeName = typeof spec['nodeName'] === 'string' ? spec['nodeName'] : '';
-    if (nodeName === '') return err(badRequest(`pod ${name} does not have a host assigned`));
-    const node = await o.registry.get(SYSTEM, nodes, undefined, nodeName);
-    if (!node.ok) return err(node.error.code === 404 ? notFound(nodes, nodeName) : node.error);
-    const ep = nodeEndpoint(node.value);
-    if (ep === null) return err(badRequest(`node ${nodeName} runs no commands in containers (a simulated node has no processes)`));
+    const t = await targets(ctx, namespace, name, opts.container, { verb: 'create', subresource: 'exec', lacking: 'runs no commands in containers (a simulated node has no processes)' });
+    if (!t.ok) return t;
+    const { container, nodeName, endpoint: ep } = t.value;
     const path = `/exec/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${execQuery({ ...opts, container }).toString()}`;
     return await new Promise<Result<WebSocket, ApiError>>((resolve) => {
       const ws = new WebSocket(`ws://${ep.host}:${ep.port}${path}`, [protocol], { headers: { authorization: `Bearer ${o.token}` }, handshakeTimeout: o.connectTimeoutMs ?? 10_000 });

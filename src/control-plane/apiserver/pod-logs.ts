@@ -34,8 +34,30 @@ export function nodeEndpoint(node: KubeObject): { host: string; port: number } |
   return port > 0 ? { host, port } : null;
 }
 
-/** podLogsProxy builds the REST face's PodLogs over the registry and the nodes' log endpoints. */
-export function podLogsProxy(o: { readonly registry: Registry; readonly authorizer: Authorizer; readonly token: string }): PodLogs {
+/** PodTarget is a pod's container and the node agent that runs it. */
+export interface PodTarget {
+  readonly pod: KubeObject;
+  readonly container: string;
+  readonly nodeName: string;
+  readonly endpoint: { readonly host: string; readonly port: number };
+}
+
+/** TargetAccess says what a caller asks of a pod's node: the RBAC verb and subresource, and what a node without an endpoint lacks. */
+export interface TargetAccess {
+  readonly verb: 'get' | 'create';
+  readonly subresource: 'log' | 'exec';
+  /** lacking completes "node <name> …" when the node serves no endpoint (a simulated node). */
+  readonly lacking: string;
+}
+
+/** PodTargets resolves a pod's container and its node's endpoint, or the ApiError a caller gets. */
+export type PodTargets = (ctx: RequestContext, namespace: string, name: string, container: string | undefined, access: TargetAccess) => Promise<Result<PodTarget, ApiError>>;
+
+/**
+ * podTargets authorizes the caller for the subresource, then finds the pod, its container (the
+ * only one when none is named) and the endpoint of the node it is bound to.
+ */
+export function podTargets(o: { readonly registry: Registry; readonly authorizer: Authorizer }): PodTargets {
   const find = (plural: string): ResourceInfo => {
     const r = o.registry.resources().find((x) => x.group === '' && x.plural === plural);
     if (r === undefined) throw new Error(`The registry lacks core/v1 ${plural}`);
@@ -43,13 +65,13 @@ export function podLogsProxy(o: { readonly registry: Registry; readonly authoriz
   };
   const pods = find('pods');
   const nodes = find('nodes');
-  return async (ctx, namespace, name, opts: PodLogOptions) => {
-    const d = o.authorizer.authorize(ctx.user, { verb: 'get', apiGroup: '', resource: 'pods', subresource: 'log', namespace, name });
+  return async (ctx, namespace, name, wanted, access) => {
+    const d = o.authorizer.authorize(ctx.user, { verb: access.verb, apiGroup: '', resource: 'pods', subresource: access.subresource, namespace, name });
     if (!d.allowed) return err(forbidden(d.message, pods, name));
     const pod = await o.registry.get(SYSTEM, pods, namespace, name);
     if (!pod.ok) return pod;
     const names = containersOf(pod.value);
-    const container = opts.container ?? (names.length === 1 ? names[0] : undefined);
+    const container = wanted ?? (names.length === 1 ? names[0] : undefined);
     if (container === undefined) return err(badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`));
     if (!names.includes(container)) return err(badRequest(`container ${container} is not valid for pod ${name}`));
     const spec = isObject(pod.value['spec']) ? pod.value['spec'] : {};
@@ -57,10 +79,21 @@ export function podLogsProxy(o: { readonly registry: Registry; readonly authoriz
     if (nodeName === '') return err(badRequest(`pod ${name} does not have a host assigned`));
     const node = await o.registry.get(SYSTEM, nodes, undefined, nodeName);
     if (!node.ok) return err(node.error.code === 404 ? notFound(nodes, nodeName) : node.error);
-    const ep = nodeEndpoint(node.value);
-    if (ep === null) return err(badRequest(`node ${nodeName} serves no container logs (a simulated node keeps none)`));
+    const endpoint = nodeEndpoint(node.value);
+    if (endpoint === null) return err(badRequest(`node ${nodeName} ${access.lacking}`));
+    return ok({ pod: pod.value, container, nodeName, endpoint });
+  };
+}
+
+/** podLogsProxy builds the REST face's PodLogs over the registry and the nodes' log endpoints. */
+export function podLogsProxy(o: { readonly registry: Registry; readonly authorizer: Authorizer; readonly token: string }): PodLogs {
+  const targets = podTargets(o);
+  return async (ctx, namespace, name, opts: PodLogOptions) => {
+    const t = await targets(ctx, namespace, name, opts.container, { verb: 'get', subresource: 'log', lacking: 'serves no container logs (a simulated node keeps none)' });
+    if (!t.ok) return t;
+    const { pod, container, nodeName, endpoint: ep } = t.value;
     const q = new URLSearchParams();
-    if (pod.value.metadata.uid !== undefined) q.set('uid', pod.value.metadata.uid);
+    if (pod.metadata.uid !== undefined) q.set('uid', pod.metadata.uid);
     if (opts.follow === true) q.set('follow', 'true');
     if (opts.previous === true) q.set('previous', 'true');
     if (opts.tailLines !== undefined) q.set('tailLines', String(opts.tailLines));
