@@ -18,6 +18,7 @@ import { checkPortRange, ensureDataDir, firstBusyPort } from './preflight.js';
 import { isClusterProcess, memberDataDir, runningPids } from './processes.js';
 import { apiserversReady, basePortOf, networksOf, planPorts, PORT_SPAN, startControlPlane, type ControlPlaneStart } from './control-plane-up.js';
 import { MAX_PROCESS_NODES } from './networks.js';
+import { stripScheme } from '../kv/client/etcd-client.js';
 import { readyNodes, startComponents, type ComponentsStart, type NodeRuntime } from './components-up.js';
 
 /** CONTROLLER_MANAGER_AVAILABLE says whether up starts a controller manager on every master. */
@@ -305,7 +306,7 @@ function logTailOf(path: string): string {
 function printUsage(file: ClusterFile, o: UpOptions): void {
   // NB: host:port, not URLs: etcdctl's endpoint status/health send a URL as the HTTP/2
   // :authority, which Node's HTTP/2 server refuses (see the README's compatibility notes).
-  const endpoints = file.masters.map((p) => p.clientURL.replace(/^https?:\/\//, '')).join(',');
+  const endpoints = file.masters.map((p) => stripScheme(p.clientURL)).join(',');
   process.stdout.write(
     [
       '',

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { crc32cUpdate } from './crc32c.js';
+import { crc32c } from '../../raft/wal/crc32c.js';
 import { Rocks, type RocksCursor, type RocksOptions, type WriteOp } from './rocks.js';
 import { errCompacted, errFutureRev, fail, ok, type MvccResult } from './types.js';
 import type { MvccState } from './state.js';
@@ -237,14 +237,14 @@ export async function hashKV(state: MvccState, rev: number): Promise<MvccResult<
   const at = rev <= 0 ? state.currentRev : rev;
   const meta = { revision: state.currentRev, hashRevision: at, compactRevision: state.compactedRev };
   const cursor = state.backend.scanKeyBucket(at);
-  let crc = crc32cUpdate(0, KEY_BUCKET_NAME);
+  let crc = crc32c(KEY_BUCKET_NAME);
   try {
     for (;;) {
       const rows = cursor.next(2000);
       if (rows.length === 0) break;
       for (let i = 0; i < rows.length; i += 2) {
-        crc = crc32cUpdate(crc, (rows[i] as Buffer).subarray(1)); // drop our bucket prefix byte
-        crc = crc32cUpdate(crc, rows[i + 1] as Buffer);
+        crc = crc32c((rows[i] as Buffer).subarray(1), crc); // drop our bucket prefix byte
+        crc = crc32c(rows[i + 1] as Buffer, crc);
       }
       await new Promise<void>((resolve) => setImmediate(resolve));
     }

@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Message, NodeId, SnapshotMessage } from '../../raft/index.js';
 import type { Transport } from '../../raft/driver.js';
+import { stripScheme } from '../client/etcd-client.js';
 import {
   decodeBatch, encodeBatch, loadProtoDefinitions, snapshotChunks, SnapshotAssembler,
   type Id64, type RaftHandlers, type StreamAck, type SnapshotAck,
@@ -63,10 +64,6 @@ interface PeerLink {
   snapshotting: boolean;
 }
 
-/** target turns a peer URL into a grpc-js target. */
-export function grpcTarget(url: string): string {
-  return url.replace(/^https?:\/\//, '').replace(/\/$/, '');
-}
 
 /** PeerTransport implements the driver's Transport over gRPC streams. */
 export class PeerTransport implements Transport {
@@ -151,7 +148,7 @@ export class PeerTransport implements Transport {
 
   #client(link: PeerLink): grpc.Client {
     if (link.client === null) {
-      link.client = new this.#ClientCtor(grpcTarget(link.url), grpc.credentials.createInsecure(), {
+      link.client = new this.#ClientCtor(stripScheme(link.url), grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': PEER_MAX_ACK_BYTES,
         'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
         'grpc.keepalive_time_ms': 10_000,
