@@ -4,7 +4,8 @@
  * raised), Defragment (flushes and compacts storage).
  */
 import { createHash } from 'node:crypto';
-import { statSync, readdirSync } from 'node:fs';
+import type { Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nodeId } from '../../../raft/index.js';
 import { requestDecoders } from '../../proto/index.js';
@@ -16,15 +17,31 @@ import { decoded, unary } from './common.js';
 /** VERSION is what Status reports: the etcd API level we speak, marked as ours. */
 export const VERSION = '3.4.0-raftkube';
 
-/** dirSize sums the sizes of the files under dir. */
-export function dirSize(dir: string): number {
-  let total = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) total += dirSize(p);
-    else if (e.isFile()) total += statSync(p).size;
+/**
+ * dirSize sums the sizes of the files under dir, without blocking the event loop (Status is
+ * asked often, and the store's directory holds many files). Files that vanish during the walk
+ * (the storage engine compacts and deletes them) count as nothing.
+ */
+export async function dirSize(dir: string): Promise<number> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
   }
-  return total;
+  const sizes = await Promise.all(
+    entries.map(async (e): Promise<number> => {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) return dirSize(p);
+      if (!e.isFile()) return 0;
+      try {
+        return (await stat(p)).size;
+      } catch {
+        return 0;
+      }
+    }),
+  );
+  return sizes.reduce((a, b) => a + b, 0);
 }
 
 /** maintenanceService builds the Maintenance handlers of a member. */
@@ -32,7 +49,7 @@ export function maintenanceService(s: KvServer, waitForLeader: (target: number, 
   return {
     Status: unary<StatusResponse>(async () => {
       const st = s.driver.status();
-      const size = dirSize(s.sm.store.dir);
+      const size = await dirSize(s.sm.store.dir);
       const isLearner = st.confState.learners.includes(s.id);
       return {
         header: s.header(),
