@@ -249,7 +249,12 @@ describe('etcdctl against a 3-member raftkube cluster', () => {
         const row = parseMemberList(await ok(['member', 'list'])).find((r) => r.id === id);
         return row?.status === 'started' && row.name === 'm4' && row.isLearner && row.clientURLs[0] === clientURL;
       }, { timeoutMs: 30_000, intervalMs: 250 }));
-      const [learner] = await status([m4]);
+      // NB: m4 learns that it is a learner from the log (the conf change that added it), so its
+      // own Status says so once it has caught up that far; etcd learns it from its peers at start.
+      const learner = await waitFor('m4 to report itself a learner', async () => {
+        const [s] = await status([m4]);
+        return s?.isLearner === true ? s : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
       expect(learner).toMatchObject({ memberId: id, isLearner: true });
 
       // Promotion is refused until the learner has caught up; retry until it is accepted.
