@@ -3,7 +3,7 @@
  * with `raftkube up` — through the load balancer, over HTTPS with the admin token of the
  * kubeconfig `up` writes. Each test asserts kubectl's exit code and output, as a user sees them.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  rmSync(work, { recursive: true, force: true });
 }, 60_000);
 
 describe('kubectl against a 3-master cluster', () => {
