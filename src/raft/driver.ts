@@ -10,7 +10,7 @@ import type {
 import { NO_NODE } from './types.js';
 import type { MemoryStorage } from './storage.js';
 import type { RawNode, NodeStatus } from './raw-node.js';
-import { decodeConfChange } from './membership.js';
+import { parseConfChange } from './membership.js';
 import type { ConfChange } from './types.js';
 
 /** Disposable owns a resource such as a timer. */
@@ -373,7 +373,10 @@ export class RaftDriver<R> {
     }
     for (const e of rd.committedEntries) {
       const result = o.stateMachine.applyEntry(e);
-      if (e.type === 'conf-change') o.onConfChange?.(decodeConfChange(e.data));
+      if (e.type === 'conf-change' && o.onConfChange) {
+        const cc = parseConfChange(e.data);
+        if (cc.ok) o.onConfChange(cc.value);
+      }
       this.#applied = e.index;
       const p = this.#pending.get(e.index);
       if (p !== undefined) {

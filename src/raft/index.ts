@@ -7,5 +7,5 @@ export * from './rng.js';
 export { RawNode, type NodeStatus } from './raw-node.js';
 export type { RaftConfig } from './raft.js';
 export { raftConfigProblem } from './raft.js';
-export { encodeConfChange, decodeConfChange, validateConfChange, applyConfChange } from './membership.js';
+export { encodeConfChange, decodeConfChange, parseConfChange, validateConfChange, applyConfChange, type ConfChangeDecoded } from './membership.js';
 export { committedIndex, voteResult, majority } from './quorum.js';

@@ -76,24 +76,40 @@ export function encodeConfChange(cc: ConfChange): Uint8Array {
   return out;
 }
 
-/** decodeConfChange is the inverse of encodeConfChange; it throws on malformed data. */
-export function decodeConfChange(data: Uint8Array): ConfChange {
-  if (data.byteLength < 9) throw new Error(`Malformed conf change entry: ${data.byteLength} bytes, need at least 9`);
+/** ConfChangeDecoded is a decoded conf change entry, or why its data is not one. */
+export type ConfChangeDecoded = { readonly ok: true; readonly value: ConfChange } | { readonly ok: false; readonly error: string };
+
+/**
+ * parseConfChange is the inverse of encodeConfChange, total: malformed data gives a value, not an
+ * exception. NB: every member must treat an undecodable conf change entry alike (the core and
+ * the state machine skip it, changing nothing), or their configurations would diverge.
+ */
+export function parseConfChange(data: Uint8Array): ConfChangeDecoded {
+  if (data.byteLength < 9) return { ok: false, error: `Malformed conf change entry: ${data.byteLength} bytes, need at least 9` };
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const code = view.getUint8(0);
-  const id = nodeId(view.getFloat64(1, true));
+  const raw = view.getFloat64(1, true);
+  if (!Number.isSafeInteger(raw) || raw <= 0) return { ok: false, error: `Malformed conf change entry: node id ${raw} is not a positive integer` };
+  const id = nodeId(raw);
   const context = data.slice(9);
   const ctx = context.byteLength > 0 ? { context } : {};
   switch (code) {
     case 1:
-      return { type: 'add-learner', nodeId: id, ...ctx };
+      return { ok: true, value: { type: 'add-learner', nodeId: id, ...ctx } };
     case 2:
-      return { type: 'add-voter', nodeId: id, ...ctx };
+      return { ok: true, value: { type: 'add-voter', nodeId: id, ...ctx } };
     case 3:
-      return { type: 'promote', nodeId: id, ...ctx };
+      return { ok: true, value: { type: 'promote', nodeId: id, ...ctx } };
     case 4:
-      return { type: 'remove', nodeId: id, ...ctx };
+      return { ok: true, value: { type: 'remove', nodeId: id, ...ctx } };
     default:
-      throw new Error(`Malformed conf change entry: unknown type code ${code}`);
+      return { ok: false, error: `Malformed conf change entry: unknown type code ${code}` };
   }
+}
+
+/** decodeConfChange is parseConfChange for data known to be well formed; it throws otherwise. */
+export function decodeConfChange(data: Uint8Array): ConfChange {
+  const d = parseConfChange(data);
+  if (!d.ok) throw new Error(d.error);
+  return d.value;
 }

@@ -19,7 +19,7 @@ import { RaftLog } from './log.js';
 import { Progress } from './progress.js';
 import { ReadOnlyQueue } from './read-only.js';
 import { committedIndex, hasQuorum, voteResult } from './quorum.js';
-import { applyConfChange, decodeConfChange, encodeConfChange, validateConfChange } from './membership.js';
+import { applyConfChange, encodeConfChange, parseConfChange, validateConfChange } from './membership.js';
 
 /** RaftConfig configures one node. */
 export interface RaftConfig {
@@ -151,7 +151,9 @@ export class Raft {
 
   #replayConfChanges(lo: LogIndex, hi: LogIndex): void {
     for (const e of this.log.slice(lo, logIndex(hi + 1), Infinity)) {
-      if (e.type === 'conf-change') this.conf = applyConfChange(this.conf, decodeConfChange(e.data));
+      if (e.type !== 'conf-change') continue;
+      const cc = parseConfChange(e.data);
+      if (cc.ok) this.conf = applyConfChange(this.conf, cc.value);
     }
   }
 

@@ -8,7 +8,7 @@ import type {
   ReadIndexResult, Ready, Role, SoftState, Term, TransferResult,
 } from './types.js';
 import { Raft, type RaftConfig } from './raft.js';
-import { decodeConfChange } from './membership.js';
+import { parseConfChange } from './membership.js';
 
 /** NodeStatus is a read-only summary of a node, for status endpoints and tests. */
 export interface NodeStatus {
@@ -168,7 +168,10 @@ export class RawNode {
       if (e.index <= log.applied) continue;
       log.applied = e.index;
       // Conf changes take effect when applied (single-server changes, thesis §4.1).
-      if (e.type === 'conf-change') r.applyConfChange(decodeConfChange(e.data));
+      if (e.type !== 'conf-change') continue;
+      // An undecodable conf change changes nothing, alike on every member (parseConfChange).
+      const cc = parseConfChange(e.data);
+      if (cc.ok) r.applyConfChange(cc.value);
     }
   }
 

@@ -18,7 +18,7 @@ import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../watch/index.js';
 import { loadProtoDefinitions, addService } from '../proto/index.js';
 import { PEER_MAX_MESSAGE_BYTES, PeerTransport } from '../transport/peer-transport.js';
-import { KvStateMachine, type ApplyResult } from '../server/state-machine.js';
+import { KvStateMachine, SnapshotInstallError, type ApplyResult } from '../server/state-machine.js';
 import { KvServer, UNSAFE_LOCAL_READS_ENV } from '../server/kv-server.js';
 import { encodeMemberContext } from '../server/members.js';
 import { kvService } from '../server/services/kv-service.js';
@@ -151,6 +151,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     now,
     restoreSnapshot: (data) => store.restoreSnapshot(data),
     log: (msg) => log.warn(msg),
+    logError: (msg) => log.error(msg),
     onMembersChanged: syncPeers,
     onApplied: (id, result) => kv?.onApplied(id, result),
     onStorageError: (err) => {
@@ -203,7 +204,8 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
       if (rd.committedEntries.length > 0) void maybeSnapshot().catch((err: unknown) => log.error({ err }, 'snapshot failed'));
     },
     onFatal: (err) => {
-      log.fatal({ err }, 'storage failed; stopping the member');
+      if (err instanceof SnapshotInstallError) log.fatal({ err }, err.message);
+      else log.fatal({ err }, 'storage failed; stopping the member');
       if (!stopping) process.exit(2);
     },
   });

@@ -9,7 +9,7 @@ import { NO_NODE } from '../../raft/index.js';
 import { ProposalError, type RaftDriver } from '../../raft/driver.js';
 import { loadProtoDefinitions, type ResponseHeader } from '../proto/index.js';
 import type { KvStateMachine, ApplyResult } from './state-machine.js';
-import { encodeMemberAttrs, encodeMemberUpdate, encodeWire, type WireKind } from './requests.js';
+import { checkProposal, encodeMemberAttrs, encodeMemberUpdate, encodeWire, type WireKind } from './requests.js';
 import { randomBytes } from 'node:crypto';
 import { etcdError, EtcdError } from './errors.js';
 import { leaseId } from './convert.js';
@@ -147,7 +147,12 @@ export class KvServer {
   }
 
   async #submit(id: bigint, data: Uint8Array): Promise<ApplyResult> {
-    if (data.byteLength > this.maxRequestBytes) throw etcdError('request-too-large');
+    // The log's door: nothing too large, nothing that apply could not decode (requests.ts).
+    const check = checkProposal(data, this.maxRequestBytes);
+    if (!check.ok) {
+      if (check.reason === 'too-large') throw etcdError('request-too-large');
+      throw etcdError('invalid-argument', `the request does not decode back as it would be applied (${check.detail}); it was not proposed`);
+    }
     const applied = new Promise<ApplyResult>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, deadline: this.now() + this.requestTimeoutMs });
     });

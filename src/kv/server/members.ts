@@ -6,6 +6,7 @@
  */
 import type { NodeId } from '../../raft/index.js';
 import { nodeId, type ConfChange } from '../../raft/index.js';
+import { decodeWith, fail, record, repeated, type Decoded, type FieldDecoder } from '../proto/decode.js';
 
 /** MemberInfo is one member as MemberList reports it. */
 export interface MemberInfo {
@@ -28,10 +29,34 @@ export function encodeMemberContext(c: MemberContext): Uint8Array {
   return Buffer.from(JSON.stringify(c));
 }
 
-function decodeContext(data: Uint8Array | undefined): MemberContext {
-  if (data === undefined || data.byteLength === 0) return { name: '', peerURLs: [], clientURLs: [] };
-  const v = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<MemberContext>;
-  return { name: v.name ?? '', peerURLs: v.peerURLs ?? [], clientURLs: v.clientURLs ?? [] };
+const EMPTY_CONTEXT: MemberContext = { name: '', peerURLs: [], clientURLs: [] };
+
+const urlList: FieldDecoder<readonly string[]> = (value, path) =>
+  repeated<string>((v, at) => (typeof v === 'string' ? v : fail(at, 'a URL', v)))(value, path);
+
+const memberContext: FieldDecoder<MemberContext> = (value, path) => {
+  const r = record(value, path);
+  const name = r['name'];
+  if (name !== undefined && typeof name !== 'string') fail(`${path}.name`, 'a member name', name);
+  return { name: name ?? '', peerURLs: urlList(r['peerURLs'], `${path}.peerURLs`), clientURLs: urlList(r['clientURLs'], `${path}.clientURLs`) };
+};
+
+/**
+ * parseMemberContext decodes a conf change's context (absent or empty: no attributes), or says
+ * what is wrong with it; it never throws.
+ */
+export function parseMemberContext(data: Uint8Array | undefined): Decoded<MemberContext> {
+  if (data === undefined || data.byteLength === 0) return { ok: true, value: EMPTY_CONTEXT };
+  const json = parseJson(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  return json.ok ? decodeWith(memberContext, json.value, 'member context') : json;
+}
+
+function parseJson(b: Buffer): Decoded<unknown> {
+  try {
+    return { ok: true, value: JSON.parse(b.toString('utf8')) as unknown };
+  } catch (err: unknown) {
+    return { ok: false, error: `not JSON (${err instanceof Error ? err.message : String(err)})` };
+  }
 }
 
 /** MembersStore persists the registry (implemented over the MVCC backend's aux bucket). */
@@ -66,13 +91,15 @@ export class MemberRegistry {
     this.#store.auxPut(BUCKET, Buffer.from(String(m.id)), Buffer.from(JSON.stringify(m)));
   }
 
-  /** applyConfChange records the effect of an applied membership change. */
-  applyConfChange(cc: ConfChange): void {
+  /**
+   * applyConfChange records the effect of an applied membership change; `ctx` is its decoded
+   * context (the caller decodes it, to count one that does not decode), no attributes if absent.
+   */
+  applyConfChange(cc: ConfChange, ctx: MemberContext = EMPTY_CONTEXT): void {
     const prev = this.#members.get(cc.nodeId);
     switch (cc.type) {
       case 'add-voter':
       case 'add-learner': {
-        const ctx = decodeContext(cc.context);
         this.#save({
           id: cc.nodeId,
           name: ctx.name || prev?.name || '',

@@ -3,10 +3,17 @@
  * ID of the request (so the member that submitted it recognises it when it applies, wherever
  * it was appended), then the etcd request exactly as it travels on the wire (protobuf), or JSON
  * for our own internal requests. Applying decodes it with the same decoders the handlers use.
+ *
+ * The log's door (etcd's rule): every proposal is encoded from a request a handler has already
+ * decoded and checked, and `checkProposal` refuses it, before it reaches Raft, if it is larger
+ * than --max-request-bytes or does not decode back exactly as apply will decode it. What apply
+ * sees is therefore always decodable, except after corruption or from a member running a newer
+ * format; `decodeRequest` is total so that such an entry is skipped (see state-machine.ts).
  */
 import type { MethodDefinition } from '@grpc/grpc-js';
 import { loadProtoDefinitions, requestDecoders } from '../proto/index.js';
 import type * as pb from '../proto/index.js';
+import { decodeWith, fail, record, repeated, type FieldDecoder } from '../proto/decode.js';
 
 /** InternalRequest is a decoded log entry of the kv layer. */
 export type InternalRequest =
@@ -65,64 +72,121 @@ export function encodeMemberUpdate(id: bigint, member: number, peerURLs: readonl
   return frame('member-update', id, Buffer.from(JSON.stringify({ id: member, peerURLs })));
 }
 
-/** Decoded is a decoded entry: the submitter's request ID and the request. */
+/** DecodedRequest is a decoded entry: the submitter's request ID and the request. */
 export interface DecodedRequest {
   readonly id: bigint;
   readonly request: InternalRequest;
 }
 
-/** DecodeResult is a decoded entry or why it could not be decoded. */
-export type DecodeResult = { readonly ok: true; readonly value: DecodedRequest } | { readonly ok: false; readonly error: string };
+/**
+ * DecodeResult is a decoded entry or why it could not be decoded; `id` is the submitter's
+ * request ID when the header could still be read (so the submitter can be answered at once).
+ */
+export type DecodeResult =
+  | { readonly ok: true; readonly value: DecodedRequest }
+  | { readonly ok: false; readonly error: string; readonly id?: bigint };
 
-function wireRequest(code: number, wire: (kind: WireKind) => unknown): { ok: true; value: InternalRequest } | { ok: false; error: string } {
-  switch (code) {
-    case 1: {
-      const d = requestDecoders.PutRequest(wire('put'));
-      return d.ok ? { ok: true, value: { kind: 'put', req: d.value } } : d;
+type RequestResult = { readonly ok: true; readonly value: InternalRequest } | { readonly ok: false; readonly error: string };
+
+const KIND_BY_CODE = new Map<number, RequestKind>(Object.entries(KIND_CODES).map(([k, c]) => [c, k as RequestKind]));
+
+/** memberNumber narrows a member ID carried in JSON: a positive safe integer (a NodeId). */
+const memberNumber: FieldDecoder<number> = (value, path) => {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) fail(path, 'a member ID (a positive integer)', value);
+  return value;
+};
+
+const strings: FieldDecoder<readonly string[]> = (value, path) => {
+  if (!Array.isArray(value)) fail(path, 'a list of URLs', value);
+  return repeated<string>((v, at) => (typeof v === 'string' ? v : fail(at, 'a URL', v)))(value, path);
+};
+
+const memberAttrs: FieldDecoder<InternalRequest> = (value, path) => {
+  const r = record(value, path);
+  if (typeof r['name'] !== 'string') fail(`${path}.name`, 'a member name', r['name']);
+  return { kind: 'member-attrs', id: memberNumber(r['id'], `${path}.id`), name: r['name'], clientURLs: strings(r['clientURLs'], `${path}.clientURLs`) };
+};
+
+const memberUpdate: FieldDecoder<InternalRequest> = (value, path) => {
+  const r = record(value, path);
+  return { kind: 'member-update', id: memberNumber(r['id'], `${path}.id`), peerURLs: strings(r['peerURLs'], `${path}.peerURLs`) };
+};
+
+function jsonRequest(kind: 'member-attrs' | 'member-update', body: Buffer): RequestResult {
+  let v: unknown;
+  try {
+    v = JSON.parse(body.toString('utf8'));
+  } catch (err: unknown) {
+    return { ok: false, error: `${kind} request is not JSON: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  return decodeWith(kind === 'member-attrs' ? memberAttrs : memberUpdate, v, kind);
+}
+
+function wireRequest(kind: WireKind, body: Buffer): RequestResult {
+  let wire: unknown;
+  try {
+    wire = method(kind).requestDeserialize(body);
+  } catch (err: unknown) {
+    // protobufjs throws on bytes that are not a message of this type (truncated, bad wire type).
+    return { ok: false, error: `${kind} request is not a valid protobuf message: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  switch (kind) {
+    case 'put': {
+      const d = requestDecoders.PutRequest(wire);
+      return d.ok ? { ok: true, value: { kind, req: d.value } } : d;
     }
-    case 2: {
-      const d = requestDecoders.DeleteRangeRequest(wire('delete-range'));
-      return d.ok ? { ok: true, value: { kind: 'delete-range', req: d.value } } : d;
+    case 'delete-range': {
+      const d = requestDecoders.DeleteRangeRequest(wire);
+      return d.ok ? { ok: true, value: { kind, req: d.value } } : d;
     }
-    case 3: {
-      const d = requestDecoders.TxnRequest(wire('txn'));
-      return d.ok ? { ok: true, value: { kind: 'txn', req: d.value } } : d;
+    case 'txn': {
+      const d = requestDecoders.TxnRequest(wire);
+      return d.ok ? { ok: true, value: { kind, req: d.value } } : d;
     }
-    case 4: {
-      const d = requestDecoders.CompactionRequest(wire('compaction'));
-      return d.ok ? { ok: true, value: { kind: 'compaction', req: d.value } } : d;
+    case 'compaction': {
+      const d = requestDecoders.CompactionRequest(wire);
+      return d.ok ? { ok: true, value: { kind, req: d.value } } : d;
     }
-    case 5: {
-      const d = requestDecoders.LeaseGrantRequest(wire('lease-grant'));
-      return d.ok ? { ok: true, value: { kind: 'lease-grant', req: d.value } } : d;
+    case 'lease-grant': {
+      const d = requestDecoders.LeaseGrantRequest(wire);
+      return d.ok ? { ok: true, value: { kind, req: d.value } } : d;
     }
-    case 6: {
-      const d = requestDecoders.LeaseRevokeRequest(wire('lease-revoke'));
-      return d.ok ? { ok: true, value: { kind: 'lease-revoke', req: d.value } } : d;
+    case 'lease-revoke': {
+      const d = requestDecoders.LeaseRevokeRequest(wire);
+      return d.ok ? { ok: true, value: { kind, req: d.value } } : d;
     }
-    default:
-      return { ok: false, error: `unknown request kind ${code}` };
   }
 }
 
-/** decodeRequest decodes an entry's data. */
+/**
+ * decodeRequest decodes an entry's data. It is total: whatever the bytes, it returns a value
+ * and never throws, so a committed entry that cannot be decoded is skipped by the state machine
+ * instead of stopping every member that applies it.
+ */
 export function decodeRequest(data: Uint8Array): DecodeResult {
-  if (data.byteLength < HEADER) return { ok: false, error: `entry of ${data.byteLength} bytes is too short` };
+  if (data.byteLength < HEADER) return { ok: false, error: `entry of ${data.byteLength} bytes is shorter than its ${HEADER}-byte header` };
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const code = buf[0] ?? 0;
   const id = buf.readBigUInt64BE(1);
   const body = buf.subarray(HEADER);
-  if (code === 7 || code === 8) {
-    const v = JSON.parse(body.toString('utf8')) as { id?: unknown; name?: unknown; clientURLs?: unknown; peerURLs?: unknown };
-    if (typeof v.id !== 'number') return { ok: false, error: 'malformed member request' };
-    if (code === 7 && typeof v.name === 'string' && Array.isArray(v.clientURLs)) {
-      return { ok: true, value: { id, request: { kind: 'member-attrs', id: v.id, name: v.name, clientURLs: v.clientURLs.map(String) } } };
-    }
-    if (code === 8 && Array.isArray(v.peerURLs)) {
-      return { ok: true, value: { id, request: { kind: 'member-update', id: v.id, peerURLs: v.peerURLs.map(String) } } };
-    }
-    return { ok: false, error: 'malformed member request' };
-  }
-  const r = wireRequest(code, (kind) => method(kind).requestDeserialize(body));
-  return r.ok ? { ok: true, value: { id, request: r.value } } : r;
+  const kind = KIND_BY_CODE.get(code);
+  if (kind === undefined) return { ok: false, error: `unknown request kind ${code}`, id };
+  const r = kind === 'member-attrs' || kind === 'member-update' ? jsonRequest(kind, body) : wireRequest(kind, body);
+  return r.ok ? { ok: true, value: { id, request: r.value } } : { ok: false, error: r.error, id };
+}
+
+/** ProposalCheck is the verdict on a proposal at the door: its bytes, or why it is refused. */
+export type ProposalCheck =
+  | { readonly ok: true; readonly data: Uint8Array }
+  | { readonly ok: false; readonly reason: 'too-large' | 'undecodable'; readonly detail: string };
+
+/**
+ * checkProposal is the door of the log: a proposal enters it only if it is at most `maxBytes`
+ * long and decodes back to a request exactly as every member's apply will decode it. Refusing
+ * here (with a status to the client) is what keeps undecodable entries out of the log.
+ */
+export function checkProposal(data: Uint8Array, maxBytes: number): ProposalCheck {
+  if (data.byteLength > maxBytes) return { ok: false, reason: 'too-large', detail: `${data.byteLength} bytes, the limit is ${maxBytes}` };
+  const d = decodeRequest(data);
+  return d.ok ? { ok: true, data } : { ok: false, reason: 'undecodable', detail: d.error };
 }

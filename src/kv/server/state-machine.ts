@@ -2,14 +2,31 @@
  * state-machine: the kv member's application of the Raft log — MVCC writes, compaction, leases
  * and the member list. apply is deterministic; entries at or below the store's consistent index
  * were applied before a restart (or arrived inside a snapshot) and are skipped.
+ *
+ * The apply path is total, as etcd's is. Proposals are checked at the door (requests.ts:
+ * `checkProposal`), so a committed entry always decodes — unless the log was corrupted or a
+ * member of a newer format wrote it. Such an entry must not stop the member, or it would stop
+ * every member on every replay: it is skipped with an error line and counted
+ * (`undecodableEntries`), and the applied index still moves past it. Skipping depends only on
+ * the entry's bytes, so every member skips the same entries and their states stay equal. A conf
+ * change that does not decode is skipped alike here and in the Raft core (parseConfChange); one
+ * whose member context does not decode still changes the membership, recording the member
+ * without name or URLs. A decoded request whose apply throws is a bug or an I/O fault, and
+ * stops the member (the driver's onFatal).
+ *
+ * A snapshot is different: one with no data, or data that is not a valid MVCC snapshot, cannot
+ * be skipped (the entries it replaces are gone from the leader's log), and installing nothing
+ * would silently diverge. applySnapshot throws SnapshotInstallError, and the member exits with
+ * that error's line.
  */
 import type { Entry, Snapshot } from '../../raft/index.js';
-import { decodeConfChange, nodeId } from '../../raft/index.js';
+import { nodeId, parseConfChange } from '../../raft/index.js';
 import type { StateMachine } from '../../raft/driver.js';
 import type { MvccStore } from '../mvcc/store.js';
 import type { DeleteRangeResult, MvccError, PutResult, TxnResult } from '../mvcc/types.js';
 import { Lessor, type Lease } from '../lease/lessor.js';
-import { MemberRegistry } from './members.js';
+import { SnapshotError } from '../mvcc/index.js';
+import { MemberRegistry, parseMemberContext } from './members.js';
 import { decodeRequest, type InternalRequest } from './requests.js';
 import { deleteIn, leaseOf, putIn, txnIn } from './convert.js';
 
@@ -39,6 +56,21 @@ function leaseKey(id: bigint): Buffer {
   return b;
 }
 
+/**
+ * SnapshotInstallError is a snapshot from the leader that cannot be installed: no data, or data
+ * that is not a valid MVCC snapshot (`cause` says why). The member cannot go on after one.
+ */
+export class SnapshotInstallError extends Error {
+  override readonly name = 'SnapshotInstallError';
+  constructor(
+    readonly index: number,
+    detail: string,
+    options?: { readonly cause?: unknown },
+  ) {
+    super(`Cannot install the snapshot at index ${index}: ${detail}; the member stops rather than diverge from the cluster — check the leader's data and the network, then restart it`, options);
+  }
+}
+
 /** KvStateMachineOptions wires the state machine. */
 export interface KvStateMachineOptions {
   readonly store: MvccStore;
@@ -46,6 +78,8 @@ export interface KvStateMachineOptions {
   /** restoreSnapshot replaces the store's content from snapshot data (install from the leader). */
   readonly restoreSnapshot: (data: Uint8Array) => Promise<void>;
   readonly log?: (msg: string) => void;
+  /** logError receives error lines (an entry skipped); `log` when absent. */
+  readonly logError?: (msg: string) => void;
   /** onStorageError receives a RocksDB write failure; the member cannot go on after one. */
   readonly onStorageError: (err: unknown) => void;
   /** onApplied hears every applied request with the ID its submitter gave it. */
@@ -62,6 +96,7 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
   readonly #o: KvStateMachineOptions;
   #commitTimer: NodeJS.Timeout | null = null;
   #committedIndex = 0;
+  #undecodable = 0;
 
   constructor(o: KvStateMachineOptions) {
     this.#o = o;
@@ -76,6 +111,19 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
     this.lessor.restore(leases, this.#o.now());
   }
 
+  /**
+   * undecodableEntries counts the committed entries (and conf change contexts) that could not be
+   * decoded and were skipped since this member started, for Status and metrics.
+   */
+  get undecodableEntries(): number {
+    return this.#undecodable;
+  }
+
+  #skip(e: Entry, error: string): void {
+    this.#undecodable++;
+    (this.#o.logError ?? this.#o.log)?.(`Skipping undecodable ${e.type} entry ${e.index} (term ${e.term}), as every member does: ${error}`);
+  }
+
   applyEntry(e: Entry): ApplyResult {
     if (e.index <= this.store.consistentIndex) {
       return { kind: 'skipped' };
@@ -87,7 +135,15 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
 
   #apply(e: Entry): ApplyResult {
     if (e.type === 'conf-change') {
-      this.members.applyConfChange(decodeConfChange(e.data));
+      const cc = parseConfChange(e.data);
+      if (!cc.ok) {
+        // NB: the Raft core skips it too, so the configuration and the member list agree.
+        this.#skip(e, cc.error);
+        return { kind: 'error', error: { code: 'malformed', message: cc.error } };
+      }
+      const ctx = parseMemberContext(cc.value.context);
+      if (!ctx.ok) this.#skip(e, `its member context: ${ctx.error}; the membership changes, the member's name and URLs stay unknown`);
+      this.members.applyConfChange(cc.value, ctx.ok ? ctx.value : undefined);
       this.#o.onMembersChanged?.();
       return { kind: 'conf-change' };
     }
@@ -95,8 +151,11 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
     const d = decodeRequest(e.data);
     if (!d.ok) {
       // NB: a member never proposes what it cannot decode; this means a newer peer or corruption.
-      this.#o.log?.(`Skipping undecodable entry ${e.index}: ${d.error}`);
-      return { kind: 'error', error: { code: 'malformed', message: d.error } };
+      this.#skip(e, d.error);
+      const result: ApplyResult = { kind: 'error', error: { code: 'malformed', message: d.error } };
+      // The submitter, if the header named it, hears at once instead of waiting for its timeout.
+      if (d.id !== undefined) this.#o.onApplied?.(d.id, result);
+      return result;
     }
     const result = this.#applyRequest(d.value.request);
     // The member that submitted the request answers its client from its own apply.
@@ -151,11 +210,14 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
   }
 
   async applySnapshot(s: Snapshot): Promise<void> {
-    if (s.data.byteLength === 0) {
-      this.#o.log?.(`Snapshot at ${s.metadata.index} carried no data; keeping local state`);
-      return;
+    // NB: a snapshot replaces entries the leader no longer has: there is nothing to skip to.
+    if (s.data.byteLength === 0) throw new SnapshotInstallError(s.metadata.index, 'it carries no data');
+    try {
+      await this.#o.restoreSnapshot(s.data);
+    } catch (err: unknown) {
+      if (!(err instanceof SnapshotError)) throw err;
+      throw new SnapshotInstallError(s.metadata.index, err.message, { cause: err });
     }
-    await this.#o.restoreSnapshot(s.data);
     this.members.reload();
     this.#reloadLeases();
     this.#o.onMembersChanged?.();
