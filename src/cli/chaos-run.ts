@@ -21,7 +21,7 @@ export function registerChaosRunCommand(program: Command): Command {
     .option('--masters <n>', 'members of the cluster: 3 or 5', '3')
     .option('--duration <time>', 'how long the workload runs (60s, 2m)', '60s')
     .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)')
-    .option('--faults <list>', `comma list of ${FAULT_KINDS.filter((f) => f !== 'member-replace').join(', ')}; or none (default: ${DEFAULT_FAULTS.join(',')})`)
+    .option('--faults <list>', `comma list of ${FAULT_KINDS.join(', ')}; or none (default: ${DEFAULT_FAULTS.join(',')})`)
     .option('--workload <kind>', 'kv (k8s and both are not implemented yet)', 'kv')
     .option('--report <dir>', 'where to write the report (default: ./chaos-report-seed-<seed>)')
     .option('--endpoints <urls>', 'run the workload and checks against an existing etcd-v3 cluster instead (no faults)')

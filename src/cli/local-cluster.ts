@@ -32,6 +32,8 @@ export function planMembers(n: number, basePort: number): MemberPlan[] {
 export interface StartOptions {
   readonly dataDir: string;
   readonly extraArgs?: readonly string[];
+  /** initialClusterState is 'existing' for a member joining a running cluster (default 'new'). */
+  readonly initialClusterState?: 'new' | 'existing';
 }
 
 /** memberArgs builds the `raftkube kv` command line of one member. */
@@ -44,7 +46,7 @@ export function memberArgs(plan: readonly MemberPlan[], m: MemberPlan, o: StartO
     '--advertise-client-urls', m.clientURL,
     '--listen-peer-urls', m.peerURL,
     '--initial-cluster', plan.map((p) => `${p.name}=${p.peerURL}`).join(','),
-    '--initial-cluster-state', 'new',
+    '--initial-cluster-state', o.initialClusterState ?? 'new',
     ...(o.extraArgs ?? []),
   ];
 }

@@ -6,13 +6,20 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Nemesis, type FaultTarget } from '../../src/chaos/nemesis/nemesis.js';
+import type { Replacement, ReplaceOptions } from '../../src/chaos/runner/cluster.js';
 import type { NetworkFaults } from '../../src/chaos/nemesis/netns.js';
 import type { Fault, ScheduledFault } from '../../src/chaos/nemesis/schedule.js';
 
 class RecordingTarget implements FaultTarget {
   readonly names = ['m1', 'm2', 'm3'];
   readonly calls: string[] = [];
+  /** replacements are the pending replacements, settled by the test. */
+  readonly replacements: { i: number; o: ReplaceOptions; resolve: (r: Replacement) => void; reject: (e: Error) => void }[] = [];
   constructor(readonly leaderIndex: number | null) {}
+  replaceMember(i: number, o: ReplaceOptions): Promise<Replacement> {
+    this.calls.push(`replace ${i}`);
+    return new Promise((resolve, reject) => this.replacements.push({ i, o, resolve, reject }));
+  }
   async kill(i: number): Promise<void> {
     this.calls.push(`kill ${i}`);
   }
@@ -51,6 +58,12 @@ class RecordingNet implements NetworkFaults {
 
 function schedule(...faults: Fault[]): ScheduledFault[] {
   return faults.map((fault, i) => ({ seq: i + 1, atMs: 0, holdMs: 0, fault }));
+}
+
+/** waitForCondition lets promises run until probe holds (bounded: a stuck nemesis fails the test). */
+async function waitForCondition(probe: () => boolean): Promise<void> {
+  for (let k = 0; k < 1000 && !probe(); k++) await new Promise((r) => setImmediate(r));
+  expect(probe()).toBe(true);
 }
 
 let t = 0;
@@ -94,6 +107,54 @@ describe('nemesis', () => {
       { kind: 'loss', percent: 20 },
     ), target, net);
     expect(net.calls).toEqual(['cut 0-1,0-2', 'heal', 'cut 1-0,1-2', 'heal', 'delay 100', 'heal', 'loss 20', 'heal']);
+  });
+
+  it('holds a member replacement until it completes, and records the old and new member IDs', async () => {
+    const target = new RecordingTarget(0);
+    const n = new Nemesis(schedule({ kind: 'member-replace', member: 1 }, { kind: 'kill', member: 2 }), target, null, clock, () => {});
+    const done = n.run(new AbortController().signal);
+    await waitForCondition(() => target.replacements.length === 1);
+    // The hold (0 ms) is over, but the heal waits for the replacement: nothing else happens yet.
+    await new Promise((r) => setImmediate(r));
+    expect(target.calls).toEqual(['replace 1']);
+    expect(n.current?.kind).toBe('member-replace');
+    expect(n.applied[0]?.healNs).toBeNull();
+    expect(target.replacements[0]!.o.deadlineMs).toBeGreaterThan(0);
+    target.replacements[0]!.resolve({ oldId: '11', newId: '22' });
+    await done;
+    expect(target.calls).toEqual(['replace 1', 'kill 2', 'restart 2']);
+    expect(n.applied[0]).toMatchObject({ kind: 'member-replace', members: ['m2'], description: 'member-replace m2', replaced: { oldId: '11', newId: '22' } });
+    expect(n.applied[0]?.error).toBeUndefined();
+    expect(n.applied[0]?.healNs).not.toBeNull();
+  });
+
+  it('records a replacement that failed and heals everything after it', async () => {
+    const target = new RecordingTarget(0);
+    const n = new Nemesis(schedule({ kind: 'member-replace', member: 0 }), target, null, clock, () => {});
+    const done = n.run(new AbortController().signal);
+    await waitForCondition(() => target.replacements.length === 1);
+    target.replacements[0]!.reject(new Error('Replacing m1 failed at promote: gave up'));
+    await done;
+    expect(n.applied[0]?.error).toBe('Replacing m1 failed at promote: gave up');
+    expect(n.applied[0]?.replaced).toBeUndefined();
+    expect(target.calls).toEqual(['replace 0', 'resume 0', 'restart 0', 'resume 1', 'restart 1', 'resume 2', 'restart 2']);
+  });
+
+  it('healAll waits for a replacement under way before restarting anything', async () => {
+    const target = new RecordingTarget(0);
+    const n = new Nemesis(schedule({ kind: 'member-replace', member: 2 }), target, null, clock, () => {});
+    const abort = new AbortController();
+    const done = n.run(abort.signal);
+    await waitForCondition(() => target.replacements.length === 1);
+    let healed = false;
+    const all = n.healAll().then(() => (healed = true));
+    await new Promise((r) => setImmediate(r));
+    expect(healed).toBe(false);
+    target.replacements[0]!.resolve({ oldId: '1', newId: '2' });
+    await all;
+    await done;
+    expect(target.calls.slice(0, 1)).toEqual(['replace 2']);
+    expect(target.calls).toContain('restart 2');
   });
 
   it('records a fault it could not inject and heals everything', async () => {

@@ -14,7 +14,7 @@ import { parseDuration, parseFaults, validateChaosRunOptions, type RawChaosRunOp
 import type { HistoryOp } from '../../src/chaos/runner/recorder.js';
 import { classify } from '../../src/chaos/workload/kv.js';
 
-const ALL: FaultKind[] = FAULT_KINDS.filter((k) => k !== 'member-replace');
+const ALL: FaultKind[] = [...FAULT_KINDS];
 
 describe('planSchedule', () => {
   it('draws the same schedule from the same seed and another from another seed', () => {
@@ -47,6 +47,15 @@ describe('planSchedule', () => {
         if (f.fault.kind === 'kill' || f.fault.kind === 'pause') expect(f.fault.member).toBeLessThan(3);
       }
     }
+    const replaced = new Set<number>();
+    for (let seed = 0; seed < 50; seed++) {
+      for (const f of planSchedule({ seed, durationMs: 60_000, kinds: ['member-replace'], members: 5 })) {
+        if (f.fault.kind !== 'member-replace') throw new Error('expected a member-replace');
+        expect(f.fault.member).toBeLessThan(5);
+        replaced.add(f.fault.member);
+      }
+    }
+    expect([...replaced].sort()).toEqual([0, 1, 2, 3, 4]);
     expect(planSchedule({ seed: 1, durationMs: 60_000, kinds: [], members: 3 })).toEqual([]);
   });
 
@@ -91,8 +100,7 @@ describe('chaos run flags', () => {
     const bad = parseFaults('kill,explode');
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.error).toContain('Unknown fault "explode"');
-    const replace = parseFaults('member-replace');
-    expect(replace.ok).toBe(false);
+    expect(parseFaults('member-replace,kill')).toEqual({ ok: true, value: ['member-replace', 'kill'] });
   });
 
   it('fills in the defaults and the random seed', () => {

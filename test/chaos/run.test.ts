@@ -92,6 +92,40 @@ describe('chaos run', () => {
     }, 300_000);
   }
 
+  // Member replacement on loopback and, where namespaces can be made, in them: seed 3 replaces
+  // m1 twice (the same slot and URLs, a new ID each time), seed 12 replaces m3 and then m2.
+  const replaceRuns = [
+    { net: 'loopback', seed: 3, faults: ['member-replace', 'kill'] },
+    ...(NETNS ? [{ net: 'netns', seed: 12, faults: ['member-replace', 'partition'] }] : []),
+  ] as const;
+  for (const { net, seed, faults } of replaceRuns) {
+    it(`replaces members by fresh ones (${net}, seed ${seed}) and passes every check`, async () => {
+      const r = await chaosRun(`replace-${net}`, ['--masters', '3', '--duration', '20s', '--seed', String(seed), '--faults', faults.join(','), '--net', net]);
+      expect(r.result.code, describeRun(r)).toBe(0);
+      const schedule = JSON.parse(readFileSync(join(r.dir, 'schedule.json'), 'utf8')) as { applied: { kind: string; members: string[]; healNs: number | null; error?: string; replaced?: { oldId: string; newId: string } }[] };
+      const replaced = schedule.applied.filter((a) => a.kind === 'member-replace');
+      expect(replaced.length).toBe(2);
+      const seen = new Set<string>();
+      for (const a of replaced) {
+        expect(a.error, JSON.stringify(a)).toBeUndefined();
+        expect(a.healNs).not.toBeNull();
+        expect(a.replaced, JSON.stringify(a)).toBeDefined();
+        expect(a.replaced!.newId).not.toBe(a.replaced!.oldId);
+        // A member ID is never used twice, even when the same slot is replaced twice.
+        seen.add(a.replaced!.oldId);
+        expect(seen.has(a.replaced!.newId)).toBe(false);
+        seen.add(a.replaced!.newId);
+        // The successor joined the running cluster from an empty data directory.
+        expect(readFileSync(join(r.dir, `${a.members[0]}.log`), 'utf8')).toContain(`--- replaced: member ${a.replaced!.oldId} removed`);
+      }
+      if (replaced[0]!.members[0] === replaced[1]!.members[0]) expect(replaced[1]!.replaced!.oldId).toBe(replaced[0]!.replaced!.newId);
+      const verdicts = JSON.parse(readFileSync(join(r.dir, 'verdicts.json'), 'utf8')) as { verdicts: { check: string; result: string }[] };
+      expect(verdicts.verdicts.map((v) => [v.check, v.result])).toEqual([['recovery', 'pass'], ['linearizability', 'pass'], ['lost writes', 'pass'], ['watch', 'pass']]);
+      expect(readFileSync(join(r.dir, 'summary.txt'), 'utf8')).toMatch(/member-replace m\d \(member \d+ replaced by \d+\)/);
+      expectCleanedUp(r);
+    }, 300_000);
+  }
+
   it('reports the violation of a cluster that serves reads from local state', async () => {
     // A leader cut off from its peers keeps answering reads from its frozen state while the
     // others elect a new leader and take writes: with local reads that is a stale read every

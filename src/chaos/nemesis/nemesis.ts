@@ -4,6 +4,7 @@
  * when its fault starts). `healAll` undoes everything whatever state a run ends in.
  */
 import type { Clock } from '../runner/recorder.js';
+import type { Replacement, ReplaceOptions } from '../runner/cluster.js';
 import type { NetworkFaults } from './netns.js';
 import { describeFault, type ScheduledFault } from './schedule.js';
 
@@ -15,7 +16,12 @@ export interface FaultTarget {
   pause(i: number): void;
   resume(i: number): void;
   leader(): Promise<number | null>;
+  /** replaceMember replaces member i by a fresh one (see ChaosCluster.replaceMember); resolves once it is a healthy voter. */
+  replaceMember(i: number, o: ReplaceOptions): Promise<Replacement>;
 }
+
+/** REPLACE_DEADLINE_MS bounds a member replacement, from the kill to a healthy voting successor. */
+export const REPLACE_DEADLINE_MS = 60_000;
 
 /** AppliedFault is one fault as it happened, times in ns since the run started. */
 export interface AppliedFault {
@@ -26,8 +32,10 @@ export interface AppliedFault {
   healNs: number | null;
   /** members names the members the fault hit. */
   readonly members: readonly string[];
-  /** error says why the fault could not be injected (it is then healed at once). */
+  /** error says why the fault could not be injected (it is then healed at once) or healed. */
   error?: string;
+  /** replaced says, for member-replace, which member ID was removed and which took its place. */
+  replaced?: Replacement;
 }
 
 /** Undo heals one injected fault. */
@@ -55,6 +63,8 @@ export class Nemesis {
   readonly #clock: Clock;
   readonly #log: (line: string) => void;
   #current: AppliedFault | null = null;
+  /** #pending is a replacement still under way (its heal, or healAll, waits for it). */
+  #pending: Promise<void> | null = null;
 
   constructor(schedule: readonly ScheduledFault[], target: FaultTarget, net: NetworkFaults | null, clock: Clock, log: (line: string) => void) {
     this.#schedule = schedule;
@@ -74,13 +84,13 @@ export class Nemesis {
     for (const s of this.#schedule) {
       await abortableWait(s.atMs - this.#clock.nowNs() / 1e6, signal);
       if (signal.aborted) return;
-      const undo = await this.#inject(s);
+      const undo = await this.#inject(s, signal);
       await abortableWait(s.atMs + s.holdMs - this.#clock.nowNs() / 1e6, signal);
       await this.#heal(undo);
     }
   }
 
-  async #inject(s: ScheduledFault): Promise<Undo> {
+  async #inject(s: ScheduledFault, signal: AbortSignal): Promise<Undo> {
     const names = this.#target.names;
     const record = (members: readonly number[], extra = ''): AppliedFault => {
       const a: AppliedFault = { seq: s.seq, kind: s.fault.kind, description: `${describeFault(s.fault, names)}${extra}`, startNs: this.#clock.nowNs(), healNs: null, members: members.map((i) => names[i]!) };
@@ -113,6 +123,26 @@ export class Nemesis {
           a = record([l], ` (${names[l]})`);
           await this.#target.kill(l);
           return async () => this.#target.restart(l);
+        }
+        case 'member-replace': {
+          const applied = record([f.member]);
+          a = applied;
+          // The replacement runs on while the fault is held; the heal is its completion.
+          const outcome = this.#target.replaceMember(f.member, { deadlineMs: REPLACE_DEADLINE_MS, signal, onStep: (_, detail) => this.#log(`fault #${s.seq}: ${detail}`) })
+            .then((r): string | null => {
+              applied.replaced = r;
+              return null;
+            }, (err: unknown): string => (err instanceof Error ? err.message : String(err)));
+          const pending = outcome.then(() => undefined);
+          this.#pending = pending;
+          return async () => {
+            const error = await outcome;
+            if (this.#pending === pending) this.#pending = null;
+            if (error !== null) {
+              applied.error = error;
+              throw new Error(error);
+            }
+          };
         }
         case 'restart-all': {
           const all = names.map((_, i) => i);
@@ -174,6 +204,9 @@ export class Nemesis {
 
   /** healAll continues every member, starts every stopped one and removes network faults. */
   async healAll(): Promise<void> {
+    // A replacement under way owns its member until it ends (at the latest at its deadline).
+    if (this.#pending !== null) await this.#pending;
+    this.#pending = null;
     for (let i = 0; i < this.#target.names.length; i++) {
       this.#target.resume(i);
       this.#target.restart(i);

@@ -16,14 +16,14 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 export const NETWORK_FAULTS: readonly FaultKind[] = ['partition', 'delay', 'loss', 'leader-partition'];
 
 /** UNSUPPORTED_FAULTS are accepted names that this version cannot inject yet. */
-export const UNSUPPORTED_FAULTS: readonly FaultKind[] = ['member-replace'];
+export const UNSUPPORTED_FAULTS: readonly FaultKind[] = [];
 
 /** PartitionShape says how a partition splits the members. */
 export type PartitionShape = 'isolate' | 'majority-minority' | 'bridge';
 
 /** Fault is one planned fault with its targets (a leader is found when the fault starts). */
 export type Fault =
-  | { readonly kind: 'kill' | 'pause'; readonly member: number }
+  | { readonly kind: 'kill' | 'pause' | 'member-replace'; readonly member: number }
   | { readonly kind: 'leader-kill' | 'leader-partition' | 'restart-all' }
   | { readonly kind: 'partition'; readonly shape: PartitionShape; readonly cut: readonly (readonly [number, number])[]; readonly groups: readonly (readonly number[])[] }
   | { readonly kind: 'delay'; readonly ms: number }
@@ -86,6 +86,7 @@ function planFault(rng: Rng, kind: FaultKind, n: number): Fault {
   switch (kind) {
     case 'kill':
     case 'pause':
+    case 'member-replace':
       return { kind, member: rng.int(n) };
     case 'partition':
       return planPartition(rng, n);
@@ -97,8 +98,6 @@ function planFault(rng: Rng, kind: FaultKind, n: number): Fault {
     case 'leader-partition':
     case 'restart-all':
       return { kind };
-    case 'member-replace':
-      throw new Error('BUG: member-replace is not schedulable (validate the fault list first)');
   }
 }
 
@@ -131,6 +130,7 @@ export function describeFault(f: Fault, names: readonly string[]): string {
   switch (f.kind) {
     case 'kill':
     case 'pause':
+    case 'member-replace':
       return `${f.kind} ${name(f.member)}`;
     case 'partition':
       return `partition ${f.shape}: ${f.groups.map((g) => g.map(name).join(' ')).join(' | ')}`;

@@ -6,10 +6,14 @@
  * left behind.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { status as Code } from '@grpc/grpc-js';
 import { isAlive, writeClusterFile, type ClusterFile } from '../../cli/cluster-file.js';
 import { mainCommand, memberArgs, planMembers, probeCluster, stopPids, summarize, type MemberPlan, type Summary } from '../../cli/local-cluster.js';
+import { memberDataDir } from '../../cli/processes.js';
+import { EtcdCallError, EtcdClient } from '../../kv/client/etcd-client.js';
+import type { Member } from '../../kv/proto/index.js';
 import type { NetnsNetwork } from '../nemesis/netns.js';
 
 /** ChaosClusterOptions say what to start. */
@@ -34,12 +38,42 @@ async function until(probe: () => boolean, timeoutMs: number): Promise<boolean> 
   return true;
 }
 
+/** Replacement is what replacing a member did: the removed member's ID and its successor's (decimal). */
+export interface Replacement {
+  readonly oldId: string;
+  readonly newId: string;
+}
+
+/** ReplaceStep names the steps of a replacement, in order (for progress lines and errors). */
+export type ReplaceStep = 'kill' | 'remove' | 'wipe' | 'add-learner' | 'start' | 'promote' | 'healthy';
+
+/** ReplaceOptions bound a replacement. */
+export interface ReplaceOptions {
+  /** deadlineMs bounds the whole replacement (every step retries until then). */
+  readonly deadlineMs: number;
+  readonly signal?: AbortSignal;
+  /** onStep is told when each step is done. */
+  readonly onStep?: (step: ReplaceStep, detail: string) => void;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** ChaosCluster is the set of member processes of one run. */
 export class ChaosCluster {
   readonly plans: readonly MemberPlan[];
   readonly #o: ChaosClusterOptions;
   readonly #pids: (number | null)[];
   readonly #paused = new Set<number>();
+  /** #replacing holds the members being replaced: nothing else starts them meanwhile. */
+  readonly #replacing = new Set<number>();
+  /**
+   * #joined holds, for a member that replaced another, the membership it joined with: it is
+   * always started with `--initial-cluster-state existing` (never bootstrapped anew, even when
+   * killed before it wrote anything).
+   */
+  readonly #joined: (readonly MemberPlan[] | null)[];
 
   constructor(o: ChaosClusterOptions) {
     this.#o = o;
@@ -48,6 +82,7 @@ export class ChaosCluster {
       ? planMembers(o.masters, o.basePort)
       : net.members.map((m, i) => ({ name: `m${i + 1}`, clientURL: `http://${m.address}:2379`, peerURL: `http://${m.address}:2380` }));
     this.#pids = this.plans.map(() => null);
+    this.#joined = this.plans.map(() => null);
   }
 
   get names(): string[] {
@@ -72,7 +107,8 @@ export class ChaosCluster {
   #spawn(i: number): void {
     const plan = this.plans[i]!;
     const { cmd, args } = mainCommand();
-    const full = [...args, ...memberArgs(this.plans, plan, { dataDir: this.#o.dataDir, extraArgs: this.#o.memberArgs })];
+    const joined = this.#joined[i];
+    const full = [...args, ...memberArgs(joined ?? this.plans, plan, { dataDir: this.#o.dataDir, extraArgs: this.#o.memberArgs, ...(joined === null || joined === undefined ? {} : { initialClusterState: 'existing' as const }) })];
     const c = this.#o.network === null ? { cmd, args: full } : this.#o.network.wrap(i, cmd, full);
     const fd = openSync(join(this.#o.dataDir, `${plan.name}.log`), 'a');
     const child = spawn(c.cmd, c.args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...this.#o.env } });
@@ -91,9 +127,9 @@ export class ChaosCluster {
     if (!(await until(() => !isAlive(pid), 10_000))) throw new Error(`Member ${this.plans[i]!.name} (pid ${pid}) did not exit after SIGKILL`);
   }
 
-  /** restart starts member i again if it is not running. */
+  /** restart starts member i again if it is not running (and not being replaced: the replacement starts it). */
   restart(i: number): void {
-    if (this.running(i)) return;
+    if (this.running(i) || this.#replacing.has(i)) return;
     this.#spawn(i);
     this.#writeFile();
   }
@@ -112,6 +148,136 @@ export class ChaosCluster {
     this.#paused.delete(i);
     if (pid === null || pid === undefined || !isAlive(pid)) return;
     process.kill(pid, 'SIGCONT');
+  }
+
+  /** replacing says whether member i is being replaced right now. */
+  replacing(i: number): boolean {
+    return this.#replacing.has(i);
+  }
+
+  /**
+   * replaceMember replaces member i by a fresh one with an empty data directory, as an operator
+   * replaces a failed etcd member: SIGKILL it, remove it through the Cluster API (on the live
+   * members), wipe its data directory, add its successor as a learner, start it with
+   * `--initial-cluster-state existing` and the current membership, and promote it once it has
+   * caught up (the leader refuses until then; retried). Done when the successor is a voting
+   * member that answers and knows the leader. Each step retries until `deadlineMs`.
+   *
+   * The successor keeps the slot's name and URLs. That does not reuse the old member's ID:
+   * MemberAdd assigns IDs from the peer URLs salted with the time, not from the URLs alone, and
+   * a member refuses messages addressed to another ID, so anything still in flight to the old
+   * one is dropped. Keeping the client URL also means cluster.json and the workload's endpoint
+   * list stay right without being told. This is the one place a new member's process and links
+   * come into being, so a network mode that needs to know about them hooks in here.
+   */
+  async replaceMember(i: number, o: ReplaceOptions): Promise<Replacement> {
+    const plan = this.plans[i];
+    if (plan === undefined) throw new RangeError(`No member ${i}`);
+    if (this.#replacing.has(i)) throw new Error(`Member ${plan.name} is already being replaced`);
+    const deadline = Date.now() + o.deadlineMs;
+    const others = this.plans.filter((_, j) => j !== i).map((p) => p.clientURL);
+    const client = new EtcdClient(others, { deadlineMs: 3000 });
+    this.#replacing.add(i);
+    let step: ReplaceStep = 'kill';
+    const done = (s: ReplaceStep, detail: string): void => o.onStep?.(s, detail);
+    // retry runs one step until it returns a value (undefined: not yet) or the deadline passes.
+    const retry = async <T>(s: ReplaceStep, attempt: () => Promise<T | undefined>): Promise<T> => {
+      step = s;
+      let last = 'no attempt finished';
+      for (;;) {
+        if (o.signal?.aborted === true) throw new Error('interrupted');
+        try {
+          const v = await attempt();
+          if (v !== undefined) return v;
+          last = 'not yet';
+        } catch (err: unknown) {
+          last = message(err);
+        }
+        if (Date.now() > deadline) throw new Error(`gave up after ${(o.deadlineMs / 1000).toFixed(0)} s (${last})`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    const isCode = (err: unknown, code: Code, text: string): boolean => err instanceof EtcdCallError && err.code === code && err.details.includes(text);
+    const byPeerURL = (members: readonly Member[]): Member | undefined => members.find((m) => m.peerURLs.includes(plan.peerURL));
+    try {
+      await this.kill(i);
+      done('kill', `${plan.name} killed`);
+      const oldId = await retry('remove', async () => byPeerURL((await client.memberList()).members)?.ID ?? null);
+      if (oldId === null) throw new Error(`no member has peer URL ${plan.peerURL}`);
+      await retry('remove', async () => {
+        try {
+          await client.memberRemove(oldId);
+        } catch (err: unknown) {
+          // A retried removal whose first try went through: the member is gone already.
+          if (!isCode(err, Code.NOT_FOUND, 'member not found')) throw err;
+        }
+        return true;
+      });
+      done('remove', `member ${oldId} removed`);
+      step = 'wipe';
+      // From here on the slot only ever joins: an empty data directory started as 'new' would
+      // bootstrap a cluster of its own under the removed member's ID.
+      this.#joined[i] = this.plans;
+      rmSync(memberDataDir(this.#o.dataDir, plan.name), { recursive: true, force: true });
+      done('wipe', `data directory of ${plan.name} emptied`);
+      const added = await retry('add-learner', async () => {
+        try {
+          return (await client.memberAdd([plan.peerURL], { isLearner: true })).members;
+        } catch (err: unknown) {
+          // A retried add whose first try went through: the list names the learner.
+          if (isCode(err, Code.FAILED_PRECONDITION, 'Peer URLs already exists')) return (await client.memberList()).members;
+          throw err;
+        }
+      });
+      const newId = byPeerURL(added)?.ID;
+      if (newId === undefined) throw new Error(`the member list after MemberAdd has no member with peer URL ${plan.peerURL}`);
+      done('add-learner', `learner ${newId} added`);
+      step = 'start';
+      // The membership it joins: the live members (by their URLs, named as this run names them) and itself.
+      this.#joined[i] = added.map((m) => this.plans.find((p) => m.peerURLs.includes(p.peerURL)) ?? { name: m.name || `member-${m.ID}`, clientURL: m.clientURLs[0] ?? '', peerURL: m.peerURLs[0] ?? '' });
+      this.#note(i, `--- replaced: member ${oldId} removed, its data directory emptied; starting its successor ${newId} as a learner`);
+      this.#spawn(i);
+      this.#writeFile();
+      done('start', `${plan.name} started (pid ${this.#pids[i]})`);
+      await retry('promote', async () => {
+        try {
+          await client.memberPromote(newId);
+        } catch (err: unknown) {
+          // Not caught up yet: the leader says so until the learner holds most of its log.
+          if (isCode(err, Code.FAILED_PRECONDITION, 'in sync with leader')) return undefined;
+          // A retried promotion whose first try went through.
+          if (!isCode(err, Code.FAILED_PRECONDITION, 'can only promote a learner member')) throw err;
+        }
+        return true;
+      });
+      done('promote', `${newId} promoted`);
+      const me = new EtcdClient([plan.clientURL], { deadlineMs: 2000 });
+      try {
+        await retry('healthy', async () => {
+          const s = await me.statusAt(0);
+          return s.header.member_id === newId && !s.isLearner && s.leader !== '0' ? true : undefined;
+        });
+      } finally {
+        me.close();
+      }
+      done('healthy', `${plan.name} (${newId}) is a healthy voting member`);
+      return { oldId, newId };
+    } catch (err: unknown) {
+      throw new Error(`Replacing ${plan.name} failed at ${step}: ${message(err)}`);
+    } finally {
+      this.#replacing.delete(i);
+      client.close();
+    }
+  }
+
+  /** #note appends a line to member i's log, so its log says where one process ends and its successor begins. */
+  #note(i: number, line: string): void {
+    const fd = openSync(join(this.#o.dataDir, `${this.plans[i]!.name}.log`), 'a');
+    try {
+      writeSync(fd, `${line}\n`);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** summary asks every member for its status. */

@@ -148,7 +148,7 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
     recorder = rec;
     const workload = new KvWorkload(client, rec, { ...o.workload, prefix, seed: o.seed });
     const watcher = new Watcher(client, rec, { prefix, startRevision });
-    nemesis = new Nemesis(schedule, cluster ?? { names, kill: async () => {}, restart() {}, pause() {}, resume() {}, leader: async () => null }, net, clock, (l) => progress.log(l));
+    nemesis = new Nemesis(schedule, cluster ?? { names, kill: async () => {}, restart() {}, pause() {}, resume() {}, leader: async () => null, replaceMember: () => Promise.reject(new Error('BUG: no cluster of our own to replace a member in')) }, net, clock, (l) => progress.log(l));
     watcher.start();
     workload.start();
     const nemesisDone = nemesis.run(abort.signal);

@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadProtoDefinitions, responseDecoders, type Decoded } from '../proto/index.js';
 import type {
-  DeleteRangeResponse, MembersResponse, PutResponse, RangeResponse, StatusResponse, TxnResponse,
+  DeleteRangeResponse, MemberAddResponse, MembersResponse, PutResponse, RangeResponse, StatusResponse, TxnResponse,
 } from '../proto/index.js';
 
 type ServiceName = 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Maintenance';
@@ -140,6 +140,21 @@ export class EtcdClient {
 
   memberList(): Promise<MembersResponse> {
     return this.unary('Cluster', 'MemberList', { linearizable: true }, responseDecoders.MembersResponse);
+  }
+
+  /** memberAdd adds a member with the given peer URLs (a learner if asked); the cluster assigns its ID. */
+  memberAdd(peerURLs: readonly string[], opts: { isLearner?: boolean } = {}): Promise<MemberAddResponse> {
+    return this.unary('Cluster', 'MemberAdd', { peerURLs, isLearner: opts.isLearner ?? false }, responseDecoders.MemberAddResponse);
+  }
+
+  /** memberRemove removes the member with this ID (decimal) from the cluster. */
+  memberRemove(id: string): Promise<MembersResponse> {
+    return this.unary('Cluster', 'MemberRemove', { ID: id }, responseDecoders.MembersResponse);
+  }
+
+  /** memberPromote makes a learner a voting member; refused while it is not in sync with the leader. */
+  memberPromote(id: string): Promise<MembersResponse> {
+    return this.unary('Cluster', 'MemberPromote', { ID: id }, responseDecoders.MembersResponse);
   }
 
   close(): void {

@@ -66,7 +66,7 @@ async function bindServer(server: grpc.Server, urls: readonly string[]): Promise
 }
 
 /** lookUpSelf asks the running members (over their peer URLs) for our ID and the cluster ID. */
-async function lookUpSelf(cfg: MemberConfig, myPeerURLs: readonly string[]): Promise<{ id: NodeId; clusterId: string }> {
+async function lookUpSelf(cfg: MemberConfig, myPeerURLs: readonly string[]): Promise<{ id: NodeId; clusterId: string; peers: Map<NodeId, string> }> {
   const peers = cfg.initialCluster.filter((m) => m.name !== cfg.name).flatMap((m) => m.peerURLs);
   if (peers.length === 0) throw new Error('--initial-cluster-state existing needs the running members in --initial-cluster');
   const client = new EtcdClient(peers, { deadlineMs: 3000 });
@@ -76,7 +76,13 @@ async function lookUpSelf(cfg: MemberConfig, myPeerURLs: readonly string[]): Pro
     if (me === undefined) {
       throw new Error(`No member of the running cluster has peer URL ${myPeerURLs.join(',')}; add it first: etcdctl member add ${cfg.name} --peer-urls=${myPeerURLs.join(',')}`);
     }
-    return { id: nodeId(Number(me.ID)), clusterId: resp.header.cluster_id };
+    // NB: the running members' IDs come from the list, not from --initial-cluster: a member
+    // that itself joined (or replaced another) has an ID MemberAdd assigned, which its peer URL
+    // does not give. Without them this member could not answer the leader until it applied
+    // the log that names them — and it gets no log while its answers go nowhere.
+    const peers = new Map<NodeId, string>();
+    for (const m of resp.members) if (m !== me && m.peerURLs[0] !== undefined) peers.set(nodeId(Number(m.ID)), m.peerURLs[0]);
+    return { id: nodeId(Number(me.ID)), clusterId: resp.header.cluster_id, peers };
   } finally {
     client.close();
   }
@@ -94,10 +100,12 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   mkdirSync(join(dir, 'snap'), { recursive: true });
 
   let meta: WalMeta = { memberId: id, clusterId };
+  let joinedPeers: ReadonlyMap<NodeId, string> = new Map();
   if (readdirSync(join(dir, 'wal')).length === 0 && cfg.initialClusterState === 'existing') {
     // Joining a running cluster: its members know our ID (assigned by MemberAdd) and theirs.
     const joined = await lookUpSelf(cfg, self.peerURLs);
     meta = { memberId: joined.id, clusterId: joined.clusterId };
+    joinedPeers = joined.peers;
     log.info({ id: joined.id.toString(16), cluster: joined.clusterId }, 'joining an existing cluster');
   }
   const { wal, state } = await Wal.open(join(dir, 'wal'), { metadata: Buffer.from(JSON.stringify(meta)), blockingIO: true, preallocate: 16 * 1024 * 1024 });
@@ -235,6 +243,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     const m = cfg.initialCluster[i]!;
     if (ids[i] !== myId && m.peerURLs[0] !== undefined) transport.addPeer(ids[i]!, m.peerURLs[0]);
   }
+  for (const [pid, url] of joinedPeers) transport.addPeer(pid, url);
   syncPeers();
 
   const unsafeLocalReads = process.env[UNSAFE_LOCAL_READS_ENV] === '1';
