@@ -22,7 +22,7 @@ export function registerChaosRunCommand(program: Command): Command {
     .option('--duration <time>', 'how long the workload runs (60s, 2m)', '60s')
     .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)')
     .option('--faults <list>', `comma list of ${FAULT_KINDS.join(', ')}; or none (default: ${DEFAULT_FAULTS.join(',')})`)
-    .option('--workload <kind>', 'kv (k8s and both are not implemented yet)', 'kv')
+    .option('--workload <kind>', 'kv (etcd reads, writes, compare-and-sets and a watcher), k8s (Deployments scaled and ConfigMaps made through the apiservers, with schedulers, controller managers and simulated nodes running) or both', 'kv')
     .option('--report <dir>', 'where to write the report (default: ./chaos-report-seed-<seed>)')
     .option('--endpoints <urls>', 'run the workload and checks against an existing etcd-v3 cluster instead (no faults)')
     .option('--net <mode>', 'auto (namespaces when a network fault is asked for), netns or loopback', 'auto')

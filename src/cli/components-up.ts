@@ -41,6 +41,26 @@ function grpcList(masters: readonly MasterEntry[]): string {
   return masters.map((m) => m.grpcAddress).filter((a): a is string => a !== undefined).join(',');
 }
 
+/** schedulerArgs is the `raftkube scheduler` command line of one master. */
+export function schedulerArgs(apiservers: string, creds: Credentials, master: string): string[] {
+  return ['scheduler', '--apiservers', apiservers, '--ca-file', creds.pki.caPath, '--token-file', creds.tokenFile, '--master', master];
+}
+
+/** controllerManagerArgs is the `raftkube controller-manager` command line of one master. */
+export function controllerManagerArgs(apiservers: string, creds: Credentials, master: string, runtime: NodeRuntime): string[] {
+  // NB: simulated nodes renew their Leases every 10 s (a quarter of the 40 s duration, so
+  // a thousand of them stay cheap), process nodes every 2 s: a node is only presumed dead
+  // after several renewals in a row went missing, or a loaded machine makes nodes flap to
+  // Unknown (and evicts their pods).
+  const grace = runtime === 'simulated' ? '40s' : '10s';
+  return ['controller-manager', '--apiservers', apiservers, '--ca-file', creds.pki.caPath, '--token-file', creds.tokenFile, '--master', master, '--node-monitor-grace-period', grace, '--pod-eviction-timeout', '30s'];
+}
+
+/** simulatedNodesArgs is the command line of the one node agent that carries `nodes` simulated nodes. */
+export function simulatedNodesArgs(apiservers: string, creds: Credentials, nodes: number, tokenFile: string, dataDir: string): string[] {
+  return ['node-agent', '--name', 'sim', '--runtime', 'simulated', '--nodes', String(nodes), '--apiservers', apiservers, '--ca-file', creds.pki.caPath, '--token-file', tokenFile, '--data-dir', dataDir];
+}
+
 /** startComponents starts the schedulers, controller managers and node agents not yet running. */
 export function startComponents(masters: readonly MasterEntry[], previousNodes: readonly ProcessEntry[], o: ComponentsOptions): ComponentsStart {
   const started: number[] = [];
@@ -51,19 +71,14 @@ export function startComponents(masters: readonly MasterEntry[], previousNodes: 
     const components = { ...m.components };
     let sched = components.scheduler;
     if (!running(sched)) {
-      sched = startComponentProcess(o.dataDir, `${m.name}-scheduler`, ['scheduler', ...common, '--token-file', o.creds.tokenFile, '--master', m.name]);
+      sched = startComponentProcess(o.dataDir, `${m.name}-scheduler`, schedulerArgs(apiservers, o.creds, m.name));
       started.push(sched);
     }
     components.scheduler = sched;
     if (o.controllerManager) {
       let cm = components['controller-manager'];
       if (!running(cm)) {
-        // NB: simulated nodes renew their Leases every 10 s (a quarter of the 40 s duration, so
-        // a thousand of them stay cheap), process nodes every 2 s: a node is only presumed dead
-        // after several renewals in a row went missing, or a loaded machine makes nodes flap to
-        // Unknown (and evicts their pods).
-        const grace = o.runtime === 'simulated' ? '40s' : '10s';
-        cm = startComponentProcess(o.dataDir, `${m.name}-controller-manager`, ['controller-manager', ...common, '--token-file', o.creds.tokenFile, '--master', m.name, '--node-monitor-grace-period', grace, '--pod-eviction-timeout', '30s']);
+        cm = startComponentProcess(o.dataDir, `${m.name}-controller-manager`, controllerManagerArgs(apiservers, o.creds, m.name, o.runtime));
         started.push(cm);
       }
       components['controller-manager'] = cm;
@@ -84,7 +99,7 @@ export function startComponents(masters: readonly MasterEntry[], previousNodes: 
       // restriction ties a node token to one node).
       const tokenFile = join(nodesDir, 'sim.token');
       writeFileSync(tokenFile, `${o.creds.adminToken}\n`, { mode: 0o600 });
-      const pid = startComponentProcess(o.dataDir, 'nodes-sim', ['node-agent', '--name', name, '--runtime', 'simulated', '--nodes', String(o.nodes), ...common, '--token-file', tokenFile, '--data-dir', join(nodesDir, name)]);
+      const pid = startComponentProcess(o.dataDir, 'nodes-sim', simulatedNodesArgs(apiservers, o.creds, o.nodes, tokenFile, join(nodesDir, name)));
       started.push(pid);
       nodes.push({ name, pids: [pid] });
     }

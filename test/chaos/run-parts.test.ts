@@ -121,7 +121,8 @@ describe('chaos run flags', () => {
     };
     expect(err({ masters: '4' })).toContain('3 or 5');
     expect(err({ duration: '2s' })).toContain('at least 5s');
-    expect(err({ workload: 'k8s' })).toContain('not implemented');
+    expect(err({ workload: 'cluster' })).toContain('kv, k8s or both');
+    expect(err({ workload: 'k8s', endpoints: 'http://127.0.0.1:2379' })).toContain('--workload kv');
     expect(err({ seed: '-1' })).toContain('--seed');
     expect(err({ endpoints: 'http://127.0.0.1:2379', faults: 'kill' })).toContain('--endpoints');
     expect(err({ net: 'loopback', faults: 'partition' })).toContain('--net netns');

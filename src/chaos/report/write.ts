@@ -32,6 +32,10 @@ export interface RunFacts {
   readonly load: { readonly start: number; readonly end: number; readonly cores: number };
   /** notes are things that went wrong along the way (a heal that failed, an interrupt). */
   readonly notes: readonly string[];
+  /** workload says which clients ran: kv, k8s or both. */
+  readonly workload: 'kv' | 'k8s' | 'both';
+  /** k8s counts the k8s workload's requests, when it ran. */
+  readonly k8s?: { readonly ok: number; readonly fail: number; readonly info: number; readonly deployments: number };
 }
 
 /** ReportFiles names what was written. */
@@ -73,7 +77,8 @@ export function writeReport(dir: string, facts: RunFacts, ops: readonly HistoryO
   lines.push(`members: ${facts.members.join(', ')}; ${facts.netMode}`);
   // Latencies and availability depend on what else the machine was doing: say so.
   lines.push(`machine: ${facts.load.cores} cores, load average ${facts.load.start.toFixed(1)} at the start and ${facts.load.end.toFixed(1)} at the end`);
-  lines.push(`operations: ${counts.ok} ok, ${counts.fail} fail, ${counts.info} info over ${(facts.endNs / 1e9).toFixed(1)} s; watcher: ${facts.watch.events} events, ${facts.watch.reconnects} reconnects`);
+  lines.push(`workload: ${facts.workload}; operations: ${counts.ok} ok, ${counts.fail} fail, ${counts.info} info over ${(facts.endNs / 1e9).toFixed(1)} s${facts.workload === 'k8s' ? '' : `; watcher: ${facts.watch.events} events, ${facts.watch.reconnects} reconnects`}`);
+  if (facts.k8s !== undefined) lines.push(`k8s requests (in the figures above): ${facts.k8s.ok} ok, ${facts.k8s.fail} fail, ${facts.k8s.info} info on ${facts.k8s.deployments} Deployments and their ConfigMaps`);
   lines.push('', 'schedule:', formatSchedule(facts.schedule, facts.members).trimEnd());
   if (facts.applied.length > 0) {
     lines.push('', 'faults as injected:');

@@ -10,11 +10,28 @@ import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { status as Code } from '@grpc/grpc-js';
 import { isAlive, writeClusterFile, type ClusterFile } from '../../cli/cluster-file.js';
+import { startComponentProcess } from '../../cli/control-plane-up.js';
 import { mainCommand, memberArgs, planMembers, probeCluster, stopPids, summarize, type MemberPlan, type Summary } from '../../cli/local-cluster.js';
 import { memberDataDir } from '../../cli/processes.js';
 import { EtcdCallError, EtcdClient } from '../../kv/client/etcd-client.js';
 import type { Member } from '../../kv/proto/index.js';
 import type { NetnsNetwork } from '../nemesis/netns.js';
+
+/**
+ * Companion is a process that belongs beside a member: a master's apiserver, scheduler and
+ * controller manager go down, pause and come back with its kv member, as they would on a real
+ * master machine. A companion of no member (the load balancer, the node agents) is left alone
+ * by faults. Each is `raftkube <args>`, logging to DIR/<name>.log.
+ */
+export interface Companion {
+  readonly name: string;
+  readonly args: readonly string[];
+}
+
+interface RunningCompanion {
+  readonly spec: Companion;
+  pid: number | null;
+}
 
 /** ChaosClusterOptions say what to start. */
 export interface ChaosClusterOptions {
@@ -74,6 +91,9 @@ export class ChaosCluster {
    * killed before it wrote anything).
    */
   readonly #joined: (readonly MemberPlan[] | null)[];
+  /** #companions[i] are member i's companions; #others belong to no member. */
+  readonly #companions: RunningCompanion[][];
+  readonly #others: RunningCompanion[] = [];
 
   constructor(o: ChaosClusterOptions) {
     this.#o = o;
@@ -83,6 +103,32 @@ export class ChaosCluster {
       : net.members.map((m, i) => ({ name: `m${i + 1}`, clientURL: `http://${m.address}:2379`, peerURL: `http://${m.address}:2380` }));
     this.#pids = this.plans.map(() => null);
     this.#joined = this.plans.map(() => null);
+    this.#companions = this.plans.map(() => []);
+  }
+
+  /** attach starts companions of member i (or, with i null, of no member) and keeps them with it. */
+  attach(i: number | null, specs: readonly Companion[]): void {
+    const list = i === null ? this.#others : this.#companions[i]!;
+    for (const spec of specs) {
+      const c: RunningCompanion = { spec, pid: null };
+      list.push(c);
+      this.#startCompanion(c);
+    }
+    this.#writeFile();
+  }
+
+  #startCompanion(c: RunningCompanion): void {
+    if (c.pid !== null && isAlive(c.pid)) return;
+    c.pid = startComponentProcess(this.#o.dataDir, c.spec.name, c.spec.args);
+  }
+
+  /** companionNames lists every companion's log name (for copying logs into a report). */
+  get companionNames(): string[] {
+    return [...this.#companions.flat(), ...this.#others].map((c) => c.spec.name);
+  }
+
+  #alivePids(list: readonly RunningCompanion[]): number[] {
+    return list.map((c) => c.pid).filter((p): p is number => p !== null && isAlive(p));
   }
 
   get names(): string[] {
@@ -121,33 +167,33 @@ export class ChaosCluster {
   /** kill sends SIGKILL to member i and waits until it is gone. */
   async kill(i: number): Promise<void> {
     const pid = this.#pids[i];
-    if (pid === null || pid === undefined || !isAlive(pid)) return;
-    process.kill(pid, 'SIGKILL');
+    const pids = [...(pid === null || pid === undefined || !isAlive(pid) ? [] : [pid]), ...this.#alivePids(this.#companions[i]!)];
     this.#paused.delete(i);
-    if (!(await until(() => !isAlive(pid), 10_000))) throw new Error(`Member ${this.plans[i]!.name} (pid ${pid}) did not exit after SIGKILL`);
+    for (const p of pids) process.kill(p, 'SIGKILL');
+    if (!(await until(() => pids.every((p) => !isAlive(p)), 10_000))) throw new Error(`Member ${this.plans[i]!.name} (pids ${pids.join(', ')}) did not exit after SIGKILL`);
   }
 
   /** restart starts member i again if it is not running (and not being replaced: the replacement starts it). */
   restart(i: number): void {
-    if (this.running(i) || this.#replacing.has(i)) return;
-    this.#spawn(i);
+    if (!this.running(i) && !this.#replacing.has(i)) this.#spawn(i);
+    for (const c of this.#companions[i]!) this.#startCompanion(c);
     this.#writeFile();
   }
 
   /** pause stops member i with SIGSTOP. */
   pause(i: number): void {
     const pid = this.#pids[i];
-    if (pid === null || pid === undefined || !isAlive(pid)) return;
-    process.kill(pid, 'SIGSTOP');
-    this.#paused.add(i);
+    const pids = [...(pid === null || pid === undefined || !isAlive(pid) ? [] : [pid]), ...this.#alivePids(this.#companions[i]!)];
+    for (const p of pids) process.kill(p, 'SIGSTOP');
+    if (pids.length > 0) this.#paused.add(i);
   }
 
   /** resume continues member i with SIGCONT. */
   resume(i: number): void {
     const pid = this.#pids[i];
     this.#paused.delete(i);
-    if (pid === null || pid === undefined || !isAlive(pid)) return;
-    process.kill(pid, 'SIGCONT');
+    const pids = [...(pid === null || pid === undefined || !isAlive(pid) ? [] : [pid]), ...this.#alivePids(this.#companions[i]!)];
+    for (const p of pids) process.kill(p, 'SIGCONT');
   }
 
   /** replacing says whether member i is being replaced right now. */
@@ -237,6 +283,8 @@ export class ChaosCluster {
       this.#joined[i] = added.map((m) => this.plans.find((p) => m.peerURLs.includes(p.peerURL)) ?? { name: m.name || `member-${m.ID}`, clientURL: m.clientURLs[0] ?? '', peerURL: m.peerURLs[0] ?? '' });
       this.#note(i, `--- replaced: member ${oldId} removed, its data directory emptied; starting its successor ${newId} as a learner`);
       this.#spawn(i);
+      // The master's other processes come back with its new member.
+      for (const c of this.#companions[i]!) this.#startCompanion(c);
       this.#writeFile();
       done('start', `${plan.name} started (pid ${this.#pids[i]})`);
       await retry('promote', async () => {
@@ -305,14 +353,22 @@ export class ChaosCluster {
   /** stop continues paused members and stops every member (SIGTERM, then SIGKILL). */
   async stop(): Promise<void> {
     for (const i of [...this.#paused]) this.resume(i);
+    // Companions first: an apiserver outliving its members only logs errors until it is stopped.
+    await stopPids([...this.#companions.flat(), ...this.#others].map((c) => c.pid).filter((p): p is number => p !== null), 5_000);
     await stopPids(this.#pids.filter((p): p is number => p !== null), 5_000);
   }
 
   #file(): ClusterFile {
     return {
-      masters: this.plans.map((p, i) => ({ name: p.name, pids: this.#pids[i] === null ? [] : [this.#pids[i]!], clientURL: p.clientURL, peerURL: p.peerURL })),
+      masters: this.plans.map((p, i) => ({
+        name: p.name,
+        pids: [...(this.#pids[i] === null ? [] : [this.#pids[i]!]), ...this.#companions[i]!.map((c) => c.pid).filter((x): x is number => x !== null)],
+        clientURL: p.clientURL,
+        peerURL: p.peerURL,
+      })),
       etcdEndpoints: this.clientURLs,
-      etcdOnly: true,
+      ...(this.#others.length === 0 ? {} : { nodes: this.#others.map((c) => ({ name: c.spec.name, pids: c.pid === null ? [] : [c.pid] })) }),
+      etcdOnly: this.#others.length === 0 && this.#companions.every((l) => l.length === 0),
     };
   }
 

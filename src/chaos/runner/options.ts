@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { DEFAULT_KV_WORKLOAD } from '../workload/kv.js';
 import { FAULT_KINDS, UNSUPPORTED_FAULTS, type FaultKind } from '../nemesis/schedule.js';
-import type { ChaosRunOptions, NetChoice } from './run.js';
+import type { ChaosRunOptions, NetChoice, WorkloadKind } from './run.js';
 
 /** RawChaosRunOptions are the flags as commander hands them over. */
 export interface RawChaosRunOptions {
@@ -70,10 +70,11 @@ export function validateChaosRunOptions(raw: RawChaosRunOptions, o: { readonly r
   if (durationMs < 5000) return { ok: false, error: '--duration must be at least 5s (a fault is held for a few seconds)' };
   const seed = raw.seed === undefined ? { ok: true as const, value: o.randomSeed } : int(raw.seed, '--seed', 0, 2 ** 32 - 1);
   if (!seed.ok) return seed;
-  if (raw.workload === 'k8s' || raw.workload === 'both') return { ok: false, error: `The ${raw.workload} workload is not implemented yet; use --workload kv` };
-  if (raw.workload !== 'kv') return { ok: false, error: `--workload must be kv, k8s or both (got ${JSON.stringify(raw.workload)})` };
+  if (raw.workload !== 'kv' && raw.workload !== 'k8s' && raw.workload !== 'both') return { ok: false, error: `--workload must be kv, k8s or both (got ${JSON.stringify(raw.workload)})` };
+  const kind: WorkloadKind = raw.workload;
   const endpoints = raw.endpoints === undefined ? null : raw.endpoints.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   if (endpoints !== null && endpoints.length === 0) return { ok: false, error: '--endpoints is empty; give a comma list of client URLs' };
+  if (endpoints !== null && kind !== 'kv') return { ok: false, error: `The ${kind} workload needs raftkube's own control plane, which runs only on the run's own cluster; with --endpoints use --workload kv` };
   if (endpoints !== null && raw.faults !== undefined && raw.faults !== 'none') {
     return { ok: false, error: 'Faults need the members as local processes; with --endpoints leave out --faults (or give --faults none)' };
   }
@@ -105,6 +106,7 @@ export function validateChaosRunOptions(raw: RawChaosRunOptions, o: { readonly r
       masters: masters.value, durationMs, seed: seed.value, faults, reportDir, endpoints, net, basePort: basePort.value,
       staleReads: raw.unsafeStaleReadsForTesting === true,
       workload: { ...DEFAULT_KV_WORKLOAD, rate: rate.value, workers: workers.value, keys: keys.value, timeoutMs },
+      kind,
       command: o.command,
     },
   };

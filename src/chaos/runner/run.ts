@@ -18,12 +18,28 @@ import { exitCodeOf, type CheckVerdict } from '../report/verdicts.js';
 import { writeReport } from '../report/write.js';
 import { finalReads, KvWorkload, type KvWorkloadOptions } from '../workload/kv.js';
 import { Watcher } from '../workload/watcher.js';
+import { DEFAULT_K8S_WORKLOAD, K8sWorkload, type K8sOp } from '../workload/k8s.js';
+import { KubeRest } from '../workload/kube-rest.js';
 import { ChaosCluster } from './cluster.js';
+import { startControlPlane } from './control-plane.js';
+import { runK8sChecks } from './k8s-checks.js';
 import type { WatchRecord } from '../checker/watch.js';
-import { monotonicClock, Recorder, type HistoryOp } from './recorder.js';
+import { JsonlSink, monotonicClock, Recorder, type HistoryOp } from './recorder.js';
 
 /** NetChoice says where members run: namespaces when network faults need them (auto), or as told. */
 export type NetChoice = 'auto' | 'netns' | 'loopback';
+
+/** WorkloadKind says what the clients do: etcd operations, Kubernetes objects, or both at once. */
+export type WorkloadKind = 'kv' | 'k8s' | 'both';
+
+/** SIMULATED_NODES is how many simulated nodes run the k8s workload's pods. */
+const SIMULATED_NODES = 3;
+
+/** K8S_REQUEST_TIMEOUT_MS is the k8s workload's deadline per request (an apiserver write is an etcd write and more). */
+const K8S_REQUEST_TIMEOUT_MS = 5000;
+
+/** CONVERGE_MS bounds how long the Deployments may take to settle after recovery. */
+const CONVERGE_MS = 120_000;
 
 
 /** RECOVERY_MS bounds how long the cluster may take to be whole again after the last heal. */
@@ -43,6 +59,7 @@ export interface ChaosRunOptions {
   /** staleReads starts the members in the deliberately broken test-only mode. */
   readonly staleReads: boolean;
   readonly workload: Omit<KvWorkloadOptions, 'prefix' | 'seed'>;
+  readonly kind: WorkloadKind;
   readonly command: string;
 }
 
@@ -90,6 +107,19 @@ async function waitUntil(probe: () => boolean | Promise<boolean>, timeoutMs: num
     if (Date.now() > deadline || signal.aborted) return false;
     await sleepUnless(200, signal);
   }
+}
+
+/** copyLogs keeps every process's log with the report. */
+function copyLogs(cluster: ChaosCluster, dataDir: string, reportDir: string): void {
+  for (const n of [...cluster.names, ...cluster.companionNames]) if (existsSync(join(dataDir, `${n}.log`))) copyFileSync(join(dataDir, `${n}.log`), join(reportDir, `${n}.log`));
+}
+
+/** K8S_PROCESS_BASE keeps the k8s workload's process ids apart from the kv workload's in the timeline. */
+const K8S_PROCESS_BASE = 1_000_000;
+
+/** asTimelineOps shows the k8s requests in the report's timeline and availability figures, as writes. */
+function asTimelineOps(ops: readonly K8sOp[]): HistoryOp[] {
+  return ops.filter((op) => op.time >= 0).map((op) => ({ process: K8S_PROCESS_BASE + op.process, type: op.type, f: 'write', key: `k8s:${op.key}`, value: op.value, time: op.time, ...(op.error === undefined ? {} : { error: op.error }) }));
 }
 
 /** runChaos carries out one run; it never leaves a process or a namespace behind. */
@@ -143,19 +173,34 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
     const prefix = `/raftkube-chaos/${o.seed}-${Date.now()}/`;
     if (!own) startRevision = (await client.range(prefix)).header.revision + 1;
 
+    let k8s: { readonly workload: K8sWorkload; readonly api: KubeRest; readonly sink: JsonlSink<K8sOp> } | null = null;
+    if (o.kind !== 'kv' && cluster !== null) {
+      const cp = await startControlPlane(cluster, { dataDir, basePort: o.basePort, nodes: SIMULATED_NODES, timeoutMs: 120_000, isStopping: () => abort.signal.aborted, status: (l) => progress.status(l) });
+      if (typeof cp === 'string') throw new ChaosRunError(`The control plane did not come up: ${cp}`);
+      const api = new KubeRest({ url: cp.url, caPem: cp.caPem, token: cp.token, timeoutMs: K8S_REQUEST_TIMEOUT_MS });
+      const sink = new JsonlSink<K8sOp>(join(o.reportDir, 'k8s-history.jsonl'), (op) => ({ process: op.process, type: op.type, f: op.f, key: op.key, value: op.value, time: op.time }));
+      const workload = new K8sWorkload(api, sink, { ...DEFAULT_K8S_WORKLOAD, seed: o.seed });
+      k8s = { workload, api, sink };
+      progress.status('creating the Deployments');
+      if (!(await workload.setup(60_000))) throw new ChaosRunError('The workload\'s Deployments could not be created within 60 s; see the apiserver logs in the report');
+      progress.log(`Control plane up: ${cluster.names.length} apiservers behind ${cp.url}, ${SIMULATED_NODES} simulated nodes, ${workload.deploymentNames.length} Deployments`);
+    }
+    // Time 0 of the history and the fault schedule is here, when the workload starts.
     const clock = monotonicClock();
-    const rec = new Recorder({ clock, historyPath: join(o.reportDir, 'history.jsonl'), watchPath: join(o.reportDir, 'watch.jsonl') });
+    const rec = new Recorder({ clock, historyPath: o.kind === 'k8s' ? null : join(o.reportDir, 'history.jsonl'), watchPath: o.kind === 'k8s' ? null : join(o.reportDir, 'watch.jsonl') });
     recorder = rec;
-    const workload = new KvWorkload(client, rec, { ...o.workload, prefix, seed: o.seed });
-    const watcher = new Watcher(client, rec, { prefix, startRevision });
+    const workload = o.kind === 'k8s' ? null : new KvWorkload(client, rec, { ...o.workload, prefix, seed: o.seed });
+    const watcher = o.kind === 'k8s' ? null : new Watcher(client, rec, { prefix, startRevision });
     nemesis = new Nemesis(schedule, cluster ?? { names, kill: async () => {}, restart() {}, pause() {}, resume() {}, leader: async () => null, replaceMember: () => Promise.reject(new Error('BUG: no cluster of our own to replace a member in')) }, net, clock, (l) => progress.log(l));
-    watcher.start();
-    workload.start();
+    watcher?.start();
+    workload?.start();
+    k8s?.workload.start(clock);
     const nemesisDone = nemesis.run(abort.signal);
     const ticker = setInterval(() => {
-      const s = workload.stats;
+      const s = workload?.stats;
+      const ks = k8s?.workload.stats;
       const fault = nemesis?.current;
-      progress.status(`[${(clock.nowNs() / 1e9).toFixed(0)}/${(o.durationMs / 1000).toFixed(0)}s] ok ${s.ok} · fail ${s.fail} · info ${s.info} · watch ${watcher.stats.events} events, ${watcher.stats.reconnects} reconnects${fault === null || fault === undefined ? '' : ` · fault #${fault.seq} ${fault.description}`}`);
+      progress.status(`[${(clock.nowNs() / 1e9).toFixed(0)}/${(o.durationMs / 1000).toFixed(0)}s]${s === undefined ? '' : ` kv ok ${s.ok} · fail ${s.fail} · info ${s.info}`}${watcher === null ? '' : ` · watch ${watcher.stats.events} events, ${watcher.stats.reconnects} reconnects`}${ks === undefined ? '' : ` · k8s ok ${ks.ok} · fail ${ks.fail} · info ${ks.info}`}${fault === null || fault === undefined ? '' : ` · fault #${fault.seq} ${fault.description}`}`);
     }, 500);
     await sleepUnless(o.durationMs, abort.signal);
     await nemesisDone;
@@ -163,7 +208,8 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
     const healedAt = Date.now();
     clearInterval(ticker);
     progress.status('stopping the workload');
-    await workload.stop();
+    await Promise.all([workload?.stop(), k8s?.workload.stop()]);
+    k8s?.sink.close();
     const endNs = clock.nowNs();
 
     // Recovery: every member healthy again, then one read of every key, then the watcher catches up.
@@ -176,25 +222,31 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
         : { check: 'recovery', result: 'pass', summary: `every member healthy, leader ${healthy.leaderName}, ${((Date.now() - healedAt) / 1000).toFixed(1)} s after the last heal` };
     }
     progress.status('reading every key');
-    const keys = workload.keysUsed();
+    const keys = workload?.keysUsed() ?? [];
     const unread = abort.signal.aborted ? keys : await finalReads(client, rec, prefix, keys, { deadlineMs: 30_000 });
     const finalValues: Record<string, number | null> = {};
     for (const op of rec.ops.items) if (op.final === true && op.type === 'ok') finalValues[op.key] = op.value as number | null;
-    progress.status('waiting for the watcher to catch up');
     let last = 0;
     try {
       last = (await client.range(prefix)).header.revision;
     } catch (err: unknown) {
-      notes.push(`Could not read the final revision for the watcher (${err instanceof Error ? err.message : String(err)}).`);
+      notes.push(`Could not read the final revision (${err instanceof Error ? err.message : String(err)}).`);
     }
-    const reconnectAt = Date.now() + 5000;
-    const caught = await waitUntil(() => {
-      if (Date.now() > reconnectAt && watcher.stats.reconnects === 0) watcher.reconnect();
-      return watcher.caughtUp(last);
-    }, 30_000, abort.signal);
-    if (!caught) notes.push(`The watcher had not caught up with revision ${last} within 30 s (it reached ${watcher.stats.nextRevision - 1}).`);
-    await watcher.stop();
+    if (watcher !== null) {
+      progress.status('waiting for the watcher to catch up');
+      const reconnectAt = Date.now() + 5000;
+      const caught = await waitUntil(() => {
+        if (Date.now() > reconnectAt && watcher.stats.reconnects === 0) watcher.reconnect();
+        return watcher.caughtUp(last);
+      }, 30_000, abort.signal);
+      if (!caught) notes.push(`The watcher had not caught up with revision ${last} within 30 s (it reached ${watcher.stats.nextRevision - 1}).`);
+      await watcher.stop();
+    }
     rec.close();
+    // The control plane is judged while it still runs: Deployments must settle after healing.
+    const k8sVerdicts: CheckVerdict[] = k8s === null || abort.signal.aborted
+      ? []
+      : await runK8sChecks({ api: k8s.api, client, ops: k8s.sink.items, namespace: DEFAULT_K8S_WORKLOAD.namespace, convergeMs: CONVERGE_MS, isStopping: () => abort.signal.aborted, status: (l) => progress.status(l) });
     if (abort.signal.aborted) notes.push('The run was interrupted; its history is partial.');
 
     // The cluster is stopped before the checks: they can take a while and need no members.
@@ -202,7 +254,7 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
     client.close();
     client = null;
     await cluster?.stop();
-    if (cluster !== null) for (const n of cluster.names) if (existsSync(join(dataDir, `${n}.log`))) copyFileSync(join(dataDir, `${n}.log`), join(o.reportDir, `${n}.log`));
+    if (cluster !== null) copyLogs(cluster, dataDir, o.reportDir);
     cluster = null;
     await net?.destroy();
     net = null;
@@ -210,13 +262,19 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
     progress.status('checking the history');
     const verdicts = abort.signal.aborted
       ? [{ check: 'run', result: 'unknown' as const, summary: 'interrupted before the end; not checked' }]
-      : [...(recovery === null ? [] : [recovery]), ...(await check({ historyPath: join(o.reportDir, 'history.jsonl'), ops: rec.ops.items, watch: rec.watch.items, finalValues }))];
+      : [
+          ...(recovery === null ? [] : [recovery]),
+          ...(o.kind === 'k8s' ? [] : await check({ historyPath: join(o.reportDir, 'history.jsonl'), ops: rec.ops.items, watch: rec.watch.items, finalValues })),
+          ...k8sVerdicts,
+        ];
     const exitCode = exitCodeOf(verdicts);
     const report = writeReport(o.reportDir, {
       command: o.command, seed: o.seed, durationMs: o.durationMs, members: names, faults: o.faults, netMode, schedule, applied: nemesis.applied, endNs,
-      watch: { events: watcher.stats.events, reconnects: watcher.stats.reconnects }, finalValues, unreadKeys: unread, notes,
+      watch: { events: watcher?.stats.events ?? 0, reconnects: watcher?.stats.reconnects ?? 0 }, finalValues, unreadKeys: unread, notes,
       load: { start: loadAtStart, end: loadavg()[0] ?? 0, cores: cpus().length },
-    }, rec.ops.items, verdicts, exitCode);
+      workload: o.kind,
+      ...(k8s === null ? {} : { k8s: { ...k8s.workload.stats, deployments: k8s.workload.deploymentNames.length } }),
+    }, [...rec.ops.items, ...(k8s === null ? [] : asTimelineOps(k8s.sink.items))], verdicts, exitCode);
     progress.close();
     return { exitCode, verdicts, reportDir: o.reportDir, summary: report.summary };
   } finally {
@@ -232,7 +290,7 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
         // Stopping the members below ends every process fault anyway.
       }
       await cluster.stop();
-      for (const n of cluster.names) if (existsSync(join(dataDir, `${n}.log`))) copyFileSync(join(dataDir, `${n}.log`), join(o.reportDir, `${n}.log`));
+      copyLogs(cluster, dataDir, o.reportDir);
     }
     await net?.destroy();
     rmSync(dataDir, { recursive: true, force: true });
