@@ -18,17 +18,28 @@ export interface Disposable {
   dispose(): void;
 }
 
-/** Clock is the driver's only source of time. */
+/**
+ * Clock is the driver's only source of time and of deferred work: every timer and deferral the
+ * driver uses goes through it, so a simulator can run the real driver on virtual time.
+ */
 export interface Clock {
   /** now returns monotonic milliseconds. */
   now(): number;
   setInterval(fn: () => void, ms: number): Disposable;
   setTimeout(fn: () => void, ms: number): Disposable;
+  /**
+   * defer runs `fn` once, soon, after the current event-loop turn's other work (setImmediate in
+   * production): what is queued in one turn joins one Ready.
+   */
+  defer(fn: () => void): void;
 }
 
 /** systemClock is the production Clock (monotonic, Node timers). */
 export const systemClock: Clock = {
   now: () => performance.now(),
+  defer(fn) {
+    setImmediate(fn);
+  },
   setInterval(fn, ms) {
     const h = setInterval(fn, ms);
     h.unref();
@@ -235,6 +246,15 @@ export class RaftDriver<R> {
     this.#schedule();
   }
 
+  /**
+   * propose appends `data` if this member leads and resolves with the state machine's result once
+   * the entry applies here. It rejects at once if this member does not lead, with 'dropped' if a
+   * leader change lost the entry, and with 'timeout' or 'stopped' otherwise; never both.
+   */
+  propose(data: Uint8Array): Promise<R> {
+    return this.#track(this.#o.node.propose(data));
+  }
+
   /** proposeConfChange offers a membership change and resolves once it applies. */
   proposeConfChange(cc: ConfChange): Promise<R> {
     return this.#track(this.#o.node.proposeConfChange(cc));
@@ -325,8 +345,9 @@ export class RaftDriver<R> {
   #schedule(): void {
     if (this.#scheduled || this.#looping || !this.#running) return;
     this.#scheduled = true;
-    // NB: setImmediate lets every proposal and message of this event-loop turn join one Ready.
-    setImmediate(() => {
+    // NB: deferring (setImmediate in production) lets every proposal and message of this
+    // event-loop turn join one Ready.
+    this.#clock.defer(() => {
       this.#scheduled = false;
       void this.#loop();
     });

@@ -19,8 +19,8 @@ import type { Entry, Message, NodeId } from '../../src/raft/types.js';
 import { nodeId } from '../../src/raft/types.js';
 
 const IDLE: Disposable = { dispose: () => undefined };
-/** A clock whose timers never fire: the test ticks the cores itself. */
-const stillClock: Clock = { now: () => 0, setInterval: () => IDLE, setTimeout: () => IDLE };
+/** A clock whose timers never fire (the test ticks the cores itself); deferred work runs on setImmediate. */
+const stillClock: Clock = { now: () => 0, setInterval: () => IDLE, setTimeout: () => IDLE, defer: (fn) => void setImmediate(fn) };
 
 interface Member {
   readonly id: NodeId;

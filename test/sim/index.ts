@@ -1,7 +1,8 @@
 /**
  * sim: the deterministic Raft simulator's public surface — a seeded cluster with a faulty
- * network, crash-restart from durable state, a client, invariant checking after every step, and
- * a tiny explicit-delivery harness for single-rule tests.
+ * network, crash-restart from durable state, a client, invariant checking after every step,
+ * a tiny explicit-delivery harness for single-rule tests; and the same simulator with the
+ * production RaftDriver in every member (driver-cluster).
  */
 export { SimCluster, SimFailure, type ClusterOptions } from './cluster.js';
 export { SimClient, type ClientStats } from './client.js';
@@ -14,3 +15,8 @@ export { healAll, healAndSettle, converged, checkFinal, type SettleBounds, type 
 export { ListStateMachine, entryKey, payload, decodeRecords, type AppliedRecord } from './state-machine.js';
 export { Trace, describeMessage, describeEntries, hex, type TraceOptions } from './trace.js';
 export { PaperNode, PaperNet, makeEntries, termOf, idx, type PaperNodeOptions } from './harness.js';
+export { DriverCluster, DriverSimFailure, DriverSimNode, type DriverClusterOptions, type DriverStats } from './driver-cluster.js';
+export { DriverClient, type DriverClientStats, type DriverRef } from './driver-client.js';
+export { runDriverSchedule, healAllDrivers, healAndSettleDrivers, type DriverAction } from './driver-schedule.js';
+export { MemoryLogStore, type DurableHook } from './memory-log-store.js';
+export { SimScheduler, ClockOwner, settleMicrotasks } from './scheduler.js';

@@ -103,7 +103,7 @@ export class InvariantChecker {
    * observePersist checks a ready just persisted by `id`: `before` is the hard state it replaced
    * and `storage` already holds the result.
    */
-  observePersist(id: NodeId, before: HardState, rd: Ready, storage: Storage & { hardState(): HardState }): void {
+  observePersist(id: NodeId, before: HardState, rd: Pick<Ready, 'entries' | 'snapshot'>, storage: Storage & { hardState(): HardState }): void {
     const hs = storage.hardState();
     if (hs.term < before.term) throw new InvariantViolation('durable-state', `node ${id} persisted term ${hs.term} after ${before.term}`);
     if (hs.term === before.term && before.vote !== 0 && hs.vote !== before.vote) {
