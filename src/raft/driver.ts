@@ -28,10 +28,11 @@ export interface Clock {
   setInterval(fn: () => void, ms: number): Disposable;
   setTimeout(fn: () => void, ms: number): Disposable;
   /**
-   * defer runs `fn` once, soon, after the current event-loop turn's other work (setImmediate in
-   * production): what is queued in one turn joins one Ready.
+   * defer runs `fn` once, soon, after the current event-loop turn's other work: what is queued
+   * in one turn joins one Ready. Without it the driver uses setImmediate, as systemClock does;
+   * a simulated clock must provide it to keep the driver on virtual time.
    */
-  defer(fn: () => void): void;
+  defer?(fn: () => void): void;
 }
 
 /** systemClock is the production Clock (monotonic, Node timers). */
@@ -347,10 +348,12 @@ export class RaftDriver<R> {
     this.#scheduled = true;
     // NB: deferring (setImmediate in production) lets every proposal and message of this
     // event-loop turn join one Ready.
-    this.#clock.defer(() => {
+    const run = (): void => {
       this.#scheduled = false;
       void this.#loop();
-    });
+    };
+    if (this.#clock.defer !== undefined) this.#clock.defer(run);
+    else setImmediate(run);
   }
 
   async #loop(): Promise<void> {
