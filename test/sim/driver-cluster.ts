@@ -558,44 +558,6 @@ export class DriverCluster {
     this.trace.record(`@${this.now} faults drop${f.dropPct} dup${f.dupPct} delay${f.minDelay}-${f.maxDelay}`);
   }
 
-  /**
-   * converged tells whether the cluster is quiet: one leader every member follows, everything
-   * committed, durable and applied everywhere, every write acknowledged and every op settled.
-   */
-  converged(): boolean {
-    const l = this.leader();
-    if (l === null || this.client.pendingWrites > 0 || this.client.openOps().length > 0) return false;
-    const ls = l.live().node.status();
-    if (ls.commit !== ls.lastIndex) return false;
-    for (const n of this.nodes.values()) {
-      if (!n.up || n.store.pendingCount > 0) return false;
-      const s = n.live().node.status();
-      if (s.leader !== l.id || s.term !== ls.term || s.commit !== ls.commit || s.lastIndex !== ls.lastIndex) return false;
-      if (n.sm.appliedIndex !== ls.commit || n.store.disk.lastIndex() !== ls.lastIndex) return false;
-    }
-    return true;
-  }
-
-  /** checkFinal checks converged disks, identical state machines and every acknowledged write everywhere. */
-  async checkFinal(): Promise<void> {
-    await this.guard(() => {
-      const ids = this.ids();
-      const first = this.node(ids[0]!);
-      const li = first.store.disk.lastIndex();
-      const lt = first.store.disk.term(li);
-      const records = JSON.stringify(first.sm.records());
-      for (const id of ids) {
-        const n = this.node(id);
-        const d = n.store.disk;
-        if (d.lastIndex() !== li || d.term(d.lastIndex()) !== lt) {
-          throw new InvariantViolation('convergence', `member ${id}'s disk ends at ${d.lastIndex()}@t${d.term(d.lastIndex())} but member ${first.id}'s at ${li}@t${lt}`);
-        }
-        if (JSON.stringify(n.sm.records()) !== records) throw new InvariantViolation('convergence', `member ${id}'s state machine differs from member ${first.id}'s`);
-        this.checker.checkAcksApplied(n.id, n.sm.appliedIndex, (i) => n.sm.at(i));
-      }
-    });
-  }
-
   /** leaderChanges is the number of terms that had a leader, minus one. */
   get leaderChanges(): number {
     return Math.max(0, this.checker.leaders().size - 1);

@@ -127,15 +127,54 @@ export async function healAndSettleDrivers(c: DriverCluster, bounds: SettleBound
   healAllDrivers(c);
   const leaderAt = await c.runUntil(() => c.leader() !== null, bounds.leaderTicks);
   if (leaderAt === null) await c.guard(() => fail(`no leader within ${bounds.leaderTicks} ticks of healing`));
-  const doneAt = await c.runUntil(() => c.converged(), bounds.convergeTicks);
+  const doneAt = await c.runUntil(() => driversConverged(c), bounds.convergeTicks);
   if (doneAt === null) {
     const ops = c.client.openOps();
     await c.guard(() =>
       fail(`not converged within ${bounds.convergeTicks} ticks after a leader appeared; ${c.client.pendingWrites} writes pending, ${ops.length} promises unsettled (${ops.slice(0, 6).join('; ')})`),
     );
   }
-  await c.checkFinal();
+  await checkFinalDrivers(c);
   return { leaderTicks: leaderAt ?? -1, convergeTicks: doneAt ?? -1, leader: c.leader()!.id };
+}
+
+/**
+ * driversConverged tells whether the cluster is quiet: one leader every member follows,
+ * everything committed, durable and applied everywhere, every write acknowledged and every
+ * promise settled.
+ */
+export function driversConverged(c: DriverCluster): boolean {
+  const l = c.leader();
+  if (l === null || c.client.pendingWrites > 0 || c.client.openOps().length > 0) return false;
+  const ls = l.live().node.status();
+  if (ls.commit !== ls.lastIndex) return false;
+  for (const n of c.nodes.values()) {
+    if (!n.up || n.store.pendingCount > 0) return false;
+    const s = n.live().node.status();
+    if (s.leader !== l.id || s.term !== ls.term || s.commit !== ls.commit || s.lastIndex !== ls.lastIndex) return false;
+    if (n.sm.appliedIndex !== ls.commit || n.store.disk.lastIndex() !== ls.lastIndex) return false;
+  }
+  return true;
+}
+
+/** checkFinalDrivers checks converged disks, identical state machines and every acknowledged write everywhere. */
+export async function checkFinalDrivers(c: DriverCluster): Promise<void> {
+  await c.guard(() => {
+    const ids = c.ids();
+    const first = c.node(ids[0]!);
+    const li = first.store.disk.lastIndex();
+    const lt = first.store.disk.term(li);
+    const records = JSON.stringify(first.sm.records());
+    for (const id of ids) {
+      const n = c.node(id);
+      const d = n.store.disk;
+      if (d.lastIndex() !== li || d.term(d.lastIndex()) !== lt) {
+        throw new InvariantViolation('convergence', `member ${id}'s disk ends at ${d.lastIndex()}@t${d.term(d.lastIndex())} but member ${first.id}'s at ${li}@t${lt}`);
+      }
+      if (JSON.stringify(n.sm.records()) !== records) throw new InvariantViolation('convergence', `member ${id}'s state machine differs from member ${first.id}'s`);
+      c.checker.checkAcksApplied(n.id, n.sm.appliedIndex, (i) => n.sm.at(i));
+    }
+  });
 }
 
 function fail(detail: string): never {

@@ -17,6 +17,6 @@ export { Trace, describeMessage, describeEntries, hex, type TraceOptions } from 
 export { PaperNode, PaperNet, makeEntries, termOf, idx, type PaperNodeOptions } from './harness.js';
 export { DriverCluster, DriverSimFailure, DriverSimNode, type DriverClusterOptions, type DriverStats } from './driver-cluster.js';
 export { DriverClient, type DriverClientStats, type DriverRef } from './driver-client.js';
-export { runDriverSchedule, healAllDrivers, healAndSettleDrivers, type DriverAction } from './driver-schedule.js';
+export { runDriverSchedule, healAllDrivers, healAndSettleDrivers, driversConverged, checkFinalDrivers, type DriverAction } from './driver-schedule.js';
 export { MemoryLogStore, type DurableHook } from './memory-log-store.js';
 export { SimScheduler, ClockOwner, settleMicrotasks } from './scheduler.js';
