@@ -4,11 +4,11 @@
  * and acknowledges with advance(). Nothing here blocks, sleeps or reads a clock.
  */
 import type {
-  ConfChange, ConfState, Entry, ForwardResult, HardState, LogIndex, Message, NodeId, ProposeResult,
+  ConfChange, ConfState, ForwardResult, HardState, LogIndex, Message, NodeId, ProposeResult,
   ReadIndexResult, Ready, Role, SoftState, Term, TransferResult,
 } from './types.js';
-import { Raft, type RaftConfig } from './raft.js';
-import { parseConfChange } from './membership.js';
+import type { RaftConfig } from './config.js';
+import { Raft } from './raft.js';
 
 /** NodeStatus is a read-only summary of a node, for status endpoints and tests. */
 export interface NodeStatus {
@@ -23,8 +23,6 @@ export interface NodeStatus {
   readonly confState: ConfState;
 }
 
-const EMPTY: readonly never[] = Object.freeze([]);
-
 /** RawNode wraps the Raft state machine with Ready/advance bookkeeping. */
 export class RawNode {
   readonly #r: Raft;
@@ -38,11 +36,11 @@ export class RawNode {
   }
 
   #hardState(): HardState {
-    return { term: this.#r.term, vote: this.#r.vote, commit: this.#r.log.committed };
+    return this.#r.hardState();
   }
 
   #softState(): SoftState {
-    return { leader: this.#r.leader, role: this.#r.role };
+    return this.#r.softState();
   }
 
   /** tick advances the logical clock by one tick. */
@@ -104,12 +102,9 @@ export class RawNode {
   /** hasReady tells whether ready() would return any work. */
   hasReady(): boolean {
     const r = this.#r;
-    if (r.msgs.length > 0 || r.msgsAfterPersist.length > 0 || r.needsFlush()) return true;
-    if (r.log.unstable.length > 0 || r.log.unstableSnapshot !== null) return true;
-    if (r.readStates.length > 0 || r.dropped.length > 0) return true;
-    if (r.log.hasNextCommittedEntries()) return true;
+    if (r.hasOutput()) return true;
     const hs = this.#prevHard;
-    if (hs.term !== r.term || hs.vote !== r.vote || hs.commit !== r.log.committed) return true;
+    if (hs.term !== r.term || hs.vote !== r.vote || hs.commit !== r.committed) return true;
     const ss = this.#prevSoft;
     return ss.leader !== r.leader || ss.role !== r.role;
   }
@@ -118,31 +113,24 @@ export class RawNode {
   ready(): Ready {
     const r = this.#r;
     r.flushBroadcast();
-    const log = r.log;
     const hs = this.#hardState();
     const prevHs = this.#prevHard;
     const hardChanged = hs.term !== prevHs.term || hs.vote !== prevHs.vote || hs.commit !== prevHs.commit;
     const ss = this.#softState();
     const softChanged = ss.leader !== this.#prevSoft.leader || ss.role !== this.#prevSoft.role;
-    const entries: readonly Entry[] = log.unstable.length > 0 ? log.unstable.slice() : EMPTY;
-    const committedEntries: readonly Entry[] = log.nextCommittedEntries(r.maxCommittedSize);
-    if (committedEntries.length > 0) log.applying = committedEntries[committedEntries.length - 1]!.index;
+    const entries = r.unstableEntries();
     const rd: Ready = {
       softState: softChanged ? ss : null,
       hardState: hardChanged ? hs : null,
-      snapshot: log.unstableSnapshot,
+      snapshot: r.unstableSnapshot(),
       entries,
-      committedEntries,
-      messages: r.msgs.length > 0 ? r.msgs : EMPTY,
-      messagesAfterPersist: r.msgsAfterPersist.length > 0 ? r.msgsAfterPersist : EMPTY,
-      readStates: r.readStates.length > 0 ? r.readStates : EMPTY,
-      droppedProposals: r.dropped.length > 0 ? r.dropped : EMPTY,
+      committedEntries: r.takeCommittedEntries(),
+      messages: r.takeMessages(),
+      messagesAfterPersist: r.takeMessagesAfterPersist(),
+      readStates: r.takeReadStates(),
+      droppedProposals: r.takeDroppedProposals(),
       mustSync: entries.length > 0 || hs.term !== prevHs.term || hs.vote !== prevHs.vote,
     };
-    if (r.msgs.length > 0) r.msgs = [];
-    if (r.msgsAfterPersist.length > 0) r.msgsAfterPersist = [];
-    if (r.readStates.length > 0) r.readStates = [];
-    if (r.dropped.length > 0) r.dropped = [];
     if (hardChanged) this.#prevHard = hs;
     if (softChanged) this.#prevSoft = ss;
     return rd;
@@ -151,28 +139,13 @@ export class RawNode {
   /** advance acknowledges that `rd` was persisted, sent and applied. */
   advance(rd: Ready): void {
     const r = this.#r;
-    const log = r.log;
-    if (rd.snapshot !== null) {
-      const idx = rd.snapshot.metadata.index;
-      log.stableSnapTo(idx);
-      if (idx > log.applied) {
-        log.applied = idx;
-        log.applying = idx;
-      }
-    }
+    if (rd.snapshot !== null) r.snapshotPersisted(rd.snapshot.metadata.index);
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1]!;
       r.stableTo(last.index, last.term);
     }
-    for (const e of rd.committedEntries) {
-      if (e.index <= log.applied) continue;
-      log.applied = e.index;
-      // Conf changes take effect when applied (single-server changes, thesis §4.1).
-      if (e.type !== 'conf-change') continue;
-      // An undecodable conf change changes nothing, alike on every member (parseConfChange).
-      const cc = parseConfChange(e.data);
-      if (cc.ok) r.applyConfChange(cc.value);
-    }
+    // Conf changes take effect when applied (single-server changes, thesis §4.1).
+    r.appliedTo(rd.committedEntries);
   }
 
   /** confState is the current configuration. */
@@ -190,16 +163,16 @@ export class RawNode {
       term: r.term,
       vote: r.vote,
       leader: r.leader,
-      commit: r.log.committed,
-      applied: r.log.applied,
-      lastIndex: r.log.lastIndex(),
+      commit: r.committed,
+      applied: r.applied,
+      lastIndex: r.lastIndex(),
       confState: r.conf,
     };
   }
 
   /** matchOf is how much of the log the leader knows `id` holds (undefined unless leading). */
   matchOf(id: NodeId): LogIndex | undefined {
-    return this.#r.progressOf(id)?.match;
+    return this.#r.matchOf(id);
   }
 
   /** transferee is the node leadership is being transferred to, if any. */
