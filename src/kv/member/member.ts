@@ -27,7 +27,11 @@ import { clusterService } from '../server/services/cluster-service.js';
 import { maintenanceService } from '../server/services/maintenance-service.js';
 import { watchService } from '../server/services/watch-service.js';
 import { EtcdClient } from '../client/etcd-client.js';
-import { clusterId as deriveClusterId, hostPort, memberId, type MemberConfig } from './config.js';
+import { clusterId as deriveClusterId, ConfigError, hostPort, memberId, type MemberConfig } from './config.js';
+import { decodeWalMeta, encodeWalMeta, type WalMeta } from '../server/records.js';
+
+/** WAL_PREALLOCATE_BYTES is how far ahead the WAL preallocates, so a sync changes no file size. */
+const WAL_PREALLOCATE_BYTES = 16 * 1024 * 1024;
 
 /** Member is a running kv member. */
 export interface Member {
@@ -35,11 +39,6 @@ export interface Member {
   readonly clusterId: string;
   readonly server: KvServer;
   stop(): Promise<void>;
-}
-
-interface WalMeta {
-  readonly memberId: number;
-  readonly clusterId: string;
 }
 
 function bootstrapEntries(cfg: MemberConfig, ids: readonly NodeId[]): Entry[] {
@@ -88,6 +87,19 @@ async function lookUpSelf(cfg: MemberConfig, myPeerURLs: readonly string[]): Pro
   }
 }
 
+/**
+ * checkIdentity refuses a data directory that belongs to another member: one whose WAL names a
+ * member or cluster other than the flags derive, for a member of the initial cluster.
+ */
+function checkIdentity(walMeta: WalMeta, freshWal: boolean, cfg: MemberConfig, derived: WalMeta): WalMeta {
+  if (freshWal || cfg.initialClusterState !== 'new') return walMeta;
+  if (walMeta.memberId === derived.memberId && walMeta.clusterId === derived.clusterId) return walMeta;
+  throw new ConfigError(
+    `${cfg.dataDir} holds member ${walMeta.memberId.toString(16)} of cluster ${walMeta.clusterId}, but --name and --initial-cluster make this member ${derived.memberId.toString(16)} of cluster ${derived.clusterId}; ` +
+      'point --data-dir at this member\'s own directory (a member that joined a running cluster restarts with --initial-cluster-state existing)',
+  );
+}
+
 /** startMember recovers (or bootstraps) a member from its data directory and starts serving. */
 export async function startMember(cfg: MemberConfig, log: Logger): Promise<Member> {
   const ids = cfg.initialCluster.map((m) => memberId(m.peerURLs, cfg.initialClusterToken));
@@ -99,23 +111,33 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   mkdirSync(join(dir, 'wal'), { recursive: true });
   mkdirSync(join(dir, 'snap'), { recursive: true });
 
+  const walDir = join(dir, 'wal');
+  const freshWal = readdirSync(walDir).length === 0;
   let meta: WalMeta = { memberId: id, clusterId };
   let joinedPeers: ReadonlyMap<NodeId, string> = new Map();
-  if (readdirSync(join(dir, 'wal')).length === 0 && cfg.initialClusterState === 'existing') {
+  if (freshWal && cfg.initialClusterState === 'existing') {
     // Joining a running cluster: its members know our ID (assigned by MemberAdd) and theirs.
     const joined = await lookUpSelf(cfg, self.peerURLs);
     meta = { memberId: joined.id, clusterId: joined.clusterId };
     joinedPeers = joined.peers;
     log.info({ id: joined.id.toString(16), cluster: joined.clusterId }, 'joining an existing cluster');
   }
-  const { wal, state } = await Wal.open(join(dir, 'wal'), { metadata: Buffer.from(JSON.stringify(meta)), blockingIO: true, preallocate: 16 * 1024 * 1024 });
+  // NB: once the WAL exists it says who this member is (as etcd, which ignores --initial-cluster*
+  // then): a member that joined has the ID the cluster assigned, not the one its flags derive.
+  const { wal, state } = await Wal.open(walDir, { ...(freshWal ? { metadata: encodeWalMeta(meta) } : {}), blockingIO: true, preallocate: WAL_PREALLOCATE_BYTES });
   if (state.repairedTail !== null) log.warn({ repaired: state.repairedTail }, 'cut a torn write from the end of the WAL');
-  const walMeta = JSON.parse(Buffer.from(state.metadata).toString('utf8')) as WalMeta;
+  let walMeta: WalMeta;
+  try {
+    walMeta = checkIdentity(decodeWalMeta(state.metadata, walDir), freshWal, cfg, { memberId: id, clusterId });
+  } catch (err: unknown) {
+    await wal.close();
+    throw err;
+  }
   // NB: the store keeps its files in <dir>/snap itself.
   const snapStore = new SnapshotStore(dir);
   const store = await MvccStore.open(join(dir, 'db'));
   const fresh = state.hardState.term === 0 && state.entries.length === 0 && state.snapshot === null;
-  const myId = nodeId(walMeta.memberId);
+  const myId = walMeta.memberId;
   const myCluster = walMeta.clusterId;
 
   // A snapshot recorded in the WAL but newer than the store: the install was cut short.

@@ -9,7 +9,7 @@
  */
 
 import { KEY_PREFIX, auxBucketBounds, auxKey, encodeUint64, metaKey, parseRevKey, revKey, revLowerBound } from './revision.js';
-import { uint64ToNumber } from './codec.js';
+import { CodecError, uint64ToNumber } from './codec.js';
 import { Rocks, type RocksOptions, type WriteOp } from './rocks.js';
 
 /** META_CONSISTENT_INDEX names the meta entry holding the last applied Raft index. */
@@ -54,7 +54,12 @@ export class Backend {
   static async open(dir: string, options: RocksOptions = {}): Promise<Backend> {
     const db = await Rocks.open(dir, options);
     const [ci, compacted] = db.getMany([metaKey(META_CONSISTENT_INDEX), metaKey(META_COMPACTED)]);
-    return new Backend(db, 0, uint64ToNumber(ci), uint64ToNumber(compacted));
+    try {
+      return new Backend(db, 0, uint64ToNumber(ci, META_CONSISTENT_INDEX), uint64ToNumber(compacted, META_COMPACTED));
+    } catch (err: unknown) {
+      await db.close();
+      throw err instanceof CodecError ? new CodecError(`${dir}: ${err.message}`) : err;
+    }
   }
 
   /** consistentIndex is the Raft index recorded in the meta bucket (or set since). */

@@ -119,7 +119,7 @@ export function encodeKeyValue(
   };
 }
 
-/** CodecError is thrown when stored bytes are not a KeyValue: the database is corrupt. */
+/** CodecError is thrown when stored bytes are not a KeyValue or a meta value: the database is corrupt. */
 export class CodecError extends Error {
   /** CodecError names the corrupt field. */
   constructor(message: string) {
@@ -268,8 +268,16 @@ export function decodeKeyValueHeader(buf: Buffer): KeyValueHeader {
   return { key, create_revision: create, version, lease };
 }
 
-/** uint64ToNumber reads meta values written by encodeUint64 (0 when absent). */
-export function uint64ToNumber(buf: Buffer | undefined): number {
-  if (buf === undefined || buf.length < 8) return 0;
-  return buf.readUInt32BE(0) * TWO_32 + buf.readUInt32BE(4);
+/**
+ * uint64ToNumber reads a meta value written by encodeUint64 (0 when absent). A value of another
+ * size, or of 2^53 or more, is damage, not zero: reading it as 0 would replay the whole log onto
+ * the state (consistent index) or serve compacted revisions (compacted revision). It throws a
+ * CodecError naming `field`.
+ */
+export function uint64ToNumber(buf: Buffer | undefined, field: string): number {
+  if (buf === undefined) return 0;
+  if (buf.length !== 8) throw new CodecError(`meta ${field}: ${buf.length} bytes, want 8; the MVCC database is damaged`);
+  const n = buf.readUInt32BE(0) * TWO_32 + buf.readUInt32BE(4);
+  if (!Number.isSafeInteger(n)) throw new CodecError(`meta ${field}: ${n} is 2^53 or more; the MVCC database is damaged`);
+  return n;
 }

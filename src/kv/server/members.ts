@@ -5,8 +5,9 @@
  * restarts and travels in snapshots.
  */
 import type { NodeId } from '../../raft/index.js';
-import { nodeId, type ConfChange } from '../../raft/index.js';
+import type { ConfChange } from '../../raft/index.js';
 import { decodeWith, fail, record, repeated, type Decoded, type FieldDecoder } from '../proto/decode.js';
+import { decodeMemberRecord } from './records.js';
 
 /** MemberInfo is one member as MemberList reports it. */
 export interface MemberInfo {
@@ -80,9 +81,10 @@ export class MemberRegistry {
   /** reload reads the registry from the store (startup, snapshot install). */
   reload(): void {
     this.#members.clear();
-    for (const [, v] of this.#store.auxEntries(BUCKET)) {
-      const m = JSON.parse(v.toString('utf8')) as MemberInfo;
-      this.#members.set(nodeId(m.id), { ...m, id: nodeId(m.id) });
+    // NB: a damaged record throws CorruptRecordError (the member stops, naming the record).
+    for (const [k, v] of this.#store.auxEntries(BUCKET)) {
+      const m: MemberInfo = decodeMemberRecord(k, v, BUCKET);
+      this.#members.set(m.id, m);
     }
   }
 

@@ -28,6 +28,7 @@ import { Lessor, type Lease } from '../lease/lessor.js';
 import { SnapshotError } from '../mvcc/index.js';
 import { MemberRegistry, parseMemberContext } from './members.js';
 import { decodeRequest, type InternalRequest } from './requests.js';
+import { decodeLeaseRecord, encodeLeaseKey, encodeLeaseValue } from './records.js';
 import { deleteIn, leaseOf, putIn, txnIn } from './convert.js';
 
 /** ApplyResult is what applying one entry produced, handed back to the proposer. */
@@ -49,12 +50,6 @@ const LEASE_BUCKET = 'lease';
 /** COMMIT_EVERY_MS and COMMIT_EVERY_ENTRIES bound how long applied changes wait for RocksDB. */
 const COMMIT_EVERY_MS = 20;
 const COMMIT_EVERY_ENTRIES = 2000;
-
-function leaseKey(id: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigInt64BE(id);
-  return b;
-}
 
 /**
  * SnapshotInstallError is a snapshot from the leader that cannot be installed: no data, or data
@@ -107,7 +102,8 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
   }
 
   #reloadLeases(): void {
-    const leases: Lease[] = this.store.auxEntries(LEASE_BUCKET).map(([k, v]) => ({ id: k.readBigInt64BE(0), ttl: v.readUInt32BE(0) }));
+    // NB: a damaged record throws CorruptRecordError (the member stops, naming the record).
+    const leases: Lease[] = this.store.auxEntries(LEASE_BUCKET).map(([k, v]) => decodeLeaseRecord(k, v, LEASE_BUCKET));
     this.lessor.restore(leases, this.#o.now());
   }
 
@@ -185,9 +181,7 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
         const id = leaseOf(r.req.ID);
         if (this.lessor.has(id)) return { kind: 'error', error: { code: 'lease-exists', message: 'lease already exists' } };
         const lease = this.lessor.grant(id, r.req.TTL, this.#o.now());
-        const v = Buffer.alloc(4);
-        v.writeUInt32BE(Math.min(lease.ttl, 0xffffffff));
-        this.store.auxPut(LEASE_BUCKET, leaseKey(id), v);
+        this.store.auxPut(LEASE_BUCKET, encodeLeaseKey(id), encodeLeaseValue(lease.ttl));
         return { kind: 'lease-grant', lease };
       }
       case 'lease-revoke': {
@@ -195,7 +189,7 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
         if (!this.lessor.has(id)) return { kind: 'error', error: { code: 'lease-not-found', message: 'lease not found', lease: id } };
         const { revision } = this.store.revokeLease(id);
         this.lessor.revoke(id);
-        this.store.auxPut(LEASE_BUCKET, leaseKey(id), null);
+        this.store.auxPut(LEASE_BUCKET, encodeLeaseKey(id), null);
         return { kind: 'lease-revoke', revision };
       }
       case 'member-attrs':

@@ -290,7 +290,11 @@ export function readSnapshotMeta(buf: Uint8Array, off: number, limit: number): {
     p += 4;
     if (p + 8 * n > limit) throw new RecordFormatError('snapshot membership list is truncated');
     const ids: NodeId[] = [];
-    for (let i = 0; i < n; i++, p += 8) ids.push(get64(buf, p) as NodeId);
+    for (let i = 0; i < n; i++, p += 8) {
+      const id = get64(buf, p);
+      if (id === 0) throw new RecordFormatError(`snapshot ${k === 0 ? 'voter' : 'learner'} list names node 0, which is no node`);
+      ids.push(id as NodeId);
+    }
     lists.push(ids);
   }
   const confState: ConfState = { voters: lists[0]!, learners: lists[1]! };
