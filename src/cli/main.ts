@@ -26,6 +26,7 @@ import { registerSchedulerCommand } from './scheduler.js';
 import { registerControllerManagerCommand } from './controller-manager.js';
 import { registerNodeAgentCommand } from './node-agent.js';
 import { registerChaosCheckCommand } from './chaos.js';
+import { portOrZero, registerDashboardCommand } from './dashboard.js';
 import type { NodeRuntime } from './components-up.js';
 import { leaseHolders, probeApiservers } from './control-plane-up.js';
 
@@ -73,9 +74,14 @@ program
   .option('--etcd-only', 'start only the etcd layer (no apiservers, no load balancer)', false)
   .option('--nodes <n>', 'node agents to run (with --runtime simulated: simulated nodes, in one process)', nonNegativeInt, 2)
   .option('--runtime <kind>', 'how nodes run pods: process (real child processes) or simulated', runtimeKind, 'process')
-  .action(async (o: { masters: number; dataDir: string; basePort: number; detach: boolean; timeout: number; snapshotCount?: number; etcdOnly: boolean; nodes: number; runtime: NodeRuntime }) => {
+  .option('--dashboard-port <port>', 'where the live dashboard is served on 127.0.0.1 while up runs in the foreground (0: any free port)', portOrZero, 0)
+  .option('--no-dashboard', 'serve no dashboard')
+  .action(async (o: { masters: number; dataDir: string; basePort: number; detach: boolean; timeout: number; snapshotCount?: number; etcdOnly: boolean; nodes: number; runtime: NodeRuntime; dashboard: boolean; dashboardPort: number }) => {
     const memberArgs = o.snapshotCount === undefined ? [] : ['--snapshot-count', String(o.snapshotCount)];
-    await up({ masters: o.masters, dataDir: resolve(o.dataDir), basePort: o.basePort, detach: o.detach, timeoutMs: o.timeout * 1000, memberArgs, etcdOnly: o.etcdOnly, nodes: o.nodes, runtime: o.runtime });
+    await up({
+      masters: o.masters, dataDir: resolve(o.dataDir), basePort: o.basePort, detach: o.detach, timeoutMs: o.timeout * 1000, memberArgs, etcdOnly: o.etcdOnly, nodes: o.nodes, runtime: o.runtime,
+      dashboardPort: o.dashboard ? o.dashboardPort : null,
+    });
   });
 
 program
@@ -130,6 +136,7 @@ registerNodeAgentCommand(program);
 registerBenchCommand(program);
 registerBenchApiCommand(program);
 registerChaosCheckCommand(program);
+registerDashboardCommand(program);
 registerBenchSchedulerCommand(program);
 registerChaosRunCommand(program);
 registerBenchPodsCommands(program);

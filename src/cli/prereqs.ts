@@ -32,6 +32,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { command: 'etcdctl', envVar: 'ETCDCTL', what: 'etcdctl, the etcd v3 client the compatibility tests drive', debianPackage: 'etcd-client', tasks: ['test'] },
   { command: 'etcd', what: 'etcd, the server bench kv --compare-etcd measures against', debianPackage: 'etcd-server', tasks: ['bench-compare-etcd'] },
   { command: 'kubectl', envVar: 'KUBECTL', what: 'kubectl (1.32), the Kubernetes client the control-plane tests drive', debianPackage: null, tasks: ['test'] },
+  { command: 'chromium', envVar: 'CHROMIUM', what: 'Chromium, the headless browser the dashboard test drives', debianPackage: 'chromium', tasks: ['test'] },
 ];
 
 /** System is what the checker touches, so tests can stand in for the machine. */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { EtcdClient } from '../kv/client/etcd-client.js';
 import { CliError } from './cli-error.js';
+import { serveDashboard } from './dashboard.js';
 import { clusterFilePath, isAlive, readClusterFile, writeClusterFile, type ClusterFile, type MasterEntry } from './cluster-file.js';
 import { commandHint } from './hints.js';
 import { exitReason, logTail, planMembers, probeCluster, startMemberProcess, statusLine, stopPids, summarize, type MemberPlan } from './local-cluster.js';
@@ -43,6 +44,8 @@ export interface UpOptions {
   /** nodes is how many node agents (or simulated nodes) to run (default 2). */
   readonly nodes?: number;
   readonly runtime?: NodeRuntime;
+  /** dashboardPort is where the foreground `up` serves the dashboard (0: any free port; null: not at all). */
+  readonly dashboardPort?: number | null;
 }
 
 /** UpError is a failure to bring the cluster up, with what to do about it. */
@@ -192,7 +195,7 @@ export async function up(given: UpOptions): Promise<void> {
     const f: ClusterFile = { ...etcdFile, etcdOnly: true };
     writeClusterFile(o.dataDir, f);
     printUsage(f, o);
-    if (!o.detach) await foreground(f, o.dataDir);
+    if (!o.detach) await foreground(f, o.dataDir, o.dashboardPort ?? null);
     return;
   }
   let cp: ControlPlaneStart;
@@ -216,7 +219,7 @@ export async function up(given: UpOptions): Promise<void> {
   writeClusterFile(o.dataDir, file);
   printUsage(file, o);
   if (o.detach) return;
-  await foreground(file, o.dataDir);
+  await foreground(file, o.dataDir, o.dashboardPort ?? null);
 }
 
 /** kvOnly narrows a master to its kv member's pid (older cluster files list only that). */
@@ -326,12 +329,15 @@ function printUsage(file: ClusterFile, o: UpOptions): void {
       `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints} endpoint status -w table`,
       `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints} put hello world`,
       `Status: ${commandHint('status', o.dataDir)}    Stop: ${o.detach ? commandHint('down', o.dataDir) : 'Ctrl-C'}`,
+      ...(o.detach ? [`Dashboard: ${commandHint('dashboard', o.dataDir)}`] : []),
       '',
     ].join('\n'),
   );
 }
 
-async function foreground(file: ClusterFile, dataDir: string): Promise<void> {
+async function foreground(file: ClusterFile, dataDir: string, dashboardPort: number | null): Promise<void> {
+  const dashboard = dashboardPort === null ? null : await serveDashboard(dataDir, dashboardPort);
+  if (dashboard !== null) process.stdout.write(`Dashboard: ${dashboard.url}\n`);
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -350,5 +356,6 @@ async function foreground(file: ClusterFile, dataDir: string): Promise<void> {
     await Promise.race([new Promise((r) => setTimeout(r, tty ? 1000 : 5000)), stopped]);
   }
   await stopped;
+  await dashboard?.close();
   process.stderr.write('Stopped.\n');
 }

@@ -112,7 +112,7 @@ describe('ensurePrerequisites', () => {
   });
 });
 
-describe('npm test\'s first step on a machine without etcdctl', () => {
+describe('npm test\'s first step on a machine without etcdctl, kubectl or chromium', () => {
   it('exits 1 at once with one line naming what to install', async () => {
     // PATH holds node alone: no etcdctl, no apt-get.
     const bin = binDir();
@@ -123,6 +123,6 @@ describe('npm test\'s first step on a machine without etcdctl', () => {
     });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr.trimEnd().split('\n')).toEqual(['Missing etcdctl, the etcd v3 client the compatibility tests drive; kubectl (1.32), the Kubernetes client the control-plane tests drive: install them with "sudo apt-get install etcd-client" (Debian/Ubuntu) or put etcdctl, kubectl on the PATH, then run this again.']);
+    expect(r.stderr.trimEnd().split('\n')).toEqual(['Missing etcdctl, the etcd v3 client the compatibility tests drive; kubectl (1.32), the Kubernetes client the control-plane tests drive; Chromium, the headless browser the dashboard test drives: install them with "sudo apt-get install etcd-client chromium" (Debian/Ubuntu) or put etcdctl, kubectl, chromium on the PATH, then run this again.']);
   });
 });

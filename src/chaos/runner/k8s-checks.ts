@@ -7,7 +7,7 @@ import type { EtcdClient } from '../../kv/client/etcd-client.js';
 import { checkDeployments, checkLeaseTerms, checkObjectsKept, checkPodBindings, type K8sCheck } from '../checker/k8s.js';
 import type { CheckVerdict } from '../report/verdicts.js';
 import { observe, type K8sOp, type Observed } from '../workload/k8s.js';
-import type { KubeRest } from '../workload/kube-rest.js';
+import type { KubeRest } from '../../cli/kube-rest.js';
 import { readHistory } from '../workload/store-history.js';
 
 /** PODS_PREFIX and TERMS_PREFIX are where the apiserver keeps pods and the leader-election term records. */

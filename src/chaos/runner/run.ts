@@ -19,7 +19,7 @@ import { writeReport } from '../report/write.js';
 import { finalReads, KvWorkload, type KvWorkloadOptions } from '../workload/kv.js';
 import { Watcher } from '../workload/watcher.js';
 import { DEFAULT_K8S_WORKLOAD, K8sWorkload, type K8sOp } from '../workload/k8s.js';
-import { KubeRest } from '../workload/kube-rest.js';
+import { KubeRest } from '../../cli/kube-rest.js';
 import { ChaosCluster } from './cluster.js';
 import { startControlPlane } from './control-plane.js';
 import { runK8sChecks } from './k8s-checks.js';

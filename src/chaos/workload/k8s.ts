@@ -16,7 +16,7 @@
  */
 import { seededRng, type Rng } from '../../raft/rng.js';
 import type { Clock, JsonlSink, OpType } from '../runner/recorder.js';
-import { statusMessage, type KubeReply, type KubeRest } from './kube-rest.js';
+import { statusMessage, type KubeReply, type KubeRest } from '../../cli/kube-rest.js';
 
 /** K8sOpF is what a k8s workload request does. */
 export type K8sOpF = 'create-deployment' | 'scale' | 'create-configmap' | 'delete-configmap';

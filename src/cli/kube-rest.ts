@@ -1,8 +1,9 @@
 /**
- * kube-rest: the few Kubernetes REST calls the chaos suite's k8s workload makes, over HTTPS
- * with the cluster CA and a bearer token, as kubectl would. Every call ends in exactly one
- * KubeReply: the status and parsed body of an answer, or `unanswered` when no answer came
- * (refused, reset, past the deadline) — the workload decides what each means for the history.
+ * kube-rest: the few Kubernetes REST calls raftkube itself makes (the chaos suite's k8s
+ * workload, the dashboard), over HTTPS with the cluster CA and a bearer token, as kubectl
+ * would. Every call ends in exactly one KubeReply: the status and parsed body of an answer, or
+ * `unanswered` when no answer came (refused, reset, past the deadline) — the caller decides
+ * what each means.
  */
 import { request } from 'node:https';
 
