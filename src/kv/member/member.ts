@@ -18,6 +18,7 @@ import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../watch/index.js';
 import { loadProtoDefinitions, addService } from '../proto/index.js';
 import { PEER_MAX_MESSAGE_BYTES, PeerTransport } from '../transport/peer-transport.js';
+import { dialRewrite, parseTestPeerDial, TEST_PEER_DIAL_ENV, type DialRewrite } from '../transport/test-peer-dial.js';
 import { KvStateMachine, SnapshotInstallError, type ApplyResult } from '../server/state-machine.js';
 import { KvServer, UNSAFE_LOCAL_READS_ENV } from '../server/kv-server.js';
 import { encodeMemberContext } from '../server/members.js';
@@ -65,10 +66,10 @@ async function bindServer(server: grpc.Server, urls: readonly string[]): Promise
 }
 
 /** lookUpSelf asks the running members (over their peer URLs) for our ID and the cluster ID. */
-async function lookUpSelf(cfg: MemberConfig, myPeerURLs: readonly string[]): Promise<{ id: NodeId; clusterId: string; peers: Map<NodeId, string> }> {
+async function lookUpSelf(cfg: MemberConfig, myPeerURLs: readonly string[], dial: DialRewrite): Promise<{ id: NodeId; clusterId: string; peers: Map<NodeId, string> }> {
   const peers = cfg.initialCluster.filter((m) => m.name !== cfg.name).flatMap((m) => m.peerURLs);
   if (peers.length === 0) throw new Error('--initial-cluster-state existing needs the running members in --initial-cluster');
-  const client = new EtcdClient(peers, { deadlineMs: 3000 });
+  const client = new EtcdClient(peers.map(dial), { deadlineMs: 3000 });
   try {
     const resp = await client.memberList();
     const me = resp.members.find((m) => m.peerURLs.some((u) => myPeerURLs.includes(u)));
@@ -102,6 +103,11 @@ function checkIdentity(walMeta: WalMeta, freshWal: boolean, cfg: MemberConfig, d
 
 /** startMember recovers (or bootstraps) a member from its data directory and starts serving. */
 export async function startMember(cfg: MemberConfig, log: Logger): Promise<Member> {
+  // Test-only: the chaos suite's proxy mode redirects this member's dials to other members.
+  const peerDial = parseTestPeerDial(process.env[TEST_PEER_DIAL_ENV]);
+  if (!peerDial.ok) throw new Error(peerDial.error);
+  if (peerDial.value !== null) log.warn({ dial: Object.fromEntries(peerDial.value) }, `${TEST_PEER_DIAL_ENV} is set: dialling other members through the given addresses (test-only)`);
+  const dial = dialRewrite(peerDial.value);
   const ids = cfg.initialCluster.map((m) => memberId(m.peerURLs, cfg.initialClusterToken));
   const self = cfg.initialCluster.find((m) => m.name === cfg.name);
   if (self === undefined) throw new Error(`--name ${cfg.name} is not in --initial-cluster; add ${cfg.name}=<its peer URL>`);
@@ -117,7 +123,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   let joinedPeers: ReadonlyMap<NodeId, string> = new Map();
   if (freshWal && cfg.initialClusterState === 'existing') {
     // Joining a running cluster: its members know our ID (assigned by MemberAdd) and theirs.
-    const joined = await lookUpSelf(cfg, self.peerURLs);
+    const joined = await lookUpSelf(cfg, self.peerURLs, dial);
     meta = { memberId: joined.id, clusterId: joined.clusterId };
     joinedPeers = joined.peers;
     log.info({ id: joined.id.toString(16), cluster: joined.clusterId }, 'joining an existing cluster');
@@ -259,6 +265,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
       return Buffer.concat(chunks);
     },
     log: (msg) => log.warn(msg),
+    dial,
   });
   // Peers known before anything is applied: the initial cluster, then the recovered registry.
   for (let i = 0; i < cfg.initialCluster.length; i++) {
@@ -270,7 +277,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
 
   const unsafeLocalReads = process.env[UNSAFE_LOCAL_READS_ENV] === '1';
   if (unsafeLocalReads) log.warn(`${UNSAFE_LOCAL_READS_ENV}=1: serving linearizable reads from local state without ReadIndex (test-only, deliberately broken)`);
-  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg), unsafeLocalReads });
+  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg), unsafeLocalReads, dial });
   const hub = new WatchHub(store);
   // Progress notifications for watchers that asked for them (etcd sends them every 10 minutes).
   const progressTimer = setInterval(() => hub.progressNotify(), 10 * 60 * 1000);

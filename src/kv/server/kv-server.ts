@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { etcdError, EtcdError } from './errors.js';
 import { leaseId } from './convert.js';
 import { stripScheme } from '../client/etcd-client.js';
+import type { DialRewrite } from '../transport/test-peer-dial.js';
 
 /** KvServerOptions wires a member's request path. */
 export interface KvServerOptions {
@@ -31,6 +32,8 @@ export interface KvServerOptions {
    * exists so the chaos suite can show that its checks catch such a cluster.
    */
   readonly unsafeLocalReads?: boolean;
+  /** dial maps the leader's client URL to where to forward (test-only, see test-peer-dial.ts). */
+  readonly dial?: DialRewrite;
 }
 
 /** UNSAFE_LOCAL_READS_ENV set to 1 starts a member in the test-only unsafeLocalReads mode. */
@@ -62,9 +65,11 @@ export class KvServer {
   #leaseTimer: NodeJS.Timeout | null = null;
   #wasLeader = false;
   readonly #unsafeLocalReads: boolean;
+  readonly #dial: DialRewrite;
 
   constructor(o: KvServerOptions) {
     this.#unsafeLocalReads = o.unsafeLocalReads === true;
+    this.#dial = o.dial ?? ((url) => url);
     this.id = o.id;
     this.clusterId = o.clusterId;
     this.driver = o.driver;
@@ -209,7 +214,7 @@ export class KvServer {
     const m = this.sm.members.get(lead);
     const url = m?.clientURLs[0];
     if (url === undefined) throw etcdError('no-leader', `the leader ${lead.toString(16)} has not published its client URL yet`);
-    const target = stripScheme(url);
+    const target = stripScheme(this.#dial(url));
     let c = this.#forwarders.get(target);
     if (c === undefined) {
       c = new grpc.Client(target, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });

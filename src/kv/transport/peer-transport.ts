@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Message, NodeId, SnapshotMessage } from '../../raft/index.js';
 import type { Transport } from '../../raft/driver.js';
 import { stripScheme } from '../client/etcd-client.js';
+import type { DialRewrite } from './test-peer-dial.js';
 import {
   decodeBatch, encodeBatch, loadProtoDefinitions, snapshotChunks, SnapshotAssembler,
   type Id64, type RaftHandlers, type StreamAck, type SnapshotAck,
@@ -31,6 +32,11 @@ export interface PeerTransportOptions {
   /** maxSnapshotBytes is the largest snapshot accepted from a peer (default 2 GiB). */
   readonly maxSnapshotBytes?: number;
   readonly log?: (msg: string) => void;
+  /**
+   * dial maps a peer's URL to where to connect (default: the URL itself). Only the chaos
+   * suite's proxy mode sets it, from the test-only RAFTKUBE_TEST_PEER_DIAL (test-peer-dial.ts).
+   */
+  readonly dial?: DialRewrite;
 }
 
 /**
@@ -148,7 +154,8 @@ export class PeerTransport implements Transport {
 
   #client(link: PeerLink): grpc.Client {
     if (link.client === null) {
-      link.client = new this.#ClientCtor(stripScheme(link.url), grpc.credentials.createInsecure(), {
+      const target = stripScheme(this.#o.dial?.(link.url) ?? link.url);
+      link.client = new this.#ClientCtor(target, grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': PEER_MAX_ACK_BYTES,
         'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
         'grpc.keepalive_time_ms': 10_000,
