@@ -25,7 +25,7 @@ export function registerChaosRunCommand(program: Command): Command {
     .option('--workload <kind>', 'kv (etcd reads, writes, compare-and-sets and a watcher), k8s (Deployments scaled and ConfigMaps made through the apiservers, with schedulers, controller managers and simulated nodes running) or both', 'kv')
     .option('--report <dir>', 'where to write the report (default: ./chaos-report-seed-<seed>)')
     .option('--endpoints <urls>', 'run the workload and checks against an existing etcd-v3 cluster instead (no faults)')
-    .option('--net <mode>', 'auto (namespaces when a network fault is asked for), netns or loopback', 'auto')
+    .option('--net <mode>', 'how network faults are injected: netns (members in network namespaces; root), proxy (a fault-injecting TCP proxy on every link between members; no root), auto (netns where it can be set up, else proxy) or loopback (none)', 'auto')
     .option('--base-port <port>', 'first loopback port of the members (client, peer pairs) when not in namespaces', '42379')
     .option('--rate <ops>', 'operations per second over all workers', String(DEFAULT_KV_WORKLOAD.rate))
     .option('--workers <n>', 'concurrent client workers', String(DEFAULT_KV_WORKLOAD.workers))

@@ -125,8 +125,23 @@ describe('chaos run flags', () => {
     expect(err({ workload: 'k8s', endpoints: 'http://127.0.0.1:2379' })).toContain('--workload kv');
     expect(err({ seed: '-1' })).toContain('--seed');
     expect(err({ endpoints: 'http://127.0.0.1:2379', faults: 'kill' })).toContain('--endpoints');
-    expect(err({ net: 'loopback', faults: 'partition' })).toContain('--net netns');
+    expect(err({ net: 'loopback', faults: 'partition' })).toContain('--net auto, netns or proxy');
+    expect(err({ net: 'loopback', faults: 'kill,delay' })).toContain('injects no network faults');
+    expect(err({ net: 'tunnel' })).toContain('auto, netns, proxy or loopback');
+    expect(err({ endpoints: 'http://127.0.0.1:2379', net: 'proxy' })).toContain('--net applies');
     expect(err({ endpoints: 'http://127.0.0.1:2379' })).toBe('accepted');
+  });
+
+  it('takes every network fault in the proxy mode and any mode without network faults', () => {
+    const net = (raw: Partial<RawChaosRunOptions>): string => {
+      const v = validateChaosRunOptions({ ...RAW, ...raw }, ctx);
+      return v.ok ? v.value.net : v.error;
+    };
+    expect(net({ net: 'proxy', faults: 'partition,leader-partition,delay,loss' })).toBe('proxy');
+    expect(net({ net: 'auto', faults: 'partition' })).toBe('auto');
+    expect(net({ net: 'netns', faults: 'loss' })).toBe('netns');
+    expect(net({ net: 'loopback', faults: 'kill,pause,leader-kill,restart-all' })).toBe('loopback');
+    expect(net({ net: 'proxy', faults: 'kill' })).toBe('proxy');
   });
 });
 

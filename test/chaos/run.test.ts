@@ -1,7 +1,8 @@
 /**
  * `raftkube chaos run` end to end, as CI runs it: short runs of a few seeds on 3 members with
  * the kv workload and kill, pause (and, where network namespaces can be made, partition) must
- * pass every check and leave a complete report; the same suite against a deliberately broken
+ * pass every check and leave a complete report, as must runs with every network fault through
+ * the TCP proxy (--net proxy, which needs no root); the same suite against a deliberately broken
  * cluster (members that serve linearizable reads from local state) must report the violation.
  * Every run must stop its members and remove its namespaces and temporary directory.
  */
@@ -122,6 +123,31 @@ describe('chaos run', () => {
       const verdicts = JSON.parse(readFileSync(join(r.dir, 'verdicts.json'), 'utf8')) as { verdicts: { check: string; result: string }[] };
       expect(verdicts.verdicts.map((v) => [v.check, v.result])).toEqual([['recovery', 'pass'], ['linearizability', 'pass'], ['lost writes', 'pass'], ['watch', 'pass']]);
       expect(readFileSync(join(r.dir, 'summary.txt'), 'utf8')).toMatch(/member-replace m\d \(member \d+ replaced by \d+\)/);
+      expectCleanedUp(r);
+    }, 300_000);
+  }
+
+  // The proxy mode needs no root, so it runs everywhere. 25 s hold three faults: two seeds
+  // between them inject all four network faults (4: leader-partition, partition, loss; 12:
+  // partition, delay, loss).
+  const PROXY_FAULTS: FaultKind[] = ['partition', 'leader-partition', 'delay', 'loss'];
+  for (const seed of [4, 12]) {
+    it(`passes every check with seed ${seed} through the TCP proxy (--net proxy: ${PROXY_FAULTS.join(', ')}) and says so in the report`, async () => {
+      const r = await chaosRun(`proxy-${seed}`, ['--net', 'proxy', '--masters', '3', '--duration', '25s', '--seed', String(seed), '--faults', PROXY_FAULTS.join(','), '--workload', 'kv']);
+      expect(r.result.code, describeRun(r)).toBe(0);
+      const schedule = JSON.parse(readFileSync(join(r.dir, 'schedule.json'), 'utf8')) as { netMode: string; planned: unknown; applied: { kind: string; healNs: number | null; error?: string }[] };
+      expect(schedule.netMode).toContain('fault-injecting TCP proxy on every link between members');
+      expect(readFileSync(join(r.dir, 'summary.txt'), 'utf8')).toContain('fault-injecting TCP proxy');
+      expect(schedule.planned).toEqual(planSchedule({ seed, durationMs: 25_000, kinds: PROXY_FAULTS, members: 3 }));
+      expect(schedule.applied.length).toBe(3);
+      for (const a of schedule.applied) {
+        expect(a.error).toBeUndefined();
+        expect(a.healNs).not.toBeNull();
+      }
+      const verdicts = JSON.parse(readFileSync(join(r.dir, 'verdicts.json'), 'utf8')) as { exitCode: number; verdicts: { check: string; result: string }[] };
+      expect(verdicts.verdicts.map((v) => [v.check, v.result])).toEqual([['recovery', 'pass'], ['linearizability', 'pass'], ['lost writes', 'pass'], ['watch', 'pass']]);
+      // Each member was told to dial the others through the proxy.
+      expect(readFileSync(join(r.dir, 'm1.log'), 'utf8')).toContain('RAFTKUBE_TEST_PEER_DIAL is set');
       expectCleanedUp(r);
     }, 300_000);
   }

@@ -1,7 +1,8 @@
 /**
  * cluster: the chaos run's own cluster — kv members as separate processes (each `node
  * <raftkube main> kv ...` itself, so signals reach it), on loopback or each in its own network
- * namespace. The nemesis kills, pauses and restarts members through it. cluster.json is kept
+ * namespace; in the proxy mode they run on loopback and memberEnv tells each where to dial the
+ * others. The nemesis kills, pauses and restarts members through it. cluster.json is kept
  * current in the data directory, so `raftkube down --data-dir DIR` stops whatever a crashed run
  * left behind.
  */
@@ -44,6 +45,8 @@ export interface ChaosClusterOptions {
   readonly memberArgs: readonly string[];
   /** env is added to every member's environment. */
   readonly env: Readonly<Record<string, string>>;
+  /** memberEnv is added to member i's environment (the proxy mode's dial map), read at each start. */
+  readonly memberEnv?: (i: number) => Readonly<Record<string, string>>;
 }
 
 async function until(probe: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -157,7 +160,7 @@ export class ChaosCluster {
     const full = [...args, ...memberArgs(joined ?? this.plans, plan, { dataDir: this.#o.dataDir, extraArgs: this.#o.memberArgs, ...(joined === null || joined === undefined ? {} : { initialClusterState: 'existing' as const }) })];
     const c = this.#o.network === null ? { cmd, args: full } : this.#o.network.wrap(i, cmd, full);
     const fd = openSync(join(this.#o.dataDir, `${plan.name}.log`), 'a');
-    const child = spawn(c.cmd, c.args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...this.#o.env } });
+    const child = spawn(c.cmd, c.args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...this.#o.env, ...this.#o.memberEnv?.(i) } });
     closeSync(fd);
     if (child.pid === undefined) throw new Error(`Could not start member ${plan.name}; see its log in ${this.#o.dataDir}`);
     child.unref();

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { DEFAULT_KV_WORKLOAD } from '../workload/kv.js';
-import { FAULT_KINDS, UNSUPPORTED_FAULTS, type FaultKind } from '../nemesis/schedule.js';
+import { FAULT_KINDS, NETWORK_FAULTS, UNSUPPORTED_FAULTS, type FaultKind } from '../nemesis/schedule.js';
 import type { ChaosRunOptions, NetChoice, WorkloadKind } from './run.js';
 
 /** RawChaosRunOptions are the flags as commander hands them over. */
@@ -84,11 +84,12 @@ export function validateChaosRunOptions(raw: RawChaosRunOptions, o: { readonly r
     if (!f.ok) return f;
     faults = f.value;
   }
-  if (raw.net !== 'auto' && raw.net !== 'netns' && raw.net !== 'loopback') return { ok: false, error: `--net must be auto, netns or loopback (got ${JSON.stringify(raw.net)})` };
+  if (raw.net !== 'auto' && raw.net !== 'netns' && raw.net !== 'proxy' && raw.net !== 'loopback') return { ok: false, error: `--net must be auto, netns, proxy or loopback (got ${JSON.stringify(raw.net)})` };
   const net: NetChoice = raw.net;
-  if (net === 'loopback' && faults.some((f) => f === 'partition' || f === 'delay' || f === 'loss' || f === 'leader-partition')) {
-    return { ok: false, error: 'partition, delay, loss and leader-partition need --net netns (or auto); on loopback only kill, pause, leader-kill and restart-all can be injected' };
+  if (net === 'loopback' && faults.some((f) => NETWORK_FAULTS.includes(f))) {
+    return { ok: false, error: `${NETWORK_FAULTS.join(', ')} need --net auto, netns or proxy; --net loopback injects no network faults (only kill, pause, leader-kill and restart-all)` };
   }
+  if (endpoints !== null && raw.net !== 'auto') return { ok: false, error: '--net applies to the run\'s own cluster; leave it out with --endpoints' };
   const basePort = int(raw.basePort, '--base-port', 1024, 65_000);
   if (!basePort.ok) return basePort;
   const rate = int(raw.rate, '--rate', 1, 100_000);

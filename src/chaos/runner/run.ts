@@ -12,6 +12,7 @@ import { EtcdClient } from '../../kv/client/etcd-client.js';
 import { UNSAFE_LOCAL_READS_ENV } from '../../kv/server/kv-server.js';
 import { Nemesis } from '../nemesis/nemesis.js';
 import { NetnsNetwork } from '../nemesis/netns.js';
+import { ProxyNetwork } from '../nemesis/proxy.js';
 import { formatSchedule, NETWORK_FAULTS, planSchedule, type FaultKind, type ScheduledFault } from '../nemesis/schedule.js';
 import type { RunProgress } from '../report/progress.js';
 import { exitCodeOf, type CheckVerdict } from '../report/verdicts.js';
@@ -26,8 +27,12 @@ import { runK8sChecks } from './k8s-checks.js';
 import type { WatchRecord } from '../checker/watch.js';
 import { JsonlSink, monotonicClock, Recorder, type HistoryOp } from './recorder.js';
 
-/** NetChoice says where members run: namespaces when network faults need them (auto), or as told. */
-export type NetChoice = 'auto' | 'netns' | 'loopback';
+/**
+ * NetChoice says how network faults are injected: in namespaces, through a TCP proxy on every
+ * link between members, or not at all (loopback). auto: namespaces when a network fault is asked
+ * for and they can be made, else the proxy; plain loopback when no network fault is asked for.
+ */
+export type NetChoice = 'auto' | 'netns' | 'proxy' | 'loopback';
 
 /** WorkloadKind says what the clients do: etcd operations, Kubernetes objects, or both at once. */
 export type WorkloadKind = 'kv' | 'k8s' | 'both';
@@ -138,37 +143,54 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
   const needsNet = o.faults.some((f) => NETWORK_FAULTS.includes(f));
   const dataDir = mkdtempSync(join(tmpdir(), 'raftkube-chaos-'));
   let net: NetnsNetwork | null = null;
+  let proxy: ProxyNetwork | null = null;
   let cluster: ChaosCluster | null = null;
   let client: EtcdClient | null = null;
   let nemesis: Nemesis | null = null;
-  let netMode = own ? 'members as processes on loopback' : `external endpoints ${o.endpoints.join(',')}`;
+  let netMode = own ? 'members as processes on loopback (no network faults)' : `external endpoints ${o.endpoints.join(',')}`;
   let recorder: Recorder | null = null;
   try {
     if (own && (o.net === 'netns' || (o.net === 'auto' && needsNet))) {
       // Another run may hold this tag's names and subnet: try a few.
       let made = await NetnsNetwork.create(o.masters, process.pid % 200);
       for (let k = 1; k < 5 && !made.ok && /exists/i.test(made.error); k++) made = await NetnsNetwork.create(o.masters, (process.pid + 37 * k) % 200);
-      if (!made.ok) {
-        throw new ChaosRunError(`Network namespaces could not be set up (${made.error}); partition, delay and loss need them (run as root with \`ip\` and \`tc\`), or leave those faults out of --faults`);
+      if (made.ok) {
+        net = made.value;
+        netMode = made.value.mode;
+      } else if (o.net === 'netns') {
+        throw new ChaosRunError(`Network namespaces could not be set up (${made.error}); --net netns needs root with \`ip\` and \`tc\` (or use --net proxy, which needs neither)`);
+      } else {
+        progress.log(`Network namespaces could not be set up (${made.error}); injecting network faults through a TCP proxy instead`);
+        notes.push(`Network namespaces could not be set up (${made.error}); network faults went through the TCP proxy.`);
       }
-      net = made.value;
-      netMode = made.value.mode;
+    }
+    if (own) {
+      cluster = new ChaosCluster({
+        dataDir, masters: o.masters, basePort: o.basePort, network: net, memberArgs: [],
+        env: o.staleReads ? { [UNSAFE_LOCAL_READS_ENV]: '1' } : {},
+        memberEnv: (i) => proxy?.memberEnv(i) ?? {},
+      });
+      if (net === null && (o.net === 'proxy' || (o.net === 'auto' && needsNet))) {
+        proxy = await ProxyNetwork.create(cluster.plans, { seed: o.seed });
+        netMode = proxy.mode;
+      }
     }
     const names = own ? Array.from({ length: o.masters }, (_, i) => `m${i + 1}`) : o.endpoints.map((e) => e);
     const schedule: ScheduledFault[] = own ? planSchedule({ seed: o.seed, durationMs: o.durationMs, kinds: o.faults, members: o.masters }) : [];
     progress.log(`Seed ${o.seed}: ${schedule.length} faults over ${(o.durationMs / 1000).toFixed(0)} s (${netMode})\n${formatSchedule(schedule, names).trimEnd()}`);
 
     let startRevision = 1;
-    if (own) {
-      cluster = new ChaosCluster({ dataDir, masters: o.masters, basePort: o.basePort, network: net, memberArgs: [], env: o.staleReads ? { [UNSAFE_LOCAL_READS_ENV]: '1' } : {} });
+    if (cluster !== null) {
       progress.status(`starting ${o.masters} members in ${dataDir}`);
       cluster.startAll();
       const healthy = await cluster.waitHealthy(90_000, () => abort.signal.aborted);
       if (healthy === null) throw new ChaosRunError(`The cluster did not become healthy within 90 s; member logs are in ${dataDir}`);
       progress.log(`Cluster up: leader ${healthy.leaderName}, term ${healthy.term}`);
       client = new EtcdClient(cluster.clientURLs, { deadlineMs: o.workload.timeoutMs });
-    } else {
+    } else if (o.endpoints !== null) {
       client = new EtcdClient(o.endpoints, { deadlineMs: o.workload.timeoutMs });
+    } else {
+      throw new Error('BUG: a run with neither its own cluster nor endpoints');
     }
     const prefix = `/raftkube-chaos/${o.seed}-${Date.now()}/`;
     if (!own) startRevision = (await client.range(prefix)).header.revision + 1;
@@ -191,7 +213,7 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
     recorder = rec;
     const workload = o.kind === 'k8s' ? null : new KvWorkload(client, rec, { ...o.workload, prefix, seed: o.seed });
     const watcher = o.kind === 'k8s' ? null : new Watcher(client, rec, { prefix, startRevision });
-    nemesis = new Nemesis(schedule, cluster ?? { names, kill: async () => {}, restart() {}, pause() {}, resume() {}, leader: async () => null, replaceMember: () => Promise.reject(new Error('BUG: no cluster of our own to replace a member in')) }, net, clock, (l) => progress.log(l));
+    nemesis = new Nemesis(schedule, cluster ?? { names, kill: async () => {}, restart() {}, pause() {}, resume() {}, leader: async () => null, replaceMember: () => Promise.reject(new Error('BUG: no cluster of our own to replace a member in')) }, net ?? proxy, clock, (l) => progress.log(l));
     watcher?.start();
     workload?.start();
     k8s?.workload.start(clock);
@@ -258,6 +280,8 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
     cluster = null;
     await net?.destroy();
     net = null;
+    await proxy?.destroy();
+    proxy = null;
 
     progress.status('checking the history');
     const verdicts = abort.signal.aborted
@@ -293,6 +317,7 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
       copyLogs(cluster, dataDir, o.reportDir);
     }
     await net?.destroy();
+    await proxy?.destroy();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
