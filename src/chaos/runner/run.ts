@@ -171,7 +171,9 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
         memberEnv: (i) => proxy?.memberEnv(i) ?? {},
       });
       if (net === null && (o.net === 'proxy' || (o.net === 'auto' && needsNet))) {
-        proxy = await ProxyNetwork.create(cluster.plans, { seed: o.seed });
+        // NB: proxy listeners take ephemeral ports; keep them off the ports the run binds itself
+        // later (members, apiservers and balancer, all within 64 of --base-port).
+        proxy = await ProxyNetwork.create(cluster.plans, { seed: o.seed, avoidPorts: Array.from({ length: 64 }, (_, k) => o.basePort + k) });
         netMode = proxy.mode;
       }
     }
