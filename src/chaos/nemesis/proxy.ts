@@ -6,9 +6,12 @@
  * instead of j's real listeners, told so by the test-only RAFTKUBE_TEST_PEER_DIAL
  * (src/kv/transport/test-peer-dial.ts), while every member keeps advertising its real URLs.
  * The workload's clients reach the members directly: only member-to-member traffic is proxied.
+ * A member replaced by a fresh one (member-replace) keeps its name and URLs, so its successor
+ * starts with the same dial map and the others reach it over the same links.
  *
  * Each accepted connection is dialled onward and its two directions are piped chunk by chunk
- * through a queue that can hold, delay and reorder nothing:
+ * (a chunk is what one read of the socket returned) through a queue that may hold chunks back
+ * but never reorders them:
  *
  * - cut: both links of a pair stop forwarding in both directions; the proxy stops reading, so
  *   the sender's socket buffers fill and its writes back up, and a connection opened meanwhile
