@@ -3,7 +3,7 @@
  */
 import { resolve } from 'node:path';
 import { pino } from 'pino';
-import { checkURL, ConfigError, DEFAULTS, parseInitialCluster, type MemberConfig } from '../kv/member/config.js';
+import { checkMemberConfig, checkURL, ConfigError, DEFAULTS, parseInitialCluster, type MemberConfig } from '../kv/member/config.js';
 import { startMember } from '../kv/member/member.js';
 
 function urls(v: unknown, flag: string): string[] {
@@ -17,7 +17,7 @@ function num(v: unknown, def: number): number {
   return typeof v === 'number' ? v : def;
 }
 
-/** memberConfig turns parsed flags into a MemberConfig, with actionable errors. */
+/** memberConfig turns parsed flags into a checked MemberConfig, with errors naming the flag. */
 export function memberConfig(o: Record<string, string | number | undefined>): MemberConfig {
   const name = String(o['name']);
   const listenClientURLs = urls(o['listenClientUrls'], '--listen-client-urls');
@@ -28,8 +28,7 @@ export function memberConfig(o: Record<string, string | number | undefined>): Me
   if (state !== 'new' && state !== 'existing') throw new ConfigError(`--initial-cluster-state must be new or existing, got ${state}`);
   const heartbeatMs = num(o['heartbeatInterval'], DEFAULTS.heartbeatMs);
   const electionMs = num(o['electionTimeout'], DEFAULTS.electionMs);
-  if (electionMs < 5 * heartbeatMs) throw new ConfigError(`--election-timeout (${electionMs} ms) should be at least 5 × --heartbeat-interval (${heartbeatMs} ms)`);
-  return {
+  return checkMemberConfig({
     name,
     dataDir: String(o['dataDir'] ?? `${name}.raftkube`),
     listenClientURLs,
@@ -43,7 +42,7 @@ export function memberConfig(o: Record<string, string | number | undefined>): Me
     maxRequestBytes: num(o['maxRequestBytes'], DEFAULTS.maxRequestBytes),
     snapshotCount: num(o['snapshotCount'], DEFAULTS.snapshotCount),
     maxTxnOps: num(o['maxTxnOps'], DEFAULTS.maxTxnOps),
-  };
+  });
 }
 
 /** runKvMember starts the member and stops it cleanly on SIGTERM or SIGINT. */

@@ -19,6 +19,12 @@ export class EtcdCallError extends Error {
   }
 }
 
+/** DEFAULT_DEADLINE_MS bounds a unary call when EtcdClientOptions.deadlineMs is not given. */
+const DEFAULT_DEADLINE_MS = 10_000;
+/** RECONNECT_MIN_MS and RECONNECT_MAX_MS bound the back-off between attempts to reach an endpoint. */
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 1_000;
+
 /** EtcdClientOptions tunes the client. */
 export interface EtcdClientOptions {
   /** deadlineMs bounds every unary call (default 10 s). */
@@ -47,10 +53,10 @@ export class EtcdClient {
   constructor(endpoints: readonly string[], o: EtcdClientOptions = {}) {
     if (endpoints.length === 0) throw new Error('EtcdClient needs at least one endpoint');
     this.endpoints = endpoints.map(stripScheme);
-    this.#deadlineMs = o.deadlineMs ?? 10_000;
+    this.#deadlineMs = o.deadlineMs ?? DEFAULT_DEADLINE_MS;
     this.#roundRobin = o.spread === 'round-robin';
     this.#clients = this.endpoints.map(
-      (e) => new grpc.Client(e, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 }),
+      (e) => new grpc.Client(e, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.initial_reconnect_backoff_ms': RECONNECT_MIN_MS, 'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS }),
     );
   }
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { nodeId, type NodeId } from '../../raft/index.js';
+import { PEER_MAX_MESSAGE_BYTES } from '../transport/peer-transport.js';
 
 /** InitialMember is one entry of --initial-cluster. */
 export interface InitialMember {
@@ -49,6 +50,73 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** MIN_ELECTION_HEARTBEATS: the election timeout spans at least this many heartbeats (etcd's rule). */
+const MIN_ELECTION_HEARTBEATS = 5;
+/** MAX_ELECTION_MS is the longest election timeout accepted (etcd's limit, 50 s). */
+export const MAX_ELECTION_MS = 50_000;
+/**
+ * MAX_REQUEST_BYTES_LIMIT is the largest --max-request-bytes accepted: half the peer message
+ * limit, so a request forwarded or appended with its envelope always fits one peer message.
+ */
+export const MAX_REQUEST_BYTES_LIMIT = PEER_MAX_MESSAGE_BYTES / 2;
+
+/**
+ * memberConfigProblem says what is wrong with a member's configuration, naming the flag, or
+ * null when it is usable: every URL http://host:port, the member in --initial-cluster, no peer
+ * URL claimed by two members, sizes and counts positive whole numbers, and an election timeout
+ * of at least MIN_ELECTION_HEARTBEATS heartbeats and at most MAX_ELECTION_MS.
+ */
+export function memberConfigProblem(cfg: MemberConfig): string | null {
+  const whole = (v: number, min: number): boolean => Number.isSafeInteger(v) && v >= min;
+  if (cfg.name.length === 0 || /[,=]/.test(cfg.name)) return `--name must be a non-empty name without "," or "=", not "${cfg.name}"`;
+  if (cfg.dataDir.length === 0) return '--data-dir must not be empty';
+  if (cfg.initialClusterToken.length === 0) return '--initial-cluster-token must not be empty';
+  const urlLists: [string, readonly string[]][] = [
+    ['--listen-client-urls', cfg.listenClientURLs],
+    ['--advertise-client-urls', cfg.advertiseClientURLs],
+    ['--listen-peer-urls', cfg.listenPeerURLs],
+  ];
+  for (const [flag, list] of urlLists) {
+    if (list.length === 0) return `${flag} must list at least one URL`;
+    for (const u of list) {
+      const bad = urlProblem(u, flag);
+      if (bad !== null) return bad;
+    }
+  }
+  if (cfg.initialCluster.length === 0) return '--initial-cluster is empty; list every member as name=peerURL';
+  const owner = new Map<string, string>();
+  for (const m of cfg.initialCluster) {
+    if (m.peerURLs.length === 0) return `--initial-cluster gives member ${m.name} no peer URL`;
+    for (const u of m.peerURLs) {
+      const bad = urlProblem(u, '--initial-cluster');
+      if (bad !== null) return bad;
+      const prev = owner.get(u);
+      if (prev !== undefined && prev !== m.name) return `--initial-cluster gives peer URL ${u} to both ${prev} and ${m.name}`;
+      owner.set(u, m.name);
+    }
+  }
+  if (!cfg.initialCluster.some((m) => m.name === cfg.name)) return `--name ${cfg.name} is not in --initial-cluster; add ${cfg.name}=<its peer URL>`;
+  if (cfg.initialClusterState !== 'new' && cfg.initialClusterState !== 'existing') return `--initial-cluster-state must be new or existing, not ${String(cfg.initialClusterState)}`;
+  if (!whole(cfg.heartbeatMs, 1)) return `--heartbeat-interval must be a whole number of milliseconds ≥ 1, not ${cfg.heartbeatMs}`;
+  if (!whole(cfg.electionMs, 1)) return `--election-timeout must be a whole number of milliseconds ≥ 1, not ${cfg.electionMs}`;
+  if (cfg.electionMs < MIN_ELECTION_HEARTBEATS * cfg.heartbeatMs) {
+    return `--election-timeout (${cfg.electionMs} ms) must be at least ${MIN_ELECTION_HEARTBEATS} × --heartbeat-interval (${cfg.heartbeatMs} ms)`;
+  }
+  if (cfg.electionMs > MAX_ELECTION_MS) return `--election-timeout (${cfg.electionMs} ms) must be at most ${MAX_ELECTION_MS} ms`;
+  if (!whole(cfg.maxRequestBytes, 1)) return `--max-request-bytes must be a whole number ≥ 1, not ${cfg.maxRequestBytes}`;
+  if (cfg.maxRequestBytes > MAX_REQUEST_BYTES_LIMIT) return `--max-request-bytes (${cfg.maxRequestBytes}) must be at most ${MAX_REQUEST_BYTES_LIMIT} (half the peer message limit)`;
+  if (!whole(cfg.snapshotCount, 1)) return `--snapshot-count must be a whole number ≥ 1, not ${cfg.snapshotCount}`;
+  if (!whole(cfg.maxTxnOps, 1)) return `--max-txn-ops must be a whole number ≥ 1, not ${cfg.maxTxnOps}`;
+  return null;
+}
+
+/** checkMemberConfig returns `cfg` if it is usable, else throws a ConfigError naming the flag. */
+export function checkMemberConfig(cfg: MemberConfig): MemberConfig {
+  const problem = memberConfigProblem(cfg);
+  if (problem !== null) throw new ConfigError(problem);
+  return cfg;
+}
+
 /** parseInitialCluster parses "n1=http://a:1,n2=http://b:2" (a name may repeat for several URLs). */
 export function parseInitialCluster(s: string): InitialMember[] {
   const byName = new Map<string, string[]>();
@@ -68,13 +136,19 @@ export function parseInitialCluster(s: string): InitialMember[] {
 
 /** checkURL refuses anything but http://host:port. */
 export function checkURL(url: string, flag: string): void {
+  const problem = urlProblem(url, flag);
+  if (problem !== null) throw new ConfigError(problem);
+}
+
+function urlProblem(url: string, flag: string): string | null {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new ConfigError(`${flag}: "${url}" is not a URL; use http://host:port`);
+    return `${flag}: "${url}" is not a URL; use http://host:port`;
   }
-  if (u.protocol !== 'http:' || u.port === '') throw new ConfigError(`${flag}: "${url}" must be http://host:port (TLS is not supported yet)`);
+  if (u.protocol !== 'http:' || u.port === '') return `${flag}: "${url}" must be http://host:port (TLS is not supported yet)`;
+  return null;
 }
 
 /** hostPort turns http://host:port into host:port. */

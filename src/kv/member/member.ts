@@ -28,11 +28,31 @@ import { clusterService } from '../server/services/cluster-service.js';
 import { maintenanceService } from '../server/services/maintenance-service.js';
 import { watchService } from '../server/services/watch-service.js';
 import { EtcdClient } from '../client/etcd-client.js';
-import { clusterId as deriveClusterId, ConfigError, hostPort, memberId, type MemberConfig } from './config.js';
+import { checkMemberConfig, clusterId as deriveClusterId, ConfigError, hostPort, memberId, type MemberConfig } from './config.js';
 import { decodeWalMeta, encodeWalMeta, type WalMeta } from '../server/records.js';
 
 /** WAL_PREALLOCATE_BYTES is how far ahead the WAL preallocates, so a sync changes no file size. */
 const WAL_PREALLOCATE_BYTES = 16 * 1024 * 1024;
+/** JOIN_LOOKUP_DEADLINE_MS bounds asking the running members who we are, when joining. */
+const JOIN_LOOKUP_DEADLINE_MS = 3_000;
+/** MIN_ELECTION_TICKS is the fewest ticks an election timeout may round to. */
+const MIN_ELECTION_TICKS = 2;
+/** RAFT_MAX_SIZE_PER_MSG bounds the entries of one append (etcd's 1 MiB). */
+const RAFT_MAX_SIZE_PER_MSG = 1024 * 1024;
+/** RAFT_MAX_INFLIGHT_MSGS bounds the appends in flight to one follower (etcd's default is 512). */
+const RAFT_MAX_INFLIGHT_MSGS = 256;
+/** SNAPSHOT_KEEP_ENTRIES_MAX bounds the log tail kept after a snapshot for slightly slow followers. */
+const SNAPSHOT_KEEP_ENTRIES_MAX = 5_000;
+/** SNAPSHOTS_RETAINED is how many snapshot files stay in snap/ after a new one. */
+const SNAPSHOTS_RETAINED = 2;
+/** PROGRESS_NOTIFY_INTERVAL_MS is how often watchers that asked for it get a progress notification (etcd: 10 min). */
+const PROGRESS_NOTIFY_INTERVAL_MS = 10 * 60 * 1000;
+/** CLIENT_MESSAGE_HEADROOM_BYTES is what the client server accepts beyond --max-request-bytes (the refusal then names the limit). */
+const CLIENT_MESSAGE_HEADROOM_BYTES = 512 * 1024;
+/** LEADER_POLL_MS is how often MoveLeader checks whether the transfer finished. */
+const LEADER_POLL_MS = 20;
+/** PUBLISH_RETRY_MS is how often the member tries to publish its name and client URLs until they apply. */
+const PUBLISH_RETRY_MS = 300;
 
 /** Member is a running kv member. */
 export interface Member {
@@ -69,7 +89,7 @@ async function bindServer(server: grpc.Server, urls: readonly string[]): Promise
 async function lookUpSelf(cfg: MemberConfig, myPeerURLs: readonly string[], dial: DialRewrite): Promise<{ id: NodeId; clusterId: string; peers: Map<NodeId, string> }> {
   const peers = cfg.initialCluster.filter((m) => m.name !== cfg.name).flatMap((m) => m.peerURLs);
   if (peers.length === 0) throw new Error('--initial-cluster-state existing needs the running members in --initial-cluster');
-  const client = new EtcdClient(peers.map(dial), { deadlineMs: 3000 });
+  const client = new EtcdClient(peers.map(dial), { deadlineMs: JOIN_LOOKUP_DEADLINE_MS });
   try {
     const resp = await client.memberList();
     const me = resp.members.find((m) => m.peerURLs.some((u) => myPeerURLs.includes(u)));
@@ -103,6 +123,7 @@ function checkIdentity(walMeta: WalMeta, freshWal: boolean, cfg: MemberConfig, d
 
 /** startMember recovers (or bootstraps) a member from its data directory and starts serving. */
 export async function startMember(cfg: MemberConfig, log: Logger): Promise<Member> {
+  checkMemberConfig(cfg);
   // Test-only: the chaos suite's proxy mode redirects this member's dials to other members.
   const peerDial = parseTestPeerDial(process.env[TEST_PEER_DIAL_ENV]);
   if (!peerDial.ok) throw new Error(peerDial.error);
@@ -166,8 +187,8 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   storage.setHardState(hardState);
   storage.append(entries);
 
-  const electionTick = Math.max(2, Math.round(cfg.electionMs / cfg.heartbeatMs));
-  const node = new RawNode({ id: myId, storage, electionTick, heartbeatTick: 1, rng: seededRng(randomInt(2 ** 31)), preVote: true, checkQuorum: true, maxSizePerMsg: 1024 * 1024, maxInflightMsgs: 256 });
+  const electionTick = Math.max(MIN_ELECTION_TICKS, Math.round(cfg.electionMs / cfg.heartbeatMs));
+  const node = new RawNode({ id: myId, storage, electionTick, heartbeatTick: 1, rng: seededRng(randomInt(2 ** 31)), preVote: true, checkQuorum: true, maxSizePerMsg: RAFT_MAX_SIZE_PER_MSG, maxInflightMsgs: RAFT_MAX_INFLIGHT_MSGS });
   const now = (): number => performance.now();
 
   let transport: PeerTransport | null = null;
@@ -211,11 +232,11 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
       const snap: Snapshot = storage.createSnapshot(at, node.confState(), new Uint8Array(0));
       await wal.save({ entries: [], snapshot: snap.metadata });
       // Keep some entries so slightly slow followers catch up from the log, not a snapshot.
-      const keep = Math.min(5000, Math.floor(cfg.snapshotCount / 2));
+      const keep = Math.min(SNAPSHOT_KEEP_ENTRIES_MAX, Math.floor(cfg.snapshotCount / 2));
       const compactTo = logIndex(Math.max(storage.firstIndex(), at - keep));
       if (compactTo > storage.firstIndex()) storage.compact(compactTo);
       await wal.releaseTo(compactTo);
-      await snapStore.purge(2);
+      await snapStore.purge(SNAPSHOTS_RETAINED);
       lastSnapshotIndex = at;
       log.info({ index: at }, 'took a raft snapshot and compacted the log');
     } finally {
@@ -280,17 +301,17 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg), unsafeLocalReads, dial });
   const hub = new WatchHub(store);
   // Progress notifications for watchers that asked for them (etcd sends them every 10 minutes).
-  const progressTimer = setInterval(() => hub.progressNotify(), 10 * 60 * 1000);
+  const progressTimer = setInterval(() => hub.progressNotify(), PROGRESS_NOTIFY_INTERVAL_MS);
   progressTimer.unref();
   const defs = loadProtoDefinitions();
-  const grpcOpts = { 'grpc.max_receive_message_length': cfg.maxRequestBytes + 512 * 1024, 'grpc.max_send_message_length': -1 };
+  const grpcOpts = { 'grpc.max_receive_message_length': cfg.maxRequestBytes + CLIENT_MESSAGE_HEADROOM_BYTES, 'grpc.max_send_message_length': -1 };
   const clientServer = new grpc.Server(grpcOpts);
   const server = kv;
   const waitForLeader = async (target: number, timeoutMs: number): Promise<boolean> => {
     const deadline = now() + timeoutMs;
     while (now() < deadline) {
       if (driver.status().leader === target) return true;
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, LEADER_POLL_MS));
     }
     return false;
   };
@@ -317,7 +338,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     }
     if (driver.status().leader === NO_NODE) return;
     server.submitMemberAttrs(myId, cfg.name, cfg.advertiseClientURLs).catch(() => undefined);
-  }, 300);
+  }, PUBLISH_RETRY_MS);
   publisher.unref();
 
   return {

@@ -15,7 +15,9 @@ import { Rocks, type RocksOptions, type WriteOp } from './rocks.js';
 /** META_CONSISTENT_INDEX names the meta entry holding the last applied Raft index. */
 export const META_CONSISTENT_INDEX = 'consistent_index';
 /** META_COMPACTED names the meta entry holding the compacted revision (etcd's finishedCompactRev). */
-export const META_COMPACTED = 'finishedCompactRev';
+const META_COMPACTED = 'finishedCompactRev';
+/** SCAN_BATCH bounds what one cursor step reads from RocksDB (so a long scan yields often). */
+const SCAN_BATCH = 1_000;
 
 interface PendingRev {
   readonly main: number;
@@ -171,7 +173,7 @@ export class Backend {
       const cursor = this.#db.scan(revLowerBound(fromRev), revLowerBound(Math.min(toRev, this.#flushedRev) + 1));
       try {
         scan: for (;;) {
-          const rows = cursor.next(Math.min(1000, limit + 16));
+          const rows = cursor.next(Math.min(SCAN_BATCH, limit + 16));
           if (rows.length === 0) break;
           for (let i = 0; i < rows.length; i += 2) {
             const k = rows[i] as Buffer;
@@ -200,7 +202,7 @@ export class Backend {
     let last = 0;
     try {
       for (;;) {
-        const rows = cursor.next(1000);
+        const rows = cursor.next(SCAN_BATCH);
         if (rows.length === 0) break;
         for (let i = 0; i < rows.length; i += 2) {
           const { main, sub, tombstone } = parseRevKey(rows[i] as Buffer);
@@ -234,7 +236,7 @@ export class Backend {
     const merged = new Map<string, [Buffer, Buffer | null]>();
     const cursor = this.#db.scan(gte, lt);
     for (;;) {
-      const rows = cursor.next(1000);
+      const rows = cursor.next(SCAN_BATCH);
       if (rows.length === 0) break;
       for (let i = 0; i < rows.length; i += 2) {
         const k = rows[i] as Buffer;

@@ -21,6 +21,9 @@ const MAGIC = Buffer.from('RKMVCC01', 'latin1');
 const END_MARK = 0xffffffff;
 const DIGEST_BYTES = 32;
 const RESTORE_MARKER = 'RESTORE_COMPLETE';
+/** SNAPSHOT_SCAN_BATCH and HASH_SCAN_BATCH bound what one cursor step reads for a snapshot or a hash. */
+const SNAPSHOT_SCAN_BATCH = 1_000;
+const HASH_SCAN_BATCH = 2_000;
 
 /** MvccSnapshot is a consistent image of the whole store, read as a stream of chunks. */
 export interface MvccSnapshot extends AsyncIterable<Buffer> {
@@ -76,7 +79,7 @@ export function makeSnapshot(
     };
     try {
       for (;;) {
-        const rows = cursor.next(1000);
+        const rows = cursor.next(SNAPSHOT_SCAN_BATCH);
         if (rows.length === 0) break;
         for (let i = 0; i < rows.length; i += 2) {
           const k = rows[i] as Buffer;
@@ -240,7 +243,7 @@ export async function hashKV(state: MvccState, rev: number): Promise<MvccResult<
   let crc = crc32c(KEY_BUCKET_NAME);
   try {
     for (;;) {
-      const rows = cursor.next(2000);
+      const rows = cursor.next(HASH_SCAN_BATCH);
       if (rows.length === 0) break;
       for (let i = 0; i < rows.length; i += 2) {
         crc = crc32c((rows[i] as Buffer).subarray(1), crc); // drop our bucket prefix byte

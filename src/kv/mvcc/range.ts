@@ -38,7 +38,7 @@ interface Hit {
  * rangeKeys does: above the current revision is a future revision, below the compacted one is
  * compacted (reading exactly at the compacted revision is allowed).
  */
-export function checkReadRevision(state: MvccState, requested: number, viewRev: number): MvccResult<number> {
+function checkReadRevision(state: MvccState, requested: number, viewRev: number): MvccResult<number> {
   if (requested > viewRev) return fail(errFutureRev());
   const rev = requested <= 0 ? viewRev : requested;
   if (rev < state.compactedRev) return fail(errCompacted(state.compactedRev));

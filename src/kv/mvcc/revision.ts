@@ -8,20 +8,20 @@
  */
 
 /** META_PREFIX is the first byte of every meta-bucket key (consistent index, compacted revision). */
-export const META_PREFIX = 0x4d; // 'M'
+const META_PREFIX = 0x4d; // 'M'
 /** KEY_PREFIX is the first byte of every key-bucket key (revision → encoded mvccpb.KeyValue). */
 export const KEY_PREFIX = 0x6b; // 'k'
 /** AUX_PREFIX is the first byte of auxiliary buckets (e.g. the lessor's), see MvccStore.auxPut. */
-export const AUX_PREFIX = 0x78; // 'x'
+const AUX_PREFIX = 0x78; // 'x'
 
 /** REV_BYTES is the length of an etcd revision key without tombstone mark: 8 + 1 + 8. */
-export const REV_BYTES = 17;
+const REV_BYTES = 17;
 const TOMBSTONE_MARK = 0x74; // 't'
 const SEP = 0x5f; // '_'
 const TWO_32 = 2 ** 32;
 
 /** writeUint64BE writes a non-negative safe integer as 8 big-endian bytes. */
-export function writeUint64BE(buf: Uint8Array, pos: number, n: number): void {
+function writeUint64BE(buf: Uint8Array, pos: number, n: number): void {
   const hi = Math.floor(n / TWO_32);
   const lo = n >>> 0;
   buf[pos] = hi >>> 24;
@@ -35,7 +35,7 @@ export function writeUint64BE(buf: Uint8Array, pos: number, n: number): void {
 }
 
 /** readUint64BE reads 8 big-endian bytes as a number (exact below 2^53). */
-export function readUint64BE(buf: Uint8Array, pos: number): number {
+function readUint64BE(buf: Uint8Array, pos: number): number {
   const hi = ((buf[pos] ?? 0) * 0x1000000) + (((buf[pos + 1] ?? 0) << 16) | ((buf[pos + 2] ?? 0) << 8) | (buf[pos + 3] ?? 0));
   const lo = ((buf[pos + 4] ?? 0) * 0x1000000) + (((buf[pos + 5] ?? 0) << 16) | ((buf[pos + 6] ?? 0) << 8) | (buf[pos + 7] ?? 0));
   return hi * TWO_32 + lo;

@@ -59,6 +59,10 @@ function loadRocksLevel(): NativeDbConstructor {
 
 let RocksLevel: NativeDbConstructor | undefined;
 const NO_OPTIONS = {};
+/** DEFAULT_CACHE_BYTES is the block cache of one member's database. */
+const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
+/** DEFAULT_MEMTABLE_BUDGET_BYTES is the memory budget level-style compaction is tuned from. */
+const DEFAULT_MEMTABLE_BUDGET_BYTES = 64 * 1024 * 1024;
 
 /** WriteOp is one operation of an atomic batch: a put (value set) or a delete (value null). */
 export interface WriteOp {
@@ -92,12 +96,12 @@ export class Rocks {
     const db = new RocksLevel(dir, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
-      cacheSize: options.cacheSize ?? 32 * 1024 * 1024,
+      cacheSize: options.cacheSize ?? DEFAULT_CACHE_BYTES,
       // Level-style compaction tuned from one memory budget (RocksDB's OptimizeLevelStyleCompaction
       // as the binding applies it): 16 MiB memtables instead of the default 64 MiB ones, flushed
       // two at a time. Measured at 600k keys: RSS 250 MiB against 366 MiB with the defaults.
       compaction: 'level',
-      memtableMemoryBudget: options.memtableBudget ?? 64 * 1024 * 1024,
+      memtableMemoryBudget: options.memtableBudget ?? DEFAULT_MEMTABLE_BUDGET_BYTES,
     });
     await db.open();
     return new Rocks(db);

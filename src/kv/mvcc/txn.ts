@@ -73,7 +73,7 @@ function compareIndexed(c: Exclude<Compare, { target: 'VALUE' }>, ki: KeyIndex |
  * for every live key in range; with no key in range the zero KeyValue is compared, except for
  * VALUE, which then fails.
  */
-export function applyCompare(state: MvccState, c: Compare): boolean {
+function applyCompare(state: MvccState, c: Compare): boolean {
   const live: KeyIndex[] = [];
   forEachInSpan(state, keySpan(c.key, c.range_end), (ki) => {
     if (ki.live) live.push(ki);

@@ -43,6 +43,18 @@ type ServiceName = 'KV' | 'Lease' | 'Cluster' | 'Maintenance';
 
 /** LEADER_URL_WAIT_MS bounds how long a forwarded request waits for the leader's client URL. */
 const LEADER_URL_WAIT_MS = 5_000;
+/** LEADER_URL_POLL_MS is how often a forwarded request looks for the leader's client URL. */
+const LEADER_URL_POLL_MS = 20;
+/** FORWARD_DEADLINE_MS bounds a request forwarded to the leader. */
+const FORWARD_DEADLINE_MS = 10_000;
+/** REQUEST_TIMEOUT_MS bounds how long a write waits to apply (etcd: about 7 s by default). */
+const REQUEST_TIMEOUT_MS = 7_000;
+/** PENDING_SWEEP_MS is how often writes that waited too long are failed. */
+const PENDING_SWEEP_MS = 200;
+/** LEASE_EXPIRY_CHECK_MS is how often the leader looks for expired leases (etcd: 500 ms). */
+const LEASE_EXPIRY_CHECK_MS = 500;
+/** LEASE_REVOKES_PER_CHECK bounds the revocations one check proposes, so a burst is spread out. */
+const LEASE_REVOKES_PER_CHECK = 100;
 
 /** KvServer is the member's request path shared by the gRPC services. */
 export class KvServer {
@@ -60,8 +72,8 @@ export class KvServer {
   readonly #idPrefix = BigInt(randomBytes(4).readUInt32BE(0));
   #seq = 0;
   #sweeper: NodeJS.Timeout | null = null;
-  /** requestTimeoutMs bounds how long a write waits to apply (etcd: about 7 s by default). */
-  readonly requestTimeoutMs = 7_000;
+  /** requestTimeoutMs bounds how long a write waits to apply (REQUEST_TIMEOUT_MS). */
+  readonly requestTimeoutMs = REQUEST_TIMEOUT_MS;
   #leaseTimer: NodeJS.Timeout | null = null;
   #wasLeader = false;
   readonly #unsafeLocalReads: boolean;
@@ -105,7 +117,7 @@ export class KvServer {
     this.#wasLeader = leader;
     if (leader) {
       this.sm.lessor.promote(this.now());
-      this.#leaseTimer = setInterval(() => this.#expireLeases(), 500);
+      this.#leaseTimer = setInterval(() => this.#expireLeases(), LEASE_EXPIRY_CHECK_MS);
       this.#leaseTimer.unref();
     } else {
       this.sm.lessor.demote();
@@ -115,7 +127,7 @@ export class KvServer {
   }
 
   #expireLeases(): void {
-    for (const id of this.sm.lessor.expired(this.now(), 100)) {
+    for (const id of this.sm.lessor.expired(this.now(), LEASE_REVOKES_PER_CHECK)) {
       // NB: the revoke goes through Raft; until it applies, the lease stays expired here and
       // keep-alives for it fail, so a client cannot resurrect it.
       this.submitWire('lease-revoke', { ID: leaseId(id) }).catch((err: unknown) => {
@@ -193,7 +205,7 @@ export class KvServer {
         clearInterval(this.#sweeper);
         this.#sweeper = null;
       }
-    }, 200);
+    }, PENDING_SWEEP_MS);
     this.#sweeper.unref();
   }
 
@@ -224,7 +236,7 @@ export class KvServer {
   }
 
   /** forward sends a unary request to the leader unchanged and returns its raw response. */
-  async forward(service: ServiceName, method: string, raw: unknown, deadlineMs = 10_000): Promise<unknown> {
+  async forward(service: ServiceName, method: string, raw: unknown, deadlineMs = FORWARD_DEADLINE_MS): Promise<unknown> {
     const def = loadProtoDefinitions().etcd[service] as unknown as Record<string, grpc.MethodDefinition<unknown, unknown>>;
     const m = def[method]!;
     await this.#leaderURLKnown(Math.min(deadlineMs, LEADER_URL_WAIT_MS));
@@ -248,7 +260,7 @@ export class KvServer {
     for (;;) {
       const lead = this.leader();
       if (lead === NO_NODE || this.sm.members.get(lead)?.clientURLs[0] !== undefined || this.now() >= deadline) return;
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, LEADER_URL_POLL_MS));
     }
   }
 

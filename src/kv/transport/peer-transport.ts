@@ -45,6 +45,17 @@ export interface PeerTransportOptions {
  * maxSizePerMsg, 1 MiB) or a 1 MiB snapshot chunk. Anything larger is refused by grpc-js.
  */
 export const PEER_MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+/** MAX_QUEUED_BYTES_DEFAULT bounds what waits unsent on one peer's stream before the peer counts as unreachable. */
+const MAX_QUEUED_BYTES_DEFAULT = 64 * 1024 * 1024;
+/** KEEPALIVE_MS is how often an idle peer connection is pinged. */
+const KEEPALIVE_MS = 10_000;
+/** RECONNECT_MIN_MS and RECONNECT_MAX_MS bound the back-off between attempts to reach a peer. */
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 1_000;
+/** STREAM_RETRY_MIN_MS is the wait before reopening a stream that worked (it doubles to RECONNECT_MAX_MS). */
+const STREAM_RETRY_MIN_MS = 50;
+/** SNAPSHOT_SEND_DEADLINE_MS bounds sending one snapshot to a peer. */
+const SNAPSHOT_SEND_DEADLINE_MS = 120_000;
 
 /** PEER_MAX_ACK_BYTES bounds what a member reads back from a peer it sends to (acknowledgements only). */
 const PEER_MAX_ACK_BYTES = 64 * 1024;
@@ -98,7 +109,7 @@ export class PeerTransport implements Transport {
       }
       return;
     }
-    this.#links.set(id, { id, url, client: null, stream: null, queue: [], seq: 0, retryAt: 0, backoffMs: 50, snapshotting: false });
+    this.#links.set(id, { id, url, client: null, stream: null, queue: [], seq: 0, retryAt: 0, backoffMs: STREAM_RETRY_MIN_MS, snapshotting: false });
   }
 
   /** removePeer stops linking to a member. */
@@ -143,7 +154,7 @@ export class PeerTransport implements Transport {
         continue;
       }
       // NB: a peer that does not drain its stream must not make us buffer without bound.
-      if (stream.writableLength > (this.#o.maxQueuedBytes ?? 64 * 1024 * 1024)) {
+      if (stream.writableLength > (this.#o.maxQueuedBytes ?? MAX_QUEUED_BYTES_DEFAULT)) {
         this.#o.onUnreachable(link.id);
         continue;
       }
@@ -158,9 +169,9 @@ export class PeerTransport implements Transport {
       link.client = new this.#ClientCtor(target, grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': PEER_MAX_ACK_BYTES,
         'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
-        'grpc.keepalive_time_ms': 10_000,
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 1000,
+        'grpc.keepalive_time_ms': KEEPALIVE_MS,
+        'grpc.initial_reconnect_backoff_ms': RECONNECT_MIN_MS,
+        'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS,
       });
     }
     return link.client;
@@ -181,11 +192,11 @@ export class PeerTransport implements Transport {
       if (link.stream !== stream) return;
       link.stream = null;
       link.retryAt = performance.now() + link.backoffMs;
-      link.backoffMs = Math.min(link.backoffMs * 2, 1000);
+      link.backoffMs = Math.min(link.backoffMs * 2, RECONNECT_MAX_MS);
       this.#o.onUnreachable(link.id);
     };
     stream.on('data', () => {
-      link.backoffMs = 50;
+      link.backoffMs = STREAM_RETRY_MIN_MS;
     });
     stream.on('error', broken);
     stream.on('end', broken);
@@ -217,7 +228,7 @@ export class PeerTransport implements Transport {
           def.path,
           def.requestSerialize,
           def.responseDeserialize as (b: Buffer) => unknown,
-          { deadline: Date.now() + 120_000 },
+          { deadline: Date.now() + SNAPSHOT_SEND_DEADLINE_MS },
           (err: grpc.ServiceError | null) => (err === null ? resolve() : reject(err)),
         );
         for (const c of chunks) call.write(c);

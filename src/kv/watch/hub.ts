@@ -17,6 +17,9 @@ import { ERR_COMPACTED_MESSAGE, type ChangeSet, type KeyValue, type MvccEvent, t
 import { WatcherGroup, type Span } from './group.js';
 import { ResponseQueue, Watcher, type WatchEvent, type WatchRequest } from './watcher.js';
 
+/** HUB_DEFAULTS are the WatchHubOptions limits used when an option is left out. */
+const HUB_DEFAULTS = { maxPendingEvents: 10_000, maxPendingBytes: 64 * 1024 * 1024, catchUpEvents: 1_000, maxWatchersPerSync: 512 } as const;
+
 /** WatchHubOptions tunes a WatchHub. */
 export interface WatchHubOptions {
   /** maxPendingEvents bounds each watcher's unread events (default 10,000). */
@@ -79,10 +82,10 @@ export class WatchHub {
   /** constructor attaches the hub to a store; close() detaches it. */
   constructor(store: MvccStore, options: WatchHubOptions = {}) {
     this.#store = store;
-    this.#maxEvents = options.maxPendingEvents ?? 10_000;
-    this.#maxBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
-    this.#catchUpEvents = options.catchUpEvents ?? 1000;
-    this.#maxPerSync = options.maxWatchersPerSync ?? 512;
+    this.#maxEvents = options.maxPendingEvents ?? HUB_DEFAULTS.maxPendingEvents;
+    this.#maxBytes = options.maxPendingBytes ?? HUB_DEFAULTS.maxPendingBytes;
+    this.#catchUpEvents = options.catchUpEvents ?? HUB_DEFAULTS.catchUpEvents;
+    this.#maxPerSync = options.maxWatchersPerSync ?? HUB_DEFAULTS.maxWatchersPerSync;
     this.#schedule = options.schedule ?? ((task) => void setImmediate(task));
     this.#subscription = store.subscribe({
       onChanges: (cs) => this.#notify(cs),

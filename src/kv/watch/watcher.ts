@@ -5,6 +5,9 @@
 
 import type { KeyValue } from '../mvcc/index.js';
 
+/** COMPACT_AFTER_SHIFTS: a ResponseQueue drops its consumed head once more than this many were taken and they are over half. */
+const COMPACT_AFTER_SHIFTS = 1024;
+
 /** FilterType is WatchCreateRequest.FilterType: drop puts or deletes from a watcher's events. */
 export type FilterType = 'NOPUT' | 'NODELETE';
 
@@ -123,7 +126,7 @@ export class ResponseQueue {
     const item = this.#items[this.#head++] as { r: WatchResponse; events: number; bytes: number };
     this.#events -= item.events;
     this.#bytes -= item.bytes;
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+    if (this.#head > COMPACT_AFTER_SHIFTS && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }

@@ -7,6 +7,9 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 
+/** IOV_MAX is the most buffers one writev may take on Linux. */
+const IOV_MAX = 1024;
+
 /** openFd opens `path` with `flags` (as for fs.open) and resolves to its descriptor. */
 export function openFd(path: string, flags: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -29,7 +32,7 @@ export function fdatasync(fd: number): Promise<void> {
 }
 
 /** fsyncFd flushes a descriptor with fsync (used for directories, where fdatasync is not enough everywhere). */
-export function fsyncFd(fd: number): Promise<void> {
+function fsyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => {
     fs.fsync(fd, (err) => (err ? reject(err) : resolve()));
   });
@@ -57,9 +60,9 @@ export async function writevAll(fd: number, bufs: readonly Uint8Array[], positio
   for (const b of bufs) total += b.byteLength;
   let done = 0;
   let rest: readonly Uint8Array[] = bufs;
-  // NB: IOV_MAX is 1024 on Linux; node splits nothing for us, so cap each call.
+  // NB: node splits nothing for us, so cap each call at IOV_MAX buffers.
   while (done < total) {
-    const chunk = rest.length > 1024 ? rest.slice(0, 1024) : rest;
+    const chunk = rest.length > IOV_MAX ? rest.slice(0, IOV_MAX) : rest;
     const n = await writev(fd, chunk, position + done);
     if (n <= 0) throw new Error(`writev wrote ${n} bytes`);
     done += n;
@@ -78,7 +81,7 @@ export function writevAllSync(fd: number, bufs: readonly Uint8Array[], position:
   let done = 0;
   let rest: readonly Uint8Array[] = bufs;
   while (done < total) {
-    const chunk = rest.length > 1024 ? rest.slice(0, 1024) : rest;
+    const chunk = rest.length > IOV_MAX ? rest.slice(0, IOV_MAX) : rest;
     const n = fs.writevSync(fd, chunk, position + done);
     if (n <= 0) throw new Error(`writev wrote ${n} bytes`);
     done += n;

@@ -25,18 +25,16 @@ import type { ConfState, Entry, EntryType, HardState, LogIndex, NodeId, Snapshot
 import { crc32cRange } from './crc32c.js';
 
 /** HEADER_SIZE is the size of a record header in bytes. */
-export const HEADER_SIZE = 16;
+const HEADER_SIZE = 16;
 /** FORMAT_VERSION is written in every segment's metadata record. */
-export const FORMAT_VERSION = 1;
-/** MAX_PAYLOAD bounds one record's payload (and so one entry's data) to keep a batch in one Buffer. */
-export const MAX_PAYLOAD = 256 * 1024 * 1024;
+const FORMAT_VERSION = 1;
 /** FLAG_BEGIN marks the first record of a batch written before one fdatasync. */
 export const FLAG_BEGIN = 1;
 /** FLAG_END marks the last record of a batch written before one fdatasync. */
 export const FLAG_END = 2;
 
 /** RecordType numbers the kinds of record. */
-export const RecordType = { metadata: 1, hardState: 2, snapshot: 3, entry: 4 } as const;
+const RecordType = { metadata: 1, hardState: 2, snapshot: 3, entry: 4 } as const;
 
 const ENTRY_FIXED = 17;
 const HARD_STATE_SIZE = 24;

@@ -26,9 +26,9 @@ import {
 } from './record.js';
 
 /** SEGMENT_SUFFIX ends every segment file name. */
-export const SEGMENT_SUFFIX = '.wal';
+const SEGMENT_SUFFIX = '.wal';
 /** TEMP_SUFFIX ends a segment being prepared; leftovers are deleted on open. */
-export const TEMP_SUFFIX = '.wal.tmp';
+const TEMP_SUFFIX = '.wal.tmp';
 
 const NAME_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
 
@@ -49,7 +49,7 @@ function hex16(n: number): string {
 }
 
 /** parseSegmentName reads a segment file name, or returns null for any other file. */
-export function parseSegmentName(name: string): SegmentInfo | null {
+function parseSegmentName(name: string): SegmentInfo | null {
   const m = NAME_RE.exec(name);
   if (!m) return null;
   const seq = Number.parseInt(m[1]!, 16);

@@ -24,7 +24,7 @@ export function decoded<T>(d: Decoded<T>): T {
 }
 
 /** resultError maps an apply-time failure to the error etcd reports. */
-export function resultError(r: Extract<ApplyResult, { kind: 'error' }>): EtcdError {
+function resultError(r: Extract<ApplyResult, { kind: 'error' }>): EtcdError {
   switch (r.error.code) {
     case 'compacted':
       return etcdError('compacted');

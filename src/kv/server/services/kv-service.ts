@@ -21,7 +21,7 @@ function keyStr(k: Uint8Array): string {
 }
 
 /** checkTxn applies etcd's txn validation: op count, empty keys, duplicate or overlapping writes. */
-export function checkTxn(t: pb.TxnRequest, maxOps: number): void {
+function checkTxn(t: pb.TxnRequest, maxOps: number): void {
   if (t.compare.length > maxOps || t.success.length > maxOps || t.failure.length > maxOps) throw etcdError('too-many-ops');
   for (const c of t.compare) checkKey(c.key);
   for (const branch of [t.success, t.failure]) {
