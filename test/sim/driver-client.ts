@@ -5,7 +5,8 @@
  * entry), and `submit` at any member, acknowledged when that member applies the write's key, as
  * the KV server acknowledges a forwarded request. Reads call `readIndex` and, when it resolves,
  * read the member's state machine: it must hold every write acknowledged before the read was
- * invoked, and have applied at least the highest commit index known anywhere then.
+ * invoked, and have applied the read index it got, which must be at least the highest commit
+ * index known anywhere then.
  *
  * Every promise the client holds is an Op. Ops of a crashed incarnation are abandoned (the
  * process is gone); every other op must settle — on a clean stop at once, otherwise by the time
@@ -273,7 +274,12 @@ export class DriverClient {
         if (env.partitioned()) this.stats.readsServedDuringPartition++;
         const applied = d.sm.appliedIndex;
         env.trace(`@${env.now()} read ${op.key} at ${d.id} served i${index} applied${applied}`);
-        if (index < minIndex || applied < minIndex) {
+        // The driver's promise: it resolves only once the state machine has applied the read index.
+        if (applied < index) {
+          env.fail(new InvariantViolation('read-linearizability', `read ${op.key} at ${d.id} resolved with read index ${index} while its state machine had applied only ${applied}`));
+          return;
+        }
+        if (index < minIndex) {
           env.fail(new InvariantViolation('read-linearizability', `read ${op.key} at ${d.id} invoked at ${op.startedAt}ms when ${minIndex} was committed got read index ${index} and a state machine applied to ${applied}`));
           return;
         }

@@ -50,7 +50,7 @@ export interface DriverClusterOptions {
   readonly slowFsyncPct?: number;
   /** timeoutTicks bounds proposals and reads (the drivers' timeouts) and the client's wait for a submitted write to apply (default 6 × electionTick). */
   readonly timeoutTicks?: number;
-  /** readPct: each tick the client starts a read at a random member with this chance (default 10). */
+  /** readPct: each tick the client starts a read at a random member with this chance (default 30). */
   readonly readPct?: number;
   readonly keepTrace?: boolean;
 }
@@ -374,7 +374,7 @@ export class DriverCluster {
 
   #clientTick(): void {
     this.client.pump();
-    if (chance(this.#faultRng, this.#o.readPct ?? 10)) {
+    if (chance(this.#faultRng, this.#o.readPct ?? 30)) {
       const up = this.ids().filter((id) => this.node(id).up);
       if (up.length > 0) this.client.read(this.#ref(this.node(up[this.#faultRng.int(up.length)]!)));
     }

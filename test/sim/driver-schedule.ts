@@ -77,7 +77,9 @@ export async function runDriverSchedule(c: DriverCluster, actions: readonly Driv
         break;
       }
       case 'heal':
+        // Clients read everywhere as the partition heals, while members catch up.
         c.heal();
+        for (const id of c.ids()) c.read(id);
         break;
       case 'crash':
         c.crash(at(a.node), a.point);
@@ -91,7 +93,9 @@ export async function runDriverSchedule(c: DriverCluster, actions: readonly Driv
         await c.stop(at(a.node));
         break;
       case 'restart':
+        // A client reads from the restarted member as soon as it is back (it has everything to catch up on).
         c.restart(at(a.node));
+        c.read(at(a.node));
         break;
       case 'net':
         c.setFaults({ dropPct: a.dropPct, dupPct: a.dupPct, minDelay: 1, maxDelay: Math.max(1, a.maxDelay) });
