@@ -34,6 +34,7 @@ export function memberConfig(o: Record<string, string | number | undefined>): Me
     listenClientURLs,
     advertiseClientURLs: o['advertiseClientUrls'] === undefined ? listenClientURLs : urls(o['advertiseClientUrls'], '--advertise-client-urls'),
     listenPeerURLs,
+    listenMetricsURLs: o['listenMetricsUrls'] === undefined ? [] : urls(o['listenMetricsUrls'], '--listen-metrics-urls'),
     initialCluster,
     initialClusterState: state,
     initialClusterToken: String(o['initialClusterToken'] ?? DEFAULTS.initialClusterToken),

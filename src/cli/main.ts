@@ -115,6 +115,7 @@ program
   .option('--advertise-client-urls <urls>', 'client URLs to publish (default: listen URLs)')
   .option('--listen-peer-urls <urls>', 'peer URLs to listen on', 'http://127.0.0.1:2380')
   .option('--initial-advertise-peer-urls <urls>', 'peer URLs to publish (default: listen URLs)')
+  .option('--listen-metrics-urls <urls>', 'extra plain-HTTP URLs serving /metrics and /health (the client URLs serve them too)')
   .option('--initial-cluster <list>', 'name=peerURL,... of the initial members')
   .option('--initial-cluster-state <state>', 'new | existing', 'new')
   .option('--initial-cluster-token <token>', 'cluster token', 'raftkube-cluster')

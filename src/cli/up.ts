@@ -328,6 +328,8 @@ function printUsage(file: ClusterFile, o: UpOptions): void {
       'Use the etcd layer with etcdctl (v3 API):',
       `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints} endpoint status -w table`,
       `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints} put hello world`,
+      'Prometheus metrics and health (etcd\'s /metrics, /health, /livez, /readyz) on each client URL:',
+      `  ${file.masters.map((p) => `${p.clientURL}/metrics`).join('  ')}`,
       `Status: ${commandHint('status', o.dataDir)}    Stop: ${o.detach ? commandHint('down', o.dataDir) : 'Ctrl-C'}`,
       ...(o.detach ? [`Dashboard: ${commandHint('dashboard', o.dataDir)}`] : []),
       '',

@@ -20,6 +20,11 @@ export interface MemberConfig {
   readonly listenClientURLs: readonly string[];
   readonly advertiseClientURLs: readonly string[];
   readonly listenPeerURLs: readonly string[];
+  /**
+   * listenMetricsURLs serve /metrics, /health, /livez and /readyz over plain HTTP (etcd's
+   * --listen-metrics-urls); the client URLs serve them too, beside gRPC.
+   */
+  readonly listenMetricsURLs?: readonly string[];
   readonly initialCluster: readonly InitialMember[];
   readonly initialClusterState: 'new' | 'existing';
   readonly initialClusterToken: string;
@@ -76,6 +81,10 @@ export function memberConfigProblem(cfg: MemberConfig): string | null {
     ['--advertise-client-urls', cfg.advertiseClientURLs],
     ['--listen-peer-urls', cfg.listenPeerURLs],
   ];
+  for (const u of cfg.listenMetricsURLs ?? []) {
+    const bad = urlProblem(u, '--listen-metrics-urls');
+    if (bad !== null) return bad;
+  }
   for (const [flag, list] of urlLists) {
     if (list.length === 0) return `${flag} must list at least one URL`;
     for (const u of list) {

@@ -25,11 +25,13 @@ import { encodeMemberContext } from '../server/members.js';
 import { kvService } from '../server/services/kv-service.js';
 import { leaseService } from '../server/services/lease-service.js';
 import { clusterService } from '../server/services/cluster-service.js';
-import { maintenanceService } from '../server/services/maintenance-service.js';
+import { dirSize, maintenanceService } from '../server/services/maintenance-service.js';
 import { watchService } from '../server/services/watch-service.js';
 import { EtcdClient } from '../client/etcd-client.js';
+import { MemberMetrics, PeerRoundTrips } from '../metrics.js';
 import { checkMemberConfig, clusterId as deriveClusterId, ConfigError, hostPort, memberId, type MemberConfig } from './config.js';
 import { decodeWalMeta, encodeWalMeta, type WalMeta } from '../server/records.js';
+import { listenClient, listenMetrics, type HealthSource, type Listener } from './http.js';
 
 /** WAL_PREALLOCATE_BYTES is how far ahead the WAL preallocates, so a sync changes no file size. */
 const WAL_PREALLOCATE_BYTES = 16 * 1024 * 1024;
@@ -59,8 +61,13 @@ export interface Member {
   readonly id: NodeId;
   readonly clusterId: string;
   readonly server: KvServer;
+  /** metrics is this member's Prometheus registry (served at /metrics). */
+  readonly metrics: MemberMetrics;
   stop(): Promise<void>;
 }
+
+/** HEALTH_KEY is the key health checks read (etcd reads "health" too). */
+const HEALTH_KEY = Buffer.from('health');
 
 function bootstrapEntries(cfg: MemberConfig, ids: readonly NodeId[]): Entry[] {
   // Every member of a new cluster writes the same first entries: one add-voter per member,
@@ -149,9 +156,35 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     joinedPeers = joined.peers;
     log.info({ id: joined.id.toString(16), cluster: joined.clusterId }, 'joining an existing cluster');
   }
+  // The gauges read the member's parts when scraped; until they exist they read as zero.
+  const parts: { driver?: RaftDriver<ApplyResult>; kv?: KvServer; hub?: WatchHub; store?: MvccStore } = {};
+  let watchStreams = 0;
+  const metrics = new MemberMetrics({
+    leader: () => parts.driver?.status().leader ?? 0,
+    isLeader: () => parts.driver?.status().role === 'leader',
+    isLearner: () => {
+      const st = parts.driver?.status();
+      return st !== undefined && st.confState.learners.includes(st.id);
+    },
+    committed: () => parts.driver?.status().commit ?? 0,
+    applied: () => parts.driver?.applied ?? 0,
+    pending: () => parts.kv?.pendingCount ?? 0,
+    dbSize: () => (parts.store === undefined ? Promise.resolve(0) : dirSize(parts.store.dir)),
+    watchers: () => parts.hub?.watcherCount ?? 0,
+    slowWatchers: () => (parts.hub === undefined ? 0 : parts.hub.watcherCount - parts.hub.syncedCount),
+    watchStreams: () => watchStreams,
+    currentRevision: () => parts.store?.currentRevision ?? 0,
+    compactedRevision: () => parts.store?.compactedRevision ?? 0,
+    keys: () => parts.store?.keyCount ?? 0,
+  });
   // NB: once the WAL exists it says who this member is (as etcd, which ignores --initial-cluster*
   // then): a member that joined has the ID the cluster assigned, not the one its flags derive.
-  const { wal, state } = await Wal.open(walDir, { ...(freshWal ? { metadata: encodeWalMeta(meta) } : {}), blockingIO: true, preallocate: WAL_PREALLOCATE_BYTES });
+  const { wal, state } = await Wal.open(walDir, {
+    ...(freshWal ? { metadata: encodeWalMeta(meta) } : {}),
+    blockingIO: true,
+    preallocate: WAL_PREALLOCATE_BYTES,
+    onSyncDuration: (s) => metrics.observeWalFsync(s),
+  });
   if (state.repairedTail !== null) log.warn({ repaired: state.repairedTail }, 'cut a torn write from the end of the WAL');
   let walMeta: WalMeta;
   try {
@@ -163,9 +196,12 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   // NB: the store keeps its files in <dir>/snap itself.
   const snapStore = new SnapshotStore(dir);
   const store = await MvccStore.open(join(dir, 'db'));
+  store.setCommitObserver((s) => metrics.observeBackendCommit(s));
+  parts.store = store;
   const fresh = state.hardState.term === 0 && state.entries.length === 0 && state.snapshot === null;
   const myId = walMeta.memberId;
   const myCluster = walMeta.clusterId;
+  metrics.identify(myId.toString(16));
 
   // A snapshot recorded in the WAL but newer than the store: the install was cut short.
   if (state.snapshot !== null && state.snapshot.index > store.consistentIndex) {
@@ -245,15 +281,23 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   };
 
   let stopping = false;
+  const roundTrips = new PeerRoundTrips((to, s) => metrics.observePeerRoundTrip(to, s));
   const driver = new RaftDriver<ApplyResult>({
     node,
     storage,
     logStore,
-    transport: { send: (msgs) => transport?.send(msgs) },
+    transport: {
+      send: (msgs) => {
+        for (const m of msgs) if (m.type === 'heartbeat') roundTrips.sent(m.to);
+        transport?.send(msgs);
+      },
+    },
     stateMachine: sm,
     tickMs: cfg.heartbeatMs,
     onReady: (rd) => {
       if (rd.softState !== null) {
+        metrics.observeLeader(rd.softState.leader);
+        if (rd.softState.role !== 'leader') roundTrips.reset();
         log.info({ role: rd.softState.role, leader: rd.softState.leader.toString(16), term: driver.status().term }, 'raft state changed');
         kv?.onLeadership();
       }
@@ -271,7 +315,10 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     self: myId,
     clusterId: myCluster,
     peers: new Map(),
-    onMessage: (m) => driver.receive(m),
+    onMessage: (m) => {
+      if (m.type === 'heartbeat-resp') roundTrips.received(m.from);
+      driver.receive(m);
+    },
     onUnreachable: (pid) => {
       driver.node.reportUnreachable(pid);
       driver.kick();
@@ -298,8 +345,11 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
 
   const unsafeLocalReads = process.env[UNSAFE_LOCAL_READS_ENV] === '1';
   if (unsafeLocalReads) log.warn(`${UNSAFE_LOCAL_READS_ENV}=1: serving linearizable reads from local state without ReadIndex (test-only, deliberately broken)`);
-  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg), unsafeLocalReads, dial });
+  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg), unsafeLocalReads, dial, onProposalFailed: () => metrics.proposalFailed() });
   const hub = new WatchHub(store);
+  parts.driver = driver;
+  parts.kv = kv;
+  parts.hub = hub;
   // Progress notifications for watchers that asked for them (etcd sends them every 10 minutes).
   const progressTimer = setInterval(() => hub.progressNotify(), PROGRESS_NOTIFY_INTERVAL_MS);
   progressTimer.unref();
@@ -319,13 +369,30 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   addService(clientServer, defs.etcd.Lease, leaseService(server));
   addService(clientServer, defs.etcd.Cluster, clusterService(server, cfg.initialClusterToken));
   addService(clientServer, defs.etcd.Maintenance, maintenanceService(server, waitForLeader));
-  addService(clientServer, defs.etcd.Watch, watchService(server, hub));
+  addService(clientServer, defs.etcd.Watch, watchService(server, hub, (d) => (watchStreams += d)));
   const peerServer = new grpc.Server({ 'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES });
   addService(peerServer, defs.raft, transport.handlers());
   // A member joining the cluster asks a peer URL for the member list (etcd serves it there too).
   addService(peerServer, defs.etcd.Cluster, clusterService(server, cfg.initialClusterToken));
   await bindServer(peerServer, cfg.listenPeerURLs);
-  await bindServer(clientServer, cfg.listenClientURLs);
+  const health: HealthSource = {
+    leader: () => driver.status().leader,
+    // NB: no alarm is raised yet (NOSPACE needs a quota, CORRUPT a hash check); Alarm lists none.
+    alarms: () => [],
+    serializableRead: () => {
+      const r = store.range({ key: HEALTH_KEY, limit: 1, keys_only: true });
+      if (!r.ok) throw new Error(r.error.message);
+    },
+    linearizableRead: (timeoutMs) => driver.readIndex(timeoutMs).then(() => undefined),
+  };
+  const listeners: Listener[] = [];
+  try {
+    listeners.push(await listenClient(cfg.listenClientURLs, clientServer, { metrics, health }));
+    if (cfg.listenMetricsURLs !== undefined && cfg.listenMetricsURLs.length > 0) listeners.push(await listenMetrics(cfg.listenMetricsURLs, { metrics, health }));
+  } catch (err: unknown) {
+    await Promise.all(listeners.map((l) => l.close()));
+    throw err;
+  }
   driver.start();
   log.info({ id: myId.toString(16), cluster: myCluster, client: cfg.listenClientURLs, peer: cfg.listenPeerURLs }, 'member started');
 
@@ -345,6 +412,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     id: myId,
     clusterId: myCluster,
     server,
+    metrics,
     async stop(): Promise<void> {
       stopping = true;
       clearInterval(publisher);
@@ -353,9 +421,11 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
       server.close();
       hub.close();
       transport?.close();
+      // NB: the client listeners' close waits for their gRPC connections, which tryShutdown ends.
       await Promise.all([
         new Promise<void>((r) => clientServer.tryShutdown(() => r())),
         new Promise<void>((r) => peerServer.tryShutdown(() => r())),
+        ...listeners.map((l) => l.close()),
       ]);
       sm.close();
       await wal.close();

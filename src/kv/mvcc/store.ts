@@ -85,6 +85,7 @@ export class MvccStore {
   #leaseExists: (lease: bigint) => boolean;
   #listeners = new Set<StoreListener>();
   #syncedConsistentIndex: number;
+  #onCommitDuration: ((seconds: number) => void) | null = null;
   #closed = false;
 
   private constructor(dir: string, state: MvccState, options: MvccStoreOptions) {
@@ -140,6 +141,11 @@ export class MvccStore {
   /** setLeaseExists replaces the lease lookup used to check puts (the lessor calls this once). */
   setLeaseExists(fn: (lease: bigint) => boolean): void {
     this.#leaseExists = fn;
+  }
+
+  /** setCommitObserver hears how long each commit's write took, in seconds (a metrics histogram). */
+  setCommitObserver(fn: ((seconds: number) => void) | null): void {
+    this.#onCommitDuration = fn;
   }
 
   /** subscribe adds a listener for applied changes and restores. */
@@ -306,7 +312,9 @@ export class MvccStore {
   async commit(options: CommitOptions = {}): Promise<void> {
     this.#assertOpen();
     const sync = options.sync === true;
+    const start = this.#onCommitDuration === null ? 0n : process.hrtime.bigint();
     this.#state.backend.flush(sync, this.#state.currentRev);
+    if (this.#onCommitDuration !== null) this.#onCommitDuration(Number(process.hrtime.bigint() - start) / 1e9);
     if (sync) this.#syncedConsistentIndex = this.#state.backend.consistentIndex;
   }
 

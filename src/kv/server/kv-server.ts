@@ -34,6 +34,8 @@ export interface KvServerOptions {
   readonly unsafeLocalReads?: boolean;
   /** dial maps the leader's client URL to where to forward (test-only, see test-peer-dial.ts). */
   readonly dial?: DialRewrite;
+  /** onProposalFailed hears of each write this member submitted that failed or timed out (metrics). */
+  readonly onProposalFailed?: () => void;
 }
 
 /** UNSAFE_LOCAL_READS_ENV set to 1 starts a member in the test-only unsafeLocalReads mode. */
@@ -78,8 +80,10 @@ export class KvServer {
   #wasLeader = false;
   readonly #unsafeLocalReads: boolean;
   readonly #dial: DialRewrite;
+  readonly #onProposalFailed: () => void;
 
   constructor(o: KvServerOptions) {
+    this.#onProposalFailed = o.onProposalFailed ?? (() => undefined);
     this.#unsafeLocalReads = o.unsafeLocalReads === true;
     this.#dial = o.dial ?? ((url) => url);
     this.id = o.id;
@@ -177,10 +181,16 @@ export class KvServer {
       await this.driver.submit(data);
     } catch (err: unknown) {
       this.#pending.delete(id);
+      this.#onProposalFailed();
       throw mapProposalError(err);
     }
     this.#ensureSweeper();
     return applied;
+  }
+
+  /** pendingCount is the number of writes submitted here that have not applied yet. */
+  get pendingCount(): number {
+    return this.#pending.size;
   }
 
   /** onApplied resolves the request `id` if this member submitted it. */
@@ -199,6 +209,7 @@ export class KvServer {
       for (const [id, p] of this.#pending) {
         if (p.deadline > now) continue;
         this.#pending.delete(id);
+        this.#onProposalFailed();
         p.reject(etcdError('timeout'));
       }
       if (this.#pending.size === 0 && this.#sweeper !== null) {

@@ -52,6 +52,8 @@ export interface WalOptions {
    * one starts. 0 (the default) preallocates nothing.
    */
   readonly preallocate?: number;
+  /** onSyncDuration hears how long each batch's sync took, in seconds (for a metrics histogram). */
+  readonly onSyncDuration?: (seconds: number) => void;
 }
 
 /** WalState is what a WAL held when it was opened. */
@@ -139,6 +141,7 @@ export class Wal {
   #closing: Promise<void> | null = null;
   #releasing: Promise<unknown> = Promise.resolve();
   readonly #stats: WalStats = { syncs: 0, saves: 0, entries: 0, bytes: 0, cuts: 0, released: 0 };
+  readonly #onSyncDuration: ((seconds: number) => void) | null;
 
   private constructor(init: {
     dir: string;
@@ -159,6 +162,7 @@ export class Wal {
     this.#fd = init.fd;
     this.#segBytes = init.segBytes;
     this.#prealloc = Math.max(0, init.opts.preallocate ?? 0);
+    this.#onSyncDuration = init.opts.onSyncDuration ?? null;
     this.#allocatedTo = init.segBytes;
     this.#shape = init.shape;
     this.#latest = init.durable;
@@ -366,12 +370,14 @@ export class Wal {
       throw new WalIoError('write', file, { cause: err });
     }
     this.#segBytes += n;
+    const syncStart = this.#onSyncDuration === null ? 0n : process.hrtime.bigint();
     try {
       if (this.#blocking) fdatasyncSync(this.#fd);
       else await this.#sync(this.#fd);
     } catch (err) {
       throw new WalIoError('fdatasync', file, { cause: err });
     }
+    if (this.#onSyncDuration !== null) this.#onSyncDuration(Number(process.hrtime.bigint() - syncStart) / 1e9);
     this.#stats.syncs++;
     this.#stats.bytes += n;
     this.#stats.entries += batch.entries;

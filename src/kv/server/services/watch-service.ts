@@ -37,10 +37,11 @@ function eventSize(e: WatchEvent): number {
   return 64 + e.kv.key.length + e.kv.value.length + (e.prev_kv === undefined ? 0 : e.prev_kv.key.length + e.prev_kv.value.length);
 }
 
-/** watchService builds the Watch handler of a member. */
-export function watchService(s: KvServer, hub: WatchHub): WatchHandlers {
+/** watchService builds the Watch handler of a member; onStream hears streams open (1) and close (-1). */
+export function watchService(s: KvServer, hub: WatchHub, onStream: (delta: 1 | -1) => void = () => undefined): WatchHandlers {
   return {
     Watch: (call: grpc.ServerDuplexStream<unknown, PbWatchResponse>) => {
+      onStream(1);
       const active = new Map<number, Active>();
       let nextId = 0;
       let closed = false;
@@ -187,6 +188,7 @@ export function watchService(s: KvServer, hub: WatchHub): WatchHandlers {
       const end = (): void => {
         if (closed) return;
         closed = true;
+        onStream(-1);
         for (const a of active.values()) a.watcher.cancel();
         active.clear();
       };

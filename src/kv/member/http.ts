@@ -1,0 +1,285 @@
+/**
+ * http: a member's HTTP/1 endpoints — /metrics (Prometheus text), /health (etcd's JSON verdict),
+ * /livez and /readyz (Kubernetes-style checks, as etcd 3.6 serves them) — and the listeners that
+ * serve them: on the client URL beside gRPC, and on --listen-metrics-urls.
+ *
+ * etcd answers HTTP/1 and gRPC on one client port (cmux). grpc-js owns its sockets, so the
+ * client port here is a plain TCP listener that looks at the first bytes of each connection: the
+ * HTTP/2 connection preface ("PRI * HTTP/2.0…") goes to the gRPC server (its connection
+ * injector), anything else to an HTTP/1 server. The sniff costs one read per connection, nothing
+ * per request; once handed over, a connection is the gRPC server's as if it had accepted it.
+ */
+import { lookup } from 'node:dns/promises';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type * as grpc from '@grpc/grpc-js';
+import { ServerCredentials } from '@grpc/grpc-js';
+import type { MemberMetrics } from '../metrics.js';
+
+/** HealthSource is what the health endpoints ask of the member. */
+export interface HealthSource {
+  /** leader is the leader's ID, 0 when none is known. */
+  leader(): number;
+  /** alarms lists raised alarms by etcd's names (NOSPACE, CORRUPT). */
+  alarms(): readonly string[];
+  /** serializableRead reads the local store; it throws if the store cannot be read. */
+  serializableRead(): void;
+  /** linearizableRead confirms a read through Raft (ReadIndex); it rejects on failure or timeout. */
+  linearizableRead(timeoutMs: number): Promise<void>;
+}
+
+/** HEALTH_READ_TIMEOUT_MS bounds the linearizable read a health check makes. */
+export const HEALTH_READ_TIMEOUT_MS = 2_000;
+
+/** HealthVerdict is the body of /health, as etcd writes it. */
+export interface HealthVerdict {
+  readonly health: 'true' | 'false';
+  readonly reason: string;
+}
+
+/**
+ * checkHealth is etcd's /health: false with a raised alarm (unless excluded), without a leader,
+ * or when a read fails (linearizable unless `serializable`).
+ */
+export async function checkHealth(h: HealthSource, o: { readonly exclude: readonly string[]; readonly serializable: boolean }): Promise<HealthVerdict> {
+  const alarm = h.alarms().find((a) => !o.exclude.includes(a));
+  if (alarm !== undefined) return { health: 'false', reason: `ALARM ${alarm === 'NOSPACE' || alarm === 'CORRUPT' ? alarm : 'UNKNOWN'}` };
+  if (h.leader() === 0) return { health: 'false', reason: 'RAFT NO LEADER' };
+  try {
+    if (o.serializable) h.serializableRead();
+    else await h.linearizableRead(HEALTH_READ_TIMEOUT_MS);
+  } catch (err: unknown) {
+    return { health: 'false', reason: `RANGE ERROR:${err instanceof Error ? err.message : String(err)}` };
+  }
+  return { health: 'true', reason: '' };
+}
+
+type Check = { readonly name: string; readonly run: (h: HealthSource) => Promise<void> };
+
+const serializableRead: Check = { name: 'serializable_read', run: async (h) => h.serializableRead() };
+const linearizableRead: Check = { name: 'linearizable_read', run: (h) => h.linearizableRead(HEALTH_READ_TIMEOUT_MS) };
+const dataCorruption: Check = {
+  name: 'data_corruption',
+  run: async (h) => {
+    if (h.alarms().includes('CORRUPT')) throw new Error('the CORRUPT alarm is raised');
+  },
+};
+
+/** LIVEZ_CHECKS and READYZ_CHECKS are etcd's: live = the local store answers; ready = also through Raft. */
+const LIVEZ_CHECKS: readonly Check[] = [serializableRead];
+const READYZ_CHECKS: readonly Check[] = [dataCorruption, serializableRead, linearizableRead];
+
+async function runChecks(h: HealthSource, path: 'livez' | 'readyz', url: URL): Promise<{ status: number; body: string }> {
+  const exclude = url.searchParams.getAll('exclude');
+  const verbose = url.searchParams.has('verbose');
+  const all = path === 'livez' ? LIVEZ_CHECKS : READYZ_CHECKS;
+  // /readyz/<check> runs that check alone.
+  const only = url.pathname.split('/')[2];
+  const checks = only === undefined || only === '' ? all : all.filter((c) => c.name === only);
+  if (checks.length === 0) return { status: 404, body: `No ${path} check is named ${only}\n` };
+  const lines: string[] = [];
+  let failed = false;
+  for (const c of checks) {
+    if (exclude.includes(c.name)) {
+      lines.push(`[+]${c.name} excluded: ok`);
+      continue;
+    }
+    try {
+      await c.run(h);
+      lines.push(`[+]${c.name} ok`);
+    } catch (err: unknown) {
+      failed = true;
+      lines.push(`[-]${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (failed) return { status: 503, body: `${lines.join('\n')}\n${path} check failed\n` };
+  return { status: 200, body: verbose ? `${lines.join('\n')}\n${path} check passed\n` : 'ok' };
+}
+
+/** HttpEndpoints serves a member's HTTP/1 requests. */
+export interface HttpEndpoints {
+  readonly metrics: MemberMetrics;
+  readonly health: HealthSource;
+}
+
+/** handleHttp answers one request to /metrics, /health, /livez or /readyz (404 otherwise). */
+export function handleHttp(e: HttpEndpoints, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const send = (status: number, type: string, body: string): void => {
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+  const url = new URL(req.url ?? '/', 'http://member');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    send(405, 'text/plain; charset=utf-8', 'Method Not Allowed\n');
+    return;
+  }
+  const reply = async (): Promise<void> => {
+    const top = url.pathname.split('/')[1] ?? '';
+    switch (top) {
+      case 'metrics':
+        send(200, e.metrics.contentType, await e.metrics.text());
+        return;
+      case 'health': {
+        const v = await checkHealth(e.health, { exclude: url.searchParams.getAll('exclude'), serializable: url.searchParams.get('serializable') === 'true' });
+        send(v.health === 'true' ? 200 : 503, 'application/json', JSON.stringify(v));
+        return;
+      }
+      case 'livez':
+      case 'readyz': {
+        const r = await runChecks(e.health, top, url);
+        send(r.status, 'text/plain; charset=utf-8', r.body);
+        return;
+      }
+      default:
+        send(404, 'text/plain; charset=utf-8', `No endpoint ${url.pathname}; try /metrics, /health, /livez or /readyz\n`);
+    }
+  };
+  reply().catch((err: unknown) => {
+    if (!res.headersSent) send(500, 'text/plain; charset=utf-8', `${err instanceof Error ? err.message : String(err)}\n`);
+    else res.destroy();
+  });
+}
+
+/**
+ * trackHttp1 makes an HTTP/1 server remember its connections so `close` can end them, keep-alive
+ * ones included. NB: http.Server#closeAllConnections knows only the connections of a server
+ * that listens itself; the client port's HTTP/1 server is handed its connections instead.
+ */
+function trackHttp1(server: http.Server): { closeAll(): void } {
+  const open = new Set<net.Socket>();
+  server.on('connection', (sock: net.Socket) => {
+    open.add(sock);
+    sock.once('close', () => open.delete(sock));
+  });
+  return {
+    closeAll(): void {
+      for (const sock of open) sock.destroy();
+      open.clear();
+    },
+  };
+}
+
+/** SNIFF_TIMEOUT_MS closes a client connection that sends nothing to tell its protocol by. */
+const SNIFF_TIMEOUT_MS = 10_000;
+
+/** Listener is a bound HTTP listener that can be closed. */
+export interface Listener {
+  close(): Promise<void>;
+}
+
+async function listenAll(server: net.Server | http.Server, url: string): Promise<net.Server[]> {
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(u.port);
+  // NB: a name such as localhost may resolve to several addresses; grpc-js binds them all, so do we.
+  const addrs = net.isIP(host) !== 0 ? [host] : [...new Set((await lookup(host, { all: true })).map((a) => a.address))];
+  const servers: net.Server[] = [];
+  for (const [i, addr] of addrs.entries()) {
+    const s = i === 0 ? server : new net.Server((sock) => server.emit('connection', sock));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(port, addr, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+      servers.push(s);
+    } catch (err: unknown) {
+      if (i === 0) {
+        for (const x of servers) x.close();
+        throw new Error(`Cannot listen on ${url}: ${err instanceof Error ? err.message : String(err)}; is another member using that port?`);
+      }
+    }
+  }
+  return servers;
+}
+
+function closeServers(servers: readonly net.Server[]): Promise<void> {
+  return Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
+}
+
+/**
+ * listenClient serves `grpcServer` and the HTTP endpoints on each client URL, as etcd does:
+ * HTTP/2 connections go to gRPC, the rest to HTTP/1.
+ */
+export async function listenClient(urls: readonly string[], grpcServer: grpc.Server, e: HttpEndpoints): Promise<Listener> {
+  const injector = grpcServer.createConnectionInjector(ServerCredentials.createInsecure());
+  const h1 = http.createServer((req, res) => handleHttp(e, req, res));
+  const h1Connections = trackHttp1(h1);
+  // Connections not yet handed over: closing the listener must end them itself.
+  const sniffing = new Set<net.Socket>();
+  const onConnection = (sock: net.Socket): void => {
+    let head: Buffer = Buffer.alloc(0);
+    sniffing.add(sock);
+    const giveUp = (): void => {
+      sniffing.delete(sock);
+      sock.destroy();
+    };
+    const onData = (chunk: Buffer): void => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      if (head.length < 3) return;
+      sniffing.delete(sock);
+      sock.off('data', onData);
+      sock.off('error', giveUp);
+      sock.setTimeout(0);
+      sock.off('timeout', giveUp);
+      sock.pause();
+      sock.unshift(head);
+      // The HTTP/2 preface starts "PRI"; no HTTP/1 method does.
+      if (head[0] === 0x50 && head[1] === 0x52 && head[2] === 0x49) {
+        injector.injectConnection(sock);
+      } else {
+        h1.emit('connection', sock);
+        // NB: the HTTP/1 server reads through 'data' events once the socket flows again.
+        sock.resume();
+      }
+    };
+    sock.on('data', onData);
+    sock.on('error', giveUp);
+    sock.setTimeout(SNIFF_TIMEOUT_MS);
+    sock.on('timeout', giveUp);
+  };
+  const servers: net.Server[] = [];
+  try {
+    for (const url of urls) servers.push(...(await listenAll(net.createServer(onConnection), url)));
+  } catch (err: unknown) {
+    await closeServers(servers);
+    injector.destroy();
+    throw err;
+  }
+  return {
+    async close(): Promise<void> {
+      const closed = closeServers(servers);
+      for (const sock of sniffing) sock.destroy();
+      sniffing.clear();
+      h1Connections.closeAll();
+      await closed;
+      injector.destroy();
+    },
+  };
+}
+
+/** listenMetrics serves the HTTP endpoints alone on each URL (etcd's --listen-metrics-urls). */
+export async function listenMetrics(urls: readonly string[], e: HttpEndpoints): Promise<Listener> {
+  const servers: net.Server[] = [];
+  const h1s: { closeAll(): void }[] = [];
+  try {
+    for (const url of urls) {
+      const h1 = http.createServer((req, res) => handleHttp(e, req, res));
+      h1s.push(trackHttp1(h1));
+      servers.push(...(await listenAll(h1, url)));
+    }
+  } catch (err: unknown) {
+    await closeServers(servers);
+    throw err;
+  }
+  return {
+    async close(): Promise<void> {
+      const closed = closeServers(servers);
+      for (const h of h1s) h.closeAll();
+      await closed;
+    },
+  };
+}
