@@ -249,8 +249,9 @@ export class RaftDriver<R> {
 
   /**
    * propose appends `data` if this member leads and resolves with the state machine's result once
-   * the entry applies here. It rejects at once if this member does not lead, with 'dropped' if a
-   * leader change lost the entry, and with 'timeout' or 'stopped' otherwise; never both.
+   * the entry applies here. Otherwise it rejects, once: at once if this member does not lead,
+   * with 'dropped' if a leader change lost the entry, with 'timeout' or 'stopped' if neither
+   * happened in time.
    */
   propose(data: Uint8Array): Promise<R> {
     return this.#track(this.#o.node.propose(data));
