@@ -199,6 +199,18 @@ export class ChaosCluster {
     for (const p of pids) process.kill(p, 'SIGCONT');
   }
 
+  /** #catchUp describes a joining member's progress: its applied index beside the leader's commit. */
+  async #catchUp(others: EtcdClient, url: string): Promise<string> {
+    const me = new EtcdClient([url], { deadlineMs: 1000 });
+    try {
+      const [mine, theirs] = await Promise.all([me.statusAt(0).catch(() => null), Promise.all(others.endpoints.map((_, k) => others.statusAt(k).catch(() => null)))]);
+      const leader = theirs.find((t) => t !== null && t.leader === t.header.member_id) ?? null;
+      return `the learner has applied ${mine === null ? '? (no answer)' : mine.raftAppliedIndex} of the leader's ${leader === null ? '? (no leader answered)' : leader.raftIndex} entries`;
+    } finally {
+      me.close();
+    }
+  }
+
   /** replacing says whether member i is being replaced right now. */
   replacing(i: number): boolean {
     return this.#replacing.has(i);
@@ -294,8 +306,9 @@ export class ChaosCluster {
         try {
           await client.memberPromote(newId);
         } catch (err: unknown) {
-          // Not caught up yet: the leader says so until the learner holds most of its log.
-          if (isCode(err, Code.FAILED_PRECONDITION, 'in sync with leader')) return undefined;
+          // Not caught up yet: the leader says so until the learner holds most of its log. Say
+          // how far it has come, so a replacement that never catches up explains itself.
+          if (isCode(err, Code.FAILED_PRECONDITION, 'in sync with leader')) throw new Error(`not in sync yet: ${await this.#catchUp(client, plan.clientURL)}`);
           // A retried promotion whose first try went through.
           if (!isCode(err, Code.FAILED_PRECONDITION, 'can only promote a learner member')) throw err;
         }
