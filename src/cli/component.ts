@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Result } from '../control-plane/api/types.js';
 import { ApiClient } from '../control-plane/client/api-client.js';
+import { parseBindAddress, processRegistry, serveMetrics, type MetricsServer } from '../control-plane/metrics.js';
 import { CliError } from './cli-error.js';
 import { keepAlive } from './keep-alive.js';
 
@@ -53,6 +54,27 @@ export function componentClient(f: ClientFlags, log: Logger, tokenOf: (text: str
     ...(caPem === undefined ? {} : { caPem }),
     ...(f.tlsServerName === undefined ? {} : { tlsServerName: f.tlsServerName }),
   });
+}
+
+/** METRICS_BIND_ADDRESS_HELP describes the --metrics-bind-address flag every component takes. */
+export const METRICS_BIND_ADDRESS_HELP = 'host:port to serve /metrics (process and Node.js runtime) and /healthz on, over plain HTTP (off when not given)';
+
+/**
+ * startComponentMetrics serves the process's metrics on --metrics-bind-address when it is given
+ * (as Kubernetes components do), or returns null.
+ */
+export async function startComponentMetrics(address: string | undefined, log: Logger): Promise<MetricsServer | null> {
+  if (address === undefined || address === '') return null;
+  const a = parseBindAddress(address);
+  if (!a.ok) throw new CliError(a.error);
+  let server: MetricsServer;
+  try {
+    server = await serveMetrics(processRegistry(), a.host, a.port);
+  } catch (e: unknown) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+  log.info({ address: `${a.host}:${server.port}` }, 'serving metrics');
+  return server;
 }
 
 /**

@@ -10,7 +10,7 @@
  * --token-file takes a kube-apiserver token file (its system:kube-controller-manager line is
  * used) or a file holding just the token.
  */
-import { componentClient, runUntilSignalled } from './component.js';
+import { componentClient, METRICS_BIND_ADDRESS_HELP, runUntilSignalled, startComponentMetrics } from './component.js';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { pino, type Logger } from 'pino';
@@ -35,6 +35,7 @@ export interface ControllerManagerFlags {
   readonly nodeMonitorGracePeriod: number;
   /** podEvictionTimeout in ms (for the node lifecycle controller). */
   readonly podEvictionTimeout: number;
+  readonly metricsBindAddress?: string;
   readonly logLevel: string;
 }
 
@@ -76,12 +77,14 @@ export function startControllerManagerFromFlags(f: ControllerManagerFlags, log: 
 }
 
 /** runControllerManagerCommand runs until SIGTERM or SIGINT, then releases the lease and exits. */
-export function runControllerManagerCommand(f: ControllerManagerFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'controller-manager', master: f.master } })): void {
+export async function runControllerManagerCommand(f: ControllerManagerFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'controller-manager', master: f.master } })): Promise<void> {
+  const metrics = await startComponentMetrics(f.metricsBindAddress, log);
   const { handle, client } = startControllerManagerFromFlags(f, log);
   log.info({ identity: handle.identity, apiservers: f.apiservers, nodeMonitorGracePeriodMs: f.nodeMonitorGracePeriod, podEvictionTimeoutMs: f.podEvictionTimeout }, 'controller-manager started; campaigning for kube-system/kube-controller-manager');
   runUntilSignalled(log, 'releasing the lease', async () => {
     await handle.stop();
     client.close();
+    await metrics?.close();
   });
 }
 
@@ -100,8 +103,9 @@ export function registerControllerManagerCommand(program: Command): void {
     .option('--workers <n>', 'workers per controller', positiveInt, 5)
     .option('--node-monitor-grace-period <duration>', 'how long a node may go without renewing its Lease before it is NotReady', parseDuration, 40_000)
     .option('--pod-eviction-timeout <duration>', 'default tolerationSeconds for evicting pods from an unreachable node', parseDuration, 300_000)
+    .option('--metrics-bind-address <host:port>', METRICS_BIND_ADDRESS_HELP)
     .option('--log-level <level>', 'pino log level', 'info')
-    .action((o: ControllerManagerFlags) => {
-      runControllerManagerCommand(o);
+    .action(async (o: ControllerManagerFlags) => {
+      await runControllerManagerCommand(o);
     });
 }

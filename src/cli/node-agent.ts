@@ -5,7 +5,7 @@
  * stops its pods' processes too (SIGTERM, then SIGKILL after 2 s). Killed instead, it leaves them
  * running, and its next run on the same data directory adopts them.
  */
-import { readText, runUntilSignalled } from './component.js';
+import { METRICS_BIND_ADDRESS_HELP, readText, runUntilSignalled, startComponentMetrics } from './component.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -47,6 +47,7 @@ export interface NodeAgentFlags {
   readonly backoffMax: number;
   readonly leaseRenew: number;
   readonly statusReport: number;
+  readonly metricsBindAddress?: string;
   readonly logLevel: string;
 }
 
@@ -136,6 +137,7 @@ export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger
 
 /** runNodeAgentCommand runs the agent until SIGTERM or SIGINT. */
 export async function runNodeAgentCommand(f: NodeAgentFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'node-agent', node: f.name } })): Promise<void> {
+  const metrics = await startComponentMetrics(f.metricsBindAddress, log);
   const client = nodeAgentClient(f);
   let agent: AgentHandle;
   let logs: LogServer | undefined;
@@ -152,6 +154,7 @@ export async function runNodeAgentCommand(f: NodeAgentFlags, log: Logger = pino(
     agent = startNodeAgent(f, client, log, logs, (r) => (runtime = r));
   } catch (e: unknown) {
     await logs?.close();
+    await metrics?.close();
     client.close();
     throw e;
   }
@@ -167,6 +170,7 @@ export async function runNodeAgentCommand(f: NodeAgentFlags, log: Logger = pino(
     await agent.stop();
     await logs?.close();
     client.close();
+    await metrics?.close();
   });
 }
 
@@ -199,6 +203,7 @@ export function registerNodeAgentCommand(program: Command): void {
     .option('--backoff-max <seconds>', 'process runtime: longest CrashLoopBackOff delay', nonNegative, 300)
     .option('--lease-renew <seconds>', 'how often each node renews its Lease', nonNegative, 10)
     .option('--status-report <seconds>', 'how often each node reports its status', nonNegative, 60)
+    .option('--metrics-bind-address <host:port>', METRICS_BIND_ADDRESS_HELP)
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (o: NodeAgentFlags) => {
       await runNodeAgentCommand(o);

@@ -9,7 +9,7 @@
  * --token-file takes either a kube-apiserver token file (the system:kube-scheduler line is
  * used) or a file holding just the token.
  */
-import { componentClient, runUntilSignalled } from './component.js';
+import { componentClient, METRICS_BIND_ADDRESS_HELP, runUntilSignalled, startComponentMetrics } from './component.js';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { pino, type Logger } from 'pino';
@@ -31,6 +31,7 @@ export interface SchedulerFlags {
   /** leaseDuration in seconds; the renew deadline is 2/3 of it and the retry period 1/6. */
   readonly leaseDuration: number;
   readonly percentageOfNodesToScore: number;
+  readonly metricsBindAddress?: string;
   readonly logLevel: string;
 }
 
@@ -77,6 +78,7 @@ export function startSchedulerFromFlags(f: SchedulerFlags, log: Logger): { reado
 
 /** runSchedulerCommand runs the scheduler until SIGTERM or SIGINT, then releases the lease and exits. */
 export async function runSchedulerCommand(f: SchedulerFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'scheduler', master: f.master } })): Promise<void> {
+  const metrics = await startComponentMetrics(f.metricsBindAddress, log);
   const { handle, client } = startSchedulerFromFlags(f, log);
   log.info({ identity: handle.identity, apiservers: f.apiservers }, 'scheduler started; campaigning for kube-system/kube-scheduler');
   const synced = await handle.synced();
@@ -84,6 +86,7 @@ export async function runSchedulerCommand(f: SchedulerFlags, log: Logger = pino(
   runUntilSignalled(log, 'releasing the lease', async () => {
     await handle.stop();
     client.close();
+    await metrics?.close();
   });
 }
 
@@ -100,6 +103,7 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--master <name>', 'the master this scheduler runs on; the lease holder identity begins with it', 'scheduler')
     .option('--lease-duration <seconds>', 'lease duration (renew deadline 2/3 of it, retry period 1/6)', positiveNumber, 6)
     .option('--percentage-of-nodes-to-score <n>', 'share of nodes to find feasible before scoring (0: adaptive)', percentage, 0)
+    .option('--metrics-bind-address <host:port>', METRICS_BIND_ADDRESS_HELP)
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (o: SchedulerFlags) => {
       await runSchedulerCommand(o);

@@ -17,6 +17,7 @@ import { podLogsProxy } from './pod-logs.js';
 import { podExecProxy } from './pod-exec.js';
 import { GrpcFace, serveGrpc } from './grpc/server.js';
 import { bootstrapCluster } from './registry/bootstrap.js';
+import { ApiServerMetrics } from '../metrics.js';
 import { ApiRegistry } from './registry/registry.js';
 import { createRestServer, type RestServer } from './rest/index.js';
 import { productionSchema } from './schema-functions.js';
@@ -96,8 +97,11 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<RunningApiSe
     const a = authn.authenticate(header);
     return a.kind === 'user' ? a.user : a.kind;
   };
+  const metrics = new ApiServerMetrics();
   const rest: RestServer = createRestServer({
     registry,
+    onRequest: (r) => metrics.observe(r),
+    metrics: () => metrics.text(),
     authenticate: (header) => {
       const w = whoIs(header);
       return w === 'invalid' ? null : w === 'anonymous' ? ANONYMOUS_USER : w;
