@@ -57,8 +57,13 @@ function expectCleanedUp(r: Run): void {
     }
   });
   expect(leftovers).toEqual([]);
-  // Only a run that made namespaces is checked for them (another run on the machine may hold its own).
-  if (NETNS && r.result.stderr.includes('network namespaces on a bridge')) expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toMatch(/\brk\d+m\d\b/);
+  // Only the namespaces this run made (named in its mode line) are looked for: another run on
+  // the machine may hold its own.
+  if (r.result.stderr.includes(' on a bridge; tc drops packets')) {
+    const tag = /network namespaces (rk\d+)m1…/.exec(r.result.stderr)?.[1];
+    expect(tag, 'the namespaces the run made').toBeDefined();
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toMatch(new RegExp(`\\b${tag}m\\d\\b`));
+  }
 }
 
 function describeRun(r: Run): string {

@@ -72,7 +72,7 @@ export class NetnsNetwork implements NetworkFaults {
     this.#bridge = bridge;
     this.bridgeAddress = bridgeAddress;
     this.#netem = netem;
-    this.mode = `network namespaces on a bridge; tc drops packets${netem ? ', netem delays them' : '; delay is a bandwidth cap (no netem in this kernel)'}`;
+    this.mode = `network namespaces ${members[0]!.namespace}…${members.at(-1)!.namespace} on a bridge; tc drops packets${netem ? ', netem delays them' : '; delay is a bandwidth cap (no netem in this kernel)'}`;
   }
 
   /**
