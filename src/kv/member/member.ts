@@ -155,6 +155,17 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     meta = { memberId: joined.id, clusterId: joined.clusterId };
     joinedPeers = joined.peers;
     log.info({ id: joined.id.toString(16), cluster: joined.clusterId }, 'joining an existing cluster');
+  } else if (cfg.initialClusterState === 'existing') {
+    // Restarting a member that joined: if it stopped before applying the entries that name the
+    // running members (it was still catching up), neither its registry nor --initial-cluster
+    // (whose derived IDs are wrong for members that themselves joined) says where to answer the
+    // leader, and without answers the leader never sends it further. Ask the members again;
+    // its own WAL still says who it is. Best effort: without an answer it goes on with what it has.
+    try {
+      joinedPeers = (await lookUpSelf(cfg, self.peerURLs, dial)).peers;
+    } catch (err: unknown) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not ask the running members who they are; going on with the recovered member list');
+    }
   }
   // The gauges read the member's parts when scraped; until they exist they read as zero.
   const parts: { driver?: RaftDriver<ApplyResult>; kv?: KvServer; hub?: WatchHub; store?: MvccStore } = {};
