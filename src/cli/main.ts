@@ -27,6 +27,7 @@ import { registerControllerManagerCommand } from './controller-manager.js';
 import { registerNodeAgentCommand } from './node-agent.js';
 import { registerChaosCheckCommand } from './chaos.js';
 import { portOrZero, registerDashboardCommand } from './dashboard.js';
+import { registerSnapshotCommand } from './snapshot.js';
 import type { NodeRuntime } from './components-up.js';
 import { leaseHolders, probeApiservers } from './control-plane-up.js';
 
@@ -141,6 +142,7 @@ registerDashboardCommand(program);
 registerBenchSchedulerCommand(program);
 registerChaosRunCommand(program);
 registerBenchPodsCommands(program);
+registerSnapshotCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof Error ? err.message : String(err);

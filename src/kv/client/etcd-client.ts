@@ -163,6 +163,32 @@ export class EtcdClient {
     return this.unary('Cluster', 'MemberPromote', { ID: id }, responseDecoders.MembersResponse);
   }
 
+  /**
+   * snapshotAt streams endpoint i's Maintenance.Snapshot: the snapshot file's bytes in order
+   * (see mvcc/snapshot-file.ts). The stream ends when the member has sent everything; a failed
+   * or malformed stream throws EtcdCallError or Error.
+   */
+  async *snapshotAt(i: number): AsyncGenerator<Buffer> {
+    const m = (loadProtoDefinitions().etcd.Maintenance as unknown as Record<string, grpc.MethodDefinition<unknown, unknown>>)['Snapshot'];
+    if (m === undefined) throw new Error('Unknown method Maintenance.Snapshot');
+    const endpoint = this.endpoints[i];
+    if (endpoint === undefined) throw new RangeError(`No endpoint ${i}`);
+    const call = this.rawClient(i).makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, {}, new grpc.Metadata(), {});
+    try {
+      for await (const raw of call as AsyncIterable<unknown>) {
+        const d = responseDecoders.SnapshotResponse(raw);
+        if (!d.ok) throw new Error(`Malformed Maintenance.Snapshot response from ${endpoint}: ${d.error}`);
+        yield Buffer.from(d.value.blob);
+      }
+    } catch (err: unknown) {
+      const e = err as Partial<grpc.ServiceError>;
+      if (typeof e.code === 'number' && typeof e.details === 'string') throw new EtcdCallError(e.code, e.details, endpoint);
+      throw err;
+    } finally {
+      call.cancel();
+    }
+  }
+
   close(): void {
     for (const c of this.#clients) c.close();
   }

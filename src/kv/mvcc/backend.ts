@@ -15,7 +15,7 @@ import { Rocks, type RocksOptions, type WriteOp } from './rocks.js';
 /** META_CONSISTENT_INDEX names the meta entry holding the last applied Raft index. */
 export const META_CONSISTENT_INDEX = 'consistent_index';
 /** META_COMPACTED names the meta entry holding the compacted revision (etcd's finishedCompactRev). */
-const META_COMPACTED = 'finishedCompactRev';
+export const META_COMPACTED = 'finishedCompactRev';
 /** SCAN_BATCH bounds what one cursor step reads from RocksDB (so a long scan yields often). */
 const SCAN_BATCH = 1_000;
 

@@ -121,6 +121,111 @@ async function* asChunks(source: SnapshotSource): AsyncGenerator<Uint8Array> {
   for (const c of source) yield c;
 }
 
+/** SnapshotEntry is one RocksDB entry of a snapshot image. */
+export interface SnapshotEntry {
+  readonly key: Buffer;
+  readonly value: Buffer;
+}
+
+/**
+ * SnapshotParser reads a snapshot image incrementally: push() each chunk and take the entries it
+ * completes, then finish() checks that the image ended and that its SHA-256 matches. Bytes after
+ * the image's checksum are not parsed; `trailingBytes` counts them and `trailing` keeps the first
+ * TRAILING_KEPT of them (a file wraps the image in padding and a hash of its own).
+ */
+export class SnapshotParser {
+  /** TRAILING_KEPT is how many bytes after the image `trailing` keeps. */
+  static readonly TRAILING_KEPT = 1024;
+  readonly #hash = createHash('sha256');
+  #buf: Buffer = Buffer.alloc(0);
+  #pos = 0;
+  #magicSeen = false;
+  #ended = false;
+  #digest: Buffer | null = null;
+  #imageBytes = 0;
+  #trailing: Buffer[] = [];
+  #trailingBytes = 0;
+
+  /** imageBytes is the image's length including its checksum, once finished (0 before). */
+  get imageBytes(): number {
+    return this.#digest === null ? 0 : this.#imageBytes;
+  }
+
+  /** trailingBytes counts the bytes pushed after the image's checksum. */
+  get trailingBytes(): number {
+    return this.#trailingBytes;
+  }
+
+  /** trailing is the start (up to TRAILING_KEPT bytes) of what followed the image. */
+  get trailing(): Buffer {
+    return Buffer.concat(this.#trailing).subarray(0, SnapshotParser.TRAILING_KEPT);
+  }
+
+  /** push parses one more chunk and returns the entries it completes; throws SnapshotError on foreign bytes. */
+  push(chunk: Uint8Array): SnapshotEntry[] {
+    if (this.#digest !== null) {
+      this.#keepTrailing(Buffer.from(chunk));
+      return [];
+    }
+    const buf = this.#pos < this.#buf.length ? Buffer.concat([this.#buf.subarray(this.#pos), chunk]) : Buffer.from(chunk);
+    let pos = 0;
+    const out: SnapshotEntry[] = [];
+    if (!this.#magicSeen) {
+      if (buf.length < MAGIC.length) {
+        this.#buf = buf;
+        this.#pos = 0;
+        return out;
+      }
+      if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new SnapshotError('Not a raftkube MVCC snapshot (bad magic): check the file you passed');
+      this.#hash.update(buf.subarray(0, MAGIC.length));
+      pos = MAGIC.length;
+      this.#magicSeen = true;
+    }
+    while (!this.#ended) {
+      if (buf.length - pos < 4) break;
+      const klen = buf.readUInt32BE(pos);
+      if (klen === END_MARK) {
+        this.#hash.update(buf.subarray(pos, pos + 4));
+        pos += 4;
+        this.#ended = true;
+        break;
+      }
+      if (buf.length - pos < 8 + klen) break;
+      const vlen = buf.readUInt32BE(pos + 4 + klen);
+      const total = 8 + klen + vlen;
+      if (buf.length - pos < total) break;
+      this.#hash.update(buf.subarray(pos, pos + total));
+      out.push({ key: Buffer.from(buf.subarray(pos + 4, pos + 4 + klen)), value: Buffer.from(buf.subarray(pos + 8 + klen, pos + total)) });
+      pos += total;
+    }
+    if (this.#ended && buf.length - pos >= DIGEST_BYTES) {
+      this.#digest = Buffer.from(buf.subarray(pos, pos + DIGEST_BYTES));
+      pos += DIGEST_BYTES;
+      this.#imageBytes += pos;
+      this.#keepTrailing(buf.subarray(pos));
+      this.#buf = Buffer.alloc(0);
+      this.#pos = 0;
+      return out;
+    }
+    this.#imageBytes += pos;
+    this.#buf = buf;
+    this.#pos = pos;
+    return out;
+  }
+
+  #keepTrailing(b: Buffer): void {
+    if (b.length === 0) return;
+    if (this.#trailingBytes < SnapshotParser.TRAILING_KEPT) this.#trailing.push(Buffer.from(b.subarray(0, SnapshotParser.TRAILING_KEPT - this.#trailingBytes)));
+    this.#trailingBytes += b.length;
+  }
+
+  /** finish throws SnapshotError unless the whole image arrived and its checksum matches. */
+  finish(): void {
+    if (this.#digest === null) throw new SnapshotError('Snapshot is truncated (or corrupt): transfer it again');
+    if (!this.#hash.copy().digest().equals(this.#digest)) throw new SnapshotError('Snapshot checksum mismatch: it is corrupt; transfer it again');
+  }
+}
+
 /**
  * writeSnapshotDir parses a snapshot and writes it as a fresh RocksDB database in `dir` (which
  * must not exist), verifying its checksum; on any error the directory is removed.
@@ -130,57 +235,22 @@ async function writeSnapshotDir(dir: string, source: SnapshotSource, options: Ro
   await mkdir(dir, { recursive: true });
   const db = await Rocks.open(dir, options);
   try {
-    const hash = createHash('sha256');
-    let buf = Buffer.alloc(0);
-    let pos = 0;
-    let magicSeen = false;
-    let ended = false;
-    let digest: Buffer | null = null;
+    const parser = new SnapshotParser();
     let ops: WriteOp[] = [];
     let opBytes = 0;
     for await (const chunk of asChunks(source)) {
-      buf = pos < buf.length ? Buffer.concat([buf.subarray(pos), chunk]) : Buffer.from(chunk);
-      pos = 0;
-      if (!magicSeen) {
-        if (buf.length < MAGIC.length) continue;
-        if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new SnapshotError('Not a raftkube MVCC snapshot (bad magic): check the file you passed');
-        hash.update(buf.subarray(0, MAGIC.length));
-        pos = MAGIC.length;
-        magicSeen = true;
-      }
-      while (!ended) {
-        if (buf.length - pos < 4) break;
-        const klen = buf.readUInt32BE(pos);
-        if (klen === END_MARK) {
-          hash.update(buf.subarray(pos, pos + 4));
-          pos += 4;
-          ended = true;
-          break;
-        }
-        if (buf.length - pos < 8 + klen) break;
-        const vlen = buf.readUInt32BE(pos + 4 + klen);
-        const total = 8 + klen + vlen;
-        if (buf.length - pos < total) break;
-        hash.update(buf.subarray(pos, pos + total));
-        const key = Buffer.from(buf.subarray(pos + 4, pos + 4 + klen));
-        const value = Buffer.from(buf.subarray(pos + 8 + klen, pos + total));
-        ops.push({ key, value });
-        opBytes += total;
-        pos += total;
+      for (const e of parser.push(chunk)) {
+        ops.push(e);
+        opBytes += 8 + e.key.length + e.value.length;
         if (opBytes >= 4 << 20) {
           db.write(ops, false);
           ops = [];
           opBytes = 0;
         }
       }
-      if (ended && buf.length - pos >= DIGEST_BYTES) {
-        digest = buf.subarray(pos, pos + DIGEST_BYTES);
-        pos += DIGEST_BYTES;
-        if (pos !== buf.length) throw new SnapshotError('Snapshot has trailing bytes after its checksum: it is corrupt');
-      }
     }
-    if (digest === null) throw new SnapshotError('Snapshot is truncated: transfer it again');
-    if (!hash.digest().equals(digest)) throw new SnapshotError('Snapshot checksum mismatch: it is corrupt; transfer it again');
+    parser.finish();
+    if (parser.trailingBytes > 0) throw new SnapshotError('Snapshot has trailing bytes after its checksum: it is corrupt');
     db.write(ops, true);
   } catch (err) {
     await db.close();

@@ -3,12 +3,12 @@
  * Raft core), HashKV/Hash, Snapshot (a consistent image streamed in chunks), Alarm (none are
  * raised), Defragment (flushes and compacts storage).
  */
-import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nodeId } from '../../../raft/index.js';
 import { requestDecoders } from '../../proto/index.js';
+import { sealSnapshot } from '../../mvcc/snapshot-file.js';
 import type { MaintenanceHandlers, StatusResponse, HeaderOnlyResponse, HashKVResponse, HashResponse, AlarmResponse, SnapshotResponse } from '../../proto/index.js';
 import type { KvServer } from '../kv-server.js';
 import { etcdError, toServiceError } from '../errors.js';
@@ -101,20 +101,12 @@ export function maintenanceService(s: KvServer, waitForLeader: (target: number, 
       void (async () => {
         const snap = s.sm.store.snapshot();
         const header = s.header(snap.revision);
-        const chunks: Buffer[] = [];
-        let total = 0;
-        for await (const c of snap) {
-          chunks.push(c);
-          total += c.length;
-        }
-        // etcdctl checks the image the way it checks a bolt file: a multiple of 512 bytes followed
-        // by the SHA-256 of everything before it. Zero padding then the digest keep it happy.
-        const pad = (512 - (total % 512)) % 512;
-        if (pad > 0) chunks.push(Buffer.alloc(pad));
-        const digest = createHash('sha256');
-        for (const c of chunks) digest.update(c);
-        chunks.push(digest.digest());
-        total += pad + 32;
+        const image: Buffer[] = [];
+        for await (const c of snap) image.push(c);
+        // The image zero-padded to 512 bytes, then their SHA-256: what etcdctl expects of a
+        // snapshot, and what `raftkube snapshot restore` verifies (snapshot-file.ts).
+        const chunks = sealSnapshot(image);
+        const total = chunks.reduce((n, c) => n + c.length, 0);
         let sent = 0;
         for (const c of chunks) {
           sent += c.length;
