@@ -161,6 +161,8 @@ export interface Summary {
   readonly total: number;
   /** down names the members that gave no status. */
   readonly down: readonly string[];
+  /** learners names the members that answer as learners: joining, not yet promoted to voters. */
+  readonly learners: readonly string[];
 }
 
 /** summarize finds the leader, counts healthy members and names those that are down. */
@@ -170,11 +172,13 @@ export function summarize(states: readonly MemberState[]): Summary {
   let commit = 0;
   let healthy = 0;
   const down: string[] = [];
+  const learners: string[] = [];
   for (const s of states) {
     if (s.status === null) {
       down.push(s.name);
       continue;
     }
+    if (s.status.isLearner) learners.push(s.name);
     if (s.status.leader !== '0') healthy++;
     if (s.status.raftTerm >= term) term = s.status.raftTerm;
     if (s.status.leader === s.status.header.member_id) {
@@ -182,13 +186,14 @@ export function summarize(states: readonly MemberState[]): Summary {
       commit = s.status.raftIndex;
     }
   }
-  return { leaderName, term, commit, healthy, total: states.length, down };
+  return { leaderName, term, commit, healthy, total: states.length, down, learners };
 }
 
 /** statusLine is the one-line summary `up` keeps on screen. */
 export function statusLine(s: Summary): string {
   const down = s.down.length === 0 ? '' : ` (${s.down.join(', ')} down)`;
-  return `leader ${s.leaderName ?? 'none'} · term ${s.term} · commit ${s.commit} · ${s.healthy}/${s.total} healthy${down}`;
+  const joining = s.learners.length === 0 ? '' : ` · ${s.learners.join(', ')} joining (learner)`;
+  return `leader ${s.leaderName ?? 'none'} · term ${s.term} · commit ${s.commit} · ${s.healthy}/${s.total} healthy${down}${joining}`;
 }
 
 /** stopPids sends SIGTERM, waits up to graceMs, then SIGKILLs what is left. */

@@ -28,6 +28,7 @@ import { registerNodeAgentCommand } from './node-agent.js';
 import { registerChaosCheckCommand } from './chaos.js';
 import { portOrZero, registerDashboardCommand } from './dashboard.js';
 import { registerSnapshotCommand } from './snapshot.js';
+import { registerMemberCommand } from './member.js';
 import type { NodeRuntime } from './components-up.js';
 import { leaseHolders, probeApiservers } from './control-plane-up.js';
 
@@ -143,6 +144,7 @@ registerBenchSchedulerCommand(program);
 registerChaosRunCommand(program);
 registerBenchPodsCommands(program);
 registerSnapshotCommand(program);
+registerMemberCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof Error ? err.message : String(err);

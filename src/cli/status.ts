@@ -54,7 +54,7 @@ export interface Verdict {
   readonly line: string;
 }
 
-/** statusVerdict sums the rows up in one line; ok only with a leader and no member down. */
+/** statusVerdict sums the rows up in one line; ok only with a leader, no member down and none still a learner. */
 export function statusVerdict(rows: readonly StatusRow[]): Verdict {
   const leader = rows.find((r) => r.role === 'leader');
   const out = rows.filter((r) => r.role === 'down' || r.role === 'unreachable');
@@ -63,6 +63,9 @@ export function statusVerdict(rows: readonly StatusRow[]): Verdict {
   if (leader === undefined) return { ok: false, line: `No leader${out.length > 0 ? `; down: ${out.map((r) => r.name).join(', ')}` : ''}${apiNote}` };
   if (out.length > 0) return { ok: false, line: `Degraded: ${out.map((r) => r.name).join(', ')} down; leader ${leader.name}, term ${leader.term ?? '?'}${apiNote}` };
   if (apiOut.length > 0) return { ok: false, line: `Degraded${apiNote}; leader ${leader.name}, term ${leader.term ?? '?'}` };
+  // A learner is a member still joining (member replace, member add --learner): not yet a voter.
+  const learners = rows.filter((r) => r.role === 'learner');
+  if (learners.length > 0) return { ok: false, line: `Joining: ${learners.map((r) => `${r.name} is a learner catching up (lag ${r.lag ?? '?'})`).join(', ')}; leader ${leader.name}, term ${leader.term ?? '?'}` };
   const apis = rows.filter((r) => r.apiserver === 'ready').length;
   return { ok: true, line: `Healthy: leader ${leader.name}, term ${leader.term ?? '?'}, ${rows.length}/${rows.length} members up${apis > 0 ? `, ${apis}/${rows.length} apiservers ready` : ''}` };
 }

@@ -6,7 +6,7 @@
  * cluster.json is written only once every member is healthy, and names only processes that
  * really run; a failed `up` stops what it started and leaves the file as it was.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { EtcdClient } from '../kv/client/etcd-client.js';
@@ -147,7 +147,11 @@ export async function up(given: UpOptions): Promise<void> {
   else process.stderr.write(`The etcd layer of ${o.dataDir} is running; starting the control-plane processes that are not\n`);
 
   const started = new Map<string, number>();
-  for (const p of toStart) started.set(p.name, startMemberProcess(plans, p, { dataDir: o.dataDir, extraArgs: o.memberArgs }));
+  // NB: a member resumed from its own data restarts as 'existing': its WAL says who it is. One
+  // that replaced another (member replace) has an ID the cluster assigned, which a 'new' start
+  // would refuse as not the one --initial-cluster derives.
+  const stateOf = (p: MemberPlan): 'new' | 'existing' => (hasWal(memberDataDir(o.dataDir, p.name)) ? 'existing' : 'new');
+  for (const p of toStart) started.set(p.name, startMemberProcess(plans, p, { dataDir: o.dataDir, extraArgs: o.memberArgs, initialClusterState: stateOf(p) }));
   const pidsOf = (name: string): number[] => running.get(name) ?? [started.get(name)!];
   const probeFile: ClusterFile = {
     masters: plans.map((p) => ({ name: p.name, pids: pidsOf(p.name), clientURL: p.clientURL, peerURL: p.peerURL })),
@@ -220,6 +224,12 @@ export async function up(given: UpOptions): Promise<void> {
   printUsage(file, o);
   if (o.detach) return;
   await foreground(file, o.dataDir, o.dashboardPort ?? null);
+}
+
+/** hasWal tells whether a member's data directory holds a WAL (it has run before). */
+function hasWal(memberDir: string): boolean {
+  const wal = join(memberDir, 'member', 'wal');
+  return existsSync(wal) && readdirSync(wal).length > 0;
 }
 
 /** kvOnly narrows a master to its kv member's pid (older cluster files list only that). */
@@ -341,19 +351,23 @@ async function foreground(file: ClusterFile, dataDir: string, dashboardPort: num
   const dashboard = dashboardPort === null ? null : await serveDashboard(dataDir, dashboardPort);
   if (dashboard !== null) process.stdout.write(`Dashboard: ${dashboard.url}\n`);
   let stopping = false;
+  let current = file;
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
       process.stderr.write('\nStopping the cluster ...\n');
-      void stopPids(allPidsOf(file).filter((p) => isClusterProcess(p, dataDir))).then(resolve);
+      const pids = new Set([...allPidsOf(file), ...allPidsOf(readClusterFile(dataDir) ?? current)]);
+      void stopPids([...pids].filter((p) => isClusterProcess(p, dataDir))).then(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
   const tty = process.stderr.isTTY;
   while (!stopping) {
-    const line = statusLine(summarize(await probeCluster(file, dataDir)));
+    // NB: re-read cluster.json: `raftkube member replace` records a replaced member's new process there.
+    current = readClusterFile(dataDir) ?? current;
+    const line = statusLine(summarize(await probeCluster(current, dataDir)));
     if (!stopping) process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
     await Promise.race([new Promise((r) => setTimeout(r, tty ? 1000 : 5000)), stopped]);
   }

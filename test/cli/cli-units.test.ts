@@ -62,6 +62,14 @@ describe('status', () => {
   it("keeps up's status line naming the members that are down", () => {
     expect(statusLine(summarize([...up, down]))).toBe('leader m1 · term 2 · commit 9 · 2/3 healthy (m3 down)');
   });
+
+  it('shows a member being replaced as joining while it is a learner, and is not ok until it is promoted', () => {
+    const learner = member('m3', { status: { ...status('3', '1', 4), isLearner: true } });
+    const rows = statusRows([...up, learner]);
+    expect(rows.map((r) => r.role)).toEqual(['leader', 'follower', 'learner']);
+    expect(statusVerdict(rows)).toEqual({ ok: false, line: 'Joining: m3 is a learner catching up (lag 5); leader m1, term 2' });
+    expect(statusLine(summarize([...up, learner]))).toBe('leader m1 · term 2 · commit 9 · 3/3 healthy · m3 joining (learner)');
+  });
 });
 
 describe('exitReason', () => {

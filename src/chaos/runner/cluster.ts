@@ -9,13 +9,11 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { status as Code } from '@grpc/grpc-js';
 import { isAlive, writeClusterFile, type ClusterFile } from '../../cli/cluster-file.js';
 import { startComponentProcess } from '../../cli/control-plane-up.js';
 import { mainCommand, memberArgs, planMembers, probeCluster, stopPids, summarize, type MemberPlan, type Summary } from '../../cli/local-cluster.js';
 import { memberDataDir } from '../../cli/processes.js';
-import { EtcdCallError, EtcdClient } from '../../kv/client/etcd-client.js';
-import type { Member } from '../../kv/proto/index.js';
+import { replaceMember, type Replacement, type ReplaceOptions } from '../../cli/member-replace.js';
 import type { NetnsNetwork } from '../nemesis/netns.js';
 
 /**
@@ -58,27 +56,7 @@ async function until(probe: () => boolean, timeoutMs: number): Promise<boolean> 
   return true;
 }
 
-/** Replacement is what replacing a member did: the removed member's ID and its successor's (decimal). */
-export interface Replacement {
-  readonly oldId: string;
-  readonly newId: string;
-}
-
-/** ReplaceStep names the steps of a replacement, in order (for progress lines and errors). */
-export type ReplaceStep = 'kill' | 'remove' | 'wipe' | 'add-learner' | 'start' | 'promote' | 'healthy';
-
-/** ReplaceOptions bound a replacement. */
-export interface ReplaceOptions {
-  /** deadlineMs bounds the whole replacement (every step retries until then). */
-  readonly deadlineMs: number;
-  readonly signal?: AbortSignal;
-  /** onStep is told when each step is done. */
-  readonly onStep?: (step: ReplaceStep, detail: string) => void;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export type { Replacement, ReplaceOptions, ReplaceStep } from '../../cli/member-replace.js';
 
 /** ChaosCluster is the set of member processes of one run. */
 export class ChaosCluster {
@@ -199,18 +177,6 @@ export class ChaosCluster {
     for (const p of pids) process.kill(p, 'SIGCONT');
   }
 
-  /** #catchUp describes a joining member's progress: its applied index beside the leader's commit. */
-  async #catchUp(others: EtcdClient, url: string): Promise<string> {
-    const me = new EtcdClient([url], { deadlineMs: 1000 });
-    try {
-      const [mine, theirs] = await Promise.all([me.statusAt(0).catch(() => null), Promise.all(others.endpoints.map((_, k) => others.statusAt(k).catch(() => null)))]);
-      const leader = theirs.find((t) => t !== null && t.leader === t.header.member_id) ?? null;
-      return `the learner has applied ${mine === null ? '? (no answer)' : mine.raftAppliedIndex} of the leader's ${leader === null ? '? (no leader answered)' : leader.raftIndex} entries`;
-    } finally {
-      me.close();
-    }
-  }
-
   /** replacing says whether member i is being replaced right now. */
   replacing(i: number): boolean {
     return this.#replacing.has(i);
@@ -222,115 +188,45 @@ export class ChaosCluster {
    * members), wipe its data directory, add its successor as a learner, start it with
    * `--initial-cluster-state existing` and the current membership, and promote it once it has
    * caught up (the leader refuses until then; retried). Done when the successor is a voting
-   * member that answers and knows the leader. Each step retries until `deadlineMs`.
+   * member that answers and knows the leader. Each step retries until `deadlineMs`. The
+   * protocol is src/cli/member-replace.ts (shared with `raftkube member replace`); this supplies
+   * the process steps.
    *
-   * The successor keeps the slot's name and URLs. That does not reuse the old member's ID:
-   * MemberAdd assigns IDs from the peer URLs salted with the time, not from the URLs alone, and
-   * a member refuses messages addressed to another ID, so anything still in flight to the old
-   * one is dropped. Keeping the client URL also means cluster.json and the workload's endpoint
-   * list stay right without being told. This is the one place a new member's process and links
+   * The successor keeps the slot's name and URLs (but not its ID). Keeping the client URL means
+   * cluster.json and the workload's endpoint list stay right without being told. This is the one place a new member's process and links
    * come into being, so a network mode that needs to know about them hooks in here.
    */
   async replaceMember(i: number, o: ReplaceOptions): Promise<Replacement> {
     const plan = this.plans[i];
     if (plan === undefined) throw new RangeError(`No member ${i}`);
     if (this.#replacing.has(i)) throw new Error(`Member ${plan.name} is already being replaced`);
-    const deadline = Date.now() + o.deadlineMs;
-    const others = this.plans.filter((_, j) => j !== i).map((p) => p.clientURL);
-    const client = new EtcdClient(others, { deadlineMs: 3000 });
     this.#replacing.add(i);
-    let step: ReplaceStep = 'kill';
-    const done = (s: ReplaceStep, detail: string): void => o.onStep?.(s, detail);
-    // retry runs one step until it returns a value (undefined: not yet) or the deadline passes.
-    const retry = async <T>(s: ReplaceStep, attempt: () => Promise<T | undefined>): Promise<T> => {
-      step = s;
-      let last = 'no attempt finished';
-      for (;;) {
-        if (o.signal?.aborted === true) throw new Error('interrupted');
-        try {
-          const v = await attempt();
-          if (v !== undefined) return v;
-          last = 'not yet';
-        } catch (err: unknown) {
-          last = message(err);
-        }
-        if (Date.now() > deadline) throw new Error(`gave up after ${(o.deadlineMs / 1000).toFixed(0)} s (${last})`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    };
-    const isCode = (err: unknown, code: Code, text: string): boolean => err instanceof EtcdCallError && err.code === code && err.details.includes(text);
-    const byPeerURL = (members: readonly Member[]): Member | undefined => members.find((m) => m.peerURLs.includes(plan.peerURL));
     try {
-      await this.kill(i);
-      done('kill', `${plan.name} killed`);
-      const oldId = await retry('remove', async () => byPeerURL((await client.memberList()).members)?.ID ?? null);
-      if (oldId === null) throw new Error(`no member has peer URL ${plan.peerURL}`);
-      await retry('remove', async () => {
-        try {
-          await client.memberRemove(oldId);
-        } catch (err: unknown) {
-          // A retried removal whose first try went through: the member is gone already.
-          if (!isCode(err, Code.NOT_FOUND, 'member not found')) throw err;
-        }
-        return true;
-      });
-      done('remove', `member ${oldId} removed`);
-      step = 'wipe';
-      // From here on the slot only ever joins: an empty data directory started as 'new' would
-      // bootstrap a cluster of its own under the removed member's ID.
-      this.#joined[i] = this.plans;
-      rmSync(memberDataDir(this.#o.dataDir, plan.name), { recursive: true, force: true });
-      done('wipe', `data directory of ${plan.name} emptied`);
-      const added = await retry('add-learner', async () => {
-        try {
-          return (await client.memberAdd([plan.peerURL], { isLearner: true })).members;
-        } catch (err: unknown) {
-          // A retried add whose first try went through: the list names the learner.
-          if (isCode(err, Code.FAILED_PRECONDITION, 'Peer URLs already exists')) return (await client.memberList()).members;
-          throw err;
-        }
-      });
-      const newId = byPeerURL(added)?.ID;
-      if (newId === undefined) throw new Error(`the member list after MemberAdd has no member with peer URL ${plan.peerURL}`);
-      done('add-learner', `learner ${newId} added`);
-      step = 'start';
-      // The membership it joins: the live members (by their URLs, named as this run names them) and itself.
-      this.#joined[i] = added.map((m) => this.plans.find((p) => m.peerURLs.includes(p.peerURL)) ?? { name: m.name || `member-${m.ID}`, clientURL: m.clientURLs[0] ?? '', peerURL: m.peerURLs[0] ?? '' });
-      this.#note(i, `--- replaced: member ${oldId} removed, its data directory emptied; starting its successor ${newId} as a learner`);
-      this.#spawn(i);
-      // The master's other processes come back with its new member.
-      for (const c of this.#companions[i]!) this.#startCompanion(c);
-      this.#writeFile();
-      done('start', `${plan.name} started (pid ${this.#pids[i]})`);
-      await retry('promote', async () => {
-        try {
-          await client.memberPromote(newId);
-        } catch (err: unknown) {
-          // Not caught up yet: the leader says so until the learner holds most of its log. Say
-          // how far it has come, so a replacement that never catches up explains itself.
-          if (isCode(err, Code.FAILED_PRECONDITION, 'in sync with leader')) throw new Error(`not in sync yet: ${await this.#catchUp(client, plan.clientURL)}`);
-          // A retried promotion whose first try went through.
-          if (!isCode(err, Code.FAILED_PRECONDITION, 'can only promote a learner member')) throw err;
-        }
-        return true;
-      });
-      done('promote', `${newId} promoted`);
-      const me = new EtcdClient([plan.clientURL], { deadlineMs: 2000 });
-      try {
-        await retry('healthy', async () => {
-          const s = await me.statusAt(0);
-          return s.header.member_id === newId && !s.isLearner && s.leader !== '0' ? true : undefined;
-        });
-      } finally {
-        me.close();
-      }
-      done('healthy', `${plan.name} (${newId}) is a healthy voting member`);
-      return { oldId, newId };
-    } catch (err: unknown) {
-      throw new Error(`Replacing ${plan.name} failed at ${step}: ${message(err)}`);
+      return await replaceMember(plan, {
+        endpoints: this.plans.filter((_, j) => j !== i).map((p) => p.clientURL),
+        plans: this.plans,
+        kill: async () => {
+          await this.kill(i);
+          return `${plan.name} killed`;
+        },
+        wipe: () => {
+          // From here on the slot only ever joins: an empty data directory started as 'new' would
+          // bootstrap a cluster of its own under the removed member's ID.
+          this.#joined[i] = this.plans;
+          rmSync(memberDataDir(this.#o.dataDir, plan.name), { recursive: true, force: true });
+        },
+        start: (membership, ids) => {
+          this.#joined[i] = membership;
+          this.#note(i, `--- replaced: member ${ids.oldId} removed, its data directory emptied; starting its successor ${ids.newId} as a learner`);
+          this.#spawn(i);
+          // The master's other processes come back with its new member.
+          for (const c of this.#companions[i]!) this.#startCompanion(c);
+          this.#writeFile();
+          return `${plan.name} started (pid ${this.#pids[i]})`;
+        },
+      }, o);
     } finally {
       this.#replacing.delete(i);
-      client.close();
     }
   }
 
