@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Result } from '../control-plane/api/types.js';
 import { ApiClient } from '../control-plane/client/api-client.js';
+import type { Registry } from 'prom-client';
 import { parseBindAddress, processRegistry, serveMetrics, type MetricsServer } from '../control-plane/metrics.js';
 import { CliError } from './cli-error.js';
 import { keepAlive } from './keep-alive.js';
@@ -63,13 +64,13 @@ export const METRICS_BIND_ADDRESS_HELP = 'host:port to serve /metrics (process a
  * startComponentMetrics serves the process's metrics on --metrics-bind-address when it is given
  * (as Kubernetes components do), or returns null.
  */
-export async function startComponentMetrics(address: string | undefined, log: Logger): Promise<MetricsServer | null> {
+export async function startComponentMetrics(address: string | undefined, log: Logger, registry: Registry = processRegistry()): Promise<MetricsServer | null> {
   if (address === undefined || address === '') return null;
   const a = parseBindAddress(address);
   if (!a.ok) throw new CliError(a.error);
   let server: MetricsServer;
   try {
-    server = await serveMetrics(processRegistry(), a.host, a.port);
+    server = await serveMetrics(registry, a.host, a.port);
   } catch (e: unknown) {
     throw new CliError(e instanceof Error ? e.message : String(e));
   }

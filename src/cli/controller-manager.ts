@@ -10,6 +10,7 @@
  * --token-file takes a kube-apiserver token file (its system:kube-controller-manager line is
  * used) or a file holding just the token.
  */
+import { processRegistry, registerLeaderStatus } from '../control-plane/metrics.js';
 import { componentClient, METRICS_BIND_ADDRESS_HELP, runUntilSignalled, startComponentMetrics } from './component.js';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -78,8 +79,10 @@ export function startControllerManagerFromFlags(f: ControllerManagerFlags, log: 
 
 /** runControllerManagerCommand runs until SIGTERM or SIGINT, then releases the lease and exits. */
 export async function runControllerManagerCommand(f: ControllerManagerFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'controller-manager', master: f.master } })): Promise<void> {
-  const metrics = await startComponentMetrics(f.metricsBindAddress, log);
+  const registry = processRegistry();
+  const metrics = await startComponentMetrics(f.metricsBindAddress, log, registry);
   const { handle, client } = startControllerManagerFromFlags(f, log);
+  registerLeaderStatus(registry, 'kube-controller-manager', () => handle.isLeader());
   log.info({ identity: handle.identity, apiservers: f.apiservers, nodeMonitorGracePeriodMs: f.nodeMonitorGracePeriod, podEvictionTimeoutMs: f.podEvictionTimeout }, 'controller-manager started; campaigning for kube-system/kube-controller-manager');
   runUntilSignalled(log, 'releasing the lease', async () => {
     await handle.stop();

@@ -18,6 +18,7 @@ import { err, ok } from '../control-plane/api/types.js';
 import { parseTokenFile, SCHEDULER_USER } from '../control-plane/auth/tokens.js';
 import { ApiClient } from '../control-plane/client/api-client.js';
 import { runScheduler } from '../control-plane/scheduler/run.js';
+import { processRegistry, registerLeaderStatus } from '../control-plane/metrics.js';
 import type { SchedulerHandle } from '../control-plane/scheduler/run.js';
 
 /** SchedulerFlags are the parsed flags of `raftkube scheduler`. */
@@ -78,8 +79,10 @@ export function startSchedulerFromFlags(f: SchedulerFlags, log: Logger): { reado
 
 /** runSchedulerCommand runs the scheduler until SIGTERM or SIGINT, then releases the lease and exits. */
 export async function runSchedulerCommand(f: SchedulerFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'scheduler', master: f.master } })): Promise<void> {
-  const metrics = await startComponentMetrics(f.metricsBindAddress, log);
+  const registry = processRegistry();
+  const metrics = await startComponentMetrics(f.metricsBindAddress, log, registry);
   const { handle, client } = startSchedulerFromFlags(f, log);
+  registerLeaderStatus(registry, 'kube-scheduler', () => handle.isLeader());
   log.info({ identity: handle.identity, apiservers: f.apiservers }, 'scheduler started; campaigning for kube-system/kube-scheduler');
   const synced = await handle.synced();
   if (synced) log.info('pod and node caches synced');

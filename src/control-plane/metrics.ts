@@ -7,13 +7,29 @@
  */
 import * as http from 'node:http';
 import type * as net from 'node:net';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** processRegistry is a new registry holding the process and Node.js runtime metrics. */
 export function processRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/**
+ * registerLeaderStatus adds Kubernetes' leader_election_master_status{name} gauge: 1 while
+ * `isLeader()` says this instance holds the lease `name`, else 0 (read when scraped).
+ */
+export function registerLeaderStatus(registry: Registry, name: string, isLeader: () => boolean): void {
+  new Gauge({
+    name: 'leader_election_master_status',
+    help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. \'name\' is the string used to identify the lease.',
+    labelNames: ['name'],
+    registers: [registry],
+    collect() {
+      this.set({ name }, isLeader() ? 1 : 0);
+    },
+  });
 }
 
 /** ApiRequest is a finished apiserver request (the REST server's onRequest record). */

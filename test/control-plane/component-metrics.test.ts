@@ -4,7 +4,7 @@
  * scheduler, controller manager and node agent serve on --metrics-bind-address.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiServerMetrics, parseBindAddress, processRegistry, serveMetrics } from '../../src/control-plane/metrics.js';
+import { ApiServerMetrics, parseBindAddress, processRegistry, registerLeaderStatus, serveMetrics } from '../../src/control-plane/metrics.js';
 import { startRig, type Rig } from './rest/harness.js';
 
 function sampleLines(text: string, name: string): string[] {
@@ -54,6 +54,15 @@ describe('--metrics-bind-address', () => {
     expect(parseBindAddress('127.0.0.1:10251')).toEqual({ ok: true, host: '127.0.0.1', port: 10251 });
     expect(parseBindAddress('[::1]:0')).toEqual({ ok: true, host: '::1', port: 0 });
     for (const bad of ['127.0.0.1', ':80', 'host:99999', 'http://h:1']) expect(parseBindAddress(bad).ok, bad).toBe(false);
+  });
+
+  it('reports leader_election_master_status as the lease holder changes', async () => {
+    const registry = processRegistry();
+    let leading = false;
+    registerLeaderStatus(registry, 'kube-scheduler', () => leading);
+    expect(await registry.metrics()).toContain('leader_election_master_status{name="kube-scheduler"} 0');
+    leading = true;
+    expect(await registry.metrics()).toContain('leader_election_master_status{name="kube-scheduler"} 1');
   });
 
   it('serves the registry at /metrics and ok at /healthz, and closes', async () => {
