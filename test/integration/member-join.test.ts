@@ -2,7 +2,8 @@
  * member-join: a member joining a cluster whose leader itself joined later (so the leader's ID
  * was assigned by MemberAdd, not derived from its peer URL as --initial-cluster would give it)
  * must still reach the leader, catch up and be promoted. This is what replacing members one
- * after another (the chaos suite's member-replace) comes to.
+ * after another (the chaos suite's member-replace) comes to — also when the log is long enough
+ * that the newcomer applies the earlier membership before it reaches the leader's own addition.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status as Code } from '@grpc/grpc-js';
@@ -51,6 +52,10 @@ describe('a member joins a cluster led by a member that joined later', () => {
   }
 
   it('reaches the leader by the ID the member list gives, not the one its peer URL would', async () => {
+    // 3 MiB before m4 joins, so a later member's first appends (1 MiB each at most) hold the
+    // initial membership's entries but not m4's: applying them must not cut it off from m4.
+    const filler = 'x'.repeat(10 * 1024);
+    for (let i = 0; i < 300; i += 30) await Promise.all(Array.from({ length: 30 }, (_, j) => client.put(`join/filler/${i + j}`, filler)));
     await client.put('join/before', 'v0');
     const initial = c.members.map((m) => `${m.name}=${m.peerURL}`);
     const m4 = await join('m4', 0, initial);

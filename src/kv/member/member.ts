@@ -248,7 +248,12 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
       transport.addPeer(m.id, m.peerURLs[0]);
     }
     // NB: before the first entries apply the registry is empty; never drop the initial peers then.
-    if (members.length > 0) transport.retainPeers(new Set(members.map((m) => m.id)));
+    // A member that joined keeps the links its join look-up gave it until the registry names
+    // itself: until then the registry is the membership of some earlier point in the log, which
+    // may not hold the members running now — the leader among them — and a newcomer that cannot
+    // answer the leader is sent nothing more.
+    const caughtUp = members.some((m) => m.id === myId);
+    if (members.length > 0) transport.retainPeers(new Set([...members.map((m) => m.id), ...(caughtUp ? [] : joinedPeers.keys())]));
   };
   const sm = new KvStateMachine({
     store,
