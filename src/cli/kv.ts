@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { checkMemberConfig, checkURL, ConfigError, DEFAULTS, parseInitialCluster, type MemberConfig } from '../kv/member/config.js';
+import { installTestFailpoints } from '../kv/member/failpoints.js';
 import { startMember } from '../kv/member/member.js';
 
 function urls(v: unknown, flag: string): string[] {
@@ -52,6 +53,8 @@ export async function runKvMember(o: Record<string, string | number | undefined>
   // NB: say where the data goes when no --data-dir was given; it is the current directory's.
   if (o['dataDir'] === undefined) process.stderr.write(`raftkube kv: no --data-dir given; member ${cfg.name} keeps its data in ${resolve(cfg.dataDir)}\n`);
   const log = pino({ level: String(o['logLevel'] ?? 'info'), base: { component: 'kv', member: cfg.name } });
+  // NB: before the member starts, so a SIGUSR2 sent to a member that answers finds the handler.
+  installTestFailpoints(process.env, log);
   const member = await startMember(cfg, log);
   let stopping = false;
   const stop = (signal: string): void => {

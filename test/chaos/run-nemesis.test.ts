@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Nemesis, type FaultTarget } from '../../src/chaos/nemesis/nemesis.js';
-import type { Replacement, ReplaceOptions } from '../../src/chaos/runner/cluster.js';
+import type { FsyncFailpoint, Replacement, ReplaceOptions } from '../../src/chaos/runner/cluster.js';
 import type { NetworkFaults } from '../../src/chaos/nemesis/netns.js';
 import type { Fault, ScheduledFault } from '../../src/chaos/nemesis/schedule.js';
 
@@ -16,6 +16,17 @@ class RecordingTarget implements FaultTarget {
   /** replacements are the pending replacements, settled by the test. */
   readonly replacements: { i: number; o: ReplaceOptions; resolve: (r: Replacement) => void; reject: (e: Error) => void }[] = [];
   constructor(readonly leaderIndex: number | null) {}
+  /** exits says how each member's process ended (set by the test). */
+  readonly exits = new Map<number, string>();
+  async setFailpoint(i: number, fp: FsyncFailpoint | null): Promise<void> {
+    this.calls.push(`failpoint ${i} ${fp ?? 'off'}`);
+  }
+  async clearFailpoints(): Promise<void> {
+    this.calls.push('clear failpoints');
+  }
+  exitOf(i: number): string | null {
+    return this.exits.get(i) ?? null;
+  }
   replaceMember(i: number, o: ReplaceOptions): Promise<Replacement> {
     this.calls.push(`replace ${i}`);
     return new Promise((resolve, reject) => this.replacements.push({ i, o, resolve, reject }));
@@ -137,7 +148,7 @@ describe('nemesis', () => {
     await done;
     expect(n.applied[0]?.error).toBe('Replacing m1 failed at promote: gave up');
     expect(n.applied[0]?.replaced).toBeUndefined();
-    expect(target.calls).toEqual(['replace 0', 'resume 0', 'restart 0', 'resume 1', 'restart 1', 'resume 2', 'restart 2']);
+    expect(target.calls).toEqual(['replace 0', 'clear failpoints', 'resume 0', 'restart 0', 'resume 1', 'restart 1', 'resume 2', 'restart 2']);
   });
 
   it('healAll waits for a replacement under way before restarting anything', async () => {
@@ -157,12 +168,29 @@ describe('nemesis', () => {
     expect(target.calls).toContain('restart 2');
   });
 
+  it('arms fsync failpoints and heals them: fail restarts the member it stopped, stall disarms', async () => {
+    const target = new RecordingTarget(0);
+    target.exits.set(1, 'exit code 2');
+    const n = await run(schedule({ kind: 'fsync-fail', member: 1 }, { kind: 'fsync-stall', member: 2 }, { kind: 'fsync-fail', member: 0 }), target, null);
+    expect(target.calls).toEqual([
+      'failpoint 1 fsync=fail', 'failpoint 1 off', 'restart 1',
+      'failpoint 2 fsync=stall', 'failpoint 2 off',
+      'failpoint 0 fsync=fail', 'failpoint 0 off', 'restart 0',
+    ]);
+    expect(n.applied.map((a) => [a.description, a.members, a.outcome])).toEqual([
+      ['fsync-fail m2', ['m2'], 'the member stopped: exit code 2'],
+      ['fsync-stall m3', ['m3'], undefined],
+      ['fsync-fail m1', ['m1'], 'still running when healed'],
+    ]);
+    for (const a of n.applied) expect(a.healNs).not.toBeNull();
+  });
+
   it('records a fault it could not inject and heals everything', async () => {
     const target = new RecordingTarget(0);
     const net = new RecordingNet(true);
     const n = await run(schedule({ kind: 'partition', shape: 'isolate', cut: [[0, 1]], groups: [[0], [1, 2]] }), target, net);
     expect(n.applied[0]?.error).toBe('tc refused');
     expect(net.calls).toEqual(['heal']);
-    expect(target.calls).toEqual(['resume 0', 'restart 0', 'resume 1', 'restart 1', 'resume 2', 'restart 2']);
+    expect(target.calls).toEqual(['clear failpoints', 'resume 0', 'restart 0', 'resume 1', 'restart 1', 'resume 2', 'restart 2']);
   });
 });

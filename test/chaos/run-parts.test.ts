@@ -48,14 +48,23 @@ describe('planSchedule', () => {
       }
     }
     const replaced = new Set<number>();
+    const disk = new Map<string, Set<number>>([['fsync-fail', new Set()], ['fsync-stall', new Set()]]);
     for (let seed = 0; seed < 50; seed++) {
       for (const f of planSchedule({ seed, durationMs: 60_000, kinds: ['member-replace'], members: 5 })) {
         if (f.fault.kind !== 'member-replace') throw new Error('expected a member-replace');
         expect(f.fault.member).toBeLessThan(5);
         replaced.add(f.fault.member);
       }
+      for (const f of planSchedule({ seed, durationMs: 60_000, kinds: ['fsync-fail', 'fsync-stall'], members: 3 })) {
+        if (f.fault.kind !== 'fsync-fail' && f.fault.kind !== 'fsync-stall') throw new Error('expected an fsync fault');
+        expect(f.fault.member).toBeLessThan(3);
+        disk.get(f.fault.kind)!.add(f.fault.member);
+      }
     }
     expect([...replaced].sort()).toEqual([0, 1, 2, 3, 4]);
+    for (const members of disk.values()) expect([...members].sort()).toEqual([0, 1, 2]);
+    // Replayable: the same seed plans the same disk faults on the same members.
+    expect(planSchedule({ seed: 9, durationMs: 60_000, kinds: ['fsync-fail', 'fsync-stall'], members: 3 })).toEqual(planSchedule({ seed: 9, durationMs: 60_000, kinds: ['fsync-fail', 'fsync-stall'], members: 3 }));
     expect(planSchedule({ seed: 1, durationMs: 60_000, kinds: [], members: 3 })).toEqual([]);
   });
 
@@ -101,6 +110,7 @@ describe('chaos run flags', () => {
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.error).toContain('Unknown fault "explode"');
     expect(parseFaults('member-replace,kill')).toEqual({ ok: true, value: ['member-replace', 'kill'] });
+    expect(parseFaults('fsync-fail,fsync-stall')).toEqual({ ok: true, value: ['fsync-fail', 'fsync-stall'] });
   });
 
   it('fills in the defaults and the random seed', () => {

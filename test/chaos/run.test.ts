@@ -138,6 +138,36 @@ describe('chaos run', () => {
     }, 300_000);
   }
 
+  // Disk faults with a replacement between them: seed 13 fails m1's fsyncs, replaces m2 and
+  // stalls m3's fsyncs (loopback); seed 7 replaces m3, fails m1's fsyncs and then stalls them (netns).
+  const diskRuns = [
+    { net: 'loopback', seed: 13 },
+    ...(NETNS ? [{ net: 'netns', seed: 7 }] : []),
+  ] as const;
+  for (const { net, seed } of diskRuns) {
+    it(`survives fsync failures and stalls and a member replacement (${net}, seed ${seed}) and passes every check`, async () => {
+      const faults = ['member-replace', 'fsync-fail', 'fsync-stall'];
+      const r = await chaosRun(`disk-${net}`, ['--masters', '3', '--duration', '25s', '--seed', String(seed), '--faults', faults.join(','), '--net', net]);
+      expect(r.result.code, describeRun(r)).toBe(0);
+      const schedule = JSON.parse(readFileSync(join(r.dir, 'schedule.json'), 'utf8')) as { applied: { kind: string; members: string[]; healNs: number | null; error?: string; outcome?: string; replaced?: unknown }[] };
+      expect(schedule.applied.map((a) => a.kind).sort()).toEqual([...faults].sort());
+      for (const a of schedule.applied) {
+        expect(a.error, JSON.stringify(a)).toBeUndefined();
+        expect(a.healNs).not.toBeNull();
+      }
+      // The member whose fsync failed stopped itself, saying why; it did not go on serving.
+      const failed = schedule.applied.find((a) => a.kind === 'fsync-fail')!;
+      expect(failed.outcome).toBe('the member stopped: exit code 2');
+      expect(readFileSync(join(r.dir, `${failed.members[0]}.log`), 'utf8')).toMatch(/"level":60.*EIO: i\/o error, fsync of .*injected by the test-only fsync failpoint/);
+      const stalled = schedule.applied.find((a) => a.kind === 'fsync-stall')!;
+      expect(readFileSync(join(r.dir, `${stalled.members[0]}.log`), 'utf8')).toContain('test failpoint fsync=off');
+      expect(schedule.applied.find((a) => a.kind === 'member-replace')?.replaced).toBeDefined();
+      const verdicts = JSON.parse(readFileSync(join(r.dir, 'verdicts.json'), 'utf8')) as { verdicts: { check: string; result: string }[] };
+      expect(verdicts.verdicts.map((v) => [v.check, v.result])).toEqual([['recovery', 'pass'], ['linearizability', 'pass'], ['lost writes', 'pass'], ['watch', 'pass']]);
+      expectCleanedUp(r);
+    }, 300_000);
+  }
+
   // The proxy mode needs no root, so it runs everywhere. 25 s hold three faults: two seeds
   // between them inject all four network faults (4: leader-partition, partition, loss; 12:
   // partition, delay, loss).

@@ -4,7 +4,7 @@
  * when its fault starts). `healAll` undoes everything whatever state a run ends in.
  */
 import type { Clock } from '../runner/recorder.js';
-import type { Replacement, ReplaceOptions } from '../runner/cluster.js';
+import type { FsyncFailpoint, Replacement, ReplaceOptions } from '../runner/cluster.js';
 import type { NetworkFaults } from './netns.js';
 import { describeFault, type ScheduledFault } from './schedule.js';
 
@@ -18,6 +18,12 @@ export interface FaultTarget {
   leader(): Promise<number | null>;
   /** replaceMember replaces member i by a fresh one (see ChaosCluster.replaceMember); resolves once it is a healthy voter. */
   replaceMember(i: number, o: ReplaceOptions): Promise<Replacement>;
+  /** setFailpoint arms member i's test-only fsync failpoint (null disarms it) and tells the member. */
+  setFailpoint(i: number, fp: FsyncFailpoint | null): Promise<void>;
+  /** clearFailpoints disarms every armed failpoint. */
+  clearFailpoints(): Promise<void>;
+  /** exitOf says how member i's last process ended ("exit code 2"), or null while it runs. */
+  exitOf(i: number): string | null;
 }
 
 /** REPLACE_DEADLINE_MS bounds a member replacement, from the kill to a healthy voting successor. */
@@ -36,6 +42,8 @@ export interface AppliedFault {
   error?: string;
   /** replaced says, for member-replace, which member ID was removed and which took its place. */
   replaced?: Replacement;
+  /** outcome says what became of the member, for faults whose effect is up to it (fsync-fail: how it exited). */
+  outcome?: string;
 }
 
 /** Undo heals one injected fault. */
@@ -144,6 +152,23 @@ export class Nemesis {
             }
           };
         }
+        case 'fsync-fail': {
+          const applied = record([f.member]);
+          a = applied;
+          await this.#target.setFailpoint(f.member, 'fsync=fail');
+          // The member must exit at its next sync (the workload keeps it syncing); heal restarts it.
+          return async () => {
+            const how = this.#target.exitOf(f.member);
+            applied.outcome = how === null ? 'still running when healed' : `the member stopped: ${how}`;
+            await this.#target.setFailpoint(f.member, null);
+            this.#target.restart(f.member);
+          };
+        }
+        case 'fsync-stall': {
+          a = record([f.member]);
+          await this.#target.setFailpoint(f.member, 'fsync=stall');
+          return () => this.#target.setFailpoint(f.member, null);
+        }
         case 'restart-all': {
           const all = names.map((_, i) => i);
           a = record(all);
@@ -202,11 +227,12 @@ export class Nemesis {
     this.#current = null;
   }
 
-  /** healAll continues every member, starts every stopped one and removes network faults. */
+  /** healAll disarms failpoints, continues every member, starts every stopped one and removes network faults. */
   async healAll(): Promise<void> {
     // A replacement under way owns its member until it ends (at the latest at its deadline).
     if (this.#pending !== null) await this.#pending;
     this.#pending = null;
+    await this.#target.clearFailpoints();
     for (let i = 0; i < this.#target.names.length; i++) {
       this.#target.resume(i);
       this.#target.restart(i);

@@ -7,13 +7,16 @@
 import { seededRng, type Rng } from '../../raft/rng.js';
 
 /** FAULT_KINDS are the faults `chaos run --faults` accepts. */
-export const FAULT_KINDS = ['kill', 'pause', 'partition', 'delay', 'loss', 'leader-kill', 'leader-partition', 'member-replace', 'restart-all'] as const;
+export const FAULT_KINDS = ['kill', 'pause', 'partition', 'delay', 'loss', 'leader-kill', 'leader-partition', 'member-replace', 'restart-all', 'fsync-fail', 'fsync-stall'] as const;
 
 /** FaultKind names one kind of fault. */
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** NETWORK_FAULTS need control over the network between members. */
 export const NETWORK_FAULTS: readonly FaultKind[] = ['partition', 'delay', 'loss', 'leader-partition'];
+
+/** DISK_FAULTS need members started with the test-only failpoints file. */
+export const DISK_FAULTS: readonly FaultKind[] = ['fsync-fail', 'fsync-stall'];
 
 /** UNSUPPORTED_FAULTS are accepted names that this version cannot inject yet. */
 export const UNSUPPORTED_FAULTS: readonly FaultKind[] = [];
@@ -23,7 +26,7 @@ export type PartitionShape = 'isolate' | 'majority-minority' | 'bridge';
 
 /** Fault is one planned fault with its targets (a leader is found when the fault starts). */
 export type Fault =
-  | { readonly kind: 'kill' | 'pause' | 'member-replace'; readonly member: number }
+  | { readonly kind: 'kill' | 'pause' | 'member-replace' | 'fsync-fail' | 'fsync-stall'; readonly member: number }
   | { readonly kind: 'leader-kill' | 'leader-partition' | 'restart-all' }
   | { readonly kind: 'partition'; readonly shape: PartitionShape; readonly cut: readonly (readonly [number, number])[]; readonly groups: readonly (readonly number[])[] }
   | { readonly kind: 'delay'; readonly ms: number }
@@ -87,6 +90,8 @@ function planFault(rng: Rng, kind: FaultKind, n: number): Fault {
     case 'kill':
     case 'pause':
     case 'member-replace':
+    case 'fsync-fail':
+    case 'fsync-stall':
       return { kind, member: rng.int(n) };
     case 'partition':
       return planPartition(rng, n);
@@ -131,6 +136,8 @@ export function describeFault(f: Fault, names: readonly string[]): string {
     case 'kill':
     case 'pause':
     case 'member-replace':
+    case 'fsync-fail':
+    case 'fsync-stall':
       return `${f.kind} ${name(f.member)}`;
     case 'partition':
       return `partition ${f.shape}: ${f.groups.map((g) => g.map(name).join(' ')).join(' | ')}`;

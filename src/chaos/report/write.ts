@@ -82,7 +82,7 @@ export function writeReport(dir: string, facts: RunFacts, ops: readonly HistoryO
   lines.push('', 'schedule:', formatSchedule(facts.schedule, facts.members).trimEnd());
   if (facts.applied.length > 0) {
     lines.push('', 'faults as injected:');
-    for (const a of facts.applied) lines.push(`  #${a.seq} ${(a.startNs / 1e9).toFixed(1)}s–${a.healNs === null ? '?' : `${(a.healNs / 1e9).toFixed(1)}s`}: ${a.description}${a.replaced === undefined ? '' : ` (member ${a.replaced.oldId} replaced by ${a.replaced.newId})`}${a.error === undefined ? '' : ` (failed: ${a.error})`}`);
+    for (const a of facts.applied) lines.push(`  #${a.seq} ${(a.startNs / 1e9).toFixed(1)}s–${a.healNs === null ? '?' : `${(a.healNs / 1e9).toFixed(1)}s`}: ${a.description}${a.replaced === undefined ? '' : ` (member ${a.replaced.oldId} replaced by ${a.replaced.newId})`}${a.outcome === undefined ? '' : ` (${a.outcome})`}${a.error === undefined ? '' : ` (failed: ${a.error})`}`);
   }
   lines.push('', 'availability:', ...formatAvailability(avail).split('\n').map((l) => `  ${l}`));
   const errors = topErrors(ops, 6);

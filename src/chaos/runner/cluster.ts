@@ -7,13 +7,15 @@
  * left behind.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, writeClusterFile, type ClusterFile } from '../../cli/cluster-file.js';
 import { startComponentProcess } from '../../cli/control-plane-up.js';
 import { mainCommand, memberArgs, planMembers, probeCluster, stopPids, summarize, type MemberPlan, type Summary } from '../../cli/local-cluster.js';
 import { memberDataDir } from '../../cli/processes.js';
 import { replaceMember, type Replacement, type ReplaceOptions } from '../../cli/member-replace.js';
+import { EtcdClient } from '../../kv/client/etcd-client.js';
+import { FAILPOINTS_FILE_ENV } from '../../kv/member/failpoints.js';
 import type { NetnsNetwork } from '../nemesis/netns.js';
 
 /**
@@ -45,7 +47,12 @@ export interface ChaosClusterOptions {
   readonly env: Readonly<Record<string, string>>;
   /** memberEnv is added to member i's environment (the proxy mode's dial map), read at each start. */
   readonly memberEnv?: (i: number) => Readonly<Record<string, string>>;
+  /** failpoints starts every member with its own test-only failpoints file (for the fsync faults). */
+  readonly failpoints?: boolean;
 }
+
+/** FsyncFailpoint is what a member's failpoints file can arm. */
+export type FsyncFailpoint = 'fsync=fail' | 'fsync=stall';
 
 async function until(probe: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -75,6 +82,10 @@ export class ChaosCluster {
   /** #companions[i] are member i's companions; #others belong to no member. */
   readonly #companions: RunningCompanion[][];
   readonly #others: RunningCompanion[] = [];
+  /** #exits says how each member's last process ended (null while it runs or before it started). */
+  readonly #exits: (string | null)[];
+  /** #armed holds the members whose failpoints file arms something. */
+  readonly #armed = new Set<number>();
 
   constructor(o: ChaosClusterOptions) {
     this.#o = o;
@@ -85,6 +96,7 @@ export class ChaosCluster {
     this.#pids = this.plans.map(() => null);
     this.#joined = this.plans.map(() => null);
     this.#companions = this.plans.map(() => []);
+    this.#exits = this.plans.map(() => null);
   }
 
   /** attach starts companions of member i (or, with i null, of no member) and keeps them with it. */
@@ -138,11 +150,16 @@ export class ChaosCluster {
     const full = [...args, ...memberArgs(joined ?? this.plans, plan, { dataDir: this.#o.dataDir, extraArgs: this.#o.memberArgs, ...(joined === null || joined === undefined ? {} : { initialClusterState: 'existing' as const }) })];
     const c = this.#o.network === null ? { cmd, args: full } : this.#o.network.wrap(i, cmd, full);
     const fd = openSync(join(this.#o.dataDir, `${plan.name}.log`), 'a');
-    const child = spawn(c.cmd, c.args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...this.#o.env, ...this.#o.memberEnv?.(i) } });
+    const env = { ...process.env, ...this.#o.env, ...this.#o.memberEnv?.(i), ...(this.#o.failpoints === true ? { [FAILPOINTS_FILE_ENV]: this.#failpointsFile(i) } : {}) };
+    const child = spawn(c.cmd, c.args, { detached: true, stdio: ['ignore', fd, fd], env });
     closeSync(fd);
     if (child.pid === undefined) throw new Error(`Could not start member ${plan.name}; see its log in ${this.#o.dataDir}`);
     child.unref();
     this.#pids[i] = child.pid;
+    this.#exits[i] = null;
+    child.on('exit', (code, signal) => {
+      if (this.#pids[i] === child.pid) this.#exits[i] = signal === null ? `exit code ${code}` : `killed by ${signal}`;
+    });
   }
 
   /** kill sends SIGKILL to member i and waits until it is gone. */
@@ -175,6 +192,51 @@ export class ChaosCluster {
     this.#paused.delete(i);
     const pids = [...(pid === null || pid === undefined || !isAlive(pid) ? [] : [pid]), ...this.#alivePids(this.#companions[i]!)];
     for (const p of pids) process.kill(p, 'SIGCONT');
+  }
+
+  #failpointsFile(i: number): string {
+    return join(this.#o.dataDir, `${this.plans[i]!.name}.failpoints`);
+  }
+
+  /** exitOf says how member i's last process ended ("exit code 2", "killed by SIGKILL"), or null while it runs. */
+  exitOf(i: number): string | null {
+    return this.running(i) ? null : this.#exits[i] ?? null;
+  }
+
+  /**
+   * setFailpoint arms member i's fsync failpoint (null disarms it): it writes the member's
+   * failpoints file, which the member reads when it starts, and — if it runs — sends SIGUSR2
+   * so it reads it now. NB: the signal goes only to a member that answers: it installs its
+   * SIGUSR2 handler before it serves, and without the handler SIGUSR2 would end the process.
+   */
+  async setFailpoint(i: number, fp: FsyncFailpoint | null): Promise<void> {
+    if (this.#o.failpoints !== true) throw new Error('BUG: the members were started without failpoints files');
+    writeFileSync(this.#failpointsFile(i), fp === null ? '' : `${fp}\n`);
+    if (fp === null) this.#armed.delete(i);
+    else this.#armed.add(i);
+    const pid = this.#pids[i];
+    if (pid === null || pid === undefined || !isAlive(pid)) return;
+    const me = new EtcdClient([this.plans[i]!.clientURL], { deadlineMs: 1000 });
+    try {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        try {
+          await me.statusAt(0);
+          break;
+        } catch (err: unknown) {
+          if (Date.now() > deadline) throw new Error(`Member ${this.plans[i]!.name} did not answer within 10 s, so it was not told of its failpoints (${err instanceof Error ? err.message : String(err)})`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    } finally {
+      me.close();
+    }
+    if (this.#pids[i] === pid && isAlive(pid)) process.kill(pid, 'SIGUSR2');
+  }
+
+  /** clearFailpoints disarms every armed failpoint. */
+  async clearFailpoints(): Promise<void> {
+    for (const i of [...this.#armed]) await this.setFailpoint(i, null);
   }
 
   /** replacing says whether member i is being replaced right now. */

@@ -13,7 +13,7 @@ import { UNSAFE_LOCAL_READS_ENV } from '../../kv/server/kv-server.js';
 import { Nemesis } from '../nemesis/nemesis.js';
 import { NetnsNetwork } from '../nemesis/netns.js';
 import { ProxyNetwork } from '../nemesis/proxy.js';
-import { formatSchedule, NETWORK_FAULTS, planSchedule, type FaultKind, type ScheduledFault } from '../nemesis/schedule.js';
+import { DISK_FAULTS, formatSchedule, NETWORK_FAULTS, planSchedule, type FaultKind, type ScheduledFault } from '../nemesis/schedule.js';
 import type { RunProgress } from '../report/progress.js';
 import { exitCodeOf, type CheckVerdict } from '../report/verdicts.js';
 import { writeReport } from '../report/write.js';
@@ -169,6 +169,7 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
         dataDir, masters: o.masters, basePort: o.basePort, network: net, memberArgs: [],
         env: o.staleReads ? { [UNSAFE_LOCAL_READS_ENV]: '1' } : {},
         memberEnv: (i) => proxy?.memberEnv(i) ?? {},
+        failpoints: o.faults.some((f) => DISK_FAULTS.includes(f)),
       });
       if (net === null && (o.net === 'proxy' || (o.net === 'auto' && needsNet))) {
         // NB: proxy listeners take ephemeral ports; keep them off the ports the run binds itself
@@ -215,7 +216,7 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
     recorder = rec;
     const workload = o.kind === 'k8s' ? null : new KvWorkload(client, rec, { ...o.workload, prefix, seed: o.seed });
     const watcher = o.kind === 'k8s' ? null : new Watcher(client, rec, { prefix, startRevision });
-    nemesis = new Nemesis(schedule, cluster ?? { names, kill: async () => {}, restart() {}, pause() {}, resume() {}, leader: async () => null, replaceMember: () => Promise.reject(new Error('BUG: no cluster of our own to replace a member in')) }, net ?? proxy, clock, (l) => progress.log(l));
+    nemesis = new Nemesis(schedule, cluster ?? { names, kill: async () => {}, restart() {}, pause() {}, resume() {}, leader: async () => null, replaceMember: () => Promise.reject(new Error('BUG: no cluster of our own to replace a member in')), setFailpoint: () => Promise.reject(new Error('BUG: no cluster of our own to arm failpoints in')), clearFailpoints: async () => {}, exitOf: () => null }, net ?? proxy, clock, (l) => progress.log(l));
     watcher?.start();
     workload?.start();
     k8s?.workload.start(clock);

@@ -318,9 +318,18 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
         kv?.onLeadership();
       }
       if (rd.snapshot !== null) log.info({ index: rd.snapshot.metadata.index, revision: store.currentRevision }, 'installed a snapshot from the leader');
-      if (rd.committedEntries.length > 0) void maybeSnapshot().catch((err: unknown) => log.error({ err }, 'snapshot failed'));
+      // A failed snapshot is a failed write or sync: as with the WAL, nothing since the last good
+      // sync can be trusted, so the member stops rather than serve from state it cannot vouch for.
+      if (rd.committedEntries.length > 0) {
+        void maybeSnapshot().catch((err: unknown) => {
+          log.fatal({ err }, 'taking a snapshot failed (a write or sync to disk failed); stopping the member');
+          if (!stopping) process.exit(2);
+        });
+      }
     },
     onFatal: (err) => {
+      // NB: nothing that waited for the failed save was sent or applied (acknowledgements and
+      // votes go out only after a save succeeds), and after a failed sync the WAL takes no more.
       if (err instanceof SnapshotInstallError) log.fatal({ err }, err.message);
       else log.fatal({ err }, 'storage failed; stopping the member');
       if (!stopping) process.exit(2);

@@ -14,6 +14,7 @@
  * values (block cache or memtable hits, a few µs a key).
  */
 
+import { fsyncGate } from '../../raft/wal/fsync-failpoint.js';
 import { Backend } from './backend.js';
 import { decodeKeyValue, decodeKeyValueHeader } from './codec.js';
 import { KeyIndex } from './key-index.js';
@@ -312,6 +313,11 @@ export class MvccStore {
   async commit(options: CommitOptions = {}): Promise<void> {
     this.#assertOpen();
     const sync = options.sync === true;
+    if (sync) {
+      const gate = fsyncGate('the MVCC backend');
+      if (gate !== null) await gate;
+      this.#assertOpen();
+    }
     const start = this.#onCommitDuration === null ? 0n : process.hrtime.bigint();
     this.#state.backend.flush(sync, this.#state.currentRev);
     if (this.#onCommitDuration !== null) this.#onCommitDuration(Number(process.hrtime.bigint() - start) / 1e9);

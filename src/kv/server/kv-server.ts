@@ -177,14 +177,19 @@ export class KvServer {
     const applied = new Promise<ApplyResult>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, deadline: this.now() + this.requestTimeoutMs });
     });
+    // NB: the request's deadline runs from now, also while submit waits: a driver held up by a
+    // slow or stalled disk takes no input, and the request must time out rather than hang (and
+    // a rejection of `applied` before anyone awaits it must not go unhandled: that would end
+    // the process).
+    applied.catch(() => undefined);
+    this.#ensureSweeper();
     try {
-      await this.driver.submit(data);
+      await Promise.race([this.driver.submit(data), applied]);
     } catch (err: unknown) {
       this.#pending.delete(id);
       this.#onProposalFailed();
       throw mapProposalError(err);
     }
-    this.#ensureSweeper();
     return applied;
   }
 

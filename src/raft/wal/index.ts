@@ -16,3 +16,5 @@ export {
   WalMetadataMismatchError,
 } from './errors.js';
 export { crc32c } from './crc32c.js';
+export { FsyncFailpointError, fsyncFailpointMode, fsyncGate, setFsyncFailpoint, stalledSyncs } from './fsync-failpoint.js';
+export type { FsyncFailpointMode } from './fsync-failpoint.js';

@@ -17,6 +17,7 @@ import type { Entry, HardState, LogIndex, SnapshotMetadata } from '../types.js';
 import { WalClosedError, WalCorruptError, WalIoError, WalMetadataMismatchError } from './errors.js';
 import { closeFd, fdatasync, fsyncDir, ftruncate, mkdirDurable, openFd, writevAll, writevAllSync } from './fsio.js';
 import { fdatasyncSync } from 'node:fs';
+import { fsyncGate } from './fsync-failpoint.js';
 import { LogShape, type SavePlan } from './log-shape.js';
 import { FLAG_BEGIN, FLAG_END, encodeRecords, setFlags } from './record.js';
 import { EMPTY_HARD_STATE, Replay } from './replay.js';
@@ -372,6 +373,8 @@ export class Wal {
     this.#segBytes += n;
     const syncStart = this.#onSyncDuration === null ? 0n : process.hrtime.bigint();
     try {
+      const gate = fsyncGate(file);
+      if (gate !== null) await gate;
       if (this.#blocking) fdatasyncSync(this.#fd);
       else await this.#sync(this.#fd);
     } catch (err) {

@@ -1,0 +1,97 @@
+// The fsync failpoint on the WAL: armed `fail`, a save is refused (never reported durable) and
+// the WAL takes no more; armed `stall`, a save settles only once the stall is lifted; and the
+// member's failpoints file is parsed strictly.
+import { afterEach, describe, expect, it } from 'vitest';
+import { FsyncFailpointError, setFsyncFailpoint, stalledSyncs, Wal, WalIoError } from '../../src/raft/wal/index.js';
+import { parseFailpoints } from '../../src/kv/member/failpoints.js';
+import { TempDirs, ents, hs, plain } from './helpers.js';
+
+const dirs = new TempDirs();
+afterEach(() => {
+  setFsyncFailpoint(null);
+  dirs.cleanup();
+});
+
+/** settledYet tells whether p has settled, letting pending I/O callbacks run first. */
+async function settledYet(p: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  p.then(() => (settled = true), () => (settled = true));
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  return settled;
+}
+
+/** until waits (bounded) for probe to hold while the WAL's I/O callbacks run. */
+async function until(probe: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !probe(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(probe()).toBe(true);
+}
+
+describe('fsync failpoint', () => {
+  for (const blockingIO of [true, false]) {
+    it(`fail: the save is refused with the injected EIO, and so is every later save (blockingIO ${blockingIO})`, async () => {
+      const dir = dirs.make();
+      const { wal } = await Wal.open(dir, { blockingIO });
+      await wal.save({ hardState: hs(1, 1, 5), entries: ents(1, 5, 1) });
+      setFsyncFailpoint('fail');
+      const err = await wal.save({ hardState: hs(1, 1, 8), entries: ents(6, 8, 1) }).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(WalIoError);
+      expect((err as WalIoError).cause).toBeInstanceOf(FsyncFailpointError);
+      expect((err as Error).message).toMatch(/fdatasync failed .*EIO.*injected.*restart the member/s);
+      // Disarming does not make the WAL trust its disk again: only a restart does.
+      setFsyncFailpoint(null);
+      await expect(wal.save({ hardState: hs(1, 1, 9), entries: ents(9, 9, 1) })).rejects.toBe(err);
+      await wal.close();
+      const { wal: again, state } = await Wal.open(dir);
+      // What was acknowledged is there; what was refused may or may not be (it was written, not synced).
+      expect(plain(state.entries.slice(0, 5))).toEqual(plain(ents(1, 5, 1)));
+      expect(state.entries.length === 5 || state.entries.length === 8).toBe(true);
+      await again.close();
+    });
+
+    it(`stall: a save waits for the stall to lift, then is durable (blockingIO ${blockingIO})`, async () => {
+      const dir = dirs.make();
+      const { wal } = await Wal.open(dir, { blockingIO });
+      await wal.save({ hardState: hs(1, 1, 3), entries: ents(1, 3, 1) });
+      const held: string[] = [];
+      setFsyncFailpoint('stall', { onHold: (what) => held.push(what) });
+      const save = wal.save({ hardState: hs(1, 1, 6), entries: ents(4, 6, 1) });
+      const later = wal.save({ hardState: hs(1, 1, 7), entries: ents(7, 7, 1) });
+      await until(() => stalledSyncs() === 1);
+      expect(await settledYet(save)).toBe(false);
+      expect(await settledYet(later)).toBe(false);
+      expect(stalledSyncs()).toBe(1);
+      expect(held).toHaveLength(1);
+      expect(held[0]).toContain(dir);
+      setFsyncFailpoint(null);
+      await save;
+      await later;
+      expect(stalledSyncs()).toBe(0);
+      await wal.close();
+      const { wal: again, state } = await Wal.open(dir);
+      expect(plain(state.entries)).toEqual(plain(ents(1, 7, 1)));
+      expect(state.hardState).toEqual(hs(1, 1, 7));
+      await again.close();
+    });
+  }
+
+  it('stall switched to fail: the held save fails', async () => {
+    const dir = dirs.make();
+    const { wal } = await Wal.open(dir, { blockingIO: true });
+    setFsyncFailpoint('stall');
+    const save = wal.save({ hardState: hs(1, 1, 1), entries: ents(1, 1, 1) });
+    await until(() => stalledSyncs() === 1);
+    expect(await settledYet(save)).toBe(false);
+    setFsyncFailpoint('fail');
+    await expect(save).rejects.toBeInstanceOf(WalIoError);
+    await wal.close();
+  });
+
+  it('reads the failpoints file strictly', () => {
+    expect(parseFailpoints('')).toEqual({ ok: true, value: { fsync: null } });
+    expect(parseFailpoints('fsync=fail\n')).toEqual({ ok: true, value: { fsync: 'fail' } });
+    expect(parseFailpoints('# comment\nfsync = stall')).toEqual({ ok: true, value: { fsync: 'stall' } });
+    expect(parseFailpoints('fsync=off')).toEqual({ ok: true, value: { fsync: null } });
+    expect(parseFailpoints('fsync=sometimes')).toEqual({ ok: false, error: 'fsync=sometimes is not a failpoint value (use fail, stall or off)' });
+    expect(parseFailpoints('disk=fail')).toEqual({ ok: false, error: 'unknown failpoint "disk" (known: fsync)' });
+  });
+});
