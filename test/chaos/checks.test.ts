@@ -22,10 +22,27 @@ const historyPath = join(dir, 'history.jsonl');
 writeFileSync(historyPath, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
 
 async function lostVerdict(finalValues: Record<string, number | null>): Promise<{ result: string; code: number }> {
-  const verdicts = await runChecks({ historyPath, ops: [], watch: [], finalValues });
+  const verdicts = await runChecks({ historyPath, ops: [], watch: [], finalValues, watchCaughtUp: true });
   const v = verdicts.find((x) => x.check === 'lost writes')!;
   return { result: v.result, code: exitCodeOf([v]) };
 }
+
+describe('watch verdict of a run', () => {
+  const watchVerdict = async (watchCaughtUp: boolean): Promise<string> => {
+    // The watcher saw k1's write, not k2's.
+    const watch = [{ type: 'reconnect' as const, fromRevision: 1 }, { type: 'put' as const, key: 'k1', value: 1, modRevision: 2, revision: 2, response: 0 }];
+    const verdicts = await runChecks({ historyPath, ops: [], watch, finalValues: { k1: 1, k2: 2 }, watchCaughtUp });
+    return verdicts.find((x) => x.check === 'watch')!.result;
+  };
+
+  it('calls an acknowledged write the watcher never saw a violation once it had caught up', async () => {
+    expect(await watchVerdict(true)).toBe('violation');
+  });
+
+  it('leaves it undecided when the watcher was stopped before catching up', async () => {
+    expect(await watchVerdict(false)).toBe('unknown');
+  });
+});
 
 describe('lost-write verdict of a run', () => {
   it('passes when every key was read back with its last write', async () => {

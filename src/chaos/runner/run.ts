@@ -74,6 +74,8 @@ export interface CheckInput {
   readonly ops: readonly HistoryOp[];
   readonly watch: readonly WatchRecord[];
   readonly finalValues: Readonly<Record<string, number | null>>;
+  /** watchCaughtUp says the watcher saw the whole run (up to the revision read after recovery). */
+  readonly watchCaughtUp: boolean;
 }
 
 /** CheckFn runs every check on a recorded run. */
@@ -252,12 +254,13 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
     const finalValues: Record<string, number | null> = {};
     for (const op of rec.ops.items) if (op.final === true && op.type === 'ok') finalValues[op.key] = op.value as number | null;
     let last = 0;
+    let watchCaughtUp = false;
     try {
       last = (await client.range(prefix)).header.revision;
     } catch (err: unknown) {
       notes.push(`Could not read the final revision (${err instanceof Error ? err.message : String(err)}).`);
     }
-    if (watcher !== null) {
+    if (watcher !== null && last > 0) {
       progress.status('waiting for the watcher to catch up');
       const reconnectAt = Date.now() + 5000;
       const caught = await waitUntil(() => {
@@ -265,8 +268,9 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
         return watcher.caughtUp(last);
       }, 30_000, abort.signal);
       if (!caught) notes.push(`The watcher had not caught up with revision ${last} within 30 s (it reached ${watcher.stats.nextRevision - 1}).`);
-      await watcher.stop();
+      watchCaughtUp = caught;
     }
+    await watcher?.stop();
     rec.close();
     // The control plane is judged while it still runs: Deployments must settle after healing.
     const k8sVerdicts: CheckVerdict[] = k8s === null || abort.signal.aborted
@@ -291,7 +295,7 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
       ? [{ check: 'run', result: 'unknown' as const, summary: 'interrupted before the end; not checked' }]
       : [
           ...(recovery === null ? [] : [recovery]),
-          ...(o.kind === 'k8s' ? [] : await check({ historyPath: join(o.reportDir, 'history.jsonl'), ops: rec.ops.items, watch: rec.watch.items, finalValues })),
+          ...(o.kind === 'k8s' ? [] : await check({ historyPath: join(o.reportDir, 'history.jsonl'), ops: rec.ops.items, watch: rec.watch.items, finalValues, watchCaughtUp })),
           ...k8sVerdicts,
         ];
     const exitCode = exitCodeOf(verdicts);
