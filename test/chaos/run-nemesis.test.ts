@@ -24,7 +24,7 @@ class RecordingTarget implements FaultTarget {
   async clearFailpoints(): Promise<void> {
     this.calls.push('clear failpoints');
   }
-  exitOf(i: number): string | null {
+  async waitExit(i: number): Promise<string | null> {
     return this.exits.get(i) ?? null;
   }
   replaceMember(i: number, o: ReplaceOptions): Promise<Replacement> {

@@ -22,9 +22,12 @@ export interface FaultTarget {
   setFailpoint(i: number, fp: FsyncFailpoint | null): Promise<void>;
   /** clearFailpoints disarms every armed failpoint. */
   clearFailpoints(): Promise<void>;
-  /** exitOf says how member i's last process ended ("exit code 2"), or null while it runs. */
-  exitOf(i: number): string | null;
+  /** waitExit waits (at most timeoutMs) for member i's process to end and says how it ended ("exit code 2"), or null if it still runs. */
+  waitExit(i: number, timeoutMs: number): Promise<string | null>;
 }
+
+/** FSYNC_FAIL_EXIT_MS bounds how long the heal of fsync-fail waits for the member to stop. */
+export const FSYNC_FAIL_EXIT_MS = 15_000;
 
 /** REPLACE_DEADLINE_MS bounds a member replacement, from the kill to a healthy voting successor. */
 export const REPLACE_DEADLINE_MS = 60_000;
@@ -156,9 +159,10 @@ export class Nemesis {
           const applied = record([f.member]);
           a = applied;
           await this.#target.setFailpoint(f.member, 'fsync=fail');
-          // The member must exit at its next sync (the workload keeps it syncing); heal restarts it.
+          // The member must exit at its next sync (the workload keeps it syncing); the heal waits
+          // for that (on a loaded machine the hold may end first), then restarts it.
           return async () => {
-            const how = this.#target.exitOf(f.member);
+            const how = await this.#target.waitExit(f.member, FSYNC_FAIL_EXIT_MS);
             applied.outcome = how === null ? 'still running when healed' : `the member stopped: ${how}`;
             await this.#target.setFailpoint(f.member, null);
             this.#target.restart(f.member);

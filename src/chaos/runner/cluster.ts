@@ -198,9 +198,11 @@ export class ChaosCluster {
     return join(this.#o.dataDir, `${this.plans[i]!.name}.failpoints`);
   }
 
-  /** exitOf says how member i's last process ended ("exit code 2", "killed by SIGKILL"), or null while it runs. */
-  exitOf(i: number): string | null {
-    return this.running(i) ? null : this.#exits[i] ?? null;
+  /** waitExit waits (at most timeoutMs) for member i's process to end and says how it ended ("exit code 2", "killed by SIGKILL"), or null if it still runs. */
+  async waitExit(i: number, timeoutMs: number): Promise<string | null> {
+    // NB: the exit status arrives with the child's exit event, a moment after the pid is gone.
+    if (!(await until(() => !this.running(i) && this.#exits[i] !== null, timeoutMs))) return null;
+    return this.#exits[i] ?? null;
   }
 
   /**

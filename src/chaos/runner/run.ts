@@ -218,7 +218,7 @@ export async function runChaos(o: ChaosRunOptions, check: CheckFn, progress: Run
     recorder = rec;
     const workload = o.kind === 'k8s' ? null : new KvWorkload(client, rec, { ...o.workload, prefix, seed: o.seed });
     const watcher = o.kind === 'k8s' ? null : new Watcher(client, rec, { prefix, startRevision });
-    nemesis = new Nemesis(schedule, cluster ?? { names, kill: async () => {}, restart() {}, pause() {}, resume() {}, leader: async () => null, replaceMember: () => Promise.reject(new Error('BUG: no cluster of our own to replace a member in')), setFailpoint: () => Promise.reject(new Error('BUG: no cluster of our own to arm failpoints in')), clearFailpoints: async () => {}, exitOf: () => null }, net ?? proxy, clock, (l) => progress.log(l));
+    nemesis = new Nemesis(schedule, cluster ?? { names, kill: async () => {}, restart() {}, pause() {}, resume() {}, leader: async () => null, replaceMember: () => Promise.reject(new Error('BUG: no cluster of our own to replace a member in')), setFailpoint: () => Promise.reject(new Error('BUG: no cluster of our own to arm failpoints in')), clearFailpoints: async () => {}, waitExit: async () => null }, net ?? proxy, clock, (l) => progress.log(l));
     watcher?.start();
     workload?.start();
     k8s?.workload.start(clock);
