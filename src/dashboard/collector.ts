@@ -10,7 +10,9 @@ import { readCredentials, leaseHolders } from '../cli/control-plane-up.js';
 import { humanError } from '../cli/local-cluster.js';
 import { EtcdClient } from '../kv/client/etcd-client.js';
 import { KubeRest } from '../cli/kube-rest.js';
-import { Model, type ClusterView, type ControlPlaneView, type MemberAnswer } from './model.js';
+import { get } from 'node:http';
+import { Model, type ClusterView, type ControlPlaneView, type LeaderMetrics, type MemberAnswer } from './model.js';
+import { buckets, parsePromText, value } from './prom-text.js';
 
 /** CollectorOptions say what to watch and how often. */
 export interface CollectorOptions {
@@ -29,6 +31,36 @@ interface PodList {
 
 interface NodeList {
   readonly items?: readonly { readonly status?: { readonly conditions?: readonly { readonly type?: string; readonly status?: string }[] } }[];
+}
+
+/** httpText GETs a plain-HTTP URL's body, or null on any failure or past the deadline. */
+function httpText(url: string, timeoutMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const req = get(url, { timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(res.statusCode === 200 ? Buffer.concat(chunks).toString('utf8') : null));
+      res.on('error', () => resolve(null));
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(null);
+    });
+    req.on('error', () => resolve(null));
+  });
+}
+
+/** leaderMetrics reads the figures the page charts from a member's /metrics (served on its client URL), or null. */
+async function leaderMetrics(member: string, clientURL: string): Promise<LeaderMetrics | null> {
+  const text = await httpText(`${clientURL.replace(/\/$/, '')}/metrics`, STATUS_DEADLINE_MS);
+  if (text === null) return null;
+  try {
+    const scrape = parsePromText(text);
+    return { member, proposalsCommitted: value(scrape, 'etcd_server_proposals_committed_total'), fsync: buckets(scrape, 'etcd_disk_wal_fsync_duration_seconds') };
+  } catch {
+    // Not a raftkube member's metrics (or a newer format): the page goes without these figures.
+    return null;
+  }
 }
 
 /** Collector polls the cluster until stopped. */
@@ -104,7 +136,9 @@ export class Collector {
       }),
     );
     if (this.#round++ % this.#o.controlPlaneEvery === 0) this.#model.setControlPlane(await this.#controlPlane(file));
-    const view = this.#model.observe(Date.now(), answers);
+    const leader = answers.find((a) => a.status !== null && a.status.leader === a.status.header.member_id);
+    const metrics = leader === undefined ? null : await leaderMetrics(leader.name, leader.endpoint);
+    const view = this.#model.observe(Date.now(), answers, metrics);
     for (const fn of this.#listeners) fn(view);
   }
 

@@ -5,6 +5,7 @@
  * changes over the last minutes and the commit rate over time.
  */
 import type { StatusResponse } from '../kv/proto/index.js';
+import { quantileBetween, type Bucket } from './prom-text.js';
 
 /** MemberRole is how a member stands in the cluster as it says itself. */
 export type MemberRole = 'leader' | 'follower' | 'learner' | 'no-leader' | 'down';
@@ -41,10 +42,24 @@ export interface LeaderChange {
   readonly term: number | null;
 }
 
-/** RatePoint is the leader's commit rate at a moment (entries per second). */
+/**
+ * RatePoint is the leader's figures over the last round: its Raft commit rate (entries per
+ * second, from Status) and, from its /metrics, the writes it committed per second
+ * (etcd_server_proposals_committed_total) and the 99th percentile of its WAL fsyncs in ms
+ * (etcd_disk_wal_fsync_duration_seconds; null when it had no metrics or did not fsync).
+ */
 export interface RatePoint {
   readonly atMs: number;
   readonly committedPerSec: number;
+  readonly proposalsPerSec: number | null;
+  readonly fsyncP99Ms: number | null;
+}
+
+/** LeaderMetrics is what the dashboard reads from the leader's /metrics in a round. */
+export interface LeaderMetrics {
+  readonly member: string;
+  readonly proposalsCommitted: number;
+  readonly fsync: readonly Bucket[];
 }
 
 /** LeaseView is who holds a control-plane leader-election Lease. */
@@ -86,7 +101,7 @@ function roleOf(s: StatusResponse): MemberRole {
 export class Model {
   #changes: LeaderChange[] = [];
   #rates: RatePoint[] = [];
-  #last: { readonly atMs: number; readonly commit: number } | null = null;
+  #last: { readonly atMs: number; readonly commit: number; readonly metrics: LeaderMetrics | null } | null = null;
   #current: { leader: string | null; term: number | null } | null = null;
   #controlPlane: ControlPlaneView | null = null;
   #view: ClusterView | null = null;
@@ -100,8 +115,8 @@ export class Model {
     return this.#view;
   }
 
-  /** observe folds one round of answers taken at atMs into a new view. */
-  observe(atMs: number, answers: readonly MemberAnswer[]): ClusterView {
+  /** observe folds one round of answers taken at atMs (and the leader's metrics, if read) into a new view. */
+  observe(atMs: number, answers: readonly MemberAnswer[], metrics: LeaderMetrics | null = null): ClusterView {
     const leaderAnswer = answers.find((a) => a.status !== null && roleOf(a.status) === 'leader');
     const leaderCommit = leaderAnswer?.status?.raftIndex ?? null;
     const members = answers.map((a): MemberView => {
@@ -123,10 +138,21 @@ export class Model {
       this.#current = { leader, term };
     }
     if (leaderCommit !== null) {
-      if (this.#last !== null && atMs > this.#last.atMs && leaderCommit >= this.#last.commit) {
-        this.#rates.push({ atMs, committedPerSec: ((leaderCommit - this.#last.commit) * 1000) / (atMs - this.#last.atMs) });
+      const last = this.#last;
+      if (last !== null && atMs > last.atMs && leaderCommit >= last.commit) {
+        const seconds = (atMs - last.atMs) / 1000;
+        // Counters compare only within one process: a new leader (or a restart) starts its own.
+        const before = last.metrics;
+        const same = before !== null && metrics !== null && before.member === metrics.member && metrics.proposalsCommitted >= before.proposalsCommitted;
+        const p99 = same ? quantileBetween(before.fsync, metrics.fsync, 0.99) : null;
+        this.#rates.push({
+          atMs,
+          committedPerSec: (leaderCommit - last.commit) / seconds,
+          proposalsPerSec: same ? (metrics.proposalsCommitted - before.proposalsCommitted) / seconds : null,
+          fsyncP99Ms: p99 === null || !Number.isFinite(p99) ? null : p99 * 1000,
+        });
       }
-      this.#last = { atMs, commit: leaderCommit };
+      this.#last = { atMs, commit: leaderCommit, metrics };
     }
     const since = atMs - HISTORY_MS;
     // The first change stays as long as it says who led at the start of the window.

@@ -2,8 +2,8 @@
  * page: the dashboard's one HTML document, script inline. It subscribes to `/events` and
  * redraws on every view: the members' table (role, term, commit and applied index, lag, db
  * size, health), the leader over the last minutes as a stepped line with each change listed,
- * the leader's commit rate, and the control plane (lease holders, nodes, pods) when there is
- * one. Charts are uPlot. Elements carry data attributes (`data-member`, `data-role`) so tests
+ * the leader's write rate and WAL fsync p99 from its /metrics (and its Raft commit rate), and
+ * the control plane (lease holders, nodes, pods) when there is one. Charts are uPlot. Elements carry data attributes (`data-member`, `data-role`) so tests
  * and scripts can read the page as a person does.
  */
 
@@ -33,6 +33,7 @@ const SCRIPT = String.raw`
   var names = [];
   var leaderChart = null;
   var rateChart = null;
+  var latencyChart = null;
   var chartWidth = function () { return Math.max(320, document.getElementById('charts').clientWidth - 20); };
 
   function leaderSeries(view) {
@@ -50,7 +51,9 @@ const SCRIPT = String.raw`
 
   function drawCharts(view) {
     var leaderData = leaderSeries(view);
-    var rateData = [view.rates.map(function (r) { return r.atMs / 1000; }), view.rates.map(function (r) { return r.committedPerSec; })];
+    var times = view.rates.map(function (r) { return r.atMs / 1000; });
+    var rateData = [times, view.rates.map(function (r) { return r.proposalsPerSec; }), view.rates.map(function (r) { return r.committedPerSec; })];
+    var latencyData = [times, view.rates.map(function (r) { return r.fsyncP99Ms; })];
     if (leaderChart === null) {
       leaderChart = new uPlot({
         title: 'Leader (last 10 minutes)', width: chartWidth(), height: 180,
@@ -60,12 +63,18 @@ const SCRIPT = String.raw`
         series: [{}, { label: 'leader', stroke: '#2b6cb0', width: 2, paths: uPlot.paths.stepped({ align: 1 }), points: { show: true } }],
       }, leaderData, document.getElementById('leader-chart'));
       rateChart = new uPlot({
-        title: 'Entries committed per second (leader)', width: chartWidth(), height: 180,
-        series: [{}, { label: 'entries/s', stroke: '#2f855a', width: 2, fill: 'rgba(47,133,90,0.1)' }],
+        title: 'Leader: writes and Raft entries committed per second', width: chartWidth(), height: 180,
+        series: [{}, { label: 'writes/s (etcd_server_proposals_committed_total)', stroke: '#2f855a', width: 2, fill: 'rgba(47,133,90,0.1)' },
+                     { label: 'Raft entries/s', stroke: '#718096', width: 1, dash: [4, 4] }],
       }, rateData, document.getElementById('rate-chart'));
+      latencyChart = new uPlot({
+        title: 'Leader: WAL fsync p99 over each second (ms)', width: chartWidth(), height: 180,
+        series: [{}, { label: 'fsync p99 ms (etcd_disk_wal_fsync_duration_seconds)', stroke: '#c05621', width: 2, points: { show: true } }],
+      }, latencyData, document.getElementById('latency-chart'));
     } else {
       leaderChart.setData(leaderData);
       rateChart.setData(rateData);
+      latencyChart.setData(latencyData);
     }
   }
 
@@ -130,7 +139,7 @@ const SCRIPT = String.raw`
   stream.onmessage = function (e) { live.textContent = 'live'; live.className = 'ok'; draw(JSON.parse(e.data)); };
   stream.onerror = function () { live.textContent = 'reconnecting…'; live.className = 'bad'; };
   window.addEventListener('resize', function () {
-    if (leaderChart !== null) { leaderChart.setSize({ width: chartWidth(), height: 180 }); rateChart.setSize({ width: chartWidth(), height: 180 }); }
+    [leaderChart, rateChart, latencyChart].forEach(function (c) { if (c !== null) c.setSize({ width: chartWidth(), height: 180 }); });
   });
 })();
 `;
@@ -170,7 +179,7 @@ export function dashboardPage(title: string): string {
 <thead><tr><th>member</th><th>role</th><th>term</th><th>commit</th><th>applied</th><th>lag</th><th>db size</th><th>health</th><th>client URL</th></tr></thead>
 <tbody id="members"></tbody>
 </table>
-<div id="charts"><div id="leader-chart"></div><div id="rate-chart"></div></div>
+<div id="charts"><div id="leader-chart"></div><div id="rate-chart"></div><div id="latency-chart"></div></div>
 <h2>Leader changes</h2>
 <ul id="changes"></ul>
 <section id="control-plane" hidden>

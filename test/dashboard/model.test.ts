@@ -48,7 +48,26 @@ describe('dashboard model', () => {
     ]);
     expect(v.members[0]).toMatchObject({ role: 'down', healthy: false, problem: 'connection refused' });
     // 20 entries in the second between the first two rounds; none measured across the gap without a leader.
-    expect(v.rates).toEqual([{ atMs: 2000, committedPerSec: 20 }, { atMs: 4000, committedPerSec: 0.5 }]);
+    expect(v.rates).toEqual([
+      { atMs: 2000, committedPerSec: 20, proposalsPerSec: null, fsyncP99Ms: null },
+      { atMs: 4000, committedPerSec: 0.5, proposalsPerSec: null, fsyncP99Ms: null },
+    ]);
+  });
+
+  it('takes the write rate and fsync p99 from the leader\'s metrics, comparing counters of one process only', () => {
+    const m = new Model();
+    const leaderIs = (name: string, commit: number): MemberAnswer[] => [status(name, { leader: name, term: 2, commit, applied: commit })];
+    const fsync = (fast: number, slow: number) => [{ le: 0.001, count: fast }, { le: 0.008, count: fast + slow }, { le: Infinity, count: fast + slow }];
+    m.observe(1000, leaderIs('m1', 10), { member: 'm1', proposalsCommitted: 100, fsync: fsync(50, 0) });
+    // In the next second: 40 writes, 100 fsyncs of which 2 slow (over 1 ms): p99 is in the 8 ms bucket.
+    let v = m.observe(2000, leaderIs('m1', 60), { member: 'm1', proposalsCommitted: 140, fsync: fsync(148, 2) });
+    expect(v.rates.at(-1)).toEqual({ atMs: 2000, committedPerSec: 50, proposalsPerSec: 40, fsyncP99Ms: 8 });
+    // All fast: p99 in the 1 ms bucket.
+    v = m.observe(3000, leaderIs('m1', 70), { member: 'm1', proposalsCommitted: 150, fsync: fsync(248, 2) });
+    expect(v.rates.at(-1)).toMatchObject({ proposalsPerSec: 10, fsyncP99Ms: 1 });
+    // Another leader's counters are not compared with m1's.
+    v = m.observe(4000, leaderIs('m2', 80), { member: 'm2', proposalsCommitted: 5, fsync: fsync(1, 0) });
+    expect(v.rates.at(-1)).toMatchObject({ proposalsPerSec: null, fsyncP99Ms: null });
   });
 
   it('forgets what is older than the window but keeps who led at its start', () => {

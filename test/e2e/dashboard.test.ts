@@ -7,6 +7,7 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { locate, PREREQUISITES } from '../../src/cli/prereqs.js';
+import { EtcdClient } from '../../src/kv/client/etcd-client.js';
 import { BackgroundCommand, RAFTKUBE_MAIN, startCluster, waitFor, type TestCluster } from '../integration/harness.js';
 
 let cluster: TestCluster;
@@ -61,6 +62,7 @@ describe('dashboard', () => {
     // Both charts were drawn by the charting library.
     expect(await page.locator('#leader-chart canvas').count()).toBe(1);
     expect(await page.locator('#rate-chart canvas').count()).toBe(1);
+    expect(await page.locator('#latency-chart canvas').count()).toBe(1);
 
     const pid = cluster.members.find((m) => m.name === leader)!.pids[0]!;
     process.kill(pid, 'SIGKILL');
@@ -86,7 +88,18 @@ describe('dashboard', () => {
     await page.close();
   }, 120_000);
 
-  it('serves the view as JSON and refuses what it does not serve', async () => {
+  it('serves the view as JSON, with the leader\'s write rate and fsync p99 from its metrics, and refuses what it does not serve', async () => {
+    const client = new EtcdClient(cluster.clientURLs);
+    try {
+      // Writes between two rounds show up as the leader's committed proposals and fsyncs.
+      await waitFor('a round with writes and fsyncs in it', async () => {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => client.put(`dashboard/${i}`, 'v')));
+        const s = (await (await fetch(`${url}api/state`)).json()) as { rates: { proposalsPerSec: number | null; fsyncP99Ms: number | null }[] };
+        return s.rates.some((r) => (r.proposalsPerSec ?? 0) > 0 && (r.fsyncP99Ms ?? 0) > 0);
+      }, { timeoutMs: 30_000, intervalMs: 500 });
+    } finally {
+      client.close();
+    }
     const state = (await (await fetch(`${url}api/state`)).json()) as { members: { name: string }[] };
     expect(state.members.map((m) => m.name).sort()).toEqual(['m1', 'm2', 'm3']);
     expect((await fetch(`${url}nothing-here`)).status).toBe(404);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../src/kv/client/etcd-client.js';
 import { describeResult, etcdctl, startCluster, startEtcdctl, stopPids, waitFor, type TestCluster } from './harness.js';
-import { parsePromText, sum, value, type Scrape } from './prom-text.js';
+import { parsePromText, sum, value, type Scrape } from '../../src/dashboard/prom-text.js';
 
 async function get(url: string): Promise<{ status: number; type: string; body: string }> {
   const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });

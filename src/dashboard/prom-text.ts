@@ -1,6 +1,7 @@
 /**
- * prom-text: a small parser of the Prometheus text exposition format (version 0.0.4) for the
- * metrics tests — samples with their labels, and each family's TYPE. prom-client only writes it.
+ * prom-text: a small parser of the Prometheus text exposition format (version 0.0.4) — samples
+ * with their labels, and each family's TYPE — for the dashboard, which reads the members'
+ * /metrics, and the metrics tests. prom-client only writes the format.
  */
 
 /** Sample is one line of a scrape: a metric name, its labels and its value. */
@@ -59,4 +60,32 @@ export function value(s: Scrape, name: string, labels: Readonly<Record<string, s
 /** sum adds up every sample named `name` (e.g. a histogram's _count over all its label sets). */
 export function sum(s: Scrape, name: string): number {
   return s.samples.filter((x) => x.name === name).reduce((a, x) => a + x.value, 0);
+}
+
+/** Bucket is one cumulative histogram bucket: observations at most `le`. */
+export interface Bucket {
+  readonly le: number;
+  readonly count: number;
+}
+
+/** buckets are a histogram's cumulative buckets (its `_bucket` samples), smallest bound first. */
+export function buckets(s: Scrape, name: string): Bucket[] {
+  return s.samples
+    .filter((x) => x.name === `${name}_bucket` && x.labels['le'] !== undefined)
+    .map((x) => ({ le: parseValue(x.labels['le']!), count: x.value }))
+    .sort((a, b) => a.le - b.le);
+}
+
+/**
+ * quantileBetween estimates the q-quantile of what a histogram observed between two scrapes
+ * (the upper bound of the bucket it falls in, as a conservative figure), or null if it observed
+ * nothing in between.
+ */
+export function quantileBetween(before: readonly Bucket[], after: readonly Bucket[], q: number): number | null {
+  const prior = new Map(before.map((b) => [b.le, b.count]));
+  const deltas = after.map((b) => ({ le: b.le, count: b.count - (prior.get(b.le) ?? 0) }));
+  const total = deltas.at(-1)?.count ?? 0;
+  if (total <= 0) return null;
+  const hit = deltas.find((d) => d.count >= q * total);
+  return hit === undefined ? null : hit.le;
 }
