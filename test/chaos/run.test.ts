@@ -6,24 +6,14 @@
  * cluster (members that serve linearizable reads from local state) must report the violation.
  * Every run must stop its members and remove its namespaces and temporary directory.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planSchedule, type FaultKind } from '../../src/chaos/nemesis/schedule.js';
-import { freePortBlock, RAFTKUBE_MAIN, REPO_ROOT, runCommand, waitFor, type CommandResult } from '../integration/harness.js';
-
-/** netnsAvailable tells whether this machine lets us make network namespaces (root with `ip`). */
-function netnsAvailable(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { freePortBlock, RAFTKUBE_MAIN, REPO_ROOT, runCommand, waitFor } from '../integration/harness.js';
+import { chaosRun as runChaos, describeRun, expectCleanedUp, netnsAvailable, type ChaosRun } from './harness.js';
 
 const NETNS = netnsAvailable();
 const reports = mkdtempSync(join(tmpdir(), 'raftkube-chaos-test-'));
@@ -32,42 +22,9 @@ afterAll(() => {
   rmSync(reports, { recursive: true, force: true });
 });
 
-interface Run {
-  readonly result: CommandResult;
-  readonly dir: string;
-}
-
-async function chaosRun(name: string, args: readonly string[]): Promise<Run> {
-  const dir = join(reports, name);
-  const basePort = await freePortBlock(10);
-  const result = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'chaos', 'run', '--report', dir, '--base-port', String(basePort), ...args], { timeoutMs: 240_000 });
-  return { result, dir };
-}
-
-/** expectCleanedUp checks that the run left no member process, data directory or namespace behind. */
-function expectCleanedUp(r: Run): void {
-  const dataDir = /starting \d members in (\S+)/.exec(r.result.stderr)?.[1];
-  expect(dataDir, r.result.stderr).toBeDefined();
-  expect(existsSync(dataDir!)).toBe(false);
-  const leftovers = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dataDir!);
-    } catch {
-      return false;
-    }
-  });
-  expect(leftovers).toEqual([]);
-  // Only the namespaces this run made (named in its mode line) are looked for: another run on
-  // the machine may hold its own.
-  if (r.result.stderr.includes(' on a bridge; tc drops packets')) {
-    const tag = /network namespaces (rk\d+)m1…/.exec(r.result.stderr)?.[1];
-    expect(tag, 'the namespaces the run made').toBeDefined();
-    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toMatch(new RegExp(`\\b${tag}m\\d\\b`));
-  }
-}
-
-function describeRun(r: Run): string {
-  return `exit ${r.result.code}${r.result.timedOut ? ' (timed out)' : ''}\n${r.result.stdout}\n${r.result.stderr.slice(-3000)}`;
+/** chaosRun runs `raftkube chaos run ARGS` with its report in this file's scratch directory. */
+function chaosRun(name: string, args: readonly string[]): Promise<ChaosRun> {
+  return runChaos(reports, name, args);
 }
 
 const FAULTS: FaultKind[] = NETNS ? ['kill', 'pause', 'partition'] : ['kill', 'pause'];
