@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { chooseProtocol } from '../../api/remote-command.js';
 import type { ApiError } from '../registry-api.js';
+import type { HeldSocket } from '../pod-exec.js';
 import { wireStatus } from './status.js';
 
 const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
@@ -36,7 +37,7 @@ export class ExecSockets {
   }
 
   /** accept completes the client's upgrade and relays between it and the node's socket. */
-  accept(req: IncomingMessage, socket: Duplex, head: Buffer, node: WebSocket): void {
+  accept(req: IncomingMessage, socket: Duplex, head: Buffer, node: HeldSocket): void {
     this.#wss.handleUpgrade(req, socket, head, (client) => this.#relay(client, node));
   }
 
@@ -46,19 +47,21 @@ export class ExecSockets {
     this.#open.clear();
   }
 
-  #relay(client: WebSocket, node: WebSocket): void {
+  #relay(client: WebSocket, held: HeldSocket): void {
+    const node = held.ws;
     this.#open.add(client).add(node);
-    const pipe = (from: WebSocket, to: WebSocket): void => {
-      from.on('message', (data: RawData, isBinary: boolean) => {
-        if (to.readyState === to.OPEN) to.send(data, { binary: isBinary });
-      });
-      from.on('close', () => {
-        this.#open.delete(from);
-        if (to.readyState === to.OPEN || to.readyState === to.CONNECTING) to.close(1000);
-      });
-      from.on('error', () => to.terminate());
+    const send = (to: WebSocket) => (data: RawData, isBinary: boolean): void => {
+      if (to.readyState === to.OPEN) to.send(data, { binary: isBinary });
     };
-    pipe(client, node);
-    pipe(node, client);
+    const closed = (from: WebSocket, to: WebSocket) => (): void => {
+      this.#open.delete(from);
+      if (to.readyState === to.OPEN || to.readyState === to.CONNECTING) to.close(1000);
+    };
+    client.on('message', send(node));
+    client.on('close', closed(client, node));
+    client.on('error', () => node.terminate());
+    // What the node sent while the client's upgrade completed goes first, in order.
+    held.release(send(client), closed(node, client));
+    node.on('error', () => client.terminate());
   }
 }

@@ -267,7 +267,7 @@ class Rest {
       const node = await this.#o.podExec({ user: who.value, signal: abort.signal }, t.namespace, t.name, opts.value, protocol);
       if (!node.ok) return refuse(node.error);
       if (socket.destroyed) {
-        node.value.terminate();
+        node.value.ws.terminate();
         return;
       }
       this.#exec.accept(req, socket, head, node.value);
