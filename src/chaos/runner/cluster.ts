@@ -18,6 +18,13 @@ import { EtcdClient } from '../../kv/client/etcd-client.js';
 import { FAILPOINTS_FILE_ENV } from '../../kv/member/failpoints.js';
 import type { NetnsNetwork } from '../nemesis/netns.js';
 
+
+/**
+ * FAILPOINT_ANSWER_MS bounds the wait for a member to answer before it is signalled to read its
+ * failpoints: one that was just restarted (by the previous fault's heal) may take many seconds
+ * to start serving on two busy cores, and an unanswering member has no SIGUSR2 handler yet.
+ */
+const FAILPOINT_ANSWER_MS = 30_000;
 /**
  * Companion is a process that belongs beside a member: a master's apiserver, scheduler and
  * controller manager go down, pause and come back with its kv member, as they would on a real
@@ -220,13 +227,13 @@ export class ChaosCluster {
     if (pid === null || pid === undefined || !isAlive(pid)) return;
     const me = new EtcdClient([this.plans[i]!.clientURL], { deadlineMs: 1000 });
     try {
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + FAILPOINT_ANSWER_MS;
       for (;;) {
         try {
           await me.statusAt(0);
           break;
         } catch (err: unknown) {
-          if (Date.now() > deadline) throw new Error(`Member ${this.plans[i]!.name} did not answer within 10 s, so it was not told of its failpoints (${err instanceof Error ? err.message : String(err)})`);
+          if (Date.now() > deadline) throw new Error(`Member ${this.plans[i]!.name} did not answer within ${FAILPOINT_ANSWER_MS / 1000} s, so it was not told of its failpoints (${err instanceof Error ? err.message : String(err)})`);
           await new Promise((r) => setTimeout(r, 100));
         }
       }

@@ -37,6 +37,9 @@ import { listenClient, listenMetrics, type HealthSource, type Listener } from '.
 const WAL_PREALLOCATE_BYTES = 16 * 1024 * 1024;
 /** JOIN_LOOKUP_DEADLINE_MS bounds asking the running members who we are, when joining. */
 const JOIN_LOOKUP_DEADLINE_MS = 3_000;
+
+/** JOIN_LOOKUP_RETRY_MS is how often a restarted member that joined asks the others again who they are. */
+const JOIN_LOOKUP_RETRY_MS = 2_000;
 /** MIN_ELECTION_TICKS is the fewest ticks an election timeout may round to. */
 const MIN_ELECTION_TICKS = 2;
 /** RAFT_MAX_SIZE_PER_MSG bounds the entries of one append (etcd's 1 MiB). */
@@ -155,17 +158,6 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     meta = { memberId: joined.id, clusterId: joined.clusterId };
     joinedPeers = joined.peers;
     log.info({ id: joined.id.toString(16), cluster: joined.clusterId }, 'joining an existing cluster');
-  } else if (cfg.initialClusterState === 'existing') {
-    // Restarting a member that joined: if it stopped before applying the entries that name the
-    // running members (it was still catching up), neither its registry nor --initial-cluster
-    // (whose derived IDs are wrong for members that themselves joined) says where to answer the
-    // leader, and without answers the leader never sends it further. Ask the members again;
-    // its own WAL still says who it is. Best effort: without an answer it goes on with what it has.
-    try {
-      joinedPeers = (await lookUpSelf(cfg, self.peerURLs, dial)).peers;
-    } catch (err: unknown) {
-      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not ask the running members who they are; going on with the recovered member list');
-    }
   }
   // The gauges read the member's parts when scraped; until they exist they read as zero.
   const parts: { driver?: RaftDriver<ApplyResult>; kv?: KvServer; hub?: WatchHub; store?: MvccStore } = {};
@@ -367,6 +359,28 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   }
   for (const [pid, url] of joinedPeers) transport.addPeer(pid, url);
   syncPeers();
+  if (!freshWal && cfg.initialClusterState === 'existing') {
+    // Restarting a member that joined: if it stopped before applying the entries that name the
+    // running members (it was still catching up), neither its registry nor --initial-cluster
+    // (whose derived IDs are wrong for members that themselves joined) says where to answer the
+    // leader, and without answers the leader never sends it further. Ask the members again, in
+    // the background (a restart must not wait on peers that may be restarting too), until they
+    // answer or the registry names this member; its own WAL still says who it is.
+    void (async () => {
+      while (!stopping && !sm.members.list().some((m) => m.id === myId)) {
+        try {
+          joinedPeers = (await lookUpSelf(cfg, self.peerURLs, dial)).peers;
+          if (stopping) return;
+          for (const [pid, url] of joinedPeers) transport.addPeer(pid, url);
+          syncPeers();
+          return;
+        } catch {
+          // Peers not answering yet (a restart of all of them, say): ask again shortly.
+          await new Promise((r) => setTimeout(r, JOIN_LOOKUP_RETRY_MS));
+        }
+      }
+    })();
+  }
 
   const unsafeLocalReads = process.env[UNSAFE_LOCAL_READS_ENV] === '1';
   if (unsafeLocalReads) log.warn(`${UNSAFE_LOCAL_READS_ENV}=1: serving linearizable reads from local state without ReadIndex (test-only, deliberately broken)`);
