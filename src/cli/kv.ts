@@ -44,6 +44,7 @@ export function memberConfig(o: Record<string, string | number | undefined>): Me
     maxRequestBytes: num(o['maxRequestBytes'], DEFAULTS.maxRequestBytes),
     snapshotCount: num(o['snapshotCount'], DEFAULTS.snapshotCount),
     maxTxnOps: num(o['maxTxnOps'], DEFAULTS.maxTxnOps),
+    quotaBackendBytes: num(o['quotaBackendBytes'], 0),
   });
 }
 

@@ -73,13 +73,17 @@ program
   .option('--detach', 'return once the cluster is healthy, leaving it running', false)
   .option('--timeout <seconds>', 'how long to wait for the cluster to become healthy', positiveInt, 60)
   .option('--snapshot-count <n>', 'applied entries between Raft snapshots', positiveInt)
+  .option('--quota-backend-bytes <n>', "each member's backend size that raises the NOSPACE alarm (0: 2 GiB)", nonNegativeInt)
   .option('--etcd-only', 'start only the etcd layer (no apiservers, no load balancer)', false)
   .option('--nodes <n>', 'node agents to run (with --runtime simulated: simulated nodes, in one process)', nonNegativeInt, 2)
   .option('--runtime <kind>', 'how nodes run pods: process (real child processes) or simulated', runtimeKind, 'process')
   .option('--dashboard-port <port>', 'where the live dashboard is served on 127.0.0.1 while up runs in the foreground (0: any free port)', portOrZero, 0)
   .option('--no-dashboard', 'serve no dashboard')
-  .action(async (o: { masters: number; dataDir: string; basePort: number; detach: boolean; timeout: number; snapshotCount?: number; etcdOnly: boolean; nodes: number; runtime: NodeRuntime; dashboard: boolean; dashboardPort: number }) => {
-    const memberArgs = o.snapshotCount === undefined ? [] : ['--snapshot-count', String(o.snapshotCount)];
+  .action(async (o: { masters: number; dataDir: string; basePort: number; detach: boolean; timeout: number; snapshotCount?: number; quotaBackendBytes?: number; etcdOnly: boolean; nodes: number; runtime: NodeRuntime; dashboard: boolean; dashboardPort: number }) => {
+    const memberArgs = [
+      ...(o.snapshotCount === undefined ? [] : ['--snapshot-count', String(o.snapshotCount)]),
+      ...(o.quotaBackendBytes === undefined ? [] : ['--quota-backend-bytes', String(o.quotaBackendBytes)]),
+    ];
     await up({
       masters: o.masters, dataDir: resolve(o.dataDir), basePort: o.basePort, detach: o.detach, timeoutMs: o.timeout * 1000, memberArgs, etcdOnly: o.etcdOnly, nodes: o.nodes, runtime: o.runtime,
       dashboardPort: o.dashboard ? o.dashboardPort : null,
@@ -126,6 +130,7 @@ program
   .option('--max-request-bytes <n>', 'largest request accepted', positiveInt, 1.5 * 1024 * 1024)
   .option('--max-txn-ops <n>', 'most operations in one txn', positiveInt, 128)
   .option('--snapshot-count <n>', 'applied entries between Raft snapshots', positiveInt, 100_000)
+  .option('--quota-backend-bytes <n>', 'backend size that raises the NOSPACE alarm (0: 2 GiB)', nonNegativeInt, 0)
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (o: Record<string, string | number | undefined>) => {
     await runKvMember(o);

@@ -48,6 +48,7 @@ export class MemberMetrics {
   readonly #backendCommit: Histogram;
   readonly #peerRtt: Histogram<'To'>;
   readonly #serverId: Gauge<'server_id'>;
+  readonly #quota: Gauge;
   /** #lastLeader is the last leader seen (for leader_changes_seen_total); 0 = none. */
   #lastLeader = 0;
 
@@ -74,6 +75,7 @@ export class MemberMetrics {
     new Gauge({ name: 'etcd_mvcc_db_total_size_in_bytes', help: 'Total size of the underlying database physically allocated in bytes.', registers, async collect() { await dbSize(this); } });
     // NB: the store does not tell free pages from used ones; in use is reported as the whole size.
     new Gauge({ name: 'etcd_mvcc_db_total_size_in_use_in_bytes', help: 'Total size of the underlying database logically in use in bytes.', registers, async collect() { await dbSize(this); } });
+    this.#quota = new Gauge({ name: 'etcd_server_quota_backend_bytes', help: 'Current backend storage quota size in bytes.', registers });
     this.#serverId = new Gauge({ name: 'etcd_server_id', help: 'Server or member ID in hexadecimal format. 1 for \'server_id\' label with current ID.', labelNames: ['server_id'], registers });
 
     this.#leaderChanges = new Counter({ name: 'etcd_server_leader_changes_seen_total', help: 'The number of leader changes seen.', registers });
@@ -83,6 +85,11 @@ export class MemberMetrics {
     this.#backendCommit = new Histogram({ name: 'etcd_disk_backend_commit_duration_seconds', help: 'The latency distributions of commit called by backend.', buckets: exponentialBuckets(0.001, 2, 14), registers });
     // Buckets as etcd's: 0.1 ms doubling to 3.2768 s.
     this.#peerRtt = new Histogram({ name: 'etcd_network_peer_round_trip_time_seconds', help: 'Round-Trip-Time histogram between peers (raftkube: a leader\'s heartbeat to its response).', labelNames: ['To'], buckets: exponentialBuckets(0.0001, 2, 16), registers });
+  }
+
+  /** setQuota reports --quota-backend-bytes as etcd_server_quota_backend_bytes. */
+  setQuota(bytes: number): void {
+    this.#quota.set(bytes);
   }
 
   /** identify sets the member ID (hex) reported by etcd_server_id, once the WAL has told it. */

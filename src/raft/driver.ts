@@ -344,6 +344,22 @@ export class RaftDriver<R> {
     return new Promise((resolve, reject) => this.#appliedWaiters.push({ index, resolve, reject }));
   }
 
+  /**
+   * exclusive runs `fn` while no Ready is handled: nothing is persisted, sent or applied until it
+   * settles (inputs queue meanwhile). For maintenance that must see the state machine hold
+   * still, as a store rebuild; heartbeats pause too, so keep `fn` short.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#looping) await new Promise<void>((r) => setImmediate(r));
+    this.#looping = true;
+    try {
+      return await fn();
+    } finally {
+      this.#looping = false;
+      this.#schedule();
+    }
+  }
+
   #schedule(): void {
     if (this.#scheduled || this.#looping || !this.#running) return;
     this.#scheduled = true;

@@ -38,6 +38,11 @@ export interface MemberConfig {
   readonly snapshotCount: number;
   /** maxTxnOps is the most operations one txn may hold (etcd's --max-txn-ops). */
   readonly maxTxnOps: number;
+  /**
+   * quotaBackendBytes is the backend size above which the NOSPACE alarm is raised (etcd's
+   * --quota-backend-bytes); absent or 0 means etcd's default, 2 GiB.
+   */
+  readonly quotaBackendBytes?: number;
 }
 
 /** DEFAULTS are etcd's defaults where etcd has one. */
@@ -116,6 +121,7 @@ export function memberConfigProblem(cfg: MemberConfig): string | null {
   if (cfg.maxRequestBytes > MAX_REQUEST_BYTES_LIMIT) return `--max-request-bytes (${cfg.maxRequestBytes}) must be at most ${MAX_REQUEST_BYTES_LIMIT} (half the peer message limit)`;
   if (!whole(cfg.snapshotCount, 1)) return `--snapshot-count must be a whole number ≥ 1, not ${cfg.snapshotCount}`;
   if (!whole(cfg.maxTxnOps, 1)) return `--max-txn-ops must be a whole number ≥ 1, not ${cfg.maxTxnOps}`;
+  if (cfg.quotaBackendBytes !== undefined && !whole(cfg.quotaBackendBytes, 0)) return `--quota-backend-bytes must be a whole number of bytes (0: the default, 2 GiB), not ${cfg.quotaBackendBytes}`;
   return null;
 }
 

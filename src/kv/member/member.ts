@@ -25,8 +25,10 @@ import { encodeMemberContext } from '../server/members.js';
 import { kvService } from '../server/services/kv-service.js';
 import { leaseService } from '../server/services/lease-service.js';
 import { clusterService } from '../server/services/cluster-service.js';
-import { dirSize, maintenanceService } from '../server/services/maintenance-service.js';
+import { backendSize, maintenanceService } from '../server/services/maintenance-service.js';
 import { watchService } from '../server/services/watch-service.js';
+import { authService } from '../server/services/auth-service.js';
+import { DEFAULT_QUOTA_BACKEND_BYTES, SpaceQuota } from '../server/alarms.js';
 import { EtcdClient } from '../client/etcd-client.js';
 import { MemberMetrics, PeerRoundTrips } from '../metrics.js';
 import { checkMemberConfig, clusterId as deriveClusterId, ConfigError, hostPort, memberId, type MemberConfig } from './config.js';
@@ -56,6 +58,8 @@ const PROGRESS_NOTIFY_INTERVAL_MS = 10 * 60 * 1000;
 const CLIENT_MESSAGE_HEADROOM_BYTES = 512 * 1024;
 /** LEADER_POLL_MS is how often MoveLeader checks whether the transfer finished. */
 const LEADER_POLL_MS = 20;
+/** QUOTA_CHECK_MS is how often the backend's size is compared with --quota-backend-bytes. */
+const QUOTA_CHECK_MS = 1_000;
 /** PUBLISH_RETRY_MS is how often the member tries to publish its name and client URLs until they apply. */
 const PUBLISH_RETRY_MS = 300;
 
@@ -172,7 +176,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     committed: () => parts.driver?.status().commit ?? 0,
     applied: () => parts.driver?.applied ?? 0,
     pending: () => parts.kv?.pendingCount ?? 0,
-    dbSize: () => (parts.store === undefined ? Promise.resolve(0) : dirSize(parts.store.dir)),
+    dbSize: () => (parts.store === undefined ? Promise.resolve(0) : backendSize(parts.store)),
     watchers: () => parts.hub?.watcherCount ?? 0,
     slowWatchers: () => (parts.hub === undefined ? 0 : parts.hub.watcherCount - parts.hub.syncedCount),
     watchStreams: () => watchStreams,
@@ -384,7 +388,9 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
 
   const unsafeLocalReads = process.env[UNSAFE_LOCAL_READS_ENV] === '1';
   if (unsafeLocalReads) log.warn(`${UNSAFE_LOCAL_READS_ENV}=1: serving linearizable reads from local state without ReadIndex (test-only, deliberately broken)`);
-  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg), unsafeLocalReads, dial, onProposalFailed: () => metrics.proposalFailed() });
+  const quota = new SpaceQuota(cfg.quotaBackendBytes === undefined || cfg.quotaBackendBytes === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : cfg.quotaBackendBytes);
+  metrics.setQuota(quota.quotaBytes);
+  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg), unsafeLocalReads, dial, onProposalFailed: () => metrics.proposalFailed(), quota });
   const hub = new WatchHub(store);
   parts.driver = driver;
   parts.kv = kv;
@@ -409,6 +415,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   addService(clientServer, defs.etcd.Cluster, clusterService(server, cfg.initialClusterToken));
   addService(clientServer, defs.etcd.Maintenance, maintenanceService(server, waitForLeader));
   addService(clientServer, defs.etcd.Watch, watchService(server, hub, (d) => (watchStreams += d)));
+  addService(clientServer, defs.etcd.Auth, authService(server));
   const peerServer = new grpc.Server({ 'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES });
   addService(peerServer, defs.raft, transport.handlers());
   // A member joining the cluster asks a peer URL for the member list (etcd serves it there too).
@@ -416,8 +423,8 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   await bindServer(peerServer, cfg.listenPeerURLs);
   const health: HealthSource = {
     leader: () => driver.status().leader,
-    // NB: no alarm is raised yet (NOSPACE needs a quota, CORRUPT a hash check); Alarm lists none.
-    alarms: () => [],
+    // NB: NOSPACE is raised by the space quota; nothing raises CORRUPT yet (no hash check).
+    alarms: () => sm.alarms.list().map((a) => a.alarm),
     serializableRead: () => {
       const r = store.range({ key: HEALTH_KEY, limit: 1, keys_only: true });
       if (!r.ok) throw new Error(r.error.message);
@@ -447,6 +454,22 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   }, PUBLISH_RETRY_MS);
   publisher.unref();
 
+  // The space quota: this member's backend over --quota-backend-bytes raises its NOSPACE alarm
+  // (through the log; a write refused at the door raises it too). Once raised, only an
+  // operator clears it (etcdctl alarm disarm), after compaction and defragmentation.
+  let checkingQuota = false;
+  const quotaTimer = setInterval(() => {
+    if (checkingQuota) return;
+    checkingQuota = true;
+    void backendSize(store)
+      .then((size) => {
+        server.observeBackendSize(size);
+        if (quota.exceeded && driver.status().leader !== NO_NODE) server.raiseNoSpace();
+      })
+      .finally(() => (checkingQuota = false));
+  }, QUOTA_CHECK_MS);
+  quotaTimer.unref();
+
   return {
     id: myId,
     clusterId: myCluster,
@@ -456,6 +479,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
       stopping = true;
       clearInterval(publisher);
       clearInterval(progressTimer);
+      clearInterval(quotaTimer);
       driver.stop();
       server.close();
       hub.close();

@@ -10,7 +10,7 @@ export type EtcdErrorKind =
   | 'lease-not-found' | 'lease-exists' | 'lease-ttl-too-large' | 'key-not-found' | 'no-leader' | 'timeout'
   | 'leader-changed' | 'stopped' | 'member-not-found' | 'member-exists' | 'peer-url-exists' | 'member-not-learner'
   | 'learner-not-ready' | 'too-many-learners' | 'not-leader' | 'bad-transferee' | 'invalid-argument'
-  | 'conf-change-pending' | 'unimplemented' | 'internal';
+  | 'conf-change-pending' | 'unimplemented' | 'auth-not-supported' | 'no-space' | 'internal';
 
 const TABLE: Record<EtcdErrorKind, readonly [Code, string]> = {
   'empty-key': [Code.INVALID_ARGUMENT, 'etcdserver: key is not provided'],
@@ -38,6 +38,12 @@ const TABLE: Record<EtcdErrorKind, readonly [Code, string]> = {
   'invalid-argument': [Code.INVALID_ARGUMENT, 'etcdserver: invalid argument'],
   'conf-change-pending': [Code.FAILED_PRECONDITION, 'etcdserver: a membership change is already in progress; retry once it completes'],
   unimplemented: [Code.UNIMPLEMENTED, 'etcdserver: not implemented'],
+  'auth-not-supported': [
+    Code.UNIMPLEMENTED,
+    'etcdserver: raftkube does not implement etcd authentication (users, roles, auth enable); authentication stays disabled. ' +
+      'Secure the client port with TLS client certificates instead (--client-cert-auth)',
+  ],
+  'no-space': [Code.RESOURCE_EXHAUSTED, 'etcdserver: mvcc: database space exceeded'],
   internal: [Code.INTERNAL, 'etcdserver: internal error'],
 };
 

@@ -15,6 +15,8 @@ import { etcdError, EtcdError } from './errors.js';
 import { leaseId } from './convert.js';
 import { stripScheme } from '../client/etcd-client.js';
 import type { DialRewrite } from '../transport/test-peer-dial.js';
+import { requestDecoders } from '../proto/index.js';
+import { txnPuts, type SpaceQuota } from './alarms.js';
 
 /** KvServerOptions wires a member's request path. */
 export interface KvServerOptions {
@@ -36,6 +38,8 @@ export interface KvServerOptions {
   readonly dial?: DialRewrite;
   /** onProposalFailed hears of each write this member submitted that failed or timed out (metrics). */
   readonly onProposalFailed?: () => void;
+  /** quota is the backend space quota (--quota-backend-bytes); without it writes are never refused for space. */
+  readonly quota?: SpaceQuota;
 }
 
 /** UNSAFE_LOCAL_READS_ENV set to 1 starts a member in the test-only unsafeLocalReads mode. */
@@ -81,8 +85,11 @@ export class KvServer {
   readonly #unsafeLocalReads: boolean;
   readonly #dial: DialRewrite;
   readonly #onProposalFailed: () => void;
+  readonly #quota: SpaceQuota | null;
+  #raisingNoSpace = false;
 
   constructor(o: KvServerOptions) {
+    this.#quota = o.quota ?? null;
     this.#onProposalFailed = o.onProposalFailed ?? (() => undefined);
     this.#unsafeLocalReads = o.unsafeLocalReads === true;
     this.#dial = o.dial ?? ((url) => url);
@@ -146,8 +153,46 @@ export class KvServer {
    * own result of applying it, which every member computes alike.
    */
   submitWire(kind: WireKind, raw: object): Promise<ApplyResult> {
+    if ((kind === 'put' || kind === 'txn' || kind === 'lease-grant') && this.#outOfSpace(kind, raw)) return Promise.reject(etcdError('no-space'));
     const id = this.#newId();
     return this.#submit(id, encodeWire(kind, id, raw));
+  }
+
+  /**
+   * outOfSpace is the quota check at the door (etcd's quotaKVServer): a write that needs space is
+   * refused while a NOSPACE alarm is raised, and when this member's backend is over its quota,
+   * which raises the alarm. Apply refuses the same writes (state-machine.ts), so one that got
+   * past the door just before the alarm applied fails alike on every member.
+   */
+  #outOfSpace(kind: 'put' | 'txn' | 'lease-grant', raw: object): boolean {
+    const full = this.sm.alarms.has('NOSPACE');
+    const over = this.#quota?.exceeded === true;
+    if (!full && !over) return false;
+    if (kind === 'txn') {
+      const t = requestDecoders.TxnRequest(raw);
+      if (t.ok && !txnPuts(t.value)) return false;
+    }
+    if (over) this.raiseNoSpace();
+    return true;
+  }
+
+  /** observeBackendSize records the backend's size for the quota check (the member measures it periodically, defragment at once). */
+  observeBackendSize(bytes: number): void {
+    this.#quota?.observe(bytes);
+  }
+
+  /**
+   * raiseNoSpace proposes this member's NOSPACE alarm, once at a time, unless it is raised
+   * already: the backend is over --quota-backend-bytes.
+   */
+  raiseNoSpace(): void {
+    const me = String(this.id);
+    if (this.#raisingNoSpace || this.sm.alarms.has('NOSPACE', me) || this.#quota === null) return;
+    this.#raisingNoSpace = true;
+    this.log(`The backend's size (${this.#quota.size} bytes) exceeds --quota-backend-bytes (${this.#quota.quotaBytes}): raising the NOSPACE alarm; writes are refused until it is disarmed (etcdctl alarm disarm) after compaction and defragmentation`);
+    this.submitWire('alarm', { action: 'ACTIVATE', memberID: me, alarm: 'NOSPACE' })
+      .catch((err: unknown) => this.log(`Could not raise the NOSPACE alarm (retried on the next check): ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => (this.#raisingNoSpace = false));
   }
 
   /** submitMemberAttrs publishes a member's name and client URLs through the log. */

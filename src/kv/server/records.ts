@@ -150,3 +150,25 @@ export function decodeLeaseRecord(key: Buffer, value: Buffer, bucket: string): L
   if (value.length !== LEASE_VALUE_BYTES) throw new CorruptRecordError(where, `the value is ${value.length} bytes, a lease TTL is ${LEASE_VALUE_BYTES}`);
   return { id: key.readBigInt64BE(0), ttl: value.readUInt32BE(0) };
 }
+
+// ---- alarms ----
+
+/** AlarmRecord is one raised alarm as stored: the member it concerns and its type. */
+export interface AlarmRecord {
+  /** memberID is the member's 64-bit ID as a decimal string (Id64). */
+  readonly memberID: string;
+  readonly alarm: 'NOSPACE' | 'CORRUPT';
+}
+
+/** encodeAlarmKey is an alarm record's key: "<member ID>/<type>" (the value is empty). */
+export function encodeAlarmKey(a: AlarmRecord): Buffer {
+  return Buffer.from(`${a.memberID}/${a.alarm}`, 'utf8');
+}
+
+/** decodeAlarmRecord reads one record of the alarm bucket. */
+export function decodeAlarmRecord(key: Buffer, bucket: string): AlarmRecord {
+  const k = key.toString('utf8');
+  const m = /^([1-9][0-9]*)\/(NOSPACE|CORRUPT)$/.exec(k);
+  if (m === null) throw new CorruptRecordError(`the ${bucket} bucket, key ${JSON.stringify(k)}`, 'expected "<member ID>/NOSPACE" or "<member ID>/CORRUPT"');
+  return { memberID: m[1]!, alarm: m[2] === 'NOSPACE' ? 'NOSPACE' : 'CORRUPT' };
+}

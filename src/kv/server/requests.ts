@@ -23,6 +23,7 @@ export type InternalRequest =
   | { readonly kind: 'compaction'; readonly req: pb.CompactionRequest }
   | { readonly kind: 'lease-grant'; readonly req: pb.LeaseGrantRequest }
   | { readonly kind: 'lease-revoke'; readonly req: pb.LeaseRevokeRequest }
+  | { readonly kind: 'alarm'; readonly req: pb.AlarmRequest }
   | { readonly kind: 'member-attrs'; readonly id: number; readonly name: string; readonly clientURLs: readonly string[] }
   | { readonly kind: 'member-update'; readonly id: number; readonly peerURLs: readonly string[] };
 
@@ -31,16 +32,17 @@ export type RequestKind = InternalRequest['kind'];
 /** WireKind names the kinds carried as etcd wire messages. */
 export type WireKind = Exclude<RequestKind, 'member-attrs' | 'member-update'>;
 
-const KIND_CODES: Readonly<Record<RequestKind, number>> = { put: 1, 'delete-range': 2, txn: 3, compaction: 4, 'lease-grant': 5, 'lease-revoke': 6, 'member-attrs': 7, 'member-update': 8 };
+const KIND_CODES: Readonly<Record<RequestKind, number>> = { put: 1, 'delete-range': 2, txn: 3, compaction: 4, 'lease-grant': 5, 'lease-revoke': 6, 'member-attrs': 7, 'member-update': 8, alarm: 9 };
 const HEADER = 9;
 
-const METHODS: Record<WireKind, readonly ['KV' | 'Lease', string]> = {
+const METHODS: Record<WireKind, readonly ['KV' | 'Lease' | 'Maintenance', string]> = {
   put: ['KV', 'Put'],
   'delete-range': ['KV', 'DeleteRange'],
   txn: ['KV', 'Txn'],
   compaction: ['KV', 'Compact'],
   'lease-grant': ['Lease', 'LeaseGrant'],
   'lease-revoke': ['Lease', 'LeaseRevoke'],
+  alarm: ['Maintenance', 'Alarm'],
 };
 
 function method(kind: WireKind): MethodDefinition<unknown, unknown> {
@@ -154,6 +156,13 @@ function wireRequest(kind: WireKind, body: Buffer): RequestResult {
     case 'lease-revoke': {
       const d = requestDecoders.LeaseRevokeRequest(wire);
       return d.ok ? { ok: true, value: { kind, req: d.value } } : d;
+    }
+    case 'alarm': {
+      const d = requestDecoders.AlarmRequest(wire);
+      if (!d.ok) return d;
+      // Only changes travel through the log; a GET is answered from the local list.
+      if (d.value.action === 'GET') return { ok: false, error: 'an alarm GET is not a change and never enters the log' };
+      return { ok: true, value: { kind, req: d.value } };
     }
   }
 }

@@ -30,6 +30,8 @@ import { MemberRegistry, parseMemberContext } from './members.js';
 import { decodeRequest, type InternalRequest } from './requests.js';
 import { decodeLeaseRecord, encodeLeaseKey, encodeLeaseValue } from './records.js';
 import { deleteIn, leaseOf, putIn, txnIn } from './convert.js';
+import { AlarmList, txnPuts } from './alarms.js';
+import type { AlarmMember } from '../proto/index.js';
 
 /** ApplyResult is what applying one entry produced, handed back to the proposer. */
 export type ApplyResult =
@@ -44,7 +46,11 @@ export type ApplyResult =
   | { readonly kind: 'conf-change' }
   | { readonly kind: 'member-attrs' }
   | { readonly kind: 'member-update' }
-  | { readonly kind: 'error'; readonly error: MvccError | { readonly code: 'lease-exists' | 'malformed'; readonly message: string } };
+  | { readonly kind: 'alarm'; readonly changed: readonly AlarmMember[] }
+  | { readonly kind: 'error'; readonly error: MvccError | { readonly code: 'lease-exists' | 'malformed' | 'no-space'; readonly message: string } };
+
+/** NO_SPACE is what applying a write that needs space gives while a NOSPACE alarm is raised. */
+const NO_SPACE: ApplyResult = { kind: 'error', error: { code: 'no-space', message: 'mvcc: database space exceeded' } };
 
 const LEASE_BUCKET = 'lease';
 /** COMMIT_EVERY_MS and COMMIT_EVERY_ENTRIES bound how long applied changes wait for RocksDB. */
@@ -88,6 +94,8 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
   readonly store: MvccStore;
   readonly lessor = new Lessor();
   readonly members: MemberRegistry;
+  /** alarms are the cluster's raised alarms (NOSPACE, CORRUPT), changed only by applied entries. */
+  readonly alarms: AlarmList;
   readonly #o: KvStateMachineOptions;
   #commitTimer: NodeJS.Timeout | null = null;
   #committedIndex = 0;
@@ -97,6 +105,7 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
     this.#o = o;
     this.store = o.store;
     this.members = new MemberRegistry(o.store);
+    this.alarms = new AlarmList(o.store);
     this.store.setLeaseExists((id) => this.lessor.has(id));
     this.#reloadLeases();
   }
@@ -160,7 +169,12 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
   }
 
   #applyRequest(r: InternalRequest): ApplyResult {
+    // NB: etcd's capped applier. The alarm list is the same on every member at every index, so
+    // every member refuses the same writes and the states stay equal.
+    if (this.alarms.has('NOSPACE') && (r.kind === 'put' || r.kind === 'lease-grant' || (r.kind === 'txn' && txnPuts(r.req)))) return NO_SPACE;
     switch (r.kind) {
+      case 'alarm':
+        return { kind: 'alarm', changed: this.alarms.apply(r.req) };
       case 'put': {
         const res = this.store.put(putIn(r.req));
         return res.ok ? { kind: 'put', result: res.value } : { kind: 'error', error: res.error };
@@ -213,6 +227,7 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
       throw new SnapshotInstallError(s.metadata.index, err.message, { cause: err });
     }
     this.members.reload();
+    this.alarms.reload();
     this.#reloadLeases();
     this.#o.onMembersChanged?.();
   }
@@ -240,6 +255,17 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
     this.#committedIndex = this.store.consistentIndex;
     // NB: commit writes before its promise settles (the binding writes on this thread).
     void this.store.commit({ sync: false }).catch((err: unknown) => this.#o.onStorageError(err));
+  }
+
+  /**
+   * flush writes what applied so far to RocksDB now, synced, and disarms the commit timer (it is
+   * armed again by the next apply). For maintenance run while nothing applies (defragment).
+   */
+  async flush(): Promise<void> {
+    if (this.#commitTimer !== null) clearTimeout(this.#commitTimer);
+    this.#commitTimer = null;
+    this.#committedIndex = this.store.consistentIndex;
+    await this.store.commit({ sync: true });
   }
 
   /** close stops the commit timer (the owner commits, synced, before closing the store). */

@@ -36,6 +36,8 @@ function resultError(r: Extract<ApplyResult, { kind: 'error' }>): EtcdError {
       return etcdError('lease-not-found');
     case 'lease-exists':
       return etcdError('lease-exists');
+    case 'no-space':
+      return etcdError('no-space');
     case 'malformed':
       return etcdError('internal', r.error.message);
   }

@@ -1,7 +1,7 @@
 /**
  * maintenance-service: etcdserverpb.Maintenance — Status, MoveLeader (leader transfer in the
- * Raft core), HashKV/Hash, Snapshot (a consistent image streamed in chunks), Alarm (none are
- * raised), Defragment (flushes and compacts storage).
+ * Raft core), HashKV/Hash, Snapshot (a consistent image streamed in chunks), Alarm (lists from
+ * the applied alarm list; raises and clears through the log), Defragment (rebuilds the store).
  */
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
@@ -11,8 +11,9 @@ import { requestDecoders } from '../../proto/index.js';
 import { sealSnapshot } from '../../mvcc/snapshot-file.js';
 import type { MaintenanceHandlers, StatusResponse, HeaderOnlyResponse, HashKVResponse, HashResponse, AlarmResponse, SnapshotResponse } from '../../proto/index.js';
 import type { KvServer } from '../kv-server.js';
+import type { MvccStore } from '../../mvcc/store.js';
 import { etcdError, toServiceError } from '../errors.js';
-import { decoded, unary } from './common.js';
+import { decoded, expectKind, unary } from './common.js';
 
 /** VERSION is what Status reports: the etcd API level we speak, marked as ours. */
 export const VERSION = '3.4.0-raftkube';
@@ -44,12 +45,48 @@ export async function dirSize(dir: string): Promise<number> {
   return sizes.reduce((a, b) => a + b, 0);
 }
 
+/**
+ * defragment rebuilds the member's store from an image of itself, which leaves out the space
+ * that deleted and compacted revisions still take in the storage engine's files (etcd's
+ * defragmentation). As etcd's, it holds the member's Raft loop while it runs: nothing applies
+ * meanwhile, so no write can fall between the image and the rebuilt store. The content, the
+ * revision and the applied index stay the same.
+ */
+async function defragment(s: KvServer): Promise<void> {
+  await s.driver.exclusive(async () => {
+    // NB: no commit may run against the store while it is closed and rebuilt.
+    await s.sm.flush();
+    const chunks: Buffer[] = [];
+    for await (const c of s.sm.store.snapshot()) chunks.push(c);
+    await s.sm.store.restoreSnapshot(Buffer.concat(chunks));
+    await s.sm.store.commit({ sync: true });
+  });
+  // The quota sees the smaller size at once, so an alarm disarmed right after is not raised again.
+  s.observeBackendSize(await backendSize(s.sm.store));
+}
+
+/**
+ * backendSize is the size of the store as Status (dbSize), the metrics and the space quota
+ * report it: its files plus the recent writes RocksDB still holds in memtables (they reach the
+ * files on the next flush; without them a store's size would not move until then).
+ */
+export async function backendSize(store: MvccStore): Promise<number> {
+  const files = await dirSize(store.dir);
+  let memtables = 0;
+  try {
+    memtables = store.memoryStats().memtableBytes;
+  } catch {
+    // The store is being closed or rebuilt (defragment): its files are the whole figure.
+  }
+  return files + memtables;
+}
+
 /** maintenanceService builds the Maintenance handlers of a member. */
 export function maintenanceService(s: KvServer, waitForLeader: (target: number, timeoutMs: number) => Promise<boolean>): MaintenanceHandlers {
   return {
     Status: unary<StatusResponse>(async () => {
       const st = s.driver.status();
-      const size = await dirSize(s.sm.store.dir);
+      const size = await backendSize(s.sm.store);
       const isLearner = st.confState.learners.includes(s.id);
       return {
         header: s.header(),
@@ -59,7 +96,8 @@ export function maintenanceService(s: KvServer, waitForLeader: (target: number, 
         raftIndex: st.commit,
         raftTerm: st.term,
         raftAppliedIndex: s.driver.applied,
-        errors: [],
+        // etcd lists the raised alarms here (etcdctl endpoint status shows them as ERRORS).
+        errors: s.sm.alarms.list().map((a) => `memberID:${a.memberID} alarm:${a.alarm}`),
         dbSizeInUse: size,
         isLearner,
       };
@@ -90,11 +128,16 @@ export function maintenanceService(s: KvServer, waitForLeader: (target: number, 
       return { header: s.header(r.value.revision), hash: r.value.hash };
     }),
     Alarm: unary<AlarmResponse>(async (raw) => {
-      decoded(requestDecoders.AlarmRequest(raw));
-      return { header: s.header(), alarms: [] };
+      const req = decoded(requestDecoders.AlarmRequest(raw));
+      if (req.action === 'GET') {
+        return { header: s.header(), alarms: s.sm.alarms.list().filter((a) => req.alarm === 'NONE' || a.alarm === req.alarm) };
+      }
+      // Raising and clearing go through the log, so every member's list changes alike (etcd's way).
+      const r = expectKind(await s.submitWire('alarm', raw as object), 'alarm');
+      return { header: s.header(), alarms: r.changed };
     }),
     Defragment: unary<HeaderOnlyResponse>(async () => {
-      await s.sm.store.commit({ sync: true });
+      await defragment(s);
       return { header: s.header() };
     }),
     Snapshot: (call) => {
