@@ -21,13 +21,30 @@ export interface MasterEntry {
   /** grpcAddress is the master's apiserver gRPC API (host:port). */
   readonly grpcAddress?: string;
   /** components says which of pids is which process. */
-  readonly components?: Readonly<Partial<Record<'kv' | 'apiserver' | 'scheduler' | 'controller-manager', number>>>;
+  readonly components?: Readonly<Partial<Record<MasterComponent, number>>>;
+  /**
+   * metricsURLs are where each process of the master serves Prometheus text: the kv member on its
+   * client URL, the apiserver on its HTTPS port (bearer token), the scheduler and controller
+   * manager on their --metrics-bind-address (plain HTTP).
+   */
+  readonly metricsURLs?: Readonly<Partial<Record<MasterComponent, string>>>;
+}
+
+/** MasterComponent names the processes of a master. */
+export type MasterComponent = 'kv' | 'apiserver' | 'scheduler' | 'controller-manager';
+
+const MASTER_COMPONENTS: readonly MasterComponent[] = ['kv', 'apiserver', 'scheduler', 'controller-manager'];
+
+function isMasterComponent(k: string): k is MasterComponent {
+  return (MASTER_COMPONENTS as readonly string[]).includes(k);
 }
 
 /** ProcessEntry is a process group of the cluster that is not a master (a node, the balancer). */
 export interface ProcessEntry {
   readonly name: string;
   readonly pids: readonly number[];
+  /** metricsURL is where the process serves Prometheus text (a node agent's --metrics-bind-address). */
+  readonly metricsURL?: string;
 }
 
 /** ClusterFile is the content of cluster.json. */
@@ -84,10 +101,16 @@ export function readClusterFile(dataDir: string): ClusterFile | null {
     if (typeof e.name !== 'string' || typeof e.clientURL !== 'string' || typeof e.peerURL !== 'string' || !Array.isArray(e.pids)) {
       throw malformed(p, `masters[${i}] needs name, pids, clientURL and peerURL`);
     }
-    const components: Partial<Record<'kv' | 'apiserver' | 'scheduler' | 'controller-manager', number>> = {};
+    const components: Partial<Record<MasterComponent, number>> = {};
     if (typeof e.components === 'object' && e.components !== null) {
       for (const [k, v] of Object.entries(e.components as Record<string, unknown>)) {
-        if ((k === 'kv' || k === 'apiserver' || k === 'scheduler' || k === 'controller-manager') && Number.isSafeInteger(v)) components[k] = v as number;
+        if (isMasterComponent(k) && Number.isSafeInteger(v)) components[k] = v as number;
+      }
+    }
+    const metricsURLs: Partial<Record<MasterComponent, string>> = {};
+    if (typeof e.metricsURLs === 'object' && e.metricsURLs !== null) {
+      for (const [k, v] of Object.entries(e.metricsURLs as Record<string, unknown>)) {
+        if (isMasterComponent(k) && typeof v === 'string') metricsURLs[k] = v;
       }
     }
     const apiserverURL = optionalString(e.apiserverURL);
@@ -97,10 +120,17 @@ export function readClusterFile(dataDir: string): ClusterFile | null {
       ...(apiserverURL === undefined ? {} : { apiserverURL }),
       ...(grpcAddress === undefined ? {} : { grpcAddress }),
       ...(Object.keys(components).length === 0 ? {} : { components }),
+      ...(Object.keys(metricsURLs).length === 0 ? {} : { metricsURLs }),
     };
   });
   const nodes: ProcessEntry[] = Array.isArray(f.nodes)
-    ? f.nodes.flatMap((n: unknown) => (typeof n === 'object' && n !== null && typeof (n as { name?: unknown }).name === 'string' ? [{ name: (n as { name: string }).name, pids: pidList((n as { pids?: unknown }).pids) }] : []))
+    ? f.nodes.flatMap((n: unknown): ProcessEntry[] => {
+        if (typeof n !== 'object' || n === null) return [];
+        const e = n as { name?: unknown; pids?: unknown; metricsURL?: unknown };
+        if (typeof e.name !== 'string') return [];
+        const metricsURL = optionalString(e.metricsURL);
+        return [{ name: e.name, pids: pidList(e.pids), ...(metricsURL === undefined ? {} : { metricsURL }) }];
+      })
     : [];
   const lb = typeof f.loadBalancer === 'object' && f.loadBalancer !== null ? (f.loadBalancer as { url?: unknown; pids?: unknown }) : null;
   const kubeconfig = optionalString(f.kubeconfig);

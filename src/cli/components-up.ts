@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { request } from 'node:https';
 import { nodeToken } from '../control-plane/auth/tokens.js';
 import { CliError } from './cli-error.js';
-import type { MasterEntry, ProcessEntry } from './cluster-file.js';
+import type { ClusterFile, MasterEntry, ProcessEntry } from './cluster-file.js';
 import { startComponentProcess, type Credentials } from './control-plane-up.js';
 import type { ClusterNetworks } from './networks.js';
 import { isClusterProcess } from './processes.js';
@@ -28,6 +28,53 @@ export interface ComponentsOptions {
   readonly controllerManager: boolean;
   /** networks are the cluster's address blocks (process-runtime nodes take their pod blocks from it). */
   readonly networks: ClusterNetworks;
+  /** metrics is where each component serves its metrics (metricsPorts). */
+  readonly metrics: MetricsPorts;
+}
+
+/** MetricsPorts are the --metrics-bind-address ports of a cluster's schedulers, controller managers and node agents. */
+export interface MetricsPorts {
+  /** scheduler is the port of master i's (0-based) scheduler. */
+  scheduler(master: number): number;
+  /** controllerManager is the port of master i's (0-based) controller manager. */
+  controllerManager(master: number): number;
+  /** node is the port of process node nI (1-based), or null past the first METRICS_NODES; `sim` is the simulated nodes' process. */
+  node(node: number | 'sim'): number | null;
+}
+
+/** METRICS_NODES is how many process-runtime node agents get a metrics port (base+30 ... base+39). */
+export const METRICS_NODES = 10;
+
+/**
+ * metricsPorts lays the components' metrics out in the gaps of the cluster's port span (see
+ * planPorts): master i's scheduler at base+10+2i and controller manager at base+11+2i (after the
+ * etcd members' base..base+9), node nI at base+29+I for the first ten nodes and the simulated
+ * nodes' process at base+30 (before the balancer at base+40). The span itself does not grow: the
+ * cluster's address blocks are derived from it.
+ */
+export function metricsPorts(basePort: number): MetricsPorts {
+  return {
+    scheduler: (i) => basePort + 10 + 2 * i,
+    controllerManager: (i) => basePort + 11 + 2 * i,
+    node: (n) => (n === 'sim' ? basePort + 30 : n >= 1 && n <= METRICS_NODES ? basePort + 29 + n : null),
+  };
+}
+
+/** metricsPortChecks lists the metrics ports a new cluster will bind, for up's check that they are free. */
+export function metricsPortChecks(basePort: number, masters: readonly { readonly name: string }[], nodes: number, runtime: NodeRuntime): { url: string; what: string }[] {
+  const p = metricsPorts(basePort);
+  const at = (port: number, what: string): { url: string; what: string } => ({ url: `http://127.0.0.1:${port}`, what });
+  const nodePorts = runtime === 'simulated' ? (nodes > 0 ? [at(p.node('sim') ?? 0, "the simulated nodes' metrics port")] : []) : Array.from({ length: Math.min(nodes, METRICS_NODES) }, (_, i) => at(p.node(i + 1) ?? 0, `node n${i + 1}'s metrics port`));
+  return [...masters.flatMap((m, i) => [at(p.scheduler(i), `${m.name}'s scheduler metrics port`), at(p.controllerManager(i), `${m.name}'s controller manager metrics port`)]), ...nodePorts];
+}
+
+/** metricsURL is the URL a component serves its metrics at, given its port. */
+function metricsURL(port: number): string {
+  return `http://127.0.0.1:${port}/metrics`;
+}
+
+function bindFlag(port: number): string[] {
+  return ['--metrics-bind-address', `127.0.0.1:${port}`];
 }
 
 /** ComponentsStart is what was started (or found running). */
@@ -67,24 +114,31 @@ export function startComponents(masters: readonly MasterEntry[], previousNodes: 
   const apiservers = grpcList(masters);
   const common = ['--apiservers', apiservers, '--ca-file', o.creds.pki.caPath];
   const running = (pid: number | undefined): pid is number => pid !== undefined && isClusterProcess(pid, o.dataDir);
-  const next = masters.map((m): MasterEntry => {
+  const next = masters.map((m, i): MasterEntry => {
     const components = { ...m.components };
+    // NB: a process still running from an earlier up keeps the metrics URL recorded for it (none
+    // if that up passed no address).
+    const urls = { ...m.metricsURLs, kv: `${m.clientURL}/metrics`, ...(m.apiserverURL === undefined ? {} : { apiserver: `${m.apiserverURL}/metrics` }) };
     let sched = components.scheduler;
     if (!running(sched)) {
-      sched = startComponentProcess(o.dataDir, `${m.name}-scheduler`, schedulerArgs(apiservers, o.creds, m.name));
+      const port = o.metrics.scheduler(i);
+      sched = startComponentProcess(o.dataDir, `${m.name}-scheduler`, [...schedulerArgs(apiservers, o.creds, m.name), ...bindFlag(port)]);
+      urls.scheduler = metricsURL(port);
       started.push(sched);
     }
     components.scheduler = sched;
     if (o.controllerManager) {
       let cm = components['controller-manager'];
       if (!running(cm)) {
-        cm = startComponentProcess(o.dataDir, `${m.name}-controller-manager`, controllerManagerArgs(apiservers, o.creds, m.name, o.runtime));
+        const port = o.metrics.controllerManager(i);
+        cm = startComponentProcess(o.dataDir, `${m.name}-controller-manager`, [...controllerManagerArgs(apiservers, o.creds, m.name, o.runtime), ...bindFlag(port)]);
+        urls['controller-manager'] = metricsURL(port);
         started.push(cm);
       }
       components['controller-manager'] = cm;
     }
     const pids = [components.kv, components.apiserver, components.scheduler, components['controller-manager']].filter((p): p is number => p !== undefined);
-    return { ...m, components, pids };
+    return { ...m, components, pids, metricsURLs: urls };
   });
   const nodesDir = join(o.dataDir, 'nodes');
   if (!existsSync(nodesDir)) mkdirSync(nodesDir);
@@ -93,15 +147,16 @@ export function startComponents(masters: readonly MasterEntry[], previousNodes: 
     const name = 'sim';
     const before = previousNodes.find((n) => n.name === name);
     const alive = before?.pids.filter((p) => isClusterProcess(p, o.dataDir)) ?? [];
-    if (alive.length > 0) nodes.push({ name, pids: alive });
+    if (alive.length > 0) nodes.push({ name, pids: alive, ...(before?.metricsURL === undefined ? {} : { metricsURL: before.metricsURL }) });
     else {
       // One process acts for every simulated node, so it uses the admin token (the node
       // restriction ties a node token to one node).
       const tokenFile = join(nodesDir, 'sim.token');
       writeFileSync(tokenFile, `${o.creds.adminToken}\n`, { mode: 0o600 });
-      const pid = startComponentProcess(o.dataDir, 'nodes-sim', simulatedNodesArgs(apiservers, o.creds, o.nodes, tokenFile, join(nodesDir, name)));
+      const port = o.metrics.node('sim');
+      const pid = startComponentProcess(o.dataDir, 'nodes-sim', [...simulatedNodesArgs(apiservers, o.creds, o.nodes, tokenFile, join(nodesDir, name)), ...(port === null ? [] : bindFlag(port))]);
       started.push(pid);
-      nodes.push({ name, pids: [pid] });
+      nodes.push({ name, pids: [pid], ...(port === null ? {} : { metricsURL: metricsURL(port) }) });
     }
   } else {
     for (let i = 1; i <= o.nodes; i++) {
@@ -109,25 +164,39 @@ export function startComponents(masters: readonly MasterEntry[], previousNodes: 
       const before = previousNodes.find((n) => n.name === name);
       const alive = before?.pids.filter((p) => isClusterProcess(p, o.dataDir)) ?? [];
       if (alive.length > 0) {
-        nodes.push({ name, pids: alive });
+        nodes.push({ name, pids: alive, ...(before?.metricsURL === undefined ? {} : { metricsURL: before.metricsURL }) });
         continue;
       }
       const token = nodeToken(o.dataDir, name);
       if (!token.ok) throw new CliError(`Cannot make a token for node ${name}: ${token.error}`);
       const tokenFile = join(nodesDir, `${name}.token`);
       writeFileSync(tokenFile, `${token.value}\n`, { mode: 0o600 });
+      const port = o.metrics.node(i);
       // Every agent runs a service proxy: on this one machine the first to bind a Service's address
       // serves it and the others stand by, so Services keep answering when that node's agent dies.
       const pid = startComponentProcess(o.dataDir, `node-${name}`, [
         'node-agent', '--name', name, ...common, '--token-file', tokenFile, '--data-dir', join(nodesDir, name),
         '--kubelet-client-token-file', o.creds.kubeletTokenFile, '--pod-cidr', o.networks.podCIDR(i),
         '--backoff-initial', '1', '--backoff-max', '30', '--lease-renew', '2', '--status-report', '10',
+        ...(port === null ? [] : bindFlag(port)),
       ]);
       started.push(pid);
-      nodes.push({ name, pids: [pid] });
+      nodes.push({ name, pids: [pid], ...(port === null ? {} : { metricsURL: metricsURL(port) }) });
     }
   }
   return { masters: next, nodes, started };
+}
+
+/** metricsLines lists the control plane's metrics URLs for up's summary and status (none for --etcd-only). */
+export function metricsLines(file: ClusterFile): string[] {
+  const masters = file.masters.flatMap((m) => {
+    const u = m.metricsURLs ?? {};
+    const parts = [u.apiserver === undefined ? '' : `apiserver ${u.apiserver} (bearer token)`, u.scheduler === undefined ? '' : `scheduler ${u.scheduler}`, u['controller-manager'] === undefined ? '' : `controller-manager ${u['controller-manager']}`].filter((x) => x !== '');
+    return parts.length === 0 ? [] : [`  ${m.name}  ${parts.join('  ')}`];
+  });
+  const nodes = (file.nodes ?? []).flatMap((n) => (n.metricsURL === undefined ? [] : [`${n.name} ${n.metricsURL}`]));
+  if (masters.length === 0 && nodes.length === 0) return [];
+  return ['Control-plane metrics:', ...masters, ...(nodes.length === 0 ? [] : [`  nodes  ${nodes.join('  ')}`])];
 }
 
 /** readyNodes counts the Nodes whose Ready condition is True, through one apiserver's REST API. */

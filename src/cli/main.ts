@@ -29,7 +29,7 @@ import { registerChaosCheckCommand } from './chaos.js';
 import { portOrZero, registerDashboardCommand } from './dashboard.js';
 import { registerSnapshotCommand } from './snapshot.js';
 import { registerMemberCommand } from './member.js';
-import type { NodeRuntime } from './components-up.js';
+import { metricsLines, type NodeRuntime } from './components-up.js';
 import { leaseHolders, probeApiservers } from './control-plane-up.js';
 
 function positiveInt(v: string): number {
@@ -110,6 +110,7 @@ program
     if (f === null) throw new CliError(`No cluster in ${dir} (no cluster.json); start one with ${commandHint('up', dir)}`);
     const [members, apiservers, leases] = await Promise.all([probeCluster(f, dir), probeApiservers(f, dir), leaseHolders(f, dir)]);
     if (!printStatus(members, o.json, apiservers, leases)) process.exitCode = 1;
+    if (!o.json) process.stdout.write(metricsLines(f).map((l) => `${l}\n`).join(''));
   });
 
 program

@@ -20,7 +20,7 @@ import { isClusterProcess, memberDataDir, runningPids } from './processes.js';
 import { apiserversReady, basePortOf, networksOf, planPorts, PORT_SPAN, startControlPlane, type ControlPlaneStart } from './control-plane-up.js';
 import { MAX_PROCESS_NODES } from './networks.js';
 import { stripScheme } from '../kv/client/etcd-client.js';
-import { readyNodes, startComponents, type ComponentsStart, type NodeRuntime } from './components-up.js';
+import { metricsLines, metricsPortChecks, metricsPorts, readyNodes, startComponents, type ComponentsStart, type NodeRuntime } from './components-up.js';
 
 /** CONTROLLER_MANAGER_AVAILABLE says whether up starts a controller manager on every master. */
 const CONTROLLER_MANAGER_AVAILABLE = true;
@@ -136,7 +136,7 @@ export async function up(given: UpOptions): Promise<void> {
   const cpPorts = planPorts(plans, fresh ? o.basePort : basePortOf({ masters: plans }));
   const busy = await firstBusyPort([
     ...toStart.flatMap((p) => [{ url: p.clientURL, what: `${p.name}'s client port` }, { url: p.peerURL, what: `${p.name}'s peer port` }]),
-    ...(fresh && o.etcdOnly !== true ? [...cpPorts.apiservers.flatMap((a) => [{ url: `http://127.0.0.1:${a.restPort}`, what: `${a.name}'s apiserver port` }, { url: `http://127.0.0.1:${a.grpcPort}`, what: `${a.name}'s apiserver gRPC port` }]), { url: `http://127.0.0.1:${cpPorts.lbPort}`, what: "the apiservers' load balancer port" }] : []),
+    ...(fresh && o.etcdOnly !== true ? [...cpPorts.apiservers.flatMap((a) => [{ url: `http://127.0.0.1:${a.restPort}`, what: `${a.name}'s apiserver port` }, { url: `http://127.0.0.1:${a.grpcPort}`, what: `${a.name}'s apiserver gRPC port` }]), { url: `http://127.0.0.1:${cpPorts.lbPort}`, what: "the apiservers' load balancer port" }, ...metricsPortChecks(o.basePort, plans, o.nodes ?? 2, o.runtime ?? 'process')] : []),
   ]);
   if (busy !== null) throw new UpError(`Port ${new URL(busy.url).port} (${busy.what}) is already in use; ${portAdvice(fresh)}`);
 
@@ -154,7 +154,7 @@ export async function up(given: UpOptions): Promise<void> {
   for (const p of toStart) started.set(p.name, startMemberProcess(plans, p, { dataDir: o.dataDir, extraArgs: o.memberArgs, initialClusterState: stateOf(p) }));
   const pidsOf = (name: string): number[] => running.get(name) ?? [started.get(name)!];
   const probeFile: ClusterFile = {
-    masters: plans.map((p) => ({ name: p.name, pids: pidsOf(p.name), clientURL: p.clientURL, peerURL: p.peerURL })),
+    masters: plans.map((p) => ({ name: p.name, pids: pidsOf(p.name), clientURL: p.clientURL, peerURL: p.peerURL, metricsURLs: { kv: `${p.clientURL}/metrics` } })),
     etcdEndpoints: plans.map((p) => p.clientURL),
     ...(existing?.clusterID === undefined ? {} : { clusterID: existing.clusterID }),
   };
@@ -283,7 +283,7 @@ async function bringUpControlPlane(etcdFile: ClusterFile, existing: ClusterFile 
 
 async function bringUpComponents(cp: ControlPlaneStart, existing: ClusterFile | null, o: UpOptions, interrupt: Interrupt): Promise<ComponentsStart> {
   const nodes = o.nodes ?? 2;
-  const comps = startComponents(cp.masters, existing?.nodes ?? [], { dataDir: o.dataDir, creds: cp.creds, nodes, runtime: o.runtime ?? 'process', controllerManager: CONTROLLER_MANAGER_AVAILABLE, networks: networksOf(basePortOf(cp)) });
+  const comps = startComponents(cp.masters, existing?.nodes ?? [], { dataDir: o.dataDir, creds: cp.creds, nodes, runtime: o.runtime ?? 'process', controllerManager: CONTROLLER_MANAGER_AVAILABLE, networks: networksOf(basePortOf(cp)), metrics: metricsPorts(basePortOf(cp)) });
   if (nodes === 0) return comps;
   const bar = new SingleBar({ format: 'nodes ready [{bar}] {value}/{total} | {state}', hideCursor: true, stream: process.stderr }, Presets.shades_classic);
   bar.start(nodes, 0, { state: 'registering' });
@@ -340,6 +340,7 @@ function printUsage(file: ClusterFile, o: UpOptions): void {
       `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints} put hello world`,
       'Prometheus metrics and health (etcd\'s /metrics, /health, /livez, /readyz) on each client URL:',
       `  ${file.masters.map((p) => `${p.clientURL}/metrics`).join('  ')}`,
+      ...metricsLines(file),
       `Status: ${commandHint('status', o.dataDir)}    Stop: ${o.detach ? commandHint('down', o.dataDir) : 'Ctrl-C'}`,
       ...(o.detach ? [`Dashboard: ${commandHint('dashboard', o.dataDir)}`] : []),
       '',
