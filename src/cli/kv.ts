@@ -3,6 +3,7 @@
  */
 import { resolve } from 'node:path';
 import { pino } from 'pino';
+import type { TlsFlags } from '../kv/member/tls.js';
 import { checkMemberConfig, checkURL, ConfigError, DEFAULTS, parseInitialCluster, type MemberConfig } from '../kv/member/config.js';
 import { installTestFailpoints } from '../kv/member/failpoints.js';
 import { startMember } from '../kv/member/member.js';
@@ -18,8 +19,27 @@ function num(v: unknown, def: number): number {
   return typeof v === 'number' ? v : def;
 }
 
+/** tlsFlags gathers one side's TLS flags (keys prefixed `peer` for the peer side). */
+function tlsFlags(o: KvFlags, prefix: '' | 'peer'): TlsFlags | undefined {
+  const k = (name: string): string => (prefix === '' ? name : `${prefix}${name[0]!.toUpperCase()}${name.slice(1)}`);
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const certFile = str(o[k('certFile')]);
+  const keyFile = str(o[k('keyFile')]);
+  const trustedCaFile = str(o[k('trustedCaFile')]);
+  const clientCertAuth = o[k('clientCertAuth')] === true;
+  if (certFile === undefined && keyFile === undefined && trustedCaFile === undefined && !clientCertAuth) return undefined;
+  return { ...(certFile === undefined ? {} : { certFile }), ...(keyFile === undefined ? {} : { keyFile }), ...(trustedCaFile === undefined ? {} : { trustedCaFile }), clientCertAuth };
+}
+
+/** KvFlags are `raftkube kv`'s parsed flags. */
+export type KvFlags = Record<string, string | number | boolean | undefined>;
+
+function optional<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
+}
+
 /** memberConfig turns parsed flags into a checked MemberConfig, with errors naming the flag. */
-export function memberConfig(o: Record<string, string | number | undefined>): MemberConfig {
+export function memberConfig(o: KvFlags): MemberConfig {
   const name = String(o['name']);
   const listenClientURLs = urls(o['listenClientUrls'], '--listen-client-urls');
   const listenPeerURLs = urls(o['listenPeerUrls'], '--listen-peer-urls');
@@ -45,11 +65,13 @@ export function memberConfig(o: Record<string, string | number | undefined>): Me
     snapshotCount: num(o['snapshotCount'], DEFAULTS.snapshotCount),
     maxTxnOps: num(o['maxTxnOps'], DEFAULTS.maxTxnOps),
     quotaBackendBytes: num(o['quotaBackendBytes'], 0),
+    ...optional('clientTls', tlsFlags(o, '')),
+    ...optional('peerTls', tlsFlags(o, 'peer')),
   });
 }
 
 /** runKvMember starts the member and stops it cleanly on SIGTERM or SIGINT. */
-export async function runKvMember(o: Record<string, string | number | undefined>): Promise<void> {
+export async function runKvMember(o: KvFlags): Promise<void> {
   const cfg = memberConfig(o);
   // NB: say where the data goes when no --data-dir was given; it is the current directory's.
   if (o['dataDir'] === undefined) process.stderr.write(`raftkube kv: no --data-dir given; member ${cfg.name} keeps its data in ${resolve(cfg.dataDir)}\n`);

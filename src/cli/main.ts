@@ -132,8 +132,16 @@ program
   .option('--max-txn-ops <n>', 'most operations in one txn', positiveInt, 128)
   .option('--snapshot-count <n>', 'applied entries between Raft snapshots', positiveInt, 100_000)
   .option('--quota-backend-bytes <n>', 'backend size that raises the NOSPACE alarm (0: 2 GiB)', nonNegativeInt, 0)
+  .option('--cert-file <path>', 'client TLS certificate (PEM); needed for https:// client URLs')
+  .option('--key-file <path>', 'client TLS private key (PEM)')
+  .option('--trusted-ca-file <path>', 'CA that signs client certificates (with --client-cert-auth)')
+  .option('--client-cert-auth', 'refuse clients without a certificate signed by --trusted-ca-file', false)
+  .option('--peer-cert-file <path>', 'peer TLS certificate (PEM), presented as server and as client; needed for https:// peer URLs')
+  .option('--peer-key-file <path>', 'peer TLS private key (PEM)')
+  .option('--peer-trusted-ca-file <path>', 'CA that signs the other members\' peer certificates')
+  .option('--peer-client-cert-auth', 'refuse peers without a certificate signed by --peer-trusted-ca-file', false)
   .option('--log-level <level>', 'pino log level', 'info')
-  .action(async (o: Record<string, string | number | undefined>) => {
+  .action(async (o: Record<string, string | number | boolean | undefined>) => {
     await runKvMember(o);
   });
 

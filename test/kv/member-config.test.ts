@@ -47,7 +47,7 @@ describe('memberConfigProblem', () => {
     ['an empty data dir', { dataDir: '' }, /^--data-dir must not be empty/],
     ['an empty token', { initialClusterToken: '' }, /^--initial-cluster-token must not be empty/],
     ['no client URL', { listenClientURLs: [] }, /^--listen-client-urls must list at least one URL/],
-    ['an https advertise URL', { advertiseClientURLs: ['https://127.0.0.1:1'] }, /^--advertise-client-urls: "https:\/\/127.0.0.1:1" must be http:\/\/host:port/],
+    ['an https advertise URL without a certificate', { advertiseClientURLs: ['https://127.0.0.1:1'] }, /^--advertise-client-urls: https:\/\/127.0.0.1:1 is https but no certificate is given; pass --cert-file and --key-file/],
     ['a peer URL without a port', { listenPeerURLs: ['http://127.0.0.1'] }, /^--listen-peer-urls: .* must be http:\/\/host:port/],
     ['an empty initial cluster', { initialCluster: [] }, /^--initial-cluster is empty/],
     ['a peer URL claimed twice', { initialCluster: [{ name: 'm1', peerURLs: ['http://a:1'] }, { name: 'm2', peerURLs: ['http://a:1'] }] }, /^--initial-cluster gives peer URL http:\/\/a:1 to both m1 and m2/],
@@ -88,6 +88,35 @@ describe('raftkube kv flags', () => {
   ])('refuses %s', (_what, extra, message) => {
     expect(() => memberConfig({ ...flags, ...extra })).toThrow(ConfigError);
     expect(() => memberConfig({ ...flags, ...extra })).toThrow(message);
+  });
+
+  const https = { listenClientUrls: 'https://127.0.0.1:2379', listenPeerUrls: 'https://127.0.0.1:2380', initialCluster: 'm1=https://127.0.0.1:2380' };
+  const certs = { certFile: 'c.crt', keyFile: 'c.key', peerCertFile: 'p.crt', peerKeyFile: 'p.key' };
+
+  it.each<[string, Record<string, string | boolean>, RegExp]>([
+    ['an https client URL without a certificate', { ...https, peerCertFile: 'p.crt', peerKeyFile: 'p.key' }, /^--listen-client-urls: https:\/\/127.0.0.1:2379 is https but no certificate is given; pass --cert-file and --key-file/],
+    ['an https peer URL without a peer certificate', { ...https, certFile: 'c.crt', keyFile: 'c.key' }, /^--listen-peer-urls: https:\/\/127.0.0.1:2380 is https but no certificate is given; pass --peer-cert-file and --peer-key-file/],
+    ['--cert-file without --key-file', { ...https, ...certs, keyFile: '' }, /^--cert-file is given without --key-file; give both/],
+    ['--peer-key-file without --peer-cert-file', { ...https, ...certs, peerCertFile: '' }, /^--peer-key-file is given without --peer-cert-file; give both/],
+    ['--client-cert-auth without --trusted-ca-file', { ...https, ...certs, clientCertAuth: true }, /^--client-cert-auth needs --trusted-ca-file/],
+    ['--peer-client-cert-auth without --peer-trusted-ca-file', { ...https, ...certs, peerClientCertAuth: true }, /^--peer-client-cert-auth needs --peer-trusted-ca-file/],
+    ['--client-cert-auth on plain http', { trustedCaFile: 'ca.crt', clientCertAuth: true }, /^--client-cert-auth needs TLS: give --cert-file and --key-file/],
+    ['a URL of another scheme', { listenClientUrls: 'unix://127.0.0.1:2379' }, /^--listen-client-urls: "unix:\/\/127.0.0.1:2379" must be http:\/\/host:port or https:\/\/host:port/],
+  ])('refuses %s, naming the flag', (_what, extra, message) => {
+    expect(() => memberConfig({ ...flags, ...extra })).toThrow(ConfigError);
+    expect(() => memberConfig({ ...flags, ...extra })).toThrow(message);
+  });
+
+  it('takes https URLs with the eight TLS flags', () => {
+    const cfg = memberConfig({ ...flags, ...https, ...certs, trustedCaFile: 'ca.crt', clientCertAuth: true, peerTrustedCaFile: 'ca.crt', peerClientCertAuth: true });
+    expect(cfg.clientTls).toEqual({ certFile: 'c.crt', keyFile: 'c.key', trustedCaFile: 'ca.crt', clientCertAuth: true });
+    expect(cfg.peerTls).toEqual({ certFile: 'p.crt', keyFile: 'p.key', trustedCaFile: 'ca.crt', clientCertAuth: true });
+  });
+
+  it('allows certificates with plain http URLs, as etcd does (they serve as the client certificate when dialling https)', () => {
+    const cfg = memberConfig({ ...flags, ...certs });
+    expect(cfg.listenClientURLs).toEqual(['http://127.0.0.1:2379']);
+    expect(cfg.clientTls).toEqual({ certFile: 'c.crt', keyFile: 'c.key', clientCertAuth: false });
   });
 });
 

@@ -92,6 +92,25 @@ export function issueServingCert(ca: Pem, opts: ServingCertOptions): Pem {
 }
 
 /**
+ * issueMemberCert signs a certificate an etcd-layer member both serves and dials with (extended
+ * key usage serverAuth and clientAuth): its peer certificate, which etcd presents on both ends of
+ * a peer link, and its client-port certificate, which it also presents when it forwards a
+ * request to the leader's client URL (as etcd's gateway does).
+ */
+export function issueMemberCert(ca: Pem, opts: ServingCertOptions): Pem {
+  for (const ip of opts.ipAddresses) {
+    if (isIP(ip) === 0) throw new Error(`Member certificate IP address ${JSON.stringify(ip)} is not an IPv4 or IPv6 address; pass host names as dnsNames`);
+  }
+  return issueLeaf(ca, {
+    commonName: opts.commonName,
+    organizations: [],
+    days: opts.days ?? DEFAULT_LEAF_DAYS,
+    extKeyUsage: { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+    altNames: [...opts.dnsNames.map((value) => ({ type: 2, value })), ...opts.ipAddresses.map((ip) => ({ type: 7, ip }))],
+  });
+}
+
+/**
  * issueClientCert signs a TLS client certificate (extended key usage clientAuth); Kubernetes
  * reads the common name as the user name and each organization as a group.
  */

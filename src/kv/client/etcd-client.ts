@@ -3,6 +3,7 @@
  * the benchmarks (the same client drives raftkube and a real etcd) and the apiserver. It fails
  * over between endpoints on UNAVAILABLE and narrows every response with the wire decoders.
  */
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtoDefinitions, responseDecoders, type Decoded } from '../proto/index.js';
 import type {
@@ -35,9 +36,77 @@ export interface EtcdClientOptions {
    * spreading load over all members as the etcd3 client does. Both fail over on UNAVAILABLE.
    */
   readonly spread?: 'failover' | 'round-robin';
+  /**
+   * tls dials with TLS: to every https:// endpoint, and to endpoints given without a scheme.
+   * Without it only https:// endpoints use TLS (trusting the system's CAs, no client certificate).
+   */
+  readonly tls?: EtcdTls;
 }
 
-/** stripScheme turns http://host:port into host:port. */
+/** EtcdTls is what a client needs for TLS, as PEM text or bytes (etcdctl's --cacert, --cert, --key). */
+export interface EtcdTls {
+  /** ca verifies the members' certificates; absent: the system's CAs. */
+  readonly ca?: string | Buffer;
+  /** cert and key are the client certificate, for members that demand one (--client-cert-auth). */
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+}
+
+/** EtcdTlsFiles names the files of an EtcdTls, and the flags that gave them (for messages). */
+export interface EtcdTlsFiles {
+  readonly caFile?: string | undefined;
+  readonly certFile?: string | undefined;
+  readonly keyFile?: string | undefined;
+  /** flags name the three options in messages; etcdctl's by default. */
+  readonly flags?: { readonly ca: string; readonly cert: string; readonly key: string };
+}
+
+/** EtcdTlsError is a TLS option that is incomplete or whose file cannot be read. */
+export class EtcdTlsError extends Error {
+  override readonly name = 'EtcdTlsError';
+}
+
+/**
+ * readEtcdTls reads the files of an EtcdTls, or returns undefined when none is given; a
+ * certificate without its key (or the other way round) or an unreadable file is an EtcdTlsError
+ * naming the flag.
+ */
+export function readEtcdTls(f: EtcdTlsFiles): EtcdTls | undefined {
+  const flags = f.flags ?? { ca: '--cacert', cert: '--cert', key: '--key' };
+  const given = (v: string | undefined): v is string => v !== undefined && v !== '';
+  if (!given(f.caFile) && !given(f.certFile) && !given(f.keyFile)) return undefined;
+  if (given(f.certFile) !== given(f.keyFile)) throw new EtcdTlsError(`${given(f.certFile) ? flags.cert : flags.key} is given without ${given(f.certFile) ? flags.key : flags.cert}; give both`);
+  const read = (path: string, flag: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err: unknown) {
+      throw new EtcdTlsError(`${flag}: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  return {
+    ...(given(f.caFile) ? { ca: read(f.caFile, flags.ca) } : {}),
+    ...(given(f.certFile) ? { cert: read(f.certFile, flags.cert) } : {}),
+    ...(given(f.keyFile) ? { key: read(f.keyFile, flags.key) } : {}),
+  };
+}
+
+/** pemBuffer turns PEM text or bytes into the Buffer grpc-js wants. */
+function pemBuffer(v: string | Buffer | undefined): Buffer | null {
+  if (v === undefined) return null;
+  return typeof v === 'string' ? Buffer.from(v) : v;
+}
+
+/**
+ * etcdCredentials are the gRPC credentials for one endpoint: TLS for https://, plain text for
+ * http://, and for an endpoint without a scheme TLS exactly when `tls` is given (as etcdctl).
+ */
+export function etcdCredentials(endpoint: string, tls: EtcdTls | undefined): grpc.ChannelCredentials {
+  const secure = endpoint.startsWith('https://') || (tls !== undefined && !endpoint.startsWith('http://'));
+  if (!secure) return grpc.credentials.createInsecure();
+  return grpc.credentials.createSsl(pemBuffer(tls?.ca), pemBuffer(tls?.key), pemBuffer(tls?.cert));
+}
+
+/** stripScheme turns http(s)://host:port into host:port. */
 export function stripScheme(endpoint: string): string {
   return endpoint.replace(/^https?:\/\//, '').replace(/\/$/, '');
 }
@@ -55,8 +124,8 @@ export class EtcdClient {
     this.endpoints = endpoints.map(stripScheme);
     this.#deadlineMs = o.deadlineMs ?? DEFAULT_DEADLINE_MS;
     this.#roundRobin = o.spread === 'round-robin';
-    this.#clients = this.endpoints.map(
-      (e) => new grpc.Client(e, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.initial_reconnect_backoff_ms': RECONNECT_MIN_MS, 'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS }),
+    this.#clients = endpoints.map(
+      (e, i) => new grpc.Client(this.endpoints[i]!, etcdCredentials(e, o.tls), { 'grpc.max_receive_message_length': -1, 'grpc.initial_reconnect_backoff_ms': RECONNECT_MIN_MS, 'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS }),
     );
   }
 

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { nodeId, type NodeId } from '../../raft/index.js';
 import { PEER_MAX_MESSAGE_BYTES } from '../transport/peer-transport.js';
+import { CLIENT_FLAGS, PEER_FLAGS, tlsFlagsProblem, type TlsFlags } from './tls.js';
 
 /** InitialMember is one entry of --initial-cluster. */
 export interface InitialMember {
@@ -43,6 +44,10 @@ export interface MemberConfig {
    * --quota-backend-bytes); absent or 0 means etcd's default, 2 GiB.
    */
   readonly quotaBackendBytes?: number;
+  /** clientTls is --cert-file, --key-file, --trusted-ca-file, --client-cert-auth (see tls.ts). */
+  readonly clientTls?: TlsFlags;
+  /** peerTls is --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth. */
+  readonly peerTls?: TlsFlags;
 }
 
 /** DEFAULTS are etcd's defaults where etcd has one. */
@@ -72,7 +77,8 @@ export const MAX_REQUEST_BYTES_LIMIT = PEER_MAX_MESSAGE_BYTES / 2;
 
 /**
  * memberConfigProblem says what is wrong with a member's configuration, naming the flag, or
- * null when it is usable: every URL http://host:port, the member in --initial-cluster, no peer
+ * null when it is usable: every URL http(s)://host:port, https only with a certificate and key
+ * for that side (tls.ts), the member in --initial-cluster, no peer
  * URL claimed by two members, sizes and counts positive whole numbers, and an election timeout
  * of at least MIN_ELECTION_HEARTBEATS heartbeats and at most MAX_ELECTION_MS.
  */
@@ -109,6 +115,17 @@ export function memberConfigProblem(cfg: MemberConfig): string | null {
       owner.set(u, m.name);
     }
   }
+  const clientTls = tlsFlagsProblem(cfg.clientTls, CLIENT_FLAGS, [
+    { flag: '--listen-client-urls', list: cfg.listenClientURLs },
+    { flag: '--advertise-client-urls', list: cfg.advertiseClientURLs },
+  ]);
+  if (clientTls !== null) return clientTls;
+  const mine = cfg.initialCluster.find((m) => m.name === cfg.name)?.peerURLs ?? [];
+  const peerTls = tlsFlagsProblem(cfg.peerTls, PEER_FLAGS, [
+    { flag: '--listen-peer-urls', list: cfg.listenPeerURLs },
+    { flag: '--initial-advertise-peer-urls', list: mine },
+  ]);
+  if (peerTls !== null) return peerTls;
   if (!cfg.initialCluster.some((m) => m.name === cfg.name)) return `--name ${cfg.name} is not in --initial-cluster; add ${cfg.name}=<its peer URL>`;
   if (cfg.initialClusterState !== 'new' && cfg.initialClusterState !== 'existing') return `--initial-cluster-state must be new or existing, not ${String(cfg.initialClusterState)}`;
   if (!whole(cfg.heartbeatMs, 1)) return `--heartbeat-interval must be a whole number of milliseconds ≥ 1, not ${cfg.heartbeatMs}`;
@@ -137,7 +154,7 @@ export function parseInitialCluster(s: string): InitialMember[] {
   const byName = new Map<string, string[]>();
   for (const part of s.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
     const eq = part.indexOf('=');
-    if (eq <= 0 || eq === part.length - 1) throw new ConfigError(`--initial-cluster entry "${part}" must look like name=http://host:port`);
+    if (eq <= 0 || eq === part.length - 1) throw new ConfigError(`--initial-cluster entry "${part}" must look like name=http://host:port (or https://)`);
     const name = part.slice(0, eq);
     const url = part.slice(eq + 1);
     checkURL(url, '--initial-cluster');
@@ -149,7 +166,7 @@ export function parseInitialCluster(s: string): InitialMember[] {
   return [...byName].map(([name, peerURLs]) => ({ name, peerURLs }));
 }
 
-/** checkURL refuses anything but http://host:port. */
+/** checkURL refuses anything but http://host:port or https://host:port. */
 export function checkURL(url: string, flag: string): void {
   const problem = urlProblem(url, flag);
   if (problem !== null) throw new ConfigError(problem);
@@ -160,13 +177,13 @@ function urlProblem(url: string, flag: string): string | null {
   try {
     u = new URL(url);
   } catch {
-    return `${flag}: "${url}" is not a URL; use http://host:port`;
+    return `${flag}: "${url}" is not a URL; use http://host:port or https://host:port`;
   }
-  if (u.protocol !== 'http:' || u.port === '') return `${flag}: "${url}" must be http://host:port (TLS is not supported yet)`;
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.port === '') return `${flag}: "${url}" must be http://host:port or https://host:port`;
   return null;
 }
 
-/** hostPort turns http://host:port into host:port. */
+/** hostPort turns http(s)://host:port into host:port. */
 export function hostPort(url: string): string {
   const u = new URL(url);
   return `${u.hostname}:${u.port}`;

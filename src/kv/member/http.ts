@@ -8,10 +8,17 @@
  * HTTP/2 connection preface ("PRI * HTTP/2.0…") goes to the gRPC server (its connection
  * injector), anything else to an HTTP/1 server. The sniff costs one read per connection, nothing
  * per request; once handed over, a connection is the gRPC server's as if it had accepted it.
+ *
+ * On an https:// URL the listener terminates TLS itself (node:tls) and routes by the protocol
+ * negotiated with ALPN: h2 to gRPC, http/1.1 (or none) to HTTP/1. The server prefers http/1.1,
+ * so a client offering both (curl, browsers) gets HTTP/1 while gRPC clients, which offer only
+ * h2, get gRPC. A refused handshake (no client certificate, one from another CA) is reported
+ * through `onRefused` and the connection closed, as etcd does.
  */
 import { lookup } from 'node:dns/promises';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import type * as grpc from '@grpc/grpc-js';
 import { ServerCredentials } from '@grpc/grpc-js';
 import type { MemberMetrics } from '../metrics.js';
@@ -168,7 +175,7 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-async function listenAll(server: net.Server | http.Server, url: string): Promise<net.Server[]> {
+async function listenAll(server: net.Server, url: string): Promise<net.Server[]> {
   const u = new URL(url);
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = Number(u.port);
@@ -200,11 +207,100 @@ function closeServers(servers: readonly net.Server[]): Promise<void> {
   return Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
 }
 
+/** ServerTls is how a listener serves its https:// URLs. */
+export interface ServerTls {
+  /**
+   * options are node:tls server options (certificate, key, CA); with requestCert and
+   * rejectUnauthorized a connection without a certificate signed by the CA is closed.
+   */
+  readonly options: tls.TlsOptions;
+  /** onRefused hears of each failed handshake: who tried and why it failed. */
+  readonly onRefused: (remote: string, reason: string) => void;
+}
+
+/**
+ * handshakeFailure says in a few words why a TLS handshake failed, from Node's error (whose
+ * message is OpenSSL's error stack).
+ */
+export function handshakeFailure(err: Error & { code?: string }): string {
+  if (err.code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') return 'it presented no certificate';
+  if (err.code === 'ECONNRESET') return 'it closed the connection during the handshake (does it trust this member\'s certificate?)';
+  const openssl = /SSL routines:[^:]*:([^:]+):/.exec(err.message)?.[1];
+  return openssl ?? err.message.trim();
+}
+
+/** TlsListening is a TLS server bound to one URL and the raw connections it holds. */
+interface TlsListening {
+  readonly servers: net.Server[];
+  /** destroyAll ends every connection the server accepted (handshaking or not). */
+  destroyAll(): void;
+}
+
+/**
+ * listenTls binds a node:tls server to `url`; each connection that completes its handshake goes
+ * to `onSecure`, each one that fails is reported to `t.onRefused` and closed.
+ */
+async function listenTls(url: string, t: ServerTls, onSecure: (sock: tls.TLSSocket) => void): Promise<TlsListening> {
+  const remoteOf = (sock: tls.TLSSocket): string => (sock.remoteAddress === undefined ? 'an unknown address' : `${sock.remoteAddress}:${sock.remotePort ?? '?'}`);
+  // NB: node:tls refuses a certificate from an unknown CA after the handshake without telling
+  // the server why, so the listener checks the verdict itself and can say who it refused.
+  const demand = t.options.rejectUnauthorized === true;
+  const server = tls.createServer({ ...t.options, rejectUnauthorized: false }, (sock: tls.TLSSocket) => {
+    if (demand && !sock.authorized) {
+      const none = Object.keys(sock.getPeerCertificate()).length === 0;
+      t.onRefused(remoteOf(sock), none ? 'it presented no certificate' : `its certificate is not signed by the trusted CA (${String(sock.authorizationError)})`);
+      sock.destroy();
+      return;
+    }
+    onSecure(sock);
+  });
+  const raw = new Set<net.Socket>();
+  server.on('connection', (sock: net.Socket) => {
+    raw.add(sock);
+    sock.once('close', () => raw.delete(sock));
+  });
+  server.on('tlsClientError', (err: Error & { code?: string }, sock: tls.TLSSocket) => {
+    t.onRefused(remoteOf(sock), handshakeFailure(err));
+  });
+  const servers = await listenAll(server, url);
+  return {
+    servers,
+    destroyAll(): void {
+      for (const s of raw) s.destroy();
+      raw.clear();
+    },
+  };
+}
+
+/**
+ * listenGrpcTls serves `grpcServer` over TLS on each https:// URL (the peer listener): every
+ * connection that completes its handshake goes to gRPC.
+ */
+export async function listenGrpcTls(urls: readonly string[], grpcServer: grpc.Server, t: ServerTls): Promise<Listener> {
+  const injector = grpcServer.createConnectionInjector(ServerCredentials.createInsecure());
+  const bound: TlsListening[] = [];
+  try {
+    for (const url of urls) bound.push(await listenTls(url, { ...t, options: { ...t.options, ALPNProtocols: ['h2'] } }, (sock) => injector.injectConnection(sock)));
+  } catch (err: unknown) {
+    await closeServers(bound.flatMap((b) => b.servers));
+    injector.destroy();
+    throw err;
+  }
+  return {
+    async close(): Promise<void> {
+      const closed = closeServers(bound.flatMap((b) => b.servers));
+      for (const b of bound) b.destroyAll();
+      await closed;
+      injector.destroy();
+    },
+  };
+}
+
 /**
  * listenClient serves `grpcServer` and the HTTP endpoints on each client URL, as etcd does:
- * HTTP/2 connections go to gRPC, the rest to HTTP/1.
+ * HTTP/2 connections go to gRPC, the rest to HTTP/1; https:// URLs through TLS with `t`.
  */
-export async function listenClient(urls: readonly string[], grpcServer: grpc.Server, e: HttpEndpoints): Promise<Listener> {
+export async function listenClient(urls: readonly string[], grpcServer: grpc.Server, e: HttpEndpoints, t: ServerTls | null = null): Promise<Listener> {
   const injector = grpcServer.createConnectionInjector(ServerCredentials.createInsecure());
   const h1 = http.createServer((req, res) => handleHttp(e, req, res));
   const h1Connections = trackHttp1(h1);
@@ -241,9 +337,24 @@ export async function listenClient(urls: readonly string[], grpcServer: grpc.Ser
     sock.setTimeout(SNIFF_TIMEOUT_MS);
     sock.on('timeout', giveUp);
   };
+  // NB: the server prefers http/1.1, so only clients that offer h2 alone (gRPC) get HTTP/2.
+  const onSecure = (sock: tls.TLSSocket): void => {
+    if (sock.alpnProtocol === 'h2') injector.injectConnection(sock);
+    else h1.emit('connection', sock);
+  };
   const servers: net.Server[] = [];
+  const tlsBound: TlsListening[] = [];
   try {
-    for (const url of urls) servers.push(...(await listenAll(net.createServer(onConnection), url)));
+    for (const url of urls) {
+      if (url.startsWith('https://')) {
+        if (t === null) throw new Error(`Cannot serve ${url} without a certificate; pass --cert-file and --key-file`);
+        const b = await listenTls(url, { ...t, options: { ...t.options, ALPNProtocols: ['http/1.1', 'h2'] } }, onSecure);
+        tlsBound.push(b);
+        servers.push(...b.servers);
+      } else {
+        servers.push(...(await listenAll(net.createServer(onConnection), url)));
+      }
+    }
   } catch (err: unknown) {
     await closeServers(servers);
     injector.destroy();
@@ -252,6 +363,7 @@ export async function listenClient(urls: readonly string[], grpcServer: grpc.Ser
   return {
     async close(): Promise<void> {
       const closed = closeServers(servers);
+      for (const b of tlsBound) b.destroyAll();
       for (const sock of sniffing) sock.destroy();
       sniffing.clear();
       h1Connections.closeAll();

@@ -29,11 +29,12 @@ import { backendSize, maintenanceService } from '../server/services/maintenance-
 import { watchService } from '../server/services/watch-service.js';
 import { authService } from '../server/services/auth-service.js';
 import { DEFAULT_QUOTA_BACKEND_BYTES, SpaceQuota } from '../server/alarms.js';
-import { EtcdClient } from '../client/etcd-client.js';
+import { EtcdCallError, EtcdClient, stripScheme } from '../client/etcd-client.js';
 import { MemberMetrics, PeerRoundTrips } from '../metrics.js';
 import { checkMemberConfig, clusterId as deriveClusterId, ConfigError, hostPort, memberId, type MemberConfig } from './config.js';
 import { decodeWalMeta, encodeWalMeta, type WalMeta } from '../server/records.js';
-import { listenClient, listenMetrics, type HealthSource, type Listener } from './http.js';
+import { listenClient, listenGrpcTls, listenMetrics, type HealthSource, type Listener, type ServerTls } from './http.js';
+import { CLIENT_FLAGS, isHttps, loadTls, PEER_FLAGS, serverTlsOptions, type TlsMaterial } from './tls.js';
 
 /** WAL_PREALLOCATE_BYTES is how far ahead the WAL preallocates, so a sync changes no file size. */
 const WAL_PREALLOCATE_BYTES = 16 * 1024 * 1024;
@@ -62,6 +63,8 @@ const LEADER_POLL_MS = 20;
 const QUOTA_CHECK_MS = 1_000;
 /** PUBLISH_RETRY_MS is how often the member tries to publish its name and client URLs until they apply. */
 const PUBLISH_RETRY_MS = 300;
+/** REFUSAL_LOG_EVERY_MS is how often the same refused party (address and reason) is logged again. */
+const REFUSAL_LOG_EVERY_MS = 60_000;
 
 /** Member is a running kv member. */
 export interface Member {
@@ -88,6 +91,23 @@ function bootstrapEntries(cfg: MemberConfig, ids: readonly NodeId[]): Entry[] {
   }));
 }
 
+/**
+ * refusalLogger logs each refused TLS handshake, once a minute per address and reason: a peer
+ * that retries every second must not flood the log.
+ */
+function refusalLogger(log: Logger, what: 'client' | 'peer', hint: string): ServerTls['onRefused'] {
+  const last = new Map<string, number>();
+  return (remote, reason) => {
+    const key = `${remote.replace(/:[^:]*$/, '')} ${reason}`;
+    const now = performance.now();
+    const at = last.get(key);
+    if (at !== undefined && now - at < REFUSAL_LOG_EVERY_MS) return;
+    last.set(key, now);
+    if (last.size > 1_000) last.clear();
+    log.warn({ remote, reason }, `refused a ${what} connection from ${remote}: TLS handshake failed: ${reason}; ${hint}`);
+  };
+}
+
 async function bindServer(server: grpc.Server, urls: readonly string[]): Promise<void> {
   for (const url of urls) {
     await new Promise<void>((resolve, reject) => {
@@ -100,12 +120,23 @@ async function bindServer(server: grpc.Server, urls: readonly string[]): Promise
 }
 
 /** lookUpSelf asks the running members (over their peer URLs) for our ID and the cluster ID. */
-async function lookUpSelf(cfg: MemberConfig, myPeerURLs: readonly string[], dial: DialRewrite): Promise<{ id: NodeId; clusterId: string; peers: Map<NodeId, string> }> {
-  const peers = cfg.initialCluster.filter((m) => m.name !== cfg.name).flatMap((m) => m.peerURLs);
-  if (peers.length === 0) throw new Error('--initial-cluster-state existing needs the running members in --initial-cluster');
-  const client = new EtcdClient(peers.map(dial), { deadlineMs: JOIN_LOOKUP_DEADLINE_MS });
+async function lookUpSelf(cfg: MemberConfig, myPeerURLs: readonly string[], dial: DialRewrite, peerTls: TlsMaterial | null): Promise<{ id: NodeId; clusterId: string; peers: Map<NodeId, string> }> {
+  const others = cfg.initialCluster.filter((m) => m.name !== cfg.name).flatMap((m) => m.peerURLs);
+  if (others.length === 0) throw new Error('--initial-cluster-state existing needs the running members in --initial-cluster');
+  // NB: dialled with the peer certificate, as the peer listener may demand it (--peer-client-cert-auth).
+  const tls = peerTls === null ? undefined : { cert: peerTls.cert, key: peerTls.key, ...(peerTls.ca === null ? {} : { ca: peerTls.ca }) };
+  const client = new EtcdClient(others.map((u) => (isHttps(u) ? `https://${stripScheme(dial(u))}` : dial(u))), { deadlineMs: JOIN_LOOKUP_DEADLINE_MS, ...(tls === undefined ? {} : { tls }) });
   try {
-    const resp = await client.memberList();
+    let resp: Awaited<ReturnType<EtcdClient['memberList']>>;
+    try {
+      resp = await client.memberList();
+    } catch (err: unknown) {
+      if (!(err instanceof EtcdCallError) || err.code !== grpc.status.UNAVAILABLE || !others.some(isHttps)) throw err;
+      throw new Error(
+        `Cannot reach the running members over their https:// peer URLs (${others.join(',')}): ${err.message}. ` +
+          'Check that --peer-trusted-ca-file is the CA that signed their peer certificates and that --peer-cert-file is signed by the CA they trust (their logs name refused connections)',
+      );
+    }
     const me = resp.members.find((m) => m.peerURLs.some((u) => myPeerURLs.includes(u)));
     if (me === undefined) {
       throw new Error(`No member of the running cluster has peer URL ${myPeerURLs.join(',')}; add it first: etcdctl member add ${cfg.name} --peer-urls=${myPeerURLs.join(',')}`);
@@ -143,6 +174,10 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   if (!peerDial.ok) throw new Error(peerDial.error);
   if (peerDial.value !== null) log.warn({ dial: Object.fromEntries(peerDial.value) }, `${TEST_PEER_DIAL_ENV} is set: dialling other members through the given addresses (test-only)`);
   const dial = dialRewrite(peerDial.value);
+  const clientTls = loadTls(cfg.clientTls, CLIENT_FLAGS);
+  const peerTls = loadTls(cfg.peerTls, PEER_FLAGS);
+  if (clientTls !== null && !cfg.listenClientURLs.some(isHttps)) log.warn('--cert-file is given but no client URL is https://; clients are served in plain text (the certificate is still used to reach other members\' https:// client URLs)');
+  if (peerTls !== null && !cfg.listenPeerURLs.some(isHttps)) log.warn('--peer-cert-file is given but no peer URL is https://; peers are served in plain text');
   const ids = cfg.initialCluster.map((m) => memberId(m.peerURLs, cfg.initialClusterToken));
   const self = cfg.initialCluster.find((m) => m.name === cfg.name);
   if (self === undefined) throw new Error(`--name ${cfg.name} is not in --initial-cluster; add ${cfg.name}=<its peer URL>`);
@@ -158,7 +193,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   let joinedPeers: ReadonlyMap<NodeId, string> = new Map();
   if (freshWal && cfg.initialClusterState === 'existing') {
     // Joining a running cluster: its members know our ID (assigned by MemberAdd) and theirs.
-    const joined = await lookUpSelf(cfg, self.peerURLs, dial);
+    const joined = await lookUpSelf(cfg, self.peerURLs, dial, peerTls);
     meta = { memberId: joined.id, clusterId: joined.clusterId };
     joinedPeers = joined.peers;
     log.info({ id: joined.id.toString(16), cluster: joined.clusterId }, 'joining an existing cluster');
@@ -355,6 +390,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     },
     log: (msg) => log.warn(msg),
     dial,
+    tls: peerTls,
   });
   // Peers known before anything is applied: the initial cluster, then the recovered registry.
   for (let i = 0; i < cfg.initialCluster.length; i++) {
@@ -373,7 +409,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     void (async () => {
       while (!stopping && !sm.members.list().some((m) => m.id === myId)) {
         try {
-          joinedPeers = (await lookUpSelf(cfg, self.peerURLs, dial)).peers;
+          joinedPeers = (await lookUpSelf(cfg, self.peerURLs, dial, peerTls)).peers;
           if (stopping) return;
           for (const [pid, url] of joinedPeers) transport.addPeer(pid, url);
           syncPeers();
@@ -390,7 +426,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   if (unsafeLocalReads) log.warn(`${UNSAFE_LOCAL_READS_ENV}=1: serving linearizable reads from local state without ReadIndex (test-only, deliberately broken)`);
   const quota = new SpaceQuota(cfg.quotaBackendBytes === undefined || cfg.quotaBackendBytes === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : cfg.quotaBackendBytes);
   metrics.setQuota(quota.quotaBytes);
-  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg), unsafeLocalReads, dial, onProposalFailed: () => metrics.proposalFailed(), quota });
+  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg), unsafeLocalReads, dial, tls: clientTls, onProposalFailed: () => metrics.proposalFailed(), quota });
   const hub = new WatchHub(store);
   parts.driver = driver;
   parts.kv = kv;
@@ -420,7 +456,13 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   addService(peerServer, defs.raft, transport.handlers());
   // A member joining the cluster asks a peer URL for the member list (etcd serves it there too).
   addService(peerServer, defs.etcd.Cluster, clusterService(server, cfg.initialClusterToken));
-  await bindServer(peerServer, cfg.listenPeerURLs);
+  const peerHttps = cfg.listenPeerURLs.filter(isHttps);
+  const peerListeners: Listener[] = [];
+  await bindServer(peerServer, cfg.listenPeerURLs.filter((u) => !isHttps(u)));
+  if (peerHttps.length > 0 && peerTls !== null) {
+    const hint = peerTls.clientCertAuth ? 'a member must present a peer certificate signed by --peer-trusted-ca-file to join' : 'check the peer certificates';
+    peerListeners.push(await listenGrpcTls(peerHttps, peerServer, { options: serverTlsOptions(peerTls, ['h2']), onRefused: refusalLogger(log, 'peer', hint) }));
+  }
   const health: HealthSource = {
     leader: () => driver.status().leader,
     // NB: NOSPACE is raised by the space quota; nothing raises CORRUPT yet (no hash check).
@@ -433,12 +475,15 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   };
   const listeners: Listener[] = [];
   try {
-    listeners.push(await listenClient(cfg.listenClientURLs, clientServer, { metrics, health }));
+    const hint = clientTls?.clientCertAuth === true ? 'clients must present a certificate signed by --trusted-ca-file' : 'check the client\'s CA and the server certificate';
+    const serverTls = clientTls === null ? null : { options: serverTlsOptions(clientTls, ['http/1.1', 'h2']), onRefused: refusalLogger(log, 'client', hint) };
+    listeners.push(await listenClient(cfg.listenClientURLs, clientServer, { metrics, health }, serverTls));
     if (cfg.listenMetricsURLs !== undefined && cfg.listenMetricsURLs.length > 0) listeners.push(await listenMetrics(cfg.listenMetricsURLs, { metrics, health }));
   } catch (err: unknown) {
-    await Promise.all(listeners.map((l) => l.close()));
+    await Promise.all([...listeners, ...peerListeners].map((l) => l.close()));
     throw err;
   }
+  listeners.push(...peerListeners);
   driver.start();
   log.info({ id: myId.toString(16), cluster: myCluster, client: cfg.listenClientURLs, peer: cfg.listenPeerURLs }, 'member started');
 

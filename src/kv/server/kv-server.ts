@@ -17,6 +17,7 @@ import { stripScheme } from '../client/etcd-client.js';
 import type { DialRewrite } from '../transport/test-peer-dial.js';
 import { requestDecoders } from '../proto/index.js';
 import { txnPuts, type SpaceQuota } from './alarms.js';
+import { channelCredentials, isHttps, type TlsMaterial } from '../member/tls.js';
 
 /** KvServerOptions wires a member's request path. */
 export interface KvServerOptions {
@@ -36,6 +37,11 @@ export interface KvServerOptions {
   readonly unsafeLocalReads?: boolean;
   /** dial maps the leader's client URL to where to forward (test-only, see test-peer-dial.ts). */
   readonly dial?: DialRewrite;
+  /**
+   * tls is this member's client-side certificate (--cert-file, as etcd's own gateway uses it)
+   * and the CA (--trusted-ca-file) to reach the leader's https:// client URL with.
+   */
+  readonly tls?: TlsMaterial | null;
   /** onProposalFailed hears of each write this member submitted that failed or timed out (metrics). */
   readonly onProposalFailed?: () => void;
   /** quota is the backend space quota (--quota-backend-bytes); without it writes are never refused for space. */
@@ -84,6 +90,7 @@ export class KvServer {
   #wasLeader = false;
   readonly #unsafeLocalReads: boolean;
   readonly #dial: DialRewrite;
+  readonly #tls: TlsMaterial | null;
   readonly #onProposalFailed: () => void;
   readonly #quota: SpaceQuota | null;
   #raisingNoSpace = false;
@@ -93,6 +100,7 @@ export class KvServer {
     this.#onProposalFailed = o.onProposalFailed ?? (() => undefined);
     this.#unsafeLocalReads = o.unsafeLocalReads === true;
     this.#dial = o.dial ?? ((url) => url);
+    this.#tls = o.tls ?? null;
     this.id = o.id;
     this.clusterId = o.clusterId;
     this.driver = o.driver;
@@ -288,10 +296,11 @@ export class KvServer {
     const url = m?.clientURLs[0];
     if (url === undefined) throw etcdError('no-leader', `the leader ${lead.toString(16)} has not published its client URL yet`);
     const target = stripScheme(this.#dial(url));
-    let c = this.#forwarders.get(target);
+    const key = `${isHttps(url) ? 'https' : 'http'}://${target}`;
+    let c = this.#forwarders.get(key);
     if (c === undefined) {
-      c = new grpc.Client(target, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
-      this.#forwarders.set(target, c);
+      c = new grpc.Client(target, channelCredentials(this.#tls, url), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+      this.#forwarders.set(key, c);
     }
     return c;
   }

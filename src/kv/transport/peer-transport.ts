@@ -10,6 +10,7 @@ import type { Message, NodeId, SnapshotMessage } from '../../raft/index.js';
 import type { Transport } from '../../raft/driver.js';
 import { stripScheme } from '../client/etcd-client.js';
 import type { DialRewrite } from './test-peer-dial.js';
+import { channelCredentials, type TlsMaterial } from '../member/tls.js';
 import {
   decodeBatch, encodeBatch, loadProtoDefinitions, snapshotChunks, SnapshotAssembler,
   type Id64, type RaftHandlers, type StreamAck, type SnapshotAck,
@@ -37,6 +38,12 @@ export interface PeerTransportOptions {
    * suite's proxy mode sets it, from the test-only RAFTKUBE_TEST_PEER_DIAL (test-peer-dial.ts).
    */
   readonly dial?: DialRewrite;
+  /**
+   * tls is the peer certificate (--peer-cert-file) presented to https:// peers, and the CA their
+   * certificates are checked against; null or absent: https:// peers are verified against the
+   * system's CAs and no certificate is presented.
+   */
+  readonly tls?: TlsMaterial | null;
 }
 
 /**
@@ -166,7 +173,7 @@ export class PeerTransport implements Transport {
   #client(link: PeerLink): grpc.Client {
     if (link.client === null) {
       const target = stripScheme(this.#o.dial?.(link.url) ?? link.url);
-      link.client = new this.#ClientCtor(target, grpc.credentials.createInsecure(), {
+      link.client = new this.#ClientCtor(target, channelCredentials(this.#o.tls ?? null, link.url), {
         'grpc.max_receive_message_length': PEER_MAX_ACK_BYTES,
         'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
         'grpc.keepalive_time_ms': KEEPALIVE_MS,
