@@ -10,11 +10,15 @@ import { InvalidArgumentError } from 'commander';
 import { pino, type Logger } from 'pino';
 import { TokenFileAuthenticator } from '../control-plane/auth/tokens.js';
 import { ApiServerStartError, startApiServer } from '../control-plane/apiserver/server.js';
+import { EtcdTlsError, readEtcdTls, type EtcdTls } from '../kv/client/etcd-client.js';
 
 /** ApiServerFlags are the parsed flags of `raftkube apiserver`. */
 export interface ApiServerFlags {
   readonly name: string;
   readonly etcdServers: string;
+  readonly etcdCafile?: string;
+  readonly etcdCertfile?: string;
+  readonly etcdKeyfile?: string;
   readonly bindAddress: string;
   readonly securePort: number;
   readonly grpcPort: number;
@@ -50,8 +54,16 @@ export async function runApiServer(f: ApiServerFlags, log: Logger = pino({ level
   if ((f.tlsCertFile === undefined) !== (f.tlsPrivateKeyFile === undefined)) throw new ApiServerStartError('Give both --tls-cert-file and --tls-private-key-file, or neither (plain HTTP)');
   const tls = f.tlsCertFile === undefined || f.tlsPrivateKeyFile === undefined ? undefined : { certPem: readText(f.tlsCertFile, 'certificate'), keyPem: readText(f.tlsPrivateKeyFile, 'private key') };
   if (tls === undefined) log.warn('serving plain HTTP: give --tls-cert-file and --tls-private-key-file for HTTPS');
+  let etcdTls: EtcdTls | undefined;
+  try {
+    etcdTls = readEtcdTls({ caFile: f.etcdCafile, certFile: f.etcdCertfile, keyFile: f.etcdKeyfile, flags: { ca: '--etcd-cafile', cert: '--etcd-certfile', key: '--etcd-keyfile' } });
+  } catch (err: unknown) {
+    if (err instanceof EtcdTlsError) throw new ApiServerStartError(err.message);
+    throw err;
+  }
   const server = await startApiServer({
     name: f.name,
+    ...(etcdTls === undefined ? {} : { etcdTls }),
     etcdServers: f.etcdServers.split(',').map((s) => s.trim()).filter((s) => s !== ''),
     bindAddress: f.bindAddress,
     securePort: f.securePort,
@@ -85,7 +97,10 @@ export function registerApiServerCommand(program: Command): void {
   program
     .command('apiserver')
     .description('run one apiserver (Kubernetes REST API for kubectl, gRPC API for components) on the etcd layer')
-    .requiredOption('--etcd-servers <urls>', 'etcd endpoints (comma-separated host:port or http://host:port)')
+    .requiredOption('--etcd-servers <urls>', 'etcd endpoints (comma-separated host:port, http://host:port or https://host:port)')
+    .option('--etcd-cafile <file>', 'CA that signs the etcd members\' certificates (TLS to the etcd layer)')
+    .option('--etcd-certfile <file>', 'client certificate presented to the etcd layer (its --client-cert-auth)')
+    .option('--etcd-keyfile <file>', 'key of --etcd-certfile')
     .requiredOption('--token-auth-file <file>', 'bearer tokens: token,user,uid,"group1,group2" per line')
     .option('--name <name>', 'the master this apiserver belongs to (for logs)', 'apiserver')
     .option('--bind-address <ip>', 'address to listen on', '127.0.0.1')

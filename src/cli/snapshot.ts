@@ -10,7 +10,8 @@ import { rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { EtcdCallError, EtcdClient } from '../kv/client/etcd-client.js';
+import { EtcdCallError, EtcdClient, type EtcdTls } from '../kv/client/etcd-client.js';
+import { etcdctlTls, type EtcdctlTlsFlags } from './etcd-tls.js';
 import { checkURL, ConfigError, DEFAULTS, parseInitialCluster } from '../kv/member/config.js';
 import { restoreMemberDataDir } from '../kv/member/restore.js';
 import { SnapshotError } from '../kv/mvcc/maintenance.js';
@@ -67,8 +68,8 @@ function asCliError(err: unknown, file: string): unknown {
 }
 
 /** saveSnapshot streams a member's snapshot into `file` (through file.part), verifies it and returns its status. */
-export async function saveSnapshot(file: string, endpoints: readonly string[]): Promise<SnapshotFileStatus> {
-  const client = new EtcdClient(endpoints, { deadlineMs: 10_000 });
+export async function saveSnapshot(file: string, endpoints: readonly string[], tls?: EtcdTls): Promise<SnapshotFileStatus> {
+  const client = new EtcdClient(endpoints, { deadlineMs: 10_000, ...(tls === undefined ? {} : { tls }) });
   const part = `${file}.part`;
   try {
     // NB: a snapshot is one member's point-in-time state (as etcdctl, ask one member): the first
@@ -98,7 +99,8 @@ export async function saveSnapshot(file: string, endpoints: readonly string[]): 
       return status;
     }
     const why = lastErr instanceof EtcdCallError ? lastErr.details : lastErr instanceof Error ? lastErr.message : String(lastErr);
-    throw new CliError(`No endpoint of ${endpoints.join(',')} answered (${why}); check --endpoints`);
+    const tlsHint = tls !== undefined || endpoints.some((e) => e.startsWith('https://')) ? ' and the TLS flags (--cacert, and --cert with --key for members that demand a client certificate)' : '';
+    throw new CliError(`No endpoint of ${endpoints.join(',')} answered (${why}); check --endpoints${tlsHint}`);
   } finally {
     client.close();
   }
@@ -117,10 +119,13 @@ export function registerSnapshotCommand(program: Command): Command {
     .command('save <file>')
     .description("save a member's snapshot to a file (the same file `etcdctl snapshot save` writes)")
     .option('--endpoints <list>', 'members to ask, host:port or URLs (the first that answers gives the snapshot)', '127.0.0.1:2379')
-    .action(async (file: string, o: { endpoints: string }) => {
+    .option('--cacert <file>', 'CA that signs the members\' certificates (TLS; as etcdctl)')
+    .option('--cert <file>', 'client certificate, for members with --client-cert-auth')
+    .option('--key <file>', 'key of --cert')
+    .action(async (file: string, o: { endpoints: string } & EtcdctlTlsFlags) => {
       const endpoints = o.endpoints.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
       try {
-        const s = await saveSnapshot(resolve(file), endpoints);
+        const s = await saveSnapshot(resolve(file), endpoints, etcdctlTls(o));
         process.stdout.write(`Snapshot saved at ${file} (revision ${s.revision}, ${s.totalKey} keys, ${humanBytes(s.totalSize)}, hash ${s.hash.toString(16)})\n`);
       } catch (err: unknown) {
         throw asCliError(err, file);

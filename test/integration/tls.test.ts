@@ -17,7 +17,7 @@ import { Etcd3 } from 'etcd3';
 import { createCA, issueClientCert, issueMemberCert, type Pem } from '../../src/control-plane/auth/pki.js';
 import { EtcdClient, readEtcdTls } from '../../src/kv/client/etcd-client.js';
 import {
-  describeResult, etcdctl, freePortBlock, isAlive, RAFTKUBE_MAIN, REPO_ROOT, startEtcdctl, stopPids, waitFor,
+  describeResult, etcdctl, freePortBlock, isAlive, RAFTKUBE_MAIN, REPO_ROOT, runCommand, startEtcdctl, stopPids, waitFor,
 } from './harness.js';
 
 const MEMBERS = 3;
@@ -225,6 +225,19 @@ describe("raftkube's own client and the HTTP endpoints over TLS", () => {
       bare.close();
     }
   }, 30_000);
+
+  it('saves a snapshot with raftkube snapshot save --cacert --cert --key, and says why it cannot without a certificate', async () => {
+    const file = join(dir, 'tls.snap');
+    const ok = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'snapshot', 'save', file, '--endpoints', members.map((m) => m.clientURL).join(','), '--cacert', pem('ca.crt'), '--cert', pem('client.crt'), '--key', pem('client.key')], { timeoutMs: 60_000 });
+    expect(ok.code, describeResult(ok)).toBe(0);
+    expect(ok.stdout).toMatch(/^Snapshot saved at .*tls\.snap \(revision \d+, \d+ keys/);
+    const bare = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'snapshot', 'save', join(dir, 'bare.snap'), '--endpoints', members[0]!.clientURL, '--cacert', pem('ca.crt')], { timeoutMs: 60_000 });
+    expect(bare.code, describeResult(bare)).not.toBe(0);
+    expect(bare.stderr).toMatch(/No endpoint of https:\/\/127\.0\.0\.1:\d+ answered .*; check --endpoints and the TLS flags/);
+    const half = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'snapshot', 'save', join(dir, 'half.snap'), '--endpoints', members[0]!.clientURL, '--cert', pem('client.crt')], { timeoutMs: 60_000 });
+    expect(half.code, describeResult(half)).not.toBe(0);
+    expect(half.stderr).toContain('--cert is given without --key; give both');
+  }, 120_000);
 
   it('answers /health over https to a client with a certificate, and refuses one without', async () => {
     const r = await getHttps(`${members[0]!.clientURL}/health`, true);

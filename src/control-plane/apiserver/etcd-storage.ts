@@ -7,11 +7,13 @@ import type { ResourceInfo, Result } from '../api/types.js';
 import { ok } from '../api/types.js';
 import { EtcdWatchSource, ObjectStore, WatchCache, type StoreError, type WatchCacheOptions } from '../storage/index.js';
 import type { StoragePort, WatchCachePort } from './registry/storage-port.js';
+import type { EtcdTls } from '../../kv/client/etcd-client.js';
 
 /** EtcdStorageOptions tune the store and the caches. */
 export interface EtcdStorageOptions {
   readonly cache?: WatchCacheOptions;
   readonly deadlineMs?: number;
+  readonly tls?: EtcdTls;
 }
 
 function cacheKey(res: ResourceInfo): string {
@@ -24,7 +26,7 @@ export class EtcdStorage implements StoragePort {
   readonly #caches = new Map<string, WatchCache>();
 
   constructor(endpoints: readonly string[], resources: readonly ResourceInfo[], o: EtcdStorageOptions = {}) {
-    this.store = new ObjectStore(endpoints, o.deadlineMs === undefined ? {} : { deadlineMs: o.deadlineMs });
+    this.store = new ObjectStore(endpoints, { ...(o.deadlineMs === undefined ? {} : { deadlineMs: o.deadlineMs }), ...(o.tls === undefined ? {} : { tls: o.tls }) });
     resources.forEach((res, i) => {
       if (res.group === 'authorization.k8s.io') return; // reviews are never stored
       // Spread the caches' etcd watches over the members.

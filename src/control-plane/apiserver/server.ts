@@ -22,12 +22,15 @@ import { ApiRegistry } from './registry/registry.js';
 import { createRestServer, type RestServer } from './rest/index.js';
 import { productionSchema } from './schema-functions.js';
 import type { UserInfo } from './registry-api.js';
+import type { EtcdTls } from '../../kv/client/etcd-client.js';
 
 /** ApiServerConfig is one apiserver's configuration (kube-apiserver's flags, where they exist). */
 export interface ApiServerConfig {
   /** name is the master this apiserver belongs to (in logs and /version's platform note). */
   readonly name: string;
   readonly etcdServers: readonly string[];
+  /** etcdTls is how to reach https:// etcd servers (the CA and this apiserver's client certificate). */
+  readonly etcdTls?: EtcdTls;
   readonly bindAddress: string;
   /** securePort is the REST port (HTTPS with tls, else plain HTTP). */
   readonly securePort: number;
@@ -65,7 +68,7 @@ async function startStorage(cfg: ApiServerConfig): Promise<EtcdStorage> {
   const deadline = Date.now() + (cfg.etcdWaitMs ?? 60_000);
   let delay = 200;
   for (;;) {
-    const storage = new EtcdStorage(cfg.etcdServers, RESOURCES);
+    const storage = new EtcdStorage(cfg.etcdServers, RESOURCES, cfg.etcdTls === undefined ? {} : { tls: cfg.etcdTls });
     const r = await storage.start();
     if (r.ok) return storage;
     storage.stop();

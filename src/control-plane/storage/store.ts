@@ -14,7 +14,7 @@
  * Every write here is guarded by a compare, so a retry and the original can never both apply.
  * A create whose retry finds the key taken by exactly the bytes it wrote reports success.
  */
-import { EtcdClient, buf } from '../../kv/client/etcd-client.js';
+import { EtcdClient, buf, type EtcdTls } from '../../kv/client/etcd-client.js';
 import { prefixEnd } from '../../kv/client/watch-stream.js';
 import { responseDecoders, type Decoded, type KeyValue, type RangeResponse, type TxnResponse } from '../../kv/proto/index.js';
 import { err, ok, type KubeObject, type Result } from '../api/types.js';
@@ -34,6 +34,8 @@ export interface ObjectStoreOptions {
   readonly maxObjectBytes?: number;
   /** maxUpdateAttempts bounds guaranteedUpdate's read-mutate-write rounds (default 8). */
   readonly maxUpdateAttempts?: number;
+  /** tls is what the store presents to and checks the etcd layer with (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile). */
+  readonly tls?: EtcdTls;
 }
 
 /**
@@ -124,7 +126,7 @@ export class ObjectStore {
   #current = 0;
 
   constructor(endpoints: readonly string[], o: ObjectStoreOptions = {}) {
-    this.client = new EtcdClient(endpoints, { deadlineMs: o.deadlineMs ?? 5_000 });
+    this.client = new EtcdClient(endpoints, { deadlineMs: o.deadlineMs ?? 5_000, ...(o.tls === undefined ? {} : { tls: o.tls }) });
     this.#retryMs = o.retryMs ?? 10_000;
     this.#maxBytes = o.maxObjectBytes ?? 1.5 * 1024 * 1024;
     this.#maxAttempts = o.maxUpdateAttempts ?? 8;
