@@ -9,7 +9,7 @@
 import type { RawNode } from '../../src/raft/index.js';
 import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, ProposeResult, Ready, Snapshot } from '../../src/raft/types.js';
 import { decodeConfChange } from '../../src/raft/index.js';
-import { NO_NODE, nodeId } from '../../src/raft/types.js';
+import { NO_NODE, logIndex, nodeId } from '../../src/raft/types.js';
 import { SimClient } from './client.js';
 import { InvariantChecker, InvariantViolation } from './invariants.js';
 import type { NetworkFaults } from './network.js';
@@ -51,6 +51,29 @@ export interface ClusterOptions {
   readonly keepTrace?: boolean;
 }
 
+/** SimStats counts what a run exercised, so a property can require its schedules to do so. */
+export interface SimStats {
+  crashes: number;
+  restarts: number;
+  readsStarted: number;
+  /**
+   * earlierTermCommits counts entries a leader of term T committed that were written in an
+   * earlier term and known committed by no member before (§5.4.2: the Figure 8 shape).
+   */
+  earlierTermCommits: number;
+  /** staleLeaderReads counts reads started at a node that believed it led while a newer term had a leader. */
+  staleLeaderReads: number;
+}
+
+interface PendingRead {
+  readonly node: NodeId;
+  readonly step: number;
+  /** minCommit, minAck, minRead are the bounds when the read was invoked (see read). */
+  readonly minCommit: number;
+  readonly minAck: number;
+  readonly minRead: number;
+}
+
 /** SimFailure is any failure inside a simulated run, with what is needed to replay it. */
 export class SimFailure extends Error {
   override readonly name = 'SimFailure';
@@ -88,10 +111,23 @@ export class SimCluster {
   readonly #peerRemoved = new Set<string>();
   /** removals maps a removed node to the members that must apply its removal before it retires. */
   readonly #removals = new Map<number, readonly NodeId[]>();
-  readonly #reads = new Map<string, { readonly node: NodeId; readonly minIndex: number; readonly step: number }>();
+  readonly #reads = new Map<string, PendingRead>();
   #readSeq = 0;
-  /** readsServed counts ReadStates checked against the linearizability bound. */
+  /** readsServed counts ReadStates checked against the linearizability bounds. */
   readsServed = 0;
+  /**
+   * commitHigh is the highest commit index any member ever knew (in memory, persisted or not),
+   * including members that crashed since: what a crashed leader knew committed stays committed.
+   */
+  #commitHigh = 0;
+  /** ackHigh is the highest index of an acknowledged write. */
+  #ackHigh = 0;
+  /** readHigh is the highest read index a completed read returned. */
+  #readHigh = 0;
+  /** crashOrder lists the crashed nodes, the one down longest first. */
+  #crashOrder: NodeId[] = [];
+  /** stats counts what the run exercised (see SimStats). */
+  readonly stats: SimStats = { crashes: 0, restarts: 0, readsStarted: 0, earlierTermCommits: 0, staleLeaderReads: 0 };
 
   constructor(opts: ClusterOptions) {
     this.#opts = opts;
@@ -101,7 +137,10 @@ export class SimCluster {
     this.trace = new Trace({ keepAll: opts.keepTrace ?? false });
     this.network = new SimNetwork(derivedRng(this.seed, 0x4e4554), opts.faults ?? RELIABLE);
     this.#faultRng = derivedRng(this.seed, 0x50455253);
-    this.client = new SimClient(derivedRng(this.seed, 0x434c49), opts.retryTicks ?? 3 * this.electionTick, (a) => this.checker.recordAck(a));
+    this.client = new SimClient(derivedRng(this.seed, 0x434c49), opts.retryTicks ?? 3 * this.electionTick, (a) => {
+      this.checker.recordAck(a);
+      if (a.index > this.#ackHigh) this.#ackHigh = a.index;
+    });
     this.#hooks = this.#makeHooks();
     const size = opts.size ?? 3;
     const voters = Array.from({ length: size }, (_, i) => nodeId(i + 1));
@@ -264,6 +303,7 @@ export class SimCluster {
     const raft = node.raft;
     const st = raft.status();
     this.checker.observeRole(node.id, st.role, st.term);
+    this.#noteCommit(node);
     if ((this.#opts.asyncPersistPct ?? 0) > 0) {
       if (node.pending === null && raft.hasReady()) node.take(this.#hooks);
       return;
@@ -274,7 +314,29 @@ export class SimCluster {
       node.finish(this.#hooks);
       const s = raft.status();
       this.checker.observeRole(node.id, s.role, s.term);
+      this.#noteCommit(node);
     }
+  }
+
+  /**
+   * noteCommit raises commitHigh to what `node` knows committed. A leader that raises it commits
+   * those entries itself; the ones of earlier terms are counted (the Figure 8 shape, §5.4.2).
+   */
+  #noteCommit(node: SimNode): void {
+    const s = node.raft.status();
+    if (s.commit <= this.#commitHigh) return;
+    if (s.role === 'leader') {
+      const st = node.storage;
+      const lo = Math.max(this.#commitHigh + 1, st.firstIndex());
+      const hi = Math.min(s.commit, st.lastIndex());
+      for (let i = lo; i <= hi; i++) if (st.term(logIndex(i)) < s.term) this.stats.earlierTermCommits++;
+    }
+    this.#commitHigh = s.commit;
+  }
+
+  /** commitHigh is the highest commit index any member ever knew, crashed ones included. */
+  get commitHigh(): number {
+    return this.#commitHigh;
   }
 
   /** step advances the clock by one network step and checks the invariants. */
@@ -449,9 +511,16 @@ export class SimCluster {
       const node = this.node(id);
       if (!node.up) return;
       const caught = node.crash(point, this.#hooks);
+      this.stats.crashes++;
+      this.#crashOrder.push(node.id);
       this.client.onCrash(node);
       this.trace.record(`@${this.now} crash ${id} ${point}${caught ? ' mid-ready' : ''}`);
     });
+  }
+
+  /** downLongest is the crashed (not retired) node that has been down longest, or null. */
+  downLongest(): NodeId | null {
+    return this.#crashOrder.find((id) => !this.retired.has(id)) ?? null;
   }
 
   /** restart restarts a crashed node from its storage (retired nodes stay down). */
@@ -460,6 +529,8 @@ export class SimCluster {
       const node = this.node(id);
       if (node.up || this.retired.has(id)) return;
       this.trace.record(`@${this.now} restart ${id} (incarnation ${node.incarnation})`);
+      this.stats.restarts++;
+      this.#crashOrder = this.#crashOrder.filter((n) => n !== node.id);
       node.start(this.#hooks);
       this.#afterEvent(node);
     });
@@ -532,21 +603,31 @@ export class SimCluster {
 
   /**
    * read starts a ReadIndex read at node `id`. Its ReadState, when it comes, must be at least
-   * the highest commit index any node knew when the read started (linearizability: the read
-   * sees every write completed before it). Returns the read's context, or null if refused.
+   * (linearizability, in real-time order): the highest commit index any member ever knew when
+   * the read was invoked (crashed members included), the index of every write acknowledged
+   * before then, and the index every read that completed before then returned. Returns the
+   * read's context, or null if refused.
    */
   read(id: number): string | null {
     return this.guard(() => {
       const node = this.node(id);
       if (!node.up) return null;
-      let minIndex = 0;
-      for (const n of this.nodes.values()) if (n.up) minIndex = Math.max(minIndex, n.raft.status().commit);
       const ctx = `read-${++this.#readSeq}`;
+      const st = node.raft.status();
+      if (st.role === 'leader' && this.#newerLeaderThan(st.term)) this.stats.staleLeaderReads++;
+      // NB: registered before readIndex, which may answer at once (a sole voter, or a bug).
+      this.#reads.set(ctx, { node: node.id, step: this.now, minCommit: this.#commitHigh, minAck: this.#ackHigh, minRead: this.#readHigh });
+      this.stats.readsStarted++;
       const res = this.with(id, (r) => r.readIndex(payload(ctx)));
-      this.trace.record(`@${this.now} read ${id} ${ctx} min${minIndex} ${res.ok ? 'ok' : res.reason}`);
-      if (res.ok) this.#reads.set(ctx, { node: node.id, minIndex, step: this.now });
+      this.trace.record(`@${this.now} read ${id} ${ctx} min${this.#commitHigh} ${res.ok ? 'ok' : res.reason}`);
+      if (!res.ok) this.#reads.delete(ctx);
       return res.ok ? ctx : null;
     });
+  }
+
+  #newerLeaderThan(t: number): boolean {
+    for (const lt of this.checker.leaders().keys()) if (lt > t) return true;
+    return false;
   }
 
   #checkRead(node: SimNode, index: number, context: Uint8Array): void {
@@ -556,8 +637,16 @@ export class SimCluster {
     this.#reads.delete(ctx);
     this.readsServed++;
     this.trace.record(`@${this.now} read-state ${node.id} ${ctx} i${index}`);
-    if (index < want.minIndex) {
-      throw new InvariantViolation('read-linearizability', `read ${ctx} started at step ${want.step} when index ${want.minIndex} was committed, but node ${node.id} got read index ${index}`);
+    const started = `read ${ctx} at node ${want.node}, invoked at step ${want.step},`;
+    if (index < want.minCommit) {
+      throw new InvariantViolation('read-linearizability', `${started} got read index ${index}, but index ${want.minCommit} was known committed when it was invoked`);
     }
+    if (index < want.minAck) {
+      throw new InvariantViolation('read-linearizability', `${started} got read index ${index}, but a write at ${want.minAck} was acknowledged before it was invoked`);
+    }
+    if (index < want.minRead) {
+      throw new InvariantViolation('read-linearizability', `${started} got read index ${index}, older than the index ${want.minRead} a read that completed before it returned`);
+    }
+    if (index > this.#readHigh) this.#readHigh = index;
   }
 }

@@ -14,7 +14,10 @@ import type { SettleBounds, SettleReport } from './settle.js';
 
 /** DriverAction is one step of a driver simulator schedule. */
 export type DriverAction =
-  | Exclude<FaultAction, { readonly kind: 'add-learner' | 'add-voter' | 'promote' | 'remove' }>
+  | Exclude<
+      FaultAction,
+      { readonly kind: 'add-learner' | 'add-voter' | 'promote' | 'remove' | 'partial-replicate' | 'flash-leader' | 'isolate-on-commit' | 'restart-all' | 'restart-oldest' | 'stale-read' }
+    >
   /** stop stops a member cleanly (driver.stop()); a later restart or the final heal brings it back. */
   | { readonly kind: 'stop'; readonly node: number }
   /**

@@ -4,7 +4,7 @@
  * a tiny explicit-delivery harness for single-rule tests; and the same simulator with the
  * production RaftDriver in every member (driver-cluster).
  */
-export { SimCluster, SimFailure, type ClusterOptions } from './cluster.js';
+export { SimCluster, SimFailure, type ClusterOptions, type SimStats } from './cluster.js';
 export { SimClient, type ClientStats } from './client.js';
 export { InvariantChecker, InvariantViolation, type InvariantName, type Ack } from './invariants.js';
 export { SimNetwork, RELIABLE, type NetworkFaults, type NetworkStats, type Delivery } from './network.js';

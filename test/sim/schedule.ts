@@ -3,12 +3,14 @@
  * executor that plays one against a SimCluster. Node references are positions (taken modulo the
  * cluster size), so any schedule is valid for any cluster.
  */
+import type { NodeId } from '../../src/raft/types.js';
 import type { CrashPoint } from './node.js';
 import type { SimCluster } from './cluster.js';
+import { payload } from './state-machine.js';
 
 /** FaultAction is one step of a schedule. */
 export type FaultAction =
-  /** run runs `ticks` ticks, submitting `load` writes every 5 ticks. */
+  /** run runs `ticks` ticks; with `load`, it submits `load` writes and starts one read every 5 ticks. */
   | { readonly kind: 'run'; readonly ticks: number; readonly load?: number }
   | { readonly kind: 'submit'; readonly count: number }
   | { readonly kind: 'partition'; readonly groups: readonly number[] }
@@ -27,7 +29,34 @@ export type FaultAction =
   | { readonly kind: 'add-learner' }
   | { readonly kind: 'add-voter' }
   | { readonly kind: 'promote'; readonly node: number }
-  | { readonly kind: 'remove'; readonly node: number };
+  | { readonly kind: 'remove'; readonly node: number }
+  /**
+   * partial-replicate: the leader's messages reach only `keep` of its followers and nothing
+   * reaches it; it takes `count` writes, runs `ticks` ticks and crashes at `point` (the links
+   * are restored after). Its entries end up on a minority, uncommitted (Figure 8 (a)).
+   */
+  | { readonly kind: 'partial-replicate'; readonly keep: number; readonly count: number; readonly ticks: number; readonly point: CrashPoint }
+  /**
+   * flash-leader: the next leader elected (of a term above every leader seen so far) is cut off
+   * the moment it wins, so even its first appends are lost; it takes `count` writes and crashes
+   * at `point` (Figure 8 (b): a leader whose entries no one else holds).
+   */
+  | { readonly kind: 'flash-leader'; readonly count: number; readonly point: CrashPoint }
+  /**
+   * isolate-on-commit: runs until there is a leader and it advances its commit index (within
+   * `ticks`), then cuts it off at once: the appends and heartbeats carrying the news are lost.
+   */
+  | { readonly kind: 'isolate-on-commit'; readonly ticks: number }
+  /** restart-all: restarts every crashed node. */
+  | { readonly kind: 'restart-all' }
+  /** restart-oldest: restarts the node that has been down longest (nodes come back in the order they failed). */
+  | { readonly kind: 'restart-oldest' }
+  /**
+   * stale-read: cuts the leader off and runs (at most `ticks` ticks, `load` writes every 5) until
+   * a newer leader commits past it or it steps down, then reads at the old leader, which may
+   * still believe it leads (without check-quorum it always does; with it, until it notices).
+   */
+  | { readonly kind: 'stale-read'; readonly ticks: number; readonly load: number };
 
 /** describeAction renders an action for traces. */
 export function describeAction(a: FaultAction): string {
@@ -35,6 +64,41 @@ export function describeAction(a: FaultAction): string {
 }
 
 const pick = <T>(xs: readonly T[], pos: number): T | undefined => (xs.length === 0 ? undefined : xs[((pos % xs.length) + xs.length) % xs.length]);
+
+/** cutAround cuts the links of `id` (out to all but `keepOut`, and every link in); returns the links it newly cut. */
+function cutAround(c: SimCluster, id: NodeId, keepOut: readonly NodeId[]): [NodeId, NodeId][] {
+  const cut: [NodeId, NodeId][] = [];
+  const add = (from: NodeId, to: NodeId): void => {
+    if (c.network.isCut(from, to)) return;
+    c.cutLink(from, to);
+    cut.push([from, to]);
+  };
+  for (const o of c.ids()) {
+    if (o === id) continue;
+    if (!keepOut.includes(o)) add(id, o);
+    add(o, id);
+  }
+  return cut;
+}
+
+function restoreLinks(c: SimCluster, links: readonly [NodeId, NodeId][]): void {
+  for (const [from, to] of links) c.network.restoreLink(from, to);
+  if (links.length > 0) c.trace.record(`@${c.now} restore ${links.map(([f, t]) => `${f}>${t}`).join(',')}`);
+}
+
+function maxLeaderTerm(c: SimCluster): number {
+  let t = 0;
+  for (const lt of c.checker.leaders().keys()) t = Math.max(t, lt);
+  return t;
+}
+
+/** proposeAt proposes `count` fresh writes straight at node `id` (outside the client: never acknowledged). */
+function proposeAt(c: SimCluster, id: NodeId, count: number): void {
+  for (let i = 0; i < count; i++) c.propose(id, payload(`${FAULT_KEY_PREFIX}${c.now}.${id}.${i}`));
+}
+
+/** FAULT_KEY_PREFIX marks the writes fault actions propose directly at a leader. */
+export const FAULT_KEY_PREFIX = 'f';
 
 /**
  * runSchedule plays `actions` against the cluster; it never heals at the end (see
@@ -49,7 +113,12 @@ export function runSchedule(c: SimCluster, actions: readonly FaultAction[]): voi
     switch (a.kind) {
       case 'run':
         for (let t = 0; t < a.ticks; t += 5) {
-          if ((a.load ?? 0) > 0) c.client.submit(a.load ?? 0, c.ticks);
+          if ((a.load ?? 0) > 0) {
+            c.client.submit(a.load ?? 0, c.ticks);
+            // A loaded run also reads, at a node that changes from one slice to the next.
+            const reader = at(c.now + t);
+            if (c.node(reader).up) c.read(reader);
+          }
           c.run(Math.min(5, a.ticks - t));
         }
         break;
@@ -133,6 +202,67 @@ export function runSchedule(c: SimCluster, actions: readonly FaultAction[]): voi
         const l = c.leader();
         const id = l === null ? undefined : pick(c.members(), a.node);
         if (l !== null && id !== undefined) c.proposeConfChange(l.id, { type: 'remove', nodeId: id });
+        break;
+      }
+      case 'partial-replicate': {
+        const l = c.leader();
+        if (l === null) break;
+        const followers = ids.filter((id) => id !== l.id);
+        const keep = followers.slice(0, Math.min(a.keep, followers.length));
+        const cut = cutAround(c, l.id, keep);
+        proposeAt(c, l.id, a.count);
+        c.run(a.ticks);
+        c.crash(l.id, a.point);
+        restoreLinks(c, cut);
+        break;
+      }
+      case 'flash-leader': {
+        const above = maxLeaderTerm(c);
+        const found = c.runUntil(() => maxLeaderTerm(c) > above && c.leader() !== null, 4 * c.electionTick);
+        const l = c.leader();
+        if (found === null || l === null) break;
+        const cut = cutAround(c, l.id, []);
+        proposeAt(c, l.id, a.count);
+        c.run(1);
+        c.crash(l.id, a.point);
+        restoreLinks(c, cut);
+        break;
+      }
+      case 'isolate-on-commit': {
+        // Wait (within `ticks` in all) for a leader, then for it to advance its commit index.
+        const start = c.ticks;
+        if (c.runUntil(() => c.leader() !== null, a.ticks) === null) break;
+        const l = c.leader()!;
+        const from = l.raft.status().commit;
+        const leads = (): boolean => l.up && l.raft.status().role === 'leader';
+        const moved = c.runUntil(() => !leads() || l.raft.status().commit > from, Math.max(0, a.ticks - (c.ticks - start)));
+        if (moved !== null && leads()) c.isolate(l.id);
+        break;
+      }
+      case 'restart-oldest': {
+        const id = c.downLongest();
+        if (id !== null) c.restart(id);
+        break;
+      }
+      case 'restart-all':
+        for (const id of ids) if (!c.node(id).up) c.restart(id);
+        break;
+      case 'stale-read': {
+        const l = c.leader();
+        if (l === null) break;
+        const t = l.raft.status().term;
+        c.isolate(l.id);
+        // Run until a newer leader commits past what the old one knows, or the old one steps down.
+        const newerCommitted = (): boolean => {
+          const n = c.leader();
+          return n !== null && n.raft.status().term > t && n.raft.status().commit > (l.up ? l.raft.status().commit : 0);
+        };
+        const stillLeads = (): boolean => l.up && l.raft.status().role === 'leader';
+        for (let done = 0; done < a.ticks && stillLeads() && !newerCommitted(); done += 5) {
+          if (a.load > 0) c.client.submit(a.load, c.ticks);
+          c.runUntil(() => !stillLeads() || newerCommitted(), Math.min(5, a.ticks - done));
+        }
+        c.read(l.id);
         break;
       }
     }
