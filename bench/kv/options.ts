@@ -22,6 +22,9 @@ export interface RawBenchKvOptions {
   readonly json?: string;
   readonly svg?: string;
   readonly progress?: boolean;
+  readonly trace?: boolean;
+  readonly traceOut?: string;
+  readonly traceSample?: string;
 }
 
 /** EtcdPlan says how to start the reference etcd cluster. */
@@ -54,6 +57,16 @@ export interface BenchKvOptions {
   readonly jsonPath: string | null;
   readonly svgPath: string | null;
   readonly progress: boolean;
+  /** trace is null, or the per-hop latency budget (--trace) to run instead of the workloads. */
+  readonly trace: TracePlan | null;
+}
+
+/** TracePlan says how to run --trace. */
+export interface TracePlan {
+  /** every: one request in `every` is sampled (--trace-sample). */
+  readonly every: number;
+  /** outPath is where the raw records go as JSON (--trace-out), or null. */
+  readonly outPath: string | null;
 }
 
 /** Validated is a value or the reason the flags were refused. */
@@ -132,6 +145,11 @@ export function validateBenchKvOptions(raw: RawBenchKvOptions): Validated<BenchK
   if (!etcdOnly && endpoints === null && raw.clusterFile === undefined) {
     return { ok: false, error: 'Tell the benchmark where raftkube is: --endpoints URLs or --cluster-file DIR/cluster.json (or --etcd-only to measure etcd alone)' };
   }
+  const trace = raw.trace ?? false;
+  if (!trace && (raw.traceOut !== undefined || raw.traceSample !== undefined)) return { ok: false, error: '--trace-out and --trace-sample go with --trace; add --trace' };
+  if (trace && (etcdOnly || compare)) return { ok: false, error: '--trace measures raftkube alone (etcd records no per-hop times); drop --compare-etcd/--etcd-only' };
+  const traceSample = intFlag('trace-sample', raw.traceSample, 4, 1, 1000);
+  if (!traceSample.ok) return traceSample;
   const heavy = raw.heavy ?? false;
   const workloads = parseWorkloads(raw.workload ?? 'all', heavy);
   if (!workloads.ok) return workloads;
@@ -169,6 +187,7 @@ export function validateBenchKvOptions(raw: RawBenchKvOptions): Validated<BenchK
       jsonPath: raw.json ?? null,
       svgPath: raw.svg ?? null,
       progress: raw.progress ?? true,
+      trace: trace ? { every: traceSample.value, outPath: raw.traceOut ?? null } : null,
     },
   };
 }

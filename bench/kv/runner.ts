@@ -66,7 +66,7 @@ export function clusterDir(path: string): string {
 }
 
 /** raftkubeTarget builds raftkube's target from --endpoints and/or its cluster file. */
-function raftkubeTarget(o: BenchKvOptions): Target {
+export function raftkubeTarget(o: BenchKvOptions): Target {
   let members: MemberHandle[] | null = null;
   let endpoints = o.endpoints;
   if (o.clusterFile !== null) {
@@ -95,7 +95,8 @@ function raftkubeTarget(o: BenchKvOptions): Target {
   return { system: 'raftkube', endpoints, members, restartDetached: true };
 }
 
-async function checkReachable(t: Target): Promise<void> {
+/** checkReachable fails with the endpoints that do not answer Status. */
+export async function checkReachable(t: Target): Promise<void> {
   const c = new EtcdClient(t.endpoints, { deadlineMs: 3_000 });
   try {
     const failures = (await Promise.all(t.endpoints.map((e, i) => c.statusAt(i).then(() => null, (err: unknown) => `${e}: ${errorMessage(err)}`)))).filter((x) => x !== null);

@@ -4,10 +4,18 @@
  * other loopback ports, printed side by side. The work is in bench/kv; this file is flags and
  * output.
  */
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { Command } from 'commander';
 import {
+  checkReachable,
   DEFAULT_ETCD_BASE_PORT,
+  formatTraceTables,
+  KEY_ROOT,
+  raftkubeTarget,
+  runTrace,
+  VALUE_SIZE,
   DEFAULT_ETCD_BIN,
   formatNotes,
   formatTable,
@@ -18,6 +26,7 @@ import {
   TerminalProgress,
   validateBenchKvOptions,
   WORKLOADS,
+  type BenchKvOptions,
   type BenchKvReport,
   type RawBenchKvOptions,
 } from '../../bench/kv/index.js';
@@ -43,10 +52,14 @@ export function registerBenchCommand(program: Command): Command {
     .option('--etcd-base-port <port>', 'first port of the etcd cluster (client, peer pairs)', String(DEFAULT_ETCD_BASE_PORT))
     .option('--json <file>', 'write every figure and latency summary as JSON')
     .option('--svg <file>', 'write a p50/p99 latency plot as SVG')
+    .option('--trace', 'instead of the workloads: a per-hop latency budget of sequential puts and linearizable gets, sent to the leader and to a follower (README: "Where a put\'s time goes")', false)
+    .option('--trace-sample <n>', 'with --trace: record one request in n', '4')
+    .option('--trace-out <file>', "with --trace: write the client's and every member's raw records and the joined requests as JSON")
     .option('--no-progress', 'no progress bar (phase lines still go to stderr)')
     .action(async (raw: RawBenchKvOptions, cmd: Command) => {
       const v = validateBenchKvOptions(raw);
       if (!v.ok) cmd.error(`raftkube bench kv: ${v.error}`, { exitCode: 2 });
+      else if (v.value.trace !== null) await benchTrace(v.value, v.value.trace);
       else await benchKv(v.value, raw);
     });
   return bench;
@@ -84,4 +97,47 @@ async function benchKv(o: Parameters<typeof runBenchKv>[0], raw: RawBenchKvOptio
     writeFileSync(o.svgPath, renderSvg(plotSeries(report.results), { title, subtitle: `${m.date.slice(0, 10)}, ${m.cpus} cores; p50 and p99 latency, log scale` }));
     process.stderr.write(`Wrote ${o.svgPath}\n`);
   }
+}
+
+async function benchTrace(o: BenchKvOptions, plan: NonNullable<BenchKvOptions['trace']>): Promise<void> {
+  const progress = new TerminalProgress({ bar: o.progress });
+  const target = raftkubeTarget(o);
+  await checkReachable(target);
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let report: Awaited<ReturnType<typeof runTrace>>;
+  try {
+    report = await runTrace({
+      endpoints: target.endpoints,
+      durationMs: o.durationMs,
+      count: o.count,
+      every: plan.every,
+      prefix: `${KEY_ROOT}${Date.now().toString(36)}-${process.pid}/trace/`,
+      value: randomBytes(VALUE_SIZE),
+      progress,
+      signal: ac.signal,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const out: string[] = [];
+  out.push(`raftkube bench kv --trace — ${report.members} members (leader ${report.leader}), one request in ${plan.every} sampled, ${o.durationMs / 1000} s per phase, 256-byte values; load average ${loadavgText()}`);
+  out.push('Times are CLOCK_MONOTONIC (process.hrtime.bigint()) in every process; each stage is the difference of two consecutive points on the request\'s path.');
+  out.push('');
+  out.push(formatTraceTables(report.tables));
+  if (report.notes.length > 0) out.push('Notes:', ...report.notes.map((n) => `- ${n}`));
+  process.stdout.write(`${out.join('\n')}\n`);
+  if (plan.outPath !== null) {
+    const json = JSON.stringify({ command: `raftkube ${process.argv.slice(2).join(' ')}`, date: new Date().toISOString(), ...report }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+    writeFileSync(plan.outPath, `${json}\n`);
+    process.stderr.write(`Wrote ${plan.outPath}\n`);
+  }
+  if (ac.signal.aborted) process.exitCode = 130;
+}
+
+function loadavgText(): string {
+  return loadavg().map((x) => x.toFixed(2)).join(' ');
 }

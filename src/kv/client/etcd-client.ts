@@ -111,6 +111,15 @@ export function stripScheme(endpoint: string): string {
   return endpoint.replace(/^https?:\/\//, '').replace(/\/$/, '');
 }
 
+/** TRACE_METADATA_KEY is the gRPC metadata key that marks a sampled request (raftkube's members record it). */
+export const TRACE_METADATA_KEY = 'raftkube-trace';
+
+/** CallOptions are per-call options of a unary request. */
+export interface CallOptions {
+  /** trace is the token of a sampled request (bench kv --trace); members record where its time goes. */
+  readonly trace?: string;
+}
+
 /** EtcdClient talks to a set of etcd-compatible endpoints. */
 export class EtcdClient {
   readonly endpoints: readonly string[];
@@ -136,20 +145,25 @@ export class EtcdClient {
     return c;
   }
 
-  /** unaryAt calls one method on one endpoint and narrows the response. */
-  unaryAt<T>(i: number, service: ServiceName, method: string, req: object, decode: (v: unknown) => Decoded<T>): Promise<T> {
+  /**
+   * unaryAt calls one method on one endpoint and narrows the response. `o.trace` marks the
+   * request as sampled (gRPC metadata raftkube-trace, see bench kv --trace).
+   */
+  unaryAt<T>(i: number, service: ServiceName, method: string, req: object, decode: (v: unknown) => Decoded<T>, o: CallOptions = {}): Promise<T> {
     const def = loadProtoDefinitions().etcd[service] as unknown as Record<string, grpc.MethodDefinition<unknown, unknown>>;
     const m = def[method];
     if (m === undefined) return Promise.reject(new Error(`Unknown method ${service}.${method}`));
     const client = this.rawClient(i);
     const endpoint = this.endpoints[i]!;
+    const md = new grpc.Metadata();
+    if (o.trace !== undefined) md.set(TRACE_METADATA_KEY, o.trace);
     return new Promise<T>((resolve, reject) => {
       client.makeUnaryRequest(
         m.path,
         m.requestSerialize,
         m.responseDeserialize,
         req,
-        new grpc.Metadata(),
+        md,
         { deadline: Date.now() + this.#deadlineMs },
         (err: grpc.ServiceError | null, value?: unknown) => {
           if (err !== null) {
@@ -192,12 +206,12 @@ export class EtcdClient {
     return this.unary('KV', 'Range', req, responseDecoders.RangeResponse);
   }
 
-  rangeAt(i: number, key: Uint8Array | string, serializable = false): Promise<RangeResponse> {
-    return this.unaryAt(i, 'KV', 'Range', { key: buf(key), serializable }, responseDecoders.RangeResponse);
+  rangeAt(i: number, key: Uint8Array | string, serializable = false, o: CallOptions = {}): Promise<RangeResponse> {
+    return this.unaryAt(i, 'KV', 'Range', { key: buf(key), serializable }, responseDecoders.RangeResponse, o);
   }
 
-  putAt(i: number, key: Uint8Array | string, value: Uint8Array | string): Promise<PutResponse> {
-    return this.unaryAt(i, 'KV', 'Put', { key: buf(key), value: buf(value) }, responseDecoders.PutResponse);
+  putAt(i: number, key: Uint8Array | string, value: Uint8Array | string, o: CallOptions = {}): Promise<PutResponse> {
+    return this.unaryAt(i, 'KV', 'Put', { key: buf(key), value: buf(value) }, responseDecoders.PutResponse, o);
   }
 
   deleteRange(key: Uint8Array | string, rangeEnd?: Uint8Array | string): Promise<DeleteRangeResponse> {

@@ -22,6 +22,7 @@ import * as tls from 'node:tls';
 import type * as grpc from '@grpc/grpc-js';
 import { ServerCredentials } from '@grpc/grpc-js';
 import type { MemberMetrics } from '../metrics.js';
+import type { MemberTracer } from '../server/tracer.js';
 
 /** HealthSource is what the health endpoints ask of the member. */
 export interface HealthSource {
@@ -107,6 +108,24 @@ async function runChecks(h: HealthSource, path: 'livez' | 'readyz', url: URL): P
 export interface HttpEndpoints {
   readonly metrics: MemberMetrics;
   readonly health: HealthSource;
+  /** tracer serves /debug/trace (bench kv --trace); without it that path is 404. */
+  readonly tracer?: MemberTracer;
+}
+
+/**
+ * debugTrace answers /debug/trace: GET returns the recorded events and empties the ring;
+ * POST ?enable=true starts recording (with an empty ring), POST ?enable=false stops it.
+ */
+function debugTrace(tracer: MemberTracer, method: string, url: URL): { status: number; type: string; body: string } {
+  const json = (status: number, v: unknown): { status: number; type: string; body: string } => ({ status, type: 'application/json', body: JSON.stringify(v) });
+  if (method === 'POST') {
+    const enable = url.searchParams.get('enable');
+    if (enable === 'true') tracer.enable();
+    else if (enable === 'false') tracer.disable();
+    else return { status: 400, type: 'text/plain; charset=utf-8', body: 'POST /debug/trace needs ?enable=true or ?enable=false\n' };
+    return json(200, { member: tracer.member, enabled: tracer.on });
+  }
+  return json(200, tracer.drain());
 }
 
 /** handleHttp answers one request to /metrics, /health, /livez or /readyz (404 otherwise). */
@@ -116,6 +135,13 @@ export function handleHttp(e: HttpEndpoints, req: http.IncomingMessage, res: htt
     res.end(body);
   };
   const url = new URL(req.url ?? '/', 'http://member');
+  if (url.pathname === '/debug/trace' && e.tracer !== undefined && (req.method === 'GET' || req.method === 'POST')) {
+    const r = debugTrace(e.tracer, req.method, url);
+    // NB: a POST body, if any, is not read; drain it so keep-alive connections stay usable.
+    req.resume();
+    send(r.status, r.type, r.body);
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     send(405, 'text/plain; charset=utf-8', 'Method Not Allowed\n');

@@ -21,6 +21,7 @@ import { PEER_MAX_MESSAGE_BYTES, PeerTransport } from '../transport/peer-transpo
 import { dialRewrite, parseTestPeerDial, TEST_PEER_DIAL_ENV, type DialRewrite } from '../transport/test-peer-dial.js';
 import { KvStateMachine, SnapshotInstallError, type ApplyResult } from '../server/state-machine.js';
 import { KvServer, UNSAFE_LOCAL_READS_ENV } from '../server/kv-server.js';
+import { MemberTracer } from '../server/tracer.js';
 import { encodeMemberContext } from '../server/members.js';
 import { kvService } from '../server/services/kv-service.js';
 import { leaseService } from '../server/services/lease-service.js';
@@ -328,6 +329,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   };
 
   let stopping = false;
+  const tracer = new MemberTracer(myId.toString(16));
   const roundTrips = new PeerRoundTrips((to, s) => metrics.observePeerRoundTrip(to, s));
   const driver = new RaftDriver<ApplyResult>({
     node,
@@ -341,6 +343,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     },
     stateMachine: sm,
     tickMs: cfg.heartbeatMs,
+    tracer,
     onReady: (rd) => {
       if (rd.softState !== null) {
         metrics.observeLeader(rd.softState.leader);
@@ -426,7 +429,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   if (unsafeLocalReads) log.warn(`${UNSAFE_LOCAL_READS_ENV}=1: serving linearizable reads from local state without ReadIndex (test-only, deliberately broken)`);
   const quota = new SpaceQuota(cfg.quotaBackendBytes === undefined || cfg.quotaBackendBytes === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : cfg.quotaBackendBytes);
   metrics.setQuota(quota.quotaBytes);
-  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg), unsafeLocalReads, dial, tls: clientTls, onProposalFailed: () => metrics.proposalFailed(), quota });
+  kv = new KvServer({ id: myId, clusterId: myCluster, driver, sm, maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, now, log: (msg) => log.warn(msg), unsafeLocalReads, dial, tls: clientTls, onProposalFailed: () => metrics.proposalFailed(), quota, tracer });
   const hub = new WatchHub(store);
   parts.driver = driver;
   parts.kv = kv;
@@ -477,8 +480,8 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   try {
     const hint = clientTls?.clientCertAuth === true ? 'clients must present a certificate signed by --trusted-ca-file' : 'check the client\'s CA and the server certificate';
     const serverTls = clientTls === null ? null : { options: serverTlsOptions(clientTls, ['http/1.1', 'h2']), onRefused: refusalLogger(log, 'client', hint) };
-    listeners.push(await listenClient(cfg.listenClientURLs, clientServer, { metrics, health }, serverTls));
-    if (cfg.listenMetricsURLs !== undefined && cfg.listenMetricsURLs.length > 0) listeners.push(await listenMetrics(cfg.listenMetricsURLs, { metrics, health }));
+    listeners.push(await listenClient(cfg.listenClientURLs, clientServer, { metrics, health, tracer }, serverTls));
+    if (cfg.listenMetricsURLs !== undefined && cfg.listenMetricsURLs.length > 0) listeners.push(await listenMetrics(cfg.listenMetricsURLs, { metrics, health, tracer }));
   } catch (err: unknown) {
     await Promise.all([...listeners, ...peerListeners].map((l) => l.close()));
     throw err;

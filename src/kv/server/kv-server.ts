@@ -9,7 +9,8 @@ import { NO_NODE } from '../../raft/index.js';
 import { ProposalError, type RaftDriver } from '../../raft/driver.js';
 import { loadProtoDefinitions, type ResponseHeader } from '../proto/index.js';
 import type { KvStateMachine, ApplyResult } from './state-machine.js';
-import { checkProposal, encodeMemberAttrs, encodeMemberUpdate, encodeWire, type WireKind } from './requests.js';
+import { checkProposal, encodeMemberAttrs, encodeMemberUpdate, encodeWire, requestIdKey, TRACED_ID_BIT, type WireKind } from './requests.js';
+import { MemberTracer } from './tracer.js';
 import { randomBytes } from 'node:crypto';
 import { etcdError, EtcdError } from './errors.js';
 import { leaseId } from './convert.js';
@@ -46,6 +47,8 @@ export interface KvServerOptions {
   readonly onProposalFailed?: () => void;
   /** quota is the backend space quota (--quota-backend-bytes); without it writes are never refused for space. */
   readonly quota?: SpaceQuota;
+  /** tracer records sampled requests (bench kv --trace); default: one that is never enabled. */
+  readonly tracer?: MemberTracer;
 }
 
 /** UNSAFE_LOCAL_READS_ENV set to 1 starts a member in the test-only unsafeLocalReads mode. */
@@ -94,8 +97,11 @@ export class KvServer {
   readonly #onProposalFailed: () => void;
   readonly #quota: SpaceQuota | null;
   #raisingNoSpace = false;
+  /** tracer records where sampled requests spend their time (off unless the bench enables it). */
+  readonly tracer: MemberTracer;
 
   constructor(o: KvServerOptions) {
+    this.tracer = o.tracer ?? new MemberTracer(o.id.toString(16));
     this.#quota = o.quota ?? null;
     this.#onProposalFailed = o.onProposalFailed ?? (() => undefined);
     this.#unsafeLocalReads = o.unsafeLocalReads === true;
@@ -158,11 +164,13 @@ export class KvServer {
   /**
    * submitWire sends an etcd write through the log — appended here on the leader, forwarded to
    * the leader (batched, over the peer link) on a follower — and resolves with this member's
-   * own result of applying it, which every member computes alike.
+   * own result of applying it, which every member computes alike. `trace` is the token of a
+   * sampled request (bench kv --trace): its ID then carries TRACED_ID_BIT.
    */
-  submitWire(kind: WireKind, raw: object): Promise<ApplyResult> {
+  submitWire(kind: WireKind, raw: object, trace: string | null = null): Promise<ApplyResult> {
     if ((kind === 'put' || kind === 'txn' || kind === 'lease-grant') && this.#outOfSpace(kind, raw)) return Promise.reject(etcdError('no-space'));
-    const id = this.#newId();
+    const id = this.#newId(trace !== null);
+    if (trace !== null) this.tracer.bind(trace, requestIdKey(id));
     return this.#submit(id, encodeWire(kind, id, raw));
   }
 
@@ -215,9 +223,11 @@ export class KvServer {
     return this.#submit(id, encodeMemberUpdate(id, member, peerURLs));
   }
 
-  #newId(): bigint {
-    this.#seq = (this.#seq + 1) & 0xffffffff;
-    return (this.#idPrefix << 32n) | BigInt(this.#seq);
+  #newId(traced = false): bigint {
+    // NB: bit 31 is TRACED_ID_BIT; the sequence wraps below it.
+    this.#seq = (this.#seq + 1) & 0x7fffffff;
+    const id = (this.#idPrefix << 32n) | BigInt(this.#seq);
+    return traced ? id | TRACED_ID_BIT : id;
   }
 
   async #submit(id: bigint, data: Uint8Array): Promise<ApplyResult> {
@@ -278,11 +288,15 @@ export class KvServer {
     this.#sweeper.unref();
   }
 
-  /** linearizableRead waits until a read of the local state is linearizable (ReadIndex). */
-  async linearizableRead(): Promise<void> {
+  /**
+   * linearizableRead waits until a read of the local state is linearizable (ReadIndex). `trace`
+   * is the token of a sampled read (bench kv --trace).
+   */
+  async linearizableRead(trace: string | null = null): Promise<void> {
     if (this.#unsafeLocalReads) return;
     try {
-      await this.driver.readIndex();
+      if (trace === null) await this.driver.readIndex();
+      else await this.driver.readIndex(undefined, (key) => this.tracer.bind(trace, key));
     } catch (err: unknown) {
       throw mapProposalError(err);
     }

@@ -199,3 +199,22 @@ export function checkProposal(data: Uint8Array, maxBytes: number): ProposalCheck
   const d = decodeRequest(data);
   return d.ok ? { ok: true, data } : { ok: false, reason: 'undecodable', detail: d.error };
 }
+
+/**
+ * TRACED_ID_BIT marks the request ID of a sampled request (bench kv --trace): bit 31, the top
+ * bit of the submitter's sequence. Every member can so tell a sampled entry by one byte of its
+ * header (tracedEntryKey), and no entry grows by a byte.
+ */
+export const TRACED_ID_BIT = 0x8000_0000n;
+
+/** requestIdKey is the trace key of a request ID: its 16 hex digits. */
+export function requestIdKey(id: bigint): string {
+  return id.toString(16).padStart(16, '0');
+}
+
+/** tracedEntryKey returns the trace key of an entry whose request ID has TRACED_ID_BIT set, else null. */
+export function tracedEntryKey(data: Uint8Array): string | null {
+  // NB: the ID is bytes 1–8, big-endian; bit 31 of it is the top bit of byte 5.
+  if (data.byteLength < HEADER || (data[5]! & 0x80) === 0) return null;
+  return Buffer.from(data.buffer, data.byteOffset + 1, 8).toString('hex');
+}

@@ -6,6 +6,7 @@ import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc
 import type { Decoded } from '../../proto/index.js';
 import type { ApplyResult } from '../state-machine.js';
 import { etcdError, invalid, toServiceError, type EtcdError } from '../errors.js';
+import { TRACE_METADATA_KEY, TRACE_TOKEN_PATTERN } from '../tracer.js';
 
 /** unary wraps an async handler: its result or its error reaches the client, never a crash. */
 export function unary<Res>(fn: (raw: unknown, call: ServerUnaryCall<unknown, Res>) => Promise<Res>): handleUnaryCall<unknown, Res> {
@@ -48,4 +49,16 @@ export function expectKind<K extends ApplyResult['kind']>(r: ApplyResult, kind: 
   if (r.kind === kind) return r as Extract<ApplyResult, { kind: K }>;
   if (r.kind === 'error') throw resultError(r);
   throw etcdError('internal', `expected a ${kind} result, got ${r.kind}`);
+}
+
+/**
+ * traceToken returns the token of a sampled request (metadata raftkube-trace), or null if the
+ * request is not sampled; a malformed token is refused with INVALID_ARGUMENT.
+ */
+export function traceToken(call: ServerUnaryCall<unknown, unknown>): string | null {
+  const v = call.metadata.get(TRACE_METADATA_KEY)[0];
+  if (v === undefined) return null;
+  const token = typeof v === 'string' ? v : v.toString('latin1');
+  if (!TRACE_TOKEN_PATTERN.test(token)) throw invalid(`the ${TRACE_METADATA_KEY} metadata must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'`);
+  return token;
 }

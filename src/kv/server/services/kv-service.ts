@@ -9,7 +9,7 @@ import type * as pb from '../../proto/index.js';
 import type { KvServer } from '../kv-server.js';
 import { etcdError } from '../errors.js';
 import { deleteOut, putOut, rangeIn, rangeOut, txnIn, txnOut } from '../convert.js';
-import { decoded, expectKind } from './common.js';
+import { decoded, expectKind, traceToken } from './common.js';
 import { unary } from './common.js';
 
 function checkKey(key: Uint8Array): void {
@@ -68,19 +68,29 @@ function isReadOnly(t: pb.TxnRequest): boolean {
 /** kvService builds the KV handlers of a member. */
 export function kvService(s: KvServer): KVHandlers {
   return {
-    Range: unary<RangeResponse>(async (raw) => {
+    Range: unary<RangeResponse>(async (raw, call) => {
+      // NB: a sampled request (bench kv --trace) is marked under its token; see tracer.ts.
+      const trace = s.tracer.on ? traceToken(call) : null;
+      if (trace !== null) s.tracer.mark(trace, 'recv');
       const req = decoded(requestDecoders.RangeRequest(raw));
       checkKey(req.key);
-      if (!req.serializable) await s.linearizableRead();
+      if (!req.serializable) await s.linearizableRead(trace);
+      if (trace !== null) s.tracer.mark(trace, 'read-done');
       const r = s.sm.store.range(rangeIn(req));
       if (!r.ok) throw etcdError(r.error.code === 'compacted' ? 'compacted' : 'future-rev');
-      return rangeOut(s.header(r.value.revision), r.value);
+      const res = rangeOut(s.header(r.value.revision), r.value);
+      if (trace !== null) s.tracer.mark(trace, 'reply');
+      return res;
     }),
-    Put: unary<PutResponse>(async (raw) => {
+    Put: unary<PutResponse>(async (raw, call) => {
+      const trace = s.tracer.on ? traceToken(call) : null;
+      if (trace !== null) s.tracer.mark(trace, 'recv');
       const req = decoded(requestDecoders.PutRequest(raw));
       checkKey(req.key);
-      const r = expectKind(await s.submitWire('put', raw as object), 'put');
-      return putOut(s.header(r.result.revision), r.result);
+      const r = expectKind(await s.submitWire('put', raw as object, trace), 'put');
+      const res = putOut(s.header(r.result.revision), r.result);
+      if (trace !== null) s.tracer.mark(trace, 'reply');
+      return res;
     }),
     DeleteRange: unary<DeleteRangeResponse>(async (raw) => {
       const req = decoded(requestDecoders.DeleteRangeRequest(raw));

@@ -1,0 +1,167 @@
+/**
+ * trace-run: `raftkube bench kv --trace` — four sequential phases against a running raftkube
+ * (puts sent to the leader, puts sent to a follower, linearizable gets sent to the leader, to a
+ * follower), one request in `every` sampled. For each phase the bench turns recording on in
+ * every member (POST /debug/trace?enable=true on its client port), runs the requests, then reads
+ * each member's records (GET /debug/trace); trace.ts joins them with the client's own timings.
+ */
+import { EtcdClient } from '../../src/kv/client/etcd-client.js';
+import { prefixEnd } from '../../src/kv/client/watch-stream.js';
+import type { TraceDump, TraceEvent } from '../../src/kv/server/tracer.js';
+import type { Progress } from './progress.js';
+import { errorMessage } from './target.js';
+import { joinTrace, traceTables, type ClientSample, type JoinResult, type TraceKind, type TraceTable } from './trace.js';
+
+/** TraceRunOptions describe a --trace run. */
+export interface TraceRunOptions {
+  /** endpoints are every member's client URL (http://host:port). */
+  readonly endpoints: readonly string[];
+  readonly durationMs: number;
+  /** count bounds the requests of each phase (null: TRACE_DEFAULT_COUNT). */
+  readonly count: number | null;
+  /** every: one request in `every` is sampled. */
+  readonly every: number;
+  /** prefix is where the run's keys go; they are deleted at the end. */
+  readonly prefix: string;
+  readonly value: Buffer;
+  readonly progress: Progress;
+  readonly signal: AbortSignal;
+}
+
+/** TraceRunReport is everything a --trace run gathered. */
+export interface TraceRunReport {
+  readonly members: number;
+  readonly leader: string;
+  readonly samples: readonly ClientSample[];
+  readonly dumps: readonly TraceDump[];
+  readonly join: JoinResult;
+  readonly tables: readonly TraceTable[];
+  readonly notes: readonly string[];
+}
+
+/** TRACE_DEFAULT_COUNT bounds each phase's requests when --count is not given. */
+export const TRACE_DEFAULT_COUNT = 20_000;
+
+const HTTP_TIMEOUT_MS = 10_000;
+
+async function debugTrace(endpoint: string, method: 'GET' | 'POST', query = ''): Promise<unknown> {
+  const url = `${endpoint}/debug/trace${query}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { method, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+  } catch (err: unknown) {
+    throw new Error(`${method} ${url} failed: ${errorMessage(err)}`);
+  }
+  const body = await res.text();
+  if (res.status === 404 || res.status === 405) throw new Error(`${endpoint} does not serve /debug/trace (HTTP ${res.status}); is it a raftkube member of this version, and is its client URL plain http?`);
+  if (!res.ok) throw new Error(`${method} ${url}: HTTP ${res.status} ${body.trim()}`);
+  return JSON.parse(body) as unknown;
+}
+
+function isEvent(v: unknown): v is TraceEvent {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  return typeof e['key'] === 'string' && typeof e['stage'] === 'string' && typeof e['t'] === 'string' && /^\d+$/.test(e['t']) && (e['peer'] === undefined || typeof e['peer'] === 'string') && (e['ref'] === undefined || typeof e['ref'] === 'string');
+}
+
+/** decodeDump narrows a GET /debug/trace body. */
+export function decodeDump(v: unknown, from: string): TraceDump {
+  if (typeof v !== 'object' || v === null) throw new Error(`${from}: /debug/trace did not return an object`);
+  const d = v as Record<string, unknown>;
+  const events = d['events'];
+  if (typeof d['member'] !== 'string' || typeof d['dropped'] !== 'number' || typeof d['enabled'] !== 'boolean' || !Array.isArray(events) || !events.every(isEvent)) {
+    throw new Error(`${from}: /debug/trace returned a body of the wrong shape`);
+  }
+  return { member: d['member'], enabled: d['enabled'], dropped: d['dropped'], events };
+}
+
+async function setAll(endpoints: readonly string[], enable: boolean): Promise<void> {
+  await Promise.all(endpoints.map((e) => debugTrace(e, 'POST', `?enable=${enable}`)));
+}
+
+async function drainAll(endpoints: readonly string[]): Promise<TraceDump[]> {
+  return Promise.all(endpoints.map(async (e) => decodeDump(await debugTrace(e, 'GET'), e)));
+}
+
+/** findLeader returns the index of the endpoint whose member leads, and the leader's hex ID. */
+async function findLeader(client: EtcdClient, n: number): Promise<{ index: number; id: string }> {
+  const statuses = await Promise.all(Array.from({ length: n }, (_, i) => client.statusAt(i)));
+  const leaders = new Set(statuses.map((s) => s.leader));
+  if (leaders.size !== 1 || statuses[0]?.leader === '0') throw new Error('The members do not agree on a leader (an election is going on?); retry in a moment');
+  const leader = statuses[0]!.leader;
+  const index = statuses.findIndex((s) => s.header.member_id === leader);
+  if (index < 0) throw new Error(`The leader (${BigInt(leader).toString(16)}) is not among the endpoints; --trace needs every member's client URL`);
+  return { index, id: BigInt(leader).toString(16) };
+}
+
+/** runTrace runs the four phases and joins what they recorded. */
+export async function runTrace(o: TraceRunOptions): Promise<TraceRunReport> {
+  const n = o.endpoints.length;
+  if (n < 2) throw new Error('--trace needs a cluster of at least 3 members and every member\'s endpoint (one endpoint cannot show a follower)');
+  const client = new EtcdClient(o.endpoints, { deadlineMs: 30_000 });
+  const samples: ClientSample[] = [];
+  const dumps: TraceDump[] = [];
+  const notes: string[] = [];
+  const count = o.count ?? TRACE_DEFAULT_COUNT;
+  try {
+    const lead = await findLeader(client, n);
+    const follower = (lead.index + 1) % n;
+    const getKey = `${o.prefix}get`;
+    await client.putAt(lead.index, getKey, o.value);
+    const phases: { label: string; kind: TraceKind; at: number }[] = [
+      { label: 'trace: put via the leader', kind: 'put', at: lead.index },
+      { label: 'trace: put via a follower', kind: 'put', at: follower },
+      { label: 'trace: get via the leader', kind: 'get', at: lead.index },
+      { label: 'trace: get via a follower', kind: 'get', at: follower },
+    ];
+    for (const [p, ph] of phases.entries()) {
+      if (o.signal.aborted) break;
+      const op = (i: number, trace?: string): Promise<unknown> => {
+        const opts = trace === undefined ? {} : { trace };
+        return ph.kind === 'put' ? client.putAt(ph.at, `${o.prefix}${p}/${i}`, o.value, opts) : client.rangeAt(ph.at, getKey, false, opts);
+      };
+      // Warm the connection and the JIT before recording.
+      for (let i = 0; i < 50; i++) await op(-1 - i);
+      await setAll(o.endpoints, true);
+      o.progress.phase(ph.label, count, o.durationMs);
+      const t0 = performance.now();
+      let done = 0;
+      let traced = 0;
+      let lastUpdate = 0;
+      for (let i = 0; i < count && performance.now() - t0 < o.durationMs && !o.signal.aborted; i++) {
+        if (i % o.every === 0) {
+          const token = `${ph.kind}${p}.${i}`;
+          const sentNs = process.hrtime.bigint();
+          await op(i, token);
+          samples.push({ token, kind: ph.kind, sentNs, recvNs: process.hrtime.bigint() });
+          traced++;
+        } else {
+          await op(i);
+        }
+        done++;
+        if (performance.now() - lastUpdate > 100) {
+          lastUpdate = performance.now();
+          o.progress.update(done);
+        }
+      }
+      const got = await drainAll(o.endpoints);
+      dumps.push(...got);
+      const dropped = got.reduce((a, d) => a + d.dropped, 0);
+      if (dropped > 0) notes.push(`${ph.label}: the members' rings overwrote ${dropped} events; use a higher --trace-sample or a shorter --duration`);
+      o.progress.done(`${done} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${traced} sampled`);
+    }
+  } finally {
+    await setAll(o.endpoints, false).catch((err: unknown) => notes.push(`could not turn tracing off everywhere: ${errorMessage(err)}`));
+    await client.deleteRange(o.prefix, prefixEnd(o.prefix)).catch((err: unknown) => notes.push(`could not delete ${o.prefix}*: ${errorMessage(err)}`));
+    client.close();
+  }
+  const join = joinTrace(samples, dumps, { members: n });
+  if (join.incomplete.length > 0) {
+    const reasons = new Map<string, number>();
+    for (const x of join.incomplete) reasons.set(x.reason, (reasons.get(x.reason) ?? 0) + 1);
+    notes.push(`${join.incomplete.length} of ${samples.length} sampled requests could not be joined: ${[...reasons].map(([r, c]) => `${c}× ${r}`).join('; ')}`);
+  }
+  const leaders = new Set(join.joined.map((j) => j.leader));
+  if (leaders.size > 1) notes.push(`the leader changed during the run (${[...leaders].join(', ')})`);
+  return { members: n, leader: [...leaders][0] ?? '', samples, dumps, join, tables: traceTables(join.joined), notes };
+}

@@ -1,0 +1,344 @@
+/**
+ * trace: the pure half of `raftkube bench kv --trace` — join the client's timings of sampled
+ * requests with the points the members recorded (GET /debug/trace), turn each request into the
+ * durations of its hops, and print p50/p99 per hop.
+ *
+ * A request's hops are the differences of consecutive points on its critical path: for a put,
+ * client → serving member → (forward →) leader → the follower whose acknowledgement made the
+ * quorum → leader commit → apply on the serving member → reply. All times are CLOCK_MONOTONIC
+ * nanoseconds (process.hrtime.bigint()), which every process on one machine shares.
+ *
+ * NB: a point earlier than the one before it on the path (possible only where two members race,
+ * e.g. a commit notice sent before the leader's own apply) is moved up to it, so every hop is
+ * ≥ 0 and the hops of a request sum to at most its client-observed total; such requests are
+ * counted (`reordered`). What the hops do not cover — the reply's trip back to the client — is
+ * the "rest".
+ */
+import type { TraceDump, TraceStage } from '../../src/kv/server/tracer.js';
+
+/** TraceKind is what a sampled request does. */
+export type TraceKind = 'put' | 'get';
+
+/** TraceGroup is one table: a kind of request and who served it. */
+export type TraceGroup = 'put, leader' | 'put, follower' | 'get, leader' | 'get, follower';
+
+/** TRACE_GROUPS is the order the tables are printed in. */
+export const TRACE_GROUPS: readonly TraceGroup[] = ['put, leader', 'put, follower', 'get, leader', 'get, follower'];
+
+/** ClientSample is what the bench saw of one sampled request. */
+export interface ClientSample {
+  readonly token: string;
+  readonly kind: TraceKind;
+  /** sentNs and recvNs are process.hrtime.bigint() just before the call and when it resolved. */
+  readonly sentNs: bigint;
+  readonly recvNs: bigint;
+}
+
+/** Hop is one stage of a joined request. */
+export interface Hop {
+  readonly name: string;
+  readonly ms: number;
+}
+
+/** JoinedSample is one request, hop by hop. */
+export interface JoinedSample {
+  readonly token: string;
+  readonly group: TraceGroup;
+  readonly leader: string;
+  readonly serving: string;
+  /** follower is the member whose answer completed the quorum. */
+  readonly follower: string;
+  readonly hops: readonly Hop[];
+  readonly totalMs: number;
+  /** restMs is total minus the hops: the reply's way back to the client and anything unexplained. */
+  readonly restMs: number;
+  /** leaderSyncMs is the leader's own WAL sync (puts; it runs beside the followers' round). */
+  readonly leaderSyncMs: number | null;
+  /** reordered is whether a point had to be moved up to the one before it. */
+  readonly reordered: boolean;
+}
+
+/** JoinResult is every sample joined, or the reason it could not be. */
+export interface JoinResult {
+  readonly joined: readonly JoinedSample[];
+  readonly incomplete: readonly { readonly token: string; readonly reason: string }[];
+}
+
+interface Ev {
+  readonly t: bigint;
+  readonly peer: string | undefined;
+}
+
+/** EventIndex finds a member's events by key and stage. */
+class EventIndex {
+  readonly #byKey = new Map<string, Map<string, Map<TraceStage, Ev[]>>>();
+  readonly #binds = new Map<string, { member: string; ref: string }>();
+
+  constructor(dumps: readonly TraceDump[]) {
+    for (const d of dumps) {
+      for (const e of d.events) {
+        if (e.stage === 'bind') {
+          if (e.ref !== undefined) this.#binds.set(e.key, { member: d.member, ref: e.ref });
+          continue;
+        }
+        let byMember = this.#byKey.get(e.key);
+        if (byMember === undefined) this.#byKey.set(e.key, (byMember = new Map<string, Map<TraceStage, Ev[]>>()));
+        let byStage = byMember.get(d.member);
+        if (byStage === undefined) byMember.set(d.member, (byStage = new Map<TraceStage, Ev[]>()));
+        let list = byStage.get(e.stage);
+        if (list === undefined) byStage.set(e.stage, (list = []));
+        list.push({ t: BigInt(e.t), peer: e.peer });
+      }
+    }
+    for (const byMember of this.#byKey.values()) for (const byStage of byMember.values()) for (const l of byStage.values()) l.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
+  }
+
+  bind(token: string): { member: string; ref: string } | undefined {
+    return this.#binds.get(token);
+  }
+
+  /** members lists the members that recorded `stage` for `key`. */
+  members(key: string, stage: TraceStage): string[] {
+    const out: string[] = [];
+    for (const [m, byStage] of this.#byKey.get(key) ?? []) if ((byStage.get(stage)?.length ?? 0) > 0) out.push(m);
+    return out;
+  }
+
+  /** all returns a member's events of a stage for a key, oldest first. */
+  all(key: string, member: string, stage: TraceStage): readonly Ev[] {
+    return this.#byKey.get(key)?.get(member)?.get(stage) ?? [];
+  }
+}
+
+class Missing extends Error {}
+
+/** Path builds a request's critical path point by point. */
+class Path {
+  readonly hops: Hop[] = [];
+  #prev: bigint;
+  reordered = false;
+
+  constructor(start: bigint) {
+    this.#prev = start;
+  }
+
+  /** to adds the hop `name` ending at `t` (moved up to the previous point if earlier). */
+  to(name: string, t: bigint): void {
+    let at = t;
+    if (at < this.#prev) {
+      this.reordered = true;
+      at = this.#prev;
+    }
+    this.hops.push({ name, ms: Number(at - this.#prev) / 1e6 });
+    this.#prev = at;
+  }
+
+  get last(): bigint {
+    return this.#prev;
+  }
+}
+
+function first(ix: EventIndex, key: string, member: string, stage: TraceStage, peer?: string): bigint {
+  const e = ix.all(key, member, stage).find((x) => peer === undefined || x.peer === peer);
+  if (e === undefined) throw new Missing(`no ${stage} on member ${member}${peer === undefined ? '' : ` for peer ${peer}`}`);
+  return e.t;
+}
+
+/**
+ * quorumAnswer returns the leader's receipt of the answer that completed a quorum of `members`
+ * (the leader counts itself), and who sent it.
+ */
+function quorumAnswer(ix: EventIndex, key: string, leader: string, stage: TraceStage, members: number): { t: bigint; from: string } {
+  const need = Math.floor(members / 2); // answers from followers a quorum needs besides the leader
+  const seen = new Set<string>();
+  const answers: Ev[] = [];
+  for (const e of ix.all(key, leader, stage)) {
+    if (e.peer === undefined || seen.has(e.peer)) continue;
+    seen.add(e.peer);
+    answers.push(e);
+  }
+  const a = answers[need - 1];
+  if (a === undefined || a.peer === undefined) throw new Missing(`${answers.length} ${stage} on the leader, a quorum needs ${need}`);
+  return { t: a.t, from: a.peer };
+}
+
+function onlyMember(ix: EventIndex, key: string, stage: TraceStage): string {
+  const ms = ix.members(key, stage);
+  if (ms.length !== 1) throw new Missing(`${ms.length} members recorded ${stage}, expected 1`);
+  return ms[0]!;
+}
+
+function joinPut(ix: EventIndex, s: ClientSample, serving: string, key: string, members: number): Omit<JoinedSample, 'token' | 'totalMs' | 'restMs'> {
+  const leader = onlyMember(ix, key, 'app-sent');
+  const byLeader = serving === leader;
+  const ack = quorumAnswer(ix, key, leader, 'ack-recv', members);
+  const f = ack.from;
+  const p = new Path(s.sentNs);
+  p.to('client → member (gRPC request)', first(ix, s.token, serving, 'recv'));
+  p.to('member: decode, hand to Raft', first(ix, key, serving, 'proposed'));
+  if (!byLeader) {
+    p.to('follower: Ready, forward (MsgProp) handed to the peer link', first(ix, key, serving, 'prop-sent'));
+    p.to('forward: follower → leader (peer link)', first(ix, key, leader, 'prop-recv'));
+  }
+  p.to('leader: to the Ready with the new entry', first(ix, key, leader, 'ready'));
+  p.to('leader: appends handed to the peer link', first(ix, key, leader, 'app-sent', f));
+  p.to('append: leader → follower (peer link)', first(ix, key, f, 'app-recv'));
+  p.to('follower: to the Ready with the entry', first(ix, key, f, 'ready'));
+  p.to('follower: WAL append + fdatasync', first(ix, key, f, 'synced'));
+  p.to('follower: acknowledgement handed to the peer link', first(ix, key, f, 'ack-sent'));
+  p.to('acknowledgement: follower → leader (peer link)', ack.t);
+  const leaderSynced = first(ix, key, leader, 'synced');
+  p.to("leader: wait for its own WAL sync", leaderSynced > ack.t ? leaderSynced : ack.t);
+  p.to('leader: commit → Ready', first(ix, key, leader, 'commit'));
+  if (byLeader) {
+    p.to('leader: apply', first(ix, key, leader, 'applied'));
+  } else {
+    p.to('commit notice: leader → follower (peer link)', first(ix, key, serving, 'commit-recv'));
+    p.to('follower: commit → Ready', first(ix, key, serving, 'commit'));
+    p.to('follower: apply', first(ix, key, serving, 'applied'));
+  }
+  p.to('member: wake the request, build the response', first(ix, s.token, serving, 'reply'));
+  const leaderSyncMs = Number(leaderSynced - first(ix, key, leader, 'ready')) / 1e6;
+  return { group: byLeader ? 'put, leader' : 'put, follower', leader, serving, follower: f, hops: p.hops, leaderSyncMs, reordered: p.reordered };
+}
+
+function joinGet(ix: EventIndex, s: ClientSample, serving: string, key: string, members: number): Omit<JoinedSample, 'token' | 'totalMs' | 'restMs'> {
+  const leader = onlyMember(ix, key, 'hb-sent');
+  const byLeader = serving === leader;
+  const answer = quorumAnswer(ix, key, leader, 'hb-resp-recv', members);
+  const f = answer.from;
+  const p = new Path(s.sentNs);
+  p.to('client → member (gRPC request)', first(ix, s.token, serving, 'recv'));
+  p.to('member: decode, hand ReadIndex to Raft', first(ix, key, serving, 'read-start'));
+  if (!byLeader) {
+    p.to('follower: Ready, ReadIndex handed to the peer link', first(ix, key, serving, 'read-index-sent'));
+    p.to('ReadIndex: follower → leader (peer link)', first(ix, key, leader, 'read-index-recv'));
+  }
+  p.to('leader: Ready, heartbeat handed to the peer link', first(ix, key, leader, 'hb-sent', f));
+  p.to('heartbeat: leader → follower (peer link)', first(ix, key, f, 'hb-recv'));
+  p.to('follower: answer handed to the peer link', first(ix, key, f, 'hb-resp-sent'));
+  p.to('answer: follower → leader (peer link)', answer.t);
+  if (byLeader) {
+    p.to('leader: quorum → read state (Ready)', first(ix, key, leader, 'read-state'));
+  } else {
+    p.to('leader: quorum → read index handed to the peer link', first(ix, key, leader, 'read-index-resp-sent', serving));
+    p.to('read index: leader → follower (peer link)', first(ix, key, serving, 'read-index-resp-recv'));
+    p.to('follower: read state (Ready)', first(ix, key, serving, 'read-state'));
+  }
+  p.to('member: wait for apply, wake the request', first(ix, s.token, serving, 'read-done'));
+  p.to('member: range, build the response', first(ix, s.token, serving, 'reply'));
+  return { group: byLeader ? 'get, leader' : 'get, follower', leader, serving, follower: f, hops: p.hops, leaderSyncMs: null, reordered: p.reordered };
+}
+
+/**
+ * joinTrace joins each client sample with the members' events. `members` is the cluster size
+ * (it says how many acknowledgements make a quorum).
+ */
+export function joinTrace(samples: readonly ClientSample[], dumps: readonly TraceDump[], o: { readonly members: number }): JoinResult {
+  const ix = new EventIndex(dumps);
+  const joined: JoinedSample[] = [];
+  const incomplete: { token: string; reason: string }[] = [];
+  for (const s of samples) {
+    try {
+      const b = ix.bind(s.token);
+      if (b === undefined) throw new Missing('no member bound the token to a request');
+      const part = s.kind === 'put' ? joinPut(ix, s, b.member, b.ref, o.members) : joinGet(ix, s, b.member, b.ref, o.members);
+      const totalMs = Number(s.recvNs - s.sentNs) / 1e6;
+      const sum = part.hops.reduce((a, h) => a + h.ms, 0);
+      joined.push({ token: s.token, ...part, totalMs, restMs: totalMs - sum });
+    } catch (err: unknown) {
+      if (!(err instanceof Missing)) throw err;
+      incomplete.push({ token: s.token, reason: err.message });
+    }
+  }
+  return { joined, incomplete };
+}
+
+/** percentile is the nearest-rank percentile of sorted values (0 for none). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[Math.min(sorted.length, rank) - 1]!;
+}
+
+/** StageRow is one line of a table: a hop (or the rest, or the total) and its p50/p99. */
+export interface StageRow {
+  readonly name: string;
+  readonly p50: number;
+  readonly p99: number;
+  readonly samples: number;
+}
+
+/** TraceTable is the budget of one group. */
+export interface TraceTable {
+  readonly group: TraceGroup;
+  readonly samples: number;
+  readonly stages: readonly StageRow[];
+  readonly rest: StageRow;
+  readonly total: StageRow;
+  /** leaderSync is the leader's own WAL sync (puts), which runs beside the followers' round. */
+  readonly leaderSync: StageRow | null;
+  readonly reordered: number;
+}
+
+function row(name: string, values: readonly number[]): StageRow {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { name, p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length };
+}
+
+/** traceTables groups joined samples and summarises each group's hops. */
+export function traceTables(joined: readonly JoinedSample[]): TraceTable[] {
+  const out: TraceTable[] = [];
+  for (const group of TRACE_GROUPS) {
+    const js = joined.filter((j) => j.group === group);
+    const names: string[] = [];
+    const values = new Map<string, number[]>();
+    for (const j of js) {
+      for (const h of j.hops) {
+        let v = values.get(h.name);
+        if (v === undefined) {
+          values.set(h.name, (v = []));
+          names.push(h.name);
+        }
+        v.push(h.ms);
+      }
+    }
+    const syncs = js.flatMap((j) => (j.leaderSyncMs === null ? [] : [j.leaderSyncMs]));
+    out.push({
+      group,
+      samples: js.length,
+      stages: names.map((n) => row(n, values.get(n) ?? [])),
+      rest: row('rest: reply to the client (gRPC) and anything unexplained', js.map((j) => j.restMs)),
+      total: row('client-observed total', js.map((j) => j.totalMs)),
+      leaderSync: syncs.length > 0 ? row("(beside the path) leader's own WAL append + sync", syncs) : null,
+      reordered: js.filter((j) => j.reordered).length,
+    });
+  }
+  return out;
+}
+
+function ms(v: number): string {
+  return v < 10 ? v.toFixed(3) : v.toFixed(2);
+}
+
+/** formatTraceTables prints the tables as text, one per group. */
+export function formatTraceTables(tables: readonly TraceTable[]): string {
+  const lines: string[] = [];
+  for (const t of tables) {
+    lines.push(`${t.group === 'put, leader' ? 'put served by the leader' : t.group === 'put, follower' ? 'put served by a follower' : t.group === 'get, leader' ? 'linearizable get served by the leader' : 'linearizable get served by a follower'} — ${t.samples} sampled request${t.samples === 1 ? '' : 's'}${t.reordered > 0 ? `, ${t.reordered} with a point moved up` : ''}`);
+    if (t.samples === 0) {
+      lines.push('  (no complete samples)', '');
+      continue;
+    }
+    const rows = [...t.stages, t.rest];
+    const width = Math.max(...[...rows, t.total, ...(t.leaderSync === null ? [] : [t.leaderSync])].map((r) => r.name.length));
+    const sumP50 = t.stages.reduce((a, r) => a + r.p50, 0);
+    lines.push(`  ${'stage'.padEnd(width)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}`);
+    for (const [i, r] of rows.entries()) lines.push(`  ${`${i < t.stages.length ? `${String(i + 1).padStart(2)}. ` : '    '}${r.name}`.padEnd(width + 4)}  ${ms(r.p50).padStart(8)}  ${ms(r.p99).padStart(8)}`);
+    lines.push(`  ${'    sum of the stage p50s'.padEnd(width + 4)}  ${ms(sumP50).padStart(8)}`);
+    lines.push(`  ${`    ${t.total.name}`.padEnd(width + 4)}  ${ms(t.total.p50).padStart(8)}  ${ms(t.total.p99).padStart(8)}`);
+    if (t.leaderSync !== null) lines.push(`  ${`    ${t.leaderSync.name}`.padEnd(width + 4)}  ${ms(t.leaderSync.p50).padStart(8)}  ${ms(t.leaderSync.p99).padStart(8)}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,150 @@
+/**
+ * tracer: a member's record of where sampled requests spend their time (`raftkube bench kv
+ * --trace`). The bench marks a request with the gRPC metadata key `raftkube-trace` (its token);
+ * the member that serves it records the client-facing points under the token and binds the
+ * token to the request's trace key — the request ID for a write (carried in the entry, with
+ * TRACED_ID_BIT set, so the leader and every follower recognise the entry), the ReadIndex
+ * context for a read (negative sequence, see isTracedReadContext). The driver marks the Raft
+ * points under that key on every member. The bench joins them after the run.
+ *
+ * Times are process.hrtime.bigint(): CLOCK_MONOTONIC, one clock for every process on a
+ * machine, so members' and the client's times compare directly (README: "Where a put's time
+ * goes").
+ *
+ * NB: tracing is off until the bench enables it (POST /debug/trace?enable=true); while off, the
+ * request path pays one boolean test. Events go to a fixed-size ring (the oldest are dropped and
+ * counted), read and emptied by GET /debug/trace.
+ */
+import type { RaftTracer, RaftTraceStage } from '../../raft/index.js';
+import { tracedEntryKey } from './requests.js';
+
+/** TRACE_METADATA_KEY is the gRPC metadata key that marks a sampled request; its value is the token. */
+export { TRACE_METADATA_KEY } from '../client/etcd-client.js';
+
+/** TRACE_TOKEN_PATTERN is what a token may look like (it is echoed into the records). */
+export const TRACE_TOKEN_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** TRACE_RING_EVENTS is how many events a member keeps between two reads. */
+export const TRACE_RING_EVENTS = 65_536;
+
+/**
+ * ServeStage names a point the serving member marks under the request's token:
+ * recv (the gRPC handler started), read-done (a linearizable read may proceed: ReadIndex and
+ * apply waited for), reply (the handler returns its response), bind (token → trace key, in ref).
+ */
+export type ServeStage = 'recv' | 'read-done' | 'reply' | 'bind';
+
+/** TraceStage is any point a member records. */
+export type TraceStage = RaftTraceStage | ServeStage;
+
+/** TraceEvent is one recorded point, as GET /debug/trace returns it. */
+export interface TraceEvent {
+  /** key is the token (serving points) or the trace key (Raft points). */
+  readonly key: string;
+  readonly stage: TraceStage;
+  /** t is process.hrtime.bigint() in nanoseconds, as a decimal string (JSON has no bigint). */
+  readonly t: string;
+  /** peer is the other member of a message stage (hex ID). */
+  readonly peer?: string;
+  /** ref is the trace key a token is bound to (stage bind). */
+  readonly ref?: string;
+}
+
+/** TraceDump is the body of GET /debug/trace. */
+export interface TraceDump {
+  /** member is this member's ID in hex. */
+  readonly member: string;
+  readonly enabled: boolean;
+  /** dropped counts events the ring overwrote since the last read. */
+  readonly dropped: number;
+  readonly events: readonly TraceEvent[];
+}
+
+interface Slot {
+  key: string;
+  stage: TraceStage;
+  t: bigint;
+  peer: number;
+  ref: string | null;
+}
+
+/** MemberTracer records a member's trace events (see the file comment). */
+export class MemberTracer implements RaftTracer {
+  #on = false;
+  readonly #ring: (Slot | undefined)[];
+  #next = 0;
+  #size = 0;
+  #dropped = 0;
+
+  constructor(readonly member: string, capacity = TRACE_RING_EVENTS) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, not ${capacity}`);
+    this.#ring = new Array<Slot | undefined>(capacity);
+  }
+
+  /** on is whether sampled requests are being recorded. */
+  get on(): boolean {
+    return this.#on;
+  }
+
+  /** enable starts recording, with an empty ring. */
+  enable(): void {
+    this.#clear();
+    this.#on = true;
+  }
+
+  /** disable stops recording and forgets what was recorded. */
+  disable(): void {
+    this.#on = false;
+    this.#clear();
+  }
+
+  entryKey(data: Uint8Array): string | null {
+    return tracedEntryKey(data);
+  }
+
+  mark(key: string, stage: TraceStage, peer = 0): void {
+    this.#push(key, stage, peer, null);
+  }
+
+  /** bind records that the request with token `token` has trace key `key`. */
+  bind(token: string, key: string): void {
+    this.#push(token, 'bind', 0, key);
+  }
+
+  /** drain returns the recorded events, oldest first, and empties the ring. */
+  drain(): TraceDump {
+    const n = this.#ring.length;
+    const events: TraceEvent[] = [];
+    for (let i = 0; i < this.#size; i++) {
+      const s = this.#ring[(this.#next - this.#size + i + n) % n];
+      if (s === undefined) continue;
+      events.push({ key: s.key, stage: s.stage, t: s.t.toString(), ...(s.peer !== 0 ? { peer: s.peer.toString(16) } : {}), ...(s.ref !== null ? { ref: s.ref } : {}) });
+    }
+    const dump: TraceDump = { member: this.member, enabled: this.#on, dropped: this.#dropped, events };
+    this.#clear();
+    return dump;
+  }
+
+  #push(key: string, stage: TraceStage, peer: number, ref: string | null): void {
+    if (!this.#on) return;
+    const t = process.hrtime.bigint();
+    const slot = this.#ring[this.#next];
+    if (slot === undefined) this.#ring[this.#next] = { key, stage, t, peer, ref };
+    else {
+      slot.key = key;
+      slot.stage = stage;
+      slot.t = t;
+      slot.peer = peer;
+      slot.ref = ref;
+    }
+    this.#next = (this.#next + 1) % this.#ring.length;
+    if (this.#size < this.#ring.length) this.#size++;
+    else this.#dropped++;
+  }
+
+  #clear(): void {
+    this.#next = 0;
+    this.#size = 0;
+    this.#dropped = 0;
+  }
+}
