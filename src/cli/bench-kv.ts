@@ -53,7 +53,7 @@ export function registerBenchCommand(program: Command): Command {
     .option('--json <file>', 'write every figure and latency summary as JSON')
     .option('--svg <file>', 'write a p50/p99 latency plot as SVG')
     .option('--trace', 'instead of the workloads: a per-hop latency budget of sequential puts and linearizable gets, sent to the leader and to a follower (README: "Where a put\'s time goes")', false)
-    .option('--trace-sample <n>', 'with --trace: record one request in n', '4')
+    .option('--trace-sample <n>', 'with --trace: record one request in n (default 4)')
     .option('--trace-out <file>', "with --trace: write the client's and every member's raw records and the joined requests as JSON")
     .option('--no-progress', 'no progress bar (phase lines still go to stderr)')
     .action(async (raw: RawBenchKvOptions, cmd: Command) => {

@@ -1,0 +1,101 @@
+/**
+ * bench-trace: `raftkube bench kv --trace` on real processes — that the clock it compares across
+ * processes (process.hrtime.bigint(), CLOCK_MONOTONIC) is one clock for all of them, and that a
+ * short trace of a 3-member cluster fills every stage of all four tables, with no request's
+ * stages adding up to more than the time its client saw. Also /debug/trace's answers to
+ * requests it cannot serve.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeResult, RAFTKUBE_MAIN, runCommand, startCluster, type TestCluster } from './harness.js';
+
+/** ECHO_CLOCK answers each line on stdin with its own process.hrtime.bigint(). */
+const ECHO_CLOCK = "require('node:readline').createInterface({ input: process.stdin }).on('line', () => process.stdout.write(process.hrtime.bigint() + '\\n'));";
+
+describe('process.hrtime.bigint() across processes', () => {
+  it('is one clock: a child\'s reading always falls between the parent\'s send and receive', async () => {
+    const child = spawn(process.execPath, ['-e', ECHO_CLOCK], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const lines = createInterface({ input: child.stdout });
+      const it = lines[Symbol.asyncIterator]();
+      const rounds = 200;
+      let maxRoundTripNs = 0n;
+      for (let i = 0; i < rounds; i++) {
+        const sent = process.hrtime.bigint();
+        child.stdin.write('\n');
+        const r = await it.next();
+        const received = process.hrtime.bigint();
+        if (r.done === true) throw new Error('the child closed its output');
+        const theirs = BigInt(r.value);
+        expect(theirs).toBeGreaterThan(sent);
+        expect(theirs).toBeLessThan(received);
+        if (received - sent > maxRoundTripNs) maxRoundTripNs = received - sent;
+      }
+      // A second apart would mean separate clocks; pipes on one machine take micro- to milliseconds.
+      expect(maxRoundTripNs).toBeLessThan(5_000_000_000n);
+      lines.close();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+interface TraceJson {
+  readonly members: number;
+  readonly samples: readonly unknown[];
+  readonly tables: readonly { group: string; samples: number; stages: readonly { name: string; samples: number }[]; total: { samples: number } }[];
+  readonly join: { joined: readonly { group: string; totalMs: number; restMs: number; hops: readonly { ms: number }[] }[] };
+}
+
+describe('raftkube bench kv --trace on 3 members', () => {
+  let c: TestCluster;
+  let dir: string;
+
+  beforeAll(async () => {
+    c = await startCluster({ masters: 3, spareMembers: 0 });
+    dir = mkdtempSync(join(tmpdir(), 'raftkube-trace-'));
+  }, 200_000);
+
+  afterAll(async () => {
+    await c?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('fills every stage of the four tables, and no request\'s stages exceed its total', async () => {
+    const out = join(dir, 'trace.json');
+    const r = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'bench', 'kv', '--endpoints', c.clientURLs.join(','), '--trace', '--duration', '2', '--trace-sample', '2', '--trace-out', out, '--no-progress'], { timeoutMs: 150_000 });
+    expect(r.code, describeResult(r)).toBe(0);
+    for (const h of ['put served by the leader', 'put served by a follower', 'linearizable get served by the leader', 'linearizable get served by a follower']) expect(r.stdout).toContain(h);
+    const t = JSON.parse(readFileSync(out, 'utf8')) as TraceJson;
+    expect(t.members).toBe(3);
+    expect(t.tables.map((x) => x.group)).toEqual(['put, leader', 'put, follower', 'get, leader', 'get, follower']);
+    for (const table of t.tables) {
+      expect(table.samples, table.group).toBeGreaterThan(0);
+      expect(table.stages.length, table.group).toBeGreaterThanOrEqual(9);
+      for (const s of table.stages) expect(s.samples, `${table.group}: ${s.name}`).toBe(table.samples);
+    }
+    // Most samples join; a leader change or a lost commit notice may cost a few.
+    expect(t.join.joined.length).toBeGreaterThan(t.samples.length / 2);
+    for (const j of t.join.joined) {
+      const sum = j.hops.reduce((a, h) => a + h.ms, 0);
+      expect(sum, j.group).toBeLessThanOrEqual(j.totalMs + 1e-6);
+      expect(j.restMs).toBeGreaterThanOrEqual(-1e-6);
+      for (const h of j.hops) expect(h.ms).toBeGreaterThanOrEqual(0);
+    }
+    // Tracing is off again: a member records nothing more.
+    const after = await fetch(`${c.clientURLs[0]!}/debug/trace`, { signal: AbortSignal.timeout(10_000) });
+    expect(await after.json()).toMatchObject({ enabled: false, events: [] });
+  }, 200_000);
+
+  it('answers requests /debug/trace cannot serve with a status that says why', async () => {
+    const bad = await fetch(`${c.clientURLs[0]!}/debug/trace?enable=maybe`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('?enable=true or ?enable=false');
+    const put = await fetch(`${c.clientURLs[0]!}/debug/trace`, { method: 'PUT', signal: AbortSignal.timeout(10_000) });
+    expect(put.status).toBe(405);
+  });
+});
