@@ -208,6 +208,8 @@ export class RaftDriver<R> {
   #status: NodeStatus;
   /** #tracedOpen maps the index of each sampled entry not yet committed here to its trace state. */
   readonly #tracedOpen = new Map<number, TracedEntry>();
+  /** #noticed is the highest commit index a leader's message brought while tracing, and from whom. */
+  #noticed = { commit: 0, from: NO_NODE };
 
   constructor(o: DriverOptions<R>) {
     this.#o = o;
@@ -528,7 +530,11 @@ export class RaftDriver<R> {
       if (key === null) continue;
       t.mark(key, 'ready');
       (fresh ??= []).push({ index: e.index, key });
-      if (this.#tracedOpen.size < MAX_TRACED_OPEN && !this.#tracedOpen.has(e.index)) this.#tracedOpen.set(e.index, { key, acked: new Set(), noticed: false });
+      // NB: a follower busy with an earlier Ready can hear the entry's commit (the other
+      // follower completed the quorum) before a Ready takes the entry; the notice counts now.
+      const noticed = e.index <= this.#noticed.commit;
+      if (noticed) t.mark(key, 'commit-recv', this.#noticed.from);
+      if (this.#tracedOpen.size < MAX_TRACED_OPEN && !this.#tracedOpen.has(e.index)) this.#tracedOpen.set(e.index, { key, acked: new Set(), noticed });
     }
     for (const e of rd.committedEntries) {
       const key = t.entryKey(e.data);
@@ -607,6 +613,7 @@ export class RaftDriver<R> {
   }
 
   #traceCommitNotice(t: RaftTracer, commit: number, from: NodeId): void {
+    if (commit > this.#noticed.commit) this.#noticed = { commit, from };
     for (const [index, o] of this.#tracedOpen) {
       if (index > commit || o.noticed) continue;
       o.noticed = true;
