@@ -112,6 +112,8 @@ export class DriverCluster {
   readonly client: DriverClient;
   readonly nodes = new Map<number, DriverSimNode>();
   readonly stats: DriverStats = { crashes: 0, stops: 0, restarts: 0, snapshotsSent: 0 };
+  /** commitHigh is the highest commit index any member was seen to know (see maxCommitKnown). */
+  #commitHigh = 0;
   readonly #o: DriverClusterOptions;
   readonly #faultRng;
   readonly #conf: ConfState;
@@ -187,12 +189,17 @@ export class DriverCluster {
     };
   }
 
+  /**
+   * maxCommitKnown is the highest commit index any member knows now or ever knew: what a member
+   * that crashed since knew committed (in memory, persisted or not) stays committed.
+   */
   #maxCommitKnown(): number {
-    let max = 0;
+    let max = this.#commitHigh;
     for (const n of this.nodes.values()) {
       max = Math.max(max, n.store.disk.hardState().commit);
       if (n.driver !== null) max = Math.max(max, n.driver.node.status().commit);
     }
+    this.#commitHigh = max;
     return max;
   }
 
@@ -423,6 +430,7 @@ export class DriverCluster {
     for (const n of this.nodes.values()) {
       if (!n.up) continue;
       const s = n.live().node.status();
+      if (s.commit > this.#commitHigh) this.#commitHigh = s.commit;
       this.checker.observeRole(n.id, s.role, s.term);
       if (s.role === 'leader' && n.store.pendingCount === 0) this.checker.checkLeaderCompleteness(n.id, s.term, n.store.disk);
     }
@@ -514,6 +522,8 @@ export class DriverCluster {
   }
 
   #down(n: DriverSimNode, crashed: boolean, fsynced = false): void {
+    // What it knew committed stays committed after it is gone.
+    if (n.driver !== null) this.#commitHigh = Math.max(this.#commitHigh, n.driver.node.status().commit);
     n.store.crash(fsynced);
     n.owner?.kill();
     this.client.onDown(n.id, n.incarnation, crashed);
