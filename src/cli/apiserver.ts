@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger, LOG_FORMAT_HELP, parseLogFormat, type LogFormat } from './log-format.js';
 import { TokenFileAuthenticator } from '../control-plane/auth/tokens.js';
 import { ApiServerStartError, startApiServer } from '../control-plane/apiserver/server.js';
 import { EtcdTlsError, readEtcdTls, type EtcdTls } from '../kv/client/etcd-client.js';
@@ -29,6 +30,7 @@ export interface ApiServerFlags {
   readonly advertiseAddress?: string;
   readonly kubeletClientTokenFile?: string;
   readonly logLevel: string;
+  readonly logFormat?: LogFormat;
 }
 
 function port(v: string): number {
@@ -46,7 +48,7 @@ function readText(path: string, what: string): string {
 }
 
 /** runApiServer starts the apiserver and stops it cleanly on SIGTERM or SIGINT. */
-export async function runApiServer(f: ApiServerFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'apiserver', master: f.name } })): Promise<void> {
+export async function runApiServer(f: ApiServerFlags, log: Logger = createLogger({ level: f.logLevel, base: { component: 'apiserver', master: f.name }, ...(f.logFormat === undefined ? {} : { format: f.logFormat }) })): Promise<void> {
   // The file is read again when an unknown token arrives and it has changed: node tokens minted
   // after the apiserver started (raftkube up --nodes on a running cluster) work at once.
   const tokens = TokenFileAuthenticator.open(f.tokenAuthFile);
@@ -112,6 +114,7 @@ export function registerApiServerCommand(program: Command): void {
     .option('--advertise-address <ip>', 'address published in the kubernetes Endpoints')
     .option('--kubelet-client-token-file <file>', 'the token node agents accept for their log endpoints (kubectl logs)')
     .option('--log-level <level>', 'pino log level', 'info')
+    .option('--log-format <format>', LOG_FORMAT_HELP, parseLogFormat)
     .action(async (o: ApiServerFlags) => {
       await runApiServer(o);
     });

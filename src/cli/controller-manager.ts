@@ -14,7 +14,8 @@ import { processRegistry, registerLeaderStatus } from '../control-plane/metrics.
 import { componentClient, METRICS_BIND_ADDRESS_HELP, runUntilSignalled, startComponentMetrics } from './component.js';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger, LOG_FORMAT_HELP, parseLogFormat, type LogFormat } from './log-format.js';
 import { CONTROLLER_MANAGER_USER } from '../control-plane/auth/tokens.js';
 import { ApiClient } from '../control-plane/client/api-client.js';
 import type { ControllerManagerHandle } from '../control-plane/controllers/manager.js';
@@ -38,6 +39,7 @@ export interface ControllerManagerFlags {
   readonly podEvictionTimeout: number;
   readonly metricsBindAddress?: string;
   readonly logLevel: string;
+  readonly logFormat?: LogFormat;
 }
 
 /** parseDuration reads '40s', '5m', '1500ms', '1h' or a bare number of seconds as milliseconds. */
@@ -78,7 +80,7 @@ export function startControllerManagerFromFlags(f: ControllerManagerFlags, log: 
 }
 
 /** runControllerManagerCommand runs until SIGTERM or SIGINT, then releases the lease and exits. */
-export async function runControllerManagerCommand(f: ControllerManagerFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'controller-manager', master: f.master } })): Promise<void> {
+export async function runControllerManagerCommand(f: ControllerManagerFlags, log: Logger = createLogger({ level: f.logLevel, base: { component: 'controller-manager', master: f.master }, ...(f.logFormat === undefined ? {} : { format: f.logFormat }) })): Promise<void> {
   const registry = processRegistry();
   const metrics = await startComponentMetrics(f.metricsBindAddress, log, registry);
   const { handle, client } = startControllerManagerFromFlags(f, log);
@@ -108,6 +110,7 @@ export function registerControllerManagerCommand(program: Command): void {
     .option('--pod-eviction-timeout <duration>', 'default tolerationSeconds for evicting pods from an unreachable node', parseDuration, 300_000)
     .option('--metrics-bind-address <host:port>', METRICS_BIND_ADDRESS_HELP)
     .option('--log-level <level>', 'pino log level', 'info')
+    .option('--log-format <format>', LOG_FORMAT_HELP, parseLogFormat)
     .action(async (o: ControllerManagerFlags) => {
       await runControllerManagerCommand(o);
     });

@@ -2,8 +2,8 @@
  * kv: `raftkube kv` — run one member in this process, with etcd's flag names.
  */
 import { resolve } from 'node:path';
-import { pino } from 'pino';
 import type { TlsFlags } from '../kv/member/tls.js';
+import { createLogger, parseLogFormat } from './log-format.js';
 import { checkMemberConfig, checkURL, ConfigError, DEFAULTS, parseInitialCluster, type MemberConfig } from '../kv/member/config.js';
 import { installTestFailpoints } from '../kv/member/failpoints.js';
 import { startMember } from '../kv/member/member.js';
@@ -75,7 +75,8 @@ export async function runKvMember(o: KvFlags): Promise<void> {
   const cfg = memberConfig(o);
   // NB: say where the data goes when no --data-dir was given; it is the current directory's.
   if (o['dataDir'] === undefined) process.stderr.write(`raftkube kv: no --data-dir given; member ${cfg.name} keeps its data in ${resolve(cfg.dataDir)}\n`);
-  const log = pino({ level: String(o['logLevel'] ?? 'info'), base: { component: 'kv', member: cfg.name } });
+  const format = o['logFormat'] === undefined ? undefined : parseLogFormat(String(o['logFormat']));
+  const log = createLogger({ level: String(o['logLevel'] ?? 'info'), base: { component: 'kv', member: cfg.name }, ...(format === undefined ? {} : { format }) });
   // NB: before the member starts, so a SIGUSR2 sent to a member that answers finds the handler.
   installTestFailpoints(process.env, log);
   const member = await startMember(cfg, log);

@@ -2,7 +2,7 @@
  * lb: `raftkube lb` — run the TCP load balancer in front of the apiservers in this process.
  */
 import type { Command } from 'commander';
-import { pino } from 'pino';
+import { createLogger, LOG_FORMAT_HELP, parseLogFormat, type LogFormat } from './log-format.js';
 import { parseBackend, TcpBalancer } from '../control-plane/lb/tcp-balancer.js';
 
 /** registerLbCommand adds `raftkube lb` to the CLI. */
@@ -13,8 +13,9 @@ export function registerLbCommand(program: Command): void {
     .requiredOption('--listen <host:port>', 'address to accept connections on')
     .requiredOption('--backends <list>', 'apiserver addresses, host:port comma-separated')
     .option('--cluster-dir <dir>', 'the data directory of the cluster it serves (lets down and status recognise it)')
-    .action(async (o: { listen: string; backends: string; clusterDir?: string }) => {
-      const log = pino({ base: { component: 'lb' } });
+    .option('--log-format <format>', LOG_FORMAT_HELP, parseLogFormat)
+    .action(async (o: { listen: string; backends: string; clusterDir?: string; logFormat?: LogFormat }) => {
+      const log = createLogger({ base: { component: 'lb' }, ...(o.logFormat === undefined ? {} : { format: o.logFormat }) });
       const listen = parseBackend(o.listen);
       const lb = new TcpBalancer({
         backends: o.backends.split(',').filter((s) => s.trim() !== '').map(parseBackend),

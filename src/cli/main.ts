@@ -15,6 +15,7 @@ import { probeCluster } from './local-cluster.js';
 import { MAX_PORT } from './preflight.js';
 import { printStatus } from './status.js';
 import { runKvMember } from './kv.js';
+import { LOG_FORMAT_HELP, parseLogFormat } from './log-format.js';
 import { registerBenchCommand } from './bench-kv.js';
 import { registerBenchApiCommand } from './bench-api.js';
 import { registerBenchSchedulerCommand } from './bench-scheduler.js';
@@ -141,6 +142,7 @@ program
   .option('--peer-trusted-ca-file <path>', 'CA that signs the other members\' peer certificates')
   .option('--peer-client-cert-auth', 'refuse peers without a certificate signed by --peer-trusted-ca-file', false)
   .option('--log-level <level>', 'pino log level', 'info')
+  .option('--log-format <format>', LOG_FORMAT_HELP, parseLogFormat)
   .action(async (o: Record<string, string | number | boolean | undefined>) => {
     await runKvMember(o);
   });

@@ -10,7 +10,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger, LOG_FORMAT_HELP, parseLogFormat, type LogFormat } from './log-format.js';
 import { ApiClient } from '../control-plane/client/index.js';
 import type { AgentHandle, NodeResources } from '../node-agent/index.js';
 import { Cgroups, checkResources, LIMITS_ANNOTATION, machineResources, parseTaints, ProcessRuntime, runNodeAgent, runSimulatedNodes } from '../node-agent/index.js';
@@ -49,6 +50,7 @@ export interface NodeAgentFlags {
   readonly statusReport: number;
   readonly metricsBindAddress?: string;
   readonly logLevel: string;
+  readonly logFormat?: LogFormat;
 }
 
 function positiveInt(v: string): number {
@@ -136,7 +138,7 @@ export function startNodeAgent(f: NodeAgentFlags, client: ApiClient, log: Logger
 }
 
 /** runNodeAgentCommand runs the agent until SIGTERM or SIGINT. */
-export async function runNodeAgentCommand(f: NodeAgentFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'node-agent', node: f.name } })): Promise<void> {
+export async function runNodeAgentCommand(f: NodeAgentFlags, log: Logger = createLogger({ level: f.logLevel, base: { component: 'node-agent', node: f.name }, ...(f.logFormat === undefined ? {} : { format: f.logFormat }) })): Promise<void> {
   const metrics = await startComponentMetrics(f.metricsBindAddress, log);
   const client = nodeAgentClient(f);
   let agent: AgentHandle;
@@ -205,6 +207,7 @@ export function registerNodeAgentCommand(program: Command): void {
     .option('--status-report <seconds>', 'how often each node reports its status', nonNegative, 60)
     .option('--metrics-bind-address <host:port>', METRICS_BIND_ADDRESS_HELP)
     .option('--log-level <level>', 'pino log level', 'info')
+    .option('--log-format <format>', LOG_FORMAT_HELP, parseLogFormat)
     .action(async (o: NodeAgentFlags) => {
       await runNodeAgentCommand(o);
     });

@@ -12,7 +12,8 @@
 import { componentClient, METRICS_BIND_ADDRESS_HELP, runUntilSignalled, startComponentMetrics } from './component.js';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger, LOG_FORMAT_HELP, parseLogFormat, type LogFormat } from './log-format.js';
 import type { Result } from '../control-plane/api/types.js';
 import { err, ok } from '../control-plane/api/types.js';
 import { parseTokenFile, SCHEDULER_USER } from '../control-plane/auth/tokens.js';
@@ -34,6 +35,7 @@ export interface SchedulerFlags {
   readonly percentageOfNodesToScore: number;
   readonly metricsBindAddress?: string;
   readonly logLevel: string;
+  readonly logFormat?: LogFormat;
 }
 
 /**
@@ -78,7 +80,7 @@ export function startSchedulerFromFlags(f: SchedulerFlags, log: Logger): { reado
 }
 
 /** runSchedulerCommand runs the scheduler until SIGTERM or SIGINT, then releases the lease and exits. */
-export async function runSchedulerCommand(f: SchedulerFlags, log: Logger = pino({ level: f.logLevel, base: { component: 'scheduler', master: f.master } })): Promise<void> {
+export async function runSchedulerCommand(f: SchedulerFlags, log: Logger = createLogger({ level: f.logLevel, base: { component: 'scheduler', master: f.master }, ...(f.logFormat === undefined ? {} : { format: f.logFormat }) })): Promise<void> {
   const registry = processRegistry();
   const metrics = await startComponentMetrics(f.metricsBindAddress, log, registry);
   const { handle, client } = startSchedulerFromFlags(f, log);
@@ -108,6 +110,7 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--percentage-of-nodes-to-score <n>', 'share of nodes to find feasible before scoring (0: adaptive)', percentage, 0)
     .option('--metrics-bind-address <host:port>', METRICS_BIND_ADDRESS_HELP)
     .option('--log-level <level>', 'pino log level', 'info')
+    .option('--log-format <format>', LOG_FORMAT_HELP, parseLogFormat)
     .action(async (o: SchedulerFlags) => {
       await runSchedulerCommand(o);
     });
