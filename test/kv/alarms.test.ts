@@ -164,3 +164,27 @@ describe('the NOSPACE alarm', () => {
     expect(() => decodeAlarmRecord(Buffer.from('1/FULL'), 'alarm')).toThrow(/alarm bucket, key "1\/FULL"/);
   });
 });
+
+describe('RaftDriver.exclusive', () => {
+  it('applies nothing while its task runs, and everything queued once it ends', async () => {
+    const r = await leader();
+    await r.server.submitWire('put', { key: b('a'), value: b('1') });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((res) => (release = res));
+    let inside = false;
+    const task = r.driver.exclusive(async () => {
+      inside = true;
+      await held;
+    });
+    await until('the task to start', () => inside);
+    const applied = r.driver.applied;
+    const put = r.server.submitWire('put', { key: b('b'), value: b('2') });
+    for (let i = 0; i < 50; i++) await new Promise((res) => setImmediate(res));
+    expect(r.driver.applied).toBe(applied);
+    expect(r.store.range({ key: b('b') })).toMatchObject({ ok: true, value: { count: 0 } });
+    release();
+    await task;
+    expect(await put).toMatchObject({ kind: 'put' });
+    expect(r.driver.applied).toBeGreaterThan(applied);
+  });
+});
