@@ -3,7 +3,7 @@
  * planted in a copy of the core (test/sim/planted/bugs.ts): a vote granted without the log
  * up-to-date check, a leader committing an earlier term's entry by counting replicas (Figure 8),
  * and ReadIndex answered without a heartbeat round. Each bug runs the properties in a vitest
- * process of its own against its own patched copy of src/raft (two at a time, ~20 s in all);
+ * process of its own against its own patched copy of src/raft (two at a time, 20–40 s in all);
  * `npm run check:planted-bugs` prints the same check in full.
  */
 import { describe, expect, it } from 'vitest';

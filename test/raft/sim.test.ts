@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Entry, Message, Ready } from '../../src/raft/index.js';
 import { MemoryStorage, NO_NODE, logIndex, nodeId, seededRng, term } from '../../src/raft/index.js';
 import type { FaultAction } from '../sim/index.js';
-import { InvariantChecker, InvariantViolation, SimCluster, SimNetwork, healAndSettle, payload, runSchedule } from '../sim/index.js';
+import { InvariantChecker, InvariantViolation, ReadChecker, SimCluster, SimNetwork, healAndSettle, payload, runSchedule } from '../sim/index.js';
 
 const BOUNDS = { leaderTicks: 80, convergeTicks: 200 };
 
@@ -205,6 +205,42 @@ describe('invariant checker', () => {
     ck.checkPersistedBeforeSend(nodeId(1), grant, s);
     const ack: Message = { type: 'app-resp', from: nodeId(1), to: nodeId(2), term: term(1), index: logIndex(1), reject: false, rejectHint: logIndex(0), logTerm: term(0) };
     expectViolation('persist-before-send', () => ck.checkPersistedBeforeSend(nodeId(1), ack, s));
+  });
+
+  it('catches a read older than a commit known when it was invoked, even by a member gone since', () => {
+    const rc = new ReadChecker();
+    rc.noteCommit(7); // e.g. a leader that then crashed
+    rc.start('r1', nodeId(2), 10);
+    rc.noteCommit(9); // known only after r1 was invoked: not a bound for r1
+    expect(rc.complete('r1', 7)).toBe(true);
+    rc.start('r2', nodeId(3), 11);
+    expectViolation('read-linearizability', () => rc.complete('r2', 8));
+    expect(rc.complete('unknown', 0)).toBe(false);
+  });
+
+  it('catches a read older than a write acknowledged or a read completed before it was invoked', () => {
+    const rc = new ReadChecker();
+    rc.noteAck(5);
+    rc.start('r1', nodeId(1), 1);
+    expectViolation('read-linearizability', () => rc.complete('r1', 4));
+    const rc2 = new ReadChecker();
+    rc2.start('early', nodeId(1), 1);
+    rc2.start('concurrent', nodeId(2), 2);
+    expect(rc2.complete('early', 6)).toBe(true);
+    // Invoked before 'early' completed: it may return an older index.
+    expect(rc2.complete('concurrent', 3)).toBe(true);
+    rc2.start('late', nodeId(3), 3);
+    expectViolation('read-linearizability', () => rc2.complete('late', 5));
+  });
+
+  it('checks a read the leader answers inside readIndex() itself (a sole voter)', () => {
+    const c = new SimCluster({ seed: 5, size: 1 });
+    c.run(30);
+    c.client.submit(3, c.ticks);
+    c.run(10);
+    const before = c.readsServed;
+    expect(c.read(1)).not.toBeNull();
+    expect(c.readsServed).toBe(before + 1);
   });
 
   it('a failing run reports its seed and trace', () => {

@@ -12,6 +12,7 @@ import { decodeConfChange } from '../../src/raft/index.js';
 import { NO_NODE, logIndex, nodeId } from '../../src/raft/types.js';
 import { SimClient } from './client.js';
 import { InvariantChecker, InvariantViolation } from './invariants.js';
+import { ReadChecker } from './reads.js';
 import type { NetworkFaults } from './network.js';
 import { RELIABLE, SimNetwork } from './network.js';
 import type { CrashPoint, ReadyHooks } from './node.js';
@@ -65,15 +66,6 @@ export interface SimStats {
   staleLeaderReads: number;
 }
 
-interface PendingRead {
-  readonly node: NodeId;
-  readonly step: number;
-  /** minCommit, minAck, minRead are the bounds when the read was invoked (see read). */
-  readonly minCommit: number;
-  readonly minAck: number;
-  readonly minRead: number;
-}
-
 /** SimFailure is any failure inside a simulated run, with what is needed to replay it. */
 export class SimFailure extends Error {
   override readonly name = 'SimFailure';
@@ -111,19 +103,9 @@ export class SimCluster {
   readonly #peerRemoved = new Set<string>();
   /** removals maps a removed node to the members that must apply its removal before it retires. */
   readonly #removals = new Map<number, readonly NodeId[]>();
-  readonly #reads = new Map<string, PendingRead>();
+  /** reads checks every ReadIndex read against its linearizability bounds (see ReadChecker). */
+  readonly reads = new ReadChecker();
   #readSeq = 0;
-  /** readsServed counts ReadStates checked against the linearizability bounds. */
-  readsServed = 0;
-  /**
-   * commitHigh is the highest commit index any member ever knew (in memory, persisted or not),
-   * including members that crashed since: what a crashed leader knew committed stays committed.
-   */
-  #commitHigh = 0;
-  /** ackHigh is the highest index of an acknowledged write. */
-  #ackHigh = 0;
-  /** readHigh is the highest read index a completed read returned. */
-  #readHigh = 0;
   /** crashOrder lists the crashed nodes, the one down longest first. */
   #crashOrder: NodeId[] = [];
   /** stats counts what the run exercised (see SimStats). */
@@ -139,7 +121,7 @@ export class SimCluster {
     this.#faultRng = derivedRng(this.seed, 0x50455253);
     this.client = new SimClient(derivedRng(this.seed, 0x434c49), opts.retryTicks ?? 3 * this.electionTick, (a) => {
       this.checker.recordAck(a);
-      if (a.index > this.#ackHigh) this.#ackHigh = a.index;
+      this.reads.noteAck(a.index);
     });
     this.#hooks = this.#makeHooks();
     const size = opts.size ?? 3;
@@ -324,19 +306,20 @@ export class SimCluster {
    */
   #noteCommit(node: SimNode): void {
     const s = node.raft.status();
-    if (s.commit <= this.#commitHigh) return;
+    const high = this.reads.commitHigh;
+    if (s.commit <= high) return;
     if (s.role === 'leader') {
       const st = node.storage;
-      const lo = Math.max(this.#commitHigh + 1, st.firstIndex());
+      const lo = Math.max(high + 1, st.firstIndex());
       const hi = Math.min(s.commit, st.lastIndex());
       for (let i = lo; i <= hi; i++) if (st.term(logIndex(i)) < s.term) this.stats.earlierTermCommits++;
     }
-    this.#commitHigh = s.commit;
+    this.reads.noteCommit(s.commit);
   }
 
-  /** commitHigh is the highest commit index any member ever knew, crashed ones included. */
-  get commitHigh(): number {
-    return this.#commitHigh;
+  /** readsServed counts the ReadStates checked against the linearizability bounds. */
+  get readsServed(): number {
+    return this.reads.served;
   }
 
   /** step advances the clock by one network step and checks the invariants. */
@@ -602,11 +585,8 @@ export class SimCluster {
   }
 
   /**
-   * read starts a ReadIndex read at node `id`. Its ReadState, when it comes, must be at least
-   * (linearizability, in real-time order): the highest commit index any member ever knew when
-   * the read was invoked (crashed members included), the index of every write acknowledged
-   * before then, and the index every read that completed before then returned. Returns the
-   * read's context, or null if refused.
+   * read starts a ReadIndex read at node `id`; its ReadState, when it comes, is checked by
+   * `reads` (linearizability in real-time order). Returns the read's context, or null if refused.
    */
   read(id: number): string | null {
     return this.guard(() => {
@@ -616,11 +596,11 @@ export class SimCluster {
       const st = node.raft.status();
       if (st.role === 'leader' && this.#newerLeaderThan(st.term)) this.stats.staleLeaderReads++;
       // NB: registered before readIndex, which may answer at once (a sole voter, or a bug).
-      this.#reads.set(ctx, { node: node.id, step: this.now, minCommit: this.#commitHigh, minAck: this.#ackHigh, minRead: this.#readHigh });
+      this.reads.start(ctx, node.id, this.now);
       this.stats.readsStarted++;
       const res = this.with(id, (r) => r.readIndex(payload(ctx)));
-      this.trace.record(`@${this.now} read ${id} ${ctx} min${this.#commitHigh} ${res.ok ? 'ok' : res.reason}`);
-      if (!res.ok) this.#reads.delete(ctx);
+      this.trace.record(`@${this.now} read ${id} ${ctx} min${this.reads.commitHigh} ${res.ok ? 'ok' : res.reason}`);
+      if (!res.ok) this.reads.cancel(ctx);
       return res.ok ? ctx : null;
     });
   }
@@ -632,21 +612,8 @@ export class SimCluster {
 
   #checkRead(node: SimNode, index: number, context: Uint8Array): void {
     const ctx = new TextDecoder().decode(context);
-    const want = this.#reads.get(ctx);
-    if (want === undefined) return;
-    this.#reads.delete(ctx);
-    this.readsServed++;
+    if (!this.reads.has(ctx)) return;
     this.trace.record(`@${this.now} read-state ${node.id} ${ctx} i${index}`);
-    const started = `read ${ctx} at node ${want.node}, invoked at step ${want.step},`;
-    if (index < want.minCommit) {
-      throw new InvariantViolation('read-linearizability', `${started} got read index ${index}, but index ${want.minCommit} was known committed when it was invoked`);
-    }
-    if (index < want.minAck) {
-      throw new InvariantViolation('read-linearizability', `${started} got read index ${index}, but a write at ${want.minAck} was acknowledged before it was invoked`);
-    }
-    if (index < want.minRead) {
-      throw new InvariantViolation('read-linearizability', `${started} got read index ${index}, older than the index ${want.minRead} a read that completed before it returned`);
-    }
-    if (index > this.#readHigh) this.#readHigh = index;
+    this.reads.complete(ctx, index);
   }
 }

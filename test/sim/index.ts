@@ -7,6 +7,7 @@
 export { SimCluster, SimFailure, type ClusterOptions, type SimStats } from './cluster.js';
 export { SimClient, type ClientStats } from './client.js';
 export { InvariantChecker, InvariantViolation, type InvariantName, type Ack } from './invariants.js';
+export { ReadChecker } from './reads.js';
 export { SimNetwork, RELIABLE, type NetworkFaults, type NetworkStats, type Delivery } from './network.js';
 export { SimNode, type CrashPoint, type ReadyHooks, type SimNodeConfig, type ObservedReadState } from './node.js';
 export { deriveSeed, derivedRng, chance, shuffle } from './rand.js';
