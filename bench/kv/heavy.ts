@@ -4,7 +4,7 @@
  * same command line, time until it serves a serializable Range and until it has caught up).
  */
 import { readFileSync } from 'node:fs';
-import { EtcdClient } from '../../src/kv/client/etcd-client.js';
+import { EtcdClient, type EtcdTls } from '../../src/kv/client/etcd-client.js';
 import type { StatusResponse } from '../../src/kv/proto/index.js';
 import { drive } from './drive.js';
 import { isRunning, listenPorts, memberPid, portFree, readCommandLine, readRssKiB, startCommandLine } from './procs.js';
@@ -57,8 +57,8 @@ function rssAll(ms: readonly MemberHandle[]): number[] {
   });
 }
 
-async function statusOf(url: string, deadlineMs: number): Promise<StatusResponse | undefined> {
-  const c = new EtcdClient([url], { deadlineMs });
+async function statusOf(url: string, deadlineMs: number, tls: EtcdTls | undefined): Promise<StatusResponse | undefined> {
+  const c = new EtcdClient([url], { deadlineMs, ...(tls === undefined ? {} : { tls }) });
   try {
     return await c.statusAt(0);
   } catch {
@@ -70,10 +70,10 @@ async function statusOf(url: string, deadlineMs: number): Promise<StatusResponse
 
 /** waitApplied waits until every member has applied what the leader had committed. */
 async function waitApplied(ctx: WorkloadContext, ms: readonly MemberHandle[]): Promise<void> {
-  const statuses = await Promise.all(ms.map((m) => statusOf(m.clientURL, 2_000)));
+  const statuses = await Promise.all(ms.map((m) => statusOf(m.clientURL, 2_000, ctx.target.tls)));
   const commit = Math.max(...statuses.map((s) => s?.raftIndex ?? 0));
   await pollUntil('every member applied the load', async () => {
-    const now = await Promise.all(ms.map((m) => statusOf(m.clientURL, 2_000)));
+    const now = await Promise.all(ms.map((m) => statusOf(m.clientURL, 2_000, ctx.target.tls)));
     return now.every((s) => s !== undefined && s.raftAppliedIndex >= commit) ? true : undefined;
   }, { timeoutMs: 120_000, intervalMs: 200, signal: ctx.signal });
 }
@@ -123,7 +123,7 @@ export async function memory(ctx: WorkloadContext): Promise<WorkloadResult> {
 export async function recovery(ctx: WorkloadContext): Promise<WorkloadResult> {
   const ms = members(ctx);
   if (ms.length < 3) throw new Error('The recovery workload needs at least 3 members (a follower can die without losing quorum)');
-  const statuses = await Promise.all(ms.map((m) => statusOf(m.clientURL, 2_000)));
+  const statuses = await Promise.all(ms.map((m) => statusOf(m.clientURL, 2_000, ctx.target.tls)));
   const leaderId = statuses.find((s) => s !== undefined && s.leader !== '0')?.leader;
   if (leaderId === undefined) throw new Error(`No ${ctx.target.system} member reports a leader; is the cluster healthy?`);
   let victim = -1;
@@ -146,7 +146,7 @@ export async function recovery(ctx: WorkloadContext): Promise<WorkloadResult> {
   if (pid === null) throw new Error(`Cannot tell which of ${m.name}'s processes (${m.pids().join(', ')}) is the kv member`);
   const cl = readCommandLine(pid);
   const leader = ms[statuses.findIndex((s) => s?.header.member_id === leaderId)];
-  const commitAtKill = (await statusOf(leader?.clientURL ?? m.clientURL, 2_000))?.raftIndex ?? 0;
+  const commitAtKill = (await statusOf(leader?.clientURL ?? m.clientURL, 2_000, ctx.target.tls))?.raftIndex ?? 0;
   const revision = statuses.find((s) => s !== undefined)?.header.revision ?? 0;
   ctx.progress.phase(`recovery of ${m.name} (kill -9, restart)`, 1, 0);
   process.kill(pid, 'SIGKILL');
@@ -158,7 +158,7 @@ export async function recovery(ctx: WorkloadContext): Promise<WorkloadResult> {
   m.replacePid(pid, newPid);
   const serve = async (): Promise<true | undefined> => {
     if (!isRunning(newPid)) throw new Error(`${m.name} exited after restart; the end of its log:\n${logTail(m.logPath)}`);
-    const c = new EtcdClient([m.clientURL], { deadlineMs: 1_000 });
+    const c = new EtcdClient([m.clientURL], { deadlineMs: 1_000, ...(ctx.target.tls === undefined ? {} : { tls: ctx.target.tls }) });
     try {
       await c.rangeAt(0, ctx.prefix, true);
       return true;
@@ -171,7 +171,7 @@ export async function recovery(ctx: WorkloadContext): Promise<WorkloadResult> {
   await pollUntil(`${m.name} serves a serializable Range after restart`, serve, { timeoutMs: 600_000, intervalMs: 10, signal: ctx.signal });
   const serveMs = performance.now() - t0;
   await pollUntil(`${m.name} catches up to index ${commitAtKill}`, async () => {
-    const s = await statusOf(m.clientURL, 1_000);
+    const s = await statusOf(m.clientURL, 1_000, ctx.target.tls);
     return s !== undefined && s.raftAppliedIndex >= commitAtKill ? true : undefined;
   }, { timeoutMs: 600_000, intervalMs: 10, signal: ctx.signal });
   const caughtUpMs = performance.now() - t0;

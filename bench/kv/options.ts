@@ -89,10 +89,10 @@ export function parseEndpoints(list: string): Validated<string[]> {
     } catch {
       return { ok: false, error: `--endpoints: "${p}" is not a URL; use http://127.0.0.1:PORT` };
     }
-    if (u.protocol !== 'http:') return { ok: false, error: `--endpoints: "${p}" uses ${u.protocol}; the benchmark speaks plain http:// gRPC only` };
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return { ok: false, error: `--endpoints: "${p}" uses ${u.protocol}; the benchmark speaks gRPC over http:// or https:// only` };
     if (u.port === '') return { ok: false, error: `--endpoints: "${p}" has no port; add one, e.g. http://127.0.0.1:32379` };
     if (!isLoopbackHost(u.hostname)) return { ok: false, error: `--endpoints: "${p}" is not on loopback; the benchmark only sends requests to 127.0.0.0/8, ::1 or localhost` };
-    out.push(`http://${u.host}`);
+    out.push(`${u.protocol}//${u.host}`);
   }
   if (new Set(out).size !== out.length) return { ok: false, error: '--endpoints lists an endpoint twice; list each member once' };
   return { ok: true, value: out };

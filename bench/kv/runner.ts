@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readClusterFile, writeClusterFile, type ClusterFile } from '../../src/cli/cluster-file.js';
-import { EtcdClient } from '../../src/kv/client/etcd-client.js';
+import { EtcdClient, type EtcdTls } from '../../src/kv/client/etcd-client.js';
+import { etcdTlsOf } from '../../src/cli/etcd-pki.js';
 import { prefixEnd } from '../../src/kv/client/watch-stream.js';
 import { etcdVersion, LocalEtcdCluster } from './etcd-cluster.js';
 import { memory, recovery } from './heavy.js';
@@ -69,11 +70,13 @@ export function clusterDir(path: string): string {
 export function raftkubeTarget(o: BenchKvOptions): Target {
   let members: MemberHandle[] | null = null;
   let endpoints = o.endpoints;
+  let tls: EtcdTls | undefined;
   if (o.clusterFile !== null) {
     const dir = clusterDir(o.clusterFile);
     const file = readClusterFile(dir);
     if (file === null) throw new Error(`No cluster.json in ${o.clusterFile}; start one with raftkube up --detach --data-dir DIR`);
     let current: ClusterFile = file;
+    tls = etcdTlsOf(file);
     members = file.masters.map((m, i) => ({
       name: m.name,
       clientURL: m.clientURL,
@@ -92,12 +95,12 @@ export function raftkubeTarget(o: BenchKvOptions): Target {
     }
   }
   if (endpoints === null) throw new Error('No raftkube endpoints; pass --endpoints or --cluster-file');
-  return { system: 'raftkube', endpoints, members, restartDetached: true };
+  return { system: 'raftkube', endpoints, members, restartDetached: true, ...(tls === undefined ? {} : { tls }) };
 }
 
 /** checkReachable fails with the endpoints that do not answer Status. */
 export async function checkReachable(t: Target): Promise<void> {
-  const c = new EtcdClient(t.endpoints, { deadlineMs: 3_000 });
+  const c = new EtcdClient(t.endpoints, { deadlineMs: 3_000, ...(t.tls === undefined ? {} : { tls: t.tls }) });
   try {
     const failures = (await Promise.all(t.endpoints.map((e, i) => c.statusAt(i).then(() => null, (err: unknown) => `${e}: ${errorMessage(err)}`)))).filter((x) => x !== null);
     if (failures.length > 0) throw new Error(`${t.system} does not answer Status on every endpoint; is the cluster up?\n  ${failures.join('\n  ')}`);
@@ -151,7 +154,7 @@ export async function runBenchKv(o: BenchKvOptions, io: { readonly progress: Pro
     }
     const value = randomBytes(VALUE_SIZE);
     const byTarget = targets.map((t) => {
-      const c = new EtcdClient(t.endpoints, { spread: 'round-robin', deadlineMs: 30_000 });
+      const c = new EtcdClient(t.endpoints, { spread: 'round-robin', deadlineMs: 30_000, ...(t.tls === undefined ? {} : { tls: t.tls }) });
       clients.push(c);
       return c;
     });

@@ -3,7 +3,7 @@
  * memory and recovery workloads, the processes of each member — plus the small helpers every
  * workload shares (bounded polling, an abortable sleep).
  */
-import type { EtcdClient } from '../../src/kv/client/etcd-client.js';
+import type { EtcdClient, EtcdTls } from '../../src/kv/client/etcd-client.js';
 import type { Progress } from './progress.js';
 import type { SystemName } from './types.js';
 
@@ -27,6 +27,8 @@ export interface Target {
   readonly members: readonly MemberHandle[] | null;
   /** restartDetached says whether a restarted member must outlive the benchmark (raftkube's do). */
   readonly restartDetached: boolean;
+  /** tls is how to reach https:// endpoints (raftkube's, from its cluster file). */
+  readonly tls?: EtcdTls;
 }
 
 /** WorkloadContext is everything a workload needs to run against one target. */

@@ -59,6 +59,11 @@ export interface ClusterFile {
   readonly kubeconfig?: string;
   /** etcdOnly says the cluster runs the etcd layer alone (up --etcd-only). */
   readonly etcdOnly?: boolean;
+  /**
+   * etcdTls is the CA and the user's client certificate of a cluster whose etcd layer runs TLS
+   * (https:// URLs, client certificates required); absent for `up --insecure`.
+   */
+  readonly etcdTls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
 }
 
 function pidList(v: unknown): number[] {
@@ -134,6 +139,11 @@ export function readClusterFile(dataDir: string): ClusterFile | null {
     : [];
   const lb = typeof f.loadBalancer === 'object' && f.loadBalancer !== null ? (f.loadBalancer as { url?: unknown; pids?: unknown }) : null;
   const kubeconfig = optionalString(f.kubeconfig);
+  const t = (raw as { etcdTls?: unknown }).etcdTls;
+  const tf = typeof t === 'object' && t !== null ? (t as Record<string, unknown>) : null;
+  const etcdTls = tf !== null && typeof tf['caFile'] === 'string' && typeof tf['certFile'] === 'string' && typeof tf['keyFile'] === 'string'
+    ? { caFile: tf['caFile'], certFile: tf['certFile'], keyFile: tf['keyFile'] }
+    : undefined;
   return {
     masters,
     etcdEndpoints: masters.map((m) => m.clientURL),
@@ -142,6 +152,7 @@ export function readClusterFile(dataDir: string): ClusterFile | null {
     ...(lb !== null && typeof lb.url === 'string' ? { loadBalancer: { url: lb.url, pids: pidList(lb.pids) } } : {}),
     ...(kubeconfig === undefined ? {} : { kubeconfig }),
     ...((raw as { etcdOnly?: unknown }).etcdOnly === true ? { etcdOnly: true } : {}),
+    ...(etcdTls === undefined ? {} : { etcdTls }),
   };
 }
 

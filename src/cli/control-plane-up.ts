@@ -16,6 +16,7 @@ import { isAlive, type ClusterFile, type MasterEntry } from './cluster-file.js';
 import { mainCommand } from './local-cluster.js';
 import { clusterNetworks, type ClusterNetworks } from './networks.js';
 import { isClusterProcess } from './processes.js';
+import { ensureEtcdPki, type EtcdClientFiles } from './etcd-pki.js';
 
 /** Component is a per-master process above the etcd layer. */
 export type Component = 'apiserver';
@@ -89,11 +90,12 @@ export function networksOf(basePort: number): ClusterNetworks {
 }
 
 /** apiserverArgs is the `raftkube apiserver` command line of one master. */
-export function apiserverArgs(dataDir: string, name: string, ports: ControlPlanePorts, etcdEndpoints: readonly string[], creds: Credentials, serviceCIDR: string): string[] {
+export function apiserverArgs(dataDir: string, name: string, ports: ControlPlanePorts, etcdEndpoints: readonly string[], creds: Credentials, serviceCIDR: string, etcdTls?: EtcdClientFiles): string[] {
   return [
     'apiserver',
     '--name', name,
     '--etcd-servers', etcdEndpoints.join(','),
+    ...(etcdTls === undefined ? [] : ['--etcd-cafile', etcdTls.caFile, '--etcd-certfile', etcdTls.certFile, '--etcd-keyfile', etcdTls.keyFile]),
     '--bind-address', '127.0.0.1',
     '--secure-port', String(ports.restPort),
     '--grpc-port', String(ports.grpcPort),
@@ -172,7 +174,7 @@ export function startControlPlane(dataDir: string, etcd: ClusterFile, existing: 
     const before = existing?.masters.find((e) => e.name === m.name);
     let pid = before === undefined ? null : runningComponent(before, 'apiserver', dataDir);
     if (pid === null) {
-      pid = startProcess(dataDir, `${m.name}-apiserver`, apiserverArgs(dataDir, m.name, ports, etcd.etcdEndpoints, creds, networksOf(basePort).serviceCIDR));
+      pid = startProcess(dataDir, `${m.name}-apiserver`, apiserverArgs(dataDir, m.name, ports, etcd.etcdEndpoints, creds, networksOf(basePort).serviceCIDR, etcd.etcdTls === undefined ? undefined : ensureEtcdPki(dataDir, []).components));
       started.push(pid);
     }
     const kvPid = m.components?.kv ?? m.pids[0];

@@ -11,6 +11,7 @@ import { EtcdCallError, EtcdClient } from '../kv/client/etcd-client.js';
 import type { StatusResponse } from '../kv/proto/index.js';
 import { isAlive, type ClusterFile, type MasterEntry } from './cluster-file.js';
 import { memberDataDir, runningPids } from './processes.js';
+import { etcdTlsOf, memberTlsArgs, type EtcdPki } from './etcd-pki.js';
 
 /** MemberPlan is what is needed to start one member. */
 export interface MemberPlan {
@@ -19,12 +20,13 @@ export interface MemberPlan {
   readonly peerURL: string;
 }
 
-/** planMembers lays out n members on loopback from basePort (client, peer pairs). */
-export function planMembers(n: number, basePort: number): MemberPlan[] {
+/** planMembers lays out n members on loopback from basePort (client, peer pairs), https:// with `tls`. */
+export function planMembers(n: number, basePort: number, o: { readonly tls?: boolean } = {}): MemberPlan[] {
+  const scheme = o.tls === true ? 'https' : 'http';
   return Array.from({ length: n }, (_, i) => ({
     name: `m${i + 1}`,
-    clientURL: `http://127.0.0.1:${basePort + 2 * i}`,
-    peerURL: `http://127.0.0.1:${basePort + 2 * i + 1}`,
+    clientURL: `${scheme}://127.0.0.1:${basePort + 2 * i}`,
+    peerURL: `${scheme}://127.0.0.1:${basePort + 2 * i + 1}`,
   }));
 }
 
@@ -34,6 +36,8 @@ export interface StartOptions {
   readonly extraArgs?: readonly string[];
   /** initialClusterState is 'existing' for a member joining a running cluster (default 'new'). */
   readonly initialClusterState?: 'new' | 'existing';
+  /** pki gives the member its certificates and turns on client and peer certificate authentication. */
+  readonly pki?: EtcdPki;
 }
 
 /** memberArgs builds the `raftkube kv` command line of one member. */
@@ -47,6 +51,7 @@ export function memberArgs(plan: readonly MemberPlan[], m: MemberPlan, o: StartO
     '--listen-peer-urls', m.peerURL,
     '--initial-cluster', plan.map((p) => `${p.name}=${p.peerURL}`).join(','),
     '--initial-cluster-state', o.initialClusterState ?? 'new',
+    ...(o.pki === undefined ? [] : memberTlsArgs(o.pki, m.name)),
     ...(o.extraArgs ?? []),
   ];
 }
@@ -130,7 +135,8 @@ export function humanError(err: unknown): string {
  * is someone else's process on that port, not this member.
  */
 export async function probeCluster(f: ClusterFile, dataDir: string): Promise<MemberState[]> {
-  const client = new EtcdClient(f.masters.map((m) => m.clientURL), { deadlineMs: 1500 });
+  const tls = etcdTlsOf(f);
+  const client = new EtcdClient(f.masters.map((m) => m.clientURL), { deadlineMs: 1500, ...(tls === undefined ? {} : { tls }) });
   try {
     return await Promise.all(
       f.masters.map(async (m: MasterEntry, i): Promise<MemberState> => {

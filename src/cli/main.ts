@@ -80,14 +80,15 @@ program
   .option('--runtime <kind>', 'how nodes run pods: process (real child processes) or simulated', runtimeKind, 'process')
   .option('--dashboard-port <port>', 'where the live dashboard is served on 127.0.0.1 while up runs in the foreground (0: any free port)', portOrZero, 0)
   .option('--no-dashboard', 'serve no dashboard')
-  .action(async (o: { masters: number; dataDir: string; basePort: number; detach: boolean; timeout: number; snapshotCount?: number; quotaBackendBytes?: number; etcdOnly: boolean; nodes: number; runtime: NodeRuntime; dashboard: boolean; dashboardPort: number }) => {
+  .option('--insecure', "run a new cluster's etcd layer in plain http (default: TLS, with client and peer certificates required)", false)
+  .action(async (o: { masters: number; dataDir: string; basePort: number; detach: boolean; timeout: number; snapshotCount?: number; quotaBackendBytes?: number; etcdOnly: boolean; nodes: number; runtime: NodeRuntime; dashboard: boolean; dashboardPort: number; insecure: boolean }) => {
     const memberArgs = [
       ...(o.snapshotCount === undefined ? [] : ['--snapshot-count', String(o.snapshotCount)]),
       ...(o.quotaBackendBytes === undefined ? [] : ['--quota-backend-bytes', String(o.quotaBackendBytes)]),
     ];
     await up({
       masters: o.masters, dataDir: resolve(o.dataDir), basePort: o.basePort, detach: o.detach, timeoutMs: o.timeout * 1000, memberArgs, etcdOnly: o.etcdOnly, nodes: o.nodes, runtime: o.runtime,
-      dashboardPort: o.dashboard ? o.dashboardPort : null,
+      dashboardPort: o.dashboard ? o.dashboardPort : null, insecure: o.insecure,
     });
   });
 

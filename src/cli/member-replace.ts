@@ -18,7 +18,7 @@
  * dropped.
  */
 import { status as Code } from '@grpc/grpc-js';
-import { EtcdCallError, EtcdClient } from '../kv/client/etcd-client.js';
+import { EtcdCallError, EtcdClient, type EtcdTls } from '../kv/client/etcd-client.js';
 import type { Member } from '../kv/proto/index.js';
 import type { MemberPlan } from './local-cluster.js';
 
@@ -49,6 +49,8 @@ export interface ReplaceHooks {
   readonly endpoints: readonly string[];
   /** plans name the cluster's members by URL, to name the membership the successor joins. */
   readonly plans: readonly MemberPlan[];
+  /** tls is how to reach members that run TLS (the cluster's CA and a client certificate). */
+  readonly tls?: EtcdTls;
   /** kill stops the old member's process (if it runs) and resolves, with a progress detail, once it is gone. */
   kill(): Promise<string>;
   /** wipe empties the slot's data directory; from then on the slot must only ever join. */
@@ -62,8 +64,8 @@ function message(err: unknown): string {
 }
 
 /** catchUp describes a joining member's progress: its applied index beside the leader's commit. */
-async function catchUp(others: EtcdClient, url: string): Promise<string> {
-  const me = new EtcdClient([url], { deadlineMs: 1000 });
+async function catchUp(others: EtcdClient, url: string, tls: EtcdTls | undefined): Promise<string> {
+  const me = new EtcdClient([url], { deadlineMs: 1000, ...(tls === undefined ? {} : { tls }) });
   try {
     const [mine, theirs] = await Promise.all([me.statusAt(0).catch(() => null), Promise.all(others.endpoints.map((_, k) => others.statusAt(k).catch(() => null)))]);
     const leader = theirs.find((t) => t !== null && t.leader === t.header.member_id) ?? null;
@@ -79,7 +81,8 @@ async function catchUp(others: EtcdClient, url: string): Promise<string> {
  */
 export async function replaceMember(slot: MemberPlan, hooks: ReplaceHooks, o: ReplaceOptions): Promise<Replacement> {
   const deadline = Date.now() + o.deadlineMs;
-  const client = new EtcdClient(hooks.endpoints, { deadlineMs: 3000 });
+  const tlsOpt = hooks.tls === undefined ? {} : { tls: hooks.tls };
+  const client = new EtcdClient(hooks.endpoints, { deadlineMs: 3000, ...tlsOpt });
   let step: ReplaceStep = 'kill';
   const done = (s: ReplaceStep, detail: string): void => o.onStep?.(s, detail);
   // retry runs one step until it returns a value (undefined: not yet) or the deadline passes.
@@ -140,14 +143,14 @@ export async function replaceMember(slot: MemberPlan, hooks: ReplaceHooks, o: Re
       } catch (err: unknown) {
         // Not caught up yet: the leader says so until the learner holds most of its log. Say
         // how far it has come, so a replacement that never catches up explains itself.
-        if (isCode(err, Code.FAILED_PRECONDITION, 'in sync with leader')) throw new Error(`not in sync yet: ${await catchUp(client, slot.clientURL)}`);
+        if (isCode(err, Code.FAILED_PRECONDITION, 'in sync with leader')) throw new Error(`not in sync yet: ${await catchUp(client, slot.clientURL, hooks.tls)}`);
         // A retried promotion whose first try went through.
         if (!isCode(err, Code.FAILED_PRECONDITION, 'can only promote a learner member')) throw err;
       }
       return true;
     });
     done('promote', `${newId} promoted`);
-    const me = new EtcdClient([slot.clientURL], { deadlineMs: 2000 });
+    const me = new EtcdClient([slot.clientURL], { deadlineMs: 2000, ...tlsOpt });
     try {
       await retry('healthy', async () => {
         const s = await me.statusAt(0);

@@ -15,6 +15,7 @@ import { commandHint, DEFAULT_DATA_DIR } from './hints.js';
 import { probeCluster, startMemberProcess, type MemberPlan } from './local-cluster.js';
 import { replaceMember, REPLACE_STEPS, type Replacement } from './member-replace.js';
 import { isClusterProcess, memberDataDir } from './processes.js';
+import { ensureEtcdPki, etcdTlsOf } from './etcd-pki.js';
 
 /** MemberReplaceOptions are `member replace`'s arguments. */
 export interface MemberReplaceOptions {
@@ -80,8 +81,11 @@ export async function memberReplace(o: MemberReplaceOptions): Promise<Replacemen
 
   let n = 0;
   const total = REPLACE_STEPS.length;
+  const tls = etcdTlsOf(f);
+  const pki = f.etcdTls === undefined ? undefined : ensureEtcdPki(o.dataDir, [o.name]);
   return replaceMember(slot, {
     endpoints: others.map((s) => s.endpoint),
+    ...(tls === undefined ? {} : { tls }),
     plans: f.masters.map((x) => ({ name: x.name, clientURL: x.clientURL, peerURL: x.peerURL })),
     kill: async () => {
       if (!running || oldPid === undefined) return `${o.name} is not running`;
@@ -92,7 +96,7 @@ export async function memberReplace(o: MemberReplaceOptions): Promise<Replacemen
     wipe: () => rmSync(memberDataDir(o.dataDir, o.name), { recursive: true, force: true }),
     start: (membership, ids) => {
       appendFileSync(join(o.dataDir, `${o.name}.log`), `--- replaced: member ${ids.oldId} removed, its data directory emptied; starting its successor ${ids.newId} as a learner\n`);
-      const pid = startMemberProcess(membership, slot, { dataDir: o.dataDir, initialClusterState: 'existing' });
+      const pid = startMemberProcess(membership, slot, { dataDir: o.dataDir, initialClusterState: 'existing', ...(pki === undefined ? {} : { pki }) });
       // Re-read: `up` (or another command) may have rewritten the file since.
       const now: ClusterFile = readClusterFile(o.dataDir) ?? f;
       writeClusterFile(o.dataDir, { ...now, masters: now.masters.map((x) => (x.name === o.name ? withKvPid(x, oldPid, pid) : x)) });

@@ -7,7 +7,7 @@
  * really run; a failed `up` stops what it started and leaves the file as it was.
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { EtcdClient } from '../kv/client/etcd-client.js';
 import { CliError } from './cli-error.js';
@@ -19,6 +19,7 @@ import { checkPortRange, ensureDataDir, firstBusyPort } from './preflight.js';
 import { isClusterProcess, memberDataDir, runningPids } from './processes.js';
 import { apiserversReady, basePortOf, networksOf, planPorts, PORT_SPAN, startControlPlane, type ControlPlaneStart } from './control-plane-up.js';
 import { MAX_PROCESS_NODES } from './networks.js';
+import { ensureEtcdPki, etcdctlFlags, etcdTlsOf } from './etcd-pki.js';
 import { stripScheme } from '../kv/client/etcd-client.js';
 import { metricsLines, metricsPortChecks, metricsPorts, readyNodes, startComponents, type ComponentsStart, type NodeRuntime } from './components-up.js';
 
@@ -46,6 +47,8 @@ export interface UpOptions {
   readonly runtime?: NodeRuntime;
   /** dashboardPort is where the foreground `up` serves the dashboard (0: any free port; null: not at all). */
   readonly dashboardPort?: number | null;
+  /** insecure starts a new cluster's etcd layer in plain http (default: TLS with client certificates). */
+  readonly insecure?: boolean;
 }
 
 /** UpError is a failure to bring the cluster up, with what to do about it. */
@@ -56,7 +59,7 @@ function mastersWord(n: number): string {
 }
 
 function plansFrom(existing: ClusterFile | null, o: UpOptions): MemberPlan[] {
-  if (existing === null) return planMembers(o.masters, o.basePort);
+  if (existing === null) return planMembers(o.masters, o.basePort, { tls: o.insecure !== true });
   if (existing.masters.length !== o.masters) {
     throw new UpError(
       `${clusterFilePath(o.dataDir)} holds a ${existing.masters.length}-master cluster, not ${o.masters}; ` +
@@ -68,7 +71,8 @@ function plansFrom(existing: ClusterFile | null, o: UpOptions): MemberPlan[] {
 
 /** allPublished tells whether every member has published its client URLs (so any can forward). */
 async function allPublished(file: ClusterFile): Promise<boolean> {
-  const client = new EtcdClient(file.masters.map((m) => m.clientURL), { deadlineMs: 1500 });
+  const tls = etcdTlsOf(file);
+  const client = new EtcdClient(file.masters.map((m) => m.clientURL), { deadlineMs: 1500, ...(tls === undefined ? {} : { tls }) });
   try {
     const r = await client.memberList();
     return r.members.length >= file.masters.length && r.members.every((m) => m.clientURLs.length > 0);
@@ -124,6 +128,8 @@ export async function up(given: UpOptions): Promise<void> {
   }
   const plans = plansFrom(existing, o);
   const fresh = existing === null;
+  // A resumed cluster keeps what it was started with: TLS exactly when its file records it.
+  const pki = (fresh ? o.insecure !== true : existing.etcdTls !== undefined) ? ensureEtcdPki(o.dataDir, plans.map((p) => p.name)) : undefined;
   const running = new Map<string, number[]>();
   for (const m of existing?.masters ?? []) {
     const pids = runningPids(kvOnly(m), o.dataDir);
@@ -151,12 +157,13 @@ export async function up(given: UpOptions): Promise<void> {
   // that replaced another (member replace) has an ID the cluster assigned, which a 'new' start
   // would refuse as not the one --initial-cluster derives.
   const stateOf = (p: MemberPlan): 'new' | 'existing' => (hasWal(memberDataDir(o.dataDir, p.name)) ? 'existing' : 'new');
-  for (const p of toStart) started.set(p.name, startMemberProcess(plans, p, { dataDir: o.dataDir, extraArgs: o.memberArgs, initialClusterState: stateOf(p) }));
+  for (const p of toStart) started.set(p.name, startMemberProcess(plans, p, { dataDir: o.dataDir, extraArgs: o.memberArgs, initialClusterState: stateOf(p), ...(pki === undefined ? {} : { pki }) }));
   const pidsOf = (name: string): number[] => running.get(name) ?? [started.get(name)!];
   const probeFile: ClusterFile = {
     masters: plans.map((p) => ({ name: p.name, pids: pidsOf(p.name), clientURL: p.clientURL, peerURL: p.peerURL, metricsURLs: { kv: `${p.clientURL}/metrics` } })),
     etcdEndpoints: plans.map((p) => p.clientURL),
     ...(existing?.clusterID === undefined ? {} : { clusterID: existing.clusterID }),
+    ...(pki === undefined ? {} : { etcdTls: pki.user }),
   };
 
   const interrupt = new Interrupt();
@@ -336,8 +343,9 @@ function printUsage(file: ClusterFile, o: UpOptions): void {
             '',
           ]),
       'Use the etcd layer with etcdctl (v3 API):',
-      `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints} endpoint status -w table`,
-      `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints} put hello world`,
+      `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints}${etcdctlFlags(file)} endpoint status -w table`,
+      `  ETCDCTL_API=3 etcdctl --endpoints ${endpoints}${etcdctlFlags(file)} put hello world`,
+      ...(file.etcdTls === undefined ? [] : [`  (TLS with client certificates: the files are in ${dirname(file.etcdTls.caFile)}; curl needs --cacert, --cert and --key too)`]),
       'Prometheus metrics and health (etcd\'s /metrics, /health, /livez, /readyz) on each client URL:',
       `  ${file.masters.map((p) => `${p.clientURL}/metrics`).join('  ')}`,
       ...metricsLines(file),

@@ -11,6 +11,9 @@ import { humanError } from '../cli/local-cluster.js';
 import { EtcdClient } from '../kv/client/etcd-client.js';
 import { KubeRest } from '../cli/kube-rest.js';
 import { get } from 'node:http';
+import { get as getHttps } from 'node:https';
+import { etcdTlsOf } from '../cli/etcd-pki.js';
+import type { EtcdTls } from '../kv/client/etcd-client.js';
 import { Model, type ClusterView, type ControlPlaneView, type LeaderMetrics, type MemberAnswer } from './model.js';
 import { buckets, parsePromText, value } from './prom-text.js';
 
@@ -33,10 +36,12 @@ interface NodeList {
   readonly items?: readonly { readonly status?: { readonly conditions?: readonly { readonly type?: string; readonly status?: string }[] } }[];
 }
 
-/** httpText GETs a plain-HTTP URL's body, or null on any failure or past the deadline. */
-function httpText(url: string, timeoutMs: number): Promise<string | null> {
+/** httpText GETs a URL's body (https:// with the cluster's CA and client certificate), or null on any failure or past the deadline. */
+function httpText(url: string, timeoutMs: number, tls?: EtcdTls): Promise<string | null> {
   return new Promise((resolve) => {
-    const req = get(url, { timeout: timeoutMs }, (res) => {
+    const secure = url.startsWith('https://');
+    const tlsOpts = tls === undefined ? {} : { ...(tls.ca === undefined ? {} : { ca: tls.ca }), ...(tls.cert === undefined ? {} : { cert: tls.cert }), ...(tls.key === undefined ? {} : { key: tls.key }) };
+    const req = (secure ? getHttps : get)(url, { timeout: timeoutMs, ...(secure ? tlsOpts : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve(res.statusCode === 200 ? Buffer.concat(chunks).toString('utf8') : null));
@@ -51,8 +56,8 @@ function httpText(url: string, timeoutMs: number): Promise<string | null> {
 }
 
 /** leaderMetrics reads the figures the page charts from a member's /metrics (served on its client URL), or null. */
-async function leaderMetrics(member: string, clientURL: string): Promise<LeaderMetrics | null> {
-  const text = await httpText(`${clientURL.replace(/\/$/, '')}/metrics`, STATUS_DEADLINE_MS);
+async function leaderMetrics(member: string, clientURL: string, tls: EtcdTls | undefined): Promise<LeaderMetrics | null> {
+  const text = await httpText(`${clientURL.replace(/\/$/, '')}/metrics`, STATUS_DEADLINE_MS, tls);
   if (text === null) return null;
   try {
     const scrape = parsePromText(text);
@@ -69,6 +74,7 @@ export class Collector {
   readonly #model = new Model();
   readonly #listeners = new Set<(v: ClusterView) => void>();
   #client: { readonly key: string; readonly client: EtcdClient } | null = null;
+  #tls: { readonly key: string; readonly tls: EtcdTls | undefined } | null = null;
   #timer: NodeJS.Timeout | null = null;
   #round = 0;
   #running: Promise<void> | null = null;
@@ -108,12 +114,20 @@ export class Collector {
 
   #clientFor(file: ClusterFile): EtcdClient {
     const endpoints = file.masters.map((m) => m.clientURL);
-    const key = endpoints.join(',');
+    const key = `${endpoints.join(',')} ${JSON.stringify(file.etcdTls ?? null)}`;
     if (this.#client?.key !== key) {
       this.#client?.client.close();
-      this.#client = { key, client: new EtcdClient(endpoints, { deadlineMs: STATUS_DEADLINE_MS }) };
+      const tls = this.#tlsFor(file);
+      this.#client = { key, client: new EtcdClient(endpoints, { deadlineMs: STATUS_DEADLINE_MS, ...(tls === undefined ? {} : { tls }) }) };
     }
     return this.#client.client;
+  }
+
+  /** tlsFor reads the cluster's client certificate once per cluster file that names it. */
+  #tlsFor(file: ClusterFile): EtcdTls | undefined {
+    const key = JSON.stringify(file.etcdTls ?? null);
+    if (this.#tls?.key !== key) this.#tls = { key, tls: etcdTlsOf(file) };
+    return this.#tls.tls;
   }
 
   async #roundOnce(): Promise<void> {
@@ -137,7 +151,7 @@ export class Collector {
     );
     if (this.#round++ % this.#o.controlPlaneEvery === 0) this.#model.setControlPlane(await this.#controlPlane(file));
     const leader = answers.find((a) => a.status !== null && a.status.leader === a.status.header.member_id);
-    const metrics = leader === undefined ? null : await leaderMetrics(leader.name, leader.endpoint);
+    const metrics = leader === undefined ? null : await leaderMetrics(leader.name, leader.endpoint, this.#tlsFor(file));
     const view = this.#model.observe(Date.now(), answers, metrics);
     for (const fn of this.#listeners) fn(view);
   }

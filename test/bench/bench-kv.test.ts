@@ -89,7 +89,7 @@ describe('validateBenchKvOptions', () => {
   it.each([
     [{}, /--endpoints URLs or --cluster-file/],
     [{ endpoints: 'http://10.0.0.1:2379' }, /not on loopback/],
-    [{ endpoints: 'https://127.0.0.1:2379' }, /plain http/],
+    [{ endpoints: 'unix://127.0.0.1:2379' }, /uses unix:; the benchmark speaks gRPC over http:\/\/ or https:\/\/ only/],
     [{ endpoints: '127.0.0.1' }, /no port/],
     [{ endpoints: '127.0.0.1:1,127.0.0.1:1' }, /twice/],
     [{ endpoints: ' , ' }, /empty/],

@@ -106,7 +106,7 @@ describe('a 3-master cluster with a member down', () => {
   };
 
   beforeAll(async () => {
-    cluster = await startCluster({ masters: 3, spareMembers: 0 });
+    cluster = await startCluster({ masters: 3, spareMembers: 0, tls: true });
   }, 200_000);
 
   afterAll(async () => {

@@ -283,6 +283,11 @@ export interface ClusterOptions {
   readonly nodes?: number;
   /** runtime is how those nodes run pods (default process). */
   readonly runtime?: 'process' | 'simulated';
+  /**
+   * tls runs the etcd layer with TLS and client certificates, as `up` does by default (default
+   * false here: `up --insecure`, so the compatibility tests reach it with plain clients).
+   */
+  readonly tls?: boolean;
 }
 
 /** ExtraMember is a member process a test started by hand (`raftkube kv`). */
@@ -408,7 +413,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<TestCluster>
   for (let attempt = 1; attempt <= (o.attempts ?? 3); attempt++) {
     const basePort = await freePortBlock(ports);
     const dataDir = mkdtempSync(join(tmpdir(), 'raftkube-it-'));
-    const args = [RAFTKUBE_MAIN, 'up', '--masters', String(masters), '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--timeout', '45', ...(o.controlPlane === true ? ['--nodes', String(o.nodes ?? 0), '--runtime', o.runtime ?? 'process'] : ['--etcd-only']), ...(o.extraArgs ?? [])];
+    const args = [RAFTKUBE_MAIN, 'up', '--masters', String(masters), '--data-dir', dataDir, '--base-port', String(basePort), '--detach', '--timeout', '45', ...(o.controlPlane === true ? ['--nodes', String(o.nodes ?? 0), '--runtime', o.runtime ?? 'process'] : ['--etcd-only']), ...(o.tls === true ? [] : ['--insecure']), ...(o.extraArgs ?? [])];
     const r = await runCommand(process.execPath, args, { timeoutMs: 60_000 });
     const members = readMembers(dataDir);
     for (const m of members) for (const p of m.pids) LIVE_PIDS.add(p);
