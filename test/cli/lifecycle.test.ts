@@ -156,7 +156,7 @@ describe('a 3-master cluster with a member down', () => {
     writeClusterFile(d, { ...readClusterFile(c().dataDir)!, clusterID: '1' });
     const r = await raftkube(['status', '--data-dir', d]);
     expect(r.code, describeResult(r)).toBe(1);
-    expect(r.stdout).toMatch(/m1: down \(another cluster answers on http:\/\/127\.0\.0\.1:\d+ \(cluster ID \d+, not 1\)\)/);
+    expect(r.stdout).toMatch(/m1: down \(another cluster answers on https:\/\/127\.0\.0\.1:\d+ \(cluster ID \d+, not 1\)\)/);
   });
 
   it('down leaves alone recorded pids that are not this cluster\'s (another cluster\'s member, any other program, a dead pid)', async () => {
