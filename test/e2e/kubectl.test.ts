@@ -50,7 +50,7 @@ spec:
 `;
 
 beforeAll(async () => {
-  cluster = await startCluster({ masters: 3, controlPlane: true });
+  cluster = await startCluster({ masters: 3, controlPlane: true, tls: true });
   kubeconfig = join(cluster.dataDir, 'kubeconfig');
 }, 200_000);
 
