@@ -15,8 +15,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive } from '../../src/cli/cluster-file.js';
+import { isAlive, readClusterFile } from '../../src/cli/cluster-file.js';
 import { stopPids as stopProcesses } from '../../src/cli/local-cluster.js';
+import { ensureEtcdPki, etcdTlsOf, memberTlsArgs } from '../../src/cli/etcd-pki.js';
+import type { EtcdTls } from '../../src/kv/client/etcd-client.js';
 
 /** REPO_ROOT is the checkout the tests run from. */
 export { isAlive };
@@ -332,7 +334,25 @@ export class TestCluster {
   /** spareURLs are the client and peer URLs reserved for the i-th extra member (0-based). */
   spareURLs(i: number): { clientURL: string; peerURL: string } {
     const port = this.basePort + 2 * (this.members.length + i);
-    return { clientURL: `http://127.0.0.1:${port}`, peerURL: `http://127.0.0.1:${port + 1}` };
+    const scheme = this.#file()?.etcdTls === undefined ? 'http' : 'https';
+    return { clientURL: `${scheme}://127.0.0.1:${port}`, peerURL: `${scheme}://127.0.0.1:${port + 1}` };
+  }
+
+  #file(): ReturnType<typeof readClusterFile> {
+    return readClusterFile(this.dataDir);
+  }
+
+  /** tlsOption is `{ tls }` for an EtcdClient of a TLS cluster (the user's certificate), else `{}`. */
+  get tlsOption(): { tls?: EtcdTls } {
+    const f = this.#file();
+    const tls = f === null ? undefined : etcdTlsOf(f);
+    return tls === undefined ? {} : { tls };
+  }
+
+  /** etcdctlTls are etcdctl's --cacert/--cert/--key for a TLS cluster (none for an insecure one). */
+  etcdctlTls(): string[] {
+    const t = this.#file()?.etcdTls;
+    return t === undefined ? [] : ['--cacert', t.caFile, '--cert', t.certFile, '--key', t.keyFile];
   }
 
   /** startMember starts one more member joining the running cluster (after `member add`). */
@@ -346,6 +366,7 @@ export class TestCluster {
       '--listen-peer-urls', o.peerURL,
       '--initial-cluster', o.initialCluster,
       '--initial-cluster-state', 'existing',
+      ...(this.#file()?.etcdTls === undefined ? [] : memberTlsArgs(ensureEtcdPki(this.dataDir, [name]), name)),
     ];
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', log, log] });
     closeSync(log);

@@ -1,5 +1,5 @@
 /**
- * member-replace: `raftkube member replace` on a 3-member `up --etcd-only` cluster — refused
+ * member-replace: `raftkube member replace` on a 3-member `up --etcd-only` cluster with TLS (up's default) — refused
  * while the member is healthy, then, once it is killed, the member is removed, its successor
  * added as a learner with an empty data directory and promoted; the cluster is healthy with 3
  * voters and every key, `up` resumes it after `down`. The same steps by hand with etcdctl
@@ -23,8 +23,8 @@ describe('member replace', () => {
   const started = new Set<number>();
 
   beforeAll(async () => {
-    c = await startCluster({ masters: 3, spareMembers: 0 });
-    client = new EtcdClient(c.clientURLs, { deadlineMs: 5_000 });
+    c = await startCluster({ masters: 3, spareMembers: 0, tls: true });
+    client = new EtcdClient(c.clientURLs, { deadlineMs: 5_000, ...c.tlsOption });
   }, 200_000);
 
   afterAll(async () => {
@@ -38,7 +38,7 @@ describe('member replace', () => {
   }, 90_000);
 
   async function countAt(i: number): Promise<number> {
-    const one = new EtcdClient([c.clientURLs[i]!], { deadlineMs: 3_000 });
+    const one = new EtcdClient([c.clientURLs[i]!], { deadlineMs: 3_000, ...c.tlsOption });
     try {
       return (await one.unaryAt(0, 'KV', 'Range', { key: Buffer.from('mr/'), range_end: Buffer.from('mr0'), serializable: true, count_only: true }, responseDecoders.RangeResponse)).count;
     } finally {
@@ -113,7 +113,7 @@ describe('member replace', () => {
     await waitFor('m3 to die', () => m3.pids.every((p) => !isAlive(p)), { timeoutMs: 10_000 });
     // NB: ask the live members only: a call to the dead one times out rather than failing over.
     // If m3 led, the other two elect a leader first; on a busy machine that can outlast one deadline.
-    const live = new EtcdClient(c.clientURLs.slice(0, 2), { deadlineMs: 5_000 });
+    const live = new EtcdClient(c.clientURLs.slice(0, 2), { deadlineMs: 5_000, ...c.tlsOption });
     const oldId = await waitFor('the live members to list m3', async () => {
       try {
         const id = (await voters(live)).ids.get('m3');
@@ -122,12 +122,12 @@ describe('member replace', () => {
         return false;
       }
     }, { timeoutMs: 60_000, intervalMs: 500 }).finally(() => live.close());
-    const removed = await etcdctl(['member', 'remove', oldId], { endpoints: endpoints.slice(0, 2) });
+    const removed = await etcdctl([...c.etcdctlTls(), 'member', 'remove', oldId], { endpoints: endpoints.slice(0, 2) });
     expect(removed.code, describeResult(removed)).toBe(0);
     const dir = join(c.dataDir, 'm3');
     rmSync(dir, { recursive: true, force: true });
     expect(existsSync(dir)).toBe(false);
-    const added = await etcdctl(['member', 'add', 'm3', '--learner', `--peer-urls=${m3.peerURL}`], { endpoints: endpoints.slice(0, 2) });
+    const added = await etcdctl([...c.etcdctlTls(), 'member', 'add', 'm3', '--learner', `--peer-urls=${m3.peerURL}`], { endpoints: endpoints.slice(0, 2) });
     expect(added.code, describeResult(added)).toBe(0);
     const newId = /Member\s+([0-9a-f]+)\s+added/.exec(added.stdout)?.[1];
     expect(newId).toBeDefined();
@@ -136,13 +136,13 @@ describe('member replace', () => {
     const extra = c.startMember('m3', { clientURL: m3.clientURL, peerURL: m3.peerURL, initialCluster: initialCluster! });
     started.add(extra.pid);
     await waitFor('m3 to be promoted', async () => {
-      const r = await etcdctl(['member', 'promote', newId!], { endpoints: endpoints.slice(0, 2) });
+      const r = await etcdctl([...c.etcdctlTls(), 'member', 'promote', newId!], { endpoints: endpoints.slice(0, 2) });
       if (r.code === 0) return true;
       if (!r.stderr.includes('in sync with leader')) throw new Error(describeResult(r));
       return false;
     }, { timeoutMs: 60_000, intervalMs: 500 });
     await waitFor('m3 to hold every key', async () => (await countAt(2).catch(() => -1)) === 201, { timeoutMs: 60_000, intervalMs: 250 });
-    const list = await etcdctl(['member', 'list', '-w', 'json'], { endpoints });
+    const list = await etcdctl([...c.etcdctlTls(), 'member', 'list', '-w', 'json'], { endpoints });
     expect(list.code, describeResult(list)).toBe(0);
     expect(list.stdout).not.toContain('"isLearner":true');
     expect(readdirSync(dir)).toContain('member');
