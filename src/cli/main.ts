@@ -32,6 +32,7 @@ import { registerSnapshotCommand } from './snapshot.js';
 import { registerMemberCommand } from './member.js';
 import { metricsLines, type NodeRuntime } from './components-up.js';
 import { leaseHolders, probeApiservers } from './control-plane-up.js';
+import { quietTlsServerNameWarning } from './warnings.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -61,6 +62,8 @@ function mastersCount(v: string): number {
   if (!ALLOWED_MASTERS.includes(n)) throw new InvalidArgumentError(`Must be ${MASTERS_RULE}.`);
   return n;
 }
+
+quietTlsServerNameWarning();
 
 const program = new Command();
 program.name('raftkube').description('A Kubernetes-style control plane on a hand-written Raft, etcd-compatible store').version('0.1.0');
