@@ -5,7 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Inflights, Progress } from '../../src/raft/progress.js';
-import { logIndex } from '../../src/raft/types.js';
+import { committedIndex } from '../../src/raft/quorum.js';
+import { ReadOnlyQueue } from '../../src/raft/read-only.js';
+import type { NodeId } from '../../src/raft/types.js';
+import { logIndex, nodeId } from '../../src/raft/types.js';
+import { InvariantViolation, SimCluster, healAndSettle } from '../sim/index.js';
 
 const i = logIndex;
 
@@ -115,5 +119,67 @@ describe('Progress (progress.ts)', () => {
     expect(() => pr.sentAppend(i(8), null)).not.toThrow();
     expect(pr.sentCommit).toBe(8);
     expect(pr.state).toBe('snapshot');
+  });
+});
+
+describe('committedIndex (quorum.ts)', () => {
+  /** matchOf answers for the given voters only and fails loudly if asked about anyone else. */
+  function matchOf(entries: ReadonlyArray<readonly [number, number]>): (id: NodeId) => number {
+    const m = new Map(entries.map(([id, match]) => [nodeId(id), match] as const));
+    return (id) => {
+      const v = m.get(id);
+      if (v === undefined) throw new Error(`committedIndex asked for the match of ${String(id)}, not a voter`);
+      return v;
+    };
+  }
+
+  it('is 0 with no voters', () => {
+    expect(committedIndex([], matchOf([]))).toBe(0);
+  });
+
+  it('asks only the voters for their match, and takes the majority-th highest', () => {
+    const voters = [1, 2, 3].map(nodeId);
+    expect(committedIndex(voters, matchOf([[1, 7], [2, 3], [3, 5]]))).toBe(5);
+    const four = [1, 2, 3, 4].map(nodeId);
+    expect(committedIndex(four, matchOf([[1, 9], [2, 2], [3, 8], [4, 1]]))).toBe(2);
+  });
+});
+
+describe('ReadIndex confirmation (read-only.ts)', () => {
+  const ctx = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+  it('lastContext is the newest pending read\'s context, and null when none is pending', () => {
+    const q = new ReadOnlyQueue();
+    expect(q.lastContext()).toBeNull();
+    q.add(logIndex(4), nodeId(1), ctx('a'));
+    q.add(logIndex(5), nodeId(2), ctx('b'));
+    expect(q.lastContext()).toEqual(ctx('b'));
+    expect(q.advance(ctx('a')).map((r) => r.index)).toEqual([4]);
+    expect(q.lastContext()).toEqual(ctx('b'));
+    q.advance(ctx('b'));
+    expect(q.lastContext()).toBeNull();
+  });
+
+  it('a read whose own heartbeat round is lost is confirmed by the next periodic heartbeat', () => {
+    const ET = 10;
+    const c = new SimCluster({ seed: 7101, size: 3, electionTick: ET });
+    const leader = c.waitLeader(6 * ET).id;
+    const keys = c.client.submit(1, c.ticks);
+    if (c.runUntil(() => keys.every((k) => c.client.ackOf(k) !== null), 10 * ET) === null) {
+      c.fail(new InvariantViolation('liveness', 'a write of the leader\'s term was not acknowledged'));
+    }
+    const followers = c.ids().filter((id) => id !== leader);
+    for (const f of followers) c.cutLink(leader, f); // the heartbeat sent with the read is lost
+    const node = c.node(leader);
+    const before = node.readStates.length;
+    const read = c.read(leader);
+    expect(read).not.toBeNull();
+    c.run(3); // its own round and a few periodic heartbeats are lost
+    expect(node.readStates.length).toBe(before);
+    c.heal(); // well within an election timeout: the leader still leads
+    const served = c.runUntil(() => node.readStates.slice(before).some((r) => new TextDecoder().decode(r.context) === read), 2 * ET);
+    expect(served).not.toBeNull();
+    expect(c.leaderId()).toBe(leader);
+    healAndSettle(c, { leaderTicks: 6 * ET, convergeTicks: 15 * ET });
   });
 });
