@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { Inflights, Progress } from '../../src/raft/progress.js';
 import { committedIndex } from '../../src/raft/quorum.js';
 import { ReadOnlyQueue } from '../../src/raft/read-only.js';
-import type { NodeId } from '../../src/raft/types.js';
+import { ProgressTracker } from '../../src/raft/tracker.js';
+import type { ConfState, NodeId } from '../../src/raft/types.js';
 import { logIndex, nodeId } from '../../src/raft/types.js';
 import { InvariantViolation, SimCluster, healAndSettle } from '../sim/index.js';
 
@@ -181,5 +182,31 @@ describe('ReadIndex confirmation (read-only.ts)', () => {
     expect(served).not.toBeNull();
     expect(c.leaderId()).toBe(leader);
     healAndSettle(c, { leaderTicks: 6 * ET, convergeTicks: 15 * ET });
+  });
+});
+
+describe('ProgressTracker (tracker.ts)', () => {
+  const conf = (voters: number[]): ConfState => ({ voters: voters.map(nodeId), learners: [] });
+
+  it('after clearProgress a configuration change creates no Progress (a follower tracks no one)', () => {
+    const t = new ProgressTracker(conf([1, 2, 3]), 4);
+    t.resetProgress(logIndex(5));
+    t.clearProgress();
+    t.setConf(conf([1, 2, 3, 4]), logIndex(6));
+    expect(t.progress(nodeId(4))).toBeUndefined();
+    expect(t.progress(nodeId(1))).toBeUndefined();
+    const seen: NodeId[] = [];
+    t.visit((id) => seen.push(id));
+    expect(seen).toEqual([]);
+  });
+
+  it('a tracker that tracks no one has no active quorum (it does not fail on the missing Progress)', () => {
+    expect(new ProgressTracker(conf([1, 2, 3]), 4).quorumActive()).toBe(false);
+  });
+
+  it('mostUpToDateVoter picks the lowest id when no voter has matched anything yet', () => {
+    const t = new ProgressTracker(conf([3, 2, 4]), 4);
+    t.resetProgress(logIndex(1));
+    expect(t.mostUpToDateVoter()).toBe(2);
   });
 });
