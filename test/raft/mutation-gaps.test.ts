@@ -10,7 +10,7 @@ import { ReadOnlyQueue } from '../../src/raft/read-only.js';
 import { ProgressTracker } from '../../src/raft/tracker.js';
 import type { ConfState, NodeId } from '../../src/raft/types.js';
 import { logIndex, nodeId } from '../../src/raft/types.js';
-import { InvariantViolation, SimCluster, healAndSettle } from '../sim/index.js';
+import { InvariantViolation, SimCluster, healAndSettle, payload } from '../sim/index.js';
 
 const i = logIndex;
 
@@ -208,5 +208,30 @@ describe('ProgressTracker (tracker.ts)', () => {
     const t = new ProgressTracker(conf([3, 2, 4]), 4);
     t.resetProgress(logIndex(1));
     expect(t.mostUpToDateVoter()).toBe(2);
+  });
+});
+
+describe('RaftLog.maybeAppend (log.ts)', () => {
+  it('a deposed leader whose uncommitted entries are overwritten reports them as dropped proposals', () => {
+    const ET = 10;
+    const c = new SimCluster({ seed: 7201, size: 3, electionTick: ET });
+    const old = c.waitLeader(6 * ET).id;
+    const first = c.client.submit(1, c.ticks);
+    if (c.runUntil(() => first.every((k) => c.client.ackOf(k) !== null), 10 * ET) === null) {
+      c.fail(new InvariantViolation('liveness', 'a write of the first leader\'s term was not acknowledged'));
+    }
+    c.isolate(old);
+    for (let n = 0; n < 3; n++) expect(c.propose(old, payload(`lost-${n}`)).ok).toBe(true);
+    const others = c.ids().filter((id) => id !== old);
+    const elected = c.runUntil(() => others.some((id) => c.node(id).raft.status().role === 'leader'), 10 * ET);
+    expect(elected).not.toBeNull();
+    const newer = others.find((id) => c.node(id).raft.status().role === 'leader')!;
+    expect(c.propose(newer, payload('kept')).ok).toBe(true);
+    c.run(2);
+    const before = c.client.stats.droppedReported;
+    c.heal();
+    const reported = c.runUntil(() => c.client.stats.droppedReported >= before + 3, 10 * ET);
+    expect(reported).not.toBeNull();
+    healAndSettle(c, { leaderTicks: 6 * ET, convergeTicks: 15 * ET });
   });
 });
