@@ -4,11 +4,12 @@
  * the per-module tests so the reason for each is easy to find; every `it` names what it pins.
  */
 import { describe, expect, it } from 'vitest';
+import { applyConfChange, decodeConfChange, encodeConfChange, parseConfChange, validateConfChange } from '../../src/raft/membership.js';
 import { Inflights, Progress } from '../../src/raft/progress.js';
 import { committedIndex } from '../../src/raft/quorum.js';
 import { ReadOnlyQueue } from '../../src/raft/read-only.js';
 import { ProgressTracker } from '../../src/raft/tracker.js';
-import type { ConfState, NodeId } from '../../src/raft/types.js';
+import type { ConfChange, ConfState, NodeId } from '../../src/raft/types.js';
 import { logIndex, nodeId } from '../../src/raft/types.js';
 import { InvariantViolation, SimCluster, healAndSettle, payload } from '../sim/index.js';
 
@@ -233,5 +234,83 @@ describe('RaftLog.maybeAppend (log.ts)', () => {
     const reported = c.runUntil(() => c.client.stats.droppedReported >= before + lost, 10 * ET);
     expect(reported).not.toBeNull();
     healAndSettle(c, { leaderTicks: 6 * ET, convergeTicks: 15 * ET });
+  });
+});
+
+describe('membership changes (membership.ts)', () => {
+  const conf = (voters: number[], learners: number[] = []): ConfState => ({ voters: voters.map(nodeId), learners: learners.map(nodeId) });
+  const cc = (type: ConfChange['type'], id: number): ConfChange => ({ type, nodeId: nodeId(id) });
+  const c = conf([1, 2], [3]);
+
+  it.each([
+    { change: cc('add-learner', 1), want: /already a voter/ },
+    { change: cc('add-learner', 3), want: /already a learner/ },
+    { change: cc('add-learner', 4), want: null },
+    { change: cc('add-voter', 2), want: /already a voter/ },
+    { change: cc('add-voter', 4), want: null },
+    { change: cc('add-voter', 3), want: null },
+    { change: cc('promote', 1), want: /not a learner/ },
+    { change: cc('promote', 4), want: /not a learner/ },
+    { change: cc('promote', 3), want: null },
+    { change: cc('remove', 9), want: /not in the cluster/ },
+    { change: cc('remove', 3), want: null },
+    { change: cc('remove', 2), want: null },
+  ])('validateConfChange $change.type $change.nodeId on voters 1,2 and learner 3', ({ change, want }) => {
+    const got = validateConfChange(c, change, null);
+    if (want === null) expect(got).toEqual({ ok: true });
+    else expect(got.ok === false && want.test(got.detail)).toBe(true);
+  });
+
+  it('the last voter cannot be removed, a learner beside it can', () => {
+    const one = conf([1], [2]);
+    const last = validateConfChange(one, cc('remove', 1), null);
+    expect(last.ok === false && /last voting member/.test(last.detail)).toBe(true);
+    expect(validateConfChange(one, cc('remove', 2), null)).toEqual({ ok: true });
+  });
+
+  it('a learner is promoted only once it lags by at most maxLag entries (unknown match counts as 0)', () => {
+    const at = (match: number | undefined) => ({ match: () => match, lastIndex: 100, maxLag: 10 });
+    expect(validateConfChange(c, cc('promote', 3), at(90))).toEqual({ ok: true });
+    const behind = validateConfChange(c, cc('promote', 3), at(89));
+    expect(behind.ok === false && /not caught up yet \(at 89 of 100\)/.test(behind.detail)).toBe(true);
+    const unknown = validateConfChange(c, cc('promote', 3), at(undefined));
+    expect(unknown.ok === false && /at 0 of 100/.test(unknown.detail)).toBe(true);
+    expect(validateConfChange(c, cc('promote', 3), { match: () => 0, lastIndex: 5, maxLag: 10 })).toEqual({ ok: true });
+  });
+
+  it('applyConfChange keeps the other members of both lists, and is idempotent', () => {
+    const big = conf([1, 2], [3, 4]);
+    expect(applyConfChange(big, cc('remove', 3))).toEqual(conf([1, 2], [4]));
+    expect(applyConfChange(big, cc('promote', 3))).toEqual(conf([1, 2, 3], [4]));
+    expect(applyConfChange(big, cc('add-learner', 5))).toEqual(conf([1, 2], [3, 4, 5]));
+    expect(applyConfChange(big, cc('add-learner', 1))).toBe(big);
+    expect(applyConfChange(applyConfChange(big, cc('add-voter', 6)), cc('add-voter', 6))).toEqual(conf([1, 2, 6], [3, 4]));
+  });
+
+  it('every change round-trips through its entry encoding, with and without a context', () => {
+    for (const type of ['add-learner', 'add-voter', 'promote', 'remove'] as const) {
+      expect(decodeConfChange(encodeConfChange(cc(type, 7)))).toEqual(cc(type, 7));
+      const withCtx: ConfChange = { type, nodeId: nodeId(8), context: new Uint8Array([1, 2, 3]) };
+      const data = encodeConfChange(withCtx);
+      expect(data.byteLength).toBe(12);
+      expect(decodeConfChange(data)).toEqual(withCtx);
+    }
+  });
+
+  it('malformed entry data is reported, never thrown, by parseConfChange; decodeConfChange throws it', () => {
+    const good = encodeConfChange(cc('add-voter', 5));
+    const short = parseConfChange(good.slice(0, 8));
+    expect(short.ok === false && /8 bytes, need at least 9/.test(short.error)).toBe(true);
+    const badType = good.slice();
+    badType[0] = 9;
+    const bt = parseConfChange(badType);
+    expect(bt.ok === false && /unknown type code 9/.test(bt.error)).toBe(true);
+    for (const id of [0, -3, 1.5, Number.NaN]) {
+      const d = good.slice();
+      new DataView(d.buffer).setFloat64(1, id, true);
+      const r = parseConfChange(d);
+      expect(r.ok === false && /is not a positive integer/.test(r.error)).toBe(true);
+    }
+    expect(() => decodeConfChange(badType)).toThrow(/unknown type code 9/);
   });
 });
