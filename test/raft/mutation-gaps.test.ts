@@ -8,9 +8,10 @@ import { applyConfChange, decodeConfChange, encodeConfChange, parseConfChange, v
 import { Inflights, Progress } from '../../src/raft/progress.js';
 import { committedIndex } from '../../src/raft/quorum.js';
 import { ReadOnlyQueue } from '../../src/raft/read-only.js';
+import { CompactedError, MemoryStorage, UnavailableError, entrySize, limitSize } from '../../src/raft/storage.js';
 import { ProgressTracker } from '../../src/raft/tracker.js';
-import type { ConfChange, ConfState, NodeId } from '../../src/raft/types.js';
-import { logIndex, nodeId } from '../../src/raft/types.js';
+import type { ConfChange, ConfState, Entry, NodeId } from '../../src/raft/types.js';
+import { logIndex, nodeId, term } from '../../src/raft/types.js';
 import { InvariantViolation, SimCluster, healAndSettle, payload } from '../sim/index.js';
 
 const i = logIndex;
@@ -312,5 +313,72 @@ describe('membership changes (membership.ts)', () => {
       expect(r.ok === false && /is not a positive integer/.test(r.error)).toBe(true);
     }
     expect(() => decodeConfChange(badType)).toThrow(/unknown type code 9/);
+  });
+});
+
+describe('storage.ts', () => {
+  const ent = (index: number, t: number, bytes = 0): Entry => ({ index: logIndex(index), term: term(t), type: 'normal', data: new Uint8Array(bytes) });
+
+  it('limitSize keeps entries while their total stays within maxBytes, and always the first', () => {
+    const ents = [ent(1, 1, 10), ent(2, 1, 10), ent(3, 1, 10)];
+    const each = entrySize(ents[0]!);
+    expect(each).toBe(34);
+    expect(limitSize(ents, 0)).toEqual([ents[0]]);
+    expect(limitSize(ents, 2 * each)).toEqual(ents.slice(0, 2));
+    expect(limitSize(ents, 2 * each + 1)).toEqual(ents.slice(0, 2));
+    expect(limitSize(ents, 3 * each)).toEqual(ents);
+    expect(limitSize(ents, Infinity)).toEqual(ents);
+    expect(limitSize([], 0)).toEqual([]);
+  });
+
+  function stored(): MemoryStorage {
+    const s = new MemoryStorage();
+    s.append([ent(1, 1), ent(2, 1), ent(3, 2), ent(4, 2)]);
+    return s;
+  }
+
+  it('MemoryStorage refuses compacted and unavailable indexes with typed errors', () => {
+    const s = stored();
+    s.compact(logIndex(2));
+    expect(s.firstIndex()).toBe(3);
+    expect(() => s.entries(logIndex(2), logIndex(4), Infinity)).toThrow(CompactedError);
+    expect(() => s.entries(logIndex(3), logIndex(6), Infinity)).toThrow(UnavailableError);
+    expect(s.entries(logIndex(3), logIndex(5), Infinity).map((e) => e.index)).toEqual([3, 4]);
+    expect(() => s.term(logIndex(1))).toThrow(CompactedError);
+    expect(s.term(logIndex(2))).toBe(1); // the dummy entry keeps the compacted index's term
+    expect(() => s.term(logIndex(5))).toThrow(UnavailableError);
+    expect(() => s.compact(logIndex(9))).toThrow(UnavailableError);
+    s.compact(logIndex(1)); // already compacted: nothing happens
+    expect(s.firstIndex()).toBe(3);
+    expect(() => s.createSnapshot(logIndex(9), { voters: [], learners: [] }, new Uint8Array(0))).toThrow(UnavailableError);
+  });
+
+  it('MemoryStorage.append overwrites a conflicting suffix, skips what a snapshot covers, and refuses a gap', () => {
+    const s = stored();
+    s.append([ent(3, 3), ent(4, 3), ent(5, 3)]);
+    expect([3, 4, 5].map((i) => s.term(logIndex(i)))).toEqual([3, 3, 3]);
+    s.append([ent(2, 1)]);
+    expect(s.lastIndex()).toBe(2);
+    s.compact(logIndex(2));
+    s.append([ent(1, 1), ent(2, 1), ent(3, 4)]);
+    expect(s.lastIndex()).toBe(3);
+    expect(s.term(logIndex(3))).toBe(4);
+    expect(() => s.append([ent(9, 4)])).toThrow(/gap in the log/);
+  });
+
+  it('MemoryStorage keeps its newest snapshot: an older one is ignored, createSnapshot at or below it returns it', () => {
+    const s = stored();
+    const conf = { voters: [nodeId(1)], learners: [] };
+    const snap = s.createSnapshot(logIndex(3), conf, new Uint8Array([7]));
+    expect(snap.metadata).toEqual({ index: 3, term: 2, confState: conf });
+    expect(s.createSnapshot(logIndex(3), conf, new Uint8Array([8]))).toBe(snap);
+    expect(s.createSnapshot(logIndex(2), conf, new Uint8Array([8]))).toBe(snap);
+    s.applySnapshot({ metadata: { index: logIndex(3), term: term(2), confState: conf }, data: new Uint8Array([9]) });
+    expect(s.snapshot()).toBe(snap);
+    expect(s.lastIndex()).toBe(4);
+    s.applySnapshot({ metadata: { index: logIndex(10), term: term(5), confState: conf }, data: new Uint8Array([9]) });
+    expect(s.firstIndex()).toBe(11);
+    expect(s.lastIndex()).toBe(10);
+    expect(s.term(logIndex(10))).toBe(5);
   });
 });
