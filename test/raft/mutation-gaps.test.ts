@@ -382,3 +382,11 @@ describe('storage.ts', () => {
     expect(s.term(logIndex(10))).toBe(5);
   });
 });
+
+describe('types.ts', () => {
+  it('nodeId refuses anything but a positive safe integer, naming the value', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 53]) expect(() => nodeId(bad)).toThrow(RangeError);
+    expect(() => nodeId(-7)).toThrow(/positive safe integer, got -7/);
+    expect(nodeId(1)).toBe(1);
+  });
+});
