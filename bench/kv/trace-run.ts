@@ -5,7 +5,9 @@
  * every member (POST /debug/trace?enable=true on its client port), runs the requests, then reads
  * each member's records (GET /debug/trace); trace.ts joins them with the client's own timings.
  */
-import { EtcdClient } from '../../src/kv/client/etcd-client.js';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { EtcdClient, type EtcdTls } from '../../src/kv/client/etcd-client.js';
 import { prefixEnd } from '../../src/kv/client/watch-stream.js';
 import type { TraceDump, TraceEvent } from '../../src/kv/server/tracer.js';
 import type { Progress } from './progress.js';
@@ -14,8 +16,10 @@ import { joinTrace, traceTables, type ClientSample, type JoinResult, type TraceK
 
 /** TraceRunOptions describe a --trace run. */
 export interface TraceRunOptions {
-  /** endpoints are every member's client URL (http://host:port). */
+  /** endpoints are every member's client URL (http:// or https://host:port). */
   readonly endpoints: readonly string[];
+  /** tls reaches https:// endpoints (the CA, and the client certificate members may demand). */
+  readonly tls?: EtcdTls;
   readonly durationMs: number;
   /** count bounds the requests of each phase (null: TRACE_DEFAULT_COUNT). */
   readonly count: number | null;
@@ -44,18 +48,45 @@ export const TRACE_DEFAULT_COUNT = 20_000;
 
 const HTTP_TIMEOUT_MS = 10_000;
 
-async function debugTrace(endpoint: string, method: 'GET' | 'POST', query = ''): Promise<unknown> {
+/** HttpAnswer is a status code and body of a /debug/trace request. */
+interface HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/**
+ * send makes one HTTP/1.1 request; https:// URLs use the run's CA and client certificate (a
+ * member with --client-cert-auth refuses a request without one, on /debug/trace as on /metrics).
+ */
+function send(url: URL, method: 'GET' | 'POST', tls: EtcdTls | undefined): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const opts = { method, timeout: HTTP_TIMEOUT_MS };
+    const onResponse = (res: IncomingMessage): void => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    };
+    const req = url.protocol === 'https:'
+      ? httpsRequest(url, { ...opts, ...(tls?.ca === undefined ? {} : { ca: tls.ca }), ...(tls?.cert === undefined ? {} : { cert: tls.cert }), ...(tls?.key === undefined ? {} : { key: tls.key }) }, onResponse)
+      : httpRequest(url, opts, onResponse);
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${HTTP_TIMEOUT_MS} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function debugTrace(endpoint: string, method: 'GET' | 'POST', tls: EtcdTls | undefined, query = ''): Promise<unknown> {
   const url = `${endpoint}/debug/trace${query}`;
-  let res: Response;
+  let res: HttpAnswer;
   try {
-    res = await fetch(url, { method, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    res = await send(new URL(url), method, tls);
   } catch (err: unknown) {
     throw new Error(`${method} ${url} failed: ${errorMessage(err)}`);
   }
-  const body = await res.text();
-  if (res.status === 404 || res.status === 405) throw new Error(`${endpoint} does not serve /debug/trace (HTTP ${res.status}); is it a raftkube member of this version, and is its client URL plain http?`);
-  if (!res.ok) throw new Error(`${method} ${url}: HTTP ${res.status} ${body.trim()}`);
-  return JSON.parse(body) as unknown;
+  if (res.status === 404 || res.status === 405) throw new Error(`${endpoint} does not serve /debug/trace (HTTP ${res.status}); is it a raftkube member of this version?`);
+  if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${url}: HTTP ${res.status} ${res.body.trim()}`);
+  return JSON.parse(res.body) as unknown;
 }
 
 function isEvent(v: unknown): v is TraceEvent {
@@ -75,12 +106,12 @@ export function decodeDump(v: unknown, from: string): TraceDump {
   return { member: d['member'], enabled: d['enabled'], dropped: d['dropped'], events };
 }
 
-async function setAll(endpoints: readonly string[], enable: boolean): Promise<void> {
-  await Promise.all(endpoints.map((e) => debugTrace(e, 'POST', `?enable=${enable}`)));
+async function setAll(endpoints: readonly string[], tls: EtcdTls | undefined, enable: boolean): Promise<void> {
+  await Promise.all(endpoints.map((e) => debugTrace(e, 'POST', tls, `?enable=${enable}`)));
 }
 
-async function drainAll(endpoints: readonly string[]): Promise<TraceDump[]> {
-  return Promise.all(endpoints.map(async (e) => decodeDump(await debugTrace(e, 'GET'), e)));
+async function drainAll(endpoints: readonly string[], tls: EtcdTls | undefined): Promise<TraceDump[]> {
+  return Promise.all(endpoints.map(async (e) => decodeDump(await debugTrace(e, 'GET', tls), e)));
 }
 
 /** findLeader returns the index of the endpoint whose member leads, and the leader's hex ID. */
@@ -98,7 +129,7 @@ async function findLeader(client: EtcdClient, n: number): Promise<{ index: numbe
 export async function runTrace(o: TraceRunOptions): Promise<TraceRunReport> {
   const n = o.endpoints.length;
   if (n < 2) throw new Error('--trace needs a cluster of at least 3 members and every member\'s endpoint (one endpoint cannot show a follower)');
-  const client = new EtcdClient(o.endpoints, { deadlineMs: 30_000 });
+  const client = new EtcdClient(o.endpoints, { deadlineMs: 30_000, ...(o.tls === undefined ? {} : { tls: o.tls }) });
   const samples: ClientSample[] = [];
   const dumps: TraceDump[] = [];
   const notes: string[] = [];
@@ -122,7 +153,7 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceRunReport> {
       };
       // Warm the connection and the JIT before recording.
       for (let i = 0; i < 50; i++) await op(-1 - i);
-      await setAll(o.endpoints, true);
+      await setAll(o.endpoints, o.tls, true);
       o.progress.phase(ph.label, count, o.durationMs);
       const t0 = performance.now();
       let done = 0;
@@ -144,14 +175,14 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceRunReport> {
           o.progress.update(done);
         }
       }
-      const got = await drainAll(o.endpoints);
+      const got = await drainAll(o.endpoints, o.tls);
       dumps.push(...got);
       const dropped = got.reduce((a, d) => a + d.dropped, 0);
       if (dropped > 0) notes.push(`${ph.label}: the members' rings overwrote ${dropped} events; use a higher --trace-sample or a shorter --duration`);
       o.progress.done(`${done} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${traced} sampled`);
     }
   } finally {
-    await setAll(o.endpoints, false).catch((err: unknown) => notes.push(`could not turn tracing off everywhere: ${errorMessage(err)}`));
+    await setAll(o.endpoints, o.tls, false).catch((err: unknown) => notes.push(`could not turn tracing off everywhere: ${errorMessage(err)}`));
     await client.deleteRange(o.prefix, prefixEnd(o.prefix)).catch((err: unknown) => notes.push(`could not delete ${o.prefix}*: ${errorMessage(err)}`));
     client.close();
   }

@@ -111,6 +111,7 @@ async function benchTrace(o: BenchKvOptions, plan: NonNullable<BenchKvOptions['t
   try {
     report = await runTrace({
       endpoints: target.endpoints,
+      ...(target.tls === undefined ? {} : { tls: target.tls }),
       durationMs: o.durationMs,
       count: o.count,
       every: plan.every,

@@ -99,3 +99,25 @@ describe('raftkube bench kv --trace on 3 members', () => {
     expect(put.status).toBe(405);
   });
 });
+
+describe('raftkube bench kv --trace on a TLS cluster (as up starts one by default)', () => {
+  let c: TestCluster;
+
+  beforeAll(async () => {
+    c = await startCluster({ masters: 3, spareMembers: 0, tls: true });
+  }, 200_000);
+
+  afterAll(async () => {
+    await c?.stop();
+  }, 60_000);
+
+  it('reaches every member over https with the cluster file\'s client certificate', async () => {
+    expect(c.clientURLs.every((u) => u.startsWith('https://'))).toBe(true);
+    const out = join(c.dataDir, 'trace.json');
+    const r = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'bench', 'kv', '--cluster-file', c.dataDir, '--trace', '--duration', '1', '--trace-sample', '2', '--trace-out', out, '--no-progress'], { timeoutMs: 150_000 });
+    expect(r.code, describeResult(r)).toBe(0);
+    const t = JSON.parse(readFileSync(out, 'utf8')) as TraceJson;
+    expect(t.members).toBe(3);
+    for (const table of t.tables) expect(table.samples, table.group).toBeGreaterThan(0);
+  }, 200_000);
+});
