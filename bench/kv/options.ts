@@ -11,6 +11,7 @@ export interface RawBenchKvOptions {
   readonly workload?: string;
   readonly compareEtcd?: boolean;
   readonly etcdOnly?: boolean;
+  readonly etcdFirst?: boolean;
   readonly members?: string;
   readonly duration?: string;
   readonly count?: string;
@@ -45,6 +46,11 @@ export interface BenchKvOptions {
   readonly clusterFile: string | null;
   /** etcd is how to start the reference etcd, or null when etcd is not measured. */
   readonly etcd: EtcdPlan | null;
+  /**
+   * etcdFirst starts the alternation with etcd: the first workload runs against etcd first, the
+   * second against raftkube first, and so on (--etcd-first), so two runs can swap the order.
+   */
+  readonly etcdFirst: boolean;
   readonly workloads: readonly WorkloadName[];
   /** durationMs bounds each phase of a workload in time. */
   readonly durationMs: number;
@@ -147,6 +153,7 @@ export function validateBenchKvOptions(raw: RawBenchKvOptions): Validated<BenchK
   }
   const trace = raw.trace ?? false;
   if (!trace && (raw.traceOut !== undefined || raw.traceSample !== undefined)) return { ok: false, error: '--trace-out and --trace-sample go with --trace; add --trace' };
+  if ((raw.etcdFirst ?? false) && !compare) return { ok: false, error: '--etcd-first orders the systems of --compare-etcd; add --compare-etcd' };
   if (trace && (etcdOnly || compare)) return { ok: false, error: '--trace measures raftkube alone (etcd records no per-hop times); drop --compare-etcd/--etcd-only' };
   const traceSample = intFlag('trace-sample', raw.traceSample, 4, 1, 1000);
   if (!traceSample.ok) return traceSample;
@@ -178,6 +185,7 @@ export function validateBenchKvOptions(raw: RawBenchKvOptions): Validated<BenchK
       raftkube: !etcdOnly,
       endpoints,
       clusterFile: raw.clusterFile ?? null,
+      etcdFirst: raw.etcdFirst ?? false,
       etcd: runEtcd ? { members: etcdMembers, bin: raw.etcdBin ?? DEFAULT_ETCD_BIN, basePort: basePort.value } : null,
       workloads: workloads.value,
       durationMs: duration * 1000,

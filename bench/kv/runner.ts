@@ -159,9 +159,10 @@ export async function runBenchKv(o: BenchKvOptions, io: { readonly progress: Pro
       return c;
     });
     for (const [k, workload] of o.workloads.entries()) {
-      // Alternate which system goes first, so neither always runs on a warmer (or busier) machine.
+      // Alternate which system goes first, so neither always runs on a warmer (or busier) machine;
+      // --etcd-first swaps the whole alternation, for a second run in the other order.
       const order = targets.map((_, i) => i);
-      if (k % 2 === 1) order.reverse();
+      if ((k % 2 === 1) !== o.etcdFirst) order.reverse();
       for (const i of order) {
         if (ac.signal.aborted) throw new InterruptedError('Interrupted');
         const target = targets[i]!;

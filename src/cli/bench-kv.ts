@@ -45,6 +45,7 @@ export function registerBenchCommand(program: Command): Command {
     .option('--members <n>', 'size of the etcd cluster (default: the number of raftkube endpoints; 3 with --etcd-only)')
     .option('--duration <seconds>', 'time bound of each phase', '10')
     .option('--count <n>', 'operation bound of each phase (default: per workload)')
+    .option('--etcd-first', 'with --compare-etcd: the first workload runs against etcd first (the order then alternates as usual); use it for the second of two runs', false)
     .option('--heavy', 'include memory and recovery in --workload all (they take minutes)', false)
     .option('--keys <n>', 'keys the memory workload loads', '1000000')
     .option('--watchers <n>', 'watchers of the many-watchers phases', '100')

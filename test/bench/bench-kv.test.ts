@@ -80,6 +80,16 @@ describe('validateBenchKvOptions', () => {
     expect(w.ok && w.value.workloads).toEqual(['put-latency', 'recovery']);
   });
 
+  it('keeps raftkube first unless --etcd-first, which needs --compare-etcd', () => {
+    const plain = validateBenchKvOptions({ endpoints: 'http://127.0.0.1:2379', compareEtcd: true });
+    expect(plain.ok && plain.value.etcdFirst).toBe(false);
+    const swapped = validateBenchKvOptions({ endpoints: 'http://127.0.0.1:2379', compareEtcd: true, etcdFirst: true });
+    expect(swapped.ok && swapped.value.etcdFirst).toBe(true);
+    const alone = validateBenchKvOptions({ endpoints: 'http://127.0.0.1:2379', etcdFirst: true });
+    expect(alone.ok).toBe(false);
+    expect(!alone.ok && alone.error).toMatch(/add --compare-etcd/);
+  });
+
   it('defaults --etcd-only to 3 members and does not measure raftkube', () => {
     const v = validateBenchKvOptions({ etcdOnly: true });
     expect(v.ok && v.value.etcd?.members).toBe(3);
