@@ -12,6 +12,9 @@ export interface RawBenchKvOptions {
   readonly compareEtcd?: boolean;
   readonly etcdOnly?: boolean;
   readonly etcdFirst?: boolean;
+  readonly cacert?: string;
+  readonly cert?: string;
+  readonly key?: string;
   readonly members?: string;
   readonly duration?: string;
   readonly count?: string;
@@ -51,6 +54,11 @@ export interface BenchKvOptions {
    * second against raftkube first, and so on (--etcd-first), so two runs can swap the order.
    */
   readonly etcdFirst: boolean;
+  /**
+   * tlsFiles are etcdctl's --cacert, --cert and --key for raftkube's https:// endpoints, or null
+   * (then a cluster file's certificates are used, if it has any).
+   */
+  readonly tlsFiles: { readonly cacert?: string; readonly cert?: string; readonly key?: string } | null;
   readonly workloads: readonly WorkloadName[];
   /** durationMs bounds each phase of a workload in time. */
   readonly durationMs: number;
@@ -153,6 +161,8 @@ export function validateBenchKvOptions(raw: RawBenchKvOptions): Validated<BenchK
   }
   const trace = raw.trace ?? false;
   if (!trace && (raw.traceOut !== undefined || raw.traceSample !== undefined)) return { ok: false, error: '--trace-out and --trace-sample go with --trace; add --trace' };
+  const tlsGiven = raw.cacert !== undefined || raw.cert !== undefined || raw.key !== undefined;
+  if (tlsGiven && etcdOnly) return { ok: false, error: '--cacert/--cert/--key reach raftkube\'s https:// endpoints; --etcd-only measures a plain-http etcd alone: drop them' };
   if ((raw.etcdFirst ?? false) && !compare) return { ok: false, error: '--etcd-first orders the systems of --compare-etcd; add --compare-etcd' };
   if (trace && (etcdOnly || compare)) return { ok: false, error: '--trace measures raftkube alone (etcd records no per-hop times); drop --compare-etcd/--etcd-only' };
   const traceSample = intFlag('trace-sample', raw.traceSample, 4, 1, 1000);
@@ -186,6 +196,7 @@ export function validateBenchKvOptions(raw: RawBenchKvOptions): Validated<BenchK
       endpoints,
       clusterFile: raw.clusterFile ?? null,
       etcdFirst: raw.etcdFirst ?? false,
+      tlsFiles: tlsGiven ? { ...(raw.cacert === undefined ? {} : { cacert: raw.cacert }), ...(raw.cert === undefined ? {} : { cert: raw.cert }), ...(raw.key === undefined ? {} : { key: raw.key }) } : null,
       etcd: runEtcd ? { members: etcdMembers, bin: raw.etcdBin ?? DEFAULT_ETCD_BIN, basePort: basePort.value } : null,
       workloads: workloads.value,
       durationMs: duration * 1000,

@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { readClusterFile, writeClusterFile, type ClusterFile } from '../../src/cli/cluster-file.js';
 import { EtcdClient, type EtcdTls } from '../../src/kv/client/etcd-client.js';
 import { etcdTlsOf } from '../../src/cli/etcd-pki.js';
+import { etcdctlTls } from '../../src/cli/etcd-tls.js';
 import { prefixEnd } from '../../src/kv/client/watch-stream.js';
 import { etcdVersion, LocalEtcdCluster } from './etcd-cluster.js';
 import { memory, recovery } from './heavy.js';
@@ -95,6 +96,8 @@ export function raftkubeTarget(o: BenchKvOptions): Target {
     }
   }
   if (endpoints === null) throw new Error('No raftkube endpoints; pass --endpoints or --cluster-file');
+  // etcdctl's flags, when given, win over the cluster file's certificates.
+  if (o.tlsFiles !== null) tls = etcdctlTls(o.tlsFiles);
   return { system: 'raftkube', endpoints, members, restartDetached: true, ...(tls === undefined ? {} : { tls }) };
 }
 

@@ -90,6 +90,15 @@ describe('validateBenchKvOptions', () => {
     expect(!alone.ok && alone.error).toMatch(/add --compare-etcd/);
   });
 
+  it('keeps etcdctl\'s TLS flags for raftkube\'s endpoints and refuses them with --etcd-only', () => {
+    const v = validateBenchKvOptions({ endpoints: 'https://127.0.0.1:2379', cacert: 'ca.crt', cert: 'c.crt', key: 'c.key' });
+    expect(v.ok && v.value.tlsFiles).toEqual({ cacert: 'ca.crt', cert: 'c.crt', key: 'c.key' });
+    const none = validateBenchKvOptions({ endpoints: 'http://127.0.0.1:2379' });
+    expect(none.ok && none.value.tlsFiles).toBeNull();
+    const etcdOnly = validateBenchKvOptions({ etcdOnly: true, cacert: 'ca.crt' });
+    expect(!etcdOnly.ok && etcdOnly.error).toMatch(/--etcd-only/);
+  });
+
   it('defaults --etcd-only to 3 members and does not measure raftkube', () => {
     const v = validateBenchKvOptions({ etcdOnly: true });
     expect(v.ok && v.value.etcd?.members).toBe(3);

@@ -120,4 +120,16 @@ describe('raftkube bench kv --trace on a TLS cluster (as up starts one by defaul
     expect(t.members).toBe(3);
     for (const table of t.tables) expect(table.samples, table.group).toBeGreaterThan(0);
   }, 200_000);
+
+  it('reaches https:// --endpoints with etcdctl\'s --cacert/--cert/--key, and says what is wrong without them', async () => {
+    const tls = c.etcdctlTls();
+    expect(tls).toHaveLength(6);
+    const base = [RAFTKUBE_MAIN, 'bench', 'kv', '--endpoints', c.clientURLs.join(','), '--workload', 'put-latency', '--duration', '1', '--no-progress'];
+    const ok = await runCommand(process.execPath, [...base, ...tls], { timeoutMs: 120_000 });
+    expect(ok.code, describeResult(ok)).toBe(0);
+    expect(ok.stdout).toMatch(/put, sequential\s*\|\s*ops\/s/);
+    const halfTls = await runCommand(process.execPath, [...base, ...tls.slice(0, 4)], { timeoutMs: 60_000 });
+    expect(halfTls.code, describeResult(halfTls)).not.toBe(0);
+    expect(halfTls.stderr).toMatch(/--key/);
+  }, 200_000);
 });
