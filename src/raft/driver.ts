@@ -12,7 +12,10 @@ import type { MemoryStorage } from './storage.js';
 import type { RawNode, NodeStatus } from './raw-node.js';
 import { parseConfChange } from './membership.js';
 import type { ConfChange } from './types.js';
-import type { RaftTracer, RaftTraceStage } from './trace.js';
+import { DriverTrace, type RaftTracer, type TracedAppend } from './trace.js';
+import { READ_CONTEXT_BYTES, contextKey, readContext } from './read-context.js';
+
+export { READ_CONTEXT_BYTES, readContext } from './read-context.js';
 
 /** Disposable owns a resource such as a timer. */
 export interface Disposable {
@@ -121,32 +124,6 @@ export interface DriverOptions<R> {
   readonly tracer?: RaftTracer;
 }
 
-/** READ_CONTEXT_BYTES is a ReadIndex context's size: member id, incarnation, sequence (8 bytes each). */
-export const READ_CONTEXT_BYTES = 24;
-
-/**
- * readContext builds the ReadIndex context of one read round. A round that serves a sampled
- * read (bench kv --trace) has a negative sequence, so every member can tell it by its sign bit
- * (isTracedReadContext) without a byte more on the wire.
- */
-export function readContext(id: number, incarnation: Uint8Array, seq: number): Uint8Array {
-  const ctx = new Uint8Array(READ_CONTEXT_BYTES);
-  const view = new DataView(ctx.buffer);
-  view.setFloat64(0, id, true);
-  ctx.set(incarnation.subarray(0, 8), 8);
-  view.setFloat64(16, seq, true);
-  return ctx;
-}
-
-/** isTracedReadContext tells whether a ReadIndex context belongs to a sampled read (negative sequence). */
-export function isTracedReadContext(ctx: Uint8Array | null): ctx is Uint8Array {
-  return ctx !== null && ctx.byteLength === READ_CONTEXT_BYTES && (ctx[READ_CONTEXT_BYTES - 1]! & 0x80) !== 0;
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
-
 interface Pending<R> {
   readonly term: Term;
   readonly resolve: (r: R) => void;
@@ -162,18 +139,6 @@ interface ReadWaiter {
   readonly trace: ((key: string) => void) | undefined;
 }
 
-/** TracedEntry is a sampled entry this member holds and has not yet seen committed. */
-interface TracedEntry {
-  readonly key: string;
-  /** acked lists the followers whose acknowledgement was marked (on the leader). */
-  readonly acked: Set<number>;
-  /** noticed is whether a commit index covering it was marked as received. */
-  noticed: boolean;
-}
-
-/** MAX_TRACED_OPEN bounds the sampled entries a member follows at once (the rest go unmarked). */
-const MAX_TRACED_OPEN = 1024;
-
 interface ReadGroup {
   readonly waiters: readonly ReadWaiter[];
   readonly timer: Disposable;
@@ -184,10 +149,6 @@ interface Submission {
   readonly resolve: () => void;
   readonly reject: (e: ProposalError) => void;
 }
-
-type ReadMessageType = 'heartbeat' | 'heartbeat-resp' | 'read-index' | 'read-index-resp';
-const SENT_STAGE: Readonly<Record<ReadMessageType, RaftTraceStage>> = { heartbeat: 'hb-sent', 'heartbeat-resp': 'hb-resp-sent', 'read-index': 'read-index-sent', 'read-index-resp': 'read-index-resp-sent' };
-const RECEIVED_STAGE: Readonly<Record<ReadMessageType, RaftTraceStage>> = { heartbeat: 'hb-recv', 'heartbeat-resp': 'hb-resp-recv', 'read-index': 'read-index-recv', 'read-index-resp': 'read-index-resp-recv' };
 
 /** RaftDriver runs one member's Ready loop. */
 export class RaftDriver<R> {
@@ -206,10 +167,8 @@ export class RaftDriver<R> {
   #readSeq = 0;
   #applied: LogIndex;
   #status: NodeStatus;
-  /** #tracedOpen maps the index of each sampled entry not yet committed here to its trace state. */
-  readonly #tracedOpen = new Map<number, TracedEntry>();
-  /** #noticed is the highest commit index a leader's message brought while tracing, and from whom. */
-  #noticed = { commit: 0, from: NO_NODE };
+  /** #trace marks sampled requests' points (bench kv --trace); null without a tracer. */
+  readonly #trace: DriverTrace | null;
 
   constructor(o: DriverOptions<R>) {
     this.#o = o;
@@ -218,6 +177,12 @@ export class RaftDriver<R> {
     this.#applied = this.#status.applied;
     if (o.incarnation !== undefined && o.incarnation.byteLength !== 8) throw new RangeError(`incarnation must be 8 bytes, not ${o.incarnation.byteLength}`);
     this.#incarnation = o.incarnation ?? globalThis.crypto.getRandomValues(new Uint8Array(8));
+    this.#trace = o.tracer === undefined ? null : new DriverTrace(o.tracer);
+  }
+
+  /** #tracing is the trace while something is traced, else null (then no tracing work is done). */
+  #tracing(): DriverTrace | null {
+    return this.#trace !== null && this.#trace.on ? this.#trace : null;
   }
 
   /** start begins ticking and processing. */
@@ -267,8 +232,7 @@ export class RaftDriver<R> {
   /** receive steps a message from the transport. */
   receive(m: Message): void {
     if (!this.#running) return;
-    const t = this.#o.tracer;
-    if (t !== undefined && t.on) this.#traceReceived(t, m);
+    this.#tracing()?.received(m);
     this.#o.node.step(m);
     this.#schedule();
   }
@@ -343,14 +307,9 @@ export class RaftDriver<R> {
     if (this.#submitQueue.length > 0) {
       const q = this.#submitQueue;
       this.#submitQueue = [];
-      const r = this.#o.node.forwardBatch(q.map((x) => x.data));
-      const t = this.#o.tracer;
-      if (r.ok && t !== undefined && t.on) {
-        for (const x of q) {
-          const key = t.entryKey(x.data);
-          if (key !== null) t.mark(key, 'proposed');
-        }
-      }
+      const data = q.map((x) => x.data);
+      const r = this.#o.node.forwardBatch(data);
+      if (r.ok) this.#tracing()?.proposed(data);
       for (const x of q) {
         if (r.ok) x.resolve();
         else x.reject(new ProposalError(r.reason === 'no-leader' ? 'not-leader' : 'transferring', r.leaderHint, r.reason === 'no-leader' ? 'No leader is known; retry shortly' : 'Leadership is being transferred; retry shortly'));
@@ -360,8 +319,8 @@ export class RaftDriver<R> {
       const waiters = this.#readQueue;
       this.#readQueue = [];
       const seq = ++this.#readSeq;
-      const t = this.#o.tracer;
-      const traced = t !== undefined && t.on && waiters.some((w) => w.trace !== undefined);
+      const t = this.#tracing();
+      const traced = t !== null && waiters.some((w) => w.trace !== undefined);
       // NB: the context must be unique cluster-wide and across restarts (the leader dedups
       // pending reads by it, and a late answer must never match a newer read).
       const ctx = readContext(this.#status.id, this.#incarnation, traced ? -seq : seq);
@@ -370,10 +329,10 @@ export class RaftDriver<R> {
         for (const w of waiters) w.reject(new ProposalError('not-leader', r.leaderHint, 'No leader is known; retry shortly'));
         return;
       }
-      const key = hex(ctx);
+      const key = contextKey(ctx);
       if (traced) {
         for (const w of waiters) w.trace?.(key);
-        t.mark(key, 'read-start');
+        t.readStart(key);
       }
       const timeoutMs = Math.max(...waiters.map((w) => w.timeoutMs));
       const timer = this.#clock.setTimeout(() => {
@@ -444,18 +403,18 @@ export class RaftDriver<R> {
 
   async #handle(rd: Ready): Promise<void> {
     const o = this.#o;
-    const t = o.tracer !== undefined && o.tracer.on ? o.tracer : null;
-    const tracedNew = t === null ? null : this.#traceReady(t, rd);
+    const t = this.#tracing();
+    const tracedNew: TracedAppend[] | null = t === null ? null : t.ready(rd);
     // The leader's appends may go out while it persists (Raft thesis §10.2.1).
     if (rd.messages.length > 0) {
       o.transport.send(rd.messages);
-      if (t !== null) this.#traceSent(t, rd.messages, tracedNew);
+      t?.sent(rd.messages, tracedNew);
     }
     // NB: a change of commit index alone is not worth an fsync: after a crash the commit index
     // is learnt again from the leader (and the state machine's applied index bounds it below).
     if (rd.mustSync || rd.snapshot !== null) {
       await o.logStore.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
-      if (t !== null && tracedNew !== null) for (const n of tracedNew) t.mark(n.key, 'synced');
+      t?.synced(tracedNew);
     }
     // NB: the core's copy of a snapshot needs no data: the state machine ships its own state.
     if (rd.snapshot !== null) o.storage.applySnapshot({ metadata: rd.snapshot.metadata, data: new Uint8Array(0) });
@@ -463,7 +422,7 @@ export class RaftDriver<R> {
     if (rd.entries.length > 0) o.storage.append(rd.entries);
     if (rd.messagesAfterPersist.length > 0) {
       o.transport.send(rd.messagesAfterPersist);
-      if (t !== null) this.#traceSent(t, rd.messagesAfterPersist, tracedNew);
+      t?.sent(rd.messagesAfterPersist, tracedNew);
     }
 
     if (rd.snapshot !== null) {
@@ -472,10 +431,7 @@ export class RaftDriver<R> {
     }
     for (const e of rd.committedEntries) {
       const result = o.stateMachine.applyEntry(e);
-      if (t !== null) {
-        const key = t.entryKey(e.data);
-        if (key !== null) t.mark(key, 'applied');
-      }
+      t?.applied(e);
       if (e.type === 'conf-change' && o.onConfChange) {
         const cc = parseConfChange(e.data);
         if (cc.ok) o.onConfChange(cc.value);
@@ -502,12 +458,12 @@ export class RaftDriver<R> {
     this.#status = o.node.status();
     for (const rs of rd.readStates) {
       if (rs.context.byteLength !== READ_CONTEXT_BYTES) continue;
-      const key = hex(rs.context);
+      const key = contextKey(rs.context);
       const g = this.#reads.get(key);
       if (g === undefined) continue;
       this.#reads.delete(key);
       g.timer.dispose();
-      if (t !== null && isTracedReadContext(rs.context)) t.mark(key, 'read-state');
+      t?.readState(rs.context);
       for (const w of g.waiters) w.resolve(rs.index);
     }
     if (this.#appliedWaiters.length > 0) {
@@ -518,107 +474,6 @@ export class RaftDriver<R> {
       }
     }
     o.onReady?.(rd);
-  }
-
-  // ---- tracing (bench kv --trace); every call below is behind `tracer.on` -------------------
-
-  /** traceReady marks the sampled entries a Ready appends or commits; it returns the appended ones. */
-  #traceReady(t: RaftTracer, rd: Ready): { readonly index: number; readonly key: string }[] | null {
-    let fresh: { index: number; key: string }[] | null = null;
-    for (const e of rd.entries) {
-      const key = t.entryKey(e.data);
-      if (key === null) continue;
-      t.mark(key, 'ready');
-      (fresh ??= []).push({ index: e.index, key });
-      // NB: a follower busy with an earlier Ready can hear the entry's commit (the other
-      // follower completed the quorum) before a Ready takes the entry; the notice counts now.
-      const noticed = e.index <= this.#noticed.commit;
-      if (noticed) t.mark(key, 'commit-recv', this.#noticed.from);
-      if (this.#tracedOpen.size < MAX_TRACED_OPEN && !this.#tracedOpen.has(e.index)) this.#tracedOpen.set(e.index, { key, acked: new Set(), noticed });
-    }
-    for (const e of rd.committedEntries) {
-      const key = t.entryKey(e.data);
-      if (key === null) continue;
-      t.mark(key, 'commit');
-      this.#tracedOpen.delete(e.index);
-    }
-    return fresh;
-  }
-
-  /** traceSent marks the sampled entries and reads in messages just handed to the transport. */
-  #traceSent(t: RaftTracer, msgs: readonly Message[], fresh: readonly { readonly index: number; readonly key: string }[] | null): void {
-    for (const m of msgs) {
-      switch (m.type) {
-        case 'prop':
-        case 'app':
-          for (const e of m.entries) {
-            const key = t.entryKey(e.data);
-            if (key !== null) t.mark(key, m.type === 'prop' ? 'prop-sent' : 'app-sent', m.to);
-          }
-          break;
-        case 'app-resp':
-          if (!m.reject && fresh !== null) for (const n of fresh) if (n.index <= m.index) t.mark(n.key, 'ack-sent', m.to);
-          break;
-        case 'heartbeat':
-        case 'heartbeat-resp':
-        case 'read-index':
-        case 'read-index-resp':
-          if (isTracedReadContext(m.context)) t.mark(hex(m.context), SENT_STAGE[m.type], m.to);
-          break;
-        case 'vote':
-        case 'pre-vote':
-        case 'vote-resp':
-        case 'pre-vote-resp':
-        case 'snap':
-        case 'timeout-now':
-          break;
-      }
-    }
-  }
-
-  /** traceReceived marks the sampled entries, acknowledgements, commit notices and reads in a received message. */
-  #traceReceived(t: RaftTracer, m: Message): void {
-    switch (m.type) {
-      case 'prop':
-      case 'app':
-        for (const e of m.entries) {
-          const key = t.entryKey(e.data);
-          if (key !== null) t.mark(key, m.type === 'prop' ? 'prop-recv' : 'app-recv', m.from);
-        }
-        if (m.type === 'app') this.#traceCommitNotice(t, m.commit, m.from);
-        break;
-      case 'app-resp':
-        if (m.reject) break;
-        for (const [index, o] of this.#tracedOpen) {
-          if (index > m.index || o.acked.has(m.from)) continue;
-          o.acked.add(m.from);
-          t.mark(o.key, 'ack-recv', m.from);
-        }
-        break;
-      case 'heartbeat':
-      case 'heartbeat-resp':
-      case 'read-index':
-      case 'read-index-resp':
-        if (isTracedReadContext(m.context)) t.mark(hex(m.context), RECEIVED_STAGE[m.type], m.from);
-        if (m.type === 'heartbeat') this.#traceCommitNotice(t, m.commit, m.from);
-        break;
-      case 'vote':
-      case 'pre-vote':
-      case 'vote-resp':
-      case 'pre-vote-resp':
-      case 'snap':
-      case 'timeout-now':
-        break;
-    }
-  }
-
-  #traceCommitNotice(t: RaftTracer, commit: number, from: NodeId): void {
-    if (commit > this.#noticed.commit) this.#noticed = { commit, from };
-    for (const [index, o] of this.#tracedOpen) {
-      if (index > commit || o.noticed) continue;
-      o.noticed = true;
-      t.mark(o.key, 'commit-recv', from);
-    }
   }
 }
 

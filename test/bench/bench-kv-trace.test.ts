@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { formatTraceTables, joinTrace, percentile, traceTables, validateBenchKvOptions, type ClientSample } from '../../bench/kv/index.js';
-import { isTracedReadContext, readContext } from '../../src/raft/driver.js';
+import { readContext } from '../../src/raft/driver.js';
+import { isTracedReadContext } from '../../src/raft/trace.js';
 import { encodeWire, requestIdKey, TRACED_ID_BIT, tracedEntryKey } from '../../src/kv/server/requests.js';
 import { MemberTracer, type TraceDump, type TraceEvent, type TraceStage } from '../../src/kv/server/tracer.js';
 
