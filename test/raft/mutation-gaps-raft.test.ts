@@ -60,6 +60,8 @@ describe('settings and restart (raft.ts constructor)', () => {
     r.campaign();
     const out = drainRaw(r, s);
     expect(out.map((m) => m.type)).toEqual(['pre-vote', 'pre-vote']);
+    // Only a leader transfer may override a voter's leader lease; a timeout's pre-votes do not.
+    expect(out.map((m) => m.type === 'pre-vote' && m.force)).toEqual([false, false]);
     expect(r.status()).toMatchObject({ role: 'pre-candidate', term: 0 });
   });
 
@@ -163,6 +165,220 @@ describe('settings and restart (raft.ts constructor)', () => {
   });
 });
 
+describe('who may campaign (hup)', () => {
+  it('a leader asked to campaign keeps leading in its term', () => {
+    const net = threeNodes();
+    net.act(1, (r) => r.campaign());
+    expect(net.node(1).status()).toMatchObject({ role: 'leader', term: 1 });
+    expect(net.node(2).status()).toMatchObject({ term: 1, leader: 1 });
+  });
+
+  it('a learner never campaigns, even when told to time out now', () => {
+    const s = MemoryStorage.withConf(conf([2, 3], [1]));
+    const r = rawNode(s, { preVote: false });
+    r.campaign();
+    expect(drainRaw(r, s)).toEqual([]);
+    r.step({ type: 'timeout-now', from: id(2), to: id(1), term: term(0) });
+    expect(drainRaw(r, s)).toEqual([]);
+    expect(r.status()).toMatchObject({ role: 'follower', term: 0 });
+  });
+
+  it('a node does not campaign while a committed conf change waits to be applied, and does once it is applied', () => {
+    const s = MemoryStorage.withConf(conf([1, 2, 3]));
+    s.append([...makeEntries([1]), { index: logIndex(2), term: term(1), type: 'conf-change', data: encodeConfChange({ type: 'add-learner', nodeId: id(4) }) }]);
+    s.setHardState({ term: term(1), vote: NO_NODE, commit: logIndex(2) });
+    const r = rawNode(s, { preVote: false, applied: logIndex(1) });
+    r.campaign();
+    expect(r.status()).toMatchObject({ role: 'follower', term: 1 });
+    const rd = r.ready();
+    expect(rd.committedEntries.map((e) => e.index)).toEqual([2]);
+    expect(rd.messages.concat(rd.messagesAfterPersist)).toEqual([]);
+    r.advance(rd);
+    r.campaign();
+    expect(r.status()).toMatchObject({ role: 'candidate', term: 2 });
+  });
+
+  it('a conf change already applied does not hold a campaign back, though later entries wait', () => {
+    const s = MemoryStorage.withConf(conf([1, 2, 3]));
+    s.append([...makeEntries([1]), { index: logIndex(2), term: term(1), type: 'conf-change', data: encodeConfChange({ type: 'add-learner', nodeId: id(4) }) }, ...makeEntries([1], 3)]);
+    s.setHardState({ term: term(1), vote: NO_NODE, commit: logIndex(3) });
+    const r = rawNode(s, { preVote: false, applied: logIndex(2) });
+    r.campaign();
+    expect(r.status()).toMatchObject({ role: 'candidate', term: 2 });
+  });
+
+  it('a sole voter with pre-vote on wins at once, in a new term', () => {
+    const s = MemoryStorage.withConf(conf([1]));
+    const r = rawNode(s);
+    r.campaign();
+    expect(r.status()).toMatchObject({ role: 'leader', term: 1, vote: 1 });
+  });
+});
+
+describe('messages of an older term', () => {
+  const stale = (type: 'app' | 'heartbeat' | 'vote' | 'pre-vote'): Message => {
+    const base = { from: id(2), to: id(1), term: term(1) } as const;
+    switch (type) {
+      case 'app':
+        return { ...base, type, index: logIndex(0), logTerm: term(0), entries: [], commit: logIndex(0) };
+      case 'heartbeat':
+        return { ...base, type, commit: logIndex(0), context: null };
+      default:
+        return { ...base, type, index: logIndex(9), logTerm: term(1), force: false };
+    }
+  };
+
+  it('with check-quorum or pre-vote, a stale leader\'s append or heartbeat is answered with the current term; a stale vote is not', () => {
+    for (const opts of [{ checkQuorum: true }, { preVote: true }]) {
+      const n = new PaperNode(1, { term: 3, ...opts });
+      for (const type of ['app', 'heartbeat'] as const) {
+        n.raft.step(stale(type));
+        expect(n.drain(), type).toEqual([{ type: 'app-resp', from: 1, to: 2, term: 3, index: 0, reject: false, rejectHint: 0, logTerm: 0 }]);
+      }
+      n.raft.step(stale('vote'));
+      expect(n.drain()).toEqual([]);
+      n.raft.step(stale('pre-vote'));
+      expect(n.drain()).toEqual([{ type: 'pre-vote-resp', from: 1, to: 2, term: 3, reject: true }]);
+      expect(n.status()).toMatchObject({ term: 3, role: 'follower' });
+    }
+  });
+
+  it('with both off (the paper\'s rules), a stale append or heartbeat is dropped unanswered', () => {
+    const n = new PaperNode(1, { term: 3 });
+    for (const type of ['app', 'heartbeat'] as const) {
+      n.raft.step(stale(type));
+      expect(n.drain(), type).toEqual([]);
+    }
+  });
+});
+
+describe('granting votes (§5.2, thesis §9.6)', () => {
+  const ask = (type: 'vote' | 'pre-vote', from: number, t: number): Message => ({ type, from: id(from), to: id(1), term: term(t), index: logIndex(0), logTerm: term(0), force: false });
+  const answer = (n: PaperNode, m: Message): Message | undefined => {
+    n.raft.step(m);
+    return n.drain().find((x) => x.type === 'vote-resp' || x.type === 'pre-vote-resp');
+  };
+
+  it('a repeated request from the candidate already voted for is granted again', () => {
+    const n = new PaperNode(1);
+    expect(answer(n, ask('vote', 2, 1))).toMatchObject({ to: 2, reject: false });
+    expect(answer(n, ask('vote', 2, 1))).toMatchObject({ to: 2, reject: false });
+  });
+
+  it('a node that knows the leader of its term refuses a vote in that term, even without having voted', () => {
+    const n = new PaperNode(1);
+    n.raft.step({ type: 'heartbeat', from: id(2), to: id(1), term: term(1), commit: logIndex(0), context: null });
+    n.drain();
+    expect(n.status()).toMatchObject({ term: 1, vote: NO_NODE, leader: 2 });
+    expect(answer(n, ask('vote', 3, 1))).toMatchObject({ to: 3, reject: true });
+  });
+
+  it('a pre-vote for the current term is refused once the vote of that term is given', () => {
+    const n = new PaperNode(1, { term: 2, vote: 2 });
+    expect(answer(n, ask('pre-vote', 3, 2))).toMatchObject({ type: 'pre-vote-resp', to: 3, reject: true });
+    expect(answer(n, ask('pre-vote', 3, 3))).toMatchObject({ type: 'pre-vote-resp', to: 3, reject: false, term: 3 });
+  });
+});
+
+describe('leader lease (thesis §4.2.3)', () => {
+  it('the real election after a won pre-vote does not override leases either (only a transfer does)', () => {
+    const n = new PaperNode(1, { preVote: true });
+    n.raft.campaign();
+    n.drain();
+    n.raft.step({ type: 'pre-vote-resp', from: id(2), to: id(1), term: term(1), reject: false });
+    const votes = n.drain().filter((m) => m.type === 'vote');
+    expect(votes.map((m) => m.type === 'vote' && m.force)).toEqual([false, false]);
+  });
+
+
+  const beat = { type: 'heartbeat', from: id(2), to: id(1), term: term(1), commit: logIndex(0), context: null } as const;
+  const ask = (type: 'vote' | 'pre-vote'): Message => ({ type, from: id(3), to: id(1), term: term(2), index: logIndex(0), logTerm: term(0), force: false });
+
+  it('a follower that heard from its leader within the election timeout ignores pre-votes too', () => {
+    const n = new PaperNode(1, { checkQuorum: true, preVote: true });
+    n.raft.step(beat);
+    n.drain();
+    n.raft.step(ask('pre-vote'));
+    expect(n.drain()).toEqual([]);
+    expect(n.status()).toMatchObject({ term: 1, leader: 2 });
+  });
+
+  it('the lease ends exactly one election timeout after the leader was last heard', () => {
+    // Seed 3 draws a randomized timeout above electionTick for node 1: it does not campaign itself.
+    const n = new PaperNode(1, { checkQuorum: true, seed: 3 });
+    n.raft.step(beat);
+    n.drain();
+    for (let i = 0; i < 9; i++) n.raft.tick();
+    n.raft.step(ask('vote'));
+    expect(n.drain()).toEqual([]);
+    n.raft.tick();
+    expect(n.status()).toMatchObject({ role: 'follower', term: 1, leader: 2 });
+    n.raft.step(ask('vote'));
+    expect(n.drain().find((m) => m.type === 'vote-resp')).toMatchObject({ to: 3, reject: false, term: 2 });
+  });
+});
+
+describe('leader ticks', () => {
+  it('with check-quorum off, a leader that hears from no one keeps leading', () => {
+    const n = new PaperNode(1, { checkQuorum: false });
+    n.raft.campaign();
+    n.drain();
+    n.raft.step({ type: 'vote-resp', from: id(2), to: id(1), term: term(1), reject: false });
+    n.drain();
+    for (let i = 0; i < 50; i++) {
+      n.raft.tick();
+      n.drain();
+    }
+    expect(n.status()).toMatchObject({ role: 'leader', term: 1 });
+  });
+
+  it('heartbeats go out every heartbeatTick ticks, not more often nor less', () => {
+    const n = new PaperNode(1, { heartbeatTick: 3 });
+    n.raft.campaign();
+    n.drain();
+    n.raft.step({ type: 'vote-resp', from: id(2), to: id(1), term: term(1), reject: false });
+    n.drain();
+    const beats: number[] = [];
+    for (let t = 1; t <= 9; t++) {
+      n.raft.tick();
+      for (const m of n.drain()) if (m.type === 'heartbeat' && m.to === 2) beats.push(t);
+    }
+    expect(beats).toEqual([3, 6, 9]);
+  });
+
+  it('a leader removed from the configuration steps down after an election timeout if its hand-over does not finish', () => {
+    const net = threeNodes();
+    net.drop = (m) => m.type === 'timeout-now';
+    net.act(1, (r) => void r.proposeConfChange({ type: 'remove', nodeId: id(1) }));
+    const leader = net.node(1);
+    expect(leader.raft.confState().voters).toEqual([2, 3]);
+    expect(leader.status().role).toBe('leader');
+    expect(net.take((m) => m.type === 'timeout-now')).toHaveLength(1);
+    net.tick(1, 10);
+    expect(leader.status()).toMatchObject({ role: 'follower', leader: NO_NODE });
+  });
+
+  it('a snapshot never reported is presumed lost after two election timeouts, and sent again', () => {
+    const net = threeNodes();
+    net.drop = (m) => m.to === 3 || m.from === 3;
+    for (let n = 0; n < 3; n++) net.act(1, (r) => void r.propose(enc.encode(`p${n}`)));
+    const leader = net.node(1);
+    expect(leader.status().commit).toBe(4);
+    leader.storage.createSnapshot(logIndex(4), conf([1, 2, 3]), new Uint8Array([1]));
+    leader.storage.compact(logIndex(4));
+    // Node 3 is back, but every snapshot to it is lost and none is reported.
+    net.drop = (m) => m.type === 'snap';
+    net.undelivered = [];
+    const snapsAt: number[] = [];
+    for (let t = 1; t <= 30; t++) {
+      net.tick(1);
+      for (const m of net.take((x) => x.type === 'snap')) if (m.to === 3) snapsAt.push(t);
+    }
+    expect(snapsAt.length).toBeGreaterThanOrEqual(2);
+    expect(snapsAt[1]! - snapsAt[0]!).toBeGreaterThanOrEqual(10);
+  });
+});
+
 describe('leader-only views (matchOf, transferee)', () => {
   it('matchOf is what the leader knows each member holds, undefined for an unknown id and on followers', () => {
     const net = threeNodes();
@@ -217,6 +433,27 @@ describe('forwarded proposals (MsgProp)', () => {
     const last = net.node(1).entries().at(-1);
     expect(last && new TextDecoder().decode(last.data)).toBe('fwd');
     expect(net.node(1).status().commit).toBe(2);
+  });
+});
+
+describe('forwarded proposals reaching the leader', () => {
+  const prop = (entries: Entry[]): Message => ({ type: 'prop', from: id(2), to: id(1), term: term(1), entries });
+  const fwd = (type: Entry['type'], data: Uint8Array): Entry => ({ term: term(0), index: logIndex(0), type, data });
+
+  it('only normal entries are appended: a conf change must be proposed on the leader itself', () => {
+    const net = threeNodes();
+    net.send(prop([fwd('conf-change', encodeConfChange({ type: 'add-learner', nodeId: id(4) })), fwd('normal', enc.encode('n'))]));
+    const leader = net.node(1);
+    expect(leader.entries().slice(1).map((e) => [e.index, e.type, new TextDecoder().decode(e.data)])).toEqual([[2, 'normal', 'n']]);
+    expect(leader.raft.confState()).toEqual(conf([1, 2, 3]));
+  });
+
+  it('are dropped while leadership is being transferred', () => {
+    const net = threeNodes();
+    net.drop = (m) => m.type === 'timeout-now';
+    net.act(1, (r) => void r.transferLeader(id(3)));
+    net.send(prop([fwd('normal', enc.encode('late'))]));
+    expect(net.node(1).status().lastIndex).toBe(1);
   });
 });
 
@@ -298,6 +535,57 @@ describe('messages a correct peer never sends', () => {
     }
     expect(leader.status()).toEqual(before);
     expect(leader.readStates).toEqual([]);
+  });
+
+  it('a leader deposed by check-quorum ignores, in the same term, what its former followers still send it', () => {
+    const n = new PaperNode(1, { checkQuorum: true });
+    n.raft.campaign();
+    n.drain();
+    n.raft.step({ type: 'vote-resp', from: id(2), to: id(1), term: term(1), reject: false });
+    n.drain();
+    for (let i = 0; i < 10; i++) {
+      n.raft.tick();
+      n.drain();
+    }
+    const before = n.status();
+    expect(before).toMatchObject({ role: 'follower', term: 1 });
+    const base = { from: id(2), to: id(1), term: term(1) } as const;
+    const late: Message[] = [
+      { ...base, type: 'app-resp', index: logIndex(1), reject: false, rejectHint: logIndex(0), logTerm: term(0) },
+      { ...base, type: 'vote-resp', reject: false },
+      { ...base, type: 'pre-vote-resp', reject: false },
+      { ...base, type: 'heartbeat-resp', context: null },
+      { ...base, type: 'read-index', context: enc.encode('r') },
+      { ...base, type: 'prop', entries: makeEntries([0]) },
+    ];
+    for (const m of late) {
+      n.raft.step(m);
+      expect(n.drain(), m.type).toEqual([]);
+    }
+    expect(n.status()).toEqual(before);
+  });
+
+  it('a leader ignores responses from a node outside its configuration (e.g. one just removed)', () => {
+    const net = threeNodes();
+    const leader = net.node(1);
+    const before = leader.status();
+    const base = { from: id(9), to: id(1), term: term(1) } as const;
+    for (const m of [
+      { ...base, type: 'heartbeat-resp', context: null },
+      { ...base, type: 'app-resp', index: logIndex(1), reject: false, rejectHint: logIndex(0), logTerm: term(0) },
+      { ...base, type: 'app-resp', index: logIndex(1), reject: true, rejectHint: logIndex(0), logTerm: term(0) },
+    ] satisfies Message[]) {
+      leader.raft.step(m);
+      expect(leader.drain(), m.type).toEqual([]);
+    }
+    expect(leader.status()).toEqual(before);
+  });
+
+  it('a heartbeat response from a caught-up follower sends nothing more', () => {
+    const net = threeNodes();
+    const leader = net.node(1);
+    leader.raft.step({ type: 'heartbeat-resp', from: id(2), to: id(1), term: term(1), context: null });
+    expect(leader.drain()).toEqual([]);
   });
 
   it('a forged rejection naming the leader itself makes it send nothing to itself', () => {
