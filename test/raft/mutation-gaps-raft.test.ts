@@ -80,6 +80,18 @@ describe('settings and restart (raft.ts constructor)', () => {
     expect(r.status()).toMatchObject({ role: 'follower', term: 1, leader: NO_NODE });
   });
 
+  it('after an acknowledgement the leader streams as many appends as the window allows', () => {
+    const s = MemoryStorage.withConf(conf([1, 2, 3]));
+    const r = rawNode(s, { preVote: false, maxSizePerMsg: 1, maxInflightMsgs: 4 });
+    elect(r, s);
+    r.proposeBatch([enc.encode('a'), enc.encode('b'), enc.encode('c')]);
+    const first = drainRaw(r, s).filter((m) => m.type === 'app' && m.to === 2);
+    expect(first.map((m) => (m.type === 'app' ? m.entries.map((e) => e.index) : []))).toEqual([[2]]);
+    r.step({ type: 'app-resp', from: id(2), to: id(1), term: term(1), index: logIndex(2), reject: false, rejectHint: logIndex(0), logTerm: term(0) });
+    const rest = drainRaw(r, s).filter((m) => m.type === 'app' && m.to === 2);
+    expect(rest.map((m) => (m.type === 'app' ? m.entries.map((e) => e.index) : []))).toEqual([[3], [4]]);
+  });
+
   it('a setting the core cannot work with is refused at construction, naming it', () => {
     const s = MemoryStorage.withConf(conf([1, 2, 3]));
     expect(() => rawNode(s, { heartbeatTick: 10 })).toThrow(RangeError);
@@ -136,6 +148,12 @@ describe('settings and restart (raft.ts constructor)', () => {
     }
     const toTwo = sent.filter((m) => m.type === 'app' && m.to === 2 && m.entries.length > 0);
     expect(toTwo).toHaveLength(2);
+    // An acknowledgement frees the window, and what waited goes out at once (no heartbeat needed).
+    const first = toTwo[0]!;
+    const upTo = first.type === 'app' ? first.entries.at(-1)!.index : logIndex(0);
+    r.step({ type: 'app-resp', from: id(2), to: id(1), term: term(1), index: upTo, reject: false, rejectHint: logIndex(0), logTerm: term(0) });
+    const next = drainRaw(r, s).filter((m) => m.type === 'app' && m.to === 2 && m.entries.length > 0);
+    expect(next.map((m) => (m.type === 'app' ? m.entries.map((e) => e.index) : []))).toEqual([[4, 5]]);
   });
 
   it('a restart with applied past the persisted commit raises the commit to applied, never past the log', () => {
@@ -223,7 +241,8 @@ describe('messages of an older term', () => {
         return { ...base, type, index: logIndex(0), logTerm: term(0), entries: [], commit: logIndex(0) };
       case 'heartbeat':
         return { ...base, type, commit: logIndex(0), context: null };
-      default:
+      case 'vote':
+      case 'pre-vote':
         return { ...base, type, index: logIndex(9), logTerm: term(1), force: false };
     }
   };
@@ -339,11 +358,16 @@ describe('leader ticks', () => {
     n.raft.step({ type: 'vote-resp', from: id(2), to: id(1), term: term(1), reject: false });
     n.drain();
     const beats: number[] = [];
+    const toSelf: Message[] = [];
     for (let t = 1; t <= 9; t++) {
       n.raft.tick();
-      for (const m of n.drain()) if (m.type === 'heartbeat' && m.to === 2) beats.push(t);
+      for (const m of n.drain()) {
+        if (m.type === 'heartbeat' && m.to === 2) beats.push(t);
+        if (m.to === 1) toSelf.push(m);
+      }
     }
     expect(beats).toEqual([3, 6, 9]);
+    expect(toSelf).toEqual([]);
   });
 
   it('a leader removed from the configuration steps down after an election timeout if its hand-over does not finish', () => {
@@ -376,6 +400,55 @@ describe('leader ticks', () => {
     }
     expect(snapsAt.length).toBeGreaterThanOrEqual(2);
     expect(snapsAt[1]! - snapsAt[0]!).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('commit and transfer at the leader', () => {
+  it('a commit advance is sent to the followers at once, without waiting for a heartbeat', () => {
+    const net = threeNodes();
+    net.act(1, (r) => void r.propose(enc.encode('x')));
+    for (const n of [1, 2, 3]) expect(net.node(n).status().commit, `node ${n}`).toBe(2);
+  });
+
+  it('a commit that waited for the leader\'s own persistence makes a Ready that broadcasts it', () => {
+    const s = MemoryStorage.withConf(conf([1, 2, 3]));
+    const r = rawNode(s, { preVote: false });
+    elect(r, s);
+    r.propose(enc.encode('x'));
+    const rd = r.ready(); // entry 2 goes out to the followers before the leader has persisted it
+    expect(rd.messages.filter((m) => m.type === 'app').map((m) => m.to)).toEqual([2]); // 3 is still being probed
+    r.step({ type: 'app-resp', from: id(2), to: id(1), term: term(1), index: logIndex(2), reject: false, rejectHint: logIndex(0), logTerm: term(0) });
+    expect(r.status().commit).toBe(1); // one follower's copy is not a majority without the leader's own
+    s.append(rd.entries);
+    r.advance(rd);
+    expect(r.status().commit).toBe(2);
+    expect(r.hasReady()).toBe(true);
+    const next = r.ready();
+    const commits = next.messages.filter((m) => m.type === 'app').map((m) => (m.type === 'app' ? [m.to, m.commit] : []));
+    expect(commits).toEqual([[2, 2]]);
+  });
+
+  it('a sole voter commits its own entries as soon as they are persisted', () => {
+    const s = MemoryStorage.withConf(conf([1]));
+    const r = rawNode(s);
+    r.campaign();
+    drainRaw(r, s);
+    r.propose(enc.encode('x'));
+    drainRaw(r, s);
+    expect(r.status()).toMatchObject({ role: 'leader', commit: 2 });
+  });
+
+  it('TimeoutNow goes to the transferee only once it has acknowledged the leader\'s last entry', () => {
+    const net = threeNodes();
+    net.drop = (m) => m.to === 3;
+    net.act(1, (r) => void r.proposeBatch([enc.encode('a'), enc.encode('b')]));
+    net.act(1, (r) => void r.transferLeader(id(3)));
+    net.undelivered = [];
+    const ackFrom3 = (index: number): Message => ({ type: 'app-resp', from: id(3), to: id(1), term: term(1), index: logIndex(index), reject: false, rejectHint: logIndex(0), logTerm: term(0) });
+    net.send(ackFrom3(2));
+    expect(net.take((m) => m.type === 'timeout-now')).toEqual([]);
+    net.send(ackFrom3(3));
+    expect(net.take((m) => m.type === 'timeout-now').map((m) => m.to)).toEqual([3]);
   });
 });
 
@@ -436,6 +509,115 @@ describe('forwarded proposals (MsgProp)', () => {
   });
 });
 
+describe('appends and snapshots at a follower (§5.3, §7)', () => {
+  const app = (from: number, t: number, index: number, logTerm: number, entries: Entry[], commit: number): Message => ({
+    type: 'app', from: id(from), to: id(1), term: term(t), index: logIndex(index), logTerm: term(logTerm), entries, commit: logIndex(commit),
+  });
+  const snap = (t: number, index: number, snapTerm: number): Message => ({
+    type: 'snap', from: id(2), to: id(1), term: term(t),
+    snapshot: { metadata: { index: logIndex(index), term: term(snapTerm), confState: conf([1, 2, 3]) }, data: new Uint8Array(0) },
+  });
+  const ack = (out: Message[]): Message | undefined => out.find((m) => m.type === 'app-resp');
+
+  it('an append below the commit index is answered with the commit index at once', () => {
+    const n = new PaperNode(1, { log: [1, 1, 1], term: 1, commit: 3 });
+    n.raft.step(app(2, 1, 1, 1, makeEntries([1], 2), 3));
+    expect(ack(n.drain())).toMatchObject({ reject: false, index: 3 });
+  });
+
+  it('a snapshot at or below the commit index is ignored and answered with the commit index, not the last index', () => {
+    const n = new PaperNode(1, { log: [1, 1, 2], term: 2, commit: 2 });
+    n.raft.step(snap(3, 2, 1));
+    const out = n.drain();
+    expect(ack(out)).toMatchObject({ reject: false, index: 2 });
+    expect(n.readies.some((r) => r.snapshot !== null)).toBe(false);
+    expect(n.logTerms()).toEqual([1, 1, 2]);
+  });
+
+  it('a snapshot whose last entry the follower holds only advances the commit, answered with the commit index', () => {
+    const n = new PaperNode(1, { log: [1, 1, 1, 2], term: 2, commit: 1 });
+    n.raft.step(snap(3, 3, 1));
+    const out = n.drain();
+    expect(ack(out)).toMatchObject({ reject: false, index: 3 });
+    expect(n.status()).toMatchObject({ commit: 3, lastIndex: 4 });
+    expect(n.readies.some((r) => r.snapshot !== null)).toBe(false);
+  });
+
+  it('a snapshot older than the one installed is ignored (the state never goes back)', () => {
+    const n = new PaperNode(1, { term: 1 });
+    n.raft.step(snap(1, 10, 1));
+    n.drain();
+    expect(n.storage.firstIndex()).toBe(11);
+    expect(n.status().applied).toBe(10); // the snapshot counts as applied once persisted
+    n.raft.step(snap(1, 5, 1));
+    const out = n.drain();
+    expect(ack(out)).toMatchObject({ reject: false, index: 10 });
+    expect(n.readies.filter((r) => r.snapshot !== null).map((r) => r.snapshot?.metadata.index)).toEqual([10]);
+    expect(n.status()).toMatchObject({ commit: 10, lastIndex: 10 });
+  });
+
+  it('a follower reports no dropped proposals for overwritten entries of terms it never led', () => {
+    const n = new PaperNode(1, { log: [1, 1, 2], term: 2, commit: 2 });
+    n.raft.step(app(3, 3, 2, 1, makeEntries([3], 3), 2));
+    n.drain();
+    expect(n.logTerms()).toEqual([1, 1, 3]);
+    expect(n.readies.flatMap((r) => r.droppedProposals)).toEqual([]);
+  });
+
+  /** deposed makes node 1 leader of term 2 over log [1], with its no-op (2) and proposal "x" (3) unreplicated. */
+  function deposed(): PaperNode {
+    const n = new PaperNode(1, { log: [1], term: 1, commit: 1 });
+    n.raft.campaign();
+    n.drain();
+    n.raft.step({ type: 'vote-resp', from: id(2), to: id(1), term: term(2), reject: false });
+    n.drain();
+    expect(n.raft.propose(enc.encode('x'))).toMatchObject({ ok: true, index: 3, term: 2 });
+    n.drain();
+    return n;
+  }
+
+  it('a deposed leader whose entries are overwritten reports its proposals dropped, but not its no-op', () => {
+    const n = deposed();
+    n.raft.step(app(2, 3, 1, 1, makeEntries([3, 3], 2), 1));
+    n.drain();
+    expect(n.logTerms()).toEqual([1, 3, 3]);
+    expect(n.readies.flatMap((r) => r.droppedProposals)).toEqual([{ index: 3, term: 2 }]);
+  });
+
+  it('a deposed leader whose entries past a snapshot are discarded reports those proposals dropped', () => {
+    const n = deposed();
+    n.raft.step(snap(3, 2, 3));
+    n.drain();
+    expect(n.status()).toMatchObject({ role: 'follower', lastIndex: 2, commit: 2 });
+    expect(n.readies.flatMap((r) => r.droppedProposals)).toEqual([{ index: 3, term: 2 }]);
+  });
+});
+
+describe('forward (RawNode.forwardBatch) on each role', () => {
+  it('on the leader it appends locally and says so', () => {
+    const net = threeNodes();
+    expect(net.node(1).raft.forwardBatch([enc.encode('a'), enc.encode('b')])).toEqual({ ok: true, forwarded: false });
+    const rd = net.node(1).raft.ready();
+    expect(rd.entries.map((e) => e.index)).toEqual([2, 3]);
+    expect(rd.messages.filter((m) => m.type === 'prop')).toEqual([]);
+  });
+
+  it('on a leader handing over leadership it is refused', () => {
+    const net = threeNodes();
+    net.drop = (m) => m.type === 'timeout-now';
+    net.act(1, (r) => void r.transferLeader(id(3)));
+    expect(net.node(1).raft.forwardBatch([enc.encode('a')])).toEqual({ ok: false, reason: 'transferring', leaderHint: 1 });
+    expect(net.node(1).raft.propose(enc.encode('a'))).toEqual({ ok: false, reason: 'transferring', leaderHint: 1 });
+    expect(net.node(1).raft.proposeConfChange({ type: 'add-learner', nodeId: id(4) })).toEqual({ ok: false, reason: 'transferring', leaderHint: 1 });
+  });
+
+  it('with no leader known it is refused and sends nothing', () => {
+    const n = new PaperNode(1);
+    expect(n.raft.forwardBatch([enc.encode('a')])).toEqual({ ok: false, reason: 'no-leader', leaderHint: NO_NODE });
+    expect(n.raft.hasReady()).toBe(false);
+  });
+});
+
 describe('forwarded proposals reaching the leader', () => {
   const prop = (entries: Entry[]): Message => ({ type: 'prop', from: id(2), to: id(1), term: term(1), entries });
   const fwd = (type: Entry['type'], data: Uint8Array): Entry => ({ term: term(0), index: logIndex(0), type, data });
@@ -466,6 +648,12 @@ describe('proposals refused or empty', () => {
     expect(leader.status().lastIndex).toBe(1);
   });
 
+  it('a proposal on a follower is refused with the leader as hint, and appends nothing', () => {
+    const net = threeNodes();
+    expect(net.node(2).raft.propose(enc.encode('x'))).toEqual({ ok: false, reason: 'not-leader', leaderHint: 1 });
+    expect(net.node(2).raft.hasReady()).toBe(false);
+  });
+
   it('a conf change proposed on a follower is refused with the leader as hint', () => {
     const net = threeNodes();
     expect(net.node(2).raft.proposeConfChange({ type: 'add-learner', nodeId: id(4) })).toEqual({ ok: false, reason: 'not-leader', leaderHint: 1 });
@@ -477,6 +665,66 @@ describe('proposals refused or empty', () => {
     expect(got).toMatchObject({ ok: false, reason: 'invalid-conf-change', leaderHint: 1 });
     expect(got.ok === false && 'detail' in got && /already a voter/.test(String(got.detail))).toBe(true);
     expect(net.node(1).status().lastIndex).toBe(1);
+  });
+});
+
+describe('membership changes through the core (thesis §4.1)', () => {
+  it('one change at a time: a second is refused until the first is applied, then accepted', () => {
+    const net = threeNodes();
+    const leader = net.node(1);
+    net.drop = () => true; // the first change cannot commit yet
+    expect(leader.raft.proposeConfChange({ type: 'add-learner', nodeId: id(4) })).toEqual({ ok: true, index: 2, term: 1 });
+    expect(leader.raft.proposeConfChange({ type: 'add-learner', nodeId: id(5) })).toEqual({ ok: false, reason: 'conf-change-pending', leaderHint: 1 });
+    net.send(...leader.drain());
+    net.drop = () => false;
+    net.tickAll(2);
+    expect(leader.status().applied).toBe(2);
+    expect(leader.raft.confState()).toEqual(conf([1, 2, 3], [4]));
+    expect(leader.raft.proposeConfChange({ type: 'add-learner', nodeId: id(5) })).toEqual({ ok: true, index: 3, term: 1 });
+  });
+
+  it('a new learner gets the log at once, without waiting for a heartbeat', () => {
+    const net = threeNodes();
+    net.nodes.set(id(4), new PaperNode(4));
+    net.act(1, (r) => void r.proposeConfChange({ type: 'add-learner', nodeId: id(4) }));
+    expect(net.node(1).raft.confState()).toEqual(conf([1, 2, 3], [4]));
+    expect(net.node(4).status()).toMatchObject({ lastIndex: 2, leader: 1 });
+  });
+
+  it('a follower that applies its own removal keeps following its leader', () => {
+    const n = new PaperNode(1, { term: 1 });
+    const removal: Entry = { index: logIndex(1), term: term(1), type: 'conf-change', data: encodeConfChange({ type: 'remove', nodeId: id(1) }) };
+    n.raft.step({ type: 'app', from: id(2), to: id(1), term: term(1), index: logIndex(0), logTerm: term(0), entries: [removal], commit: logIndex(1) });
+    n.drain();
+    expect(n.raft.confState()).toEqual(conf([2, 3]));
+    expect(n.status()).toMatchObject({ role: 'follower', leader: 2, applied: 1 });
+  });
+
+  it('a learner that has caught up is promoted', () => {
+    const all = [1, 2, 3, 4].map((n) => new PaperNode(n, { learners: [4] }));
+    const net = new PaperNet(all);
+    net.act(1, (r) => r.campaign());
+    expect(net.node(1).raft.matchOf(id(4))).toBe(1);
+    net.act(1, (r) => void r.proposeConfChange({ type: 'promote', nodeId: id(4) }));
+    expect(net.node(1).raft.confState()).toEqual(conf([1, 2, 3, 4]));
+  });
+
+  it('a normal entry whose data happens to encode a conf change changes nothing', () => {
+    const net = threeNodes();
+    net.act(1, (r) => void r.propose(encodeConfChange({ type: 'add-learner', nodeId: id(4) })));
+    for (const n of [1, 2, 3]) {
+      expect(net.node(n).status().applied).toBe(2);
+      expect(net.node(n).raft.confState()).toEqual(conf([1, 2, 3]));
+    }
+  });
+
+  it('a committed conf change that cannot be decoded is skipped when applied, alike on every member', () => {
+    const n = new PaperNode(1, { term: 1 });
+    const bad: Entry = { index: logIndex(1), term: term(1), type: 'conf-change', data: new Uint8Array([9, 9]) };
+    n.raft.step({ type: 'app', from: id(2), to: id(1), term: term(1), index: logIndex(0), logTerm: term(0), entries: [bad], commit: logIndex(1) });
+    n.drain();
+    expect(n.status().applied).toBe(1);
+    expect(n.raft.confState()).toEqual(conf([1, 2, 3]));
   });
 });
 
