@@ -443,12 +443,76 @@ describe('commit and transfer at the leader', () => {
     net.drop = (m) => m.to === 3;
     net.act(1, (r) => void r.proposeBatch([enc.encode('a'), enc.encode('b')]));
     net.act(1, (r) => void r.transferLeader(id(3)));
+    expect(net.take((m) => m.type === 'timeout-now')).toEqual([]); // 3 lags: it gets an append first
+    expect(net.take((m) => m.type === 'app' && m.to === 3).length).toBeGreaterThan(0);
     net.undelivered = [];
     const ackFrom3 = (index: number): Message => ({ type: 'app-resp', from: id(3), to: id(1), term: term(1), index: logIndex(index), reject: false, rejectHint: logIndex(0), logTerm: term(0) });
     net.send(ackFrom3(2));
     expect(net.take((m) => m.type === 'timeout-now')).toEqual([]);
     net.send(ackFrom3(3));
     expect(net.take((m) => m.type === 'timeout-now').map((m) => m.to)).toEqual([3]);
+  });
+});
+
+describe('reads and reports from the driver', () => {
+  it('a read on a node that knows no leader is refused and sends nothing', () => {
+    const n = new PaperNode(1);
+    expect(n.raft.readIndex(enc.encode('r'))).toEqual({ ok: false, reason: 'no-leader', leaderHint: NO_NODE });
+    expect(n.raft.hasReady()).toBe(false);
+  });
+
+  it('reportUnreachable sends a replicating follower back to probing: one append at a time', () => {
+    const s = MemoryStorage.withConf(conf([1, 2, 3]));
+    const r = rawNode(s, { preVote: false });
+    elect(r, s);
+    const appsToTwo = (): number => drainRaw(r, s).filter((m) => m.type === 'app' && m.to === 2 && m.entries.length > 0).length;
+    r.propose(enc.encode('a'));
+    r.propose(enc.encode('b'));
+    expect(appsToTwo()).toBe(1); // one Ready, one append
+    r.propose(enc.encode('c'));
+    expect(appsToTwo()).toBe(1); // replicating: sent without waiting for the acknowledgement
+    r.reportUnreachable(id(2));
+    r.propose(enc.encode('d'));
+    expect(appsToTwo()).toBe(1); // the probe
+    r.propose(enc.encode('e'));
+    expect(appsToTwo()).toBe(0); // probing: nothing more until 2 answers
+  });
+
+  it('reportSnapshot(false) makes the leader retry the snapshot at once, not after two election timeouts', () => {
+    const net = threeNodes();
+    net.drop = (m) => m.to === 3 || m.from === 3;
+    for (let n = 0; n < 3; n++) net.act(1, (r) => void r.propose(enc.encode(`p${n}`)));
+    const leader = net.node(1);
+    leader.storage.createSnapshot(logIndex(4), conf([1, 2, 3]), new Uint8Array([1]));
+    leader.storage.compact(logIndex(4));
+    net.drop = (m) => m.type === 'snap';
+    net.undelivered = [];
+    let first = 0;
+    for (let t = 1; t <= 5 && first === 0; t++) {
+      net.tick(1);
+      if (net.take((x) => x.type === 'snap' && x.to === 3).length > 0) first = t;
+    }
+    expect(first).toBeGreaterThan(0);
+    net.act(1, (r) => r.reportSnapshot(id(3), false));
+    const again: number[] = [];
+    for (let t = 1; t <= 3; t++) {
+      net.tick(1);
+      if (net.take((x) => x.type === 'snap' && x.to === 3).length > 0) again.push(t);
+    }
+    expect(again.length).toBeGreaterThan(0);
+  });
+
+  it('reports about a node outside the configuration, or made on a follower, are ignored', () => {
+    const net = threeNodes();
+    const leader = net.node(1);
+    expect(() => {
+      leader.raft.reportUnreachable(id(9));
+      leader.raft.reportSnapshot(id(9), false);
+      net.node(2).raft.reportUnreachable(id(3));
+      net.node(2).raft.reportSnapshot(id(3), true);
+    }).not.toThrow();
+    expect(leader.raft.hasReady()).toBe(false);
+    expect(net.node(2).raft.hasReady()).toBe(false);
   });
 });
 
@@ -735,6 +799,14 @@ describe('leader transfer (thesis §3.10)', () => {
     expect(net.node(2).raft.transferLeader(id(3))).toEqual({ ok: false, reason: 'not-leader', leaderHint: 1 });
     expect(net.node(1).raft.transferLeader(id(4))).toEqual({ ok: false, reason: 'is-learner', leaderHint: 1 });
     expect(net.node(1).raft.transferee()).toBe(NO_NODE);
+  });
+
+  it('is refused to the leader itself and to a node outside the configuration', () => {
+    const net = threeNodes();
+    expect(net.node(1).raft.transferLeader(id(1))).toEqual({ ok: false, reason: 'already-leader', leaderHint: 1 });
+    expect(net.node(1).raft.transferLeader(id(9))).toEqual({ ok: false, reason: 'unknown-node', leaderHint: 1 });
+    expect(net.node(1).raft.transferee()).toBe(NO_NODE);
+    expect(net.node(1).raft.hasReady()).toBe(false);
   });
 
   it('asking again for the transfer under way is accepted and sends nothing more', () => {
