@@ -405,6 +405,9 @@ export class RaftDriver<R> {
     const o = this.#o;
     const t = this.#tracing();
     const tracedNew: TracedAppend[] | null = t === null ? null : t.ready(rd);
+    // NB: #status is the previous Ready's; a proposal dropped in a leader change must point its
+    // caller at the new leader, which this Ready's soft state names.
+    const leader = rd.softState?.leader ?? this.#status.leader;
     // The leader's appends may go out while it persists (Raft thesis §10.2.1).
     if (rd.messages.length > 0) {
       o.transport.send(rd.messages);
@@ -442,7 +445,7 @@ export class RaftDriver<R> {
         this.#pending.delete(e.index);
         p.timer.dispose();
         if (p.term === e.term) p.resolve(result);
-        else p.reject(new ProposalError('dropped', this.#status.leader, 'The proposal was lost in a leader change; retry it'));
+        else p.reject(new ProposalError('dropped', leader, 'The proposal was lost in a leader change; retry it'));
       }
     }
     if (rd.committedEntries.length > 0 && o.stateMachine.afterApply) await o.stateMachine.afterApply(this.#applied);
@@ -451,7 +454,7 @@ export class RaftDriver<R> {
       if (p !== undefined && p.term === d.term) {
         this.#pending.delete(d.index);
         p.timer.dispose();
-        p.reject(new ProposalError('dropped', this.#status.leader, 'The proposal was lost in a leader change; retry it'));
+        p.reject(new ProposalError('dropped', leader, 'The proposal was lost in a leader change; retry it'));
       }
     }
     o.node.advance(rd);

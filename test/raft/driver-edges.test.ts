@@ -10,7 +10,7 @@ import { ProposalError, RaftDriver } from '../../src/raft/driver.js';
 import { RawNode } from '../../src/raft/raw-node.js';
 import { seededRng } from '../../src/raft/rng.js';
 import { MemoryStorage } from '../../src/raft/storage.js';
-import { nodeId } from '../../src/raft/types.js';
+import { logIndex, nodeId, term } from '../../src/raft/types.js';
 import { DriverNet, ManualClock, threeMembers, turn } from './driver-net.js';
 
 /** rejection awaits `p` and returns its ProposalError (failing the test if it resolves). */
@@ -168,6 +168,7 @@ describe('RaftDriver stop', () => {
     await net.settle();
     const s = d.submit(new Uint8Array([2]));
     const r = d.readIndex(60_000);
+    for (const x of [p, s, r]) x.catch(() => undefined);
     d.stop();
     for (const x of [p, s, r]) {
       const err = await rejection(x);
@@ -178,13 +179,26 @@ describe('RaftDriver stop', () => {
     const saves = net.get(1).saves.length;
     net.hold = () => false;
     net.queue = [];
-    d.receive({ type: 'heartbeat-resp', from: nodeId(2), to: nodeId(1), term: d.status().term, context: null });
+    const t = d.node.status().term;
+    d.receive({ type: 'heartbeat', from: nodeId(2), to: nodeId(1), term: term(t + 5), commit: logIndex(0), context: null });
+    expect(d.node.status().term).toBe(t);
     d.kick();
     await turn();
     await turn();
     expect(net.queue).toEqual([]);
     expect(net.get(1).saves.length).toBe(saves);
     net.stop();
+  });
+
+  it('can be stopped without having started', () => {
+    const net = new DriverNet();
+    const storage = MemoryStorage.withConf({ voters: [nodeId(1)], learners: [] });
+    const node = new RawNode({ id: nodeId(1), storage, electionTick: 10, heartbeatTick: 1, rng: seededRng(1) });
+    const d = new RaftDriver<void>({
+      node, storage, logStore: { save: () => Promise.resolve() }, transport: { send: () => undefined },
+      stateMachine: { applyEntry: () => undefined, applySnapshot: () => Promise.resolve() }, clock: net.clock, tickMs: 10,
+    });
+    expect(() => d.stop()).not.toThrow();
   });
 
   it('starts once: a second start adds no second ticker, and stop disposes of it', async () => {
@@ -225,12 +239,12 @@ describe('RaftDriver exclusive', () => {
       const appliedBefore = m.applied.length;
       let release = (): void => undefined;
       const gate = new Promise<void>((r) => (release = r));
+      // The submission schedules a loop before exclusive starts; that loop must not run inside it.
+      const s = m.driver.submit(new Uint8Array([3]));
       const ex = m.driver.exclusive(async () => {
         await gate;
         return 'done';
       });
-      await turn();
-      const s = m.driver.submit(new Uint8Array([3]));
       for (let i = 0; i < 5; i++) await turn();
       expect(m.applied.length).toBe(appliedBefore);
       release();
@@ -299,6 +313,105 @@ describe('RaftDriver scheduling', () => {
       await net.settle();
       await turn();
       expect(m.driver.status().leader).toBe(1);
+    } finally {
+      net.stop();
+    }
+  });
+});
+
+describe('RaftDriver apply path', () => {
+  it('tells the applied index, and resolves apply waiters exactly when their index applies', async () => {
+    const net = new DriverNet();
+    const m = net.add(1, [1]);
+    try {
+      await net.elect(1);
+      const d = m.driver;
+      expect(d.applied).toBe(m.applied[m.applied.length - 1]);
+      // Already applied: resolves with no further Ready.
+      let now = false;
+      void d.waitApplied(d.applied).then(() => (now = true));
+      await turn();
+      expect(now).toBe(true);
+      const done: number[] = [];
+      const base = d.applied;
+      void d.waitApplied(base + 1).then(() => done.push(1));
+      void d.waitApplied(base + 2).then(() => done.push(2));
+      await d.propose(new Uint8Array([1]));
+      await turn();
+      expect(done).toEqual([1]);
+      await d.propose(new Uint8Array([2]));
+      await turn();
+      expect(done).toEqual([1, 2]);
+      expect(d.applied).toBe(base + 2);
+    } finally {
+      net.stop();
+    }
+  });
+
+  it('calls afterApply once per applied batch with its last index, and keeps the hard state in storage', async () => {
+    const net = new DriverNet();
+    const after: number[] = [];
+    const m = net.add(1, [1], {
+      stateMachine: { applyEntry: (e) => e.index, applySnapshot: () => Promise.resolve(), afterApply: (i) => (after.push(i), Promise.resolve()) },
+    });
+    try {
+      await net.elect(1);
+      await m.driver.propose(new Uint8Array([1]));
+      await net.settle();
+      expect(after.length).toBeGreaterThan(0);
+      expect(after[after.length - 1]).toBe(m.driver.applied);
+      // Strictly increasing: no call for a Ready that applied nothing.
+      for (let i = 1; i < after.length; i++) expect(after[i]!).toBeGreaterThan(after[i - 1]!);
+      const hs = m.storage.initialState().hardState;
+      expect([hs.term, hs.vote, hs.commit]).toEqual([m.driver.status().term, 1, m.driver.applied]);
+    } finally {
+      net.stop();
+    }
+  });
+
+  it('resolves a membership change once it applies and tells onConfChange, only for conf-change entries', async () => {
+    const net = new DriverNet();
+    const changes: unknown[] = [];
+    for (const id of [1, 2, 3]) net.add(id, [1, 2, 3], id === 1 ? { onConfChange: (cc) => changes.push(cc) } : {});
+    try {
+      await net.elect(1);
+      const normal = net.get(1).driver.propose(new Uint8Array([4]));
+      await net.settle();
+      await normal;
+      expect(changes).toEqual([]);
+      const p = net.get(1).driver.proposeConfChange({ type: 'add-learner', nodeId: nodeId(4) });
+      await net.settle();
+      await p;
+      expect(changes).toEqual([{ type: 'add-learner', nodeId: 4 }]);
+    } finally {
+      net.stop();
+    }
+  });
+
+  it('rejects a proposal a new leader overwrote with "dropped"', async () => {
+    const net = await threeMembers();
+    try {
+      // Member 1 leads but is cut off: its proposal stays in its log only.
+      net.hold = (m) => m.from === 1 || m.to === 1;
+      const lost = net.get(1).driver.propose(new Uint8Array([8]));
+      lost.catch(() => undefined);
+      await net.settle();
+      // Member 2 wins an election without it and commits its own entry at that index.
+      net.get(2).driver.node.campaign();
+      net.get(2).driver.kick();
+      await net.settle();
+      expect(net.get(2).driver.status().leader).toBe(2);
+      await net.get(2).driver.submit(new Uint8Array([9]));
+      await net.settle();
+      // Reconnected, member 1 follows 2 and its entry is replaced.
+      net.hold = () => false;
+      net.get(2).driver.node.tick();
+      net.get(2).driver.kick();
+      await net.settle();
+      const err = await rejection(lost);
+      expect([err.reason, err.leaderHint]).toEqual(['dropped', 2]);
+      expect(err.message).toBe('The proposal was lost in a leader change; retry it');
+      expect(err.name).toBe('ProposalError');
     } finally {
       net.stop();
     }
