@@ -180,6 +180,17 @@ describe('RaftDriver tracing', () => {
     }
   });
 
+  it('marks no proposal the core refused', async () => {
+    const net = new Net();
+    for (const id of [1, 2, 3]) net.add(id);
+    try {
+      await expect(net.get(2).driver.submit(sampled('refused'))).rejects.toThrow(/No leader is known/);
+      expect(net.get(2).tracer.marks).toEqual([]);
+    } finally {
+      net.stop();
+    }
+  });
+
   it('marks nothing while the tracer is off', async () => {
     const net = await threeMembers();
     try {

@@ -65,6 +65,8 @@ describe('isTracedReadContext and contextKey', () => {
     // The right sign bit on a context one byte short (or long) is not a read context of ours.
     expect(isTracedReadContext(TRACED_CTX.subarray(1))).toBe(false);
     expect(isTracedReadContext(Uint8Array.of(0, ...TRACED_CTX))).toBe(false);
+    expect(isTracedReadContext(new Uint8Array(25).fill(0x80))).toBe(false);
+    expect(isTracedReadContext(new Uint8Array(24).fill(0x80))).toBe(true);
   });
 
   it('keys a context by its own bytes in hex, also when it is a view into a larger buffer', () => {
@@ -156,8 +158,10 @@ describe('DriverTrace', () => {
     expect(r.take()).toEqual([['b', 'commit-recv', 1]]);
     // The leader (now 3) announces commit 6 before this member's Ready takes entries 5 to 7.
     t.received(heartbeat(3, 2, 6));
-    // A lower commit index from elsewhere does not replace the highest notice.
+    // A lower commit index from elsewhere does not replace the highest notice, nor does the
+    // same one heard again: the first to announce it is its source.
     t.received(heartbeat(1, 2, 2));
+    t.received(app(1, 2, [], 6));
     r.take();
     t.ready(ready({ entries: [sampled(5, 'c'), sampled(6, 'd'), sampled(7, 'e')] }));
     expect(r.take()).toEqual([['c', 'ready'], ['c', 'commit-recv', 3], ['d', 'ready'], ['d', 'commit-recv', 3], ['e', 'ready']]);
@@ -172,6 +176,15 @@ describe('DriverTrace', () => {
     t.received(app(1, 2, [plain(1), sampled(2, 'a')], 0));
     t.received({ ...env(3, 1), type: 'prop', entries: [sampled(0, 'p'), plain(0)] });
     expect(r.take()).toEqual([['a', 'app-recv', 1], ['p', 'prop-recv', 3]]);
+  });
+
+  it('takes no commit notice from a forwarded proposal (it carries no commit index)', () => {
+    const r = new Recorder();
+    const t = new DriverTrace(r);
+    t.ready(ready({ entries: [sampled(2, 'a')] }));
+    r.take();
+    t.received({ ...env(3, 1), type: 'prop', entries: [plain(0)] });
+    expect(r.take()).toEqual([]);
   });
 
   it('marks sampled entries, acknowledgements and reads in sent messages', () => {
