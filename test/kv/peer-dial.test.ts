@@ -1,13 +1,12 @@
 /**
  * peer-dial: the test-only RAFTKUBE_TEST_PEER_DIAL rewrite. Its parser takes a JSON object from
  * advertised URL to dial URL and refuses anything else with a message; the rewrite leaves URLs
- * it does not know alone; and a real peer transport over gRPC on loopback, told that member 2
+ * it does not know alone; and a real peer transport on loopback, told that member 2
  * is at an address where nothing listens, reaches member 2 through the rewritten address — so
  * the member ID (from the advertised URL) stays as it is while the connection goes elsewhere.
  */
-import * as grpc from '@grpc/grpc-js';
+import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addService, loadProtoDefinitions } from '../../src/kv/proto/index.js';
 import { PeerTransport } from '../../src/kv/transport/peer-transport.js';
 import { dialRewrite, encodeTestPeerDial, parseTestPeerDial } from '../../src/kv/transport/test-peer-dial.js';
 import { logIndex, nodeId, term } from '../../src/raft/types.js';
@@ -58,12 +57,11 @@ describe('the peer transport with a dial rewrite', () => {
       self: nodeId(2), clusterId: '42', peers: new Map(), onMessage: (m) => got.push(m),
       onUnreachable: () => undefined, onSnapshotStatus: () => undefined, snapshotData: () => Promise.resolve(new Uint8Array(0)),
     });
-    const server = new grpc.Server();
-    addService(server, loadProtoDefinitions().raft, t.handlers());
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err === null ? resolve(p) : reject(err))));
-    cleanup.push(() => {
+    const server = net.createServer((sock) => t.acceptLink(sock));
+    const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+    cleanup.push(async () => {
       t.close();
-      server.forceShutdown();
+      await new Promise((r) => server.close(r));
     });
     return { port, got };
   }

@@ -1,18 +1,17 @@
 /**
- * peer-input: what a peer sends is untrusted until checked. The Raft service's handlers, fed
- * through fake calls: batches for another member, from this member, or switching sender are
- * refused; messages whose from/to do not match their batch are dropped with one log line;
- * snapshots from another cluster or for another member are refused, one snapshot per peer at a
- * time, and the rpc is answered exactly once. Then fuzzing: random and mutated frames thrown at
- * the batch decoder and the snapshot assembler never throw, and a lying total size allocates
- * nothing up front.
+ * peer-input: what a peer sends is untrusted until checked. The SendSnapshot handler, fed
+ * through fake calls: snapshots from another cluster or for another member are refused, one
+ * snapshot per peer at a time, and the rpc is answered exactly once. Then fuzzing: random and
+ * mutated chunks thrown at the snapshot assembler never throw, and a lying total size allocates
+ * nothing up front. (The raft link's own input checks are in peer-link.test.ts and
+ * frame-codec.test.ts.)
  */
 import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Message, SnapshotMessage } from '../../src/raft/index.js';
 import { logIndex, nodeId, term } from '../../src/raft/types.js';
-import { decodeBatch, encodeBatch, snapshotChunks, SnapshotAssembler, type RaftHandlers } from '../../src/kv/proto/index.js';
+import { snapshotChunks, SnapshotAssembler, type RaftHandlers } from '../../src/kv/proto/index.js';
 import { PeerTransport } from '../../src/kv/transport/peer-transport.js';
 
 const CLUSTER = '42';
@@ -50,15 +49,6 @@ function rig(): { handlers: RaftHandlers; got: Message[]; logs: string[]; transp
   return { handlers: transport.handlers(), got, logs, transport };
 }
 
-const heartbeat = (from: number, to: number): Message => ({ type: 'heartbeat', from: nodeId(from), to: nodeId(to), term: term(3), commit: logIndex(0), context: new Uint8Array(0) });
-
-function stream(h: RaftHandlers): FakeCall {
-  const call = new FakeCall();
-  (h.Stream as unknown as (c: FakeCall) => void)(call);
-  call.on('error', () => undefined);
-  return call;
-}
-
 const snap = (from: number, to: number, size: number): SnapshotMessage => ({
   type: 'snap',
   from: nodeId(from),
@@ -74,44 +64,7 @@ function sendSnapshot(h: RaftHandlers): { call: FakeCall; answers: unknown[] } {
   return { call, answers };
 }
 
-describe('peer input on the Raft service', () => {
-  it('takes a well-formed batch and drops messages that do not match it, logging once', () => {
-    const r = rig();
-    const call = stream(r.handlers);
-    call.emit('data', encodeBatch({ clusterId: CLUSTER, from: nodeId(1), to: nodeId(2), seq: 1, messages: [heartbeat(1, 2), heartbeat(3, 2), heartbeat(1, 4), heartbeat(1, 2)] }));
-    expect(r.got).toHaveLength(2);
-    expect(r.logs).toHaveLength(1);
-    expect(r.logs[0]).toMatch(/dropped a heartbeat message from 3 to 2 on member 1's stream/);
-    expect(call.ended).toBe(false);
-  });
-
-  it('refuses batches for another member, from itself, from another cluster, or switching sender', () => {
-    const cases: [string, ReturnType<typeof encodeBatch>[]][] = [
-      ['for member 5', [encodeBatch({ clusterId: CLUSTER, from: nodeId(1), to: nodeId(5), seq: 1, messages: [] })]],
-      ['from this member', [encodeBatch({ clusterId: CLUSTER, from: nodeId(2), to: nodeId(2), seq: 1, messages: [] })]],
-      ['cluster 43', [encodeBatch({ clusterId: '43', from: nodeId(1), to: nodeId(2), seq: 1, messages: [] })]],
-      ['from member 3', [encodeBatch({ clusterId: CLUSTER, from: nodeId(1), to: nodeId(2), seq: 1, messages: [] }), encodeBatch({ clusterId: CLUSTER, from: nodeId(3), to: nodeId(2), seq: 2, messages: [heartbeat(3, 2)] })]],
-    ];
-    for (const [what, batches] of cases) {
-      const r = rig();
-      const call = stream(r.handlers);
-      const errors: unknown[] = [];
-      call.on('error', (e) => errors.push(e));
-      for (const b of batches) call.emit('data', b);
-      expect(call.ended, what).toBe(true);
-      expect(errors, what).toHaveLength(1);
-      expect(r.got, what).toEqual([]);
-      expect(r.logs.join('\n'), what).toMatch(/refused a raft stream/);
-    }
-  });
-
-  it('destroys a stream that sends a malformed batch', () => {
-    const r = rig();
-    const call = stream(r.handlers);
-    call.emit('data', { cluster_id: CLUSTER, from: 'one', to: 2, seq: 1, messages: [] });
-    expect(call.destroyed?.message).toMatch(/Malformed raft batch/);
-  });
-
+describe('peer input on the SendSnapshot rpc', () => {
   it('assembles a snapshot and answers once', () => {
     const r = rig();
     const { call, answers } = sendSnapshot(r.handlers);
@@ -170,17 +123,6 @@ function mutate(frame: Record<string, unknown>, key: string, value: unknown): Re
 
 describe('fuzzing the peer decoders', () => {
   const anyValue = fc.oneof(fc.anything(), fc.uint8Array({ maxLength: 64 }), fc.bigInt(), fc.constant(undefined), fc.constant(Number.MAX_SAFE_INTEGER), fc.constant(-1), fc.constant('9'.repeat(40)));
-
-  it('decodes any batch frame to a value or a clear error, never a throw', () => {
-    const good = encodeBatch({ clusterId: CLUSTER, from: nodeId(1), to: nodeId(2), seq: 1, messages: [heartbeat(1, 2)] }) as unknown as Record<string, unknown>;
-    fc.assert(
-      fc.property(fc.oneof(anyValue, fc.tuple(fc.constantFrom('cluster_id', 'from', 'to', 'seq', 'messages'), anyValue).map(([k, v]) => mutate(good, k, v))), (frame) => {
-        const d = decodeBatch(frame);
-        if (!d.ok) expect(d.error).toMatch(/^Invalid raftpb\.MessageBatch/);
-      }),
-      { numRuns: 2000 },
-    );
-  });
 
   it('feeds any chunk sequence to the assembler without a throw, and allocates by what arrives', () => {
     const chunks = snapshotChunks(snap(1, 2, 16), CLUSTER, 4) as unknown as Record<string, unknown>[];

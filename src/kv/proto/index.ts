@@ -28,23 +28,17 @@ export type { Decoded } from './decode.js';
 export { requestDecoders, responseDecoders } from './etcd-decoders.js';
 export * from './etcd-types.js';
 export {
-  decodeBatch,
   decodeMessage,
   decodeSnapshotAck,
-  decodeStreamAck,
-  encodeBatch,
   encodeMessage,
   MESSAGE_TYPES_PB,
   snapshotChunks,
   SnapshotAssembler,
   type EntryPb,
   type EntryTypePb,
-  type MessageBatch,
-  type MessageBatchPb,
   type MessagePb,
   type MessageTypePb,
   type SnapshotAck,
   type SnapshotChunkPb,
   type SnapshotPb,
-  type StreamAck,
 } from './raft-codec.js';

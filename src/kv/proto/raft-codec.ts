@@ -5,8 +5,8 @@
  * absent heartbeat context (null) stays apart from an empty one, and bytes come back as plain
  * Uint8Arrays whatever went in (Buffer or Uint8Array).
  *
- * Also here: batches for the Stream rpc, and splitting/reassembling a snap message whose
- * snapshot is too large for one batch (the SendSnapshot rpc).
+ * Also here: splitting and reassembling a snap message for the SendSnapshot rpc. (Every other
+ * message travels on the raw TCP raft link, src/kv/transport/frame-codec.ts.)
  */
 import {
   logIndex,
@@ -103,30 +103,6 @@ export interface MessagePb {
   readonly force?: boolean;
 }
 
-/** MessageBatch is one Stream message: every raft message queued from one member to another. */
-export interface MessageBatch {
-  readonly clusterId: Id64;
-  readonly from: NodeId;
-  readonly to: NodeId;
-  /** seq numbers the batches of one stream from 1; a StreamAck names the last one handled. */
-  readonly seq: number;
-  readonly messages: readonly Message[];
-}
-
-/** MessageBatchPb is raftpb.MessageBatch as handed to grpc-js for encoding. */
-export interface MessageBatchPb {
-  readonly cluster_id: Id64;
-  readonly from: number;
-  readonly to: number;
-  readonly seq: number;
-  readonly messages: readonly MessagePb[];
-}
-
-/** StreamAck (raftpb.StreamAck) acknowledges every batch of a stream up to `seq`. */
-export interface StreamAck {
-  readonly seq: number;
-}
-
 /** SnapshotAck (raftpb.SnapshotAck) says how many snapshot data bytes the receiver took. */
 export interface SnapshotAck {
   readonly received: number;
@@ -152,7 +128,7 @@ function encodeSnapshot(s: Snapshot): SnapshotPb {
   return { metadata: { conf_state: { voters: confState.voters, learners: confState.learners }, index, term: t }, data: s.data };
 }
 
-/** encodeMessage turns a raft message into its wire object (for MessageBatch.messages). */
+/** encodeMessage turns a raft message into its wire object (for SnapshotChunk.message). */
 export function encodeMessage(m: Message): MessagePb {
   const base = { type: TYPE_TO_PB[m.type], from: m.from, to: m.to, term: m.term };
   switch (m.type) {
@@ -181,11 +157,6 @@ export function encodeMessage(m: Message): MessagePb {
     case 'prop':
       return { ...base, entries: m.entries.map(encodeEntry) };
   }
-}
-
-/** encodeBatch turns a batch into its wire object for the Stream rpc. */
-export function encodeBatch(batch: MessageBatch): MessageBatchPb {
-  return { cluster_id: batch.clusterId, from: batch.from, to: batch.to, seq: batch.seq, messages: batch.messages.map(encodeMessage) };
 }
 
 // ---- decoding ----
@@ -278,30 +249,9 @@ const raftMessage: FieldDecoder<Message> = (value, path) => {
   }
 };
 
-const batch: FieldDecoder<MessageBatch> = (value, path) => {
-  const r = record(value, path);
-  return {
-    clusterId: id(r['cluster_id'], `${path}.cluster_id`),
-    from: node(r['from'], `${path}.from`),
-    to: node(r['to'], `${path}.to`),
-    seq: uint(r['seq'], `${path}.seq`),
-    messages: repeated(raftMessage)(r['messages'], `${path}.messages`),
-  };
-};
-
 /** decodeMessage narrows one wire raft message (as grpc-js hands it over) to a `Message`. */
 export function decodeMessage(value: unknown): Decoded<Message> {
   return decodeWith(raftMessage, value, 'raftpb.Message');
-}
-
-/** decodeBatch narrows a Stream message to a MessageBatch; any bad message refuses the whole batch. */
-export function decodeBatch(value: unknown): Decoded<MessageBatch> {
-  return decodeWith(batch, value, 'raftpb.MessageBatch');
-}
-
-/** decodeStreamAck narrows a StreamAck received on the Stream rpc. */
-export function decodeStreamAck(value: unknown): Decoded<StreamAck> {
-  return decodeWith(message<StreamAck>({ seq: uint }), value, 'raftpb.StreamAck');
 }
 
 /** decodeSnapshotAck narrows the SnapshotAck that ends a SendSnapshot rpc. */

@@ -33,7 +33,7 @@ import type {
   TxnResponse,
   WatchResponse,
 } from './etcd-types.js';
-import type { SnapshotAck, StreamAck } from './raft-codec.js';
+import type { SnapshotAck } from './raft-codec.js';
 
 // NB: handler maps are type aliases, not interfaces, so that they are assignable to grpc-js's
 // UntypedServiceImplementation (an index signature), which Server.addService requires.
@@ -112,7 +112,6 @@ export type AuthHandlers = {
 
 /** RaftHandlers serve raftkube.raftpb.Raft, the peer protocol. */
 export type RaftHandlers = {
-  Stream: handleBidiStreamingCall<unknown, StreamAck>;
   SendSnapshot: handleClientStreamingCall<unknown, SnapshotAck>;
 };
 
@@ -170,7 +169,7 @@ export const SERVICE_SHAPES = {
     MoveLeader: 'unary',
   },
   'etcdserverpb.Auth': Object.fromEntries(AUTH_METHODS.map((m) => [m, 'unary' as const])),
-  'raftkube.raftpb.Raft': { Stream: 'bidi', SendSnapshot: 'client-stream' },
+  'raftkube.raftpb.Raft': { SendSnapshot: 'client-stream' },
 } as const satisfies Readonly<Record<string, ServiceShape>>;
 
 /**
