@@ -23,6 +23,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { ServerCredentials } from '@grpc/grpc-js';
 import type { MemberMetrics } from '../metrics.js';
 import type { MemberTracer } from '../server/tracer.js';
+import { LINK_ALPN, LINK_MAGIC } from '../transport/frame-codec.js';
 
 /** HealthSource is what the health endpoints ask of the member. */
 export interface HealthSource {
@@ -299,28 +300,88 @@ async function listenTls(url: string, t: ServerTls, onSecure: (sock: tls.TLSSock
 }
 
 /**
- * listenGrpcTls serves `grpcServer` over TLS on each https:// URL (the peer listener): every
- * connection that completes its handshake goes to gRPC.
+ * listenPeer serves a member's peer URLs: the raft link (`onLink`, see peer-transport.ts) and
+ * `grpcServer` (snapshots, and the member list a joining member asks for) on each one. On a
+ * plain URL the first bytes tell them apart: the link's hello opens with "RKPL", HTTP/2 with
+ * "PRI"; anything else is closed. On an https:// URL (with `t`) ALPN decides: LINK_ALPN to the
+ * link, h2 (or nothing) to gRPC.
  */
-export async function listenGrpcTls(urls: readonly string[], grpcServer: grpc.Server, t: ServerTls): Promise<Listener> {
+export async function listenPeer(urls: readonly string[], grpcServer: grpc.Server, onLink: (sock: net.Socket) => void, t: ServerTls | null): Promise<Listener> {
   const injector = grpcServer.createConnectionInjector(ServerCredentials.createInsecure());
-  const bound: TlsListening[] = [];
+  const sniffing = new Set<net.Socket>();
+  const onConnection = (sock: net.Socket): void =>
+    sniff(sock, sniffing, (head) => {
+      if (head.subarray(0, SNIFF_BYTES).equals(LINK_MAGIC.subarray(0, SNIFF_BYTES))) onLink(sock);
+      else if (head[0] === 0x50 && head[1] === 0x52 && head[2] === 0x49) injector.injectConnection(sock);
+      else sock.destroy();
+    });
+  const onSecure = (sock: tls.TLSSocket): void => {
+    if (sock.alpnProtocol === LINK_ALPN) onLink(sock);
+    else injector.injectConnection(sock);
+  };
+  const servers: net.Server[] = [];
+  const tlsBound: TlsListening[] = [];
   try {
-    for (const url of urls) bound.push(await listenTls(url, { ...t, options: { ...t.options, ALPNProtocols: ['h2'] } }, (sock) => injector.injectConnection(sock)));
+    for (const url of urls) {
+      if (url.startsWith('https://')) {
+        if (t === null) throw new Error(`Cannot serve ${url} without a certificate; pass --peer-cert-file and --peer-key-file`);
+        const b = await listenTls(url, { ...t, options: { ...t.options, ALPNProtocols: [LINK_ALPN, 'h2'] } }, onSecure);
+        tlsBound.push(b);
+        servers.push(...b.servers);
+      } else {
+        servers.push(...(await listenAll(net.createServer(onConnection), url)));
+      }
+    }
   } catch (err: unknown) {
-    await closeServers(bound.flatMap((b) => b.servers));
+    await closeServers(servers);
+    for (const b of tlsBound) b.destroyAll();
     injector.destroy();
     throw err;
   }
   return {
     async close(): Promise<void> {
-      const closed = closeServers(bound.flatMap((b) => b.servers));
-      for (const b of bound) b.destroyAll();
+      const closed = closeServers(servers);
+      for (const b of tlsBound) b.destroyAll();
+      for (const sock of sniffing) sock.destroy();
+      sniffing.clear();
       await closed;
       injector.destroy();
     },
   };
 }
+
+/**
+ * sniff reads the first bytes of a plain connection (at least SNIFF_BYTES) and hands the socket,
+ * paused and with those bytes put back, to `route`. A connection that sends nothing for
+ * SNIFF_TIMEOUT_MS, or fails first, is closed. `sniffing` holds it meanwhile.
+ */
+function sniff(sock: net.Socket, sniffing: Set<net.Socket>, route: (head: Buffer) => void): void {
+  let head: Buffer = Buffer.alloc(0);
+  sniffing.add(sock);
+  const giveUp = (): void => {
+    sniffing.delete(sock);
+    sock.destroy();
+  };
+  const onData = (chunk: Buffer): void => {
+    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    if (head.length < SNIFF_BYTES) return;
+    sniffing.delete(sock);
+    sock.off('data', onData);
+    sock.off('error', giveUp);
+    sock.setTimeout(0);
+    sock.off('timeout', giveUp);
+    sock.pause();
+    sock.unshift(head);
+    route(head);
+  };
+  sock.on('data', onData);
+  sock.on('error', giveUp);
+  sock.setTimeout(SNIFF_TIMEOUT_MS);
+  sock.on('timeout', giveUp);
+}
+
+/** SNIFF_BYTES is how many bytes tell the protocols apart: "PRI" (HTTP/2), "RKP" (raft link), an HTTP/1 method. */
+const SNIFF_BYTES = 3;
 
 /**
  * listenClient serves `grpcServer` and the HTTP endpoints on each client URL, as etcd does:
@@ -332,23 +393,8 @@ export async function listenClient(urls: readonly string[], grpcServer: grpc.Ser
   const h1Connections = trackHttp1(h1);
   // Connections not yet handed over: closing the listener must end them itself.
   const sniffing = new Set<net.Socket>();
-  const onConnection = (sock: net.Socket): void => {
-    let head: Buffer = Buffer.alloc(0);
-    sniffing.add(sock);
-    const giveUp = (): void => {
-      sniffing.delete(sock);
-      sock.destroy();
-    };
-    const onData = (chunk: Buffer): void => {
-      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-      if (head.length < 3) return;
-      sniffing.delete(sock);
-      sock.off('data', onData);
-      sock.off('error', giveUp);
-      sock.setTimeout(0);
-      sock.off('timeout', giveUp);
-      sock.pause();
-      sock.unshift(head);
+  const onConnection = (sock: net.Socket): void =>
+    sniff(sock, sniffing, (head) => {
       // The HTTP/2 preface starts "PRI"; no HTTP/1 method does.
       if (head[0] === 0x50 && head[1] === 0x52 && head[2] === 0x49) {
         injector.injectConnection(sock);
@@ -357,12 +403,7 @@ export async function listenClient(urls: readonly string[], grpcServer: grpc.Ser
         // NB: the HTTP/1 server reads through 'data' events once the socket flows again.
         sock.resume();
       }
-    };
-    sock.on('data', onData);
-    sock.on('error', giveUp);
-    sock.setTimeout(SNIFF_TIMEOUT_MS);
-    sock.on('timeout', giveUp);
-  };
+    });
   // NB: the server prefers http/1.1, so only clients that offer h2 alone (gRPC) get HTTP/2.
   const onSecure = (sock: tls.TLSSocket): void => {
     if (sock.alpnProtocol === 'h2') injector.injectConnection(sock);

@@ -18,6 +18,7 @@ import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../watch/index.js';
 import { loadProtoDefinitions, addService } from '../proto/index.js';
 import { PEER_MAX_MESSAGE_BYTES, PeerTransport } from '../transport/peer-transport.js';
+import { LINK_ALPN } from '../transport/frame-codec.js';
 import { dialRewrite, parseTestPeerDial, TEST_PEER_DIAL_ENV, type DialRewrite } from '../transport/test-peer-dial.js';
 import { KvStateMachine, SnapshotInstallError, type ApplyResult } from '../server/state-machine.js';
 import { KvServer, UNSAFE_LOCAL_READS_ENV } from '../server/kv-server.js';
@@ -32,9 +33,9 @@ import { authService } from '../server/services/auth-service.js';
 import { DEFAULT_QUOTA_BACKEND_BYTES, SpaceQuota } from '../server/alarms.js';
 import { EtcdCallError, EtcdClient, stripScheme } from '../client/etcd-client.js';
 import { MemberMetrics, PeerRoundTrips } from '../metrics.js';
-import { checkMemberConfig, clusterId as deriveClusterId, ConfigError, hostPort, memberId, type MemberConfig } from './config.js';
+import { checkMemberConfig, clusterId as deriveClusterId, ConfigError, memberId, type MemberConfig } from './config.js';
 import { decodeWalMeta, encodeWalMeta, type WalMeta } from '../server/records.js';
-import { listenClient, listenGrpcTls, listenMetrics, type HealthSource, type Listener, type ServerTls } from './http.js';
+import { listenClient, listenMetrics, listenPeer, type HealthSource, type Listener, type ServerTls } from './http.js';
 import { CLIENT_FLAGS, isHttps, loadTls, PEER_FLAGS, serverTlsOptions, type TlsMaterial } from './tls.js';
 
 /** WAL_PREALLOCATE_BYTES is how far ahead the WAL preallocates, so a sync changes no file size. */
@@ -107,17 +108,6 @@ function refusalLogger(log: Logger, what: 'client' | 'peer', hint: string): Serv
     if (last.size > 1_000) last.clear();
     log.warn({ remote, reason }, `refused a ${what} connection from ${remote}: TLS handshake failed: ${reason}; ${hint}`);
   };
-}
-
-async function bindServer(server: grpc.Server, urls: readonly string[]): Promise<void> {
-  for (const url of urls) {
-    await new Promise<void>((resolve, reject) => {
-      server.bindAsync(hostPort(url), grpc.ServerCredentials.createInsecure(), (err) => {
-        if (err !== null) reject(new Error(`Cannot listen on ${url}: ${err.message}; is another member using that port?`));
-        else resolve();
-      });
-    });
-  }
 }
 
 /** lookUpSelf asks the running members (over their peer URLs) for our ID and the cluster ID. */
@@ -459,13 +449,12 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   addService(peerServer, defs.raft, transport.handlers());
   // A member joining the cluster asks a peer URL for the member list (etcd serves it there too).
   addService(peerServer, defs.etcd.Cluster, clusterService(server, cfg.initialClusterToken));
-  const peerHttps = cfg.listenPeerURLs.filter(isHttps);
-  const peerListeners: Listener[] = [];
-  await bindServer(peerServer, cfg.listenPeerURLs.filter((u) => !isHttps(u)));
-  if (peerHttps.length > 0 && peerTls !== null) {
-    const hint = peerTls.clientCertAuth ? 'a member must present a peer certificate signed by --peer-trusted-ca-file to join' : 'check the peer certificates';
-    peerListeners.push(await listenGrpcTls(peerHttps, peerServer, { options: serverTlsOptions(peerTls, ['h2']), onRefused: refusalLogger(log, 'peer', hint) }));
-  }
+  // The peer URLs serve the raft link (raw TCP/TLS frames) and, on the same port, the gRPC
+  // services above; peerTls is checked against https:// peer URLs in checkMemberConfig.
+  const peerHint = peerTls?.clientCertAuth === true ? 'a member must present a peer certificate signed by --peer-trusted-ca-file to join' : 'check the peer certificates';
+  const peerServerTls = peerTls === null ? null : { options: serverTlsOptions(peerTls, [LINK_ALPN, 'h2']), onRefused: refusalLogger(log, 'peer', peerHint) };
+  const peerTransport = transport;
+  const peerListeners: Listener[] = [await listenPeer(cfg.listenPeerURLs, peerServer, (sock) => peerTransport.acceptLink(sock), peerServerTls)];
   const health: HealthSource = {
     leader: () => driver.status().leader,
     // NB: NOSPACE is raised by the space quota; nothing raises CORRUPT yet (no hash check).
