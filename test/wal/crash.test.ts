@@ -34,9 +34,9 @@ interface Run {
 }
 
 /** Runs the child until it has acknowledged `killAfter` entries, then SIGKILLs it. */
-function runUntilKilled(dir: string, killAfter: number): Promise<Run> {
+function runUntilKilled(dir: string, killAfter: number, mode: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, dir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, mode], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const acks = new Map<number, number>();
     const snaps: number[] = [];
     let stderr = '';
@@ -60,14 +60,15 @@ function runUntilKilled(dir: string, killAfter: number): Promise<Run> {
 }
 
 describe('crash (SIGKILL) recovery', () => {
-  it('recovers every acknowledged entry after kill -9 at random moments, round after round', async () => {
+  // `default`: the thread-pool mode; `sync-off-loop`: as members open their WAL.
+  it.each(['default', 'sync-off-loop'])('recovers every acknowledged entry after kill -9 at random moments, round after round (%s)', async (mode) => {
     const seed = 20240611;
     const random = rng(seed);
     const dir = dirs.make();
     const acked = new Map<number, number>();
     for (let round = 0; round < 4; round++) {
       const killAfter = 50 + Math.floor(random() * 4000);
-      const run = await runUntilKilled(dir, acked.size + killAfter);
+      const run = await runUntilKilled(dir, acked.size + killAfter, mode);
       expect(run.stderr, `seed ${seed} round ${round}`).toBe('');
       expect(run.signal, `the child died on its own: ${run.stderr}`).toBe('SIGKILL');
       for (const [index, term] of run.acks) acked.set(index, term);

@@ -27,10 +27,12 @@ async function until(probe: () => boolean): Promise<void> {
 }
 
 describe('fsync failpoint', () => {
-  for (const blockingIO of [true, false]) {
-    it(`fail: the save is refused with the injected EIO, and so is every later save (blockingIO ${blockingIO})`, async () => {
+  const modes = [{ blockingIO: true }, { blockingIO: false }, { syncOffLoop: true }] as const;
+  for (const mode of modes) {
+    const label = JSON.stringify(mode);
+    it(`fail: the save is refused with the injected EIO, and so is every later save (${label})`, async () => {
       const dir = dirs.make();
-      const { wal } = await Wal.open(dir, { blockingIO });
+      const { wal } = await Wal.open(dir, mode);
       await wal.save({ hardState: hs(1, 1, 5), entries: ents(1, 5, 1) });
       setFsyncFailpoint('fail');
       const err = await wal.save({ hardState: hs(1, 1, 8), entries: ents(6, 8, 1) }).then(() => null, (e: unknown) => e);
@@ -48,9 +50,9 @@ describe('fsync failpoint', () => {
       await again.close();
     });
 
-    it(`stall: a save waits for the stall to lift, then is durable (blockingIO ${blockingIO})`, async () => {
+    it(`stall: a save waits for the stall to lift, then is durable (${label})`, async () => {
       const dir = dirs.make();
-      const { wal } = await Wal.open(dir, { blockingIO });
+      const { wal } = await Wal.open(dir, mode);
       await wal.save({ hardState: hs(1, 1, 3), entries: ents(1, 3, 1) });
       const held: string[] = [];
       setFsyncFailpoint('stall', { onHold: (what) => held.push(what) });

@@ -214,7 +214,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   // then): a member that joined has the ID the cluster assigned, not the one its flags derive.
   const { wal, state } = await Wal.open(walDir, {
     ...(freshWal ? { metadata: encodeWalMeta(meta) } : {}),
-    blockingIO: true,
+    syncOffLoop: true,
     preallocate: WAL_PREALLOCATE_BYTES,
     onSyncDuration: (s) => metrics.observeWalFsync(s),
   });
