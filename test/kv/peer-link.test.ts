@@ -4,15 +4,18 @@
  * both ways and snapshots still go over gRPC; a hello naming another cluster, another member,
  * or this member as sender is refused — logged on both sides — and so are an oversized frame,
  * garbage, and another frame version, while the member keeps serving; a broken connection is
- * re-dialled; and a peer that stops reading makes the sender report it unreachable instead of
- * buffering without bound.
+ * re-dialled; a peer that stops reading makes the sender report it unreachable instead of
+ * buffering without bound; and on https:// peer URLs the link and gRPC share the port by ALPN,
+ * with a member whose certificate comes from another CA refused in the handshake.
  */
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listenPeer, type Listener } from '../../src/kv/member/http.js';
+import { createCA, issueMemberCert, type Pem } from '../../src/control-plane/auth/pki.js';
+import { listenPeer, type Listener, type ServerTls } from '../../src/kv/member/http.js';
+import { serverTlsOptions, type TlsMaterial } from '../../src/kv/member/tls.js';
 import { addService, loadProtoDefinitions } from '../../src/kv/proto/index.js';
-import { encodeBatchFrame, encodeHello, FrameKind, FrameReader, isLinkError, type Frame } from '../../src/kv/transport/frame-codec.js';
+import { encodeBatchFrame, encodeHello, FrameKind, FrameReader, isLinkError, LINK_ALPN, type Frame } from '../../src/kv/transport/frame-codec.js';
 import { PeerTransport } from '../../src/kv/transport/peer-transport.js';
 import { logIndex, nodeId, term, type Message, type NodeId } from '../../src/raft/types.js';
 import { freePortBlock, waitFor } from '../integration/harness.js';
@@ -29,6 +32,8 @@ interface Member {
   readonly got: Message[];
   readonly logs: string[];
   readonly unreachable: NodeId[];
+  /** refused lists the TLS handshakes the listener refused. */
+  readonly refused: string[];
   /** stop closes the transport and the listener (the URL's port is free again). */
   stop(): Promise<void>;
 }
@@ -40,6 +45,8 @@ interface MemberOptions {
   readonly clusterId?: string;
   readonly maxQueuedBytes?: number;
   readonly maxFrameBytes?: number;
+  /** tls serves and dials https:// with this certificate (refused handshakes go to `refused`). */
+  readonly tls?: TlsMaterial;
 }
 
 /** member starts a transport and its peer listener (raft link + the gRPC Raft service). */
@@ -47,6 +54,7 @@ async function member(o: MemberOptions): Promise<Member> {
   const got: Message[] = [];
   const logs: string[] = [];
   const unreachable: NodeId[] = [];
+  const refused: string[] = [];
   const transport = new PeerTransport({
     self: nodeId(o.id),
     clusterId: o.clusterId ?? CLUSTER,
@@ -58,11 +66,13 @@ async function member(o: MemberOptions): Promise<Member> {
     log: (m) => logs.push(m),
     ...(o.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: o.maxQueuedBytes }),
     ...(o.maxFrameBytes === undefined ? {} : { maxFrameBytes: o.maxFrameBytes }),
+    ...(o.tls === undefined ? {} : { tls: o.tls }),
   });
   const server = new grpc.Server();
   addService(server, loadProtoDefinitions().raft, transport.handlers());
-  const url = `http://127.0.0.1:${o.port}`;
-  const listener: Listener = await listenPeer([url], server, (sock) => transport.acceptLink(sock), null);
+  const url = `${o.tls === undefined ? 'http' : 'https'}://127.0.0.1:${o.port}`;
+  const serverTls: ServerTls | null = o.tls === undefined ? null : { options: serverTlsOptions(o.tls, [LINK_ALPN, 'h2']), onRefused: (remote, reason) => refused.push(`${remote}: ${reason}`) };
+  const listener: Listener = await listenPeer([url], server, (sock) => transport.acceptLink(sock), serverTls);
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -72,7 +82,7 @@ async function member(o: MemberOptions): Promise<Member> {
     await listener.close();
   };
   cleanup.push(stop);
-  return { transport, url, got, logs, unreachable, stop };
+  return { transport, url, got, logs, unreachable, refused, stop };
 }
 
 const hb = (from: number, to: number, commit = 0): Message => ({ type: 'heartbeat', from: nodeId(from), to: nodeId(to), term: term(3), commit: logIndex(commit), context: null });
@@ -252,4 +262,31 @@ describe('the raft link', () => {
     expect(a.unreachable.length - before).toBe(200);
     expect(a.unreachable.every((id) => id === nodeId(2))).toBe(true);
   });
+});
+
+describe('the raft link over TLS', () => {
+  const material = (ca: Pem, leaf: Pem): TlsMaterial => ({ cert: Buffer.from(leaf.certPem), key: Buffer.from(leaf.keyPem), ca: Buffer.from(ca.certPem), clientCertAuth: true });
+  const hosts = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
+
+  it('carries messages and snapshots on one https:// port, and refuses a member with a certificate from another CA', async () => {
+    const ca = createCA('peer-link-test-ca');
+    const other = createCA('another-ca');
+    const base = await freePortBlock(3);
+    const a = await member({ id: 1, port: base, peers: [[2, `https://127.0.0.1:${base + 1}`]], tls: material(ca, issueMemberCert(ca, { commonName: 'm1', ...hosts })) });
+    const b = await member({ id: 2, port: base + 1, peers: [[1, a.url]], tls: material(ca, issueMemberCert(ca, { commonName: 'm2', ...hosts })) });
+    await until('a heartbeat from 1 to reach 2 over TLS', a.transport, hb(1, 2, 5), () => b.got.length > 0, 30_000);
+    await until('a heartbeat from 2 to reach 1 over TLS', b.transport, hb(2, 1, 6), () => a.got.length > 0, 30_000);
+    a.transport.send([{ type: 'snap', from: nodeId(1), to: nodeId(2), term: term(3), snapshot: { metadata: { index: logIndex(9), term: term(3), confState: { voters: [nodeId(1), nodeId(2)], learners: [] } }, data: new Uint8Array(0) } }]);
+    const snap = await waitFor('the snapshot at 2 over gRPC on the same TLS port', () => b.got.find((m) => m.type === 'snap'), { timeoutMs: 30_000 });
+    expect(snap.type === 'snap' && [...snap.snapshot.data]).toStrictEqual([1, 2, 3, 4]);
+    // A member whose certificate another CA signed: refused in the handshake, nothing delivered.
+    const n = b.got.length;
+    const foreign = await member({ id: 3, port: base + 2, peers: [[2, b.url]], tls: material(ca, issueMemberCert(other, { commonName: 'm3', ...hosts })) });
+    await waitFor('the foreign member to be refused', () => {
+      foreign.transport.send([hb(3, 2)]);
+      return b.refused.length > 0 && foreign.unreachable.includes(nodeId(2));
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    expect(b.refused[0]).toMatch(/certificate is not signed by the trusted CA/);
+    expect(b.got.slice(n).filter((m) => m.from === nodeId(3))).toEqual([]);
+  }, 120_000);
 });
