@@ -124,6 +124,11 @@ export interface DriverOptions<R> {
   readonly tracer?: RaftTracer;
 }
 
+/** stoppedError is the rejection of everything a stopped member cannot finish. */
+function stoppedError(): ProposalError {
+  return new ProposalError('stopped', NO_NODE, 'The member is shutting down; retry on another member');
+}
+
 interface Pending<R> {
   readonly term: Term;
   readonly resolve: (r: R) => void;
@@ -162,6 +167,8 @@ export class RaftDriver<R> {
   readonly #incarnation: Uint8Array;
   #ticker: Disposable | null = null;
   #running = false;
+  /** #halted is set for good by stop() or a fatal I/O error: new requests are refused at once. */
+  #halted = false;
   #looping = false;
   #scheduled = false;
   #readSeq = 0;
@@ -199,22 +206,22 @@ export class RaftDriver<R> {
   /** stop halts the loop and fails everything pending. */
   stop(): void {
     this.#running = false;
+    this.#halted = true;
     this.#ticker?.dispose();
     this.#ticker = null;
     for (const [i, p] of this.#pending) {
       p.timer.dispose();
-      p.reject(new ProposalError('stopped', NO_NODE, 'The member is shutting down; retry on another member'));
+      p.reject(stoppedError());
       this.#pending.delete(i);
     }
-    const stopped = (): ProposalError => new ProposalError('stopped', NO_NODE, 'The member is shutting down; retry on another member');
     for (const [k, g] of this.#reads) {
       g.timer.dispose();
-      for (const w of g.waiters) w.reject(stopped());
+      for (const w of g.waiters) w.reject(stoppedError());
       this.#reads.delete(k);
     }
-    for (const w of this.#readQueue) w.reject(stopped());
-    for (const x of this.#submitQueue) x.reject(stopped());
-    for (const w of this.#appliedWaiters) w.reject(stopped());
+    for (const w of this.#readQueue) w.reject(stoppedError());
+    for (const x of this.#submitQueue) x.reject(stoppedError());
+    for (const w of this.#appliedWaiters) w.reject(stoppedError());
     this.#readQueue = [];
     this.#submitQueue = [];
     this.#appliedWaiters = [];
@@ -254,11 +261,13 @@ export class RaftDriver<R> {
    * happened in time.
    */
   propose(data: Uint8Array): Promise<R> {
+    if (this.#halted) return Promise.reject(stoppedError());
     return this.#track(this.#o.node.propose(data));
   }
 
   /** proposeConfChange offers a membership change and resolves once it applies. */
   proposeConfChange(cc: ConfChange): Promise<R> {
+    if (this.#halted) return Promise.reject(stoppedError());
     return this.#track(this.#o.node.proposeConfChange(cc));
   }
 
@@ -284,6 +293,7 @@ export class RaftDriver<R> {
    * same event-loop turn share one ReadIndex round (one heartbeat broadcast on the leader).
    */
   readIndex(timeoutMs = 5_000, trace?: (key: string) => void): Promise<LogIndex> {
+    if (this.#halted) return Promise.reject(stoppedError());
     return new Promise<LogIndex>((resolve, reject) => {
       this.#readQueue.push({ resolve: (index) => void this.waitApplied(index).then(() => resolve(index), reject), reject, timeoutMs, trace });
       this.#schedule();
@@ -297,6 +307,7 @@ export class RaftDriver<R> {
    * event-loop turn travel together.
    */
   submit(data: Uint8Array): Promise<void> {
+    if (this.#halted) return Promise.reject(stoppedError());
     return new Promise<void>((resolve, reject) => {
       this.#submitQueue.push({ data, resolve, reject });
       this.#schedule();
@@ -348,7 +359,7 @@ export class RaftDriver<R> {
   /** waitApplied resolves once the state machine has applied `index`; it rejects if the member stops first. */
   waitApplied(index: number): Promise<void> {
     if (this.#applied >= index) return Promise.resolve();
-    if (!this.#running) return Promise.reject(new ProposalError('stopped', NO_NODE, 'The member is shutting down; retry on another member'));
+    if (!this.#running) return Promise.reject(stoppedError());
     return new Promise((resolve, reject) => this.#appliedWaiters.push({ index, resolve, reject }));
   }
 
@@ -392,6 +403,7 @@ export class RaftDriver<R> {
       }
     } catch (err) {
       this.#running = false;
+      this.#halted = true;
       this.#ticker?.dispose();
       if (this.#o.onFatal) this.#o.onFatal(err);
       else throw err;

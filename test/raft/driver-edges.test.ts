@@ -190,6 +190,17 @@ describe('RaftDriver stop', () => {
     net.stop();
   });
 
+  it('refuses every request made after stop at once, rather than leaving it hanging', async () => {
+    const net = await threeMembers();
+    const d = net.get(1).driver;
+    d.stop();
+    for (const late of [d.propose(new Uint8Array([1])), d.proposeConfChange({ type: 'add-learner', nodeId: nodeId(4) }), d.submit(new Uint8Array([2])), d.readIndex(1_000)]) {
+      expect((await rejection(late)).reason).toBe('stopped');
+    }
+    expect(net.clock.pendingTimeouts).toBe(0);
+    net.stop();
+  });
+
   it('can be stopped without having started', () => {
     const net = new DriverNet();
     const storage = MemoryStorage.withConf({ voters: [nodeId(1)], learners: [] });
@@ -224,8 +235,9 @@ describe('RaftDriver I/O failure', () => {
     await net.settle();
     await turn();
     expect(fatal).toEqual([boom]);
-    // No longer running: a read is refused at once rather than left hanging.
+    // No longer running: requests are refused at once rather than left hanging.
     await expect(m.driver.waitApplied(99)).rejects.toThrow(/shutting down/);
+    expect((await rejection(m.driver.submit(new Uint8Array([1])))).reason).toBe('stopped');
     net.stop();
   });
 });
