@@ -196,24 +196,21 @@ export class Backend {
     return { revs: out, truncated };
   }
 
-  /** scanAllRevs calls `fn` for every key-bucket entry on disk in revision order and returns the highest main revision (0 if none). */
-  scanAllRevs(fn: (rev: StoredRev) => void): number {
+  /**
+   * scanKeyBucketRows hands every key-bucket row on disk to `fn` in revision order, up to
+   * `batch` rows (k0, v0, k1, v1, …) at a time (the index rebuild; see rebuild.ts).
+   */
+  scanKeyBucketRows(batch: number, fn: (rows: Buffer[]) => void): void {
     const cursor = this.#db.scan(Buffer.of(KEY_PREFIX), Buffer.of(KEY_PREFIX + 1));
-    let last = 0;
     try {
       for (;;) {
-        const rows = cursor.next(SCAN_BATCH);
+        const rows = cursor.next(batch);
         if (rows.length === 0) break;
-        for (let i = 0; i < rows.length; i += 2) {
-          const { main, sub, tombstone } = parseRevKey(rows[i] as Buffer);
-          fn({ main, sub, tombstone, value: rows[i + 1] as Buffer });
-          last = main;
-        }
+        fn(rows);
       }
     } finally {
       cursor.close();
     }
-    return last;
   }
 
   /** auxPut buffers a write (or, with null, a delete) in an auxiliary bucket. */

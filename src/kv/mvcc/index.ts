@@ -8,7 +8,7 @@
  */
 
 export { MvccStore } from './store.js';
-export type { CommitOptions, Disposable, MvccStoreOptions, ReadEventsResult, StoreListener } from './store.js';
+export type { CommitOptions, Disposable, MvccStoreOptions, ReadEventsResult, RecoveryStats, StoreListener } from './store.js';
 export { SnapshotError } from './maintenance.js';
 export type { HashKVResult, MvccSnapshot, SnapshotSource } from './maintenance.js';
 export { CodecError, decodeKeyValue, encodeKeyValue } from './codec.js';

@@ -53,6 +53,25 @@ export class TreeIndex {
     this.#minBlock = Math.max(1, Math.floor(this.#load / 4));
   }
 
+  /**
+   * appendGreatest adds a KeyIndex whose key is greater than every key held, without a search:
+   * the last block fills to LOAD entries (room to grow before a split), then a new one starts.
+   * Its live count is not kept: call recountLive when done.
+   */
+  appendGreatest(entry: KeyIndex): void {
+    const last = this.#blocks.length - 1;
+    const block = this.#blocks[last];
+    if (block === undefined || block.length >= this.#load) {
+      this.#blocks.push([entry]);
+      this.#maxes.push(entry.key);
+      this.#live.push(0);
+    } else {
+      block.push(entry);
+      this.#maxes[last] = entry.key;
+    }
+    this.#size++;
+  }
+
   /** size is the number of keys held (live or with only tombstones left). */
   get size(): number {
     return this.#size;
