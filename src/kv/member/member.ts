@@ -210,25 +210,52 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     compactedRevision: () => parts.store?.compactedRevision ?? 0,
     keys: () => parts.store?.keyCount ?? 0,
   });
+  // The MVCC store's index rebuild (its scan on a worker thread for a large store) runs while
+  // this thread replays the WAL. NB: a failure of either closes the other before it is reported.
+  const storeOpening = MvccStore.open(join(dir, 'db'));
+  storeOpening.catch(() => undefined); // observed below; not an unhandled rejection meanwhile
+  const closeStoreQuietly = (): Promise<void> => storeOpening.then((s) => s.close(), () => undefined);
   // NB: once the WAL exists it says who this member is (as etcd, which ignores --initial-cluster*
   // then): a member that joined has the ID the cluster assigned, not the one its flags derive.
-  const { wal, state } = await Wal.open(walDir, {
-    ...(freshWal ? { metadata: encodeWalMeta(meta) } : {}),
-    syncOffLoop: true,
-    preallocate: WAL_PREALLOCATE_BYTES,
-    onSyncDuration: (s) => metrics.observeWalFsync(s),
-  });
+  const walStarted = performance.now();
+  let opened: Awaited<ReturnType<typeof Wal.open>>;
+  try {
+    opened = await Wal.open(walDir, {
+      ...(freshWal ? { metadata: encodeWalMeta(meta) } : {}),
+      syncOffLoop: true,
+      preallocate: WAL_PREALLOCATE_BYTES,
+      onSyncDuration: (s) => metrics.observeWalFsync(s),
+    });
+  } catch (err: unknown) {
+    await closeStoreQuietly();
+    throw err;
+  }
+  const { wal, state } = opened;
+  const walMs = performance.now() - walStarted;
   if (state.repairedTail !== null) log.warn({ repaired: state.repairedTail }, 'cut a torn write from the end of the WAL');
   let walMeta: WalMeta;
   try {
     walMeta = checkIdentity(decodeWalMeta(state.metadata, walDir), freshWal, cfg, { memberId: id, clusterId });
   } catch (err: unknown) {
-    await wal.close();
+    await Promise.all([wal.close(), closeStoreQuietly()]);
     throw err;
   }
   // NB: the store keeps its files in <dir>/snap itself.
   const snapStore = new SnapshotStore(dir);
-  const store = await MvccStore.open(join(dir, 'db'));
+  let store: MvccStore;
+  try {
+    store = await storeOpening;
+  } catch (err: unknown) {
+    await wal.close();
+    throw err;
+  }
+  {
+    const r = store.recovery;
+    log.info(
+      { walMs: Math.round(walMs), walEntries: state.entries.length, indexMs: Math.round(r.ms), indexVia: r.via, revisions: r.revisions, keys: r.keys, sinceProcessStartMs: Math.round(performance.now()) },
+      'recovered the WAL and the MVCC state',
+    );
+  }
   store.setCommitObserver((s) => metrics.observeBackendCommit(s));
   parts.store = store;
   const fresh = state.hardState.term === 0 && state.entries.length === 0 && state.snapshot === null;
@@ -477,7 +504,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   }
   listeners.push(...peerListeners);
   driver.start();
-  log.info({ id: myId.toString(16), cluster: myCluster, client: cfg.listenClientURLs, peer: cfg.listenPeerURLs }, 'member started');
+  log.info({ id: myId.toString(16), cluster: myCluster, client: cfg.listenClientURLs, peer: cfg.listenPeerURLs, sinceProcessStartMs: Math.round(performance.now()) }, 'member started');
 
   // Publish our name and client URLs through the log so MemberList and forwarding know them.
   const publisher = setInterval(() => {
