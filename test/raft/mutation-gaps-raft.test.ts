@@ -130,11 +130,13 @@ describe('settings and restart (raft.ts constructor)', () => {
 
   it('maxLearnerLag: a learner further behind than the setting is not promoted', () => {
     const s = MemoryStorage.withConf(conf([1, 2, 3], [4]));
-    const r = rawNode(s, { preVote: false, maxLearnerLag: 0 });
+    const r = rawNode(s, { preVote: false, maxLearnerLag: 1 });
     elect(r, s);
+    r.propose(enc.encode('x'));
+    drainRaw(r, s);
     const got = r.proposeConfChange({ type: 'promote', nodeId: id(4) });
     expect(got).toMatchObject({ ok: false, reason: 'invalid-conf-change' });
-    expect(got.ok === false && 'detail' in got && /not caught up yet \(at 0 of 1\)/.test(String(got.detail))).toBe(true);
+    expect(got.ok === false && 'detail' in got && /not caught up yet \(at 0 of 2\)/.test(String(got.detail))).toBe(true);
   });
 
   it('maxInflightMsgs bounds the unacknowledged appends to a replicating follower', () => {
@@ -648,6 +650,19 @@ describe('appends and snapshots at a follower (§5.3, §7)', () => {
     expect(n.readies.flatMap((r) => r.droppedProposals)).toEqual([{ index: 3, term: 2 }]);
   });
 
+  it('a committed entry that a snapshot covers is never reported dropped', () => {
+    const n = deposed(); // entries 1 (term 1), 2 (no-op) and 3 ("x") of term 2
+    n.raft.proposeBatch([enc.encode('y'), enc.encode('z')]); // 4 and 5, never replicated
+    n.drain();
+    // The next leader committed 1..3 as they are, then its own no-op at 4; its snapshot ends there.
+    n.raft.step(snap(3, 4, 3));
+    n.drain();
+    expect(n.status()).toMatchObject({ role: 'follower', lastIndex: 4, commit: 4 });
+    const dropped = n.readies.flatMap((r) => r.droppedProposals);
+    expect(dropped).toContainEqual({ index: 5, term: 2 });
+    expect(dropped.filter((d) => d.index <= 3)).toEqual([]);
+  });
+
   it('a deposed leader whose entries past a snapshot are discarded reports those proposals dropped', () => {
     const n = deposed();
     n.raft.step(snap(3, 2, 3));
@@ -883,6 +898,29 @@ describe('messages a correct peer never sends', () => {
       expect(n.drain(), m.type).toEqual([]);
     }
     expect(n.status()).toEqual(before);
+  });
+
+  it('a candidate ignores same-term messages that only a leader or its followers exchange', () => {
+    const n = new PaperNode(1);
+    n.raft.campaign();
+    n.drain();
+    const before = n.status();
+    expect(before).toMatchObject({ role: 'candidate', term: 1 });
+    const base = { from: id(2), to: id(1), term: term(1) } as const;
+    const stray: Message[] = [
+      { ...base, type: 'timeout-now' },
+      { ...base, type: 'app-resp', index: logIndex(1), reject: false, rejectHint: logIndex(0), logTerm: term(0) },
+      { ...base, type: 'heartbeat-resp', context: null },
+      { ...base, type: 'read-index', context: enc.encode('r') },
+      { ...base, type: 'read-index-resp', index: logIndex(1), context: enc.encode('r') },
+      { ...base, type: 'prop', entries: makeEntries([0]) },
+    ];
+    for (const m of stray) {
+      n.raft.step(m);
+      expect(n.drain(), m.type).toEqual([]);
+    }
+    expect(n.status()).toEqual(before);
+    expect(n.readStates).toEqual([]);
   });
 
   it('a leader ignores responses from a node outside its configuration (e.g. one just removed)', () => {
