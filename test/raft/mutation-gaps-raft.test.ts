@@ -139,6 +139,16 @@ describe('settings and restart (raft.ts constructor)', () => {
     expect(got.ok === false && 'detail' in got && /not caught up yet \(at 0 of 2\)/.test(String(got.detail))).toBe(true);
   });
 
+  it('maxLearnerLag 0: a learner that holds the leader\'s whole log is promoted', () => {
+    const s = MemoryStorage.withConf(conf([1, 2, 3], [4]));
+    const r = rawNode(s, { preVote: false, maxLearnerLag: 0 });
+    elect(r, s);
+    r.step({ type: 'app-resp', from: id(4), to: id(1), term: term(1), index: logIndex(1), reject: false, rejectHint: logIndex(0), logTerm: term(0) });
+    drainRaw(r, s);
+    expect(r.matchOf(id(4))).toBe(1);
+    expect(r.proposeConfChange({ type: 'promote', nodeId: id(4) })).toEqual({ ok: true, index: 2, term: 1 });
+  });
+
   it('maxInflightMsgs bounds the unacknowledged appends to a replicating follower', () => {
     const s = MemoryStorage.withConf(conf([1, 2, 3]));
     const r = rawNode(s, { preVote: false, maxInflightMsgs: 2 });
