@@ -728,6 +728,42 @@ describe('forwarded proposals reaching the leader', () => {
   });
 });
 
+describe('what a leader may send before its Ready is persisted (thesis §10.2.1)', () => {
+  /** early lists the types of the Ready's messages that may leave at once, and checks none waits for the fsync. */
+  function early(n: PaperNode): string[] {
+    const rd = n.raft.ready();
+    expect(rd.messagesAfterPersist).toEqual([]);
+    n.raft.advance(rd);
+    return rd.messages.map((m) => m.type);
+  }
+
+  it('heartbeats, TimeoutNow and read answers leave at once', () => {
+    const net = threeNodes();
+    const leader = net.node(1);
+    leader.raft.tick();
+    expect(early(leader)).toEqual(['heartbeat', 'heartbeat']);
+    const ctx = enc.encode('r');
+    leader.raft.step({ type: 'read-index', from: id(2), to: id(1), term: term(1), context: ctx });
+    expect(early(leader)).toEqual(['heartbeat', 'heartbeat']);
+    leader.raft.step({ type: 'heartbeat-resp', from: id(3), to: id(1), term: term(1), context: ctx });
+    expect(early(leader)).toEqual(['read-index-resp']);
+    leader.raft.transferLeader(id(3));
+    expect(early(leader)).toEqual(['timeout-now']);
+  });
+
+  it('a snapshot leaves at once', () => {
+    const net = threeNodes();
+    net.drop = (m) => m.to === 3 || m.from === 3;
+    net.act(1, (r) => void r.propose(enc.encode('x')));
+    const leader = net.node(1);
+    leader.storage.createSnapshot(logIndex(2), conf([1, 2, 3]), new Uint8Array([1]));
+    leader.storage.compact(logIndex(2));
+    leader.raft.reportUnreachable(id(3)); // back to probing from its match (1), which is compacted
+    leader.raft.step({ type: 'heartbeat-resp', from: id(3), to: id(1), term: term(1), context: null });
+    expect(early(leader)).toEqual(['snap']);
+  });
+});
+
 describe('proposals refused or empty', () => {
   it('an empty batch appends nothing and names the last index and the term', () => {
     const net = threeNodes();
