@@ -222,7 +222,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   try {
     opened = await Wal.open(walDir, {
       ...(freshWal ? { metadata: encodeWalMeta(meta) } : {}),
-      syncOffLoop: true,
+      blockingIO: true,
       preallocate: WAL_PREALLOCATE_BYTES,
       onSyncDuration: (s) => metrics.observeWalFsync(s),
     });

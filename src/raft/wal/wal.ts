@@ -49,8 +49,9 @@ export interface WalOptions {
    * takes tens of microseconds) and runs its fdatasync on libuv's thread pool, so the loop keeps
    * receiving and sending while the batch becomes durable — a leader's appends and replies leave
    * during its sync instead of after it. save() still resolves only after that fdatasync
-   * returned. On a loaded 2-core machine this beat both blockingIO and a dedicated sync thread
-   * (bench/wal/sync-methods.ts). Takes precedence over blockingIO.
+   * returned. It beat blockingIO while the peer link was HTTP/2 (whose writes leave from a later
+   * loop turn, so a blocking sync held the leader's appends back), not over the raw TCP link;
+   * members use blockingIO (README, Choices). Takes precedence over blockingIO.
    */
   readonly syncOffLoop?: boolean;
   /**
