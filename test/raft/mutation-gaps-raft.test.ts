@@ -870,6 +870,40 @@ describe('leader transfer (thesis §3.10)', () => {
     expect(net.node(1).raft.hasReady()).toBe(false);
   });
 
+  it('a removed leader whose successor lags sends it the log first, and TimeoutNow once it has caught up', () => {
+    const s = MemoryStorage.withConf(conf([1, 2, 3]));
+    const r = rawNode(s, { preVote: false });
+    elect(r, s);
+    expect(r.proposeConfChange({ type: 'remove', nodeId: id(1) }).ok).toBe(true); // index 2
+    expect(r.propose(enc.encode('x')).ok).toBe(true); // index 3
+    drainRaw(r, s);
+    const ack = (index: number): Message => ({ type: 'app-resp', from: id(2), to: id(1), term: term(1), index: logIndex(index), reject: false, rejectHint: logIndex(0), logTerm: term(0) });
+    r.step(ack(2)); // commits the removal, which applies while 2 still lacks entry 3
+    const out = drainRaw(r, s);
+    expect(r.confState()).toEqual(conf([2, 3]));
+    expect(r.transferee()).toBe(2);
+    expect(out.filter((m) => m.type === 'timeout-now')).toEqual([]);
+    r.step(ack(3));
+    expect(drainRaw(r, s).filter((m) => m.type === 'timeout-now').map((m) => m.to)).toEqual([2]);
+  });
+
+  it('a conf change applied during a transfer drops the transfer only if it removes the target', () => {
+    for (const [change, kept] of [[{ type: 'remove', nodeId: id(3) }, false], [{ type: 'add-learner', nodeId: id(4) }, true]] as const) {
+      const s = MemoryStorage.withConf(conf([1, 2, 3]));
+      const r = rawNode(s, { preVote: false });
+      elect(r, s);
+      expect(r.proposeConfChange(change).ok).toBe(true); // index 2
+      drainRaw(r, s);
+      expect(r.transferLeader(id(3))).toEqual({ ok: true }); // 3 lags: it is sent the log first
+      drainRaw(r, s);
+      r.step({ type: 'app-resp', from: id(2), to: id(1), term: term(1), index: logIndex(2), reject: false, rejectHint: logIndex(0), logTerm: term(0) });
+      drainRaw(r, s);
+      expect(r.status().applied, change.type).toBe(2);
+      expect(r.transferee(), change.type).toBe(kept ? 3 : NO_NODE);
+      expect(r.propose(enc.encode('y')).ok, change.type).toBe(!kept);
+    }
+  });
+
   it('asking again for the transfer under way is accepted and sends nothing more', () => {
     const net = threeNodes();
     net.drop = (m) => m.type === 'timeout-now';
