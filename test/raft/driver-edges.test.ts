@@ -376,6 +376,9 @@ describe('RaftDriver apply path', () => {
       for (let i = 1; i < after.length; i++) expect(after[i]!).toBeGreaterThan(after[i - 1]!);
       const hs = m.storage.initialState().hardState;
       expect([hs.term, hs.vote, hs.commit]).toEqual([m.driver.status().term, 1, m.driver.applied]);
+      // A Ready that changes no hard state (a read) leaves the stored one alone.
+      await m.driver.readIndex(1_000);
+      expect(m.storage.initialState().hardState).toEqual(hs);
     } finally {
       net.stop();
     }

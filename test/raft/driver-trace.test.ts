@@ -180,6 +180,21 @@ describe('RaftDriver tracing', () => {
     }
   });
 
+  it('traces a round that a sampled and an unsampled read share, and answers both', async () => {
+    const net = await threeMembers();
+    try {
+      const keys: string[] = [];
+      const plain = net.get(2).driver.readIndex(60_000);
+      const traced = net.get(2).driver.readIndex(60_000, (k) => keys.push(k));
+      await net.settle();
+      expect(await plain).toBe(await traced);
+      expect(keys).toHaveLength(1);
+      expectInOrder(stages(net.get(2), keys[0]!), ['read-start', 'read-index-sent@1', 'read-state']);
+    } finally {
+      net.stop();
+    }
+  });
+
   it('marks no proposal the core refused', async () => {
     const net = new Net();
     for (const id of [1, 2, 3]) net.add(id);
