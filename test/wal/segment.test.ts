@@ -8,11 +8,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { LogIndex, NodeId, Term } from '../../src/raft/types.js';
 import { WalCorruptError } from '../../src/raft/wal/errors.js';
 import { FLAG_BEGIN, FLAG_END, encodeRecords, setFlags } from '../../src/raft/wal/record.js';
 import { listDir, parseSegment, segmentName } from '../../src/raft/wal/segment.js';
+
+// readdir hands names back in reverse of the filesystem's order, so listDir's sort is tested
+// whatever order the filesystem happens to return (on many it is already sorted).
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fsp = await importOriginal<typeof import('node:fs/promises')>();
+  return { ...fsp, readdir: async (dir: string) => (await fsp.readdir(dir)).reverse() };
+});
 
 const HS = { term: 1 as Term, vote: 0 as NodeId, commit: 0 as LogIndex };
 const HS_LEN = 16 + 24;
@@ -52,11 +59,11 @@ describe('parseSegment', () => {
 
   it('refuses damage in a segment that is not the last, and damage followed by a later batch', () => {
     const damaged = cat(hs(BOTH), hs(BOTH));
-    damaged[HS_LEN + 20] ^= 1;
+    damaged[HS_LEN + 20] = damaged[HS_LEN + 20]! ^ 1;
     expect(parseSegment(damaged, 'f', true).torn?.reason).toBe('record checksum mismatch');
     expect(() => parseSegment(damaged, 'f', false)).toThrow(/record checksum mismatch in a segment that is not the last/);
     const followed = cat(hs(BOTH), hs(BOTH), hs(BOTH));
-    followed[HS_LEN + 20] ^= 1;
+    followed[HS_LEN + 20] = followed[HS_LEN + 20]! ^ 1;
     expect(() => parseSegment(followed, 'f', true)).toThrow(`record checksum mismatch, yet an intact batch written after it starts at byte offset ${2 * HS_LEN}`);
   });
 
