@@ -421,9 +421,11 @@ export class RaftDriver<R> {
     // caller at the new leader, which this Ready's soft state names.
     const leader = rd.softState?.leader ?? this.#status.leader;
     // The leader's appends may go out while it persists (Raft thesis §10.2.1).
+    // NB: traced before the send: a raw socket write can wake the receiver, which may record its
+    // receipt before this process runs again (on two cores it often does).
     if (rd.messages.length > 0) {
-      o.transport.send(rd.messages);
       t?.sent(rd.messages, tracedNew);
+      o.transport.send(rd.messages);
     }
     // NB: a change of commit index alone is not worth an fsync: after a crash the commit index
     // is learnt again from the leader (and the state machine's applied index bounds it below).
@@ -436,8 +438,8 @@ export class RaftDriver<R> {
     if (rd.hardState !== null) o.storage.setHardState(rd.hardState);
     if (rd.entries.length > 0) o.storage.append(rd.entries);
     if (rd.messagesAfterPersist.length > 0) {
-      o.transport.send(rd.messagesAfterPersist);
       t?.sent(rd.messagesAfterPersist, tracedNew);
+      o.transport.send(rd.messagesAfterPersist);
     }
 
     if (rd.snapshot !== null) {
