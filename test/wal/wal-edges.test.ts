@@ -1,6 +1,8 @@
-// Wal edges the round-trip tests do not reach: option checks and how options combine, recovery
-// refusing a WAL whose segments do not belong together, the counters and the sync-duration hook,
-// and a barrier save that lands in a batch of its own.
+// Wal edges the round-trip tests did not reach (mutation testing showed each): option checks and
+// how options combine, which thread each I/O mode writes and syncs on, preallocated space in every
+// mode, recovery (a fresh log, the torn-tail report, zeros cut on open, segments that do not
+// belong together), segment boundaries and release, the counters, a barrier save in a batch of
+// its own, failing to start a segment, and close waiting for every save.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -147,6 +149,28 @@ describe('Wal recovery', () => {
     expect(plain(state.entries)).toEqual(plain(ents(1, 1, 1)));
     expect(fs.statSync(file).size).toBe(lastStart); // cut away
     await again.close();
+  });
+});
+
+describe('Wal recovery of preallocated space', () => {
+  it('cuts the zeros on open, so a segment finished later holds none (recovery reads it strictly)', async () => {
+    const dir = dirs.make();
+    const { wal } = await Wal.open(dir, { preallocate: 64 * 1024 });
+    await wal.save({ entries: ents(1, 1, 1, 32) });
+    await wal.close();
+    const file = walFiles(dir)[0]!;
+    const { wal: again, state } = await Wal.open(dir, { segmentSize: 2048 });
+    expect(state.repairedTail).toBeNull();
+    expect(fs.statSync(file).size).toBeLessThan(2048);
+    let i = 1;
+    while (again.segmentCount === 1) {
+      i++;
+      await again.save({ entries: ents(i, i, 1, 32) });
+    }
+    await again.close();
+    const { wal: third, state: s3 } = await Wal.open(dir);
+    expect(plain(s3.entries)).toEqual(plain(ents(1, i, 1, 32)));
+    await third.close();
   });
 });
 
