@@ -300,6 +300,28 @@ describe('Wal segment boundaries', () => {
   });
 });
 
+describe('Wal segment headers', () => {
+  // A new segment's header repeats the hard state, so it must be the newest one: replay reads
+  // the header after the records before it, and after a release the header is all there is.
+  it('gives a new segment the hard state of the save before it, so recovery ends on it', async () => {
+    const dir = dirs.make();
+    const first = await Wal.open(dir, { segmentSize: 300 });
+    await first.wal.save({ hardState: hs(1, 1, 0), entries: ents(1, 1, 1, 32) });
+    await first.wal.close();
+    const { wal, state } = await Wal.open(dir, { segmentSize: 300 });
+    expect(state.hardState).toEqual(hs(1, 1, 0));
+    await wal.save({ hardState: hs(2, 2, 1), entries: ents(2, 12, 2, 32) });
+    expect(wal.segmentCount).toBe(1);
+    await wal.save({ entries: ents(13, 13, 2, 32) }); // past segmentSize: this save starts segment 2
+    expect(wal.segmentCount).toBe(2);
+    await wal.close();
+    const again = await Wal.open(dir);
+    expect(again.state.hardState).toEqual(hs(2, 2, 1));
+    expect(again.state.entries).toHaveLength(13);
+    await again.wal.close();
+  });
+});
+
 describe('Wal with preallocate, in every mode', () => {
   for (const opts of [{}, { blockingIO: true }, { syncOffLoop: true }] as const) {
     it(`${JSON.stringify(opts)}: zeros exactly preallocate bytes ahead, and extends only when a batch would pass them`, async () => {
@@ -361,6 +383,7 @@ describe('Wal failures to start a segment', () => {
     const err = await wal.save({ entries: ents(1, 1, 1) }).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(WalIoError);
     expect((err as Error).message).toMatch(/^WAL create failed on .*\.wal\.tmp: /);
+    expect((err as Error).cause).toMatchObject({ code: 'EISDIR' }); // the system's error, kept for the log
     await expect(wal.save({ entries: ents(1, 1, 1) })).rejects.toBe(err);
     await wal.close();
   });
@@ -374,6 +397,7 @@ describe('Wal failures to start a segment', () => {
     const err = await wal.save({ entries: ents(1, 1, 1) }).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(WalIoError);
     expect((err as Error).message).toMatch(/^WAL segment creation failed on .*0000000000000001-0000000000000001\.wal: /);
+    expect(['EISDIR', 'ENOTEMPTY', 'EEXIST']).toContain(((err as Error).cause as NodeJS.ErrnoException).code);
     await wal.close();
   });
 });
