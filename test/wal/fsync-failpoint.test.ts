@@ -2,7 +2,7 @@
 // the WAL takes no more; armed `stall`, a save settles only once the stall is lifted; and the
 // member's failpoints file is parsed strictly.
 import { afterEach, describe, expect, it } from 'vitest';
-import { FsyncFailpointError, setFsyncFailpoint, stalledSyncs, Wal, WalIoError } from '../../src/raft/wal/index.js';
+import { FsyncFailpointError, fsyncFailpointMode, fsyncGate, setFsyncFailpoint, stalledSyncs, Wal, WalIoError } from '../../src/raft/wal/index.js';
 import { parseFailpoints } from '../../src/kv/member/failpoints.js';
 import { TempDirs, ents, hs, plain } from './helpers.js';
 
@@ -86,6 +86,36 @@ describe('fsync failpoint', () => {
     setFsyncFailpoint('fail');
     await expect(save).rejects.toBeInstanceOf(WalIoError);
     await wal.close();
+  });
+
+  it('says its mode, tells of the first held sync only, and keeps holding when stall is armed again', async () => {
+    expect(fsyncFailpointMode()).toBeNull();
+    expect(fsyncGate('wal')).toBeNull();
+    const heard: string[] = [];
+    setFsyncFailpoint('stall', { onHold: (what) => heard.push(what) });
+    expect(fsyncFailpointMode()).toBe('stall');
+    const first = fsyncGate('segment 1');
+    const second = fsyncGate('segment 2');
+    expect(heard).toEqual(['segment 1']); // a log line when progress stops, not one per sync
+    setFsyncFailpoint('stall');
+    expect(stalledSyncs()).toBe(2);
+    expect(await settledYet(first!)).toBe(false);
+    setFsyncFailpoint(null);
+    expect(fsyncFailpointMode()).toBeNull();
+    await expect(Promise.all([first, second])).resolves.toEqual([undefined, undefined]);
+    expect(stalledSyncs()).toBe(0);
+  });
+
+  it('fails a sync with an error shaped like a failing disk: EIO, named, saying what and that it was injected', async () => {
+    setFsyncFailpoint('fail');
+    expect(fsyncFailpointMode()).toBe('fail');
+    const err = await fsyncGate('wal segment 3')!.then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(FsyncFailpointError);
+    expect(err).toMatchObject({
+      name: 'FsyncFailpointError',
+      code: 'EIO',
+      message: 'EIO: i/o error, fsync of wal segment 3 (injected by the test-only fsync failpoint)',
+    });
   });
 
   it('reads the failpoints file strictly', () => {
