@@ -25,6 +25,11 @@ class Model {
   baseTerm = 0;
   terms: number[] = []; // terms[k] is the term of index base + 1 + k
 
+  /** runs is how many maximal stretches of one term the entries after the snapshot form. */
+  get runs(): number {
+    return this.terms.filter((t, k) => k === 0 || this.terms[k - 1] !== t).length;
+  }
+
   get last(): number {
     return this.base + this.terms.length;
   }
@@ -72,6 +77,7 @@ class Model {
 function expectSame(shape: LogShape, model: Model): void {
   expect(shape.base).toBe(model.base);
   expect(shape.lastIndex).toBe(model.last);
+  expect(shape.runCount, 'term runs held').toBe(model.runs);
   for (let i = Math.max(0, model.base - 2); i <= model.last + 2; i++) {
     expect(shape.termAt(i), `term at ${i}`).toBe(model.termAt(i));
   }
@@ -104,7 +110,7 @@ function placed(s: Save, model: Model): { snap: SnapshotMetadata | null; entries
 }
 
 describe('LogShape against a one-term-per-index model', () => {
-  it('plans, refuses and applies every save as the model does, and answers termAt alike', () => {
+  it('plans, refuses and applies every save as the model does, answers termAt alike, and holds one run per change of term', () => {
     let refused = 0;
     let applied = 0;
     let resets = 0;

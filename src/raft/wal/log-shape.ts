@@ -45,6 +45,14 @@ export class LogShape {
     return this.#last;
   }
 
+  /**
+   * runCount is how many term runs the shape holds: one per change of term among the entries
+   * after the snapshot, which is all its memory grows with.
+   */
+  get runCount(): number {
+    return this.#runStart.length;
+  }
+
   /** termAt returns the term of the entry at `i`, the snapshot's term at `base`, or undefined outside. */
   termAt(i: number): number | undefined {
     if (i === this.#base) return this.#baseTerm;
