@@ -357,21 +357,23 @@ describe('Wal with preallocate, in every mode', () => {
     });
   }
 
-  it('syncOffLoop syncs the zeroed space through the injected sync too', async () => {
-    const dir = dirs.make();
-    let calls = 0;
-    const sync = async (fd: number): Promise<void> => {
-      calls++;
-      await fdatasync(fd);
-    };
-    const { wal } = await Wal.open(dir, { syncOffLoop: true, preallocate: 4096, sync });
-    await wal.save({ entries: ents(1, 1, 1) });
-    expect(calls).toBe(2); // the zeros, then the batch
-    await wal.save({ entries: ents(2, 2, 1) });
-    expect(calls).toBe(3);
-    expect(wal.stats.syncs).toBe(2);
-    await wal.close();
-  });
+  for (const mode of [{ syncOffLoop: true }, {}] as const) {
+    it(`syncs the zeroed space through the injected sync too (${mode.syncOffLoop ? 'syncOffLoop' : 'thread pool'})`, async () => {
+      const dir = dirs.make();
+      let calls = 0;
+      const sync = async (fd: number): Promise<void> => {
+        calls++;
+        await fdatasync(fd);
+      };
+      const { wal } = await Wal.open(dir, { ...mode, preallocate: 4096, sync });
+      await wal.save({ entries: ents(1, 1, 1) });
+      expect(calls).toBe(2); // the zeros, then the batch
+      await wal.save({ entries: ents(2, 2, 1) });
+      expect(calls).toBe(3);
+      expect(wal.stats.syncs).toBe(2);
+      await wal.close();
+    });
+  }
 });
 
 describe('Wal failures to start a segment', () => {

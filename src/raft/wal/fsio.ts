@@ -60,7 +60,8 @@ export async function writevAll(fd: number, bufs: readonly Uint8Array[], positio
   for (const b of bufs) total += b.byteLength;
   let done = 0;
   let rest: readonly Uint8Array[] = bufs;
-  // NB: node splits nothing for us, so cap each call at IOV_MAX buffers.
+  // NB: libuv writes at most IOV_MAX buffers per call and reports the rest as a short write;
+  // capping each call here keeps that visible instead of relying on it.
   while (done < total) {
     const chunk = rest.length > IOV_MAX ? rest.slice(0, IOV_MAX) : rest;
     const n = await writev(fd, chunk, position + done);

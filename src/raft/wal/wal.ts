@@ -400,7 +400,6 @@ export class Wal {
     this.#durable = batch.post!;
   }
 
-  /** Starts the next segment; the current one's last batch is already synced. */
   /** #extend writes zeros up to `to` and syncs them, so later batches need no size change. */
   async #extend(to: number): Promise<void> {
     const file = this.#currentFile();
@@ -414,7 +413,7 @@ export class Wal {
         await this.#sync(this.#fd);
       } else {
         await writevAll(this.#fd, [zeros], this.#allocatedTo);
-        await fdatasync(this.#fd);
+        await this.#sync(this.#fd);
       }
     } catch (err) {
       throw new WalIoError('preallocate', file, { cause: err });
@@ -422,6 +421,7 @@ export class Wal {
     this.#allocatedTo = to;
   }
 
+  /** Starts the next segment; the current one's last batch is already synced. */
   async #cut(): Promise<void> {
     if (this.#allocatedTo > this.#segBytes) {
       // A segment that is not the last must end at its last batch (recovery reads it strictly).
