@@ -128,9 +128,13 @@ export class CodecError extends Error {
   }
 }
 
-class Reader {
+/**
+ * FieldReader reads protobuf fields at a moving position. It allocates nothing itself, so one
+ * can be reused across buffers (`buf` and `pos` are set directly; rebuild.ts does so per row).
+ */
+export class FieldReader {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  constructor(public buf: Uint8Array) {}
 
   /** number reads a varint as a number; exact below 2^53. */
   number(): number {
@@ -162,14 +166,16 @@ class Reader {
     throw new CodecError('KeyValue: varint longer than 10 bytes');
   }
 
-  bytes(): Buffer {
+  /** span reads a length-delimited field's length and moves past it; returns where it starts. */
+  span(): number {
     const len = this.number();
     const start = this.pos;
     this.pos += len;
     if (this.pos > this.buf.length) throw new CodecError('KeyValue: truncated bytes field');
-    return this.buf.subarray(start, this.pos);
+    return start;
   }
 
+  /** skip moves past a field of an unknown tag. */
   skip(wireType: number): void {
     switch (wireType) {
       case 0:
@@ -179,7 +185,7 @@ class Reader {
         this.pos += 8;
         return;
       case 2:
-        this.bytes();
+        this.span();
         return;
       case 5:
         this.pos += 4;
@@ -190,9 +196,15 @@ class Reader {
   }
 }
 
+/** bytesField reads a length-delimited field as a view into `buf`. */
+function bytesField(r: FieldReader, buf: Buffer): Buffer {
+  const start = r.span();
+  return buf.subarray(start, r.pos);
+}
+
 /** decodeKeyValue decodes mvccpb.KeyValue bytes; key and value are views into `buf`. */
 export function decodeKeyValue(buf: Buffer): KeyValue {
-  const r = new Reader(buf);
+  const r = new FieldReader(buf);
   let key = EMPTY;
   let value = EMPTY;
   let create = 0;
@@ -203,7 +215,7 @@ export function decodeKeyValue(buf: Buffer): KeyValue {
     const tag = r.number();
     switch (tag) {
       case 0x0a:
-        key = r.bytes();
+        key = bytesField(r, buf);
         break;
       case 0x10:
         create = r.number();
@@ -215,7 +227,7 @@ export function decodeKeyValue(buf: Buffer): KeyValue {
         version = r.number();
         break;
       case 0x2a:
-        value = r.bytes();
+        value = bytesField(r, buf);
         break;
       case 0x30:
         lease = r.int64();
@@ -238,7 +250,7 @@ export interface KeyValueHeader {
 
 /** decodeKeyValueHeader decodes everything but the value, with the key as a latin1 string. */
 export function decodeKeyValueHeader(buf: Buffer): KeyValueHeader {
-  const r = new Reader(buf);
+  const r = new FieldReader(buf);
   let key = '';
   let create = 0;
   let version = 0;

@@ -13,7 +13,7 @@
  * few typed arrays that cross threads without copying, and added here with addChunk.
  */
 
-import { CodecError } from './codec.js';
+import { CodecError, FieldReader } from './codec.js';
 import { KeyIndex } from './key-index.js';
 import type { MvccState } from './state.js';
 import { TreeIndex } from './tree-index.js';
@@ -44,41 +44,7 @@ function readUint64BE(buf: Uint8Array, pos: number): number {
   return hi * TWO_32 + lo;
 }
 
-/** VarintReader reads protobuf varints at a moving position without allocating. */
-class VarintReader {
-  buf: Uint8Array = new Uint8Array(0);
-  pos = 0;
-
-  number(): number {
-    const buf = this.buf;
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      const b = buf[this.pos++];
-      if (b === undefined) throw new CodecError('KeyValue: truncated varint');
-      result += (b & 0x7f) * mul;
-      if (b < 0x80) return result;
-      mul *= 128;
-    }
-    throw new CodecError('KeyValue: varint longer than 10 bytes');
-  }
-
-  int64(): bigint {
-    const buf = this.buf;
-    let result = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
-      const b = buf[this.pos++];
-      if (b === undefined) throw new CodecError('KeyValue: truncated varint');
-      result |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) return BigInt.asIntN(64, result);
-      shift += 7n;
-    }
-    throw new CodecError('KeyValue: varint longer than 10 bytes');
-  }
-}
-
-const reader = new VarintReader();
+const reader = new FieldReader(new Uint8Array(0));
 
 /**
  * decodeRow fills `out` from one key-bucket row: the revision from the RocksDB key, the rest
@@ -118,24 +84,7 @@ function decodeRow(k: Uint8Array, v: Uint8Array, out: RevHeader): void {
         lease = r.int64();
         break;
       default:
-        switch (tag % 8) {
-          case 0:
-            r.number();
-            break;
-          case 1:
-            r.pos += 8;
-            break;
-          case 2: {
-            const len = r.number(); // NB: not `r.pos += r.number()`, which adds to the position before the length
-            r.pos += len;
-            break;
-          }
-          case 5:
-            r.pos += 4;
-            break;
-          default:
-            throw new CodecError(`KeyValue: unsupported wire type ${tag % 8}`);
-        }
+        r.skip(tag % 8);
     }
   }
   if (r.pos > v.length || keyEnd > v.length) throw new CodecError('KeyValue: truncated field; the MVCC database is damaged');
