@@ -17,6 +17,7 @@ export interface RawBenchKvOptions {
   readonly key?: string;
   readonly members?: string;
   readonly duration?: string;
+  readonly warmup?: string;
   readonly count?: string;
   readonly heavy?: boolean;
   readonly keys?: string;
@@ -62,6 +63,12 @@ export interface BenchKvOptions {
   readonly workloads: readonly WorkloadName[];
   /** durationMs bounds each phase of a workload in time. */
   readonly durationMs: number;
+  /**
+   * warmupMs is how long each system is driven, unmeasured, before its first workload (puts and
+   * linearizable gets alternating, 4 in flight), so both are measured warm: raftkube's V8 compiles
+   * its hot paths over the first few thousand requests.
+   */
+  readonly warmupMs: number;
   /** count overrides each phase's operation bound (null: the workload's default). */
   readonly count: number | null;
   /** keys is how many keys the memory workload loads. */
@@ -179,6 +186,8 @@ export function validateBenchKvOptions(raw: RawBenchKvOptions): Validated<BenchK
   if (members !== null && members.value % 2 === 0) return { ok: false, error: `--members must be odd (1, 3, 5 or 7) for a clean quorum, got ${members.value}` };
   const duration = Number(raw.duration ?? '10');
   if (!Number.isFinite(duration) || duration <= 0 || duration > 3600) return { ok: false, error: `--duration is seconds per phase, more than 0 and at most 3600 (got "${raw.duration ?? ''}")` };
+  const warmup = Number(raw.warmup ?? '10');
+  if (!Number.isFinite(warmup) || warmup < 0 || warmup > 600) return { ok: false, error: `--warmup is seconds of unmeasured load on each system before it is measured, 0 to 600 (got "${raw.warmup ?? ''}")` };
   const count = raw.count === undefined ? null : intFlag('count', raw.count, 0, 1, 100_000_000);
   if (count !== null && !count.ok) return count;
   const keys = intFlag('keys', raw.keys, 1_000_000, 1, 100_000_000);
@@ -200,6 +209,7 @@ export function validateBenchKvOptions(raw: RawBenchKvOptions): Validated<BenchK
       etcd: runEtcd ? { members: etcdMembers, bin: raw.etcdBin ?? DEFAULT_ETCD_BIN, basePort: basePort.value } : null,
       workloads: workloads.value,
       durationMs: duration * 1000,
+      warmupMs: warmup * 1000,
       count: count === null ? null : count.value,
       keys: keys.value,
       watchers: watchers.value,

@@ -44,6 +44,7 @@ export function registerBenchCommand(program: Command): Command {
     .option('--etcd-only', 'measure a fresh etcd cluster alone (development; no raftkube needed)', false)
     .option('--members <n>', 'size of the etcd cluster (default: the number of raftkube endpoints; 3 with --etcd-only)')
     .option('--duration <seconds>', 'time bound of each phase', '10')
+    .option('--warmup <seconds>', 'unmeasured load on each system before its first workload (puts and gets, 4 in flight), the same for both; 0 for none', '10')
     .option('--count <n>', 'operation bound of each phase (default: per workload)')
     .option('--cacert <file>', "CA that signed raftkube's https:// members (etcdctl's flag; a cluster file brings its own)")
     .option('--cert <file>', 'client certificate for members that demand one (--client-cert-auth)')
@@ -84,7 +85,7 @@ async function benchKv(o: Parameters<typeof runBenchKv>[0], raw: RawBenchKvOptio
   }
   const m = report.meta;
   const out: string[] = [];
-  out.push(`raftkube bench kv — ${m.members} member${m.members === 1 ? '' : 's'}, ${m.cpus} cores, ${m.memGiB} GiB, node ${m.node}${m.etcdVersion === null ? '' : `, etcd ${m.etcdVersion}`}, ${m.durationS} s per phase, 256-byte values`);
+  out.push(`raftkube bench kv — ${m.members} member${m.members === 1 ? '' : 's'}, ${m.cpus} cores, ${m.memGiB} GiB, node ${m.node}${m.etcdVersion === null ? '' : `, etcd ${m.etcdVersion}`}, ${m.durationS} s per phase after a ${m.warmupS} s warm-up of each system, 256-byte values`);
   out.push('');
   out.push(formatTable(report.rows));
   const notes = formatNotes(report.results);

@@ -69,6 +69,7 @@ describe('validateBenchKvOptions', () => {
     expect(v.value.etcd).toEqual({ members: null, bin: '/usr/bin/etcd', basePort: 42379 });
     expect(v.value.raftkube).toBe(true);
     expect(v.value.durationMs).toBe(10_000);
+    expect(v.value.warmupMs).toBe(10_000);
     expect(v.value.keys).toBe(1_000_000);
     expect(v.value.watchers).toBe(100);
   });
@@ -118,6 +119,8 @@ describe('validateBenchKvOptions', () => {
     [{ endpoints: '127.0.0.1:1', members: 'three' }, /--members must be a whole number/],
     [{ endpoints: '127.0.0.1:1', duration: '0' }, /--duration/],
     [{ endpoints: '127.0.0.1:1', duration: 'soon' }, /--duration/],
+    [{ endpoints: '127.0.0.1:1', warmup: '-1' }, /--warmup/],
+    [{ endpoints: '127.0.0.1:1', warmup: 'a while' }, /--warmup/],
     [{ endpoints: '127.0.0.1:1', count: '-5' }, /--count/],
     [{ etcdOnly: true, endpoints: '127.0.0.1:1' }, /--etcd-only/],
     [{ etcdOnly: true, etcdBasePort: '80' }, /--etcd-base-port/],
