@@ -259,9 +259,8 @@ export function decodeKeyValueHeader(buf: Buffer): KeyValueHeader {
     const tag = r.number();
     switch (tag) {
       case 0x0a: {
-        const len = r.number();
-        key = buf.toString('latin1', r.pos, r.pos + len);
-        r.pos += len;
+        const start = r.span();
+        key = buf.toString('latin1', start, r.pos);
         break;
       }
       case 0x10:

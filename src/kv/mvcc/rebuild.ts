@@ -67,13 +67,10 @@ function decodeRow(k: Uint8Array, v: Uint8Array, out: RevHeader): void {
   while (r.pos < v.length) {
     const tag = r.number();
     switch (tag) {
-      case 0x0a: {
-        const len = r.number();
-        keyStart = r.pos;
-        keyEnd = r.pos + len;
-        r.pos = keyEnd;
+      case 0x0a:
+        keyStart = r.span();
+        keyEnd = r.pos;
         break;
-      }
       case 0x10:
         created = r.number();
         break;
@@ -87,7 +84,7 @@ function decodeRow(k: Uint8Array, v: Uint8Array, out: RevHeader): void {
         r.skip(tag % 8);
     }
   }
-  if (r.pos > v.length || keyEnd > v.length) throw new CodecError('KeyValue: truncated field; the MVCC database is damaged');
+  if (r.pos > v.length) throw new CodecError('KeyValue: truncated field; the MVCC database is damaged');
   out.created = tombstone ? 0 : created;
   out.version = tombstone ? 0 : version;
   out.lease = tombstone ? 0n : lease;
