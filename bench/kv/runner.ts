@@ -253,6 +253,7 @@ async function warmUpSystem(w: Pick<WorkloadContext, 'target' | 'client' | 'pref
     op: (i) => (i % 2 === 0 ? ctx.client.put(`${ctx.prefix}${i}`, ctx.value) : ctx.client.range(`${ctx.prefix}${i - 1}`)),
     quiet: true,
   });
-  await ctx.client.deleteRange(ctx.prefix, prefixEnd(ctx.prefix)).catch(() => undefined);
   w.progress.log(`${w.target.system}: warm-up, ${r.done} requests in ${(r.elapsedMs / 1000).toFixed(1)} s (not measured)`);
+  // Failing to delete only leaves keys behind; say so, as the workloads' clean-up does.
+  await ctx.client.deleteRange(ctx.prefix, prefixEnd(ctx.prefix)).catch((err: unknown) => w.progress.log(`Could not delete ${ctx.prefix}* from ${w.target.system}: ${errorMessage(err)}`));
 }
