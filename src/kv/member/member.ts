@@ -30,6 +30,7 @@ import { clusterService } from '../server/services/cluster-service.js';
 import { backendSize, maintenanceService } from '../server/services/maintenance-service.js';
 import { watchService } from '../server/services/watch-service.js';
 import { authService } from '../server/services/auth-service.js';
+import { earlyUnaryStatus } from '../server/services/early-status.js';
 import { DEFAULT_QUOTA_BACKEND_BYTES, SpaceQuota } from '../server/alarms.js';
 import { EtcdCallError, EtcdClient, stripScheme } from '../client/etcd-client.js';
 import { MemberMetrics, PeerRoundTrips } from '../metrics.js';
@@ -456,7 +457,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   progressTimer.unref();
   const defs = loadProtoDefinitions();
   const grpcOpts = { 'grpc.max_receive_message_length': cfg.maxRequestBytes + CLIENT_MESSAGE_HEADROOM_BYTES, 'grpc.max_send_message_length': -1 };
-  const clientServer = new grpc.Server(grpcOpts);
+  const clientServer = new grpc.Server({ ...grpcOpts, interceptors: [earlyUnaryStatus] });
   const server = kv;
   const waitForLeader = async (target: number, timeoutMs: number): Promise<boolean> => {
     const deadline = now() + timeoutMs;
