@@ -88,3 +88,26 @@ describe('exec relay', () => {
     expect(await closed).toEqual(OUTPUT);
   });
 });
+
+describe('exec upgrade refusals', () => {
+  it('answers a SPDY upgrade with a Status that says where to look, since kubectl shows it instead of the first reason', async () => {
+    const { startRig, TOKEN } = await import('./harness.js');
+    const { request } = await import('node:http');
+    const rig = await startRig();
+    cleanups.push(() => rig.close());
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const req = request(`${rig.url}/api/v1/namespaces/default/pods/web/exec?command=ls&stdout=true`, { headers: { authorization: `Bearer ${TOKEN}`, connection: 'Upgrade', upgrade: 'SPDY/3.1' } });
+      req.on('response', resolve);
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+      req.end();
+    });
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const status = JSON.parse(Buffer.concat(chunks).toString()) as { kind: string; code: number; reason: string; message: string };
+    expect(res.statusCode).toBe(400);
+    expect(status).toMatchObject({ kind: 'Status', code: 400, reason: 'BadRequest' });
+    expect(status.message).toContain('not SPDY/3.1');
+    expect(status.message).toContain('kubectl get pod web -n default');
+  });
+});

@@ -22,7 +22,7 @@ function resource(group: string, kind: string, plural: string, namespaced: boole
 
 /** FAKE_RESOURCES are the resources the fake serves. */
 export const FAKE_RESOURCES: readonly ResourceInfo[] = [
-  resource('', 'Pod', 'pods', true, { shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log'] satisfies Subresource[] }),
+  resource('', 'Pod', 'pods', true, { shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log', 'exec'] satisfies Subresource[] }),
   resource('', 'Namespace', 'namespaces', false, { shortNames: ['ns'], subresources: ['status'] }),
   resource('', 'ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
   resource('', 'Secret', 'secrets', true),

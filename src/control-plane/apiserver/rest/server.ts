@@ -252,7 +252,9 @@ class Rest {
         return refuse(badRequest(`Only pods/<name>/exec takes a connection upgrade; ${url.pathname} does not`));
       }
       if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-        return refuse(badRequest(`exec is served over WebSocket (v5.channel.k8s.io) only, not ${req.headers.upgrade ?? 'this upgrade'}; use kubectl 1.30 or newer`));
+        // NB: kubectl 1.30 and newer ask for a WebSocket first and come here with SPDY only
+        // when that failed, and then print this refusal instead of the first reason.
+        return refuse(badRequest(`exec is served over WebSocket (v5.channel.k8s.io) only, not ${req.headers.upgrade ?? 'this upgrade'}. kubectl 1.30 and newer try a WebSocket first and fall back to SPDY only when that fails: check that the container of pod ${t.name} is running (kubectl get pod ${t.name} -n ${t.namespace}); older kubectl cannot exec here`));
       }
       const who = await this.#user(req);
       if (!who.ok) return refuse(who.error);
