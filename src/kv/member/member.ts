@@ -456,7 +456,9 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   const progressTimer = setInterval(() => hub.progressNotify(), PROGRESS_NOTIFY_INTERVAL_MS);
   progressTimer.unref();
   const defs = loadProtoDefinitions();
-  const grpcOpts = { 'grpc.max_receive_message_length': cfg.maxRequestBytes + CLIENT_MESSAGE_HEADROOM_BYTES, 'grpc.max_send_message_length': -1 };
+  // NB: channelz (grpc-js's per-call and per-session bookkeeping for its debug service) is off:
+  // nothing here serves or reads it, and it costs timestamps and counters on every call.
+  const grpcOpts = { 'grpc.max_receive_message_length': cfg.maxRequestBytes + CLIENT_MESSAGE_HEADROOM_BYTES, 'grpc.max_send_message_length': -1, 'grpc.enable_channelz': 0 };
   const clientServer = new grpc.Server({ ...grpcOpts, interceptors: [earlyUnaryStatus] });
   const server = kv;
   const waitForLeader = async (target: number, timeoutMs: number): Promise<boolean> => {
@@ -473,7 +475,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   addService(clientServer, defs.etcd.Maintenance, maintenanceService(server, waitForLeader));
   addService(clientServer, defs.etcd.Watch, watchService(server, hub, (d) => (watchStreams += d)));
   addService(clientServer, defs.etcd.Auth, authService(server));
-  const peerServer = new grpc.Server({ 'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES });
+  const peerServer = new grpc.Server({ 'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES, 'grpc.enable_channelz': 0 });
   addService(peerServer, defs.raft, transport.handlers());
   // A member joining the cluster asks a peer URL for the member list (etcd serves it there too).
   addService(peerServer, defs.etcd.Cluster, clusterService(server, cfg.initialClusterToken));
