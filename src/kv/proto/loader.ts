@@ -25,6 +25,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MethodDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
 import { SERVICE_SHAPES, type EtcdServices, type RaftHandlers, type ServiceDef, type ServiceShape } from './services.js';
 
@@ -84,7 +85,7 @@ export function loadProtoDefinitions(): ProtoDefinitions {
   const packageDefinition = loadSync([...PROTO_FILES], { ...LOADER_OPTIONS, includeDirs: [protoDir] });
   const etcd: EtcdServices = {
     KV: checkedService(packageDefinition, 'etcdserverpb.KV'),
-    Watch: checkedService(packageDefinition, 'etcdserverpb.Watch'),
+    Watch: encodedResponses(checkedService(packageDefinition, 'etcdserverpb.Watch')),
     Lease: checkedService(packageDefinition, 'etcdserverpb.Lease'),
     Cluster: checkedService(packageDefinition, 'etcdserverpb.Cluster'),
     Maintenance: checkedService(packageDefinition, 'etcdserverpb.Maintenance'),
@@ -92,6 +93,19 @@ export function loadProtoDefinitions(): ProtoDefinitions {
   };
   cached = { protoDir, packageDefinition, etcd, raft: checkedService(packageDefinition, 'raftkube.raftpb.Raft') };
   return cached;
+}
+
+/**
+ * encodedResponses lets a service's handlers write a response they have encoded themselves: the
+ * serializer hands a Buffer on as it is and encodes anything else as before.
+ */
+function encodedResponses<H>(def: ServiceDef<H>): ServiceDef<H> {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, m] of Object.entries<MethodDefinition<unknown, unknown>>(def)) {
+    const serialize = m.responseSerialize;
+    out[name] = { ...m, responseSerialize: (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : serialize(v)) };
+  }
+  return out as ServiceDef<H>;
 }
 
 /**

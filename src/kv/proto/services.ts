@@ -47,9 +47,13 @@ export type KVHandlers = {
   Compact: handleUnaryCall<unknown, CompactionResponse>;
 };
 
-/** WatchHandlers serve etcdserverpb.Watch. */
+/**
+ * WatchHandlers serve etcdserverpb.Watch. A Watch handler writes each WatchResponse already
+ * encoded (the member's does, with src/kv/server/services/watch-wire.ts); the loaded definition's
+ * response serializer passes those bytes through, and still encodes an object.
+ */
 export type WatchHandlers = {
-  Watch: handleBidiStreamingCall<unknown, WatchResponse>;
+  Watch: handleBidiStreamingCall<unknown, Buffer | WatchResponse>;
 };
 
 /** LeaseHandlers serve etcdserverpb.Lease. */

@@ -3,14 +3,20 @@
  * the member's watch hub. Events come from applied entries only, in revision order; large
  * responses are split into fragments when the watcher asked for it; a consumer that stops
  * reading is cancelled by the hub with a reason rather than slowing writes down.
+ *
+ * Responses are encoded by hand (watch-wire.ts, each event once for all its watchers). Where the
+ * HTTP/2 stream under the call is at hand (raw-stream.ts), the responses produced in one turn —
+ * one change reaching every watcher of the stream, say — leave in one write; otherwise each goes
+ * through grpc-js as a message of its own.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { requestDecoders } from '../../proto/index.js';
-import type { WatchHandlers, WatchResponse as PbWatchResponse, Event as PbEvent } from '../../proto/index.js';
+import type { WatchHandlers } from '../../proto/index.js';
 import type { WatchHub, Watcher, WatchResponse, WatchEvent } from '../../watch/index.js';
 import type { KvServer } from '../kv-server.js';
-import { kvOut } from '../convert.js';
 import { toServiceError } from '../errors.js';
+import { rawStreamOf, type RawStream } from './raw-stream.js';
+import { WatchWire, type WireResponse } from './watch-wire.js';
 
 /** MERGE_BYTES bounds the events merged into one response for a watcher that fell behind. */
 const MERGE_BYTES = 256 * 1024;
@@ -20,50 +26,124 @@ interface Active {
   readonly fragment: boolean;
 }
 
-// NB: the hub hands every watcher of a change the same event object, so its wire form is
-// built once for all of them (fan-out to many watchers is the hot path).
-const wireEvents = new WeakMap<WatchEvent, PbEvent>();
-
-function eventOut(e: WatchEvent): PbEvent {
-  let out = wireEvents.get(e);
-  if (out === undefined) {
-    out = e.prev_kv === undefined ? { type: e.type, kv: kvOut(e.kv) } : { type: e.type, kv: kvOut(e.kv), prev_kv: kvOut(e.prev_kv) };
-    wireEvents.set(e, out);
-  }
-  return out;
-}
-
 function eventSize(e: WatchEvent): number {
   return 64 + e.kv.key.length + e.kv.value.length + (e.prev_kv === undefined ? 0 : e.prev_kv.key.length + e.prev_kv.value.length);
 }
 
+/**
+ * Sink is where one Watch stream's responses go: `send` queues one, `blocked` says the
+ * transport asked to wait (the stream then calls `onDrain` when it may go on), `flush` pushes
+ * out whatever is queued now.
+ */
+interface Sink {
+  send(r: WireResponse): void;
+  readonly blocked: boolean;
+  flush(): void;
+}
+
+/** RawSink batches the responses of one turn into one write on the HTTP/2 stream (gRPC-framed). */
+class RawSink implements Sink {
+  readonly #raw: RawStream;
+  readonly #wire: WatchWire;
+  #pending: Buffer[] = [];
+  #scheduled = false;
+  #blocked = false;
+
+  constructor(raw: RawStream, wire: WatchWire, onDrain: () => void) {
+    this.#raw = raw;
+    this.#wire = wire;
+    raw.on('drain', () => {
+      this.#blocked = false;
+      onDrain();
+    });
+  }
+
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
+  send(r: WireResponse): void {
+    this.#pending.push(this.#wire.encode(r, true));
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // NB: the hub wakes each watcher of a change in a microtask of its own, all queued before
+    // this one; flushing in a microtask sends what they all produced together.
+    queueMicrotask(() => this.flush());
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#pending.length === 0) return;
+    const parts = this.#pending;
+    this.#pending = [];
+    const raw = this.#raw;
+    if (raw.destroyed || raw.writableEnded) return;
+    if (!raw.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts))) this.#blocked = true;
+  }
+}
+
+/** CallSink writes each response through grpc-js (the definition's serializer passes bytes through). */
+class CallSink implements Sink {
+  readonly #call: grpc.ServerDuplexStream<unknown, Buffer>;
+  readonly #wire: WatchWire;
+  #blocked = false;
+
+  constructor(call: grpc.ServerDuplexStream<unknown, Buffer>, wire: WatchWire, onDrain: () => void) {
+    this.#call = call;
+    this.#wire = wire;
+    call.on('drain', () => {
+      this.#blocked = false;
+      onDrain();
+    });
+  }
+
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
+  send(r: WireResponse): void {
+    if (!this.#call.write(this.#wire.encode(r, false))) this.#blocked = true;
+  }
+
+  flush(): void {
+    // Nothing is held back: every response went to grpc-js as it came.
+  }
+}
+
+/**
+ * sinkFor picks the stream's sink: the raw HTTP/2 stream when captured and the response headers
+ * went out on it (sendMetadata sends them now, so raw writes follow them), else grpc-js.
+ */
+function sinkFor(call: grpc.ServerDuplexStream<unknown, Buffer>, wire: WatchWire, onDrain: () => void): Sink {
+  const raw = rawStreamOf(call.metadata);
+  if (raw !== undefined) {
+    call.sendMetadata(new grpc.Metadata());
+    if (raw.headersSent) return new RawSink(raw, wire, onDrain);
+  }
+  return new CallSink(call, wire, onDrain);
+}
+
+/** WatchMember is what the Watch service reads of its member (a KvServer is one). */
+export type WatchMember = Pick<KvServer, 'header' | 'maxRequestBytes'> & {
+  readonly driver: { status(): { readonly term: number } };
+  readonly sm: { readonly store: { readonly currentRevision: number } };
+};
+
 /** watchService builds the Watch handler of a member; onStream hears streams open (1) and close (-1). */
-export function watchService(s: KvServer, hub: WatchHub, onStream: (delta: 1 | -1) => void = () => undefined): WatchHandlers {
+export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 | -1) => void = () => undefined): WatchHandlers {
   return {
-    Watch: (call: grpc.ServerDuplexStream<unknown, PbWatchResponse>) => {
+    Watch: (call: grpc.ServerDuplexStream<unknown, Buffer>) => {
       onStream(1);
       const active = new Map<number, Active>();
       let nextId = 0;
       let closed = false;
-      let blocked = false;
-      let header = s.header();
-      const headerAt = (revision: number): PbWatchResponse['header'] => {
-        if (header.revision !== revision || header.raft_term !== s.driver.status().term) header = s.header(revision);
-        return header;
-      };
-      const base = (watchId: number, revision: number): PbWatchResponse => ({
-        header: headerAt(revision),
-        watch_id: watchId,
-        created: false,
-        canceled: false,
-        compact_revision: 0,
-        cancel_reason: '',
-        fragment: false,
-        events: [],
+      const h = s.header();
+      const wire = new WatchWire(h.cluster_id, h.member_id, () => s.driver.status().term);
+      const sink = sinkFor(call, wire, () => {
+        for (const id of [...active.keys()]) drain(id);
       });
-      const write = (r: PbWatchResponse): void => {
-        if (closed) return;
-        if (!call.write(r)) blocked = true;
+      const write = (r: WireResponse): void => {
+        if (!closed) sink.send(r);
       };
       const send = (watchId: number, a: Active, r: WatchResponse): void => {
         switch (r.type) {
@@ -73,38 +153,38 @@ export function watchService(s: KvServer, hub: WatchHub, onStream: (delta: 1 | -
             let size = 0;
             for (const e of events) size += eventSize(e);
             if (!a.fragment || size <= limit) {
-              write({ ...base(watchId, r.revision), events: events.map(eventOut) });
+              write({ revision: r.revision, watchId, events });
               return;
             }
             // Fragments: each holds events up to the size limit; all but the last say fragment.
-            let part: PbEvent[] = [];
+            let part: WatchEvent[] = [];
             let partSize = 0;
             for (let i = 0; i < events.length; i++) {
               const e = events[i]!;
               const sz = eventSize(e);
               if (part.length > 0 && partSize + sz > limit) {
-                write({ ...base(watchId, r.revision), fragment: true, events: part });
+                write({ revision: r.revision, watchId, fragment: true, events: part });
                 part = [];
                 partSize = 0;
               }
-              part.push(eventOut(e));
+              part.push(e);
               partSize += sz;
             }
-            write({ ...base(watchId, r.revision), events: part });
+            write({ revision: r.revision, watchId, events: part });
             return;
           }
           case 'progress':
-            write(base(watchId, r.revision));
+            write({ revision: r.revision, watchId });
             return;
           case 'canceled':
             active.delete(watchId);
-            write({ ...base(watchId, r.revision), canceled: true, compact_revision: r.compact_revision, cancel_reason: r.cancel_reason });
+            write({ revision: r.revision, watchId, canceled: true, compactRevision: r.compact_revision, cancelReason: r.cancel_reason });
             return;
         }
       };
       const drain = (watchId: number): void => {
         const a = active.get(watchId);
-        if (a === undefined || blocked) return;
+        if (a === undefined || sink.blocked) return;
         // Responses queued while the stream was busy travel merged (whole revisions, in order,
         // up to MERGE_BYTES): a watcher that fell behind catches up in few large messages, as
         // etcd's do, instead of one message per revision.
@@ -132,10 +212,6 @@ export function watchService(s: KvServer, hub: WatchHub, onStream: (delta: 1 | -
         }
         flush();
       };
-      call.on('drain', () => {
-        blocked = false;
-        for (const id of [...active.keys()]) drain(id);
-      });
       call.on('data', (raw: unknown) => {
         const d = requestDecoders.WatchRequest(raw);
         // etcd ignores a request with nothing set; a malformed one likewise must not end the stream.
@@ -150,7 +226,7 @@ export function watchService(s: KvServer, hub: WatchHub, onStream: (delta: 1 | -
                 while (active.has(nextId)) nextId++;
                 watchId = nextId++;
               } else if (active.has(watchId)) {
-                write({ ...base(watchId, s.sm.store.currentRevision), created: true, canceled: true, cancel_reason: 'mvcc: duplicate watch ID provided' });
+                write({ revision: s.sm.store.currentRevision, watchId, created: true, canceled: true, cancelReason: 'mvcc: duplicate watch ID provided' });
                 return;
               }
               const watcher = hub.watch({
@@ -163,7 +239,7 @@ export function watchService(s: KvServer, hub: WatchHub, onStream: (delta: 1 | -
               });
               const a: Active = { watcher, fragment: c.fragment };
               active.set(watchId, a);
-              write({ ...base(watchId, watcher.createdRevision), created: true });
+              write({ revision: watcher.createdRevision, watchId, created: true });
               watcher.onReadable(() => drain(watchId));
               drain(watchId);
               return;
@@ -174,7 +250,7 @@ export function watchService(s: KvServer, hub: WatchHub, onStream: (delta: 1 | -
               if (a === undefined) return;
               active.delete(id);
               a.watcher.cancel();
-              write({ ...base(id, s.sm.store.currentRevision), canceled: true });
+              write({ revision: s.sm.store.currentRevision, watchId: id, canceled: true });
               return;
             }
             case 'progress_request':
@@ -182,6 +258,7 @@ export function watchService(s: KvServer, hub: WatchHub, onStream: (delta: 1 | -
               return;
           }
         } catch (err: unknown) {
+          sink.flush();
           call.emit('error', toServiceError(err));
         }
       });
@@ -193,6 +270,8 @@ export function watchService(s: KvServer, hub: WatchHub, onStream: (delta: 1 | -
         active.clear();
       };
       call.on('end', () => {
+        // NB: what this turn produced goes out before the status that ends the stream.
+        sink.flush();
         end();
         call.end();
       });

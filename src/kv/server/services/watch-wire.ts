@@ -1,0 +1,271 @@
+/**
+ * watch-wire: etcdserverpb.WatchResponse written by hand, for the watch fan-out.
+ *
+ * One applied change reaches every watcher of its key, each in a response of its own (a
+ * WatchResponse carries one watch_id). protobufjs would turn the same event into bytes once per
+ * watcher, through `fromObject` and its writer; here an event is encoded once (the hub hands every
+ * watcher the same event object) and a response is its header, its few scalars and the events'
+ * cached bytes copied into one buffer. The response header is the same for every response of a
+ * revision and is cached too.
+ *
+ * Field numbers are those of etcd's rpc.proto and mvccpb/kv.proto. As etcd's Go encoder does,
+ * fields holding their zero value are left out; any protobuf decoder reads the absent field as
+ * that zero. test/kv/watch-wire.test.ts checks every shape against protobufjs's decoder.
+ */
+import type { Id64 } from '../../proto/index.js';
+import type { KeyValue } from '../../mvcc/index.js';
+import type { WatchEvent } from '../../watch/index.js';
+
+/** GRPC_FRAME_BYTES is the gRPC message prefix: a compression flag and a 4-byte length. */
+export const GRPC_FRAME_BYTES = 5;
+
+/** WireResponse is one WatchResponse to encode; `events` are the hub's event objects. */
+export interface WireResponse {
+  readonly revision: number;
+  readonly watchId: number;
+  readonly created?: boolean;
+  readonly canceled?: boolean;
+  readonly compactRevision?: number;
+  readonly cancelReason?: string;
+  readonly fragment?: boolean;
+  readonly events?: readonly WatchEvent[];
+}
+
+// Tags: field number << 3 | wire type (0 varint, 2 length-delimited).
+const TAG_HEADER = 0x0a; // WatchResponse.header = 1
+const TAG_WATCH_ID = 0x10; // watch_id = 2
+const TAG_CREATED = 0x18; // created = 3
+const TAG_CANCELED = 0x20; // canceled = 4
+const TAG_COMPACT_REVISION = 0x28; // compact_revision = 5
+const TAG_CANCEL_REASON = 0x32; // cancel_reason = 6
+const TAG_FRAGMENT = 0x38; // fragment = 7
+const TAG_EVENTS = 0x5a; // events = 11
+const TAG_EVENT_TYPE = 0x08; // Event.type = 1
+const TAG_EVENT_KV = 0x12; // Event.kv = 2
+const TAG_EVENT_PREV_KV = 0x1a; // Event.prev_kv = 3
+const TAG_KV_KEY = 0x0a; // KeyValue.key = 1
+const TAG_KV_CREATE = 0x10; // create_revision = 2
+const TAG_KV_MOD = 0x18; // mod_revision = 3
+const TAG_KV_VERSION = 0x20; // version = 4
+const TAG_KV_VALUE = 0x2a; // value = 5
+const TAG_KV_LEASE = 0x30; // lease = 6
+const TAG_HDR_CLUSTER = 0x08; // ResponseHeader.cluster_id = 1
+const TAG_HDR_MEMBER = 0x10; // member_id = 2
+const TAG_HDR_REVISION = 0x18; // revision = 3
+const TAG_HDR_TERM = 0x20; // raft_term = 4
+const EVENT_TYPE_DELETE = 1;
+
+/** varintSize is the length of a non-negative safe integer as a varint. */
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+
+/** writeVarint writes a non-negative safe integer at `pos` and returns the position after it. */
+function writeVarint(buf: Uint8Array, pos: number, n: number): number {
+  while (n >= 0x80) {
+    buf[pos++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
+/** int64Varint encodes a 64-bit integer as protobuf does (a negative one as its 10-byte two's complement). */
+function int64Varint(v: bigint): Uint8Array {
+  let u = BigInt.asUintN(64, v);
+  const out: number[] = [];
+  while (u >= 0x80n) {
+    out.push(Number(u & 0x7fn) | 0x80);
+    u >>= 7n;
+  }
+  out.push(Number(u));
+  return Uint8Array.from(out);
+}
+
+/** checkQuantity refuses what the varint writer cannot hold exactly (a bug upstream, not input). */
+function checkQuantity(what: string, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`WatchResponse ${what} must be a non-negative safe integer, got ${n}`);
+  return n;
+}
+
+/** scalarSize is a varint field's size, or 0 for a zero (left out). */
+function scalarSize(n: number): number {
+  return n === 0 ? 0 : 1 + varintSize(n);
+}
+
+function writeScalar(buf: Uint8Array, pos: number, tag: number, n: number): number {
+  if (n === 0) return pos;
+  buf[pos++] = tag;
+  return writeVarint(buf, pos, n);
+}
+
+function bytesFieldSize(len: number): number {
+  return len === 0 ? 0 : 1 + varintSize(len) + len;
+}
+
+function writeBytesField(buf: Uint8Array, pos: number, tag: number, bytes: Uint8Array): number {
+  if (bytes.length === 0) return pos;
+  buf[pos++] = tag;
+  pos = writeVarint(buf, pos, bytes.length);
+  buf.set(bytes, pos);
+  return pos + bytes.length;
+}
+
+const leaseBytes = new Map<bigint, Uint8Array>();
+
+/** leaseVarint caches a lease ID's varint (few leases, many keys under each). */
+function leaseVarint(lease: bigint): Uint8Array {
+  let b = leaseBytes.get(lease);
+  if (b === undefined) {
+    b = int64Varint(lease);
+    if (leaseBytes.size >= 4096) leaseBytes.clear();
+    leaseBytes.set(lease, b);
+  }
+  return b;
+}
+
+function kvSize(kv: KeyValue): number {
+  const lease = kv.lease === 0n ? 0 : 1 + leaseVarint(kv.lease).length;
+  return (
+    bytesFieldSize(kv.key.length) +
+    scalarSize(checkQuantity('create_revision', kv.create_revision)) +
+    scalarSize(checkQuantity('mod_revision', kv.mod_revision)) +
+    scalarSize(checkQuantity('version', kv.version)) +
+    bytesFieldSize(kv.value.length) +
+    lease
+  );
+}
+
+function writeKv(buf: Uint8Array, pos: number, kv: KeyValue): number {
+  pos = writeBytesField(buf, pos, TAG_KV_KEY, kv.key);
+  pos = writeScalar(buf, pos, TAG_KV_CREATE, kv.create_revision);
+  pos = writeScalar(buf, pos, TAG_KV_MOD, kv.mod_revision);
+  pos = writeScalar(buf, pos, TAG_KV_VERSION, kv.version);
+  pos = writeBytesField(buf, pos, TAG_KV_VALUE, kv.value);
+  if (kv.lease !== 0n) {
+    buf[pos++] = TAG_KV_LEASE;
+    const l = leaseVarint(kv.lease);
+    buf.set(l, pos);
+    pos += l.length;
+  }
+  return pos;
+}
+
+// NB: keyed by the hub's event object, which every watcher of a change shares; the bytes go
+// when the event does.
+const eventBytes = new WeakMap<WatchEvent, Uint8Array>();
+
+/** encodeEvent is an mvccpb.Event's bytes, encoded once per event object. */
+export function encodeEvent(e: WatchEvent): Uint8Array {
+  let out = eventBytes.get(e);
+  if (out !== undefined) return out;
+  const kvLen = kvSize(e.kv);
+  const prevLen = e.prev_kv === undefined ? -1 : kvSize(e.prev_kv);
+  const size = (e.type === 'DELETE' ? 2 : 0) + 1 + varintSize(kvLen) + kvLen + (prevLen < 0 ? 0 : 1 + varintSize(prevLen) + prevLen);
+  out = new Uint8Array(size);
+  let pos = 0;
+  if (e.type === 'DELETE') {
+    out[pos++] = TAG_EVENT_TYPE;
+    out[pos++] = EVENT_TYPE_DELETE;
+  }
+  // NB: kv is always written, even when empty: etcd's events always carry one.
+  out[pos++] = TAG_EVENT_KV;
+  pos = writeVarint(out, pos, kvLen);
+  pos = writeKv(out, pos, e.kv);
+  if (e.prev_kv !== undefined) {
+    out[pos++] = TAG_EVENT_PREV_KV;
+    pos = writeVarint(out, pos, prevLen);
+    writeKv(out, pos, e.prev_kv);
+  }
+  eventBytes.set(e, out);
+  return out;
+}
+
+/** WatchWire encodes the WatchResponses of one member (its cluster and member IDs fixed). */
+export class WatchWire {
+  readonly #ids: Uint8Array;
+  readonly #term: () => number;
+  #headerRevision = -1;
+  #headerTerm = -1;
+  /** #header is the whole header field (tag, length, message) for #headerRevision/#headerTerm. */
+  #header: Uint8Array = new Uint8Array(0);
+
+  /** constructor takes the IDs every header names and where the current Raft term is read. */
+  constructor(clusterId: Id64, memberId: Id64, term: () => number) {
+    const cluster = int64Varint(BigInt(clusterId));
+    const member = int64Varint(BigInt(memberId));
+    this.#ids = Uint8Array.from([
+      ...(clusterId === '0' ? [] : [TAG_HDR_CLUSTER, ...cluster]),
+      ...(memberId === '0' ? [] : [TAG_HDR_MEMBER, ...member]),
+    ]);
+    this.#term = term;
+  }
+
+  /** #headerField is the header field for a response produced at `revision`, in the current term. */
+  #headerField(revision: number): Uint8Array {
+    const term = this.#term();
+    if (revision === this.#headerRevision && term === this.#headerTerm) return this.#header;
+    checkQuantity('header revision', revision);
+    checkQuantity('raft_term', term);
+    const len = this.#ids.length + scalarSize(revision) + scalarSize(term);
+    const out = new Uint8Array(1 + varintSize(len) + len);
+    out[0] = TAG_HEADER;
+    let pos = writeVarint(out, 1, len);
+    out.set(this.#ids, pos);
+    pos += this.#ids.length;
+    pos = writeScalar(out, pos, TAG_HDR_REVISION, revision);
+    writeScalar(out, pos, TAG_HDR_TERM, term);
+    this.#headerRevision = revision;
+    this.#headerTerm = term;
+    this.#header = out;
+    return out;
+  }
+
+  /**
+   * encode writes one response; with `framed`, behind a gRPC message prefix (uncompressed), as
+   * it travels in an HTTP/2 DATA frame.
+   */
+  encode(r: WireResponse, framed: boolean): Buffer {
+    const header = this.#headerField(r.revision);
+    const events = r.events ?? [];
+    const watchId = checkQuantity('watch_id', r.watchId);
+    const compact = checkQuantity('compact_revision', r.compactRevision ?? 0);
+    const reason = r.cancelReason === undefined || r.cancelReason === '' ? null : Buffer.from(r.cancelReason, 'utf8');
+    let size = header.length + scalarSize(watchId) + (r.created === true ? 2 : 0) + (r.canceled === true ? 2 : 0) + scalarSize(compact);
+    size += reason === null ? 0 : bytesFieldSize(reason.length);
+    size += r.fragment === true ? 2 : 0;
+    const encoded: Uint8Array[] = new Array<Uint8Array>(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const b = encodeEvent(events[i] as WatchEvent);
+      encoded[i] = b;
+      size += 1 + varintSize(b.length) + b.length;
+    }
+    const start = framed ? GRPC_FRAME_BYTES : 0;
+    const out = Buffer.allocUnsafe(start + size);
+    if (framed) {
+      out[0] = 0;
+      out.writeUInt32BE(size, 1);
+    }
+    out.set(header, start);
+    let pos = start + header.length;
+    pos = writeScalar(out, pos, TAG_WATCH_ID, watchId);
+    if (r.created === true) pos = writeScalar(out, pos, TAG_CREATED, 1);
+    if (r.canceled === true) pos = writeScalar(out, pos, TAG_CANCELED, 1);
+    pos = writeScalar(out, pos, TAG_COMPACT_REVISION, compact);
+    if (reason !== null) pos = writeBytesField(out, pos, TAG_CANCEL_REASON, reason);
+    if (r.fragment === true) pos = writeScalar(out, pos, TAG_FRAGMENT, 1);
+    for (const b of encoded) {
+      out[pos++] = TAG_EVENTS;
+      pos = writeVarint(out, pos, b.length);
+      out.set(b, pos);
+      pos += b.length;
+    }
+    if (pos !== out.length) throw new Error(`WatchResponse encoded to ${pos - start} bytes, sized ${size}; this is a bug`);
+    return out;
+  }
+}
