@@ -27,6 +27,8 @@ interface Rig {
   readonly writes: { n: number };
   /** rawSeen records, per stream, whether the handler found the raw stream. */
   readonly rawSeen: boolean[];
+  /** held are the completion callbacks of raw writes, when the rig holds them back. */
+  readonly held: (() => void)[];
   open(): Stream;
   close(): Promise<void>;
 }
@@ -42,7 +44,7 @@ interface Stream {
   until(what: string, pred: (got: readonly WatchResponse[]) => boolean): Promise<void>;
 }
 
-async function rig(path: Path, maxRequestBytes = 1024 * 1024): Promise<Rig> {
+async function rig(path: Path, maxRequestBytes = 1024 * 1024, holdWrites = false): Promise<Rig> {
   const store = await dirs.open();
   const hub = new WatchHub(store);
   const member: WatchMember = {
@@ -53,6 +55,7 @@ async function rig(path: Path, maxRequestBytes = 1024 * 1024): Promise<Rig> {
   };
   const writes = { n: 0 };
   const rawSeen: boolean[] = [];
+  const held: (() => void)[] = [];
   const handlers = watchService(member, hub);
   const server = new grpc.Server(path === 'raw' ? { interceptors: [captureRawStreams] } : {});
   addService(server, defs.etcd.Watch, {
@@ -60,10 +63,13 @@ async function rig(path: Path, maxRequestBytes = 1024 * 1024): Promise<Rig> {
       const raw = rawStreamOf(call.metadata);
       rawSeen.push(raw !== undefined);
       if (raw !== undefined) {
-        const write = raw.write.bind(raw) as (chunk: Buffer) => boolean;
-        (raw as { write: (chunk: Buffer) => boolean }).write = (chunk: Buffer) => {
+        type Write = (chunk: Buffer, done?: (err?: Error | null) => void) => boolean;
+        const write = raw.write.bind(raw) as Write;
+        (raw as { write: Write }).write = (chunk, done) => {
           writes.n++;
-          return write(chunk);
+          if (!holdWrites || done === undefined) return write(chunk, done);
+          // The bytes go out now; the stream says so only when the test releases it.
+          return write(chunk, (err) => held.push(() => done(err)));
         };
       }
       handlers.Watch(call);
@@ -77,6 +83,7 @@ async function rig(path: Path, maxRequestBytes = 1024 * 1024): Promise<Rig> {
     store,
     writes,
     rawSeen,
+    held,
     open(): Stream {
       const call = client.Watch();
       streams.push(call);
@@ -215,5 +222,37 @@ describe.each(['raw', 'grpc-js'] as const)('Watch service fragments, %s writes',
     expect(frag.flatMap((x) => x.events.map((e) => Buffer.from(e.kv?.key ?? []).toString()))).toEqual(['f/0', 'f/1', 'f/2', 'f/3', 'f/4', 'f/5']);
     const whole = s.got.filter((x) => x.watch_id === 1 && x.header.revision === del);
     expect(whole.map((x) => [x.fragment, x.events.length])).toEqual([[false, 6]]);
+  });
+});
+
+describe('Watch service, raw writes still on their way', () => {
+  beforeEach(async () => {
+    r = await rig('raw', 1024 * 1024, true);
+  });
+
+  it('holds the watchers of a stream back while its write is unfinished, then sends what they missed merged', async () => {
+    const s = r.open();
+    for (let i = 0; i < 3; i++) s.send(create('m'));
+    await s.until('created', (got) => got.length === 3);
+    const settle = async (what: string): Promise<void> => {
+      await s.until(what, () => r.held.length > 0);
+      for (const done of r.held.splice(0)) done();
+    };
+    await settle('the creates written');
+    const put = (v: string): number => unwrap(r.store.put({ key: b('m'), value: b(v) })).revision;
+    const first = put('1');
+    await s.until('the first change', (got) => got.filter((x) => x.events.length > 0).length === 3);
+    const writes = r.writes.n;
+    expect(r.held.length, 'the first change\'s write is unfinished').toBe(1);
+    // Two changes in two turns: written at once, each would travel in a response of its own.
+    const second = put('2');
+    await new Promise((res) => setImmediate(res));
+    const third = put('3');
+    await new Promise((res) => setImmediate(res));
+    expect(r.writes.n, 'nothing written while the first write is unfinished').toBe(writes);
+    await settle('the first write released');
+    await s.until('the later changes', (got) => got.filter((x) => x.events.length > 0).length === 6);
+    expect(r.writes.n - writes, 'one write for the merged changes').toBe(1);
+    for (let id = 0; id < 3; id++) expect(eventsOf(s.got, id)).toEqual([`#${id}@${first} PUT m=1@${first}`, `#${id}@${third} PUT m=2@${second},PUT m=3@${third}`]);
   });
 });

@@ -41,25 +41,35 @@ interface Sink {
   flush(): void;
 }
 
-/** RawSink batches the responses of one turn into one write on the HTTP/2 stream (gRPC-framed). */
+/**
+ * RawSink batches the responses of one turn into one write on the HTTP/2 stream (gRPC-framed).
+ *
+ * It holds its watchers back while a write is still on its way to the socket: what they
+ * produce meanwhile is merged into fewer, larger responses on the next turn (see `drain`), as
+ * under grpc-js, whose stream paused the handler after 16 messages. An idle stream writes at once.
+ */
 class RawSink implements Sink {
   readonly #raw: RawStream;
   readonly #wire: WatchWire;
+  readonly #onDrain: () => void;
   #pending: Buffer[] = [];
   #scheduled = false;
   #blocked = false;
+  /** #inFlight counts writes the stream has not yet handed to the socket. */
+  #inFlight = 0;
 
   constructor(raw: RawStream, wire: WatchWire, onDrain: () => void) {
     this.#raw = raw;
     this.#wire = wire;
+    this.#onDrain = onDrain;
     raw.on('drain', () => {
       this.#blocked = false;
-      onDrain();
+      if (this.#inFlight === 0) onDrain();
     });
   }
 
   get blocked(): boolean {
-    return this.#blocked;
+    return this.#blocked || this.#inFlight > 0;
   }
 
   send(r: WireResponse): void {
@@ -78,7 +88,12 @@ class RawSink implements Sink {
     this.#pending = [];
     const raw = this.#raw;
     if (raw.destroyed || raw.writableEnded) return;
-    if (!raw.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts))) this.#blocked = true;
+    this.#inFlight++;
+    const written = (): void => {
+      this.#inFlight--;
+      if (this.#inFlight === 0 && !this.#blocked) this.#onDrain();
+    };
+    if (!raw.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), written)) this.#blocked = true;
   }
 }
 
