@@ -11,7 +11,8 @@ import type { KeyValue } from './types.js';
 const EMPTY: Buffer = Buffer.alloc(0);
 const TWO_32 = 2 ** 32;
 
-function varintSize(n: number): number {
+/** varintSize is the length of a non-negative safe integer as a protobuf varint. */
+export function varintSize(n: number): number {
   let size = 1;
   while (n >= 128) {
     n = Math.floor(n / 128);
@@ -20,7 +21,8 @@ function varintSize(n: number): number {
   return size;
 }
 
-function writeVarint(buf: Buffer, pos: number, n: number): number {
+/** writeVarint writes a non-negative safe integer as a varint at `pos`; returns the position after it. */
+export function writeVarint(buf: Uint8Array, pos: number, n: number): number {
   while (n >= 128) {
     buf[pos++] = (n % 128) | 0x80;
     n = Math.floor(n / 128);
@@ -29,8 +31,9 @@ function writeVarint(buf: Buffer, pos: number, n: number): number {
   return pos;
 }
 
-function leaseSize(lease: bigint): number {
-  let u = BigInt.asUintN(64, lease);
+/** int64Size is the varint length of a 64-bit integer (a negative one takes 10 bytes, two's complement). */
+export function int64Size(v: bigint): number {
+  let u = BigInt.asUintN(64, v);
   let size = 1;
   while (u >= 128n) {
     u >>= 7n;
@@ -39,13 +42,72 @@ function leaseSize(lease: bigint): number {
   return size;
 }
 
-function writeLease(buf: Buffer, pos: number, lease: bigint): number {
-  let u = BigInt.asUintN(64, lease);
+/** writeInt64 writes a 64-bit integer as protobuf's int64/uint64 varint at `pos`; returns the position after it. */
+export function writeInt64(buf: Uint8Array, pos: number, v: bigint): number {
+  let u = BigInt.asUintN(64, v);
   while (u >= 128n) {
     buf[pos++] = Number(u & 0x7fn) | 0x80;
     u >>= 7n;
   }
   buf[pos++] = Number(u);
+  return pos;
+}
+
+/** KeyValueFields is what an encoded KeyValue holds (a KeyValue's fields, any byte arrays). */
+export interface KeyValueFields {
+  readonly key: Uint8Array;
+  readonly create_revision: number;
+  readonly mod_revision: number;
+  readonly version: number;
+  readonly value: Uint8Array;
+  readonly lease: bigint;
+}
+
+/** keyValueSize is the length of `kv` encoded as mvccpb.KeyValue (zero fields left out). */
+export function keyValueSize(kv: KeyValueFields): number {
+  let size = 0;
+  if (kv.key.length > 0) size += 1 + varintSize(kv.key.length) + kv.key.length;
+  if (kv.create_revision !== 0) size += 1 + varintSize(kv.create_revision);
+  if (kv.mod_revision !== 0) size += 1 + varintSize(kv.mod_revision);
+  if (kv.version !== 0) size += 1 + varintSize(kv.version);
+  if (kv.value.length > 0) size += 1 + varintSize(kv.value.length) + kv.value.length;
+  if (kv.lease !== 0n) size += 1 + int64Size(kv.lease);
+  return size;
+}
+
+/**
+ * writeKeyValue writes `kv` as mvccpb.KeyValue at `pos` (keyValueSize bytes: fields in number
+ * order, zero values left out, as gogoproto's Marshal does); returns the position after it.
+ */
+export function writeKeyValue(buf: Uint8Array, pos: number, kv: KeyValueFields): number {
+  if (kv.key.length > 0) {
+    buf[pos++] = 0x0a;
+    pos = writeVarint(buf, pos, kv.key.length);
+    buf.set(kv.key, pos);
+    pos += kv.key.length;
+  }
+  if (kv.create_revision !== 0) {
+    buf[pos++] = 0x10;
+    pos = writeVarint(buf, pos, kv.create_revision);
+  }
+  if (kv.mod_revision !== 0) {
+    buf[pos++] = 0x18;
+    pos = writeVarint(buf, pos, kv.mod_revision);
+  }
+  if (kv.version !== 0) {
+    buf[pos++] = 0x20;
+    pos = writeVarint(buf, pos, kv.version);
+  }
+  if (kv.value.length > 0) {
+    buf[pos++] = 0x2a;
+    pos = writeVarint(buf, pos, kv.value.length);
+    buf.set(kv.value, pos);
+    pos += kv.value.length;
+  }
+  if (kv.lease !== 0n) {
+    buf[pos++] = 0x30;
+    pos = writeInt64(buf, pos, kv.lease);
+  }
   return pos;
 }
 
@@ -65,47 +127,13 @@ export function encodeKeyValue(
   fields: { create_revision: number; mod_revision: number; version: number; value: Uint8Array; lease: bigint },
 ): EncodedKeyValue {
   const { create_revision: create, mod_revision: mod, version, value, lease } = fields;
-  let size = 0;
-  if (key.length > 0) size += 1 + varintSize(key.length) + key.length;
-  if (create !== 0) size += 1 + varintSize(create);
-  if (mod !== 0) size += 1 + varintSize(mod);
-  if (version !== 0) size += 1 + varintSize(version);
-  if (value.length > 0) size += 1 + varintSize(value.length) + value.length;
-  if (lease !== 0n) size += 1 + leaseSize(lease);
+  const all: KeyValueFields = { key, create_revision: create, mod_revision: mod, version, value, lease };
+  const size = keyValueSize(all);
   const buf = Buffer.allocUnsafe(size);
-  let pos = 0;
-  let keyAt = 0;
-  let valueAt = 0;
-  if (key.length > 0) {
-    buf[pos++] = 0x0a;
-    pos = writeVarint(buf, pos, key.length);
-    keyAt = pos;
-    buf.set(key, pos);
-    pos += key.length;
-  }
-  if (create !== 0) {
-    buf[pos++] = 0x10;
-    pos = writeVarint(buf, pos, create);
-  }
-  if (mod !== 0) {
-    buf[pos++] = 0x18;
-    pos = writeVarint(buf, pos, mod);
-  }
-  if (version !== 0) {
-    buf[pos++] = 0x20;
-    pos = writeVarint(buf, pos, version);
-  }
-  if (value.length > 0) {
-    buf[pos++] = 0x2a;
-    pos = writeVarint(buf, pos, value.length);
-    valueAt = pos;
-    buf.set(value, pos);
-    pos += value.length;
-  }
-  if (lease !== 0n) {
-    buf[pos++] = 0x30;
-    pos = writeLease(buf, pos, lease);
-  }
+  writeKeyValue(buf, 0, all);
+  // The key is the first field and the value is followed only by the lease.
+  const keyAt = key.length > 0 ? 1 + varintSize(key.length) : 0;
+  const valueAt = size - (lease !== 0n ? 1 + int64Size(lease) : 0) - value.length;
   return {
     bytes: buf,
     kv: {

@@ -11,7 +11,8 @@ export { MvccStore } from './store.js';
 export type { CommitOptions, Disposable, MvccStoreOptions, ReadEventsResult, RecoveryStats, StoreListener } from './store.js';
 export { SnapshotError } from './maintenance.js';
 export type { HashKVResult, MvccSnapshot, SnapshotSource } from './maintenance.js';
-export { CodecError, decodeKeyValue, encodeKeyValue } from './codec.js';
+export { CodecError, decodeKeyValue, encodeKeyValue, int64Size, keyValueSize, varintSize, writeInt64, writeKeyValue, writeVarint } from './codec.js';
+export type { KeyValueFields } from './codec.js';
 export type { RocksOptions } from './rocks.js';
 export {
   ERR_COMPACTED_MESSAGE,

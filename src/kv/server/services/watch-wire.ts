@@ -8,12 +8,13 @@
  * cached bytes copied into one buffer. The response header is the same for every response of a
  * revision and is cached too.
  *
- * Field numbers are those of etcd's rpc.proto and mvccpb/kv.proto. As etcd's Go encoder does,
- * fields holding their zero value are left out; any protobuf decoder reads the absent field as
- * that zero. test/kv/watch-wire.test.ts checks every shape against protobufjs's decoder.
+ * Field numbers are those of etcd's rpc.proto; a KeyValue is written by the store's own codec
+ * (src/kv/mvcc/codec.ts, the bytes etcd stores). As etcd's Go encoder does, fields holding their
+ * zero value are left out; any protobuf decoder reads the absent field as that zero.
+ * test/kv/watch-wire.test.ts checks every shape against protobufjs's decoder.
  */
 import type { Id64 } from '../../proto/index.js';
-import type { KeyValue } from '../../mvcc/index.js';
+import { int64Size, keyValueSize, varintSize, writeInt64, writeKeyValue, writeVarint, type KeyValue } from '../../mvcc/index.js';
 import type { WatchEvent } from '../../watch/index.js';
 
 /** GRPC_FRAME_BYTES is the gRPC message prefix: a compression flag and a 4-byte length. */
@@ -43,49 +44,11 @@ const TAG_EVENTS = 0x5a; // events = 11
 const TAG_EVENT_TYPE = 0x08; // Event.type = 1
 const TAG_EVENT_KV = 0x12; // Event.kv = 2
 const TAG_EVENT_PREV_KV = 0x1a; // Event.prev_kv = 3
-const TAG_KV_KEY = 0x0a; // KeyValue.key = 1
-const TAG_KV_CREATE = 0x10; // create_revision = 2
-const TAG_KV_MOD = 0x18; // mod_revision = 3
-const TAG_KV_VERSION = 0x20; // version = 4
-const TAG_KV_VALUE = 0x2a; // value = 5
-const TAG_KV_LEASE = 0x30; // lease = 6
 const TAG_HDR_CLUSTER = 0x08; // ResponseHeader.cluster_id = 1
 const TAG_HDR_MEMBER = 0x10; // member_id = 2
 const TAG_HDR_REVISION = 0x18; // revision = 3
 const TAG_HDR_TERM = 0x20; // raft_term = 4
 const EVENT_TYPE_DELETE = 1;
-
-/** varintSize is the length of a non-negative safe integer as a varint. */
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    size++;
-  }
-  return size;
-}
-
-/** writeVarint writes a non-negative safe integer at `pos` and returns the position after it. */
-function writeVarint(buf: Uint8Array, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
-/** int64Varint encodes a 64-bit integer as protobuf does (a negative one as its 10-byte two's complement). */
-function int64Varint(v: bigint): Uint8Array {
-  let u = BigInt.asUintN(64, v);
-  const out: number[] = [];
-  while (u >= 0x80n) {
-    out.push(Number(u & 0x7fn) | 0x80);
-    u >>= 7n;
-  }
-  out.push(Number(u));
-  return Uint8Array.from(out);
-}
 
 /** checkQuantity refuses what the varint writer cannot hold exactly (a bug upstream, not input). */
 function checkQuantity(what: string, n: number): number {
@@ -104,56 +67,12 @@ function writeScalar(buf: Uint8Array, pos: number, tag: number, n: number): numb
   return writeVarint(buf, pos, n);
 }
 
-function bytesFieldSize(len: number): number {
-  return len === 0 ? 0 : 1 + varintSize(len) + len;
-}
-
-function writeBytesField(buf: Uint8Array, pos: number, tag: number, bytes: Uint8Array): number {
-  if (bytes.length === 0) return pos;
-  buf[pos++] = tag;
-  pos = writeVarint(buf, pos, bytes.length);
-  buf.set(bytes, pos);
-  return pos + bytes.length;
-}
-
-const leaseBytes = new Map<bigint, Uint8Array>();
-
-/** leaseVarint caches a lease ID's varint (few leases, many keys under each). */
-function leaseVarint(lease: bigint): Uint8Array {
-  let b = leaseBytes.get(lease);
-  if (b === undefined) {
-    b = int64Varint(lease);
-    if (leaseBytes.size >= 4096) leaseBytes.clear();
-    leaseBytes.set(lease, b);
-  }
-  return b;
-}
-
+/** kvSize checks a KeyValue's quantities and sizes its encoding. */
 function kvSize(kv: KeyValue): number {
-  const lease = kv.lease === 0n ? 0 : 1 + leaseVarint(kv.lease).length;
-  return (
-    bytesFieldSize(kv.key.length) +
-    scalarSize(checkQuantity('create_revision', kv.create_revision)) +
-    scalarSize(checkQuantity('mod_revision', kv.mod_revision)) +
-    scalarSize(checkQuantity('version', kv.version)) +
-    bytesFieldSize(kv.value.length) +
-    lease
-  );
-}
-
-function writeKv(buf: Uint8Array, pos: number, kv: KeyValue): number {
-  pos = writeBytesField(buf, pos, TAG_KV_KEY, kv.key);
-  pos = writeScalar(buf, pos, TAG_KV_CREATE, kv.create_revision);
-  pos = writeScalar(buf, pos, TAG_KV_MOD, kv.mod_revision);
-  pos = writeScalar(buf, pos, TAG_KV_VERSION, kv.version);
-  pos = writeBytesField(buf, pos, TAG_KV_VALUE, kv.value);
-  if (kv.lease !== 0n) {
-    buf[pos++] = TAG_KV_LEASE;
-    const l = leaseVarint(kv.lease);
-    buf.set(l, pos);
-    pos += l.length;
-  }
-  return pos;
+  checkQuantity('create_revision', kv.create_revision);
+  checkQuantity('mod_revision', kv.mod_revision);
+  checkQuantity('version', kv.version);
+  return keyValueSize(kv);
 }
 
 // NB: keyed by the hub's event object, which every watcher of a change shares; the bytes go
@@ -176,11 +95,11 @@ export function encodeEvent(e: WatchEvent): Uint8Array {
   // NB: kv is always written, even when empty: etcd's events always carry one.
   out[pos++] = TAG_EVENT_KV;
   pos = writeVarint(out, pos, kvLen);
-  pos = writeKv(out, pos, e.kv);
+  pos = writeKeyValue(out, pos, e.kv);
   if (e.prev_kv !== undefined) {
     out[pos++] = TAG_EVENT_PREV_KV;
     pos = writeVarint(out, pos, prevLen);
-    writeKv(out, pos, e.prev_kv);
+    writeKeyValue(out, pos, e.prev_kv);
   }
   eventBytes.set(e, out);
   return out;
@@ -197,12 +116,19 @@ export class WatchWire {
 
   /** constructor takes the IDs every header names and where the current Raft term is read. */
   constructor(clusterId: Id64, memberId: Id64, term: () => number) {
-    const cluster = int64Varint(BigInt(clusterId));
-    const member = int64Varint(BigInt(memberId));
-    this.#ids = Uint8Array.from([
-      ...(clusterId === '0' ? [] : [TAG_HDR_CLUSTER, ...cluster]),
-      ...(memberId === '0' ? [] : [TAG_HDR_MEMBER, ...member]),
-    ]);
+    const cluster = BigInt(clusterId);
+    const member = BigInt(memberId);
+    const ids = new Uint8Array((cluster === 0n ? 0 : 1 + int64Size(cluster)) + (member === 0n ? 0 : 1 + int64Size(member)));
+    let pos = 0;
+    if (cluster !== 0n) {
+      ids[pos++] = TAG_HDR_CLUSTER;
+      pos = writeInt64(ids, pos, cluster);
+    }
+    if (member !== 0n) {
+      ids[pos++] = TAG_HDR_MEMBER;
+      writeInt64(ids, pos, member);
+    }
+    this.#ids = ids;
     this.#term = term;
   }
 
@@ -237,7 +163,7 @@ export class WatchWire {
     const compact = checkQuantity('compact_revision', r.compactRevision ?? 0);
     const reason = r.cancelReason === undefined || r.cancelReason === '' ? null : Buffer.from(r.cancelReason, 'utf8');
     let size = header.length + scalarSize(watchId) + (r.created === true ? 2 : 0) + (r.canceled === true ? 2 : 0) + scalarSize(compact);
-    size += reason === null ? 0 : bytesFieldSize(reason.length);
+    size += reason === null ? 0 : 1 + varintSize(reason.length) + reason.length;
     size += r.fragment === true ? 2 : 0;
     const encoded: Uint8Array[] = new Array<Uint8Array>(events.length);
     for (let i = 0; i < events.length; i++) {
@@ -257,7 +183,12 @@ export class WatchWire {
     if (r.created === true) pos = writeScalar(out, pos, TAG_CREATED, 1);
     if (r.canceled === true) pos = writeScalar(out, pos, TAG_CANCELED, 1);
     pos = writeScalar(out, pos, TAG_COMPACT_REVISION, compact);
-    if (reason !== null) pos = writeBytesField(out, pos, TAG_CANCEL_REASON, reason);
+    if (reason !== null) {
+      out[pos++] = TAG_CANCEL_REASON;
+      pos = writeVarint(out, pos, reason.length);
+      out.set(reason, pos);
+      pos += reason.length;
+    }
     if (r.fragment === true) pos = writeScalar(out, pos, TAG_FRAGMENT, 1);
     for (const b of encoded) {
       out[pos++] = TAG_EVENTS;
