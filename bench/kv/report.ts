@@ -96,9 +96,22 @@ export function formatTable(rows: readonly Row[]): string {
   return [line(header), rule, ...body.map(line)].join('\n');
 }
 
-/** formatNotes lists every result's notes and error counts, one line each, prefixed by system. */
+/**
+ * CLIENT_BOUND_PERCENT: a phase in which this process used this much of a core or more is
+ * flagged — on a machine of few cores the client then competes with the members it measures.
+ */
+export const CLIENT_BOUND_PERCENT = 70;
+
+/**
+ * formatNotes lists every result's notes, one line each, prefixed by system; then each phase in
+ * which the client itself was the likely bottleneck (CLIENT_BOUND_PERCENT of a core or more).
+ */
 export function formatNotes(results: readonly WorkloadResult[]): string[] {
-  return results.flatMap((r) => r.notes.map((n) => `${r.system} ${r.workload}: ${n}`));
+  const notes = results.flatMap((r) => r.notes.map((n) => `${r.system} ${r.workload}: ${n}`));
+  const bound = results.flatMap((r) =>
+    (r.clientCpu ?? []).filter((c) => c.percentOfCore >= CLIENT_BOUND_PERCENT).map((c) => `${r.system} ${c.group}: the client used ${Math.round(c.percentOfCore)} % of a core; it may be what limits this phase (it shares the machine's cores with the members)`),
+  );
+  return [...notes, ...bound];
 }
 
 function width(s: string): number {

@@ -7,6 +7,7 @@ import {
   buildRows,
   etcdArgs,
   formatRatio,
+  formatNotes,
   formatTable,
   formatValue,
   listenPorts,
@@ -158,6 +159,18 @@ describe('comparison table', () => {
     expect(formatValue('p50 ms', 1.613)).toBe('1.61');
     expect(formatValue('p50 ms', 0.4321)).toBe('0.432');
     expect(formatValue('p50 ms', undefined)).toBe('–');
+  });
+
+  it('notes every result\'s notes, then each phase in which the client used 70 % of a core or more', () => {
+    const withCpu: WorkloadResult[] = [
+      { ...RESULTS[0]!, clientCpu: [{ group: 'put, sequential', percentOfCore: 27 }, { group: 'put, 16 in flight', percentOfCore: 70 }] },
+      { ...RESULTS[1]!, clientCpu: [{ group: 'put, sequential', percentOfCore: 69.9 }] },
+    ];
+    expect(formatNotes(withCpu)).toEqual([
+      'etcd put-latency: something worth knowing',
+      'raftkube put, 16 in flight: the client used 70 % of a core; it may be what limits this phase (it shares the machine\'s cores with the members)',
+    ]);
+    expect(formatNotes(RESULTS)).toEqual(['etcd put-latency: something worth knowing']);
   });
 
   it('prints an aligned Markdown table with a ratio column only when both systems ran', () => {
