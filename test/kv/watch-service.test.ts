@@ -3,7 +3,8 @@
  * the raw HTTP/2 stream under the call (the member's path, found by captureRawStreams) and plain
  * grpc-js writes (the fallback). Many watchers on one stream each get every event of their range
  * in revision order, with prev_kv and filters; fragments, cancellation, duplicate IDs and
- * compaction answer as etcd does; a half-close ends the stream with OK after what was queued.
+ * compaction answer as etcd does; a half-close ends the stream with OK after what was queued;
+ * a response that cannot be encoded ends its stream with INTERNAL, never the member.
  * On the raw path, the responses one change produces for all the watchers of a stream leave in
  * one write, and the test fails if grpc-js stops handing the stream to the interceptor.
  */
@@ -44,13 +45,13 @@ interface Stream {
   until(what: string, pred: (got: readonly WatchResponse[]) => boolean): Promise<void>;
 }
 
-async function rig(path: Path, maxRequestBytes = 1024 * 1024, holdWrites = false): Promise<Rig> {
+async function rig(path: Path, maxRequestBytes = 1024 * 1024, holdWrites = false, term: () => number = () => 3): Promise<Rig> {
   const store = await dirs.open();
   const hub = new WatchHub(store);
   const member: WatchMember = {
-    header: (revision?: number) => ({ cluster_id: '11', member_id: '22', revision: revision ?? store.currentRevision, raft_term: 3 }),
+    header: (revision?: number) => ({ cluster_id: '11', member_id: '22', revision: revision ?? store.currentRevision, raft_term: term() }),
     maxRequestBytes,
-    driver: { status: () => ({ term: 3 }) },
+    driver: { status: () => ({ term: term() }) },
     sm: { store },
   };
   const writes = { n: 0 };
@@ -197,6 +198,27 @@ describe.each(['raw', 'grpc-js'] as const)('Watch service, %s writes', (path) =>
     s.end();
     expect(await s.status).toBe(grpc.status.OK);
     expect(s.got.map(brief)).toEqual(['#0@1 created', '#0@2 PUT h=1@2']);
+  });
+});
+
+describe.each(['raw', 'grpc-js'] as const)('Watch service, a response that cannot be encoded, %s writes', (path) => {
+  let term = 3;
+  beforeEach(async () => {
+    term = 3;
+    r = await rig(path, 1024 * 1024, false, () => term);
+  });
+
+  it('ends that stream with INTERNAL, naming the field, and the member goes on serving', async () => {
+    const s = r.open();
+    s.send(create('bad'));
+    await s.until('created', (got) => got.length === 1);
+    term = -1;
+    unwrap(r.store.put({ key: b('bad'), value: b('1') }));
+    expect(await s.status).toBe(grpc.status.INTERNAL);
+    term = 3;
+    const next = r.open();
+    next.send(create('bad'));
+    await next.until('a new stream served', (got) => got.length === 1 && got[0]?.created === true);
   });
 });
 

@@ -197,7 +197,16 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
             return;
         }
       };
+      // NB: drains run from the hub's microtasks and the transport's events, where a throw would
+      // take the member down; a response that cannot be encoded ends this stream instead.
       const drain = (watchId: number): void => {
+        try {
+          drainOnce(watchId);
+        } catch (err: unknown) {
+          fail(err);
+        }
+      };
+      const drainOnce = (watchId: number): void => {
         const a = active.get(watchId);
         if (a === undefined || sink.blocked) return;
         // Responses queued while the stream was busy travel merged (whole revisions, in order,
@@ -273,10 +282,14 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
               return;
           }
         } catch (err: unknown) {
-          sink.flush();
-          call.emit('error', toServiceError(err));
+          fail(err);
         }
       });
+      const fail = (err: unknown): void => {
+        if (closed) return;
+        sink.flush();
+        call.emit('error', toServiceError(err));
+      };
       const end = (): void => {
         if (closed) return;
         closed = true;
