@@ -1,6 +1,6 @@
 /**
  * watch-service: the Watch service over a real gRPC connection, on both of its write paths —
- * the raw HTTP/2 stream under the call (the member's path, found by captureRawStreams) and plain
+ * the raw HTTP/2 stream under the call (the member's path, found by withRawStreams) and plain
  * grpc-js writes (the fallback). Many watchers on one stream each get every event of their range
  * in revision order, with prev_kv and filters; fragments, cancellation, duplicate IDs and
  * compaction answer as etcd does; a half-close ends the stream with OK after what was queued;
@@ -12,7 +12,8 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MvccStore } from '../../src/kv/mvcc/index.js';
 import { addService, loadProtoDefinitions, responseDecoders, type WatchResponse } from '../../src/kv/proto/index.js';
-import { captureRawStreams, rawStreamOf } from '../../src/kv/server/services/raw-stream.js';
+import { earlyUnaryStatus } from '../../src/kv/server/services/early-status.js';
+import { rawStreamOf, withRawStreams } from '../../src/kv/server/services/raw-stream.js';
 import { watchService, type WatchMember } from '../../src/kv/server/services/watch-service.js';
 import { WatchHub } from '../../src/kv/watch/index.js';
 import { b, TempDirs, unwrap } from './mvcc-helpers.js';
@@ -58,7 +59,8 @@ async function rig(path: Path, maxRequestBytes = 1024 * 1024, holdWrites = false
   const rawSeen: boolean[] = [];
   const held: (() => void)[] = [];
   const handlers = watchService(member, hub);
-  const server = new grpc.Server(path === 'raw' ? { interceptors: [captureRawStreams] } : {});
+  // The raw path runs with the member's interceptor, as composed in member.ts.
+  const server = new grpc.Server(path === 'raw' ? { interceptors: [withRawStreams(earlyUnaryStatus)] } : {});
   addService(server, defs.etcd.Watch, {
     Watch: (call) => {
       const raw = rawStreamOf(call.metadata);

@@ -31,7 +31,7 @@ import { backendSize, maintenanceService } from '../server/services/maintenance-
 import { watchService } from '../server/services/watch-service.js';
 import { authService } from '../server/services/auth-service.js';
 import { earlyUnaryStatus } from '../server/services/early-status.js';
-import { captureRawStreams } from '../server/services/raw-stream.js';
+import { withRawStreams } from '../server/services/raw-stream.js';
 import { DEFAULT_QUOTA_BACKEND_BYTES, SpaceQuota } from '../server/alarms.js';
 import { EtcdCallError, EtcdClient, stripScheme } from '../client/etcd-client.js';
 import { MemberMetrics, PeerRoundTrips } from '../metrics.js';
@@ -460,8 +460,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   // NB: channelz (grpc-js's per-call and per-session bookkeeping for its debug service) is off:
   // nothing here serves or reads it, and it costs timestamps and counters on every call.
   const grpcOpts = { 'grpc.max_receive_message_length': cfg.maxRequestBytes + CLIENT_MESSAGE_HEADROOM_BYTES, 'grpc.max_send_message_length': -1, 'grpc.enable_channelz': 0 };
-  // NB: captureRawStreams must come first (it needs the call object grpc-js made, not a wrapper).
-  const clientServer = new grpc.Server({ ...grpcOpts, interceptors: [captureRawStreams, earlyUnaryStatus] });
+  const clientServer = new grpc.Server({ ...grpcOpts, interceptors: [withRawStreams(earlyUnaryStatus)] });
   const server = kv;
   const waitForLeader = async (target: number, timeoutMs: number): Promise<boolean> => {
     const deadline = now() + timeoutMs;

@@ -21,7 +21,7 @@ import type { ServerHttp2Stream } from 'node:http2';
 import { ServerInterceptingCall, type Metadata, type ServerInterceptingCallInterface, type ServerInterceptor } from '@grpc/grpc-js';
 
 /** RawStream is what the Watch handler uses of the HTTP/2 stream under its call. */
-export type RawStream = Pick<ServerHttp2Stream, 'write' | 'on' | 'off' | 'destroyed' | 'writableEnded' | 'writableNeedDrain' | 'headersSent'>;
+export type RawStream = Pick<ServerHttp2Stream, 'write' | 'on' | 'destroyed' | 'writableEnded' | 'headersSent'>;
 
 /** RAW_STREAM_METHODS are the methods whose handlers may write to the HTTP/2 stream themselves. */
 const RAW_STREAM_METHODS: ReadonlySet<string> = new Set(['/etcdserverpb.Watch/Watch']);
@@ -30,18 +30,18 @@ const streams = new WeakMap<Metadata, RawStream>();
 
 function looksLikeServerStream(v: unknown): v is ServerHttp2Stream {
   if (typeof v !== 'object' || v === null) return false;
-  const s = v as Partial<Record<'write' | 'respond' | 'on' | 'off' | 'end', unknown>>;
-  return typeof s.write === 'function' && typeof s.respond === 'function' && typeof s.on === 'function' && typeof s.off === 'function' && typeof s.end === 'function';
+  const s = v as Partial<Record<'write' | 'respond' | 'on' | 'end', unknown>>;
+  return typeof s.write === 'function' && typeof s.respond === 'function' && typeof s.on === 'function' && typeof s.end === 'function';
 }
 
 /**
- * captureRawStreams is the interceptor; it must be the first in `new grpc.Server({ interceptors })`
- * (later ones see wrappers, not the call that holds the stream).
+ * capture wraps a Watch call so that its request metadata names its HTTP/2 stream; any other
+ * call, or one whose stream is not where it is looked for, comes back as it is.
  */
-export const captureRawStreams: ServerInterceptor = (method, call: ServerInterceptingCallInterface) => {
-  if (!RAW_STREAM_METHODS.has(method.path)) return new ServerInterceptingCall(call);
+function capture(path: string, call: ServerInterceptingCallInterface): ServerInterceptingCallInterface {
+  if (!RAW_STREAM_METHODS.has(path)) return call;
   const stream: unknown = (call as unknown as { readonly stream?: unknown }).stream;
-  if (!looksLikeServerStream(stream)) return new ServerInterceptingCall(call);
+  if (!looksLikeServerStream(stream)) return call;
   // NB: grpc-js listens for one 'error' on the stream; a write racing the client's reset can
   // raise another, which must not go unheard (the call's own cancellation handles the rest).
   stream.on('error', () => undefined);
@@ -54,7 +54,16 @@ export const captureRawStreams: ServerInterceptor = (method, call: ServerInterce
         },
       }),
   });
-};
+}
+
+/**
+ * withRawStreams makes the server's one interceptor: it captures the stream of a Watch call (it
+ * must see the call grpc-js made, so nothing may come before it) and hands every call on to
+ * `next`. One interceptor rather than two keeps a unary call, the hot path, wrapped once.
+ */
+export function withRawStreams(next: ServerInterceptor): ServerInterceptor {
+  return (method, call) => next(method, capture(method.path, call));
+}
 
 /** rawStreamOf is the HTTP/2 stream of the call whose request metadata is `metadata`, if captured. */
 export function rawStreamOf(metadata: Metadata): RawStream | undefined {
