@@ -50,7 +50,8 @@ interface Registration {
 
 const EVENT_OVERHEAD_BYTES = 64;
 
-function eventBytes(e: WatchEvent): number {
+/** eventBytes approximates the memory an event holds (the hub's limits and the service's fragments count in it). */
+export function eventBytes(e: WatchEvent): number {
   let n = EVENT_OVERHEAD_BYTES + e.kv.key.length + e.kv.value.length;
   if (e.prev_kv !== undefined) n += e.prev_kv.key.length + e.prev_kv.value.length;
   return n;

@@ -4,7 +4,7 @@
  * adapts a Watcher (poll / next / for-await / onReadable) to a stream and does the fragmenting.
  */
 
-export { WatchHub } from './hub.js';
+export { eventBytes, WatchHub } from './hub.js';
 export type { WatchHubOptions } from './hub.js';
 export { Watcher } from './watcher.js';
 export type { FilterType, WatchEvent, WatchRequest, WatchResponse } from './watcher.js';

@@ -12,7 +12,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { requestDecoders } from '../../proto/index.js';
 import type { WatchHandlers } from '../../proto/index.js';
-import type { WatchHub, Watcher, WatchResponse, WatchEvent } from '../../watch/index.js';
+import { eventBytes, type WatchHub, type Watcher, type WatchResponse, type WatchEvent } from '../../watch/index.js';
 import type { KvServer } from '../kv-server.js';
 import { toServiceError } from '../errors.js';
 import { rawStreamOf, type RawStream } from './raw-stream.js';
@@ -24,10 +24,6 @@ const MERGE_BYTES = 256 * 1024;
 interface Active {
   readonly watcher: Watcher;
   readonly fragment: boolean;
-}
-
-function eventSize(e: WatchEvent): number {
-  return 64 + e.kv.key.length + e.kv.value.length + (e.prev_kv === undefined ? 0 : e.prev_kv.key.length + e.prev_kv.value.length);
 }
 
 /**
@@ -166,7 +162,7 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
             const events = r.events;
             const limit = s.maxRequestBytes;
             let size = 0;
-            for (const e of events) size += eventSize(e);
+            for (const e of events) size += eventBytes(e);
             if (!a.fragment || size <= limit) {
               write({ revision: r.revision, watchId, events });
               return;
@@ -176,7 +172,7 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
             let partSize = 0;
             for (let i = 0; i < events.length; i++) {
               const e = events[i]!;
-              const sz = eventSize(e);
+              const sz = eventBytes(e);
               if (part.length > 0 && partSize + sz > limit) {
                 write({ revision: r.revision, watchId, fragment: true, events: part });
                 part = [];
@@ -228,7 +224,7 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
             continue;
           }
           let sz = 0;
-          for (const e of r.events) sz += eventSize(e);
+          for (const e of r.events) sz += eventBytes(e);
           if (events.length > 0 && size + sz > MERGE_BYTES) flush();
           for (const e of r.events) events.push(e);
           revision = r.revision;
