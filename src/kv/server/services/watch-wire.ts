@@ -77,11 +77,11 @@ function kvSize(kv: KeyValue): number {
 
 // NB: keyed by the hub's event object, which every watcher of a change shares; the bytes go
 // when the event does.
-const eventBytes = new WeakMap<WatchEvent, Uint8Array>();
+const encodedEvents = new WeakMap<WatchEvent, Uint8Array>();
 
 /** encodeEvent is an mvccpb.Event's bytes, encoded once per event object. */
 export function encodeEvent(e: WatchEvent): Uint8Array {
-  let out = eventBytes.get(e);
+  let out = encodedEvents.get(e);
   if (out !== undefined) return out;
   const kvLen = kvSize(e.kv);
   const prevLen = e.prev_kv === undefined ? -1 : kvSize(e.prev_kv);
@@ -101,7 +101,7 @@ export function encodeEvent(e: WatchEvent): Uint8Array {
     pos = writeVarint(out, pos, prevLen);
     writeKeyValue(out, pos, e.prev_kv);
   }
-  eventBytes.set(e, out);
+  encodedEvents.set(e, out);
   return out;
 }
 
