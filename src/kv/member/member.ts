@@ -214,7 +214,12 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   });
   // The MVCC store's index rebuild (its scan on a worker thread for a large store) runs while
   // this thread replays the WAL. NB: a failure of either closes the other before it is reported.
-  const storeOpening = MvccStore.open(join(dir, 'db'));
+  const storeOpening = MvccStore.open(join(dir, 'db'), {
+    onCheckpoint: (e) => {
+      if (e.type === 'written') log.info({ revision: e.revision, keys: e.keys, records: e.records, bytes: e.bytes, encodeMs: Math.round(e.encodeMs), writeMs: Math.round(e.writeMs) }, 'wrote an index checkpoint');
+      else log.warn({ revision: e.revision, err: e.error }, 'could not write an index checkpoint; the next restart scans more of the database');
+    },
+  });
   storeOpening.catch(() => undefined); // observed below; not an unhandled rejection meanwhile
   const closeStoreQuietly = (): Promise<void> => storeOpening.then((s) => s.close(), () => undefined);
   // NB: once the WAL exists it says who this member is (as etcd, which ignores --initial-cluster*
@@ -254,7 +259,17 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   {
     const r = store.recovery;
     log.info(
-      { walMs: Math.round(walMs), walEntries: state.entries.length, indexMs: Math.round(r.ms), indexVia: r.via, revisions: r.revisions, keys: r.keys, sinceProcessStartMs: Math.round(performance.now()) },
+      {
+        walMs: Math.round(walMs),
+        walEntries: state.entries.length,
+        indexMs: Math.round(r.ms),
+        indexVia: r.via,
+        checkpointRevision: r.checkpointRevision,
+        ...(r.checkpointRejected === undefined ? {} : { checkpointRejected: r.checkpointRejected }),
+        revisions: r.revisions,
+        keys: r.keys,
+        sinceProcessStartMs: Math.round(performance.now()),
+      },
       'recovered the WAL and the MVCC state',
     );
   }

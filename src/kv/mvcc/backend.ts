@@ -44,6 +44,7 @@ export class Backend {
   #flushedRev: number;
   #consistentIndex: number;
   #compacted: number;
+  #rowsWritten = 0;
 
   private constructor(db: Rocks, flushedRev: number, consistentIndex: number, compacted: number) {
     this.#db = db;
@@ -77,6 +78,11 @@ export class Backend {
   /** setFlushedRevision tells the backend the highest revision found on disk at open. */
   setFlushedRevision(rev: number): void {
     this.#flushedRev = rev;
+  }
+
+  /** rowsWritten counts the key-bucket rows this backend has written since it opened. */
+  get rowsWritten(): number {
+    return this.#rowsWritten;
   }
 
   /** hasPending says whether anything awaits commit(). */
@@ -197,11 +203,12 @@ export class Backend {
   }
 
   /**
-   * scanKeyBucketRows hands every key-bucket row on disk to `fn` in revision order, up to
-   * `batch` rows (k0, v0, k1, v1, …) at a time (the index rebuild; see rebuild.ts).
+   * scanKeyBucketRows hands every key-bucket row on disk from main revision `fromRev` on to `fn`
+   * in revision order, up to `batch` rows (k0, v0, k1, v1, …) at a time (the index rebuild; see
+   * rebuild.ts).
    */
-  scanKeyBucketRows(batch: number, fn: (rows: Buffer[]) => void): void {
-    const cursor = this.#db.scan(Buffer.of(KEY_PREFIX), Buffer.of(KEY_PREFIX + 1));
+  scanKeyBucketRows(batch: number, fn: (rows: Buffer[]) => void, fromRev = 0): void {
+    const cursor = this.#db.scan(revLowerBound(fromRev), Buffer.of(KEY_PREFIX + 1));
     try {
       for (;;) {
         const rows = cursor.next(batch);
@@ -265,6 +272,7 @@ export class Backend {
     ops.push({ key: metaKey(META_CONSISTENT_INDEX), value: encodeUint64(this.#consistentIndex) });
     ops.push({ key: metaKey(META_COMPACTED), value: encodeUint64(this.#compacted) });
     this.#db.write(ops, sync);
+    this.#rowsWritten += this.#pending.length;
     this.#pending = [];
     this.#deletes = [];
     this.#aux.clear();

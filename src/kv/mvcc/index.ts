@@ -8,7 +8,8 @@
  */
 
 export { MvccStore } from './store.js';
-export type { CommitOptions, Disposable, MvccStoreOptions, ReadEventsResult, RecoveryStats, StoreListener } from './store.js';
+export { DEFAULT_CHECKPOINT_MIN_ROWS } from './store.js';
+export type { CheckpointEvent, CommitOptions, Disposable, MvccStoreOptions, ReadEventsResult, RecoveryStats, StoreListener } from './store.js';
 export { SnapshotError } from './maintenance.js';
 export type { HashKVResult, MvccSnapshot, SnapshotSource } from './maintenance.js';
 export { CodecError, decodeKeyValue, encodeKeyValue, int64Size, keyValueSize, varintSize, writeInt64, writeKeyValue, writeVarint } from './codec.js';

@@ -143,14 +143,24 @@ export function packRows(rows: readonly Uint8Array[]): RevChunk {
 
 /** IndexBuilder collects stored revisions (in revision order) and builds the index from them. */
 export class IndexBuilder {
-  readonly #tree = new TreeIndex();
+  readonly #tree: TreeIndex;
   readonly #h = newHeader();
   /** #maxKey is the greatest key added so far: a greater one is new and goes last, unsearched. */
-  #maxKey: string | null = null;
-  #lastRev = 0;
+  #maxKey: string | null;
+  #lastRev: number;
   #count = 0;
 
-  /** revisions is the number of stored revisions added so far. */
+  /**
+   * constructor starts empty, or from an index read back from a checkpoint (the rows added then
+   * must all be newer than every revision in it).
+   */
+  constructor(seed?: { readonly tree: TreeIndex; readonly maxKey: string | null; readonly lastRevision: number }) {
+    this.#tree = seed?.tree ?? new TreeIndex();
+    this.#maxKey = seed?.maxKey ?? null;
+    this.#lastRev = seed?.lastRevision ?? 0;
+  }
+
+  /** revisions is the number of stored revisions (rows) added so far, a checkpoint's not counted. */
   get revisions(): number {
     return this.#count;
   }

@@ -23,6 +23,7 @@ import { rangeKeys } from './range.js';
 import { EMPTY_BUFFER, latin1, type MvccState } from './state.js';
 import { applyPath, checkPath, compareToPath, isTxnReadOnly } from './txn.js';
 import { IndexBuilder } from './rebuild.js';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, readCheckpointFile, readIdentity, writeCheckpointFile, type DecodedCheckpoint } from './index-checkpoint.js';
 import { scanInWorker, ScanWorkerError } from './scan-worker.js';
 import {
   errCompacted,
@@ -65,13 +66,39 @@ export interface MvccStoreOptions extends RocksOptions {
    * default: a worker for a database of 16 MiB or more, where it saves time).
    */
   readonly rebuildOn?: 'auto' | 'worker' | 'this-thread';
+  /**
+   * indexCheckpoints configures the index checkpoint (index-checkpoint.ts) a reopening reads
+   * instead of scanning every row: false never writes one nor reads one; `minRows` is how many
+   * rows must have been written since the last one before a commit writes the next (default
+   * DEFAULT_CHECKPOINT_MIN_ROWS; the next also waits for an eighth of the index's records).
+   */
+  readonly indexCheckpoints?: false | { readonly minRows: number };
+  /** onCheckpoint hears each checkpoint written, or why one could not be (for the member's log). */
+  readonly onCheckpoint?: (event: CheckpointEvent) => void;
 }
+
+/** CheckpointEvent reports an index checkpoint written, or failed. */
+export type CheckpointEvent =
+  | { readonly type: 'written'; readonly revision: number; readonly keys: number; readonly records: number; readonly bytes: number; readonly encodeMs: number; readonly writeMs: number }
+  | { readonly type: 'failed'; readonly revision: number; readonly error: Error };
+
+/** DEFAULT_CHECKPOINT_MIN_ROWS is the default for indexCheckpoints.minRows. */
+export const DEFAULT_CHECKPOINT_MIN_ROWS = 50_000;
+/** CHECKPOINT_RECORDS_DIVISOR: a checkpoint waits for rows worth this fraction of the index's records, so encoding costs a bounded share of the writes. */
+const CHECKPOINT_RECORDS_DIVISOR = 8;
 
 /** RecoveryStats says how the last open (or snapshot restore) rebuilt the index. */
 export interface RecoveryStats {
-  /** via is where the stored revisions were scanned. */
-  readonly via: 'worker' | 'this thread';
-  /** revisions is the number of stored revisions read. */
+  /**
+   * via is where the stored revisions were scanned: all of them on a worker or this thread, or
+   * only those after the index checkpoint read back.
+   */
+  readonly via: 'worker' | 'this thread' | 'checkpoint';
+  /** checkpointRevision is the revision of the checkpoint read back (0 when none was used). */
+  readonly checkpointRevision: number;
+  /** checkpointRejected says why a checkpoint present was not used (absent when none was, or it was used). */
+  readonly checkpointRejected?: string;
+  /** revisions is the number of stored revisions (rows) read from RocksDB. */
   readonly revisions: number;
   /** keys is the number of keys in the rebuilt index. */
   readonly keys: number;
@@ -98,6 +125,21 @@ export interface Disposable {
   dispose(): void;
 }
 
+/** CheckpointTracker is what a store knows of its last index checkpoint. */
+interface CheckpointTracker {
+  /** identity is the database's RocksDB IDENTITY (null: none, so no checkpoints). */
+  identity: string | null;
+  /** revision, compacted and records describe the last checkpoint (revision 0: none). */
+  revision: number;
+  compacted: number;
+  records: number;
+  /** rowsAt is the backend's rowsWritten when it was taken; unscanned the rows a reopening would scan besides. */
+  rowsAt: number;
+  unscanned: number;
+  /** write is the file write in flight, if any. */
+  write: Promise<void> | null;
+}
+
 /** MvccStore is a Raft-replicated member's key-value state: etcd's MVCC store over RocksDB. */
 export class MvccStore {
   #state: MvccState;
@@ -110,8 +152,10 @@ export class MvccStore {
   #closed = false;
 
   #recovery: RecoveryStats;
+  /** #ckpt is what the last index checkpoint covered, and its write while one is in flight. */
+  #ckpt: CheckpointTracker;
 
-  private constructor(dir: string, loaded: { state: MvccState; recovery: RecoveryStats }, options: MvccStoreOptions) {
+  private constructor(dir: string, loaded: LoadedState, options: MvccStoreOptions) {
     const state = loaded.state;
     this.#dir = dir;
     this.#state = state;
@@ -119,6 +163,13 @@ export class MvccStore {
     this.#options = options;
     this.#leaseExists = options.leaseExists ?? (() => true);
     this.#syncedConsistentIndex = state.backend.consistentIndex;
+    this.#ckpt = MvccStore.#checkpointState(loaded);
+  }
+
+  static #checkpointState(loaded: LoadedState): CheckpointTracker {
+    const c = loaded.checkpoint;
+    // Rows scanned at open count as written since the checkpoint: a reopening would scan them again.
+    return { identity: loaded.identity, revision: c?.meta.revision ?? 0, compacted: c?.meta.compacted ?? loaded.state.compactedRev, records: c?.records ?? 0, rowsAt: 0, unscanned: loaded.recovery.revisions, write: null };
   }
 
   /** open opens (or creates) the store in `dir` and rebuilds the in-memory index from RocksDB. */
@@ -351,6 +402,48 @@ export class MvccStore {
     this.#state.backend.flush(sync, this.#state.currentRev);
     if (this.#onCommitDuration !== null) this.#onCommitDuration(Number(process.hrtime.bigint() - start) / 1e9);
     if (sync) this.#syncedConsistentIndex = this.#state.backend.consistentIndex;
+    this.#maybeCheckpoint();
+  }
+
+  /**
+   * #maybeCheckpoint writes an index checkpoint when enough rows were written since the last one
+   * (at least minRows and an eighth of the last one's records, so encoding — a tenth of a
+   * microsecond a record, on this thread — stays a small share of the writes), or when a
+   * compaction made the last one unusable. Called right after a flush: the index then holds
+   * exactly what RocksDB holds. The file is written off this thread; one write at a time.
+   */
+  #maybeCheckpoint(): void {
+    const cfg = this.#options.indexCheckpoints;
+    const c = this.#ckpt;
+    if (cfg === false || c.write !== null || c.identity === null) return;
+    const state = this.#state;
+    const rows = c.unscanned + state.backend.rowsWritten - c.rowsAt;
+    const compacted = c.revision > 0 && state.compactedRev !== c.compacted;
+    if (!compacted && rows < Math.max(cfg?.minRows ?? DEFAULT_CHECKPOINT_MIN_ROWS, c.records / CHECKPOINT_RECORDS_DIVISOR)) return;
+    if (rows === 0 && !compacted) return;
+    const meta = { revision: state.currentRev, compacted: state.compactedRev, consistentIndex: state.backend.consistentIndex, identity: c.identity };
+    const t0 = performance.now();
+    const encoded = encodeCheckpoint(state.tree, meta);
+    const encodeMs = performance.now() - t0;
+    c.revision = meta.revision;
+    c.compacted = meta.compacted;
+    c.records = encoded.records;
+    c.rowsAt = state.backend.rowsWritten;
+    c.unscanned = 0;
+    const report = this.#options.onCheckpoint;
+    const t1 = performance.now();
+    c.write = writeCheckpointFile(this.#dir, encoded).then(
+      () => report?.({ type: 'written', revision: meta.revision, keys: encoded.keys, records: encoded.records, bytes: encoded.bytes, encodeMs, writeMs: performance.now() - t1 }),
+      // NB: a failed write leaves the previous checkpoint (or none): reopening checks whichever it finds.
+      (err: unknown) => report?.({ type: 'failed', revision: meta.revision, error: err instanceof Error ? err : new Error(String(err)) }),
+    ).finally(() => {
+      c.write = null;
+    });
+  }
+
+  /** checkpointWritten settles when the index checkpoint being written (if any) is on disk or has failed. */
+  async checkpointWritten(): Promise<void> {
+    await this.#ckpt.write;
   }
 
   /**
@@ -394,10 +487,12 @@ export class MvccStore {
   async restoreSnapshot(source: SnapshotSource): Promise<void> {
     this.#assertOpen();
     const previous = this.#state.currentRev;
+    await this.#ckpt.write; // its rename must not land in the restored directory
     await restoreDir(this.#dir, source, this.#options, () => this.#state.backend.close());
     const loaded = await loadState(this.#dir, this.#options);
     this.#state = loaded.state;
     this.#recovery = loaded.recovery;
+    this.#ckpt = MvccStore.#checkpointState(loaded);
     this.#syncedConsistentIndex = this.#state.backend.consistentIndex;
     for (const l of this.#listeners) l.onRestore?.(previous);
   }
@@ -423,6 +518,7 @@ export class MvccStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#listeners.clear();
+    await this.#ckpt.write;
     await this.#state.backend.close();
   }
 }
@@ -443,8 +539,86 @@ function sstBytes(dir: string): number {
   return total;
 }
 
-/** loadState opens the backend in `dir` and rebuilds the index by scanning the key bucket in revision order. */
-async function loadState(dir: string, options: MvccStoreOptions): Promise<{ state: MvccState; recovery: RecoveryStats }> {
+/** LoadedState is an opened store's state and how it was rebuilt. */
+interface LoadedState {
+  readonly state: MvccState;
+  readonly recovery: RecoveryStats;
+  /** identity is the database's RocksDB IDENTITY (null if it has none: then no checkpoints). */
+  readonly identity: string | null;
+  /** checkpoint is the index checkpoint the index was read from, if one was used. */
+  readonly checkpoint: DecodedCheckpoint | null;
+}
+
+/** readCheckpoint returns the directory's index checkpoint if it is intact and of this database, or why not. */
+function readCheckpoint(dir: string, identity: string | null): { ckpt: DecodedCheckpoint } | { rejected: string } | null {
+  let file: Buffer | null;
+  try {
+    file = readCheckpointFile(dir);
+  } catch (err: unknown) {
+    return { rejected: `unreadable (${err instanceof Error ? err.message : String(err)})` };
+  }
+  if (file === null) return null;
+  let ckpt: DecodedCheckpoint;
+  try {
+    ckpt = decodeCheckpoint(file);
+  } catch (err: unknown) {
+    if (err instanceof CheckpointError) return { rejected: err.message };
+    throw err;
+  }
+  if (identity === null || ckpt.meta.identity !== identity) return { rejected: 'taken from another database (RocksDB IDENTITY differs)' };
+  return { ckpt };
+}
+
+/**
+ * loadState opens the backend in `dir` and builds the index: from the index checkpoint plus the
+ * rows written after it when the checkpoint is usable, else by scanning every row in revision
+ * order (on a worker thread for a large database).
+ */
+async function loadState(dir: string, options: MvccStoreOptions): Promise<LoadedState> {
+  const started = performance.now();
+  const identity = readIdentity(dir);
+  const found = options.indexCheckpoints === false ? null : readCheckpoint(dir, identity);
+  let rejected = found !== null && 'rejected' in found ? found.rejected : undefined;
+  if (found !== null && 'ckpt' in found) {
+    const { ckpt } = found;
+    const backend = await Backend.open(dir, options);
+    // The checkpoint's rows must all still be there, and nothing at or below its revision gone:
+    // an older consistent index means RocksDB lost a tail that the checkpoint covers (a power
+    // cut after an unsynced commit); another compacted revision means rows it holds were deleted.
+    if (backend.consistentIndex < ckpt.meta.consistentIndex) rejected = `it covers Raft index ${ckpt.meta.consistentIndex}, the database only ${backend.consistentIndex}`;
+    else if (backend.compactedRevision !== ckpt.meta.compacted) rejected = `compacted at ${ckpt.meta.compacted}, the database at ${backend.compactedRevision}`;
+    if (rejected === undefined) {
+      const builder = new IndexBuilder(ckpt);
+      let built: ReturnType<IndexBuilder['finish']>;
+      try {
+        backend.scanKeyBucketRows(THREAD_SCAN_BATCH, (rows) => builder.addRows(rows), ckpt.meta.revision + 1);
+        built = builder.finish();
+      } catch (err: unknown) {
+        await backend.close();
+        throw err instanceof CodecError ? new CodecError(`${dir}: ${err.message}`) : err;
+      }
+      const currentRev = Math.max(1, built.lastRevision, ckpt.meta.revision, backend.compactedRevision);
+      backend.setFlushedRevision(currentRev);
+      return {
+        state: { tree: built.tree, backend, leases: built.leases, currentRev, compactedRev: backend.compactedRevision },
+        recovery: { via: 'checkpoint', checkpointRevision: ckpt.meta.revision, revisions: builder.revisions, keys: built.tree.size, ms: performance.now() - started },
+        identity,
+        checkpoint: ckpt,
+      };
+    }
+    await backend.close();
+  }
+  const loaded = await loadByScan(dir, options);
+  return {
+    ...loaded,
+    recovery: { ...loaded.recovery, ms: performance.now() - started, ...(rejected === undefined ? {} : { checkpointRejected: rejected }) },
+    identity: identity ?? readIdentity(dir), // a new database has one only once opened
+    checkpoint: null,
+  };
+}
+
+/** loadByScan opens the backend in `dir` and rebuilds the index by scanning the key bucket in revision order. */
+async function loadByScan(dir: string, options: MvccStoreOptions): Promise<{ state: MvccState; recovery: RecoveryStats }> {
   const started = performance.now();
   const mode = options.rebuildOn ?? 'auto';
   let builder: IndexBuilder | null = null;
@@ -478,6 +652,6 @@ async function loadState(dir: string, options: MvccStoreOptions): Promise<{ stat
   backend.setFlushedRevision(currentRev);
   return {
     state: { tree, backend, leases, currentRev, compactedRev: backend.compactedRevision },
-    recovery: { via, revisions, keys: tree.size, ms: performance.now() - started },
+    recovery: { via, checkpointRevision: 0, revisions, keys: tree.size, ms: performance.now() - started },
   };
 }
