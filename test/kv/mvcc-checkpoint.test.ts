@@ -8,7 +8,7 @@ import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
 import { MvccStore, type CheckpointEvent, type MvccStoreOptions } from '../../src/kv/mvcc/index.js';
-import { CHECKPOINT_FILE, CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../../src/kv/mvcc/index-checkpoint.js';
+import { CHECKPOINT_FILE, CheckpointEncoder, CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../../src/kv/mvcc/index-checkpoint.js';
 import { KeyIndex } from '../../src/kv/mvcc/key-index.js';
 import { TreeIndex } from '../../src/kv/mvcc/tree-index.js';
 import { b, dump, TempDirs } from './mvcc-helpers.js';
@@ -250,6 +250,68 @@ describe('index checkpoint', () => {
     expect(dump(s)).toBe(wantAfter);
   });
 
+  test('writes between encoding slices leave the checkpoint as the index was at its revision', async () => {
+    const dir = join(await dirs.dir(), 'db');
+    const events: CheckpointEvent[] = [];
+    // minRows: the 1,500 puts start one checkpoint; what the rounds write stays below it.
+    const sliced: MvccStoreOptions = { indexCheckpoints: { minRows: 1_500, sliceMs: 0 }, onCheckpoint: (e) => events.push(e) };
+    let s = await MvccStore.open(dir, sliced);
+    const key = (i: number): Buffer => b(`key${String(i).padStart(5, '0')}`);
+    for (let t = 0; t < 3_000; t += 200) {
+      const success = [];
+      for (let i = t; i < t + 200; i += 2) success.push({ request_put: { key: key(i), value: b('a'), lease: i % 10 === 0 ? 7n : 0n } });
+      s.txn({ compare: [], success, failure: [] });
+    }
+    s.setConsistentIndex(1);
+    await s.commit(); // starts a checkpoint at this revision, a few hundred keys a slice
+    const at = s.currentRevision;
+    let encoding = true;
+    void s.checkpointWritten().then(() => {
+      encoding = false;
+    });
+    let slices = 0;
+    for (let round = 0; round < 60; round++) {
+      // Before and behind the encoder: overwrite (moving leases), delete, re-create, and add keys.
+      const i = (round * 397) % 3_000;
+      s.put({ key: key(i), value: b(`r${round}`), lease: round % 3 === 0 ? 9n : 0n });
+      s.deleteRange({ key: key((i + 1_000) % 3_000 & ~1) });
+      s.put({ key: key((i + 2_000) % 3_000 | 1), value: b('new'), lease: 0n });
+      s.revokeLease(round % 2 === 0 ? 7n : 9n);
+      await new Promise((r) => setImmediate(r));
+      if (encoding) slices++;
+    }
+    await s.checkpointWritten();
+    expect(events[0]).toMatchObject({ type: 'written', revision: at });
+    expect(slices).toBeGreaterThanOrEqual(5); // writes landed between at least five slices
+    s.setConsistentIndex(2);
+    await s.commit({ sync: true });
+    await s.checkpointWritten();
+    await s.close();
+    expect(events).toHaveLength(1);
+    const want = await reference(dir);
+    s = await dirs.open(dir, { indexCheckpoints: { minRows: 1_000_000 } });
+    expect(s.recovery).toMatchObject({ via: 'checkpoint', checkpointRevision: at });
+    expect(dump(s)).toBe(want);
+  });
+
+  test('a compaction while a checkpoint is being encoded abandons it; the next commit starts over', async () => {
+    const dir = join(await dirs.dir(), 'db');
+    const events: CheckpointEvent[] = [];
+    const s = await dirs.open(dir, { indexCheckpoints: { minRows: 1, sliceMs: 0 }, onCheckpoint: (e) => events.push(e) });
+    for (let i = 0; i < 3_000; i++) s.put({ key: b(`k${i}`), value: b('a'), lease: 0n });
+    for (let i = 0; i < 3_000; i += 3) s.put({ key: b(`k${i}`), value: b('b'), lease: 0n });
+    s.setConsistentIndex(1);
+    await s.commit();
+    await new Promise((r) => setImmediate(r));
+    s.compact(s.currentRevision - 10);
+    await s.checkpointWritten();
+    expect(events).toEqual([]);
+    s.setConsistentIndex(2);
+    await s.commit();
+    await s.checkpointWritten();
+    expect(events).toEqual([expect.objectContaining({ type: 'written', revision: s.currentRevision })]);
+  });
+
   test('the policy waits for minRows rows, and for an eighth of the last checkpoint’s records', async () => {
     const dir = join(await dirs.dir(), 'db');
     const events: CheckpointEvent[] = [];
@@ -341,6 +403,44 @@ describe('checkpoint encoding', () => {
         expect(d.maxKey).toBe(es.length === 0 ? null : [...es].map((e) => e.key).sort().at(-1));
       }),
       { numRuns: 200 },
+    );
+  });
+
+  test('an encoder run in steps, with puts, deletes and new keys between them, writes the index as it was when it started', () => {
+    const mutation = fc.record({ kind: fc.constantFrom('put', 'delete', 'insert'), at: fc.nat(), lease: fc.bigInt({ min: 0n, max: 3n }) });
+    fc.assert(
+      fc.property(fc.integer({ min: 260, max: 1_500 }), fc.array(fc.array(mutation, { maxLength: 12 }), { maxLength: 12 }), (n, rounds) => {
+        const t = treeOf(Array.from({ length: n }, (_, i) => ({ key: `k${String(i * 2).padStart(5, '0')}`, puts: [i % 3], lease: BigInt(i % 4), deleted: i % 7 === 0 })));
+        let rev = 1;
+        t.forEach((ki) => {
+          rev = Math.max(rev, ki.main);
+        });
+        const want = records(t);
+        const enc = new CheckpointEncoder({ revision: rev, compacted: 0, consistentIndex: 1, identity: 'x' });
+        let steps = 0;
+        let r = 0;
+        while (!enc.step(t, 0)) {
+          steps++;
+          for (const m of rounds[r++ % Math.max(1, rounds.length)] ?? []) {
+            rev++;
+            const i = m.at % n;
+            const existing = t.get(`k${String(i * 2).padStart(5, '0')}`);
+            if (m.kind === 'insert') {
+              const k = `k${String(i * 2 + 1).padStart(5, '0')}`;
+              if (t.get(k) === undefined) t.insert(new KeyIndex(k, rev, 0, rev, 1, m.lease));
+            } else if (existing !== undefined && (m.kind === 'put' || existing.live)) {
+              // As write.ts does: the encoder hears of the change first.
+              enc.beforeChange(existing);
+              if (m.kind === 'put') existing.put(rev, 0, m.lease);
+              else existing.tombstone(rev, 0);
+            }
+          }
+        }
+        expect(steps).toBeGreaterThan(0);
+        const d = decodeCheckpoint(Buffer.concat(enc.finish().chunks));
+        expect(records(d.tree)).toEqual(want);
+      }),
+      { numRuns: 60 },
     );
   });
 

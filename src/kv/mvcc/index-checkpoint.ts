@@ -72,42 +72,31 @@ export interface DecodedCheckpoint {
 class ChunkWriter {
   readonly chunks: Buffer[] = [];
   #buf: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-  #pos = 0;
   #total = 0;
+  /** pos is where the next byte goes in the buffer reserve() returned. */
+  pos = 0;
 
   /** reserve makes room for `n` more bytes and returns the buffer to write them into at `pos`. */
   reserve(n: number): Buffer {
-    if (this.#pos + n > this.#buf.length) {
-      this.#seal();
+    if (this.pos + n > this.#buf.length) {
+      this.seal();
       this.#buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, n));
     }
     return this.#buf;
   }
 
-  get pos(): number {
-    return this.#pos;
+  /** seal ends the current buffer. */
+  seal(): void {
+    if (this.pos === 0) return;
+    this.chunks.push(this.#buf.subarray(0, this.pos));
+    this.#total += this.pos;
+    this.#buf = this.#buf.subarray(this.pos);
+    this.pos = 0;
   }
 
-  set pos(p: number) {
-    this.#pos = p;
-  }
-
-  #seal(): void {
-    if (this.#pos === 0) return;
-    this.chunks.push(this.#buf.subarray(0, this.#pos));
-    this.#total += this.#pos;
-    this.#pos = 0;
-  }
-
-  /** finish seals the last buffer and appends the CRC-32 of everything written. */
-  finish(): { chunks: Buffer[]; bytes: number } {
-    this.#seal();
-    let crc = 0;
-    for (const c of this.chunks) crc = crc32(c, crc);
-    const tail = Buffer.allocUnsafe(4);
-    tail.writeUInt32LE(crc >>> 0, 0);
-    this.chunks.push(tail);
-    return { chunks: this.chunks, bytes: this.#total + 4 };
+  /** bytes is the number of bytes sealed. */
+  get bytes(): number {
+    return this.#total;
   }
 }
 
@@ -131,54 +120,130 @@ function writeRecord(b: Buffer, p: number, last: number, main: number, subT: num
   return writeVarint(b, p, ver);
 }
 
-/**
- * encodeCheckpoint writes `tree` (which must hold exactly what the database holds at
- * meta.revision) as a checkpoint. Synchronous: about a tenth of a microsecond per record.
- */
-export function encodeCheckpoint(tree: TreeIndex, meta: CheckpointMeta): EncodedCheckpoint {
-  const w = new ChunkWriter();
-  const identity = Buffer.from(meta.identity, 'latin1');
-  let records = 0;
-  tree.forEach((ki) => {
-    records += ki.recordCount;
-  });
-  const buf = w.reserve(MAGIC.length + 60 + identity.length);
-  let pos = w.pos;
-  pos += MAGIC.copy(buf, pos);
-  pos = writeVarint(buf, pos, meta.revision);
-  pos = writeVarint(buf, pos, meta.compacted);
-  pos = writeVarint(buf, pos, meta.consistentIndex);
-  pos = writeVarint(buf, pos, tree.size);
-  pos = writeVarint(buf, pos, records);
-  pos = writeVarint(buf, pos, identity.length);
-  pos += identity.copy(buf, pos);
-  w.pos = pos;
-  let prev = '';
-  tree.forEach((ki) => {
-    const key = ki.key;
-    const shared = sharedPrefix(prev, key);
-    const older = ki.older;
-    const n = ki.recordCount;
-    // Worst case per record: four 8-byte varints; plus the key, its lengths, the count, the lease.
-    const b = w.reserve(key.length - shared + n * 4 * 8 + 40);
-    let p = writeVarint(b, w.pos, shared);
-    p = writeVarint(b, p, key.length - shared);
-    for (let i = shared; i < key.length; i++) b[p++] = key.charCodeAt(i);
-    const hasLease = ki.lease !== 0n;
-    p = writeVarint(b, p, n * 2 + (hasLease ? 1 : 0));
-    if (hasLease) p = b.writeBigInt64LE(ki.lease, p);
-    let last = 0;
-    if (older !== null) {
-      for (let i = 0; i < older.length; i += STRIDE) {
-        p = writeRecord(b, p, last, older[i] as number, older[i + 1] as number, older[i + 2] as number, older[i + 3] as number);
-        last = older[i] as number;
-      }
+/** historyBytes bounds the encoded size of a key's records, count and lease. */
+function historyBytes(ki: KeyIndex): number {
+  return ki.recordCount * 4 * 8 + 20;
+}
+
+/** writeHistory writes a key's record count, lease and records at `p`; returns the position after them. */
+function writeHistory(b: Buffer, p: number, ki: KeyIndex): number {
+  const older = ki.older;
+  const hasLease = ki.lease !== 0n;
+  p = writeVarint(b, p, ki.recordCount * 2 + (hasLease ? 1 : 0));
+  if (hasLease) p = b.writeBigInt64LE(ki.lease, p);
+  let last = 0;
+  if (older !== null) {
+    for (let i = 0; i < older.length; i += STRIDE) {
+      p = writeRecord(b, p, last, older[i] as number, older[i + 1] as number, older[i + 2] as number, older[i + 3] as number);
+      last = older[i] as number;
     }
-    w.pos = writeRecord(b, p, last, ki.main, ki.subT, ki.created, ki.ver);
-    prev = key;
-  });
-  const { chunks, bytes } = w.finish();
-  return { chunks, bytes, keys: tree.size, records };
+  }
+  return writeRecord(b, p, last, ki.main, ki.subT, ki.created, ki.ver);
+}
+
+/**
+ * CheckpointEncoder writes an index as it was at meta.revision, in steps, while writes go on
+ * between them. Keys are taken in key order; a key that existed at the revision and is about to
+ * change before its turn is encoded first (beforeChange, which the write path calls), so every
+ * key is written as it was at the revision. A key whose latest record is newer than the
+ * revision and was not encoded early did not exist then, and is left out. A compaction changes
+ * records behind the encoder's back: the caller abandons the encoder then.
+ */
+export class CheckpointEncoder {
+  readonly #meta: CheckpointMeta;
+  readonly #w = new ChunkWriter();
+  /** #early holds keys encoded before their turn (their history, without the key). */
+  readonly #early = new Map<string, { bytes: Buffer; records: number }>();
+  /** #cursor is the last key encoded (null before the first). */
+  #cursor: string | null = null;
+  #prev = '';
+  #keys = 0;
+  #records = 0;
+  #done = false;
+
+  /** constructor starts encoding the index as it is now, which must be as the database holds it at meta.revision. */
+  constructor(meta: CheckpointMeta) {
+    this.#meta = meta;
+  }
+
+  /** beforeChange must be called before a KeyIndex changes (a put or a tombstone) while encoding is unfinished. */
+  beforeChange(ki: KeyIndex): void {
+    // Unchanged since the revision (main ≤ revision) and not yet reached: keep it as it is now.
+    if (ki.main > this.#meta.revision || (this.#cursor !== null && ki.key <= this.#cursor)) return;
+    const scratch = Buffer.allocUnsafe(historyBytes(ki));
+    const end = writeHistory(scratch, 0, ki);
+    this.#early.set(ki.key, { bytes: Buffer.from(scratch.subarray(0, end)), records: ki.recordCount });
+  }
+
+  /** step encodes keys in order until `budgetMs` has passed; returns true once every key is written. */
+  step(tree: TreeIndex, budgetMs: number): boolean {
+    if (this.#done) return true;
+    const deadline = performance.now() + budgetMs;
+    const revision = this.#meta.revision;
+    const w = this.#w;
+    let n = 0;
+    let stopped = false;
+    tree.range(this.#cursor === null ? '' : `${this.#cursor}\u0000`, null, (ki) => {
+      if ((++n & 255) === 0 && performance.now() >= deadline) {
+        stopped = true;
+        return false;
+      }
+      const key = ki.key;
+      this.#cursor = key;
+      const early = this.#early.get(key);
+      if (early === undefined && ki.main > revision) return true; // created after the revision
+      const shared = sharedPrefix(this.#prev, key);
+      const b = w.reserve(key.length - shared + 20 + (early === undefined ? historyBytes(ki) : early.bytes.length));
+      let p = writeVarint(b, w.pos, shared);
+      p = writeVarint(b, p, key.length - shared);
+      for (let i = shared; i < key.length; i++) b[p++] = key.charCodeAt(i);
+      if (early === undefined) {
+        w.pos = writeHistory(b, p, ki);
+        this.#records += ki.recordCount;
+      } else {
+        w.pos = p + early.bytes.copy(b, p);
+        this.#records += early.records;
+        this.#early.delete(key);
+      }
+      this.#keys++;
+      this.#prev = key;
+      return true;
+    });
+    if (stopped) return false;
+    this.#done = true;
+    return true;
+  }
+
+  /** finish returns the encoded checkpoint (after step returned true): header, keys, CRC-32. */
+  finish(): EncodedCheckpoint {
+    if (!this.#done) throw new Error('CheckpointEncoder.finish before the last step: this is a bug');
+    const meta = this.#meta;
+    const identity = Buffer.from(meta.identity, 'latin1');
+    const head = Buffer.allocUnsafe(MAGIC.length + 60 + identity.length);
+    let pos = MAGIC.copy(head, 0);
+    pos = writeVarint(head, pos, meta.revision);
+    pos = writeVarint(head, pos, meta.compacted);
+    pos = writeVarint(head, pos, meta.consistentIndex);
+    pos = writeVarint(head, pos, this.#keys);
+    pos = writeVarint(head, pos, this.#records);
+    pos = writeVarint(head, pos, identity.length);
+    pos += identity.copy(head, pos);
+    this.#w.seal();
+    const chunks = [head.subarray(0, pos), ...this.#w.chunks];
+    let crc = 0;
+    for (const c of chunks) crc = crc32(c, crc);
+    const tail = Buffer.allocUnsafe(4);
+    tail.writeUInt32LE(crc >>> 0, 0);
+    chunks.push(tail);
+    return { chunks, bytes: pos + this.#w.bytes + 4, keys: this.#keys, records: this.#records };
+  }
+}
+
+/** encodeCheckpoint writes `tree` (exactly what the database holds at meta.revision) as a checkpoint in one go. */
+export function encodeCheckpoint(tree: TreeIndex, meta: CheckpointMeta): EncodedCheckpoint {
+  const e = new CheckpointEncoder(meta);
+  e.step(tree, Infinity);
+  return e.finish();
 }
 
 /** CheckpointError says why a checkpoint file cannot be used (the store then scans every row). */

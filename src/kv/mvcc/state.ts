@@ -15,6 +15,8 @@ export interface MvccState {
   readonly leases: Map<bigint, Set<KeyIndex>>;
   currentRev: number;
   compactedRev: number;
+  /** beforeChange, when set, hears each existing KeyIndex just before a put or a tombstone changes it (an index checkpoint being encoded). */
+  beforeChange: ((ki: KeyIndex) => void) | null;
 }
 
 /** EMPTY_BUFFER is the shared zero-length buffer (absent values and keys). */

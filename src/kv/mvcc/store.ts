@@ -23,7 +23,7 @@ import { rangeKeys } from './range.js';
 import { EMPTY_BUFFER, latin1, type MvccState } from './state.js';
 import { applyPath, checkPath, compareToPath, isTxnReadOnly } from './txn.js';
 import { IndexBuilder } from './rebuild.js';
-import { CheckpointError, decodeCheckpoint, encodeCheckpoint, readCheckpointFile, readIdentity, writeCheckpointFile, type DecodedCheckpoint } from './index-checkpoint.js';
+import { CheckpointEncoder, CheckpointError, decodeCheckpoint, readCheckpointFile, readIdentity, writeCheckpointFile, type DecodedCheckpoint } from './index-checkpoint.js';
 import { scanInWorker, ScanWorkerError } from './scan-worker.js';
 import {
   errCompacted,
@@ -70,22 +70,36 @@ export interface MvccStoreOptions extends RocksOptions {
    * indexCheckpoints configures the index checkpoint (index-checkpoint.ts) a reopening reads
    * instead of scanning every row: false never writes one nor reads one; `minRows` is how many
    * rows must have been written since the last one before a commit writes the next (default
-   * DEFAULT_CHECKPOINT_MIN_ROWS; the next also waits for an eighth of the index's records).
+   * DEFAULT_CHECKPOINT_MIN_ROWS; the next also waits for an eighth of the index's records);
+   * `sliceMs` how long one slice of encoding may run (default CHECKPOINT_SLICE_MS; tests use 0,
+   * a few hundred keys a slice).
    */
-  readonly indexCheckpoints?: false | { readonly minRows: number };
+  readonly indexCheckpoints?: false | { readonly minRows: number; readonly sliceMs?: number };
   /** onCheckpoint hears each checkpoint written, or why one could not be (for the member's log). */
   readonly onCheckpoint?: (event: CheckpointEvent) => void;
 }
 
 /** CheckpointEvent reports an index checkpoint written, or failed. */
 export type CheckpointEvent =
-  | { readonly type: 'written'; readonly revision: number; readonly keys: number; readonly records: number; readonly bytes: number; readonly encodeMs: number; readonly writeMs: number }
+  | {
+      readonly type: 'written';
+      readonly revision: number;
+      readonly keys: number;
+      readonly records: number;
+      readonly bytes: number;
+      /** encodeMs is the time spent encoding (in slices); writeMs writing the file; ms the whole, start to end. */
+      readonly encodeMs: number;
+      readonly writeMs: number;
+      readonly ms: number;
+    }
   | { readonly type: 'failed'; readonly revision: number; readonly error: Error };
 
 /** DEFAULT_CHECKPOINT_MIN_ROWS is the default for indexCheckpoints.minRows. */
 export const DEFAULT_CHECKPOINT_MIN_ROWS = 50_000;
 /** CHECKPOINT_RECORDS_DIVISOR: a checkpoint waits for rows worth this fraction of the index's records, so encoding costs a bounded share of the writes. */
 const CHECKPOINT_RECORDS_DIVISOR = 8;
+/** CHECKPOINT_SLICE_MS is how long one slice of checkpoint encoding may hold this thread. */
+const CHECKPOINT_SLICE_MS = 4;
 
 /** RecoveryStats says how the last open (or snapshot restore) rebuilt the index. */
 export interface RecoveryStats {
@@ -406,11 +420,13 @@ export class MvccStore {
   }
 
   /**
-   * #maybeCheckpoint writes an index checkpoint when enough rows were written since the last one
-   * (at least minRows and an eighth of the last one's records, so encoding — a tenth of a
-   * microsecond a record, on this thread — stays a small share of the writes), or when a
-   * compaction made the last one unusable. Called right after a flush: the index then holds
-   * exactly what RocksDB holds. The file is written off this thread; one write at a time.
+   * #maybeCheckpoint starts an index checkpoint when enough rows were written since the last one
+   * (at least minRows and an eighth of the last one's records, so encoding stays a small share
+   * of the writes), or when a compaction made the last one unusable. Called right after a
+   * flush, when the index holds exactly what RocksDB holds. Encoding runs in slices of
+   * CHECKPOINT_SLICE_MS between other work (about a tenth of a microsecond a record; a million
+   * keys would otherwise hold this thread for a few hundred milliseconds), the file is written
+   * off this thread, and one checkpoint is in progress at a time.
    */
   #maybeCheckpoint(): void {
     const cfg = this.#options.indexCheckpoints;
@@ -419,24 +435,50 @@ export class MvccStore {
     const state = this.#state;
     const rows = c.unscanned + state.backend.rowsWritten - c.rowsAt;
     const compacted = c.revision > 0 && state.compactedRev !== c.compacted;
-    if (!compacted && rows < Math.max(cfg?.minRows ?? DEFAULT_CHECKPOINT_MIN_ROWS, c.records / CHECKPOINT_RECORDS_DIVISOR)) return;
-    if (rows === 0 && !compacted) return;
+    if (!compacted && (rows === 0 || rows < Math.max(cfg?.minRows ?? DEFAULT_CHECKPOINT_MIN_ROWS, c.records / CHECKPOINT_RECORDS_DIVISOR))) return;
     const meta = { revision: state.currentRev, compacted: state.compactedRev, consistentIndex: state.backend.consistentIndex, identity: c.identity };
-    const t0 = performance.now();
-    const encoded = encodeCheckpoint(state.tree, meta);
-    const encodeMs = performance.now() - t0;
-    c.revision = meta.revision;
-    c.compacted = meta.compacted;
-    c.records = encoded.records;
-    c.rowsAt = state.backend.rowsWritten;
-    c.unscanned = 0;
+    const sliceMs = cfg?.sliceMs ?? CHECKPOINT_SLICE_MS;
+    const encoder = new CheckpointEncoder(meta);
+    state.beforeChange = (ki) => encoder.beforeChange(ki);
+    const rowsAt = state.backend.rowsWritten;
     const report = this.#options.onCheckpoint;
-    const t1 = performance.now();
-    c.write = writeCheckpointFile(this.#dir, encoded).then(
-      () => report?.({ type: 'written', revision: meta.revision, keys: encoded.keys, records: encoded.records, bytes: encoded.bytes, encodeMs, writeMs: performance.now() - t1 }),
-      // NB: a failed write leaves the previous checkpoint (or none): reopening checks whichever it finds.
-      (err: unknown) => report?.({ type: 'failed', revision: meta.revision, error: err instanceof Error ? err : new Error(String(err)) }),
-    ).finally(() => {
+    const started = performance.now();
+    let encodeMs = 0;
+    const encode = (resolve: (done: boolean) => void): void => {
+      // Abandoned when the store closed, restored another state, or compacted (which changes
+      // records the encoder may not have reached).
+      if (this.#closed || this.#state !== state || state.compactedRev !== meta.compacted) {
+        state.beforeChange = null;
+        resolve(false);
+        return;
+      }
+      const t = performance.now();
+      const done = encoder.step(state.tree, sliceMs);
+      encodeMs += performance.now() - t;
+      if (!done) {
+        setImmediate(encode, resolve);
+        return;
+      }
+      state.beforeChange = null;
+      resolve(true);
+    };
+    const run = async (): Promise<void> => {
+      if (!(await new Promise<boolean>((resolve) => encode(resolve)))) return;
+      const encoded = encoder.finish();
+      const t = performance.now();
+      try {
+        await writeCheckpointFile(this.#dir, encoded);
+      } catch (err: unknown) {
+        // NB: the previous checkpoint (or none) stays: reopening checks whichever it finds.
+        // Try again only after another policy's worth of rows (not at every commit).
+        Object.assign(c, { compacted: meta.compacted, rowsAt, unscanned: 0 });
+        report?.({ type: 'failed', revision: meta.revision, error: err instanceof Error ? err : new Error(String(err)) });
+        return;
+      }
+      Object.assign(c, { revision: meta.revision, compacted: meta.compacted, records: encoded.records, rowsAt, unscanned: 0 });
+      report?.({ type: 'written', revision: meta.revision, keys: encoded.keys, records: encoded.records, bytes: encoded.bytes, encodeMs, writeMs: performance.now() - t, ms: performance.now() - started });
+    };
+    c.write = run().finally(() => {
       c.write = null;
     });
   }
@@ -600,7 +642,7 @@ async function loadState(dir: string, options: MvccStoreOptions): Promise<Loaded
       const currentRev = Math.max(1, built.lastRevision, ckpt.meta.revision, backend.compactedRevision);
       backend.setFlushedRevision(currentRev);
       return {
-        state: { tree: built.tree, backend, leases: built.leases, currentRev, compactedRev: backend.compactedRevision },
+        state: { tree: built.tree, backend, leases: built.leases, currentRev, compactedRev: backend.compactedRevision, beforeChange: null },
         recovery: { via: 'checkpoint', checkpointRevision: ckpt.meta.revision, revisions: builder.revisions, keys: built.tree.size, ms: performance.now() - started },
         identity,
         checkpoint: ckpt,
@@ -651,7 +693,7 @@ async function loadByScan(dir: string, options: MvccStoreOptions): Promise<{ sta
   const currentRev = Math.max(1, lastRevision, backend.compactedRevision);
   backend.setFlushedRevision(currentRev);
   return {
-    state: { tree, backend, leases, currentRev, compactedRev: backend.compactedRevision },
+    state: { tree, backend, leases, currentRev, compactedRev: backend.compactedRevision, beforeChange: null },
     recovery: { via, checkpointRevision: 0, revisions, keys: tree.size, ms: performance.now() - started },
   };
 }

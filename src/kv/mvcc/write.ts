@@ -63,6 +63,7 @@ export class WriteTxn {
       ki = new KeyIndex(keyStr, rev, sub * 2, rev, 1, lease);
       state.tree.insert(ki);
     } else {
+      if (state.beforeChange !== null) state.beforeChange(ki);
       ki.put(rev, sub, lease);
       if (live === undefined) state.tree.liveChanged(keyStr, 1);
     }
@@ -106,6 +107,7 @@ export class WriteTxn {
     const enc = encodeKeyValue(key, { create_revision: 0, mod_revision: 0, version: 0, value: EMPTY_BUFFER, lease: 0n });
     state.backend.putRev(rev, sub, true, enc.bytes);
     detachLease(state, ki.lease, ki);
+    if (state.beforeChange !== null) state.beforeChange(ki);
     ki.tombstone(rev, sub);
     state.tree.liveChanged(ki.key, -1);
     this.#events.push({
