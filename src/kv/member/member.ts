@@ -216,7 +216,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   // this thread replays the WAL. NB: a failure of either closes the other before it is reported.
   const storeOpening = MvccStore.open(join(dir, 'db'), {
     onCheckpoint: (e) => {
-      if (e.type === 'written') log.info({ revision: e.revision, keys: e.keys, records: e.records, bytes: e.bytes, encodeMs: Math.round(e.encodeMs), writeMs: Math.round(e.writeMs) }, 'wrote an index checkpoint');
+      if (e.type === 'written') log.info({ revision: e.revision, keys: e.keys, records: e.records, bytes: e.bytes, encodeMs: Math.round(e.encodeMs), writeMs: Math.round(e.writeMs), ms: Math.round(e.ms) }, 'wrote an index checkpoint');
       else log.warn({ revision: e.revision, err: e.error }, 'could not write an index checkpoint; the next restart scans more of the database');
     },
   });
