@@ -34,6 +34,8 @@ interface Member {
   readonly unreachable: NodeId[];
   /** refused lists the TLS handshakes the listener refused. */
   readonly refused: string[];
+  /** accepted counts the connections the peer listener handed to the transport; dials those this transport opened. */
+  readonly counts: { accepted: number; dials: number };
   /** stop closes the transport and the listener (the URL's port is free again). */
   stop(): Promise<void>;
 }
@@ -55,7 +57,12 @@ async function member(o: MemberOptions): Promise<Member> {
   const logs: string[] = [];
   const unreachable: NodeId[] = [];
   const refused: string[] = [];
+  const counts = { accepted: 0, dials: 0 };
   const transport = new PeerTransport({
+    dial: (url) => {
+      counts.dials++;
+      return url;
+    },
     self: nodeId(o.id),
     clusterId: o.clusterId ?? CLUSTER,
     peers: new Map((o.peers ?? []).map(([id, url]) => [nodeId(id), url])),
@@ -72,7 +79,10 @@ async function member(o: MemberOptions): Promise<Member> {
   addService(server, loadProtoDefinitions().raft, transport.handlers());
   const url = `${o.tls === undefined ? 'http' : 'https'}://127.0.0.1:${o.port}`;
   const serverTls: ServerTls | null = o.tls === undefined ? null : { options: serverTlsOptions(o.tls, [LINK_ALPN, 'h2']), onRefused: (remote, reason) => refused.push(`${remote}: ${reason}`) };
-  const listener: Listener = await listenPeer([url], server, (sock) => transport.acceptLink(sock), serverTls);
+  const listener: Listener = await listenPeer([url], server, (sock) => {
+    counts.accepted++;
+    transport.acceptLink(sock);
+  }, serverTls);
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -82,7 +92,7 @@ async function member(o: MemberOptions): Promise<Member> {
     await listener.close();
   };
   cleanup.push(stop);
-  return { transport, url, got, logs, unreachable, refused, stop };
+  return { transport, url, got, logs, unreachable, refused, counts, stop };
 }
 
 const hb = (from: number, to: number, commit = 0): Message => ({ type: 'heartbeat', from: nodeId(from), to: nodeId(to), term: term(3), commit: logIndex(commit), context: null });
@@ -232,6 +242,26 @@ describe('the raft link', () => {
     });
     b = await member({ id: 2, port: base });
     await until('a heartbeat over the re-dialled link', a.transport, hb(1, 2, 11), () => b.got.some((m) => m.type === 'heartbeat' && m.commit === 11));
+  });
+
+  it('links to every peer at start (connectAll), and re-dials a peer that came back at once instead of after its backoff', async () => {
+    const base = await freePortBlock(2);
+    // Member 1 is down while member 2 keeps trying to reach it: 2's backoff grows (50, 100, 200, 400 ms, then 800).
+    const b = await member({ id: 2, port: base + 1, peers: [[1, `http://127.0.0.1:${base}`]] });
+    await waitFor('five failed dials to member 1', () => {
+      b.transport.send([hb(2, 1)]);
+      return b.counts.dials >= 5;
+    }, { timeoutMs: 20_000, intervalMs: 20 });
+    const a = await member({ id: 1, port: base, peers: [[2, b.url]] });
+    a.transport.connectAll(); // nothing to send yet: it links anyway
+    await waitFor('member 1 linked to member 2', () => b.counts.accepted >= 1);
+    await until('a heartbeat from member 1', a.transport, hb(1, 2), () => b.got.length > 0);
+    expect(b.counts.accepted).toBe(1); // the heartbeat went over the link connectAll opened
+    // Member 2 heard from member 1 on 1's link: its own link to 1 dials now, not in 800 ms.
+    const dials = b.counts.dials;
+    b.transport.send([hb(2, 1, 7)]);
+    expect(b.counts.dials).toBe(dials + 1);
+    await waitFor('member 1 got the heartbeat', () => a.got.some((m) => m.type === 'heartbeat' && m.commit === 7));
   });
 
   it('reports a peer that stops reading unreachable instead of buffering without bound', async () => {

@@ -523,6 +523,8 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   }
   listeners.push(...peerListeners);
   driver.start();
+  // Make this member known to its peers now: a leader that was backing off re-dials at once.
+  peerTransport.connectAll();
   log.info({ id: myId.toString(16), cluster: myCluster, client: cfg.listenClientURLs, peer: cfg.listenPeerURLs, sinceProcessStartMs: Math.round(performance.now()) }, 'member started');
 
   // Publish our name and client URLs through the log so MemberList and forwarding know them.

@@ -173,6 +173,17 @@ export class PeerTransport implements Transport {
     for (const id of [...this.#links.keys()]) if (!ids.has(id)) this.removePeer(id);
   }
 
+  /**
+   * connectAll dials every peer not linked yet, without a message to send: a member that starts
+   * makes itself known at once, and each peer that accepts re-dials it without waiting out its
+   * backoff (see acceptLink), so a restarted follower hears from its leader within a heartbeat.
+   */
+  connectAll(): void {
+    if (this.#closed) return;
+    const now = performance.now();
+    for (const link of this.#links.values()) this.#socket(link, now);
+  }
+
   /** send writes messages out, one frame per peer. */
   send(messages: readonly Message[]): void {
     if (this.#closed) return;
@@ -373,6 +384,12 @@ export class PeerTransport implements Transport {
           if (old !== undefined && old !== sock) old.destroy();
           this.#inboundByPeer.set(h.from, sock);
           sock.write(encodeAccept());
+          // The peer is up: our own link to it, if broken, need not wait out its backoff.
+          const back = this.#links.get(h.from);
+          if (back !== undefined && back.socket === null) {
+            back.retryAt = 0;
+            back.backoffMs = RECONNECT_MIN_MS;
+          }
           continue;
         }
         if (link === null || f.kind !== FrameKind.batch) return refuse(`Unexpected frame of kind ${f.kind}`);
