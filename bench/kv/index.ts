@@ -2,7 +2,7 @@
  * bench/kv: `raftkube bench kv` — the same workloads, driven by the same client, against
  * raftkube and a real etcd started on the side. This file is the folder's public surface.
  */
-export { validateBenchKvOptions, parseEndpoints, parseWorkloads, isLoopbackHost, DEFAULT_ETCD_BIN, DEFAULT_ETCD_BASE_PORT, type BenchKvOptions, type RawBenchKvOptions, type TracePlan, type Validated } from './options.js';
+export { validateBenchKvOptions, parseEndpoints, parseWorkloads, isLoopbackHost, DEFAULT_ETCD_BIN, DEFAULT_ETCD_BASE_PORT, DEFAULT_WATCH_CLIENTS, type BenchKvOptions, type RawBenchKvOptions, type TracePlan, type Validated } from './options.js';
 export { runBenchKv, raftkubeTarget, checkReachable, InterruptedError, clusterDir, KEY_ROOT, VALUE_SIZE, type BenchKvMeta, type BenchKvReport } from './runner.js';
 export { buildRows, formatTable, formatNotes, formatRatio, formatValue, ratio, verdict, type Row } from './report.js';
 export { renderSvg, plotSeries, escapeXml, type PlotSeries, type SvgOptions } from './svg.js';

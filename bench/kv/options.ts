@@ -22,6 +22,7 @@ export interface RawBenchKvOptions {
   readonly heavy?: boolean;
   readonly keys?: string;
   readonly watchers?: string;
+  readonly watchClients?: string;
   readonly etcdBin?: string;
   readonly etcdBasePort?: string;
   readonly json?: string;
@@ -75,6 +76,8 @@ export interface BenchKvOptions {
   readonly keys: number;
   /** watchers is the watcher count of the many-watchers phases. */
   readonly watchers: number;
+  /** watchClients is how many client threads hold watch-fanout's watchers (puts run on another). */
+  readonly watchClients: number;
   readonly jsonPath: string | null;
   readonly svgPath: string | null;
   readonly progress: boolean;
@@ -95,6 +98,8 @@ export type Validated<T> = { readonly ok: true; readonly value: T } | { readonly
 
 /** DEFAULT_ETCD_BIN is where Debian's etcd-server package installs etcd. */
 export const DEFAULT_ETCD_BIN = '/usr/bin/etcd';
+/** DEFAULT_WATCH_CLIENTS: one client thread per core of these 2-core machines decodes watch-fanout's events. */
+export const DEFAULT_WATCH_CLIENTS = 2;
 /** DEFAULT_ETCD_BASE_PORT is the first port of the reference etcd (client, peer pairs from there). */
 export const DEFAULT_ETCD_BASE_PORT = 42379;
 
@@ -194,6 +199,8 @@ export function validateBenchKvOptions(raw: RawBenchKvOptions): Validated<BenchK
   if (!keys.ok) return keys;
   const watchers = intFlag('watchers', raw.watchers, 100, 1, 10_000);
   if (!watchers.ok) return watchers;
+  const watchClients = intFlag('watch-clients', raw.watchClients, DEFAULT_WATCH_CLIENTS, 1, 16);
+  if (!watchClients.ok) return watchClients;
   const basePort = intFlag('etcd-base-port', raw.etcdBasePort, DEFAULT_ETCD_BASE_PORT, 1024, 65535 - 16);
   if (!basePort.ok) return basePort;
   const runEtcd = etcdOnly || compare;
@@ -213,6 +220,7 @@ export function validateBenchKvOptions(raw: RawBenchKvOptions): Validated<BenchK
       count: count === null ? null : count.value,
       keys: keys.value,
       watchers: watchers.value,
+      watchClients: watchClients.value,
       jsonPath: raw.json ?? null,
       svgPath: raw.svg ?? null,
       progress: raw.progress ?? true,

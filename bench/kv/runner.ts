@@ -189,6 +189,7 @@ export async function runBenchKv(o: BenchKvOptions, io: { readonly progress: Pro
           count: o.count,
           keys: o.keys,
           watchers: o.watchers,
+          watchClients: o.watchClients,
           value,
           progress,
           signal: ac.signal,
@@ -244,7 +245,7 @@ export async function runBenchKv(o: BenchKvOptions, io: { readonly progress: Pro
  * compiles its hot paths (its sequential put p50 falls by about half over the first 5,000 puts).
  */
 async function warmUpSystem(w: Pick<WorkloadContext, 'target' | 'client' | 'prefix' | 'value' | 'progress' | 'signal' | 'durationMs'>): Promise<void> {
-  const ctx: WorkloadContext = { ...w, count: null, keys: 0, watchers: 0 };
+  const ctx: WorkloadContext = { ...w, count: null, keys: 0, watchers: 0, watchClients: 1 };
   const r = await drive(ctx, {
     label: 'warm-up',
     inFlight: 4,

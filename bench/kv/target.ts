@@ -43,6 +43,8 @@ export interface WorkloadContext {
   readonly count: number | null;
   readonly keys: number;
   readonly watchers: number;
+  /** watchClients is how many client threads hold watch-fanout's watchers. */
+  readonly watchClients: number;
   /** value is the 256-byte value every put writes. */
   readonly value: Buffer;
   readonly progress: Progress;

@@ -11,6 +11,7 @@ import { describe, drive, warmUp, type DriveResult } from './drive.js';
 import { LatencyRecorder } from './histogram.js';
 import { errorMessage, pollUntil, type WorkloadContext } from './target.js';
 import type { Figure, LatencySeries, WorkloadName, WorkloadResult } from './types.js';
+import { nowEpochMs, stampedValue, WatchClients } from './watch-clients.js';
 
 /** THROUGHPUT_IN_FLIGHT are the concurrency levels of put-throughput. */
 export const THROUGHPUT_IN_FLIGHT = [16, 64, 256] as const;
@@ -212,38 +213,28 @@ export async function watchLatency(ctx: WorkloadContext): Promise<WorkloadResult
 }
 
 /**
- * watchFanout: `watchers` watchers on a prefix while puts run 16 in flight; the figure is
- * events delivered per second, from the first put to the last event received, after every
- * watcher got every event (or 30 s passed). Delivery lag runs from issuing the put to each
- * watcher receiving it.
+ * watchFanout: `watchers` watchers on a prefix, spread over `watchClients` client threads, while
+ * puts run 16 in flight from this thread; the figure is events delivered per second, from the
+ * first put to the last event received, after every watcher got every event (or 30 s passed).
+ * Delivery lag runs from issuing the put (its value carries the time) to each watcher receiving
+ * it.
  */
 export async function watchFanout(ctx: WorkloadContext): Promise<WorkloadResult> {
   const acc = new Acc(ctx, 'watch-fanout');
   const n = ctx.watchers;
   const prefix = `${ctx.prefix}f/`;
-  const issued = new Map<string, number>();
-  const lag = new LatencyRecorder();
-  let lastEvent = 0;
-  const set = await WatcherSet.open(ctx, prefix, n, (key, now) => {
-    const t0 = issued.get(key);
-    if (t0 === undefined) return;
-    lag.recordMs(now - t0);
-    lastEvent = now;
-  });
+  const set = await WatchClients.open({ endpoints: ctx.target.endpoints, ...(ctx.target.tls === undefined ? {} : { tls: ctx.target.tls }), prefix, watchers: n, clients: ctx.watchClients });
   try {
     const group = `watch fan-out, ${n} watchers, ${FANOUT_IN_FLIGHT} puts in flight`;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
+    const t0Epoch = nowEpochMs();
     const r = await drive(ctx, {
       label: `fan-out to ${n} watchers`,
       inFlight: FANOUT_IN_FLIGHT,
       count: bound(ctx, 5_000),
       durationMs: ctx.durationMs,
-      op: (i) => {
-        const key = `${prefix}${i}`;
-        issued.set(key, performance.now());
-        return ctx.client.put(key, ctx.value);
-      },
+      op: (i) => ctx.client.put(`${prefix}${i}`, stampedValue(ctx.value)),
     });
     const expected = r.done * n;
     let waited = true;
@@ -253,22 +244,27 @@ export async function watchFanout(ctx: WorkloadContext): Promise<WorkloadResult>
       waited = false;
     }
     const delivered = set.total;
-    const spanMs = Math.max(1, (lastEvent === 0 ? performance.now() : lastEvent) - t0);
+    const lastEvent = set.lastEventMs;
+    const spanMs = Math.max(1, (lastEvent === 0 ? nowEpochMs() : lastEvent) - t0Epoch);
+    // NB: process.cpuUsage covers every thread of the process: the client threads too.
     const cpu = process.cpuUsage(cpu0);
     const cpuPct = (cpu.user + cpu.system) / 10 / (performance.now() - t0);
+    const failure = set.failure;
+    const lag = (await set.finish()).summary();
     acc.clientCpu.push({ group, percentOfCore: cpuPct });
     acc.figures.push(
       { group, name: 'events/s delivered', value: (delivered * 1000) / spanMs, better: 'higher' },
       { group, name: 'puts/s', value: r.opsPerSec, better: 'higher' },
-      { group, name: 'lag p50 ms', value: lag.summary().p50, better: 'lower' },
-      { group, name: 'lag p99 ms', value: lag.summary().p99, better: 'lower' },
+      { group, name: 'lag p50 ms', value: lag.p50, better: 'lower' },
+      { group, name: 'lag p99 ms', value: lag.p99, better: 'lower' },
     );
-    acc.latencies.push({ label: `fan-out lag, ${n} watchers`, summary: lag.summary() });
+    acc.latencies.push({ label: `fan-out lag, ${n} watchers`, summary: lag });
+    acc.notes.push(`${group}: watchers on ${set.threads} client thread${set.threads === 1 ? '' : 's'}, puts on another; client CPU ${Math.round(cpuPct)} % of a core in all`);
     acc.errors += r.errors;
     if (r.errors > 0) acc.notes.push(`${group}: ${r.errors} failed puts (last: ${r.lastError ?? '?'})`);
     if (delivered < expected) acc.notes.push(`${group}: ${expected - delivered} of ${expected} events not delivered${waited ? '' : ' within 30 s'}`);
-    if (set.failure !== null) acc.notes.push(`${group}: a watch stream failed: ${set.failure.message}`);
-    ctx.progress.done(`${r.done} puts, ${delivered} events in ${(spanMs / 1000).toFixed(1)} s = ${Math.round((delivered * 1000) / spanMs)} events/s, lag p99 ${lag.summary().p99.toFixed(1)} ms, client CPU ${Math.round(cpuPct)}% of a core`);
+    if (failure !== null) acc.notes.push(`${group}: a watch stream failed: ${failure.message}`);
+    ctx.progress.done(`${r.done} puts, ${delivered} events in ${(spanMs / 1000).toFixed(1)} s = ${Math.round((delivered * 1000) / spanMs)} events/s, lag p99 ${lag.p99.toFixed(1)} ms, ${set.threads} watch client${set.threads === 1 ? '' : 's'}, client CPU ${Math.round(cpuPct)}% of a core`);
   } finally {
     set.close();
   }

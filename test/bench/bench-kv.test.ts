@@ -73,6 +73,17 @@ describe('validateBenchKvOptions', () => {
     expect(v.value.warmupMs).toBe(10_000);
     expect(v.value.keys).toBe(1_000_000);
     expect(v.value.watchers).toBe(100);
+    expect(v.value.watchClients).toBe(2);
+  });
+
+  it('takes --watch-clients from 1 to 16', () => {
+    const one = validateBenchKvOptions({ etcdOnly: true, watchClients: '1' });
+    expect(one.ok && one.value.watchClients).toBe(1);
+    for (const bad of ['0', '17', 'two']) {
+      const v = validateBenchKvOptions({ etcdOnly: true, watchClients: bad });
+      expect(v.ok, bad).toBe(false);
+      expect(!v.ok && v.error).toMatch(/--watch-clients/);
+    }
   });
 
   it('adds the heavy workloads to all only with --heavy, and keeps the canonical order', () => {

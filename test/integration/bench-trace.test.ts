@@ -98,6 +98,19 @@ describe('raftkube bench kv --trace on 3 members', () => {
     const put = await fetch(`${c.clientURLs[0]!}/debug/trace`, { method: 'PUT', signal: AbortSignal.timeout(10_000) });
     expect(put.status).toBe(405);
   });
+
+  it('watch-fanout spreads its watchers over client threads, and every event and its lag arrives', async () => {
+    const out = join(dir, 'fanout.json');
+    const r = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'bench', 'kv', '--endpoints', c.clientURLs.join(','), '--workload', 'watch-fanout', '--watchers', '6', '--watch-clients', '2', '--count', '40', '--warmup', '0', '--json', out, '--no-progress'], { timeoutMs: 150_000 });
+    expect(r.code, describeResult(r)).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { results: { workload: string; figures: { name: string; value: number }[]; latencies: { label: string; summary: { count: number } }[]; notes: string[] }[] };
+    const fanout = report.results.find((x) => x.workload === 'watch-fanout');
+    expect(fanout?.notes.join('\n')).toMatch(/watchers on 2 client threads/);
+    expect(fanout?.notes.join('\n')).not.toMatch(/not delivered|failed/);
+    expect(fanout?.figures.find((f) => f.name === 'events/s delivered')?.value).toBeGreaterThan(0);
+    // Every watcher's lag for every put: 40 puts × 6 watchers, measured in the client threads.
+    expect(fanout?.latencies.find((l) => l.label.startsWith('fan-out lag'))?.summary.count).toBe(240);
+  }, 200_000);
 });
 
 describe('raftkube bench kv --trace on a TLS cluster (as up starts one by default)', () => {
