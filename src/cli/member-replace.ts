@@ -154,7 +154,11 @@ export async function replaceMember(slot: MemberPlan, hooks: ReplaceHooks, o: Re
     try {
       await retry('healthy', async () => {
         const s = await me.statusAt(0);
-        return s.header.member_id === newId && !s.isLearner && s.leader !== '0' ? true : undefined;
+        if (s.header.member_id !== newId || s.isLearner || s.leader === '0') return undefined;
+        // Started, as etcd means it: the member has published its name and client URLs through
+        // the log, so `member list` names it (it publishes every 300 ms until that applies).
+        const listed = (await me.memberList()).members.find((m) => m.ID === newId);
+        return listed !== undefined && listed.name !== '' ? true : undefined;
       });
     } finally {
       me.close();

@@ -309,7 +309,8 @@ function decodeBody(body: Buffer): DecodedCheckpoint {
       lease = body.readBigInt64LE(r.pos);
       r.pos += 8;
     }
-    const older: number[] | null = n > 1 ? new Array<number>((n - 1) * STRIDE) : null;
+    // NB: pushed, not preallocated: a packed array, as the write path's own records are.
+    const older: number[] | null = n > 1 ? [] : null;
     let main = 0;
     let subT = 0;
     let created = 0;
@@ -324,12 +325,7 @@ function decodeBody(body: Buffer): DecodedCheckpoint {
         created = 0;
         ver = 0;
       }
-      if (older !== null && i < n - 1) {
-        older[i * STRIDE] = main;
-        older[i * STRIDE + 1] = subT;
-        older[i * STRIDE + 2] = created;
-        older[i * STRIDE + 3] = ver;
-      }
+      if (older !== null && i < n - 1) older.push(main, subT, created, ver);
     }
     if (main > revision) throw new CheckpointError(`key ${k} has revision ${main}, after the checkpoint's ${revision}`);
     const ki = new KeyIndex(key, main, subT, created, ver, subT % 2 === 0 ? lease : 0n);
