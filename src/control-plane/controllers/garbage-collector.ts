@@ -6,7 +6,8 @@
  *   dependent of a live owner; owners that are gone while others live are dropped from its
  *   ownerReferences.
  * - Orphan: an object being deleted with the 'orphan' finalizer has its ownerReference removed
- *   from every dependent, then the finalizer removed (and the registry completes the delete).
+ *   from every dependent (listed live, not from the caches), then the finalizer removed (and the
+ *   registry completes the delete).
  * - Foreground: an object being deleted with 'foregroundDeletion' has its dependents deleted
  *   (blockOwnerDeletion ones first); once no blocking dependent is left, the finalizer goes.
  * The graph is the union of the OWNER_UID_INDEX of informers on every kind that has owners
@@ -175,10 +176,28 @@ export class GarbageCollector implements Controller {
     return 'retry';
   }
 
+  /**
+   * liveDependents lists `uid`'s dependents from the apiserver (a quorum list of each kind in the
+   * owner's namespace), not from the caches: a dependent created a moment before its owner's
+   * orphaning delete may not be in an informer yet, and orphaning without it would let the
+   * owner go while it still names the owner — then it would be collected as an orphan.
+   */
+  async #liveDependents(uid: string, namespace: string | undefined): Promise<{ readonly res: ResourceInfo; readonly obj: KubeObject }[] | 'retry'> {
+    const out: { res: ResourceInfo; obj: KubeObject }[] = [];
+    for (const { res } of this.#informers.values()) {
+      const r = await this.#ctx.client.list(res, res.namespaced && namespace !== undefined ? { namespace } : {});
+      if (!r.ok) return 'retry';
+      for (const obj of r.value.items) if ((obj.metadata.ownerReferences ?? []).some((o) => o.uid === uid)) out.push({ res, obj });
+    }
+    return out;
+  }
+
   async #orphanDependents(res: ResourceInfo, obj: KubeObject): Promise<Reconciled> {
     const uid = obj.metadata.uid ?? '';
+    const deps = await this.#liveDependents(uid, obj.metadata.namespace);
+    if (deps === 'retry') return 'retry';
     let failed = false;
-    for (const d of this.#dependents(uid)) {
+    for (const d of deps) {
       const keep = (d.obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
       if ((await this.#patchOwners(d.res, d.obj, keep)) !== 'done') failed = true;
     }

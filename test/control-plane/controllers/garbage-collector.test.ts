@@ -118,6 +118,26 @@ describe('GarbageCollector', () => {
     ]);
   });
 
+  it('orphans a dependent its caches have not seen yet: dependents are listed live, so none is left naming a deleted owner', async () => {
+    f = await newFixture();
+    const owner = await f.create(REPLICASETS, rs('web'));
+    await f.create(PODS, pod('a', [ref(owner)]));
+    await start();
+    await f.client.delete(REPLICASETS, { namespace: 'default', name: 'web' }, { propagationPolicy: 'Orphan' });
+    await f.settle();
+    // A dependent created just before the orphaning runs, which no informer has delivered yet.
+    await f.stale(true);
+    await f.create(PODS, pod('late', [ref(owner)]));
+    f.clear();
+    expect(await gc.reconcile(gcKey(REPLICASETS, owner))).toBe('done');
+    expect(f.client.writes().sort()).toEqual(['patch pods default/a', 'patch pods default/late', 'patch replicasets default/web']);
+    const pods = await f.list(PODS, 'default');
+    expect(pods.map((p) => [p.metadata.name, p.metadata.ownerReferences ?? []])).toEqual([
+      ['a', []],
+      ['late', []],
+    ]);
+  });
+
   it('foreground: deletes dependents (transitively in the foreground), waits, then removes the finalizer', async () => {
     f = await newFixture();
     const d = await f.create(DEPLOYMENTS, deploy('web'));
