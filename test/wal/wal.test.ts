@@ -41,6 +41,30 @@ describe('Wal', () => {
     await again.close();
   });
 
+  it('recovers large entries as views into the segments read, and copies entries out when the segments are mostly other bytes', async () => {
+    const big = (i: number): Uint8Array => new Uint8Array(64 * 1024).fill(i);
+    const dir = dirs.make();
+    const { wal } = await Wal.open(dir);
+    const large = Array.from({ length: 8 }, (_, i) => ent(i + 1, 1, big(i + 1)));
+    await wal.save({ entries: large });
+    await wal.close();
+    const first = await reopen(dir);
+    expect(plain(first.state.entries)).toEqual(plain(large));
+    // Nearly all of the segment is entry data: no copy, each entry a view after its record header.
+    const e0 = first.state.entries[0]!;
+    expect(first.state.entries.every((e) => e.data.byteOffset > 0 && e.data.buffer === e0.data.buffer)).toBe(true);
+    // Overwrite the log from index 2 with small entries: the segment is now mostly dropped bytes,
+    // so the entries are copied out into a buffer of their own.
+    const small = ents(2, 4, 2);
+    await first.wal.save({ entries: small });
+    await first.wal.close();
+    const second = await reopen(dir);
+    expect(plain(second.state.entries)).toEqual(plain([large[0]!, ...small]));
+    expect(second.state.entries[0]!.data.byteOffset).toBe(0);
+    expect(second.state.entries[0]!.data.buffer.byteLength).toBe(64 * 1024 + small.reduce((a, e) => a + e.data.length, 0));
+    await second.wal.close();
+  });
+
   it('appends after recovery and recovers both generations', async () => {
     const dir = dirs.make();
     let { wal } = await Wal.open(dir);
