@@ -23,7 +23,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { CodecError, FieldReader, writeVarint } from './codec.js';
@@ -383,10 +383,4 @@ export async function writeCheckpointFile(dir: string, encoded: EncodedCheckpoin
   } finally {
     await d.close();
   }
-}
-
-/** removeCheckpointFile deletes the checkpoint (and a leftover temporary file), if any. */
-export async function removeCheckpointFile(dir: string): Promise<void> {
-  await rm(join(dir, CHECKPOINT_FILE), { force: true });
-  await rm(join(dir, `${CHECKPOINT_FILE}.tmp`), { force: true });
 }
