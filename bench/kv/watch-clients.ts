@@ -53,35 +53,61 @@ type FromWorker =
   | { readonly type: 'done'; readonly delivered: number; readonly lastEventMs: number; readonly lags: Float64Array }
   | { readonly type: 'error'; readonly message: string };
 
-/** Watchers is one client's watchers: one Watch stream per endpoint, counting events and their lag. */
+/**
+ * WatchGroup is `n` watchers on one prefix, spread over one Watch stream per endpoint (watcher i
+ * on stream i mod endpoints); `onEvents` hears every response's events. watch-latency uses it on
+ * the calling thread, watch-fanout in each client thread.
+ */
+export class WatchGroup {
+  failure: Error | null = null;
+  readonly #streams: WatchStream[] = [];
+
+  private constructor() {}
+
+  /** open creates the watchers and resolves once every one is created. */
+  static async open(client: EtcdClient, prefix: string, n: number, onEvents: (events: readonly Event[]) => void): Promise<WatchGroup> {
+    const g = new WatchGroup();
+    const streams = Math.min(n, client.endpoints.length);
+    for (let s = 0; s < streams; s++) {
+      g.#streams.push(new WatchStream(client, s, {
+        onEvents: (_id: number, events: readonly Event[]) => onEvents(events),
+        onError: (err) => {
+          g.failure = err;
+        },
+      }));
+    }
+    try {
+      await Promise.all(Array.from({ length: n }, (_, i) => g.#streams[i % streams]!.create(prefix, { rangeEnd: prefixEnd(prefix) })));
+    } catch (err: unknown) {
+      g.close();
+      throw err;
+    }
+    return g;
+  }
+
+  close(): void {
+    for (const s of this.#streams) s.close();
+  }
+}
+
+/** Watchers is one client's share of the fan-out watchers, counting events and their lag. */
 class Watchers {
   delivered = 0;
   lastEventMs = 0;
-  failure: Error | null = null;
   #lags = new Float64Array(4096);
   #nLags = 0;
-  readonly #streams: WatchStream[] = [];
+  #group: WatchGroup | null = null;
 
   private constructor() {}
 
   static async open(client: EtcdClient, prefix: string, n: number): Promise<Watchers> {
     const w = new Watchers();
-    const streams = Math.min(n, client.endpoints.length);
-    for (let s = 0; s < streams; s++) {
-      w.#streams.push(new WatchStream(client, s, {
-        onEvents: (_id: number, events: readonly Event[]) => w.#onEvents(events),
-        onError: (err) => {
-          w.failure = err;
-        },
-      }));
-    }
-    try {
-      await Promise.all(Array.from({ length: n }, (_, i) => w.#streams[i % streams]!.create(prefix, { rangeEnd: prefixEnd(prefix) })));
-    } catch (err: unknown) {
-      w.close();
-      throw err;
-    }
+    w.#group = await WatchGroup.open(client, prefix, n, (events) => w.#onEvents(events));
     return w;
+  }
+
+  get failure(): Error | null {
+    return this.#group?.failure ?? null;
   }
 
   #onEvents(events: readonly Event[]): void {
@@ -107,7 +133,7 @@ class Watchers {
   }
 
   close(): void {
-    for (const s of this.#streams) s.close();
+    this.#group?.close();
   }
 }
 

@@ -5,13 +5,12 @@
  * it is measuring.
  */
 import { buf } from '../../src/kv/client/etcd-client.js';
-import { prefixEnd, WatchStream } from '../../src/kv/client/watch-stream.js';
-import type { Event } from '../../src/kv/proto/index.js';
+import { prefixEnd } from '../../src/kv/client/watch-stream.js';
 import { describe, drive, warmUp, type DriveResult } from './drive.js';
 import { LatencyRecorder } from './histogram.js';
 import { errorMessage, pollUntil, type WorkloadContext } from './target.js';
 import type { Figure, LatencySeries, WorkloadName, WorkloadResult } from './types.js';
-import { nowEpochMs, stampedValue, WatchClients } from './watch-clients.js';
+import { nowEpochMs, stampedValue, WatchClients, WatchGroup } from './watch-clients.js';
 
 /** THROUGHPUT_IN_FLIGHT are the concurrency levels of put-throughput. */
 export const THROUGHPUT_IN_FLIGHT = [16, 64, 256] as const;
@@ -99,61 +98,6 @@ export async function rangeLatency(ctx: WorkloadContext): Promise<WorkloadResult
 }
 
 /**
- * WatcherSet is `n` watchers on one prefix, spread over one Watch stream per endpoint (a
- * watcher is on stream i mod endpoints). `onEvent` sees every event each watcher receives.
- */
-class WatcherSet {
-  readonly #streams: WatchStream[] = [];
-  readonly delivered: number[];
-  failure: Error | null = null;
-
-  private constructor(readonly n: number) {
-    this.delivered = new Array<number>(n).fill(0);
-  }
-
-  static async open(ctx: WorkloadContext, prefix: string, n: number, onEvent: (key: string, now: number) => void): Promise<WatcherSet> {
-    const set = new WatcherSet(n);
-    const streams = Math.min(n, ctx.target.endpoints.length);
-    const byId: Map<number, number>[] = [];
-    for (let s = 0; s < streams; s++) {
-      const ids = new Map<number, number>();
-      byId.push(ids);
-      set.#streams.push(new WatchStream(ctx.client, s, {
-        onEvents: (id: number, events: readonly Event[]) => {
-          const now = performance.now();
-          const w = ids.get(id);
-          if (w !== undefined) set.delivered[w] = (set.delivered[w] ?? 0) + events.length;
-          for (const e of events) if (e.type === 'PUT' && e.kv !== undefined) onEvent(buf(e.kv.key).toString(), now);
-        },
-        onError: (err) => {
-          set.failure = err;
-        },
-      }));
-    }
-    try {
-      await Promise.all(Array.from({ length: n }, async (_, w) => {
-        const s = w % streams;
-        const id = await set.#streams[s]!.create(prefix, { rangeEnd: prefixEnd(prefix) });
-        byId[s]!.set(id, w);
-      }));
-    } catch (err: unknown) {
-      set.close();
-      throw err;
-    }
-    return set;
-  }
-
-  /** total is how many events all watchers received. */
-  get total(): number {
-    return this.delivered.reduce((a, b) => a + b, 0);
-  }
-
-  close(): void {
-    for (const s of this.#streams) s.close();
-  }
-}
-
-/**
  * watchLatencyPhase: sequential puts under a prefix that `n` watchers watch; each put waits
  * until every watcher has its event (at most 5 s). Latency is from issuing the put to one
  * watcher receiving the event, one sample per watcher per put.
@@ -162,13 +106,18 @@ async function watchLatencyPhase(ctx: WorkloadContext, acc: Acc, n: number): Pro
   const prefix = `${ctx.prefix}w${n}/`;
   const rec = new LatencyRecorder();
   const pending = new Map<string, { t0: number; left: number; resolve: () => void }>();
-  const set = await WatcherSet.open(ctx, prefix, n, (key, now) => {
-    const p = pending.get(key);
-    if (p === undefined) return;
-    rec.recordMs(now - p.t0);
-    if (--p.left === 0) {
-      pending.delete(key);
-      p.resolve();
+  const set = await WatchGroup.open(ctx.client, prefix, n, (events) => {
+    const now = performance.now();
+    for (const e of events) {
+      if (e.type !== 'PUT' || e.kv === undefined) continue;
+      const key = buf(e.kv.key).toString();
+      const p = pending.get(key);
+      if (p === undefined) continue;
+      rec.recordMs(now - p.t0);
+      if (--p.left === 0) {
+        pending.delete(key);
+        p.resolve();
+      }
     }
   });
   let lost = 0;
