@@ -265,7 +265,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
         indexMs: Math.round(r.ms),
         indexVia: r.via,
         checkpointRevision: r.checkpointRevision,
-        ...(r.checkpointRejected === undefined ? {} : { checkpointRejected: r.checkpointRejected }),
+        checkpointRejected: r.checkpointRejected, // NB: pino leaves out undefined fields
         revisions: r.revisions,
         keys: r.keys,
         sinceProcessStartMs: Math.round(performance.now()),
