@@ -7,8 +7,8 @@
  * ids in that order when the client leaves watch_id 0), so pending creates are a FIFO queue.
  */
 import * as grpc from '@grpc/grpc-js';
-import { loadProtoDefinitions, responseDecoders } from '../proto/index.js';
-import type { Event, ResponseHeader } from '../proto/index.js';
+import { decodeWatchResponse, loadProtoDefinitions } from '../proto/index.js';
+import type { Decoded, Event, ResponseHeader, WatchResponse } from '../proto/index.js';
 import { buf, EtcdCallError, type EtcdClient } from './etcd-client.js';
 
 /** WatchEventsHandler receives the events of one watcher, in revision order. */
@@ -66,7 +66,7 @@ export function prefixEnd(prefix: Uint8Array | string): Buffer {
 /** WatchStream is one bidirectional Watch stream on one endpoint of an EtcdClient. */
 export class WatchStream {
   readonly endpoint: string;
-  readonly #call: grpc.ClientDuplexStream<unknown, unknown>;
+  readonly #call: grpc.ClientDuplexStream<unknown, Decoded<WatchResponse>>;
   readonly #o: WatchStreamOptions;
   readonly #creates: Pending<number>[] = [];
   readonly #cancels = new Map<number, Pending<void>>();
@@ -77,8 +77,10 @@ export class WatchStream {
     const m = loadProtoDefinitions().etcd.Watch.Watch;
     this.endpoint = client.endpoints[endpointIndex] ?? `#${endpointIndex}`;
     this.#o = o;
-    this.#call = client.rawClient(endpointIndex).makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, new grpc.Metadata(), {});
-    this.#call.on('data', (v: unknown) => this.#onData(v));
+    // NB: responses are read straight from their bytes (watch-response-wire.ts), not through
+    // protobufjs's objects; that is most of what a busy watch client spends.
+    this.#call = client.rawClient(endpointIndex).makeBidiStreamRequest(m.path, m.requestSerialize, decodeWatchResponse, new grpc.Metadata(), {});
+    this.#call.on('data', (d: Decoded<WatchResponse>) => this.#onData(d));
     this.#call.on('error', (err: grpc.ServiceError) => this.#fail(new EtcdCallError(err.code, err.details, this.endpoint)));
     this.#call.on('end', () => this.#fail(new Error(`Watch stream to ${this.endpoint} ended`)));
   }
@@ -128,8 +130,7 @@ export class WatchStream {
     this.#call.cancel();
   }
 
-  #onData(v: unknown): void {
-    const d = responseDecoders.WatchResponse(v);
+  #onData(d: Decoded<WatchResponse>): void {
     if (!d.ok) {
       this.#fail(new Error(`Malformed WatchResponse from ${this.endpoint}: ${d.error}`));
       this.#call.cancel();

@@ -26,6 +26,7 @@ export {
 } from './services.js';
 export type { Decoded } from './decode.js';
 export { requestDecoders, responseDecoders } from './etcd-decoders.js';
+export { decodeWatchResponse } from './watch-response-wire.js';
 export * from './etcd-types.js';
 export {
   decodeMessage,
