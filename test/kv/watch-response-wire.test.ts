@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeWatchResponse, loadProtoDefinitions, responseDecoders, type Decoded, type WatchResponse } from '../../src/kv/proto/index.js';
 
 const method = loadProtoDefinitions().etcd.Watch.Watch;
-const encode = (o: object): Buffer => method.responseSerialize(o as never);
+const encode = (o: object): Buffer => method.responseSerialize(o);
 
 /** viaProtobufjs is the old client path; a protobufjs exception counts as a refusal. */
 function viaProtobufjs(b: Buffer): Decoded<WatchResponse> {
