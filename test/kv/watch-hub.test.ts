@@ -47,6 +47,22 @@ const put = (k: string, v: string): number => unwrap(s.put({ key: b(k), value: b
 const del = (k: string): number => unwrap(s.deleteRange({ key: b(k) })).revision;
 
 describe('live events', () => {
+  test('the watchers of a one-event change share one response (one with prev_kv for those that ask)', () => {
+    put('k', 'old');
+    const plain = [hub.watch({ key: b('k') }), hub.watch({ key: b('a'), range_end: b('z') }), hub.watch({ key: b('k') })];
+    const withPrev = [hub.watch({ key: b('k'), prev_kv: true }), hub.watch({ key: b('k'), prev_kv: true })];
+    put('k', 'new');
+    const got = [...plain, ...withPrev].map((w) => w.poll());
+    for (const rs of got) expect(show(rs)).toEqual(['3:PUT k=new@3']);
+    const [p0, p1, p2, q0, q1] = got.map((rs) => rs[0]);
+    expect(p1).toBe(p0);
+    expect(p2).toBe(p0);
+    expect(q1).toBe(q0);
+    expect(q0).not.toBe(p0);
+    expect(q0?.type === 'events' ? q0.events[0]?.prev_kv?.value.toString() : null).toBe('old');
+    expect(p0?.type === 'events' ? p0.events[0]?.prev_kv : null).toBeUndefined();
+  });
+
   test('a key watcher sees its key only, in revision order', () => {
     const w = hub.watch({ key: b('a') });
     put('a', '1');

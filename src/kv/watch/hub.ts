@@ -15,7 +15,7 @@
 
 import { ERR_COMPACTED_MESSAGE, type ChangeSet, type KeyValue, type MvccEvent, type MvccStore } from '../mvcc/index.js';
 import { WatcherGroup, type Span } from './group.js';
-import { ResponseQueue, Watcher, type WatchEvent, type WatchRequest } from './watcher.js';
+import { ResponseQueue, Watcher, type WatchEvent, type WatchRequest, type WatchResponse } from './watcher.js';
 
 /** HUB_DEFAULTS are the WatchHubOptions limits used when an option is left out. */
 const HUB_DEFAULTS = { maxPendingEvents: 10_000, maxPendingBytes: 64 * 1024 * 1024, catchUpEvents: 1_000, maxWatchersPerSync: 512 } as const;
@@ -49,6 +49,8 @@ interface Registration {
 }
 
 const EVENT_OVERHEAD_BYTES = 64;
+
+type EventsResponse = Extract<WatchResponse, { readonly type: 'events' }>;
 
 /** eventBytes approximates the memory an event holds (the hub's limits and the service's fragments count in it). */
 export function eventBytes(e: WatchEvent): number {
@@ -227,6 +229,45 @@ export class WatchHub {
 
   #notify(cs: ChangeSet): void {
     if (this.#synced.size === 0) return;
+    const only = cs.events.length === 1 ? cs.events[0] : undefined;
+    if (only !== undefined) this.#notifyOne(cs.revision, only);
+    else this.#notifyMany(cs);
+  }
+
+  /**
+   * #notifyOne is #notifyMany for a change of one event (every put, most deletes): the watchers
+   * that see it alike share one response object, so a change watched n times allocates nothing
+   * per watcher. NB: queues are written after matching, as in #notifyMany, since cancelling a
+   * slow watcher removes it from the group being matched.
+   */
+  #notifyOne(revision: number, ev: MvccEvent): void {
+    const matched: Registration[] = [];
+    this.#synced.match(ev.kv.key.toString('latin1'), (reg) => {
+      if (revision >= reg.minRev && this.#filter(reg, ev)) matched.push(reg);
+    });
+    let plain: EventsResponse | null = null;
+    let withPrev: EventsResponse | null = null;
+    let prev: KeyValue | undefined | null = null; // null = not looked up yet
+    for (const reg of matched) {
+      if (reg.prevKv && prev === null) prev = this.#prevOf(ev);
+      let r: EventsResponse;
+      if (reg.prevKv && prev !== null && prev !== undefined) {
+        // NB: one object per change for all watchers alike, so consumers can cache its encoding.
+        r = withPrev ??= { type: 'events', revision, events: [{ type: ev.type, kv: ev.kv, prev_kv: prev }] };
+      } else {
+        r = plain ??= { type: 'events', revision, events: [ev] };
+      }
+      const bytes = eventBytes(r.events[0] as WatchEvent);
+      if (!this.#fits(reg, 1, bytes)) {
+        reg.minRev = revision;
+        this.#cancelSlow(reg, 1);
+        continue;
+      }
+      reg.queue.push(r, 1, bytes);
+    }
+  }
+
+  #notifyMany(cs: ChangeSet): void {
     const batches = new Map<Registration, WatchEvent[]>();
     for (const ev of cs.events) {
       const key = ev.kv.key.toString('latin1');

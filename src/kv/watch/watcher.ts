@@ -57,6 +57,11 @@ export class ResponseQueue {
   #onReadable: (() => void) | null = null;
   #readableScheduled = false;
   readonly #onConsumed: () => void;
+  /** #fireReadable is the microtask that tells the consumer; made once, not per push. */
+  readonly #fireReadable = (): void => {
+    this.#readableScheduled = false;
+    if (this.length > 0) this.#onReadable?.();
+  };
 
   /** constructor takes the hub's callback for "the consumer took something" (to resume catch-up). */
   constructor(onConsumed: () => void) {
@@ -97,10 +102,7 @@ export class ResponseQueue {
     this.#bytes += bytes;
     if (this.length === 1 && this.#onReadable !== null && !this.#readableScheduled) {
       this.#readableScheduled = true;
-      queueMicrotask(() => {
-        this.#readableScheduled = false;
-        if (this.length > 0) this.#onReadable?.();
-      });
+      queueMicrotask(this.#fireReadable);
     }
   }
 

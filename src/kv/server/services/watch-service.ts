@@ -20,6 +20,7 @@ import { WatchWire, type WireResponse } from './watch-wire.js';
 
 /** MERGE_BYTES bounds the events merged into one response for a watcher that fell behind. */
 const MERGE_BYTES = 256 * 1024;
+const NO_EVENTS: readonly WatchEvent[] = [];
 
 interface Active {
   readonly watcher: Watcher;
@@ -208,13 +209,17 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
         // Responses queued while the stream was busy travel merged (whole revisions, in order,
         // up to MERGE_BYTES): a watcher that fell behind catches up in few large messages, as
         // etcd's do, instead of one message per revision.
-        let events: WatchEvent[] = [];
+        // NB: the usual drain finds one response, whose events array the hub shares among every
+        // watcher of the change; it is sent as it is, and copied only when a second one joins it.
+        let events: readonly WatchEvent[] = NO_EVENTS;
+        let merged: WatchEvent[] | null = null;
         let revision = 0;
         let size = 0;
         const flush = (): void => {
           if (events.length === 0) return;
           send(watchId, a, { type: 'events', revision, events });
-          events = [];
+          events = NO_EVENTS;
+          merged = null;
           size = 0;
         };
         for (const r of a.watcher.poll()) {
@@ -226,7 +231,13 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
           let sz = 0;
           for (const e of r.events) sz += eventBytes(e);
           if (events.length > 0 && size + sz > MERGE_BYTES) flush();
-          for (const e of r.events) events.push(e);
+          if (events.length === 0) {
+            events = r.events;
+          } else {
+            merged ??= [...events];
+            for (const e of r.events) merged.push(e);
+            events = merged;
+          }
           revision = r.revision;
           size += sz;
         }
