@@ -340,8 +340,10 @@ function watchResponse(c: Cursor): WatchResponse {
 
 /**
  * decodeWatchResponse reads one WatchResponse message (without gRPC's 5-byte prefix). Keys and
- * values are views into `bytes`, which must not be reused afterwards. Never throws for bad
- * input: a malformed message comes back as `{ ok: false }` naming the field.
+ * values are views into `bytes`, which must not be reused afterwards; a consumer that keeps a
+ * value for long keeps its whole message alive (the apiserver's watch source decodes each value
+ * into an object at once). Never throws for bad input: a malformed message comes back as
+ * `{ ok: false }` naming the field.
  */
 export function decodeWatchResponse(bytes: Buffer): Decoded<WatchResponse> {
   try {
