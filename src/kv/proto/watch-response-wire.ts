@@ -82,7 +82,8 @@ class Cursor {
   }
 
   /** quantity reads an int64 (or, `unsigned`, a uint64) field as an exact number below 2^53 in magnitude. */
-  quantity(path: string, field: string, unsigned = false): number {
+  quantity(tag: number, path: string, field: string, unsigned = false): number {
+    expect(tag, WIRE_VARINT, path, field);
     const n = this.varint(path, field);
     if (n >= 0) return n;
     const u = this.bigVarint(path, field);
@@ -92,7 +93,8 @@ class Cursor {
   }
 
   /** id reads an int64 (or, `unsigned`, a uint64) identifier as its decimal string. */
-  id(path: string, field: string, unsigned: boolean): string {
+  id(tag: number, path: string, field: string, unsigned: boolean): string {
+    expect(tag, WIRE_VARINT, path, field);
     const n = this.varint(path, field);
     if (n >= 0) return String(n);
     const u = this.bigVarint(path, field);
@@ -100,7 +102,8 @@ class Cursor {
   }
 
   /** bool reads a varint field as a boolean (any value but zero is true). */
-  bool(path: string, field: string): boolean {
+  bool(tag: number, path: string, field: string): boolean {
+    expect(tag, WIRE_VARINT, path, field);
     const n = this.varint(path, field);
     return n < 0 ? this.bigVarint(path, field) !== 0n : n !== 0;
   }
@@ -116,9 +119,17 @@ class Cursor {
   }
 
   /** bytes reads a bytes field as a view into the message's buffer. */
-  bytes(path: string, field: string): Buffer {
+  bytes(tag: number, path: string, field: string): Buffer {
+    expect(tag, WIRE_BYTES, path, field);
     const start = this.span(path, field);
     return start === this.pos ? EMPTY : this.buf.subarray(start, this.pos);
+  }
+
+  /** string reads a string field (UTF-8). */
+  string(tag: number, path: string, field: string): string {
+    expect(tag, WIRE_BYTES, path, field);
+    const start = this.span(path, field);
+    return this.buf.toString('utf8', start, this.pos);
   }
 
   /** skip moves past a field this API version does not know. */
@@ -178,20 +189,16 @@ function header(c: Cursor, end: number): ResponseHeader {
     const tag = c.tag(HEADER);
     switch (tag >>> 3) {
       case 1:
-        expect(tag, WIRE_VARINT, HEADER, 'cluster_id');
-        cluster = c.id(HEADER, 'cluster_id', true);
+        cluster = c.id(tag, HEADER, 'cluster_id', true);
         break;
       case 2:
-        expect(tag, WIRE_VARINT, HEADER, 'member_id');
-        member = c.id(HEADER, 'member_id', true);
+        member = c.id(tag, HEADER, 'member_id', true);
         break;
       case 3:
-        expect(tag, WIRE_VARINT, HEADER, 'revision');
-        revision = c.quantity(HEADER, 'revision');
+        revision = c.quantity(tag, HEADER, 'revision');
         break;
       case 4:
-        expect(tag, WIRE_VARINT, HEADER, 'raft_term');
-        term = c.quantity(HEADER, 'raft_term', true);
+        term = c.quantity(tag, HEADER, 'raft_term', true);
         break;
       default:
         c.skip(tag & 7, HEADER);
@@ -213,28 +220,22 @@ function keyValue(c: Cursor, end: number, eventPath: string, field: string): Key
     const tag = c.tag(path);
     switch (tag >>> 3) {
       case 1:
-        expect(tag, WIRE_BYTES, path, 'key');
-        key = c.bytes(path, 'key');
+        key = c.bytes(tag, path, 'key');
         break;
       case 2:
-        expect(tag, WIRE_VARINT, path, 'create_revision');
-        create = c.quantity(path, 'create_revision');
+        create = c.quantity(tag, path, 'create_revision');
         break;
       case 3:
-        expect(tag, WIRE_VARINT, path, 'mod_revision');
-        mod = c.quantity(path, 'mod_revision');
+        mod = c.quantity(tag, path, 'mod_revision');
         break;
       case 4:
-        expect(tag, WIRE_VARINT, path, 'version');
-        version = c.quantity(path, 'version');
+        version = c.quantity(tag, path, 'version');
         break;
       case 5:
-        expect(tag, WIRE_BYTES, path, 'value');
-        value = c.bytes(path, 'value');
+        value = c.bytes(tag, path, 'value');
         break;
       case 6:
-        expect(tag, WIRE_VARINT, path, 'lease');
-        lease = c.id(path, 'lease', false);
+        lease = c.id(tag, path, 'lease', false);
         break;
       default:
         c.skip(tag & 7, path);
@@ -294,30 +295,22 @@ function watchResponse(c: Cursor): WatchResponse {
         hdr = within(c, tag, RESPONSE, 'header', header);
         break;
       case 2:
-        expect(tag, WIRE_VARINT, RESPONSE, 'watch_id');
-        watchId = c.quantity(RESPONSE, 'watch_id');
+        watchId = c.quantity(tag, RESPONSE, 'watch_id');
         break;
       case 3:
-        expect(tag, WIRE_VARINT, RESPONSE, 'created');
-        created = c.bool(RESPONSE, 'created');
+        created = c.bool(tag, RESPONSE, 'created');
         break;
       case 4:
-        expect(tag, WIRE_VARINT, RESPONSE, 'canceled');
-        canceled = c.bool(RESPONSE, 'canceled');
+        canceled = c.bool(tag, RESPONSE, 'canceled');
         break;
       case 5:
-        expect(tag, WIRE_VARINT, RESPONSE, 'compact_revision');
-        compact = c.quantity(RESPONSE, 'compact_revision');
+        compact = c.quantity(tag, RESPONSE, 'compact_revision');
         break;
-      case 6: {
-        expect(tag, WIRE_BYTES, RESPONSE, 'cancel_reason');
-        const start = c.span(RESPONSE, 'cancel_reason');
-        reason = buf.toString('utf8', start, c.pos);
+      case 6:
+        reason = c.string(tag, RESPONSE, 'cancel_reason');
         break;
-      }
       case 7:
-        expect(tag, WIRE_VARINT, RESPONSE, 'fragment');
-        fragment = c.bool(RESPONSE, 'fragment');
+        fragment = c.bool(tag, RESPONSE, 'fragment');
         break;
       case 11:
         events.push(within(c, tag, 'WatchResponse.events', `[${events.length}]`, event));
