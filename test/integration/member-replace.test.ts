@@ -66,7 +66,11 @@ describe('member replace', () => {
     const oldPid = c.members[1]!.pids[0]!;
     process.kill(oldPid, 'SIGKILL');
     await waitFor('m2 to die', () => !isAlive(oldPid), { timeoutMs: 10_000 });
-    const degraded = await raftkube(['status', '--data-dir', c.dataDir]);
+    // NB: m2 may have led; until m1 and m3 elect a leader, status says "No leader" instead.
+    const degraded = await waitFor('status to name a leader among m1 and m3', async () => {
+      const st = await raftkube(['status', '--data-dir', c.dataDir]);
+      return /No leader/.test(st.stdout) ? undefined : st;
+    }, { timeoutMs: 15_000 });
     expect(degraded.code).toBe(1);
     expect(degraded.stdout).toMatch(/Degraded: m2 down/);
 
