@@ -236,28 +236,39 @@ export class WatchHub {
 
   /**
    * #notifyOne is #notifyMany for a change of one event (every put, most deletes): the watchers
-   * that see it alike share one response object, so a change watched n times allocates nothing
-   * per watcher. NB: queues are written after matching, as in #notifyMany, since cancelling a
-   * slow watcher removes it from the group being matched.
+   * that see it alike share one response object (at most two per change: with and without
+   * prev_kv), so a change watched n times allocates no response, events array or event per
+   * watcher. NB: queues are written after matching, as in #notifyMany, since cancelling a slow
+   * watcher removes it from the group being matched.
    */
   #notifyOne(revision: number, ev: MvccEvent): void {
     const matched: Registration[] = [];
     this.#synced.match(ev.kv.key.toString('latin1'), (reg) => {
       if (revision >= reg.minRev && this.#filter(reg, ev)) matched.push(reg);
     });
+    if (matched.length === 0) return;
     let plain: EventsResponse | null = null;
     let withPrev: EventsResponse | null = null;
     let prev: KeyValue | undefined | null = null; // null = not looked up yet
+    const plainBytes = eventBytes(ev);
+    let prevBytes = 0;
     for (const reg of matched) {
       if (reg.prevKv && prev === null) prev = this.#prevOf(ev);
       let r: EventsResponse;
+      let bytes: number;
       if (reg.prevKv && prev !== null && prev !== undefined) {
         // NB: one object per change for all watchers alike, so consumers can cache its encoding.
-        r = withPrev ??= { type: 'events', revision, events: [{ type: ev.type, kv: ev.kv, prev_kv: prev }] };
+        if (withPrev === null) {
+          const e: WatchEvent = { type: ev.type, kv: ev.kv, prev_kv: prev };
+          withPrev = { type: 'events', revision, events: [e] };
+          prevBytes = eventBytes(e);
+        }
+        r = withPrev;
+        bytes = prevBytes;
       } else {
         r = plain ??= { type: 'events', revision, events: [ev] };
+        bytes = plainBytes;
       }
-      const bytes = eventBytes(r.events[0] as WatchEvent);
       if (!this.#fits(reg, 1, bytes)) {
         reg.minRev = revision;
         this.#cancelSlow(reg, 1);
