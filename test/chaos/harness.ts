@@ -33,9 +33,29 @@ export async function chaosRun(reportsDir: string, name: string, args: readonly 
   return { result, dir };
 }
 
-/** describeRun is what a failed expectation prints: exit code, output and the end of stderr. */
+/** LOG_TAIL_CHARS is how much of each process log a failed run's description shows. */
+const LOG_TAIL_CHARS = 1_500;
+
+/**
+ * describeRun is what a failed expectation prints: exit code, output and the end of stderr, and
+ * for a run that did not pass the end of every process log in its report, which the test's
+ * cleanup deletes (in CI that is all there is to read afterwards).
+ */
 export function describeRun(r: ChaosRun): string {
-  return `exit ${r.result.code}${r.result.timedOut ? ' (timed out)' : ''}\n${r.result.stdout}\n${r.result.stderr.slice(-3000)}`;
+  const head = `exit ${r.result.code}${r.result.timedOut ? ' (timed out)' : ''}\n${r.result.stdout}\n${r.result.stderr.slice(-3000)}`;
+  return r.result.code === 0 ? head : head + logTails(r.dir);
+}
+
+function logTails(dir: string): string {
+  if (!existsSync(dir)) return `\n(no report directory ${dir})`;
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .sort()
+    .map((f) => {
+      const text = readFileSync(join(dir, f), 'utf8');
+      return `\n--- ${f}, last ${Math.min(text.length, LOG_TAIL_CHARS)} of ${text.length} characters\n${text.slice(-LOG_TAIL_CHARS)}`;
+    })
+    .join('');
 }
 
 /** expectCleanedUp checks that the run left no process, data directory or namespace behind. */
