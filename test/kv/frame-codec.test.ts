@@ -129,6 +129,33 @@ describe('batch frames', () => {
     prop.writeUInt32LE(0xffff_ffff, 14);
     expect(decodeBatchFrame(prop, LINK)).toMatchObject({ ok: false, error: { message: expect.stringMatching(/count 4294967295 does not fit/) as unknown } });
   });
+
+  it('names the field it could not read by message, type and entry', () => {
+    const entry = (i: number): Entry => ({ term: term(1), index: logIndex(i), type: 'normal', data: Buffer.from('abc') });
+    const frame = encodeBatchFrame([
+      { type: 'heartbeat', ...env, term: term(1), commit: logIndex(1), context: null },
+      { type: 'prop', ...env, term: term(1), entries: [entry(1), entry(2)] },
+    ]);
+    // Cut inside the second entry's data (its last byte), then inside its data length.
+    const message = (cut: number): string => {
+      const body = frame.subarray(4, frame.length - cut);
+      const d = decodeBatchBody(Buffer.from(body), LINK);
+      return d.ok ? 'decoded' : d.error.message;
+    };
+    expect(message(1)).toBe('Malformed batch frame: message 1 (13) entries[1].data needs 3 bytes, 2 are left in the frame');
+    expect(message(5)).toBe('Malformed batch frame: message 1 (13) entries[1].data length needs 4 bytes, 2 are left in the frame');
+    // A message after one with entries is named afresh: no entry index carried over.
+    const then = encodeBatchFrame([
+      { type: 'prop', ...env, term: term(1), entries: [entry(1)] },
+      { type: 'heartbeat', ...env, term: term(1), commit: logIndex(1), context: null },
+    ]);
+    const cutHeartbeat = decodeBatchBody(Buffer.from(then.subarray(4, then.length - 4)), LINK);
+    expect(cutHeartbeat).toMatchObject({ ok: false, error: { message: 'Malformed batch frame: message 1 (7) commit needs 8 bytes, 5 are left in the frame' } });
+    const bad = Buffer.from(frame);
+    // The last entry is term (8), index (8), type (1), data length (4) and 3 bytes of data.
+    bad.writeUInt32LE(0x20_0000, bad.length - 24 + 4);
+    expect(decodeBatchFrame(bad, LINK)).toMatchObject({ ok: false, error: { message: 'Malformed batch frame: message 1 (13) entries[1].term is larger than 2^53 - 1' } });
+  });
 });
 
 describe('the frame reader', () => {

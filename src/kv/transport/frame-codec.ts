@@ -250,9 +250,19 @@ export function clusterIdOnWire(id: Id64): Id64 {
 /** Malformed is thrown inside the decoder only and caught at its edge. */
 class Malformed extends Error {}
 
-/** Cursor reads a frame body front to back, checking every read against the bytes left. */
+/**
+ * Cursor reads a frame body front to back, checking every read against the bytes left.
+ *
+ * Reads take the name of the field; the message and the entry being read are kept as numbers
+ * (`enter`, `entries`) and joined into the field's full name ("message 2 (1) entries[0].term")
+ * only when an error is thrown: building those names for every read allocated about a kilobyte
+ * per message on a member's hot path.
+ */
 class Cursor {
   at: number;
+  #message = -1;
+  #code = -1;
+  #entry = -1;
   constructor(
     readonly b: Buffer,
     start: number,
@@ -262,101 +272,118 @@ class Cursor {
   get left(): number {
     return this.b.length - this.at;
   }
-  need(n: number, what: string): void {
-    if (n > this.left) throw new Malformed(`${what} needs ${n} bytes, ${this.left} are left in the frame`);
+  /** enter starts message number `message`; `code` is its type once read (-1 before). */
+  enter(message: number, code: number): void {
+    this.#message = message;
+    this.#code = code;
+    this.#entry = -1;
+  }
+  /** name is a field's full name, for an error. */
+  name(what: string, suffix = ''): string {
+    let s = '';
+    if (this.#message >= 0) s = this.#code >= 0 ? `message ${this.#message} (${this.#code}) ` : `message ${this.#message} `;
+    if (this.#entry >= 0) s += `entries[${this.#entry}].`;
+    return `${s}${what}${suffix}`;
+  }
+  #need(n: number, what: string, suffix = ''): void {
+    if (n > this.left) throw new Malformed(`${this.name(what, suffix)} needs ${n} bytes, ${this.left} are left in the frame`);
   }
   u8(what: string): number {
-    this.need(1, what);
+    this.#need(1, what);
     return this.b[this.at++]!;
   }
-  bool(what: string): boolean {
-    const v = this.u8(what);
-    if (v > 1) throw new Malformed(`${what} is ${v}, not 0 or 1`);
+  bool(what: string, suffix = ''): boolean {
+    this.#need(1, what, suffix);
+    const v = this.b[this.at++]!;
+    if (v > 1) throw new Malformed(`${this.name(what, suffix)} is ${v}, not 0 or 1`);
     return v === 1;
   }
-  u32(what: string): number {
-    this.need(4, what);
+  u32(what: string, suffix = ''): number {
+    this.#need(4, what, suffix);
     const v = this.b.readUInt32LE(this.at);
     this.at += 4;
     return v;
   }
   u64(what: string): number {
-    this.need(8, what);
+    this.#need(8, what);
     const lo = this.b.readUInt32LE(this.at);
     const hi = this.b.readUInt32LE(this.at + 4);
-    if (hi > MAX_HI) throw new Malformed(`${what} is larger than 2^53 - 1`);
+    if (hi > MAX_HI) throw new Malformed(`${this.name(what)} is larger than 2^53 - 1`);
     this.at += 8;
     return hi * TWO_32 + lo;
   }
   /** bytes is a view into the frame (no copy): the frame lives as long as the bytes do. */
   bytes(what: string): Uint8Array {
-    const n = this.u32(`${what} length`);
-    this.need(n, what);
+    const n = this.u32(what, ' length');
+    this.#need(n, what);
     const v = new Uint8Array(this.b.buffer, this.b.byteOffset + this.at, n);
     this.at += n;
     return v;
   }
   context(what: string): Uint8Array | null {
-    return this.bool(`${what} presence`) ? this.bytes(what) : null;
+    return this.bool(what, ' presence') ? this.bytes(what) : null;
   }
-  entries(what: string): Entry[] {
-    const count = this.u32(`${what} count`);
+  entries(): Entry[] {
+    const count = this.u32('entries', ' count');
     // NB: every entry takes at least 21 bytes, so a count the frame cannot hold is a lie.
-    if (count * 21 > this.left) throw new Malformed(`${what} count ${count} does not fit in the ${this.left} bytes left`);
+    if (count * 21 > this.left) throw new Malformed(`${this.name('entries')} count ${count} does not fit in the ${this.left} bytes left`);
     const out: Entry[] = [];
     for (let i = 0; i < count; i++) {
-      const t = term(this.u64(`${what}[${i}].term`));
-      const index = logIndex(this.u64(`${what}[${i}].index`));
-      const type = this.u8(`${what}[${i}].type`);
-      if (type > 1) throw new Malformed(`${what}[${i}].type is ${type}, not 0 (normal) or 1 (conf-change)`);
-      out.push({ term: t, index, type: type === 0 ? 'normal' : 'conf-change', data: this.bytes(`${what}[${i}].data`) });
+      this.#entry = i;
+      const t = term(this.u64('term'));
+      const index = logIndex(this.u64('index'));
+      const type = this.u8('type');
+      if (type > 1) throw new Malformed(`${this.name('type')} is ${type}, not 0 (normal) or 1 (conf-change)`);
+      out.push({ term: t, index, type: type === 0 ? 'normal' : 'conf-change', data: this.bytes('data') });
     }
+    this.#entry = -1;
     return out;
   }
 }
 
 function decodeOne(c: Cursor, from: NodeId, to: NodeId, n: number): Message {
-  const code = c.u8(`message ${n} type`);
-  const t = term(c.u64(`message ${n} term`));
-  const f = (name: string): string => `message ${n} (${code}) ${name}`;
+  c.enter(n, -1);
+  const code = c.u8('type');
+  const t = term(c.u64('term'));
+  c.enter(n, code);
   switch (code) {
     case 1: {
-      const index = logIndex(c.u64(f('index')));
-      const logTerm = term(c.u64(f('logTerm')));
-      const commit = logIndex(c.u64(f('commit')));
-      return { type: 'app', from, to, term: t, index, logTerm, commit, entries: c.entries(f('entries')) };
+      const index = logIndex(c.u64('index'));
+      const logTerm = term(c.u64('logTerm'));
+      const commit = logIndex(c.u64('commit'));
+      return { type: 'app', from, to, term: t, index, logTerm, commit, entries: c.entries() };
     }
     case 2: {
-      const index = logIndex(c.u64(f('index')));
-      const rejectHint = logIndex(c.u64(f('rejectHint')));
-      const logTerm = term(c.u64(f('logTerm')));
-      return { type: 'app-resp', from, to, term: t, index, rejectHint, logTerm, reject: c.bool(f('reject')) };
+      const index = logIndex(c.u64('index'));
+      const rejectHint = logIndex(c.u64('rejectHint'));
+      const logTerm = term(c.u64('logTerm'));
+      return { type: 'app-resp', from, to, term: t, index, rejectHint, logTerm, reject: c.bool('reject') };
     }
     case 3:
     case 4: {
-      const index = logIndex(c.u64(f('index')));
-      const logTerm = term(c.u64(f('logTerm')));
-      return { type: code === 3 ? 'vote' : 'pre-vote', from, to, term: t, index, logTerm, force: c.bool(f('force')) };
+      const index = logIndex(c.u64('index'));
+      const logTerm = term(c.u64('logTerm'));
+      return { type: code === 3 ? 'vote' : 'pre-vote', from, to, term: t, index, logTerm, force: c.bool('force') };
     }
     case 5:
     case 6:
-      return { type: code === 5 ? 'vote-resp' : 'pre-vote-resp', from, to, term: t, reject: c.bool(f('reject')) };
+      return { type: code === 5 ? 'vote-resp' : 'pre-vote-resp', from, to, term: t, reject: c.bool('reject') };
     case 7: {
-      const commit = logIndex(c.u64(f('commit')));
-      return { type: 'heartbeat', from, to, term: t, commit, context: c.context(f('context')) };
+      const commit = logIndex(c.u64('commit'));
+      return { type: 'heartbeat', from, to, term: t, commit, context: c.context('context') };
     }
     case 8:
-      return { type: 'heartbeat-resp', from, to, term: t, context: c.context(f('context')) };
+      return { type: 'heartbeat-resp', from, to, term: t, context: c.context('context') };
     case 10:
       return { type: 'timeout-now', from, to, term: t };
     case 11:
-      return { type: 'read-index', from, to, term: t, context: c.bytes(f('context')) };
+      return { type: 'read-index', from, to, term: t, context: c.bytes('context') };
     case 12: {
-      const index = logIndex(c.u64(f('index')));
-      return { type: 'read-index-resp', from, to, term: t, index, context: c.bytes(f('context')) };
+      const index = logIndex(c.u64('index'));
+      return { type: 'read-index-resp', from, to, term: t, index, context: c.bytes('context') };
     }
     case 13:
-      return { type: 'prop', from, to, term: t, entries: c.entries(f('entries')) };
+      return { type: 'prop', from, to, term: t, entries: c.entries() };
     case 9:
       throw new Malformed(`message ${n} is a snap message, which travels on the SendSnapshot rpc, not the raft link`);
     default:

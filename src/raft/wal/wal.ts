@@ -139,6 +139,8 @@ export class Wal {
   #allocatedTo: number;
   readonly #metadata: Uint8Array;
   #segments: SegmentInfo[];
+  /** #file is the path of the last segment, the one written (named in errors and the fsync failpoint). */
+  #file: string;
   #fd: number;
   #segBytes: number;
   readonly #shape: LogShape;
@@ -173,6 +175,7 @@ export class Wal {
     this.#blocking = !this.#writeOnLoop && init.opts.blockingIO === true && init.opts.sync === undefined;
     this.#metadata = init.metadata;
     this.#segments = init.segments;
+    this.#file = path.join(init.dir, init.segments[init.segments.length - 1]!.name);
     this.#fd = init.fd;
     this.#segBytes = init.segBytes;
     this.#prealloc = Math.max(0, init.opts.preallocate ?? 0);
@@ -440,6 +443,7 @@ export class Wal {
     this.#segBytes = size;
     this.#allocatedTo = size;
     this.#segments.push(info);
+    this.#file = path.join(this.#dir, info.name);
     this.#stats.cuts++;
     try {
       await closeFd(old);
@@ -457,7 +461,7 @@ export class Wal {
   }
 
   #currentFile(): string {
-    return path.join(this.#dir, this.#segments[this.#segments.length - 1]!.name);
+    return this.#file;
   }
 
   /**
