@@ -278,15 +278,15 @@ class Cursor {
     this.#code = code;
     this.#entry = -1;
   }
-  /** name is a field's full name, for an error. */
-  name(what: string, suffix = ''): string {
+  /** #name is a field's full name, for an error. */
+  #name(what: string, suffix = ''): string {
     let s = '';
     if (this.#message >= 0) s = this.#code >= 0 ? `message ${this.#message} (${this.#code}) ` : `message ${this.#message} `;
     if (this.#entry >= 0) s += `entries[${this.#entry}].`;
     return `${s}${what}${suffix}`;
   }
   #need(n: number, what: string, suffix = ''): void {
-    if (n > this.left) throw new Malformed(`${this.name(what, suffix)} needs ${n} bytes, ${this.left} are left in the frame`);
+    if (n > this.left) throw new Malformed(`${this.#name(what, suffix)} needs ${n} bytes, ${this.left} are left in the frame`);
   }
   u8(what: string): number {
     this.#need(1, what);
@@ -295,7 +295,7 @@ class Cursor {
   bool(what: string, suffix = ''): boolean {
     this.#need(1, what, suffix);
     const v = this.b[this.at++]!;
-    if (v > 1) throw new Malformed(`${this.name(what, suffix)} is ${v}, not 0 or 1`);
+    if (v > 1) throw new Malformed(`${this.#name(what, suffix)} is ${v}, not 0 or 1`);
     return v === 1;
   }
   u32(what: string, suffix = ''): number {
@@ -308,7 +308,7 @@ class Cursor {
     this.#need(8, what);
     const lo = this.b.readUInt32LE(this.at);
     const hi = this.b.readUInt32LE(this.at + 4);
-    if (hi > MAX_HI) throw new Malformed(`${this.name(what)} is larger than 2^53 - 1`);
+    if (hi > MAX_HI) throw new Malformed(`${this.#name(what)} is larger than 2^53 - 1`);
     this.at += 8;
     return hi * TWO_32 + lo;
   }
@@ -326,14 +326,14 @@ class Cursor {
   entries(): Entry[] {
     const count = this.u32('entries', ' count');
     // NB: every entry takes at least 21 bytes, so a count the frame cannot hold is a lie.
-    if (count * 21 > this.left) throw new Malformed(`${this.name('entries')} count ${count} does not fit in the ${this.left} bytes left`);
+    if (count * 21 > this.left) throw new Malformed(`${this.#name('entries')} count ${count} does not fit in the ${this.left} bytes left`);
     const out: Entry[] = [];
     for (let i = 0; i < count; i++) {
       this.#entry = i;
       const t = term(this.u64('term'));
       const index = logIndex(this.u64('index'));
       const type = this.u8('type');
-      if (type > 1) throw new Malformed(`${this.name('type')} is ${type}, not 0 (normal) or 1 (conf-change)`);
+      if (type > 1) throw new Malformed(`${this.#name('type')} is ${type}, not 0 (normal) or 1 (conf-change)`);
       out.push({ term: t, index, type: type === 0 ? 'normal' : 'conf-change', data: this.bytes('data') });
     }
     this.#entry = -1;
