@@ -14,6 +14,7 @@ import type { MethodDefinition } from '@grpc/grpc-js';
 import { loadProtoDefinitions, requestDecoders } from '../proto/index.js';
 import type * as pb from '../proto/index.js';
 import { decodeWith, fail, record, repeated, type FieldDecoder } from '../proto/decode.js';
+import { decodePutRequest } from '../proto/put-request-wire.js';
 
 /** InternalRequest is a decoded log entry of the kv layer. */
 export type InternalRequest =
@@ -125,6 +126,11 @@ function jsonRequest(kind: 'member-attrs' | 'member-update', body: Buffer): Requ
 }
 
 function wireRequest(kind: WireKind, body: Buffer): RequestResult {
+  // NB: every member decodes every put it applies: read by hand, without protobufjs's objects.
+  if (kind === 'put') {
+    const d = decodePutRequest(body);
+    return d.ok ? { ok: true, value: { kind, req: d.value } } : { ok: false, error: `put request is not a valid PutRequest: ${d.error}` };
+  }
   let wire: unknown;
   try {
     wire = method(kind).requestDeserialize(body);
@@ -133,10 +139,6 @@ function wireRequest(kind: WireKind, body: Buffer): RequestResult {
     return { ok: false, error: `${kind} request is not a valid protobuf message: ${err instanceof Error ? err.message : String(err)}` };
   }
   switch (kind) {
-    case 'put': {
-      const d = requestDecoders.PutRequest(wire);
-      return d.ok ? { ok: true, value: { kind, req: d.value } } : d;
-    }
     case 'delete-range': {
       const d = requestDecoders.DeleteRangeRequest(wire);
       return d.ok ? { ok: true, value: { kind, req: d.value } } : d;
