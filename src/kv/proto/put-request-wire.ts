@@ -14,7 +14,7 @@
  */
 import type { Decoded } from './decode.js';
 import type { PutRequest } from './etcd-types.js';
-import { Cursor, EMPTY, WireError } from './wire-cursor.js';
+import { EMPTY, readMessage, type Cursor } from './wire-cursor.js';
 
 const PATH = 'PutRequest';
 
@@ -59,10 +59,5 @@ function putRequest(c: Cursor): PutRequest {
  * throws for bad input: a malformed message comes back as `{ ok: false }` naming the field.
  */
 export function decodePutRequest(bytes: Buffer): Decoded<PutRequest> {
-  try {
-    return { ok: true, value: putRequest(new Cursor(bytes)) };
-  } catch (err: unknown) {
-    if (err instanceof WireError) return { ok: false, error: err.message };
-    throw err;
-  }
+  return readMessage(bytes, putRequest);
 }

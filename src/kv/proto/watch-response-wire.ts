@@ -19,7 +19,7 @@
  */
 import type { Decoded } from './decode.js';
 import { EVENT_TYPES, type Event, type EventType, type KeyValue, type ResponseHeader, type WatchResponse } from './etcd-types.js';
-import { Cursor, EMPTY, expect, malformed, within, WireError, WIRE_VARINT } from './wire-cursor.js';
+import { EMPTY, expect, malformed, readMessage, within, WIRE_VARINT, type Cursor } from './wire-cursor.js';
 
 const HEADER = 'WatchResponse.header';
 
@@ -182,10 +182,5 @@ function watchResponse(c: Cursor): WatchResponse {
  * `{ ok: false }` naming the field.
  */
 export function decodeWatchResponse(bytes: Buffer): Decoded<WatchResponse> {
-  try {
-    return { ok: true, value: watchResponse(new Cursor(bytes)) };
-  } catch (err: unknown) {
-    if (err instanceof WireError) return { ok: false, error: err.message };
-    throw err;
-  }
+  return readMessage(bytes, watchResponse);
 }

@@ -8,6 +8,8 @@
  * strings, bytes as views into the buffer.
  */
 
+import type { Decoded } from './decode.js';
+
 /** EMPTY is the value of an absent bytes field (shared; never written to). */
 export const EMPTY: Buffer = Buffer.alloc(0);
 const TWO_53 = 2 ** 53;
@@ -165,4 +167,14 @@ export function within<T>(c: Cursor, tag: number, path: string, field: string, r
   const v = read(c, end, path, field);
   if (c.pos !== end) malformed(path, field, 'a field runs past the end of its message');
   return v;
+}
+
+/** readMessage runs `read` over the whole of `bytes`; a WireError comes back as `{ ok: false }` (never a throw). */
+export function readMessage<T>(bytes: Buffer, read: (c: Cursor) => T): Decoded<T> {
+  try {
+    return { ok: true, value: read(new Cursor(bytes)) };
+  } catch (err: unknown) {
+    if (err instanceof WireError) return { ok: false, error: err.message };
+    throw err;
+  }
 }

@@ -1,0 +1,43 @@
+/**
+ * wire-parity: what the tests of the hand-written protobuf decoders share — the check that a
+ * decoder accepts a cut message only where the protobufjs path it replaces reads the same value.
+ *
+ * protobufjs is lenient with cut data (its Buffer reader shortens a bytes or string field at the
+ * end of the data, and a varint cut at the end can read as a number), so on truncations only one
+ * direction holds: whatever the new decoder accepts, the old path accepts as the same value.
+ */
+import fc from 'fast-check';
+import { expect } from 'vitest';
+import type { Decoded } from '../../src/kv/proto/index.js';
+
+/**
+ * expectTruncationsAgree cuts every message `messages` yields (encoded by `encode`) at every
+ * byte, and checks each cut the new decoder accepts against the old path; both outcomes must
+ * have been seen often (cuts between fields are read, cuts inside a field refused).
+ */
+export function expectTruncationsAgree<M, T>(
+  messages: fc.Arbitrary<M>,
+  encode: (m: M) => Buffer,
+  decodeNew: (b: Buffer) => Decoded<T>,
+  decodeOld: (b: Buffer) => Decoded<T>,
+): void {
+  let accepted = 0;
+  let refused = 0;
+  fc.assert(
+    fc.property(messages, (m) => {
+      const b = encode(m);
+      for (let cut = 0; cut < b.length; cut++) {
+        const got = decodeNew(Buffer.from(b.subarray(0, cut)));
+        if (!got.ok) {
+          refused++;
+          continue;
+        }
+        accepted++;
+        expect(got).toStrictEqual(decodeOld(b.subarray(0, cut)));
+      }
+    }),
+    { numRuns: 150 },
+  );
+  expect(accepted).toBeGreaterThan(150);
+  expect(refused).toBeGreaterThan(1000);
+}
