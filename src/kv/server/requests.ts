@@ -2,7 +2,9 @@
  * requests: what a member proposes to the Raft log. An entry's data is a kind byte, the 8-byte
  * ID of the request (so the member that submitted it recognises it when it applies, wherever
  * it was appended), then the etcd request exactly as it travels on the wire (protobuf), or JSON
- * for our own internal requests. Applying decodes it with the same decoders the handlers use.
+ * for our own internal requests. Applying decodes it with the same decoders the handlers use,
+ * except a put, which every member reads by hand (put-request-wire.ts, held by its test to the
+ * value requestDecoders.PutRequest gives).
  *
  * The log's door (etcd's rule): every proposal is encoded from a request a handler has already
  * decoded and checked, and `checkProposal` refuses it, before it reaches Raft, if it is larger
