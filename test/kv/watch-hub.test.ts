@@ -63,23 +63,6 @@ describe('live events', () => {
     expect(p0?.type === 'events' ? p0.events[0]?.prev_kv : null).toBeUndefined();
   });
 
-  test('in a txn, watchers that see the same one event share its response; a range watcher gets all, in order', () => {
-    const onX = [hub.watch({ key: b('x') }), hub.watch({ key: b('x') })];
-    const onY = hub.watch({ key: b('y') });
-    const all = hub.watch({ key: b('a'), range_end: b('z') });
-    unwrap(s.txn({ success: ['x', 'y'].map((k) => ({ request_put: { key: b(k), value: b('v') } })) }));
-    const [x0, x1] = onX.map((w) => w.poll());
-    expect(show(x0 ?? [])).toEqual(['2:PUT x=v@2']);
-    expect(x1?.[0]).toBe(x0?.[0]);
-    expect(show(onY.poll())).toEqual(['2:PUT y=v@2']);
-    expect(show(all.poll())).toEqual(['2:PUT x=v@2,PUT y=v@2']);
-    // Nothing of this change is left behind for the next one.
-    put('y', 'w');
-    expect(show(onY.poll())).toEqual(['3:PUT y=w@3']);
-    expect(show(all.poll())).toEqual(['3:PUT y=w@3']);
-    expect(onX[0]?.poll()).toEqual([]);
-  });
-
   test('a key watcher sees its key only, in revision order', () => {
     const w = hub.watch({ key: b('a') });
     put('a', '1');

@@ -46,8 +46,6 @@ interface Registration {
   minRev: number;
   progressRequested: boolean;
   done: boolean;
-  /** batch is what the change being notified brings this watcher: one event, or several in order (null outside #notify). */
-  batch: WatchEvent | WatchEvent[] | null;
 }
 
 const EVENT_OVERHEAD_BYTES = 64;
@@ -132,7 +130,6 @@ export class WatchHub {
       minRev: start <= 0 ? cur + 1 : start,
       progressRequested: false,
       done: false,
-      batch: null,
     };
     this.#registrations.set(watcher, reg);
     if (start <= 0 || start > cur) {
@@ -230,55 +227,59 @@ export class WatchHub {
     return res.ok ? res.value.kvs[0] : undefined;
   }
 
-  /**
-   * #notify queues a change for every synced watcher it concerns. Each watcher's events are
-   * gathered first (in the change's order, in `reg.batch`, so nothing is allocated for a watcher
-   * that sees one event) and queued after matching, since cancelling a slow watcher removes it
-   * from the group being matched. Watchers that see a change as the same single event — every
-   * watcher of a put, with or without prev_kv — share one response object, so a change watched n
-   * times allocates no response or events array per watcher, and consumers can cache its encoding.
-   */
   #notify(cs: ChangeSet): void {
     if (this.#synced.size === 0) return;
-    const touched: Registration[] = [];
-    try {
-      this.#gather(cs, touched);
-    } catch (err: unknown) {
-      // NB: a batch left behind would be delivered with the next change.
-      for (const reg of touched) reg.batch = null;
-      throw err;
-    }
-    let shared: Map<WatchEvent, { readonly r: EventsResponse; readonly bytes: number }> | null = null;
-    for (const reg of touched) {
-      const b = reg.batch as WatchEvent | WatchEvent[];
-      reg.batch = null;
+    const only = cs.events.length === 1 ? cs.events[0] : undefined;
+    if (only !== undefined) this.#notifyOne(cs.revision, only);
+    else this.#notifyMany(cs);
+  }
+
+  /**
+   * #notifyOne is #notifyMany for a change of one event (every put, most deletes): the watchers
+   * that see it alike share one response object (at most two per change: with and without
+   * prev_kv), so a change watched n times allocates no response, events array or event per
+   * watcher. NB: queues are written after matching, as in #notifyMany, since cancelling a slow
+   * watcher removes it from the group being matched.
+   */
+  #notifyOne(revision: number, ev: MvccEvent): void {
+    const matched: Registration[] = [];
+    this.#synced.match(ev.kv.key.toString('latin1'), (reg) => {
+      if (revision >= reg.minRev && this.#filter(reg, ev)) matched.push(reg);
+    });
+    if (matched.length === 0) return;
+    let plain: EventsResponse | null = null;
+    let withPrev: EventsResponse | null = null;
+    let prev: KeyValue | undefined | null = null; // null = not looked up yet
+    const plainBytes = eventBytes(ev);
+    let prevBytes = 0;
+    for (const reg of matched) {
+      if (reg.prevKv && prev === null) prev = this.#prevOf(ev);
       let r: EventsResponse;
-      let bytes = 0;
-      if (Array.isArray(b)) {
-        for (const e of b) bytes += eventBytes(e);
-        r = { type: 'events', revision: cs.revision, events: b };
-      } else {
-        shared ??= new Map();
-        let one = shared.get(b);
-        if (one === undefined) {
-          one = { r: { type: 'events', revision: cs.revision, events: [b] }, bytes: eventBytes(b) };
-          shared.set(b, one);
+      let bytes: number;
+      if (reg.prevKv && prev !== null && prev !== undefined) {
+        // NB: one object per change for all watchers alike, so consumers can cache its encoding.
+        if (withPrev === null) {
+          const e: WatchEvent = { type: ev.type, kv: ev.kv, prev_kv: prev };
+          withPrev = { type: 'events', revision, events: [e] };
+          prevBytes = eventBytes(e);
         }
-        r = one.r;
-        bytes = one.bytes;
+        r = withPrev;
+        bytes = prevBytes;
+      } else {
+        r = plain ??= { type: 'events', revision, events: [ev] };
+        bytes = plainBytes;
       }
-      const n = r.events.length;
-      if (!this.#fits(reg, n, bytes)) {
-        reg.minRev = cs.revision;
-        this.#cancelSlow(reg, n);
+      if (!this.#fits(reg, 1, bytes)) {
+        reg.minRev = revision;
+        this.#cancelSlow(reg, 1);
         continue;
       }
-      reg.queue.push(r, n, bytes);
+      reg.queue.push(r, 1, bytes);
     }
   }
 
-  /** #gather puts in `reg.batch` what `cs` brings each synced watcher, and lists them in `touched`. */
-  #gather(cs: ChangeSet, touched: Registration[]): void {
+  #notifyMany(cs: ChangeSet): void {
+    const batches = new Map<Registration, WatchEvent[]>();
     for (const ev of cs.events) {
       const key = ev.kv.key.toString('latin1');
       let prev: KeyValue | undefined | null = null; // null = not looked up yet
@@ -288,19 +289,23 @@ export class WatchHub {
         let out: WatchEvent = ev;
         if (reg.prevKv) {
           if (prev === null) prev = this.#prevOf(ev);
-          // NB: one object per event for all watchers alike (#notify shares responses by it).
+          // NB: one object per change for all watchers alike, so consumers can cache its encoding.
           if (prev !== undefined) out = withPrev ??= { type: ev.type, kv: ev.kv, prev_kv: prev };
         }
-        const b = reg.batch;
-        if (b === null) {
-          reg.batch = out;
-          touched.push(reg);
-        } else if (Array.isArray(b)) {
-          b.push(out);
-        } else {
-          reg.batch = [b, out];
-        }
+        const list = batches.get(reg);
+        if (list === undefined) batches.set(reg, [out]);
+        else list.push(out);
       });
+    }
+    for (const [reg, events] of batches) {
+      let bytes = 0;
+      for (const e of events) bytes += eventBytes(e);
+      if (!this.#fits(reg, events.length, bytes)) {
+        reg.minRev = cs.revision;
+        this.#cancelSlow(reg, events.length);
+        continue;
+      }
+      reg.queue.push({ type: 'events', revision: cs.revision, events }, events.length, bytes);
     }
   }
 
