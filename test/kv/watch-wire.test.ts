@@ -9,26 +9,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadProtoDefinitions } from '../../src/kv/proto/index.js';
-import type { KeyValue } from '../../src/kv/mvcc/index.js';
 import type { WatchEvent } from '../../src/kv/watch/index.js';
 import { kvOut } from '../../src/kv/server/convert.js';
 import { encodeEvent, GRPC_FRAME_BYTES, WatchWire, type WireResponse } from '../../src/kv/server/services/watch-wire.js';
+import { id64, keyValue, quantity } from './kv-arbitraries.js';
 
 const method = loadProtoDefinitions().etcd.Watch.Watch;
 const decode = (b: Buffer): unknown => method.responseDeserialize(b);
 
-const quantity = fc.maxSafeNat();
-const bytes = fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a));
-const kv: fc.Arbitrary<KeyValue> = fc.record({
-  key: bytes,
-  create_revision: quantity,
-  mod_revision: quantity,
-  version: quantity,
-  value: fc.oneof(bytes, fc.uint8Array({ minLength: 120, maxLength: 300 }).map((a) => Buffer.from(a))),
-  lease: fc.oneof(fc.constant(0n), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })),
-});
-const event: fc.Arbitrary<WatchEvent> = fc.record({ type: fc.constantFrom('PUT' as const, 'DELETE' as const), kv, prev_kv: kv }, { requiredKeys: ['type', 'kv'] });
-const id64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(String);
+const event: fc.Arbitrary<WatchEvent> = fc.record({ type: fc.constantFrom('PUT' as const, 'DELETE' as const), kv: keyValue, prev_kv: keyValue }, { requiredKeys: ['type', 'kv'] });
 const response: fc.Arbitrary<WireResponse> = fc.record(
   {
     revision: quantity,

@@ -14,11 +14,11 @@
  * test/kv/watch-wire.test.ts checks every shape against protobufjs's decoder.
  */
 import type { Id64 } from '../../proto/index.js';
-import { int64Size, keyValueSize, varintSize, writeInt64, writeKeyValue, writeVarint, type KeyValue } from '../../mvcc/index.js';
+import { varintSize, writeKeyValue, writeVarint, type KeyValue } from '../../mvcc/index.js';
+import { GRPC_FRAME_BYTES, HeaderWire, checkQuantity as checkQuantityOf, keyValueSizeIn, scalarSize, writeFrame, writeScalar } from './header-wire.js';
 import type { WatchEvent } from '../../watch/index.js';
 
-/** GRPC_FRAME_BYTES is the gRPC message prefix: a compression flag and a 4-byte length. */
-export const GRPC_FRAME_BYTES = 5;
+export { GRPC_FRAME_BYTES };
 
 /** WireResponse is one WatchResponse to encode; `events` are the hub's event objects. */
 export interface WireResponse {
@@ -33,7 +33,6 @@ export interface WireResponse {
 }
 
 // Tags: field number << 3 | wire type (0 varint, 2 length-delimited).
-const TAG_HEADER = 0x0a; // WatchResponse.header = 1
 const TAG_WATCH_ID = 0x10; // watch_id = 2
 const TAG_CREATED = 0x18; // created = 3
 const TAG_CANCELED = 0x20; // canceled = 4
@@ -44,35 +43,14 @@ const TAG_EVENTS = 0x5a; // events = 11
 const TAG_EVENT_TYPE = 0x08; // Event.type = 1
 const TAG_EVENT_KV = 0x12; // Event.kv = 2
 const TAG_EVENT_PREV_KV = 0x1a; // Event.prev_kv = 3
-const TAG_HDR_CLUSTER = 0x08; // ResponseHeader.cluster_id = 1
-const TAG_HDR_MEMBER = 0x10; // member_id = 2
-const TAG_HDR_REVISION = 0x18; // revision = 3
-const TAG_HDR_TERM = 0x20; // raft_term = 4
 const EVENT_TYPE_DELETE = 1;
 
-/** checkQuantity refuses what the varint writer cannot hold exactly (a bug upstream, not input). */
 function checkQuantity(what: string, n: number): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`WatchResponse ${what} must be a non-negative safe integer, got ${n}`);
-  return n;
+  return checkQuantityOf('WatchResponse', what, n);
 }
 
-/** scalarSize is a varint field's size, or 0 for a zero (left out). */
-function scalarSize(n: number): number {
-  return n === 0 ? 0 : 1 + varintSize(n);
-}
-
-function writeScalar(buf: Uint8Array, pos: number, tag: number, n: number): number {
-  if (n === 0) return pos;
-  buf[pos++] = tag;
-  return writeVarint(buf, pos, n);
-}
-
-/** kvSize checks a KeyValue's quantities and sizes its encoding. */
 function kvSize(kv: KeyValue): number {
-  checkQuantity('create_revision', kv.create_revision);
-  checkQuantity('mod_revision', kv.mod_revision);
-  checkQuantity('version', kv.version);
-  return keyValueSize(kv);
+  return keyValueSizeIn('WatchResponse', kv);
 }
 
 // NB: keyed by the hub's event object, which every watcher of a change shares; the bytes go
@@ -107,49 +85,11 @@ export function encodeEvent(e: WatchEvent): Uint8Array {
 
 /** WatchWire encodes the WatchResponses of one member (its cluster and member IDs fixed). */
 export class WatchWire {
-  readonly #ids: Uint8Array;
-  readonly #term: () => number;
-  #headerRevision = -1;
-  #headerTerm = -1;
-  /** #header is the whole header field (tag, length, message) for #headerRevision/#headerTerm. */
-  #header: Uint8Array = new Uint8Array(0);
+  readonly #header: HeaderWire;
 
   /** constructor takes the IDs every header names and where the current Raft term is read. */
   constructor(clusterId: Id64, memberId: Id64, term: () => number) {
-    const cluster = BigInt(clusterId);
-    const member = BigInt(memberId);
-    const ids = new Uint8Array((cluster === 0n ? 0 : 1 + int64Size(cluster)) + (member === 0n ? 0 : 1 + int64Size(member)));
-    let pos = 0;
-    if (cluster !== 0n) {
-      ids[pos++] = TAG_HDR_CLUSTER;
-      pos = writeInt64(ids, pos, cluster);
-    }
-    if (member !== 0n) {
-      ids[pos++] = TAG_HDR_MEMBER;
-      writeInt64(ids, pos, member);
-    }
-    this.#ids = ids;
-    this.#term = term;
-  }
-
-  /** #headerField is the header field for a response produced at `revision`, in the current term. */
-  #headerField(revision: number): Uint8Array {
-    const term = this.#term();
-    if (revision === this.#headerRevision && term === this.#headerTerm) return this.#header;
-    checkQuantity('header revision', revision);
-    checkQuantity('raft_term', term);
-    const len = this.#ids.length + scalarSize(revision) + scalarSize(term);
-    const out = new Uint8Array(1 + varintSize(len) + len);
-    out[0] = TAG_HEADER;
-    let pos = writeVarint(out, 1, len);
-    out.set(this.#ids, pos);
-    pos += this.#ids.length;
-    pos = writeScalar(out, pos, TAG_HDR_REVISION, revision);
-    writeScalar(out, pos, TAG_HDR_TERM, term);
-    this.#headerRevision = revision;
-    this.#headerTerm = term;
-    this.#header = out;
-    return out;
+    this.#header = new HeaderWire(clusterId, memberId, term);
   }
 
   /**
@@ -157,7 +97,7 @@ export class WatchWire {
    * it travels in an HTTP/2 DATA frame.
    */
   encode(r: WireResponse, framed: boolean): Buffer {
-    const header = this.#headerField(r.revision);
+    const header = this.#header.field(r.revision);
     const events = r.events ?? [];
     const watchId = checkQuantity('watch_id', r.watchId);
     const compact = checkQuantity('compact_revision', r.compactRevision ?? 0);
@@ -173,10 +113,7 @@ export class WatchWire {
     }
     const start = framed ? GRPC_FRAME_BYTES : 0;
     const out = Buffer.allocUnsafe(start + size);
-    if (framed) {
-      out[0] = 0;
-      out.writeUInt32BE(size, 1);
-    }
+    if (framed) writeFrame(out, size);
     out.set(header, start);
     let pos = start + header.length;
     pos = writeScalar(out, pos, TAG_WATCH_ID, watchId);
