@@ -23,6 +23,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { ServerCredentials } from '@grpc/grpc-js';
 import type { MemberMetrics } from '../metrics.js';
 import type { MemberTracer } from '../server/tracer.js';
+import { directInjector, type ConnectionInjector, type DirectRoutes } from '../server/services/direct-unary.js';
 import { LINK_ALPN, LINK_MAGIC } from '../transport/frame-codec.js';
 
 /** HealthSource is what the health endpoints ask of the member. */
@@ -384,11 +385,29 @@ function sniff(sock: net.Socket, sniffing: Set<net.Socket>, route: (head: Buffer
 const SNIFF_BYTES = 3;
 
 /**
- * listenClient serves `grpcServer` and the HTTP endpoints on each client URL, as etcd does:
- * HTTP/2 connections go to gRPC, the rest to HTTP/1; https:// URLs through TLS with `t`.
+ * DirectCalls are the unary calls a client port serves past grpc-js (direct-unary.ts), the
+ * largest request message they accept, and who hears if grpc-js cannot be bypassed.
  */
-export async function listenClient(urls: readonly string[], grpcServer: grpc.Server, e: HttpEndpoints, t: ServerTls | null = null): Promise<Listener> {
-  const injector = grpcServer.createConnectionInjector(ServerCredentials.createInsecure());
+export interface DirectCalls {
+  readonly routes: DirectRoutes;
+  readonly maxReceiveBytes: number;
+  readonly onUnavailable: () => void;
+}
+
+/**
+ * listenClient serves `grpcServer` and the HTTP endpoints on each client URL, as etcd does:
+ * HTTP/2 connections go to gRPC, the rest to HTTP/1; https:// URLs through TLS with `t`. With
+ * `direct`, its calls go straight to their handlers (direct-unary.ts).
+ */
+export async function listenClient(urls: readonly string[], grpcServer: grpc.Server, e: HttpEndpoints, t: ServerTls | null = null, direct: DirectCalls | null = null): Promise<Listener> {
+  const credentials = ServerCredentials.createInsecure();
+  let injector: ConnectionInjector;
+  if (direct === null) injector = grpcServer.createConnectionInjector(credentials);
+  else {
+    const d = directInjector(grpcServer, credentials, direct.routes, direct.maxReceiveBytes);
+    if (!d.direct) direct.onUnavailable();
+    injector = d.injector;
+  }
   const h1 = http.createServer((req, res) => handleHttp(e, req, res));
   const h1Connections = trackHttp1(h1);
   // Connections not yet handed over: closing the listener must end them itself.

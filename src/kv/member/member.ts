@@ -16,7 +16,7 @@ import { RaftDriver, type LogStore } from '../../raft/driver.js';
 import { Wal, SnapshotStore, WalLogStore } from '../../raft/wal/index.js';
 import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../watch/index.js';
-import { loadProtoDefinitions, addService } from '../proto/index.js';
+import { loadProtoDefinitions, addService, passBytes } from '../proto/index.js';
 import { PEER_MAX_MESSAGE_BYTES, PeerTransport } from '../transport/peer-transport.js';
 import { LINK_ALPN } from '../transport/frame-codec.js';
 import { dialRewrite, parseTestPeerDial, TEST_PEER_DIAL_ENV, type DialRewrite } from '../transport/test-peer-dial.js';
@@ -24,7 +24,7 @@ import { KvStateMachine, SnapshotInstallError, type ApplyResult } from '../serve
 import { KvServer, UNSAFE_LOCAL_READS_ENV } from '../server/kv-server.js';
 import { MemberTracer } from '../server/tracer.js';
 import { encodeMemberContext } from '../server/members.js';
-import { kvService } from '../server/services/kv-service.js';
+import { KvHotCalls, kvDirectRoutes, kvService } from '../server/services/kv-service.js';
 import { leaseService } from '../server/services/lease-service.js';
 import { clusterService } from '../server/services/cluster-service.js';
 import { backendSize, maintenanceService } from '../server/services/maintenance-service.js';
@@ -485,7 +485,8 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     }
     return false;
   };
-  addService(clientServer, defs.etcd.KV, kvService(server));
+  const kvHot = new KvHotCalls(server);
+  addService(clientServer, passBytes(defs.etcd.KV, ['Put', 'Range']), kvService(server, kvHot));
   addService(clientServer, defs.etcd.Lease, leaseService(server));
   addService(clientServer, defs.etcd.Cluster, clusterService(server, cfg.initialClusterToken));
   addService(clientServer, defs.etcd.Maintenance, maintenanceService(server, waitForLeader));
@@ -515,7 +516,12 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
   try {
     const hint = clientTls?.clientCertAuth === true ? 'clients must present a certificate signed by --trusted-ca-file' : 'check the client\'s CA and the server certificate';
     const serverTls = clientTls === null ? null : { options: serverTlsOptions(clientTls, ['http/1.1', 'h2']), onRefused: refusalLogger(log, 'client', hint) };
-    listeners.push(await listenClient(cfg.listenClientURLs, clientServer, { metrics, health, tracer }, serverTls));
+    const direct = {
+      routes: kvDirectRoutes(kvHot),
+      maxReceiveBytes: grpcOpts['grpc.max_receive_message_length'],
+      onUnavailable: () => log.warn('KV Put and Range are served through grpc-js: this grpc-js version does not let raftkube reach its HTTP/2 streams (see direct-unary.ts)'),
+    };
+    listeners.push(await listenClient(cfg.listenClientURLs, clientServer, { metrics, health, tracer }, serverTls, direct));
     if (cfg.listenMetricsURLs !== undefined && cfg.listenMetricsURLs.length > 0) listeners.push(await listenMetrics(cfg.listenMetricsURLs, { metrics, health, tracer }));
   } catch (err: unknown) {
     await Promise.all([...listeners, ...peerListeners].map((l) => l.close()));

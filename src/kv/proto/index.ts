@@ -7,7 +7,7 @@
  * 64-bit quantities as exact JS numbers (refused at 2^53 and above); 64-bit IDs as decimal
  * strings (Id64); bytes as Uint8Array (Buffers on arrival); enums by name.
  */
-export { findProtoDir, loadProtoDefinitions, LOADER_OPTIONS, PROTO_FILES, type ProtoDefinitions } from './loader.js';
+export { findProtoDir, loadProtoDefinitions, LOADER_OPTIONS, passBytes, PROTO_FILES, type ProtoDefinitions } from './loader.js';
 export {
   addService,
   AUTH_METHODS,
@@ -27,6 +27,7 @@ export {
 export type { Decoded } from './decode.js';
 export { requestDecoders, responseDecoders } from './etcd-decoders.js';
 export { decodeWatchResponse } from './watch-response-wire.js';
+export { decodePutRequest } from './put-request-wire.js';
 export * from './etcd-types.js';
 export {
   decodeMessage,

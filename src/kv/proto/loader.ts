@@ -109,6 +109,22 @@ function encodedResponses<H>(def: ServiceDef<H>): ServiceDef<H> {
 }
 
 /**
+ * passBytes serves `methods` of a service from bytes to bytes: their handlers receive the request
+ * message's bytes undecoded and answer with the response's bytes (anything else is still
+ * encoded). The definition is a copy; clients keep encoding and decoding through the original.
+ */
+export function passBytes<H>(def: ServiceDef<H>, methods: readonly (keyof H & string)[]): ServiceDef<H> {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = { ...(def as Readonly<Record<string, MethodDefinition<unknown, unknown>>>) };
+  for (const name of methods) {
+    const m = out[name];
+    if (m === undefined) throw new Error(`passBytes: the service has no method ${name}`);
+    const serialize = m.responseSerialize;
+    out[name] = { ...m, requestDeserialize: (b: Buffer): Buffer => b, responseSerialize: (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : serialize(v)) };
+  }
+  return out as ServiceDef<H>;
+}
+
+/**
  * checkedService takes one service out of the package definition after checking that its
  * methods are exactly those of SERVICE_SHAPES, with the same paths and streaming kinds; that
  * check is what makes the cast to the typed definition sound.

@@ -26,8 +26,6 @@ import type {
   LeaseTimeToLiveResponse,
   MemberAddResponse,
   MembersResponse,
-  PutResponse,
-  RangeResponse,
   SnapshotResponse,
   StatusResponse,
   TxnResponse,
@@ -38,10 +36,14 @@ import type { SnapshotAck } from './raft-codec.js';
 // NB: handler maps are type aliases, not interfaces, so that they are assignable to grpc-js's
 // UntypedServiceImplementation (an index signature), which Server.addService requires.
 
-/** KVHandlers serve etcdserverpb.KV. */
+/**
+ * KVHandlers serve etcdserverpb.KV. Range and Put go from bytes to bytes: a member serves them
+ * through a definition made by `passBytes` (loader.ts), their requests arrive undecoded and their
+ * responses leave already encoded (src/kv/server/services/kv-wire.ts).
+ */
 export type KVHandlers = {
-  Range: handleUnaryCall<unknown, RangeResponse>;
-  Put: handleUnaryCall<unknown, PutResponse>;
+  Range: handleUnaryCall<unknown, Buffer>;
+  Put: handleUnaryCall<unknown, Buffer>;
   DeleteRange: handleUnaryCall<unknown, DeleteRangeResponse>;
   Txn: handleUnaryCall<unknown, TxnResponse>;
   Compact: handleUnaryCall<unknown, CompactionResponse>;

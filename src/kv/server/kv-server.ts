@@ -9,7 +9,7 @@ import { NO_NODE } from '../../raft/index.js';
 import { ProposalError, type RaftDriver } from '../../raft/driver.js';
 import { loadProtoDefinitions, type ResponseHeader } from '../proto/index.js';
 import type { KvStateMachine, ApplyResult } from './state-machine.js';
-import { checkProposal, encodeMemberAttrs, encodeMemberUpdate, encodeWire, requestIdKey, TRACED_ID_BIT, type WireKind } from './requests.js';
+import { checkProposal, encodeMemberAttrs, encodeMemberUpdate, encodeWire, encodeWireBytes, requestIdKey, TRACED_ID_BIT, type WireKind } from './requests.js';
 import { MemberTracer } from './tracer.js';
 import { randomBytes } from 'node:crypto';
 import { etcdError, EtcdError } from './errors.js';
@@ -175,16 +175,27 @@ export class KvServer {
   }
 
   /**
+   * submitEncoded is submitWire for a put whose request is already protobuf (the client's bytes,
+   * read by decodePutRequest at the door): it enters the log as it is.
+   */
+  submitEncoded(kind: 'put', message: Buffer, trace: string | null = null): Promise<ApplyResult> {
+    if (this.#outOfSpace(kind, null)) return Promise.reject(etcdError('no-space'));
+    const id = this.#newId(trace !== null);
+    if (trace !== null) this.tracer.bind(trace, requestIdKey(id));
+    return this.#submit(id, encodeWireBytes(kind, id, message));
+  }
+
+  /**
    * outOfSpace is the quota check at the door (etcd's quotaKVServer): a write that needs space is
    * refused while a NOSPACE alarm is raised, and when this member's backend is over its quota,
    * which raises the alarm. Apply refuses the same writes (state-machine.ts), so one that got
    * past the door just before the alarm applied fails alike on every member.
    */
-  #outOfSpace(kind: 'put' | 'txn' | 'lease-grant', raw: object): boolean {
+  #outOfSpace(kind: 'put' | 'txn' | 'lease-grant', raw: object | null): boolean {
     const full = this.sm.alarms.has('NOSPACE');
     const over = this.#quota?.exceeded === true;
     if (!full && !over) return false;
-    if (kind === 'txn') {
+    if (kind === 'txn' && raw !== null) {
       const t = requestDecoders.TxnRequest(raw);
       if (t.ok && !txnPuts(t.value)) return false;
     }

@@ -67,6 +67,14 @@ export function encodeWire(kind: WireKind, id: bigint, raw: object): Uint8Array 
   return frame(kind, id, method(kind).requestSerialize(raw));
 }
 
+/**
+ * encodeWireBytes encodes a wire request already in protobuf, as the client sent it. Unknown
+ * fields travel along; every reader skips them, as protobuf readers do.
+ */
+export function encodeWireBytes(kind: WireKind, id: bigint, message: Buffer): Uint8Array {
+  return frame(kind, id, message);
+}
+
 /** encodeMemberAttrs encodes a member publishing its name and client URLs. */
 export function encodeMemberAttrs(id: bigint, member: number, name: string, clientURLs: readonly string[]): Uint8Array {
   return frame('member-attrs', id, Buffer.from(JSON.stringify({ id: member, name, clientURLs })));

@@ -52,13 +52,13 @@ export function expectKind<K extends ApplyResult['kind']>(r: ApplyResult, kind: 
 }
 
 /**
- * traceToken returns the token of a sampled request (metadata raftkube-trace), or null if the
- * request is not sampled; a malformed token is refused with INVALID_ARGUMENT.
+ * traceTokenOf is the token of a sampled request from its raftkube-trace metadata value (a
+ * header's string or a metadata Buffer), or null if the request is not sampled; a malformed token
+ * is refused with INVALID_ARGUMENT.
  */
-export function traceToken(call: ServerUnaryCall<unknown, unknown>): string | null {
-  const v = call.metadata.get(TRACE_METADATA_KEY)[0];
+export function traceTokenOf(v: unknown): string | null {
   if (v === undefined) return null;
-  const token = typeof v === 'string' ? v : v.toString('latin1');
-  if (!TRACE_TOKEN_PATTERN.test(token)) throw invalid(`the ${TRACE_METADATA_KEY} metadata must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'`);
+  const token = typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('latin1') : null;
+  if (token === null || !TRACE_TOKEN_PATTERN.test(token)) throw invalid(`the ${TRACE_METADATA_KEY} metadata must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'`);
   return token;
 }

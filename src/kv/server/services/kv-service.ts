@@ -2,15 +2,25 @@
  * kv-service: etcdserverpb.KV — Range, Put, DeleteRange, Txn, Compact. Writes go through Raft
  * on the leader (followers forward them); reads are linearizable through ReadIndex unless the
  * client asks for a serializable read, which answers from local state.
+ *
+ * Put and Range, the hot calls, go from the request's bytes to the response's bytes (KvHotCalls):
+ * a put's request is read by hand and goes into the log as the client sent it, and both
+ * responses are written by hand (kv-wire.ts). The same two functions serve the calls grpc-js
+ * hands over (the served definition passes bytes through, see `passBytes` in the loader) and
+ * those the direct path takes past it (direct-unary.ts).
  */
-import type { KVHandlers, RangeResponse, PutResponse, DeleteRangeResponse, TxnResponse, CompactionResponse } from '../../proto/index.js';
-import { requestDecoders } from '../../proto/index.js';
+import type { IncomingHttpHeaders } from 'node:http2';
+import type { KVHandlers, DeleteRangeResponse, TxnResponse, CompactionResponse } from '../../proto/index.js';
+import { decodePutRequest, loadProtoDefinitions, requestDecoders } from '../../proto/index.js';
 import type * as pb from '../../proto/index.js';
 import type { KvServer } from '../kv-server.js';
-import { etcdError } from '../errors.js';
-import { deleteOut, putOut, rangeIn, rangeOut, txnIn, txnOut } from '../convert.js';
-import { decoded, expectKind, traceToken } from './common.js';
+import { etcdError, invalid } from '../errors.js';
+import { deleteOut, rangeIn, txnIn, txnOut } from '../convert.js';
+import { TRACE_METADATA_KEY } from '../tracer.js';
+import { decoded, expectKind, traceTokenOf } from './common.js';
 import { unary } from './common.js';
+import type { DirectRoutes } from './direct-unary.js';
+import { KvWire } from './kv-wire.js';
 
 function checkKey(key: Uint8Array): void {
   if (key.byteLength === 0) throw etcdError('empty-key');
@@ -65,33 +75,81 @@ function isReadOnly(t: pb.TxnRequest): boolean {
   return ro(t.success) && ro(t.failure);
 }
 
-/** kvService builds the KV handlers of a member. */
-export function kvService(s: KvServer): KVHandlers {
+/**
+ * KvHotCalls are Put and Range of one member, from a request message's bytes to the response
+ * message's bytes (`framed`: behind the gRPC message prefix, as the direct path sends it).
+ */
+export class KvHotCalls {
+  readonly #s: KvServer;
+  readonly #wire: KvWire;
+  readonly #rangeRequest = loadProtoDefinitions().etcd.KV.Range.requestDeserialize;
+
+  constructor(s: KvServer) {
+    this.#s = s;
+    this.#wire = new KvWire(s.clusterId, String(s.id), () => s.driver.status().term);
+  }
+
+  /** trace is the token of a sampled request from its raftkube-trace value; null while tracing is off. */
+  trace(value: unknown): string | null {
+    return this.#s.tracer.on ? traceTokenOf(value) : null;
+  }
+
+  /** put proposes the put through the log and answers with this member's result of applying it. */
+  async put(message: Buffer, trace: string | null, framed: boolean): Promise<Buffer> {
+    const s = this.#s;
+    if (trace !== null) s.tracer.mark(trace, 'recv');
+    const req = decoded(decodePutRequest(message));
+    checkKey(req.key);
+    const r = expectKind(await s.submitEncoded('put', message, trace), 'put');
+    const res = this.#wire.put(r.result.revision, r.result.prev_kv, framed);
+    if (trace !== null) s.tracer.mark(trace, 'reply');
+    return res;
+  }
+
+  /** range reads, linearizably unless the request asks for a serializable read. */
+  async range(message: Buffer, trace: string | null, framed: boolean): Promise<Buffer> {
+    const s = this.#s;
+    // NB: a sampled request (bench kv --trace) is marked under its token; see tracer.ts.
+    if (trace !== null) s.tracer.mark(trace, 'recv');
+    const req = decoded(requestDecoders.RangeRequest(this.#protobuf(message)));
+    checkKey(req.key);
+    if (!req.serializable) await s.linearizableRead(trace);
+    if (trace !== null) s.tracer.mark(trace, 'read-done');
+    const r = s.sm.store.range(rangeIn(req));
+    if (!r.ok) throw etcdError(r.error.code === 'compacted' ? 'compacted' : 'future-rev');
+    const res = this.#wire.range(r.value.revision, r.value, framed);
+    if (trace !== null) s.tracer.mark(trace, 'reply');
+    return res;
+  }
+
+  #protobuf(message: Buffer): unknown {
+    try {
+      return this.#rangeRequest(message);
+    } catch (err: unknown) {
+      throw invalid(`RangeRequest is not valid protobuf: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+/** bytesOf narrows what grpc-js hands a bytes-through method's handler. */
+function bytesOf(raw: unknown): Buffer {
+  if (!Buffer.isBuffer(raw)) throw etcdError('internal', 'the KV service definition must pass Put and Range requests through as bytes');
+  return raw;
+}
+
+/** kvDirectRoutes are the calls the direct path serves past grpc-js (direct-unary.ts). */
+export function kvDirectRoutes(hot: KvHotCalls): DirectRoutes {
+  return new Map([
+    ['/etcdserverpb.KV/Put', (message: Buffer, h: IncomingHttpHeaders) => hot.put(message, hot.trace(h[TRACE_METADATA_KEY]), true)],
+    ['/etcdserverpb.KV/Range', (message: Buffer, h: IncomingHttpHeaders) => hot.range(message, hot.trace(h[TRACE_METADATA_KEY]), true)],
+  ]);
+}
+
+/** kvService builds the KV handlers of a member; Put and Range answer through `hot`. */
+export function kvService(s: KvServer, hot: KvHotCalls): KVHandlers {
   return {
-    Range: unary<RangeResponse>(async (raw, call) => {
-      // NB: a sampled request (bench kv --trace) is marked under its token; see tracer.ts.
-      const trace = s.tracer.on ? traceToken(call) : null;
-      if (trace !== null) s.tracer.mark(trace, 'recv');
-      const req = decoded(requestDecoders.RangeRequest(raw));
-      checkKey(req.key);
-      if (!req.serializable) await s.linearizableRead(trace);
-      if (trace !== null) s.tracer.mark(trace, 'read-done');
-      const r = s.sm.store.range(rangeIn(req));
-      if (!r.ok) throw etcdError(r.error.code === 'compacted' ? 'compacted' : 'future-rev');
-      const res = rangeOut(s.header(r.value.revision), r.value);
-      if (trace !== null) s.tracer.mark(trace, 'reply');
-      return res;
-    }),
-    Put: unary<PutResponse>(async (raw, call) => {
-      const trace = s.tracer.on ? traceToken(call) : null;
-      if (trace !== null) s.tracer.mark(trace, 'recv');
-      const req = decoded(requestDecoders.PutRequest(raw));
-      checkKey(req.key);
-      const r = expectKind(await s.submitWire('put', raw as object, trace), 'put');
-      const res = putOut(s.header(r.result.revision), r.result);
-      if (trace !== null) s.tracer.mark(trace, 'reply');
-      return res;
-    }),
+    Range: unary<Buffer>(async (raw, call) => hot.range(bytesOf(raw), hot.trace(call.metadata.get(TRACE_METADATA_KEY)[0]), false)),
+    Put: unary<Buffer>(async (raw, call) => hot.put(bytesOf(raw), hot.trace(call.metadata.get(TRACE_METADATA_KEY)[0]), false)),
     DeleteRange: unary<DeleteRangeResponse>(async (raw) => {
       const req = decoded(requestDecoders.DeleteRangeRequest(raw));
       checkKey(req.key);
