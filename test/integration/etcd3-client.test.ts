@@ -3,6 +3,7 @@
  * the same cases as the etcdctl suite (KV, txn, watch, leases, cluster, maintenance, compaction)
  * plus the bad inputs etcd refuses, which must leave every member running.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3, EtcdLeaseInvalidError, GRPCInvalidArgumentError, GRPCOutOfRangeError, type IKeyValue, type IStatusResponse } from 'etcd3';
 import { startCluster, waitFor, type TestCluster } from './harness.js';
@@ -199,6 +200,14 @@ describe('the etcd3 client against a 3-member raftkube cluster', () => {
     } finally {
       kept.release();
       unkept.release();
+    }
+  });
+
+  it('every member serves Put and Range past grpc-js (direct-unary.ts): none logs that it fell back', () => {
+    for (const m of c().members) {
+      const log = readFileSync(c().logPath(m.name), 'utf8');
+      expect(log).toContain('bootstrapped a new cluster');
+      expect(log).not.toContain('served through grpc-js');
     }
   });
 
