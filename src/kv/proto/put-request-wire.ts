@@ -1,6 +1,7 @@
 /**
- * put-request-wire: etcdserverpb.PutRequest read straight from its bytes, for applying a put
- * from the Raft log on every member.
+ * put-request-wire: etcdserverpb.PutRequest read straight from its bytes, for the Put handler
+ * (the client's request, which then enters the log as it came) and for applying a put from the
+ * Raft log on every member.
  *
  * A put's log entry carries the request as protobuf; through proto-loader each member decoded it
  * with protobufjs, turned it into a plain object (the lease through a Long into a decimal string)

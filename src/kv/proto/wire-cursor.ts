@@ -1,11 +1,12 @@
 /**
  * wire-cursor: reading protobuf messages straight from their bytes, for the hand-written decoders
- * of the hot messages (watch-response-wire.ts for watch clients, put-request-wire.ts for apply).
+ * of the hot messages (watch-response-wire.ts for watch clients, put-request-wire.ts for the Put
+ * handler and apply, range-request-wire.ts for the Range handler).
  *
  * A Cursor walks one message's buffer; each read names its field as `path` and `field`, joined
  * into "Invalid PutRequest.lease: …" only when the message is refused (no string is built per
  * field on the way). Quantities come out as exact numbers below 2^53, 64-bit IDs as decimal
- * strings, bytes as views into the buffer.
+ * strings, enums by name, bytes as views into the buffer.
  */
 
 import type { Decoded } from './decode.js';
@@ -97,6 +98,16 @@ export class Cursor {
     expect(tag, WIRE_VARINT, path, field);
     const n = this.varint(path, field);
     return n < 0 ? this.bigVarint(path, field) !== 0n : n !== 0;
+  }
+
+  /** enumName reads an enum field as its name in `names` (listed in numeric order); a value not in it is refused. */
+  enumName<const N extends string>(tag: number, path: string, field: string, names: readonly N[]): N {
+    expect(tag, WIRE_VARINT, path, field);
+    const n = this.varint(path, field);
+    const name = n >= 0 ? names[n] : undefined;
+    if (name !== undefined) return name;
+    const got = n >= 0 ? String(n) : BigInt.asIntN(64, this.bigVarint(path, field)).toString();
+    return malformed(path, field, `expected one of ${names.join(', ')}, got ${got}`);
   }
 
   /** span reads a length-delimited field's length, moves past it and returns where it starts. */

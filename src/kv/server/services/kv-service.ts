@@ -4,17 +4,17 @@
  * client asks for a serializable read, which answers from local state.
  *
  * Put and Range, the hot calls, go from the request's bytes to the response's bytes (KvHotCalls):
- * a put's request is read by hand and goes into the log as the client sent it, and both
- * responses are written by hand (kv-wire.ts). The same two functions serve the calls grpc-js
+ * both requests are read by hand (put-request-wire.ts, range-request-wire.ts), a put's goes into
+ * the log as the client sent it, and both responses are written by hand (kv-wire.ts). The same two functions serve the calls grpc-js
  * hands over (the served definition passes bytes through, see `passBytes` in the loader) and
  * those the direct path takes past it (direct-unary.ts).
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { KVHandlers, DeleteRangeResponse, TxnResponse, CompactionResponse } from '../../proto/index.js';
-import { decodePutRequest, loadProtoDefinitions, requestDecoders } from '../../proto/index.js';
+import { decodePutRequest, decodeRangeRequest, requestDecoders } from '../../proto/index.js';
 import type * as pb from '../../proto/index.js';
 import type { KvServer } from '../kv-server.js';
-import { etcdError, invalid } from '../errors.js';
+import { etcdError } from '../errors.js';
 import { deleteOut, rangeIn, txnIn, txnOut } from '../convert.js';
 import { TRACE_METADATA_KEY } from '../tracer.js';
 import { decoded, expectKind, traceTokenOf } from './common.js';
@@ -82,7 +82,6 @@ function isReadOnly(t: pb.TxnRequest): boolean {
 export class KvHotCalls {
   readonly #s: KvServer;
   readonly #wire: KvWire;
-  readonly #rangeRequest = loadProtoDefinitions().etcd.KV.Range.requestDeserialize;
 
   constructor(s: KvServer) {
     this.#s = s;
@@ -111,7 +110,7 @@ export class KvHotCalls {
     const s = this.#s;
     // NB: a sampled request (bench kv --trace) is marked under its token; see tracer.ts.
     if (trace !== null) s.tracer.mark(trace, 'recv');
-    const req = decoded(requestDecoders.RangeRequest(this.#protobuf(message)));
+    const req = decoded(decodeRangeRequest(message));
     checkKey(req.key);
     if (!req.serializable) await s.linearizableRead(trace);
     if (trace !== null) s.tracer.mark(trace, 'read-done');
@@ -120,14 +119,6 @@ export class KvHotCalls {
     const res = this.#wire.range(r.value.revision, r.value, framed);
     if (trace !== null) s.tracer.mark(trace, 'reply');
     return res;
-  }
-
-  #protobuf(message: Buffer): unknown {
-    try {
-      return this.#rangeRequest(message);
-    } catch (err: unknown) {
-      throw invalid(`RangeRequest is not valid protobuf: ${err instanceof Error ? err.message : String(err)}`);
-    }
   }
 }
 
