@@ -10,23 +10,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodePutRequest } from '../../src/kv/proto/put-request-wire.js';
-import { loadProtoDefinitions, requestDecoders, type Decoded, type PutRequest } from '../../src/kv/proto/index.js';
+import { loadProtoDefinitions, requestDecoders } from '../../src/kv/proto/index.js';
 import { decodeRequest, encodeWire } from '../../src/kv/server/requests.js';
-import { expectTruncationsAgree } from './wire-parity.js';
+import { expectTruncationsAgree, viaProtobufjs as oldPath } from './wire-parity.js';
 
 const method = loadProtoDefinitions().etcd.KV.Put;
 const encode = (o: object): Buffer => method.requestSerialize(o);
 
-/** viaProtobufjs is the old apply path; a protobufjs exception counts as a refusal. */
-function viaProtobufjs(b: Buffer): Decoded<PutRequest> {
-  let raw: unknown;
-  try {
-    raw = method.requestDeserialize(Buffer.from(b));
-  } catch (err: unknown) {
-    return { ok: false, error: String(err) };
-  }
-  return requestDecoders.PutRequest(raw);
-}
+/** viaProtobufjs is the old apply path. */
+const viaProtobufjs = oldPath(method.requestDeserialize, requestDecoders.PutRequest);
 
 const bytes = fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 200, maxLength: 300 })).map((a) => Buffer.from(a));
 const lease = fc.oneof({ weight: 3, arbitrary: fc.maxSafeNat() }, { weight: 1, arbitrary: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String) });

@@ -10,22 +10,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeRangeRequest } from '../../src/kv/proto/range-request-wire.js';
-import { loadProtoDefinitions, requestDecoders, type Decoded, type RangeRequest } from '../../src/kv/proto/index.js';
-import { expectTruncationsAgree } from './wire-parity.js';
+import { loadProtoDefinitions, requestDecoders } from '../../src/kv/proto/index.js';
+import { expectTruncationsAgree, viaProtobufjs as oldPath } from './wire-parity.js';
 
 const method = loadProtoDefinitions().etcd.KV.Range;
 const encode = (o: object): Buffer => method.requestSerialize(o);
 
-/** viaProtobufjs is the old path; a protobufjs exception counts as a refusal. */
-function viaProtobufjs(b: Buffer): Decoded<RangeRequest> {
-  let raw: unknown;
-  try {
-    raw = method.requestDeserialize(Buffer.from(b));
-  } catch (err: unknown) {
-    return { ok: false, error: String(err) };
-  }
-  return requestDecoders.RangeRequest(raw);
-}
+/** viaProtobufjs is the old Range handler's path. */
+const viaProtobufjs = oldPath(method.requestDeserialize, requestDecoders.RangeRequest);
 
 const bytes = fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 200, maxLength: 300 })).map((a) => Buffer.from(a));
 const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String);

@@ -9,22 +9,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeWatchResponse, loadProtoDefinitions, responseDecoders, type Decoded, type WatchResponse } from '../../src/kv/proto/index.js';
-import { expectTruncationsAgree } from './wire-parity.js';
+import { decodeWatchResponse, loadProtoDefinitions, responseDecoders } from '../../src/kv/proto/index.js';
+import { expectTruncationsAgree, viaProtobufjs as oldPath } from './wire-parity.js';
 
 const method = loadProtoDefinitions().etcd.Watch.Watch;
 const encode = (o: object): Buffer => method.responseSerialize(o);
 
-/** viaProtobufjs is the old client path; a protobufjs exception counts as a refusal. */
-function viaProtobufjs(b: Buffer): Decoded<WatchResponse> {
-  let raw: unknown;
-  try {
-    raw = method.responseDeserialize(Buffer.from(b));
-  } catch (err: unknown) {
-    return { ok: false, error: String(err) };
-  }
-  return responseDecoders.WatchResponse(raw);
-}
+/** viaProtobufjs is the old client path. */
+const viaProtobufjs = oldPath(method.responseDeserialize, responseDecoders.WatchResponse);
 
 /** sameOutcome asserts both decoders agree on `b`: equal values, or both refuse. */
 function sameOutcome(b: Buffer): boolean {

@@ -1,6 +1,7 @@
 /**
- * wire-parity: what the tests of the hand-written protobuf decoders share — the check that a
- * decoder accepts a cut message only where the protobufjs path it replaces reads the same value.
+ * wire-parity: what the tests of the hand-written protobuf decoders share — the protobufjs path a
+ * decoder replaces (`viaProtobufjs`), and the check that a decoder accepts a cut message only
+ * where that path reads the same value.
  *
  * protobufjs is lenient with cut data (its Buffer reader shortens a bytes or string field at the
  * end of the data, and a varint cut at the end can read as a number), so on truncations only one
@@ -40,4 +41,21 @@ export function expectTruncationsAgree<M, T>(
   );
   expect(accepted).toBeGreaterThan(150);
   expect(refused).toBeGreaterThan(1000);
+}
+
+/**
+ * viaProtobufjs is the path a hand-written decoder replaces: proto-loader's deserializer (which
+ * copies its input, as grpc-js's does not need to), then the narrowing decoder of etcd-decoders.ts.
+ * A protobufjs exception counts as a refusal.
+ */
+export function viaProtobufjs<T>(deserialize: (b: Buffer) => unknown, narrow: (raw: unknown) => Decoded<T>): (b: Buffer) => Decoded<T> {
+  return (b) => {
+    let raw: unknown;
+    try {
+      raw = deserialize(Buffer.from(b));
+    } catch (err: unknown) {
+      return { ok: false, error: String(err) };
+    }
+    return narrow(raw);
+  };
 }
