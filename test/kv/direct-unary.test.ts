@@ -43,16 +43,21 @@ interface RawResult {
 describe('directInjector', () => {
   const seen: string[] = [];
   let pending: (() => void) | undefined;
+  const answer = async (message: Buffer, headers: http2.IncomingHttpHeaders): Promise<Buffer> => {
+    seen.push(`direct ${message.toString()}`);
+    const text = message.toString();
+    if (text === 'fail') throw etcdError('internal', 'naïve 100% ✓, "quoted"');
+    if (text === 'not-found') throw etcdError('key-not-found');
+    if (text === 'hang') await new Promise<void>((r) => (pending = r));
+    return framed(Buffer.from(`echo ${text} ${String(headers['x-note'] ?? '')}`));
+  };
   const routes: DirectRoutes = new Map([
     [
       DIRECT,
-      async (message: Buffer, headers: http2.IncomingHttpHeaders) => {
-        seen.push(`direct ${message.toString()}`);
-        const text = message.toString();
-        if (text === 'fail') throw etcdError('internal', 'naïve 100% ✓, "quoted"');
-        if (text === 'not-found') throw etcdError('key-not-found');
-        if (text === 'hang') await new Promise<void>((r) => (pending = r));
-        return framed(Buffer.from(`echo ${text} ${String(headers['x-note'] ?? '')}`));
+      (message: Buffer, headers: http2.IncomingHttpHeaders) => {
+        // NB: not async, so that 'throw' throws synchronously, as a route's argument checks may.
+        if (message.toString() === 'throw') throw etcdError('invalid-argument', 'thrown before any promise');
+        return answer(message, headers);
       },
     ],
   ]);
@@ -126,9 +131,10 @@ describe('directInjector', () => {
     expect(seen).toEqual(['direct a', 'other b']);
   });
 
-  it("answers a handler's error with its status and message, Unicode and percent signs intact", async () => {
+  it("answers a handler's error (rejected or thrown) with its status and message, Unicode and percent signs intact", async () => {
     await expect(call('Direct', 'fail')).rejects.toMatchObject({ code: grpc.status.INTERNAL, details: 'etcdserver: internal error: naïve 100% ✓, "quoted"' });
     await expect(call('Direct', 'not-found')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'etcdserver: key not found' });
+    await expect(call('Direct', 'throw', { deadlineMs: 5000 })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'etcdserver: invalid argument: thrown before any promise' });
     await expect(call('Direct', 'after')).resolves.toBe('echo after ');
   });
 

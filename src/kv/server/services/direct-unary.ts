@@ -137,15 +137,20 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, handler:
     const body = parts !== undefined ? Buffer.concat(parts) : (first ?? EMPTY);
     const message = unaryMessage(body, maxReceiveBytes, headers[':path'] ?? '');
     if (!Buffer.isBuffer(message)) return fail(message);
-    handler(message, headers).then(
-      (response) => {
-        if (finish()) respondOk(stream, response);
-      },
-      (err: unknown) => {
-        const s = toServiceError(err);
-        fail({ code: s.code ?? Code.INTERNAL, details: s.details ?? 'internal error' });
-      },
-    );
+    const failWith = (err: unknown): void => {
+      const s = toServiceError(err);
+      fail({ code: s.code ?? Code.INTERNAL, details: s.details ?? 'internal error' });
+    };
+    // NB: a handler that throws instead of rejecting still answers with a status, never a crash.
+    let answer: Promise<Buffer>;
+    try {
+      answer = handler(message, headers);
+    } catch (err: unknown) {
+      return failWith(err);
+    }
+    answer.then((response) => {
+      if (finish()) respondOk(stream, response);
+    }, failWith);
   });
 }
 

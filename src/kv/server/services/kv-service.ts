@@ -5,9 +5,9 @@
  *
  * Put and Range, the hot calls, go from the request's bytes to the response's bytes (KvHotCalls):
  * both requests are read by hand (put-request-wire.ts, range-request-wire.ts), a put's goes into
- * the log as the client sent it, and both responses are written by hand (kv-wire.ts). The same two functions serve the calls grpc-js
- * hands over (the served definition passes bytes through, see `passBytes` in the loader) and
- * those the direct path takes past it (direct-unary.ts).
+ * the log as the client sent it, and both responses are written by hand (kv-wire.ts). The same
+ * two functions serve the calls grpc-js hands over (the served definition passes bytes through,
+ * see `passBytes` in the loader) and those the direct path takes past it (direct-unary.ts).
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { KVHandlers, DeleteRangeResponse, TxnResponse, CompactionResponse } from '../../proto/index.js';
@@ -131,8 +131,8 @@ function bytesOf(raw: unknown): Buffer {
 /** kvDirectRoutes are the calls the direct path serves past grpc-js (direct-unary.ts). */
 export function kvDirectRoutes(hot: KvHotCalls): DirectRoutes {
   return new Map([
-    ['/etcdserverpb.KV/Put', (message: Buffer, h: IncomingHttpHeaders) => hot.put(message, hot.trace(h[TRACE_METADATA_KEY]), true)],
-    ['/etcdserverpb.KV/Range', (message: Buffer, h: IncomingHttpHeaders) => hot.range(message, hot.trace(h[TRACE_METADATA_KEY]), true)],
+    ['/etcdserverpb.KV/Put', async (message: Buffer, h: IncomingHttpHeaders) => hot.put(message, hot.trace(h[TRACE_METADATA_KEY]), true)],
+    ['/etcdserverpb.KV/Range', async (message: Buffer, h: IncomingHttpHeaders) => hot.range(message, hot.trace(h[TRACE_METADATA_KEY]), true)],
   ]);
 }
 
