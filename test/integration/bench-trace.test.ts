@@ -3,14 +3,16 @@
  * processes (process.hrtime.bigint(), CLOCK_MONOTONIC) is one clock for all of them, and that a
  * short trace of a 3-member cluster fills every stage of all four tables, with no request's
  * stages adding up to more than the time its client saw. Also /debug/trace's answers to
- * requests it cannot serve.
+ * requests it cannot serve, and a put or get with a malformed trace token while tracing is on.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadProtoDefinitions } from '../../src/kv/proto/index.js';
 import { describeResult, RAFTKUBE_MAIN, runCommand, startCluster, type TestCluster } from './harness.js';
 
 /** ECHO_CLOCK answers each line on stdin with its own process.hrtime.bigint(). */
@@ -97,6 +99,33 @@ describe('raftkube bench kv --trace on 3 members', () => {
     expect(await bad.text()).toContain('?enable=true or ?enable=false');
     const put = await fetch(`${c.clientURLs[0]!}/debug/trace`, { method: 'PUT', signal: AbortSignal.timeout(10_000) });
     expect(put.status).toBe(405);
+  });
+
+  it('refuses a put or get whose trace token is malformed while tracing is on, and keeps serving', async () => {
+    const url = c.clientURLs[0]!;
+    const Kv = grpc.makeGenericClientConstructor(loadProtoDefinitions().etcd.KV, 'KV');
+    const kv = new Kv(url.replace(/^https?:\/\//, ''), grpc.credentials.createInsecure());
+    const call = (method: 'Put' | 'Range', token: string): Promise<grpc.ServiceError | null> =>
+      new Promise((resolve) => {
+        const md = new grpc.Metadata();
+        md.set('raftkube-trace', token);
+        const req = method === 'Put' ? { key: Buffer.from('trace/bad'), value: Buffer.from('v') } : { key: Buffer.from('trace/bad') };
+        const f = kv[method] as (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void;
+        f.call(kv, req, md, { deadline: Date.now() + 10_000 }, (e) => resolve(e));
+      });
+    try {
+      expect((await fetch(`${url}/debug/trace?enable=true`, { method: 'POST', signal: AbortSignal.timeout(10_000) })).status).toBe(200);
+      for (const method of ['Put', 'Range'] as const) {
+        const err = await call(method, 'not a token!');
+        expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+        expect(err?.details).toMatch(/raftkube-trace metadata must be 1 to 64 characters/);
+        expect(await call(method, 'fine-token.1')).toBeNull();
+      }
+    } finally {
+      await fetch(`${url}/debug/trace?enable=false`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+      kv.close();
+    }
+    expect(c.deadMembers()).toEqual([]);
   });
 
   it('watch-fanout spreads its watchers over client threads, and every event and its lag arrives', async () => {
