@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { decodePutRequest } from '../../src/kv/proto/put-request-wire.js';
 import { loadProtoDefinitions, requestDecoders } from '../../src/kv/proto/index.js';
 import { decodeRequest, encodeWire } from '../../src/kv/server/requests.js';
-import { expectTruncationsAgree, viaProtobufjs as oldPath } from './wire-parity.js';
+import { expectTruncationsAgree, refusalOf, UNKNOWN_FIELDS, viaProtobufjs as oldPath } from './wire-parity.js';
 
 const method = loadProtoDefinitions().etcd.KV.Put;
 const encode = (o: object): Buffer => method.requestSerialize(o);
@@ -47,17 +47,12 @@ describe('decodePutRequest', () => {
   });
 
   it('skips unknown fields and refuses what it cannot read, naming the field', () => {
-    // field 99 varint, 98 fixed64, 97 bytes, 96 fixed32, around key "k" and lease -1
-    const unknown = Buffer.from([0x98, 0x06, 0xff, 0xff, 0x03, 0x91, 0x06, 1, 2, 3, 4, 5, 6, 7, 8, 0x8a, 0x06, 2, 0xaa, 0xbb, 0x85, 0x06, 9, 9, 9, 9]);
+    const unknown = UNKNOWN_FIELDS; // around key "k" and lease -1
     const msg = Buffer.concat([unknown, Buffer.from([0x0a, 1, 0x6b]), unknown, encode({ lease: '-1' })]);
     const d = decodePutRequest(msg);
     expect(d).toStrictEqual(viaProtobufjs(msg));
     expect(d.ok && d.value.lease === '-1' && Buffer.from(d.value.key).toString() === 'k').toBe(true);
-    const refusal = (b: Buffer): string => {
-      const r = decodePutRequest(b);
-      expect(r.ok).toBe(false);
-      return r.ok ? '' : r.error;
-    };
+    const refusal = (b: Buffer): string => refusalOf(decodePutRequest, b);
     expect(refusal(Buffer.from([0x12, 5, 0x61]))).toMatch(/^Invalid PutRequest\.value: truncated: 5 bytes announced, 1 left/);
     expect(refusal(Buffer.from([0x1a, 0]))).toMatch(/^Invalid PutRequest\.lease: wire type 2, want 0/);
     expect(refusal(Buffer.from([0x9b, 0x06]))).toMatch(/unsupported wire type 3/);

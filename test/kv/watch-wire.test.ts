@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { loadProtoDefinitions } from '../../src/kv/proto/index.js';
 import type { WatchEvent } from '../../src/kv/watch/index.js';
 import { kvOut } from '../../src/kv/server/convert.js';
-import { encodeEvent, GRPC_FRAME_BYTES, WatchWire, type WireResponse } from '../../src/kv/server/services/watch-wire.js';
+import { GRPC_FRAME_BYTES } from '../../src/kv/server/services/header-wire.js';
+import { encodeEvent, WatchWire, type WireResponse } from '../../src/kv/server/services/watch-wire.js';
 import { id64, keyValue, quantity } from './kv-arbitraries.js';
 
 const method = loadProtoDefinitions().etcd.Watch.Watch;

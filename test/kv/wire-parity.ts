@@ -59,3 +59,16 @@ export function viaProtobufjs<T>(deserialize: (b: Buffer) => unknown, narrow: (r
     return narrow(raw);
   };
 }
+
+/**
+ * UNKNOWN_FIELDS are fields no etcd message has (99 varint, 98 fixed64, 97 bytes, 96 fixed32),
+ * which a decoder must skip.
+ */
+export const UNKNOWN_FIELDS = Buffer.from([0x98, 0x06, 0xff, 0xff, 0x03, 0x91, 0x06, 1, 2, 3, 4, 5, 6, 7, 8, 0x8a, 0x06, 2, 0xaa, 0xbb, 0x85, 0x06, 9, 9, 9, 9]);
+
+/** refusalOf asserts that `decode` refuses `b` and returns why. */
+export function refusalOf<T>(decode: (b: Buffer) => Decoded<T>, b: Buffer): string {
+  const r = decode(b);
+  expect(r.ok).toBe(false);
+  return r.ok ? '' : r.error;
+}

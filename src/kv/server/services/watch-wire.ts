@@ -18,8 +18,6 @@ import { varintSize, writeKeyValue, writeVarint, type KeyValue } from '../../mvc
 import { GRPC_FRAME_BYTES, HeaderWire, checkQuantity as checkQuantityOf, keyValueSizeIn, scalarSize, writeFrame, writeScalar } from './header-wire.js';
 import type { WatchEvent } from '../../watch/index.js';
 
-export { GRPC_FRAME_BYTES };
-
 /** WireResponse is one WatchResponse to encode; `events` are the hub's event objects. */
 export interface WireResponse {
   readonly revision: number;
