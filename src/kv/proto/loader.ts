@@ -95,16 +95,16 @@ export function loadProtoDefinitions(): ProtoDefinitions {
   return cached;
 }
 
-/**
- * encodedResponses lets a service's handlers write a response they have encoded themselves: the
- * serializer hands a Buffer on as it is and encodes anything else as before.
- */
+/** takesEncoded makes a method's serializer hand a Buffer on as it is and encode anything else as before. */
+function takesEncoded(m: MethodDefinition<unknown, unknown>): MethodDefinition<unknown, unknown> {
+  const serialize = m.responseSerialize;
+  return { ...m, responseSerialize: (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : serialize(v)) };
+}
+
+/** encodedResponses lets every handler of a service write a response it has encoded itself. */
 function encodedResponses<H>(def: ServiceDef<H>): ServiceDef<H> {
   const out: Record<string, MethodDefinition<unknown, unknown>> = {};
-  for (const [name, m] of Object.entries<MethodDefinition<unknown, unknown>>(def)) {
-    const serialize = m.responseSerialize;
-    out[name] = { ...m, responseSerialize: (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : serialize(v)) };
-  }
+  for (const [name, m] of Object.entries<MethodDefinition<unknown, unknown>>(def)) out[name] = takesEncoded(m);
   return out as ServiceDef<H>;
 }
 
@@ -118,8 +118,7 @@ export function passBytes<H>(def: ServiceDef<H>, methods: readonly (keyof H & st
   for (const name of methods) {
     const m = out[name];
     if (m === undefined) throw new Error(`passBytes: the service has no method ${name}`);
-    const serialize = m.responseSerialize;
-    out[name] = { ...m, requestDeserialize: (b: Buffer): Buffer => b, responseSerialize: (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : serialize(v)) };
+    out[name] = { ...takesEncoded(m), requestDeserialize: (b: Buffer): Buffer => b };
   }
   return out as ServiceDef<H>;
 }

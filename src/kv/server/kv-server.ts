@@ -9,7 +9,7 @@ import { NO_NODE } from '../../raft/index.js';
 import { ProposalError, type RaftDriver } from '../../raft/driver.js';
 import { loadProtoDefinitions, type ResponseHeader } from '../proto/index.js';
 import type { KvStateMachine, ApplyResult } from './state-machine.js';
-import { checkProposal, encodeMemberAttrs, encodeMemberUpdate, encodeWire, encodeWireBytes, requestIdKey, TRACED_ID_BIT, type WireKind } from './requests.js';
+import { checkProposal, encodeMemberAttrs, encodeMemberUpdate, encodeWireBytes, requestIdKey, wireMessage, TRACED_ID_BIT, type WireKind } from './requests.js';
 import { MemberTracer } from './tracer.js';
 import { randomBytes } from 'node:crypto';
 import { etcdError, EtcdError } from './errors.js';
@@ -168,10 +168,7 @@ export class KvServer {
    * sampled request (bench kv --trace): its ID then carries TRACED_ID_BIT.
    */
   submitWire(kind: WireKind, raw: object, trace: string | null = null): Promise<ApplyResult> {
-    if ((kind === 'put' || kind === 'txn' || kind === 'lease-grant') && this.#outOfSpace(kind, raw)) return Promise.reject(etcdError('no-space'));
-    const id = this.#newId(trace !== null);
-    if (trace !== null) this.tracer.bind(trace, requestIdKey(id));
-    return this.#submit(id, encodeWire(kind, id, raw));
+    return this.#propose(kind, raw, trace, wireMessage(kind, raw));
   }
 
   /**
@@ -179,7 +176,15 @@ export class KvServer {
    * read by decodePutRequest at the door): it enters the log as it is.
    */
   submitEncoded(kind: 'put', message: Buffer, trace: string | null = null): Promise<ApplyResult> {
-    if (this.#outOfSpace(kind, null)) return Promise.reject(etcdError('no-space'));
+    return this.#propose(kind, null, trace, message);
+  }
+
+  /**
+   * propose runs the door's quota check, names the request and submits its entry; `raw` is the
+   * request object when there is one (the quota check reads a txn's), `message` its protobuf.
+   */
+  #propose(kind: WireKind, raw: object | null, trace: string | null, message: Buffer): Promise<ApplyResult> {
+    if ((kind === 'put' || kind === 'txn' || kind === 'lease-grant') && this.#outOfSpace(kind, raw)) return Promise.reject(etcdError('no-space'));
     const id = this.#newId(trace !== null);
     if (trace !== null) this.tracer.bind(trace, requestIdKey(id));
     return this.#submit(id, encodeWireBytes(kind, id, message));

@@ -62,9 +62,14 @@ function frame(kind: RequestKind, id: bigint, body: Buffer): Uint8Array {
   return out;
 }
 
-/** encodeWire encodes a wire request object (as grpc-js delivered it, or built by hand). */
+/** wireMessage is a wire request object (as grpc-js delivered it, or built by hand) in protobuf. */
+export function wireMessage(kind: WireKind, raw: object): Buffer {
+  return method(kind).requestSerialize(raw);
+}
+
+/** encodeWire encodes a wire request object as a log entry. */
 export function encodeWire(kind: WireKind, id: bigint, raw: object): Uint8Array {
-  return frame(kind, id, method(kind).requestSerialize(raw));
+  return frame(kind, id, wireMessage(kind, raw));
 }
 
 /**
