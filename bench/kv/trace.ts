@@ -32,6 +32,25 @@ export interface ClientSample {
   /** sentNs and recvNs are process.hrtime.bigint() just before the call and when it resolved. */
   readonly sentNs: bigint;
   readonly recvNs: bigint;
+  /** pausedMs is how long the client's own process stood still (its GC pauses) within the request, when measured. */
+  readonly pausedMs?: number;
+}
+
+/** Pause is a stretch of time the client's process stood still (a GC pause), on hrtime's clock. */
+export interface Pause {
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+}
+
+/** pausedMs is how much of [fromNs, toNs] the pauses cover, in ms. */
+export function pausedMs(pauses: readonly Pause[], fromNs: bigint, toNs: bigint): number {
+  let ns = 0n;
+  for (const p of pauses) {
+    const a = p.startNs > fromNs ? p.startNs : fromNs;
+    const b = p.endNs < toNs ? p.endNs : toNs;
+    if (b > a) ns += b - a;
+  }
+  return Number(ns) / 1e6;
 }
 
 /** Hop is one stage of a joined request. */
@@ -56,6 +75,8 @@ export interface JoinedSample {
   readonly leaderSyncMs: number | null;
   /** reordered is whether a point had to be moved up to the one before it. */
   readonly reordered: boolean;
+  /** clientPausedMs is the client's own GC pauses within the request (null: not measured). */
+  readonly clientPausedMs: number | null;
 }
 
 /** JoinResult is every sample joined, or the reason it could not be. */
@@ -168,7 +189,17 @@ function onlyMember(ix: EventIndex, key: string, stage: TraceStage): string {
   return ms[0]!;
 }
 
-function joinPut(ix: EventIndex, s: ClientSample, serving: string, key: string, members: number): Omit<JoinedSample, 'token' | 'totalMs' | 'restMs'> {
+/**
+ * responseOut adds the serving member's sending of the response — from the handler's return until
+ * its trailers, the call's last frame, are handed to HTTP/2 — if the member marked it (calls on
+ * its direct path do); what follows is the way to the client.
+ */
+function responseOut(ix: EventIndex, p: Path, token: string, serving: string): void {
+  const sent = ix.all(token, serving, 'sent')[0];
+  if (sent !== undefined) p.to('member: response out (HTTP/2 headers, data, trailers)', sent.t);
+}
+
+function joinPut(ix: EventIndex, s: ClientSample, serving: string, key: string, members: number): Omit<JoinedSample, 'token' | 'totalMs' | 'restMs' | 'clientPausedMs'> {
   const leader = onlyMember(ix, key, 'app-sent');
   const byLeader = serving === leader;
   const ack = quorumAnswer(ix, key, leader, 'ack-recv', members);
@@ -198,11 +229,12 @@ function joinPut(ix: EventIndex, s: ClientSample, serving: string, key: string, 
     p.to('follower: apply', first(ix, key, serving, 'applied'));
   }
   p.to('member: wake the request, build the response', first(ix, s.token, serving, 'reply'));
+  responseOut(ix, p, s.token, serving);
   const leaderSyncMs = Number(leaderSynced - first(ix, key, leader, 'ready')) / 1e6;
   return { group: byLeader ? 'put, leader' : 'put, follower', leader, serving, follower: f, hops: p.hops, leaderSyncMs, reordered: p.reordered };
 }
 
-function joinGet(ix: EventIndex, s: ClientSample, serving: string, key: string, members: number): Omit<JoinedSample, 'token' | 'totalMs' | 'restMs'> {
+function joinGet(ix: EventIndex, s: ClientSample, serving: string, key: string, members: number): Omit<JoinedSample, 'token' | 'totalMs' | 'restMs' | 'clientPausedMs'> {
   const leader = onlyMember(ix, key, 'hb-sent');
   const byLeader = serving === leader;
   const answer = quorumAnswer(ix, key, leader, 'hb-resp-recv', members);
@@ -227,6 +259,7 @@ function joinGet(ix: EventIndex, s: ClientSample, serving: string, key: string, 
   }
   p.to('member: wait for apply, wake the request', first(ix, s.token, serving, 'read-done'));
   p.to('member: range, build the response', first(ix, s.token, serving, 'reply'));
+  responseOut(ix, p, s.token, serving);
   return { group: byLeader ? 'get, leader' : 'get, follower', leader, serving, follower: f, hops: p.hops, leaderSyncMs: null, reordered: p.reordered };
 }
 
@@ -245,7 +278,7 @@ export function joinTrace(samples: readonly ClientSample[], dumps: readonly Trac
       const part = s.kind === 'put' ? joinPut(ix, s, b.member, b.ref, o.members) : joinGet(ix, s, b.member, b.ref, o.members);
       const totalMs = Number(s.recvNs - s.sentNs) / 1e6;
       const sum = part.hops.reduce((a, h) => a + h.ms, 0);
-      joined.push({ token: s.token, ...part, totalMs, restMs: totalMs - sum });
+      joined.push({ token: s.token, ...part, totalMs, restMs: totalMs - sum, clientPausedMs: s.pausedMs ?? null });
     } catch (err: unknown) {
       if (!(err instanceof Missing)) throw err;
       incomplete.push({ token: s.token, reason: err.message });
@@ -266,6 +299,12 @@ export interface StageRow {
   readonly name: string;
   readonly p50: number;
   readonly p99: number;
+  /**
+   * tailMean is the stage's mean over the slowest 1 % of the group's requests (by total, at least
+   * one): where the tail's time goes, which the per-stage p99s cannot show, since different
+   * requests are slow in different stages.
+   */
+  readonly tailMean: number;
   readonly samples: number;
 }
 
@@ -278,12 +317,15 @@ export interface TraceTable {
   readonly total: StageRow;
   /** leaderSync is the leader's own WAL sync (puts), which runs beside the followers' round. */
   readonly leaderSync: StageRow | null;
+  /** clientPaused is the client's own GC pauses within each request, which fall in its sending (stage 1) or the rest (null: not measured). */
+  readonly clientPaused: StageRow | null;
   readonly reordered: number;
 }
 
-function row(name: string, values: readonly number[]): StageRow {
+function row(name: string, values: readonly number[], tail: readonly number[]): StageRow {
   const sorted = [...values].sort((a, b) => a - b);
-  return { name, p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length };
+  const tailMean = tail.length === 0 ? 0 : tail.reduce((a, v) => a + v, 0) / tail.length;
+  return { name, p50: percentile(sorted, 50), p99: percentile(sorted, 99), tailMean, samples: sorted.length };
 }
 
 /** traceTables groups joined samples and summarises each group's hops. */
@@ -303,14 +345,20 @@ export function traceTables(joined: readonly JoinedSample[]): TraceTable[] {
         v.push(h.ms);
       }
     }
-    const syncs = js.flatMap((j) => (j.leaderSyncMs === null ? [] : [j.leaderSyncMs]));
+    const tail = [...js].sort((a, b) => b.totalMs - a.totalMs).slice(0, Math.ceil(js.length / 100));
+    const hopIn = (j: JoinedSample, name: string): number => j.hops.find((h) => h.name === name)?.ms ?? 0;
+    const syncOf = (j: JoinedSample): number[] => (j.leaderSyncMs === null ? [] : [j.leaderSyncMs]);
+    const syncs = js.flatMap(syncOf);
+    const pausedOf = (j: JoinedSample): number[] => (j.clientPausedMs === null ? [] : [j.clientPausedMs]);
+    const paused = js.flatMap(pausedOf);
     out.push({
       group,
       samples: js.length,
-      stages: names.map((n) => row(n, values.get(n) ?? [])),
-      rest: row('rest: reply to the client (gRPC) and anything unexplained', js.map((j) => j.restMs)),
-      total: row('client-observed total', js.map((j) => j.totalMs)),
-      leaderSync: syncs.length > 0 ? row("(beside the path) leader's own WAL append + sync", syncs) : null,
+      stages: names.map((n) => row(n, values.get(n) ?? [], tail.map((j) => hopIn(j, n)))),
+      rest: row("rest: the reply's way to the client, and anything unexplained", js.map((j) => j.restMs), tail.map((j) => j.restMs)),
+      total: row('client-observed total', js.map((j) => j.totalMs), tail.map((j) => j.totalMs)),
+      leaderSync: syncs.length > 0 ? row("(beside the path) leader's own WAL append + sync", syncs, tail.flatMap(syncOf)) : null,
+      clientPaused: paused.length > 0 ? row("(in stage 1 or the rest) the client's own GC pauses", paused, tail.flatMap(pausedOf)) : null,
       reordered: js.filter((j) => j.reordered).length,
     });
   }
@@ -331,13 +379,15 @@ export function formatTraceTables(tables: readonly TraceTable[]): string {
       continue;
     }
     const rows = [...t.stages, t.rest];
-    const width = Math.max(...[...rows, t.total, ...(t.leaderSync === null ? [] : [t.leaderSync])].map((r) => r.name.length));
+    const width = Math.max(...[...rows, t.total, t.leaderSync, t.clientPaused].map((r) => r?.name.length ?? 0));
     const sumP50 = t.stages.reduce((a, r) => a + r.p50, 0);
-    lines.push(`  ${'stage'.padEnd(width)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}`);
-    for (const [i, r] of rows.entries()) lines.push(`  ${`${i < t.stages.length ? `${String(i + 1).padStart(2)}. ` : '    '}${r.name}`.padEnd(width + 4)}  ${ms(r.p50).padStart(8)}  ${ms(r.p99).padStart(8)}`);
+    const cells = (r: StageRow): string => `${ms(r.p50).padStart(8)}  ${ms(r.p99).padStart(8)}  ${ms(r.tailMean).padStart(11)}`;
+    lines.push(`  ${'stage'.padEnd(width)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'slowest 1%'.padStart(11)}`);
+    for (const [i, r] of rows.entries()) lines.push(`  ${`${i < t.stages.length ? `${String(i + 1).padStart(2)}. ` : '    '}${r.name}`.padEnd(width + 4)}  ${cells(r)}`);
     lines.push(`  ${'    sum of the stage p50s'.padEnd(width + 4)}  ${ms(sumP50).padStart(8)}`);
-    lines.push(`  ${`    ${t.total.name}`.padEnd(width + 4)}  ${ms(t.total.p50).padStart(8)}  ${ms(t.total.p99).padStart(8)}`);
-    if (t.leaderSync !== null) lines.push(`  ${`    ${t.leaderSync.name}`.padEnd(width + 4)}  ${ms(t.leaderSync.p50).padStart(8)}  ${ms(t.leaderSync.p99).padStart(8)}`);
+    lines.push(`  ${`    ${t.total.name}`.padEnd(width + 4)}  ${cells(t.total)}`);
+    for (const r of [t.leaderSync, t.clientPaused]) if (r !== null) lines.push(`  ${`    ${r.name}`.padEnd(width + 4)}  ${cells(r)}`);
+    lines.push(`  (slowest 1%: each stage's mean over the slowest 1 % of the requests by their total)`);
     lines.push('');
   }
   return lines.join('\n');

@@ -5,7 +5,7 @@
  * tracer's ring, the traced request ID and the traced ReadIndex context.
  */
 import { describe, expect, it } from 'vitest';
-import { formatTraceTables, joinTrace, percentile, traceTables, validateBenchKvOptions, type ClientSample } from '../../bench/kv/index.js';
+import { formatTraceTables, joinTrace, pausedMs, percentile, traceTables, validateBenchKvOptions, type ClientSample, type JoinedSample } from '../../bench/kv/index.js';
 import { readContext } from '../../src/raft/driver.js';
 import { isTracedReadContext } from '../../src/raft/trace.js';
 import { encodeWire, requestIdKey, TRACED_ID_BIT, tracedEntryKey } from '../../src/kv/server/requests.js';
@@ -132,15 +132,83 @@ describe('traceTables', () => {
     expect(tables.map((t) => [t.group, t.samples])).toEqual([['put, leader', 1], ['put, follower', 1], ['get, leader', 1], ['get, follower', 0]]);
     const put = tables[0]!;
     expect(put.stages).toHaveLength(13);
-    expect(put.stages[6]).toEqual({ name: 'follower: WAL append + fdatasync', p50: 0.24, p99: 0.24, samples: 1 });
+    expect(put.stages[6]).toEqual({ name: 'follower: WAL append + fdatasync', p50: 0.24, p99: 0.24, tailMean: 0.24, samples: 1 });
     expect(put.rest.p50).toBeCloseTo(0.28, 9);
     expect(put.total.p50).toBe(1);
     expect(put.leaderSync?.p50).toBeCloseTo(0.24, 9);
     expect(tables[2]!.leaderSync).toBeNull();
     const text = formatTraceTables(tables);
     expect(text).toContain('put served by the leader — 1 sampled request');
-    expect(text).toMatch(/ 7\. follower: WAL append \+ fdatasync\s+0\.240\s+0\.240/);
+    expect(text).toMatch(/ 7\. follower: WAL append \+ fdatasync\s+0\.240\s+0\.240\s+0\.240/);
     expect(text).toContain('linearizable get served by a follower — 0 sampled requests\n  (no complete samples)');
+  });
+});
+
+describe('the response out', () => {
+  it("splits the rest at the serving member's stream close when the member marked it, for puts and gets", () => {
+    const withSent = PUT_BY_LEADER.map((d) => (d.member !== 'a' ? d : { ...d, events: [...d.events, ev('T1', 'sent', 760)] }));
+    const put = joinTrace([sample('T1', 'put', 0, 1000)], withSent, { members: 3 }).joined[0]!;
+    expect(put.hops.at(-1)).toEqual({ name: 'member: response out (HTTP/2 headers, data, trailers)', ms: 0.04 });
+    expect(put.restMs).toBeCloseTo(0.24, 9);
+    const without = joinTrace([sample('T1', 'put', 0, 1000)], PUT_BY_LEADER, { members: 3 }).joined[0]!;
+    expect(without.hops.at(-1)?.name).toBe('member: wake the request, build the response');
+    expect(without.restMs).toBeCloseTo(0.28, 9);
+    const getSent = GETS.map((d) => (d.events.some((e) => e.key === 'G1' && e.stage === 'reply') ? { ...d, events: [...d.events, ev('G1', 'sent', 5170)] } : d));
+    const get = joinTrace([sample('G1', 'get', 5000, 5200)], getSent, { members: 3 }).joined[0]!;
+    expect(get.hops.at(-1)?.name).toBe('member: response out (HTTP/2 headers, data, trailers)');
+    expect(get.hops.at(-1)?.ms).toBeCloseTo(0.02, 9);
+    expect(get.restMs).toBeCloseTo(0.03, 9);
+  });
+});
+
+describe('the slowest 1 %', () => {
+  // 99 requests of 1 ms, slow in no stage, and one of 5 ms, slow in the sync alone: the sync's p99
+  // stays at its usual 0.2 ms while its mean over the slowest 1 % shows where the 5 ms went.
+  function joined(token: string, syncMs: number, restMs: number, leaderSyncMs: number, clientPausedMs: number | null = null): JoinedSample {
+    const hops = [{ name: 'forward', ms: 0.3 }, { name: 'sync', ms: syncMs }];
+    return { token, group: 'put, follower', leader: 'a', serving: 'b', follower: 'c', hops, totalMs: 0.3 + syncMs + restMs, restMs, leaderSyncMs, reordered: false, clientPausedMs };
+  }
+  const all = [...Array.from({ length: 99 }, (_, i) => joined(`T${i}`, 0.2, 0.5, 0.1)), joined('slow', 4.2, 0.5, 0.9)];
+
+  it("gives each stage its mean over the slowest 1 % by total, which the stage's p99 does not show", () => {
+    const t = traceTables(all)[1]!;
+    expect(t.stages[1]).toMatchObject({ name: 'sync', p99: 0.2, tailMean: 4.2 });
+    expect(t.stages[0]).toMatchObject({ name: 'forward', tailMean: 0.3 });
+    expect(t.rest.tailMean).toBeCloseTo(0.5, 9);
+    expect(t.total.tailMean).toBeCloseTo(5, 9);
+    expect(t.leaderSync?.tailMean).toBeCloseTo(0.9, 9);
+    const text = formatTraceTables(traceTables(all));
+    expect(text).toMatch(/ 2\. sync\s+0\.200\s+0\.200\s+4\.200/);
+  });
+
+  it('takes one request in a hundred, rounding up', () => {
+    const two = [...all, ...all.map((j) => ({ ...j, token: `${j.token}'`, hops: j.hops.map((h) => (h.name === 'sync' && j.token === 'slow' ? { ...h, ms: 2.2 } : h)), totalMs: j.token === 'slow' ? 3 : j.totalMs }))];
+    expect(traceTables(two)[1]!.stages[1]!.tailMean).toBeCloseTo((4.2 + 2.2) / 2, 9);
+    expect(traceTables([...all, joined('another', 0.2, 0.5, 0.1)])[1]!.stages[1]!.tailMean).toBeCloseTo((4.2 + 0.2) / 2, 9);
+  });
+});
+
+describe("the client's own pauses", () => {
+  const ns = (ms: number): bigint => BigInt(Math.round(ms * 1e6));
+  const pauses = [{ startNs: ns(1), endNs: ns(3) }, { startNs: ns(5), endNs: ns(5.5) }, { startNs: ns(9), endNs: ns(12) }];
+
+  it('counts the part of each pause that falls within a request', () => {
+    expect(pausedMs(pauses, ns(0), ns(10))).toBeCloseTo(2 + 0.5 + 1, 9);
+    expect(pausedMs(pauses, ns(2), ns(5.25))).toBeCloseTo(1 + 0.25, 9);
+    expect(pausedMs(pauses, ns(3), ns(5))).toBe(0);
+    expect(pausedMs([], ns(0), ns(10))).toBe(0);
+  });
+
+  it("joins a sample's pauses and shows them under the rest, with their own slowest-1 % mean", () => {
+    const j = joinTrace([{ ...sample('T1', 'put', 0, 1000), pausedMs: 0.2 }], PUT_BY_LEADER, { members: 3 });
+    expect(j.joined[0]?.clientPausedMs).toBe(0.2);
+    const t = traceTables(j.joined)[0]!;
+    expect(t.clientPaused).toMatchObject({ p50: 0.2, p99: 0.2, tailMean: 0.2 });
+    expect(formatTraceTables([t])).toMatch(/\(in stage 1 or the rest\) the client's own GC pauses\s+0\.200\s+0\.200\s+0\.200/);
+    const unmeasured = joinTrace([sample('T1', 'put', 0, 1000)], PUT_BY_LEADER, { members: 3 });
+    expect(unmeasured.joined[0]?.clientPausedMs).toBeNull();
+    expect(traceTables(unmeasured.joined)[0]!.clientPaused).toBeNull();
+    expect(formatTraceTables(traceTables(unmeasured.joined))).not.toContain('GC pauses');
   });
 });
 

@@ -79,7 +79,11 @@ describe('raftkube bench kv --trace on 3 members', () => {
       expect(table.samples, table.group).toBeGreaterThan(0);
       expect(table.stages.length, table.group).toBeGreaterThanOrEqual(9);
       for (const s of table.stages) expect(s.samples, `${table.group}: ${s.name}`).toBe(table.samples);
+      // the members serve Put and Range on their direct path, which marks the response going out
+      expect(table.stages.at(-1)?.name, table.group).toBe('member: response out (HTTP/2 headers, data, trailers)');
     }
+    expect(r.stdout).toContain('slowest 1%');
+    expect(r.stdout).toContain("(in stage 1 or the rest) the client's own GC pauses");
     // Most samples join; a leader change or a lost commit notice may cost a few.
     expect(t.join.joined.length).toBeGreaterThan(t.samples.length / 2);
     for (const j of t.join.joined) {

@@ -42,6 +42,9 @@ interface RawResult {
 
 describe('directInjector', () => {
   const seen: string[] = [];
+  // what the `sent` option heard: each answered call's path and x-note, as its trailers went out
+  const sentCalls: string[] = [];
+  let onSent: (() => void) | undefined;
   let pending: (() => void) | undefined;
   const answer = async (message: Buffer, headers: http2.IncomingHttpHeaders): Promise<Buffer> => {
     seen.push(`direct ${message.toString()}`);
@@ -72,7 +75,11 @@ describe('directInjector', () => {
       cb(null, Buffer.from(`other ${call.request.toString()}`));
     },
   });
-  const d = directInjector(server, grpc.ServerCredentials.createInsecure(), routes, MAX);
+  const sent = (h: http2.IncomingHttpHeaders): void => {
+    sentCalls.push(`${String(h[':path'])} ${String(h['x-note'] ?? '')}`);
+    onSent?.();
+  };
+  const d = directInjector(server, grpc.ServerCredentials.createInsecure(), routes, { maxReceiveBytes: MAX, sent });
   const listener = net.createServer((sock) => d.injector.injectConnection(sock));
   let port = 0;
   let client: grpc.Client;
@@ -129,6 +136,18 @@ describe('directInjector', () => {
     await expect(call('Direct', 'a', { metadata: md })).resolves.toBe('echo a hello');
     await expect(call('Other', 'b')).resolves.toBe('other b');
     expect(seen).toEqual(['direct a', 'other b']);
+  });
+
+  it('tells `sent` of each answered call as its trailers go out, and of no failed call or grpc-js call', async () => {
+    sentCalls.length = 0;
+    await expect(call('Direct', 'fail')).rejects.toMatchObject({ code: grpc.status.INTERNAL });
+    await expect(call('Other', 'o')).resolves.toBe('other o');
+    const md = new grpc.Metadata();
+    md.set('x-note', 'last');
+    const heard = new Promise<void>((r) => (onSent = r));
+    await expect(call('Direct', 'ok', { metadata: md })).resolves.toBe('echo ok last');
+    await heard;
+    expect(sentCalls).toEqual([`${DIRECT} last`]);
   });
 
   it("answers a handler's error (rejected or thrown) with its status and message, Unicode and percent signs intact", async () => {

@@ -23,7 +23,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { ServerCredentials } from '@grpc/grpc-js';
 import type { MemberMetrics } from '../metrics.js';
 import type { MemberTracer } from '../server/tracer.js';
-import { directInjector, type ConnectionInjector, type DirectRoutes } from '../server/services/direct-unary.js';
+import { directInjector, type ConnectionInjector, type DirectOptions, type DirectRoutes } from '../server/services/direct-unary.js';
 import { LINK_ALPN, LINK_MAGIC } from '../transport/frame-codec.js';
 
 /** HealthSource is what the health endpoints ask of the member. */
@@ -385,12 +385,12 @@ function sniff(sock: net.Socket, sniffing: Set<net.Socket>, route: (head: Buffer
 const SNIFF_BYTES = 3;
 
 /**
- * DirectCalls are the unary calls a client port serves past grpc-js (direct-unary.ts), the
- * largest request message they accept, and who hears if grpc-js cannot be bypassed.
+ * DirectCalls are the unary calls a client port serves past grpc-js (direct-unary.ts), their
+ * options, and who hears if grpc-js cannot be bypassed.
  */
 export interface DirectCalls {
   readonly routes: DirectRoutes;
-  readonly maxReceiveBytes: number;
+  readonly options: DirectOptions;
   readonly onUnavailable: () => void;
 }
 
@@ -404,7 +404,7 @@ export async function listenClient(urls: readonly string[], grpcServer: grpc.Ser
   let injector: ConnectionInjector;
   if (direct === null) injector = grpcServer.createConnectionInjector(credentials);
   else {
-    const d = directInjector(grpcServer, credentials, direct.routes, direct.maxReceiveBytes);
+    const d = directInjector(grpcServer, credentials, direct.routes, direct.options);
     if (!d.direct) direct.onUnavailable();
     injector = d.injector;
   }

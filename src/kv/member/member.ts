@@ -24,7 +24,7 @@ import { KvStateMachine, SnapshotInstallError, type ApplyResult } from '../serve
 import { KvServer, UNSAFE_LOCAL_READS_ENV } from '../server/kv-server.js';
 import { MemberTracer } from '../server/tracer.js';
 import { encodeMemberContext } from '../server/members.js';
-import { KvHotCalls, kvDirectRoutes, kvService } from '../server/services/kv-service.js';
+import { KvHotCalls, kvDirectOptions, kvDirectRoutes, kvService } from '../server/services/kv-service.js';
 import { leaseService } from '../server/services/lease-service.js';
 import { clusterService } from '../server/services/cluster-service.js';
 import { backendSize, maintenanceService } from '../server/services/maintenance-service.js';
@@ -518,7 +518,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     const serverTls = clientTls === null ? null : { options: serverTlsOptions(clientTls, ['http/1.1', 'h2']), onRefused: refusalLogger(log, 'client', hint) };
     const direct = {
       routes: kvDirectRoutes(kvHot),
-      maxReceiveBytes: grpcOpts['grpc.max_receive_message_length'],
+      options: kvDirectOptions(kvHot, grpcOpts['grpc.max_receive_message_length']),
       onUnavailable: () => log.warn('KV Put and Range are served through grpc-js: this grpc-js version does not let raftkube reach its HTTP/2 streams (see direct-unary.ts)'),
     };
     listeners.push(await listenClient(cfg.listenClientURLs, clientServer, { metrics, health, tracer }, serverTls, direct));

@@ -37,6 +37,18 @@ export type DirectHandler = (message: Buffer, headers: IncomingHttpHeaders) => P
 /** DirectRoutes maps a method path ("/etcdserverpb.KV/Put") to its handler. */
 export type DirectRoutes = ReadonlyMap<string, DirectHandler>;
 
+/**
+ * DirectOptions: `maxReceiveBytes` is the largest request message accepted (grpc-js's
+ * grpc.max_receive_message_length of the same server); `sent`, if given, hears of every call
+ * answered with a response when its trailers, the call's last frame, are handed to HTTP/2, which
+ * writes them to the connection before that event-loop turn ends: the end of the member's part of
+ * a reply, for tracing.
+ */
+export interface DirectOptions {
+  readonly maxReceiveBytes: number;
+  readonly sent?: (headers: IncomingHttpHeaders) => void;
+}
+
 /** ConnectionInjector is what grpc-js's `createConnectionInjector` returns. */
 export type ConnectionInjector = ReturnType<Server['createConnectionInjector']>;
 
@@ -52,12 +64,8 @@ const EMPTY = Buffer.alloc(0);
 const TIMEOUT = /^(\d{1,8})([HMSmun])$/;
 const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
-/**
- * directInjector creates `server`'s connection injector and routes the calls named in `routes`
- * past grpc-js; `maxReceiveBytes` is the largest request message accepted (grpc-js's
- * grpc.max_receive_message_length of the same server).
- */
-export function directInjector(server: Server, credentials: ServerCredentials, routes: DirectRoutes, maxReceiveBytes: number): DirectInjector {
+/** directInjector creates `server`'s connection injector and routes the calls named in `routes` past grpc-js. */
+export function directInjector(server: Server, credentials: ServerCredentials, routes: DirectRoutes, o: DirectOptions): DirectInjector {
   const found: unknown = (server as unknown as { readonly http2Servers?: unknown }).http2Servers;
   const servers = found instanceof Map ? (found as Map<unknown, unknown>) : null;
   const before = servers === null ? null : new Set<unknown>(servers.keys());
@@ -71,7 +79,7 @@ export function directInjector(server: Server, credentials: ServerCredentials, r
   h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
     const handler = directHandler(routes, headers);
     if (handler === undefined) grpcListener.call(h2, stream, headers, flags, rawHeaders);
-    else serve(stream, headers, handler, maxReceiveBytes);
+    else serve(stream, headers, handler, o);
   });
   return { injector, direct: true };
 }
@@ -96,7 +104,8 @@ interface Failure {
 }
 
 /** serve runs one call: read its message, run the handler, write the response or the status. */
-function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, handler: DirectHandler, maxReceiveBytes: number): void {
+function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, handler: DirectHandler, o: DirectOptions): void {
+  const maxReceiveBytes = o.maxReceiveBytes;
   let done = false;
   let timer: NodeJS.Timeout | undefined;
   // finish marks the call answered; false if it already was or the client has gone.
@@ -149,7 +158,7 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, handler:
       return failWith(err);
     }
     answer.then((response) => {
-      if (finish()) respondOk(stream, response);
+      if (finish()) respondOk(stream, response, headers, o);
     }, failWith);
   });
 }
@@ -175,13 +184,21 @@ function unaryMessage(body: Buffer, maxReceiveBytes: number, path: string): Buff
   return body.subarray(GRPC_FRAME_BYTES);
 }
 
-/** respondOk sends the response message and an OK status, as grpc-js does for a unary call. */
-function respondOk(stream: ServerHttp2Stream, framed: Buffer): void {
+/**
+ * respondOk sends the response message and an OK status, as grpc-js does for a unary call, and
+ * tells `o.sent` once the trailers are handed over.
+ */
+function respondOk(stream: ServerHttp2Stream, framed: Buffer, headers: IncomingHttpHeaders, o: DirectOptions): void {
   stream.respond(
     { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity,deflate,gzip', 'grpc-encoding': 'identity' },
     { waitForTrailers: true },
   );
-  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
+  // NB: Node's HTTP/2 asks for the trailers once the DATA has gone out, a loop turn after the
+  // headers and data; what it is handed here it writes to the connection before the turn ends.
+  stream.once('wantTrailers', () => {
+    stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' });
+    o.sent?.(headers);
+  });
   stream.end(framed);
 }
 

@@ -19,7 +19,7 @@ import { deleteOut, rangeIn, txnIn, txnOut } from '../convert.js';
 import { TRACE_METADATA_KEY } from '../tracer.js';
 import { decoded, expectKind, traceTokenOf } from './common.js';
 import { unary } from './common.js';
-import type { DirectRoutes } from './direct-unary.js';
+import type { DirectOptions, DirectRoutes } from './direct-unary.js';
 import { KvWire } from './kv-wire.js';
 
 function checkKey(key: Uint8Array): void {
@@ -93,6 +93,12 @@ export class KvHotCalls {
     return this.#s.tracer.on ? traceTokenOf(value) : null;
   }
 
+  /** sent marks a sampled request's trailers as handed to HTTP/2 (direct path; see DirectOptions.sent). */
+  sent(value: unknown): void {
+    const trace = this.trace(value);
+    if (trace !== null) this.#s.tracer.mark(trace, 'sent');
+  }
+
   /** put proposes the put through the log and answers with this member's result of applying it. */
   async put(message: Buffer, trace: string | null, framed: boolean): Promise<Buffer> {
     const s = this.#s;
@@ -134,6 +140,11 @@ export function kvDirectRoutes(hot: KvHotCalls): DirectRoutes {
     ['/etcdserverpb.KV/Put', async (message: Buffer, h: IncomingHttpHeaders) => hot.put(message, hot.trace(h[TRACE_METADATA_KEY]), true)],
     ['/etcdserverpb.KV/Range', async (message: Buffer, h: IncomingHttpHeaders) => hot.range(message, hot.trace(h[TRACE_METADATA_KEY]), true)],
   ]);
+}
+
+/** kvDirectOptions are the direct path's options: the request size limit, and `sent` marking sampled requests. */
+export function kvDirectOptions(hot: KvHotCalls, maxReceiveBytes: number): DirectOptions {
+  return { maxReceiveBytes, sent: (h: IncomingHttpHeaders) => hot.sent(h[TRACE_METADATA_KEY]) };
 }
 
 /** kvService builds the KV handlers of a member; Put and Range answer through `hot`. */
