@@ -3,6 +3,7 @@
  * by time, recording each one's latency. Every workload's request loop is this one loop, so
  * raftkube and etcd are driven identically.
  */
+import { describeGc, GcWatch, summarise, type GcSummary } from './client-gc.js';
 import { LatencyRecorder } from './histogram.js';
 import { errorMessage, type WorkloadContext } from './target.js';
 import type { LatencySummary } from './types.js';
@@ -37,6 +38,8 @@ export interface DriveResult {
   readonly stoppedBy: 'count' | 'time' | 'abort';
   /** clientCpuPct is the CPU this process used during the phase, in per cent of one core. */
   readonly clientCpuPct: number;
+  /** clientGc is how often and how long this process stood still for its own GC during the phase. */
+  readonly clientGc: GcSummary;
 }
 
 /** MAX_FAILURE_SHARE: a phase where more operations fail than this share is abandoned. */
@@ -52,6 +55,7 @@ export async function drive(ctx: WorkloadContext, o: DriveOptions): Promise<Driv
   let lastUpdate = 0;
   let failed = false;
   const cpu0 = process.cpuUsage();
+  const gc = new GcWatch();
   const t0 = performance.now();
   const deadline = t0 + o.durationMs;
   let stoppedBy: DriveResult['stoppedBy'] = 'count';
@@ -89,11 +93,16 @@ export async function drive(ctx: WorkloadContext, o: DriveOptions): Promise<Driv
       }
     }
   };
-  await Promise.all(Array.from({ length: o.inFlight }, () => worker()));
+  let clientGc: GcSummary;
+  try {
+    await Promise.all(Array.from({ length: o.inFlight }, () => worker()));
+  } finally {
+    clientGc = summarise(gc.stop());
+  }
   const elapsedMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const clientCpuPct = elapsedMs > 0 ? (cpu.user + cpu.system) / 10 / elapsedMs : 0;
-  return { done, errors, lastError, elapsedMs, latency: rec.summary(), opsPerSec: elapsedMs > 0 ? (done * 1000) / elapsedMs : 0, stoppedBy, clientCpuPct };
+  return { done, errors, lastError, elapsedMs, latency: rec.summary(), opsPerSec: elapsedMs > 0 ? (done * 1000) / elapsedMs : 0, stoppedBy, clientCpuPct, clientGc };
 }
 
 /** warmUp runs a few untimed operations so connections and the JIT are warm before measuring. */
@@ -104,5 +113,5 @@ export async function warmUp(ctx: WorkloadContext, inFlight: number, count: numb
 /** describe is the one-line summary of a phase for the progress log. */
 export function describe(r: DriveResult): string {
   const err = r.errors > 0 ? `, ${r.errors} errors (last: ${r.lastError ?? '?'})` : '';
-  return `${r.done} ops in ${(r.elapsedMs / 1000).toFixed(1)} s, ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, client CPU ${Math.round(r.clientCpuPct)}% of a core${err}`;
+  return `${r.done} ops in ${(r.elapsedMs / 1000).toFixed(1)} s, ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, client CPU ${Math.round(r.clientCpuPct)}% of a core, ${describeGc(r.clientGc)}${err}`;
 }

@@ -10,5 +10,6 @@ export { TerminalProgress, silentProgress, type Progress } from './progress.js';
 export { LocalEtcdCluster, planEtcdMembers, etcdArgs, etcdVersion, type EtcdMemberPlan } from './etcd-cluster.js';
 export { parseVmRssKiB, listenPorts } from './procs.js';
 export { WORKLOADS, LIGHT_WORKLOADS, HEAVY_WORKLOADS, SYSTEMS, type WorkloadName, type SystemName, type WorkloadResult, type Figure, type LatencySummary, type LatencySeries, type Better } from './types.js';
-export { joinTrace, traceTables, formatTraceTables, percentile, pausedMs, TRACE_GROUPS, type ClientSample, type Pause, type JoinedSample, type JoinResult, type Hop, type StageRow, type TraceGroup, type TraceKind, type TraceTable } from './trace.js';
+export { joinTrace, traceTables, formatTraceTables, percentile, TRACE_GROUPS, type ClientSample, type JoinedSample, type JoinResult, type Hop, type StageRow, type TraceGroup, type TraceKind, type TraceTable } from './trace.js';
 export { runTrace, decodeDump, TRACE_DEFAULT_COUNT, type TraceRunOptions, type TraceRunReport } from './trace-run.js';
+export { GcWatch, describeGc, pausedMs, summarise, type GcSummary, type Pause } from './client-gc.js';

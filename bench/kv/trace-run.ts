@@ -12,8 +12,8 @@ import { prefixEnd } from '../../src/kv/client/watch-stream.js';
 import type { TraceDump, TraceEvent } from '../../src/kv/server/tracer.js';
 import type { Progress } from './progress.js';
 import { errorMessage } from './target.js';
-import { PerformanceObserver, performance, type PerformanceEntry } from 'node:perf_hooks';
-import { joinTrace, pausedMs, traceTables, type ClientSample, type JoinResult, type Pause, type TraceKind, type TraceTable } from './trace.js';
+import { GcWatch, pausedMs, type Pause } from './client-gc.js';
+import { joinTrace, traceTables, type ClientSample, type JoinResult, type TraceKind, type TraceTable } from './trace.js';
 
 /** TraceRunOptions describe a --trace run. */
 export interface TraceRunOptions {
@@ -126,32 +126,6 @@ async function findLeader(client: EtcdClient, n: number): Promise<{ index: numbe
   return { index, id: BigInt(leader).toString(16) };
 }
 
-/**
- * ClientPauses records this process's GC pauses (perf_hooks 'gc' entries) on hrtime's clock:
- * performance.now() counts from a fixed hrtime origin, read once here.
- */
-class ClientPauses {
-  readonly taken: Pause[] = [];
-  readonly #originNs = process.hrtime.bigint() - BigInt(Math.round(performance.now() * 1e6));
-  readonly #observer = new PerformanceObserver((list) => this.#add(list.getEntries()));
-
-  constructor() {
-    this.#observer.observe({ entryTypes: ['gc'] });
-  }
-
-  #add(entries: readonly PerformanceEntry[]): void {
-    for (const e of entries) {
-      const startNs = this.#originNs + BigInt(Math.round(e.startTime * 1e6));
-      this.taken.push({ startNs, endNs: startNs + BigInt(Math.round(e.duration * 1e6)) });
-    }
-  }
-
-  stop(): void {
-    this.#add(this.#observer.takeRecords());
-    this.#observer.disconnect();
-  }
-}
-
 /** runTrace runs the four phases and joins what they recorded. */
 export async function runTrace(o: TraceRunOptions): Promise<TraceRunReport> {
   const n = o.endpoints.length;
@@ -161,7 +135,8 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceRunReport> {
   const dumps: TraceDump[] = [];
   const notes: string[] = [];
   const count = o.count ?? TRACE_DEFAULT_COUNT;
-  const pauses = new ClientPauses();
+  const gc = new GcWatch();
+  let pauses: readonly Pause[] = [];
   try {
     const lead = await findLeader(client, n);
     const follower = (lead.index + 1) % n;
@@ -210,12 +185,12 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceRunReport> {
       o.progress.done(`${done} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${traced} sampled`);
     }
   } finally {
-    pauses.stop();
+    pauses = gc.stop();
     await setAll(o.endpoints, o.tls, false).catch((err: unknown) => notes.push(`could not turn tracing off everywhere: ${errorMessage(err)}`));
     await client.deleteRange(o.prefix, prefixEnd(o.prefix)).catch((err: unknown) => notes.push(`could not delete ${o.prefix}*: ${errorMessage(err)}`));
     client.close();
   }
-  const join = joinTrace(samples.map((s) => ({ ...s, pausedMs: pausedMs(pauses.taken, s.sentNs, s.recvNs) })), dumps, { members: n });
+  const join = joinTrace(samples.map((s) => ({ ...s, pausedMs: pausedMs(pauses, s.sentNs, s.recvNs) })), dumps, { members: n });
   if (join.incomplete.length > 0) {
     const reasons = new Map<string, number>();
     for (const x of join.incomplete) reasons.set(x.reason, (reasons.get(x.reason) ?? 0) + 1);

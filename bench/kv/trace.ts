@@ -36,23 +36,6 @@ export interface ClientSample {
   readonly pausedMs?: number;
 }
 
-/** Pause is a stretch of time the client's process stood still (a GC pause), on hrtime's clock. */
-export interface Pause {
-  readonly startNs: bigint;
-  readonly endNs: bigint;
-}
-
-/** pausedMs is how much of [fromNs, toNs] the pauses cover, in ms. */
-export function pausedMs(pauses: readonly Pause[], fromNs: bigint, toNs: bigint): number {
-  let ns = 0n;
-  for (const p of pauses) {
-    const a = p.startNs > fromNs ? p.startNs : fromNs;
-    const b = p.endNs < toNs ? p.endNs : toNs;
-    if (b > a) ns += b - a;
-  }
-  return Number(ns) / 1e6;
-}
-
 /** Hop is one stage of a joined request. */
 export interface Hop {
   readonly name: string;

@@ -2,6 +2,7 @@
  * types: the vocabulary of `raftkube bench kv` — workloads, the systems measured, the figures a
  * workload reports, and the latency summaries behind them.
  */
+import type { GcSummary } from './client-gc.js';
 
 /** LIGHT_WORKLOADS run in seconds each and make up `--workload all`. */
 export const LIGHT_WORKLOADS = ['put-latency', 'put-throughput', 'range-latency', 'watch-latency', 'watch-fanout'] as const;
@@ -58,6 +59,6 @@ export interface WorkloadResult {
   readonly errors: number;
   /** notes says anything a reader of the figures should know (bounds hit, lost events). */
   readonly notes: readonly string[];
-  /** clientCpu is the benchmark process's own CPU per phase, in per cent of one core. */
-  readonly clientCpu?: readonly { readonly group: string; readonly percentOfCore: number }[];
+  /** clientCpu is the benchmark process's own CPU per phase, in per cent of one core, and its GC pauses when measured. */
+  readonly clientCpu?: readonly { readonly group: string; readonly percentOfCore: number; readonly gc?: GcSummary }[];
 }

@@ -7,6 +7,7 @@
 import { buf } from '../../src/kv/client/etcd-client.js';
 import { prefixEnd } from '../../src/kv/client/watch-stream.js';
 import { describe, drive, warmUp, type DriveResult } from './drive.js';
+import type { GcSummary } from './client-gc.js';
 import { LatencyRecorder } from './histogram.js';
 import { errorMessage, pollUntil, type WorkloadContext } from './target.js';
 import type { Figure, LatencySeries, WorkloadName, WorkloadResult } from './types.js';
@@ -24,7 +25,7 @@ class Acc {
   readonly figures: Figure[] = [];
   readonly latencies: LatencySeries[] = [];
   readonly notes: string[] = [];
-  readonly clientCpu: { group: string; percentOfCore: number }[] = [];
+  readonly clientCpu: { group: string; percentOfCore: number; gc?: GcSummary }[] = [];
   errors = 0;
 
   constructor(readonly ctx: WorkloadContext, readonly workload: WorkloadName) {}
@@ -34,7 +35,7 @@ class Acc {
     if (withRate) this.figures.push({ group, name: 'ops/s', value: r.opsPerSec, better: 'higher' });
     this.figures.push({ group, name: 'p50 ms', value: r.latency.p50, better: 'lower' }, { group, name: 'p99 ms', value: r.latency.p99, better: 'lower' });
     this.latencies.push({ label: group, summary: r.latency });
-    this.clientCpu.push({ group, percentOfCore: r.clientCpuPct });
+    this.clientCpu.push({ group, percentOfCore: r.clientCpuPct, gc: r.clientGc });
     this.errors += r.errors;
     if (r.errors > 0) this.notes.push(`${group}: ${r.errors} failed requests (last: ${r.lastError ?? '?'})`);
     this.ctx.progress.done(describe(r));

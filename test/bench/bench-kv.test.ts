@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildRows,
+  describeGc,
   etcdArgs,
+  GcWatch,
   formatRatio,
   formatNotes,
   formatTable,
@@ -16,6 +18,7 @@ import {
   planEtcdMembers,
   ratio,
   renderSvg,
+  summarise,
   validateBenchKvOptions,
   verdict,
   type LatencySummary,
@@ -289,5 +292,35 @@ describe('helpers', () => {
     expect(prefixEnd('/a/').toString()).toBe('/a0');
     expect([...prefixEnd(Buffer.from([0x61, 0xff]))]).toEqual([0x62]);
     expect([...prefixEnd(Buffer.from([0xff]))]).toEqual([0]);
+  });
+});
+
+describe("the client's own GC pauses", () => {
+  it('counts, sums and finds the longest pause, and says so in the phase line', () => {
+    const ms = (v: number): bigint => BigInt(Math.round(v * 1e6));
+    const g = summarise([{ startNs: ms(1), endNs: ms(3.5) }, { startNs: ms(10), endNs: ms(10.5) }, { startNs: ms(20), endNs: ms(26) }]);
+    expect(g).toEqual({ pauses: 3, totalMs: 9, longestMs: 6 });
+    expect(describeGc(g)).toBe('client GC 3 pauses, 9 ms in all, longest 6.0 ms');
+    expect(describeGc(summarise([]))).toBe('no client GC pause');
+  });
+
+  it("records this process's collections on hrtime's clock", async () => {
+    const from = process.hrtime.bigint();
+    const w = new GcWatch();
+    let keep: number[][] = [];
+    // Garbage until a collection has been reported: entries arrive from the loop's check phase.
+    for (let round = 0; round < 200; round++) {
+      for (let i = 0; i < 20_000; i++) keep.push([i, i + 1]);
+      keep = [];
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    const pauses = w.stop();
+    const to = process.hrtime.bigint();
+    expect(pauses.length).toBeGreaterThan(0);
+    for (const p of pauses) {
+      expect(p.endNs).toBeGreaterThanOrEqual(p.startNs);
+      expect(p.startNs).toBeGreaterThanOrEqual(from);
+      expect(p.endNs).toBeLessThanOrEqual(to);
+    }
   });
 });
