@@ -4,6 +4,7 @@
  * the per-module tests so the reason for each is easy to find; every `it` names what it pins.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { applyConfChange, decodeConfChange, encodeConfChange, parseConfChange, validateConfChange } from '../../src/raft/membership.js';
 import { Inflights, Progress } from '../../src/raft/progress.js';
 import { committedIndex } from '../../src/raft/quorum.js';
@@ -145,6 +146,17 @@ describe('committedIndex (quorum.ts)', () => {
     expect(committedIndex(voters, matchOf([[1, 7], [2, 3], [3, 5]]))).toBe(5);
     const four = [1, 2, 3, 4].map(nodeId);
     expect(committedIndex(four, matchOf([[1, 9], [2, 2], [3, 8], [4, 1]]))).toBe(2);
+  });
+
+  it('is the majority-th highest match for any voters and matches', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 50 }), { minLength: 1, maxLength: 9 }), (matches) => {
+        const voters = matches.map((_, k) => nodeId(k + 1));
+        const highestFirst = [...matches].sort((a, b) => b - a);
+        expect(committedIndex(voters, matchOf(matches.map((v, k) => [k + 1, v] as const)))).toBe(highestFirst[Math.floor(matches.length / 2)]);
+      }),
+      { seed: 12, numRuns: 500 },
+    );
   });
 });
 
