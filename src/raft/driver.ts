@@ -73,6 +73,11 @@ export interface PersistBatch {
 /** LogStore makes Raft state durable (the write-ahead log). */
 export interface LogStore {
   save(batch: PersistBatch): Promise<void>;
+  /**
+   * saveNow, if a store has it, makes the batch durable before returning true; false (having done
+   * nothing) means the driver must use save(). It throws where save() would reject.
+   */
+  saveNow?(batch: PersistBatch): boolean;
 }
 
 /** StateMachine is the application the log drives. */
@@ -81,8 +86,8 @@ export interface StateMachine<R> {
   applyEntry(entry: Entry): R;
   /** applySnapshot replaces the state with a snapshot received from the leader. */
   applySnapshot(snapshot: Snapshot): Promise<void>;
-  /** afterApply runs after each applied batch (e.g. to commit the batch to the backend). */
-  afterApply?(applied: LogIndex): Promise<void>;
+  /** afterApply runs after each applied batch (e.g. to commit the batch to the backend); the driver waits for a promise it returns. */
+  afterApply?(applied: LogIndex): Promise<void> | void;
 }
 
 /** ProposalError says why a proposal did not apply. */
@@ -398,7 +403,8 @@ export class RaftDriver<R> {
     try {
       this.#flushInputs();
       while (this.#running && this.#o.node.hasReady()) {
-        await this.#handle(this.#o.node.ready());
+        const waiting = this.#handle(this.#o.node.ready());
+        if (waiting !== undefined) await waiting;
         this.#flushInputs();
       }
     } catch (err) {
@@ -413,7 +419,13 @@ export class RaftDriver<R> {
     if (this.#running && (this.#o.node.hasReady() || this.#submitQueue.length > 0 || this.#readQueue.length > 0)) this.#schedule();
   }
 
-  async #handle(rd: Ready): Promise<void> {
+  /**
+   * handle processes one Ready. It runs to the end on this turn unless it has to wait — for a save
+   * the log store cannot finish at once, a snapshot's apply, or a promise from the state
+   * machine's afterApply — and then returns the promise of the rest, which the loop awaits. A
+   * member's usual Ready waits for nothing: no promise, no microtask, no async frame.
+   */
+  #handle(rd: Ready): Promise<void> | undefined {
     const o = this.#o;
     const t = this.#tracing();
     const tracedNew: TracedAppend[] | null = t === null ? null : t.ready(rd);
@@ -430,9 +442,17 @@ export class RaftDriver<R> {
     // NB: a change of commit index alone is not worth an fsync: after a crash the commit index
     // is learnt again from the leader (and the state machine's applied index bounds it below).
     if (rd.mustSync || rd.snapshot !== null) {
-      await o.logStore.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
-      t?.synced(tracedNew);
+      const batch: PersistBatch = { hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot };
+      if (o.logStore.saveNow?.(batch) !== true) return o.logStore.save(batch).then(() => this.#persisted(rd, t, tracedNew, leader, true));
+      return this.#persisted(rd, t, tracedNew, leader, true);
     }
+    return this.#persisted(rd, t, tracedNew, leader, false);
+  }
+
+  /** #persisted continues a Ready once its entries and hard state are durable (`synced`: it had some). */
+  #persisted(rd: Ready, t: DriverTrace | null, tracedNew: TracedAppend[] | null, leader: NodeId, synced: boolean): Promise<void> | undefined {
+    const o = this.#o;
+    if (synced) t?.synced(tracedNew);
     // NB: the core's copy of a snapshot needs no data: the state machine ships its own state.
     if (rd.snapshot !== null) o.storage.applySnapshot({ metadata: rd.snapshot.metadata, data: new Uint8Array(0) });
     if (rd.hardState !== null) o.storage.setHardState(rd.hardState);
@@ -441,11 +461,19 @@ export class RaftDriver<R> {
       t?.sent(rd.messagesAfterPersist, tracedNew);
       o.transport.send(rd.messagesAfterPersist);
     }
-
     if (rd.snapshot !== null) {
-      await o.stateMachine.applySnapshot(rd.snapshot);
-      this.#applied = rd.snapshot.metadata.index;
+      const index = rd.snapshot.metadata.index;
+      return o.stateMachine.applySnapshot(rd.snapshot).then(() => {
+        this.#applied = index;
+        return this.#applyCommitted(rd, t, leader);
+      });
     }
+    return this.#applyCommitted(rd, t, leader);
+  }
+
+  /** #applyCommitted applies a Ready's committed entries and answers their proposers. */
+  #applyCommitted(rd: Ready, t: DriverTrace | null, leader: NodeId): Promise<void> | undefined {
+    const o = this.#o;
     for (const e of rd.committedEntries) {
       const result = o.stateMachine.applyEntry(e);
       t?.applied(e);
@@ -462,7 +490,17 @@ export class RaftDriver<R> {
         else p.reject(new ProposalError('dropped', leader, 'The proposal was lost in a leader change; retry it'));
       }
     }
-    if (rd.committedEntries.length > 0 && o.stateMachine.afterApply) await o.stateMachine.afterApply(this.#applied);
+    if (rd.committedEntries.length > 0 && o.stateMachine.afterApply) {
+      const after = o.stateMachine.afterApply(this.#applied);
+      if (after !== undefined) return after.then(() => this.#finish(rd, t, leader));
+    }
+    this.#finish(rd, t, leader);
+    return undefined;
+  }
+
+  /** #finish ends a Ready: dropped proposals, advance, read states and apply waiters. */
+  #finish(rd: Ready, t: DriverTrace | null, leader: NodeId): void {
+    const o = this.#o;
     for (const d of rd.droppedProposals) {
       const p = this.#pending.get(d.index);
       if (p !== undefined && p.term === d.term) {

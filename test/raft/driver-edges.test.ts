@@ -384,6 +384,40 @@ describe('RaftDriver apply path', () => {
     }
   });
 
+  it("takes a store's saveNow when it says the batch is durable, falls back to save when it declines, and awaits a promise from afterApply", async () => {
+    const net = new DriverNet();
+    const now: number[] = [];
+    const later: number[] = [];
+    let declines = 0;
+    const after: number[] = [];
+    for (const id of [1, 2, 3]) {
+      net.add(id, [1, 2, 3], {
+        // every other batch is handed back to save(); afterApply is synchronous on odd indexes
+        logStore: {
+          saveNow: (b) => (declines++ % 2 === 0 ? false : (now.push(b.entries.length), true)),
+          save: (b) => (later.push(b.entries.length), Promise.resolve()),
+        },
+        stateMachine: { applyEntry: (e) => e.index, applySnapshot: () => Promise.resolve(), afterApply: (i) => (after.push(i), i % 2 === 1 ? undefined : Promise.resolve()) },
+      });
+    }
+    try {
+      await net.elect(1);
+      for (let k = 0; k < 6; k++) {
+        const p = net.get(1).driver.propose(new Uint8Array([k]));
+        await net.settle();
+        expect(await p).toBe(net.get(1).driver.applied);
+      }
+      expect(now.length).toBeGreaterThan(0);
+      expect(later.length).toBeGreaterThan(0);
+      // each batch persisted once: by saveNow, or by save after saveNow declined it
+      expect(now.length + later.length).toBe(declines);
+      for (const id of [1, 2, 3]) expect(net.get(id).driver.applied).toBe(net.get(1).driver.applied);
+      expect(after.some((i) => i % 2 === 1) && after.some((i) => i % 2 === 0)).toBe(true);
+    } finally {
+      net.stop();
+    }
+  });
+
   it('resolves a membership change once it applies and tells onConfChange, only for conf-change entries', async () => {
     const net = new DriverNet();
     const changes: unknown[] = [];

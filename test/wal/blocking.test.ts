@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Wal } from '../../src/raft/wal/index.js';
+import { Wal, WalClosedError } from '../../src/raft/wal/index.js';
+import { setFsyncFailpoint } from '../../src/raft/wal/fsync-failpoint.js';
 import { TempDirs, ents, hs, plain } from './helpers.js';
 
 const dirs = new TempDirs();
@@ -69,6 +70,72 @@ describe('Wal with preallocate', () => {
     fs.closeSync(fd);
     const { wal: again, state } = await Wal.open(dir);
     expect(state.repairedTail).not.toBeNull();
+    expect(plain(state.entries)).toEqual(plain(ents(1, 5, 1)));
+    await again.close();
+  });
+});
+
+describe('Wal.saveNow', () => {
+  it('makes most saves durable before returning, hands cuts and extensions back to save, and recovers them all', async () => {
+    const dir = dirs.make();
+    const { wal } = await Wal.open(dir, { blockingIO: true, preallocate: 8 * 1024, segmentSize: 4096 });
+    const all = ents(1, 400, 1);
+    let now = 0;
+    let handedBack = 0;
+    for (let i = 0; i < 40; i++) {
+      const req = { hardState: hs(1, 1, i * 10), entries: all.slice(i * 10, i * 10 + 10) };
+      const before = wal.stats.syncs;
+      if (wal.saveNow(req)) {
+        now++;
+        // durable already: its one sync happened before saveNow returned
+        expect(wal.stats.syncs).toBe(before + 1);
+      } else {
+        handedBack++;
+        expect(wal.stats.syncs).toBe(before);
+        await wal.save(req);
+      }
+    }
+    expect(wal.segmentCount).toBeGreaterThan(2);
+    expect(handedBack).toBeGreaterThan(0);
+    expect(now).toBeGreaterThan(handedBack);
+    await wal.close();
+    const { wal: again, state } = await Wal.open(dir);
+    expect(state.hardState).toEqual(hs(1, 1, 390));
+    expect(plain(state.entries)).toEqual(plain(all));
+    await again.close();
+  });
+
+  it('does nothing and says so while a save is in flight, in the thread-pool mode, or with the fsync failpoint armed', async () => {
+    const dir = dirs.make();
+    const { wal } = await Wal.open(dir, { blockingIO: true });
+    const inFlight = wal.save({ hardState: hs(1, 1, 0), entries: ents(1, 2, 1) });
+    expect(wal.saveNow({ hardState: hs(1, 1, 1), entries: ents(3, 3, 1) })).toBe(false);
+    await inFlight;
+    setFsyncFailpoint('stall');
+    try {
+      expect(wal.saveNow({ hardState: hs(1, 1, 1), entries: ents(3, 3, 1) })).toBe(false);
+    } finally {
+      setFsyncFailpoint(null);
+    }
+    expect(wal.saveNow({ hardState: hs(1, 1, 2), entries: ents(3, 3, 1) })).toBe(true);
+    expect(wal.stats.syncs).toBe(2);
+    await wal.close();
+    expect(() => wal.saveNow({ hardState: hs(1, 1, 2), entries: [] })).toThrow(WalClosedError);
+
+    const pooled = await Wal.open(dirs.make());
+    expect(pooled.wal.saveNow({ hardState: hs(1, 1, 0), entries: ents(1, 1, 1) })).toBe(false);
+    expect(pooled.wal.stats.syncs).toBe(0);
+    await pooled.wal.close();
+  });
+
+  it('refuses a malformed request without writing, and goes on', async () => {
+    const dir = dirs.make();
+    const { wal } = await Wal.open(dir, { blockingIO: true });
+    expect(wal.saveNow({ hardState: hs(1, 1, 0), entries: ents(1, 3, 1) })).toBe(true);
+    expect(() => wal.saveNow({ hardState: null, entries: ents(7, 8, 1) })).toThrow(RangeError);
+    expect(wal.saveNow({ hardState: hs(1, 1, 3), entries: ents(4, 5, 1) })).toBe(true);
+    await wal.close();
+    const { wal: again, state } = await Wal.open(dir);
     expect(plain(state.entries)).toEqual(plain(ents(1, 5, 1)));
     await again.close();
   });

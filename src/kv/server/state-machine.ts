@@ -238,7 +238,7 @@ export class KvStateMachine implements StateMachine<ApplyResult> {
    * applied entry, the consistent index travels with the data, and recovery replays the WAL past
    * it. Fewer RocksDB writes mean less data for the WAL's fdatasync to drag along.
    */
-  async afterApply(applied: number): Promise<void> {
+  afterApply(applied: number): void {
     if (applied - this.#committedIndex >= COMMIT_EVERY_ENTRIES) {
       this.#commitNow();
       return;

@@ -31,6 +31,15 @@ export class WalLogStore {
     this.#snapshots = snapshots;
   }
 
+  /**
+   * saveNow makes the request durable before returning (true), when the WAL can on this thread
+   * and nothing waits ahead of it; false (nothing done) sends the caller to save().
+   */
+  saveNow(req: PersistRequest): boolean {
+    if (req.snapshot !== null || this.#gate !== null) return false;
+    return this.#wal.saveNow({ hardState: req.hardState, entries: req.entries, snapshot: null });
+  }
+
   /** save resolves once the request is durable. */
   save(req: PersistRequest): Promise<void> {
     const walReq = { hardState: req.hardState, entries: req.entries, snapshot: req.snapshot?.metadata ?? null };

@@ -17,7 +17,7 @@ import type { Entry, HardState, LogIndex, SnapshotMetadata } from '../types.js';
 import { WalClosedError, WalCorruptError, WalIoError, WalMetadataMismatchError } from './errors.js';
 import { closeFd, fdatasync, fsyncDir, ftruncate, mkdirDurable, openFd, writevAll, writevAllSync } from './fsio.js';
 import { fdatasyncSync } from 'node:fs';
-import { fsyncGate } from './fsync-failpoint.js';
+import { fsyncFailpointMode, fsyncGate } from './fsync-failpoint.js';
 import { LogShape, type SavePlan } from './log-shape.js';
 import { FLAG_BEGIN, FLAG_END, encodeRecords, setFlags } from './record.js';
 import { EMPTY_HARD_STATE, Replay } from './replay.js';
@@ -344,6 +344,68 @@ export class Wal {
     return this.#join();
   }
 
+  /**
+   * saveNow is save() finished before it returns, for a WAL that writes and syncs on the event
+   * loop's thread anyway (blockingIO): true once the request is durable. It writes nothing and
+   * returns false when save() must take the request instead: another I/O mode, a batch still in
+   * flight, a segment to cut or to extend, or the fsync failpoint armed. It throws what save()
+   * would reject with, and a failed write or sync fails the WAL as it does there. It spares the
+   * member's Raft loop a promise, a microtask and two async frames per Ready.
+   */
+  saveNow(req: WalSaveRequest): boolean {
+    if (!this.#blocking || this.#flushing || this.#pending.waiters.length > 0) return false;
+    if (this.#closed) throw new WalClosedError();
+    if (this.#failed) throw this.#failed;
+    if (this.#segBytes >= this.#segmentSize || fsyncFailpointMode() !== null) return false;
+    const snapshot = req.snapshot ?? null;
+    const hardState = req.hardState ?? null;
+    const entries = req.entries;
+    if (!snapshot && !hardState && entries.length === 0) return true;
+    const plan = this.#shape.plan(snapshot, entries);
+    const { buf, lastRecord } = encodeRecords({ hardState, snapshot: snapshot ? { meta: snapshot, resetLog: plan.resetLog } : null, entries });
+    if (this.#prealloc > 0 && this.#segBytes + buf.byteLength > this.#allocatedTo) return false;
+    this.#shape.apply(plan, entries);
+    this.#latest = { hardState: hardState ?? this.#latest.hardState, snapshot: snapshot ?? this.#latest.snapshot, lastIndex: this.#shape.lastIndex };
+    const batch: Batch = { bufs: [buf], lastRecord, waiters: [], post: this.#latest, entries: entries.length };
+    try {
+      this.#writeNow(batch, this.#currentFile());
+    } catch (err) {
+      this.#fail(err, batch);
+      throw this.#failed ?? err;
+    }
+    this.#stats.saves++;
+    return true;
+  }
+
+  /** #writeNow writes and syncs a batch on this thread (blocking mode, nothing to cut or extend, no failpoint). */
+  #writeNow(batch: Batch, file: string): void {
+    setFlags(batch.bufs[0]!, 0, FLAG_BEGIN);
+    setFlags(batch.bufs[batch.bufs.length - 1]!, batch.lastRecord, FLAG_END);
+    let n: number;
+    try {
+      n = writevAllSync(this.#fd, batch.bufs, this.#segBytes);
+    } catch (err) {
+      throw new WalIoError('write', file, { cause: err });
+    }
+    this.#segBytes += n;
+    const syncStart = this.#onSyncDuration === null ? 0n : process.hrtime.bigint();
+    try {
+      fdatasyncSync(this.#fd);
+    } catch (err) {
+      throw new WalIoError('fdatasync', file, { cause: err });
+    }
+    this.#wrote(batch, n, syncStart);
+  }
+
+  /** #wrote counts a durable batch and makes its state the durable one. */
+  #wrote(batch: Batch, n: number, syncStart: bigint): void {
+    if (this.#onSyncDuration !== null) this.#onSyncDuration(Number(process.hrtime.bigint() - syncStart) / 1e9);
+    this.#stats.syncs++;
+    this.#stats.bytes += n;
+    this.#stats.entries += batch.entries;
+    this.#durable = batch.post!;
+  }
+
   #join(): Promise<void> {
     const p = new Promise<void>((resolve, reject) => this.#pending.waiters.push({ resolve, reject }));
     if (!this.#flushing) {
@@ -396,11 +458,7 @@ export class Wal {
     } catch (err) {
       throw new WalIoError('fdatasync', file, { cause: err });
     }
-    if (this.#onSyncDuration !== null) this.#onSyncDuration(Number(process.hrtime.bigint() - syncStart) / 1e9);
-    this.#stats.syncs++;
-    this.#stats.bytes += n;
-    this.#stats.entries += batch.entries;
-    this.#durable = batch.post!;
+    this.#wrote(batch, n, syncStart);
   }
 
   /** #extend writes zeros up to `to` and syncs them, so later batches need no size change. */
