@@ -14,14 +14,19 @@
  * BEGIN after the damage proves the damaged batch had been synced: that is corruption.
  */
 import * as fsp from 'node:fs/promises';
-import { WalCorruptError } from './errors.js';
+import * as path from 'node:path';
+import type { HardState, SnapshotMetadata } from '../types.js';
+import { WalCorruptError, WalIoError } from './errors.js';
+import { closeFd, fdatasync, fsyncDir, openFd, writevAll } from './fsio.js';
 import {
   FLAG_BEGIN,
   FLAG_END,
   RecordFormatError,
   decodeRecord,
+  encodeRecords,
   findNextRecord,
   probeRecord,
+  setFlags,
   type WalRecord,
 } from './record.js';
 
@@ -147,4 +152,51 @@ export function parseSegment(buf: Uint8Array, file: string, isLast: boolean): Pa
     q = findNextRecord(buf, p.end);
   }
   return { batches, validEnd, torn: damage };
+}
+
+/** SegmentStart is the durable state a new segment's header batch records. */
+export interface SegmentStart {
+  readonly hardState: HardState;
+  readonly snapshot: SnapshotMetadata | null;
+  readonly lastIndex: number;
+}
+
+/**
+ * createSegment writes a new segment holding a header batch (metadata, hard state, snapshot
+ * marker) to a temporary file, syncs it, renames it into place and syncs the directory, so a
+ * segment file is never seen without its header. Resolves with its descriptor open for appending.
+ */
+export async function createSegment(
+  dir: string,
+  seq: number,
+  metadata: Uint8Array,
+  state: SegmentStart,
+): Promise<{ info: SegmentInfo; fd: number; size: number }> {
+  const name = segmentName(seq, state.lastIndex + 1);
+  const file = path.join(dir, name);
+  const tmp = `${file}.tmp`;
+  const { buf, lastRecord } = encodeRecords({
+    metadata,
+    hardState: state.hardState,
+    snapshot: state.snapshot ? { meta: state.snapshot, resetLog: false } : null,
+    entries: [],
+  });
+  setFlags(buf, 0, FLAG_BEGIN);
+  setFlags(buf, lastRecord, FLAG_END);
+  let fd: number;
+  try {
+    fd = await openFd(tmp, 'w');
+  } catch (err) {
+    throw new WalIoError('create', tmp, { cause: err });
+  }
+  try {
+    await writevAll(fd, [buf], 0);
+    await fdatasync(fd);
+    await fsp.rename(tmp, file);
+    await fsyncDir(dir);
+  } catch (err) {
+    await closeFd(fd).catch(() => undefined);
+    throw new WalIoError('segment creation', file, { cause: err });
+  }
+  return { info: { seq, firstIndex: state.lastIndex + 1, name }, fd, size: buf.length };
 }

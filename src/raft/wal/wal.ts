@@ -8,8 +8,11 @@
  * batch. One batch is written (one writev) and synced (one fdatasync) at a time; saves that
  * arrive while a sync is in flight form the next batch, so one sync covers many callers. The
  * first batch is started from a microtask, so saves issued in the same turn share it too.
+ * saveNow() is the same write for a caller that would wait for it at once (the Raft driver in
+ * blocking mode): done before it returns when nothing is queued ahead of it.
  *
- * Layout, torn-write handling and recovery rules: see segment.ts, record.ts and replay.ts.
+ * Layout, torn-write handling and recovery rules: see segment.ts, record.ts and replay.ts;
+ * segment.ts also creates each new segment.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -21,7 +24,7 @@ import { fsyncFailpointMode, fsyncGate } from './fsync-failpoint.js';
 import { LogShape, type SavePlan } from './log-shape.js';
 import { FLAG_BEGIN, FLAG_END, encodeRecords, setFlags } from './record.js';
 import { EMPTY_HARD_STATE, Replay } from './replay.js';
-import { type SegmentInfo, listDir, parseSegment, segmentName } from './segment.js';
+import { type SegmentInfo, createSegment, listDir, parseSegment } from './segment.js';
 
 /** DEFAULT_SEGMENT_SIZE is the size past which the WAL starts a new segment (as etcd: 64 MiB). */
 export const DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024;
@@ -105,6 +108,16 @@ interface Durable {
   readonly hardState: HardState;
   readonly snapshot: SnapshotMetadata | null;
   readonly lastIndex: number;
+}
+
+/** Encoded is one save request's records and the plan that admits them to the log. */
+interface Encoded {
+  readonly plan: SavePlan;
+  readonly buf: Buffer;
+  readonly lastRecord: number;
+  readonly snapshot: SnapshotMetadata | null;
+  readonly hardState: HardState | null;
+  readonly entries: readonly Entry[];
 }
 
 interface Waiter {
@@ -319,27 +332,16 @@ export class Wal {
       if (!this.#flushing && this.#pending.waiters.length === 0) return Promise.resolve();
       return this.#join();
     }
-    let plan: SavePlan;
+    let enc: Encoded;
     try {
-      plan = this.#shape.plan(snapshot, entries);
+      enc = this.#encode(snapshot, hardState, entries);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new RangeError(String(err)));
     }
-    const { buf, lastRecord } = encodeRecords({
-      hardState,
-      snapshot: snapshot ? { meta: snapshot, resetLog: plan.resetLog } : null,
-      entries,
-    });
-    this.#shape.apply(plan, entries);
-    this.#latest = {
-      hardState: hardState ?? this.#latest.hardState,
-      snapshot: snapshot ?? this.#latest.snapshot,
-      lastIndex: this.#shape.lastIndex,
-    };
     const batch = this.#pending;
-    batch.bufs.push(buf);
-    batch.lastRecord = lastRecord;
-    batch.post = this.#latest;
+    batch.bufs.push(enc.buf);
+    batch.lastRecord = enc.lastRecord;
+    batch.post = this.#admit(enc);
     batch.entries += entries.length;
     return this.#join();
   }
@@ -361,12 +363,9 @@ export class Wal {
     const hardState = req.hardState ?? null;
     const entries = req.entries;
     if (!snapshot && !hardState && entries.length === 0) return true;
-    const plan = this.#shape.plan(snapshot, entries);
-    const { buf, lastRecord } = encodeRecords({ hardState, snapshot: snapshot ? { meta: snapshot, resetLog: plan.resetLog } : null, entries });
-    if (this.#prealloc > 0 && this.#segBytes + buf.byteLength > this.#allocatedTo) return false;
-    this.#shape.apply(plan, entries);
-    this.#latest = { hardState: hardState ?? this.#latest.hardState, snapshot: snapshot ?? this.#latest.snapshot, lastIndex: this.#shape.lastIndex };
-    const batch: Batch = { bufs: [buf], lastRecord, waiters: [], post: this.#latest, entries: entries.length };
+    const enc = this.#encode(snapshot, hardState, entries);
+    if (this.#prealloc > 0 && this.#segBytes + enc.buf.byteLength > this.#allocatedTo) return false;
+    const batch: Batch = { bufs: [enc.buf], lastRecord: enc.lastRecord, waiters: [], post: this.#admit(enc), entries: entries.length };
     try {
       this.#writeNow(batch, this.#currentFile());
     } catch (err) {
@@ -375,6 +374,20 @@ export class Wal {
     }
     this.#stats.saves++;
     return true;
+  }
+
+  /** #encode checks a request against the log's shape and encodes its records, changing nothing (RangeError if malformed). */
+  #encode(snapshot: SnapshotMetadata | null, hardState: HardState | null, entries: readonly Entry[]): Encoded {
+    const plan = this.#shape.plan(snapshot, entries);
+    const { buf, lastRecord } = encodeRecords({ hardState, snapshot: snapshot ? { meta: snapshot, resetLog: plan.resetLog } : null, entries });
+    return { plan, buf, lastRecord, snapshot, hardState, entries };
+  }
+
+  /** #admit applies an encoded request to the log's shape and returns the state it makes durable. */
+  #admit(enc: Encoded): Durable {
+    this.#shape.apply(enc.plan, enc.entries);
+    this.#latest = { hardState: enc.hardState ?? this.#latest.hardState, snapshot: enc.snapshot ?? this.#latest.snapshot, lastIndex: this.#shape.lastIndex };
+    return this.#latest;
   }
 
   /** #writeNow writes and syncs a batch on this thread (blocking mode, nothing to cut or extend, no failpoint). */
@@ -436,12 +449,16 @@ export class Wal {
 
   async #writeBatch(batch: Batch): Promise<void> {
     if (this.#segBytes >= this.#segmentSize) await this.#cut();
-    setFlags(batch.bufs[0]!, 0, FLAG_BEGIN);
-    setFlags(batch.bufs[batch.bufs.length - 1]!, batch.lastRecord, FLAG_END);
     const file = this.#currentFile();
     let need = 0;
     for (const b of batch.bufs) need += b.byteLength;
     if (this.#prealloc > 0 && this.#segBytes + need > this.#allocatedTo) await this.#extend(this.#segBytes + need + this.#prealloc);
+    if (this.#blocking && fsyncFailpointMode() === null) {
+      this.#writeNow(batch, file);
+      return;
+    }
+    setFlags(batch.bufs[0]!, 0, FLAG_BEGIN);
+    setFlags(batch.bufs[batch.bufs.length - 1]!, batch.lastRecord, FLAG_END);
     let n: number;
     try {
       n = this.#blocking || this.#writeOnLoop ? writevAllSync(this.#fd, batch.bufs, this.#segBytes) : await writevAll(this.#fd, batch.bufs, this.#segBytes);
@@ -574,44 +591,4 @@ export class Wal {
     }
     return this.#closing;
   }
-}
-
-/**
- * createSegment writes a new segment holding a header batch (metadata, hard state, snapshot
- * marker) to a temporary file, syncs it, renames it into place and syncs the directory, so a
- * segment file is never seen without its header. Resolves with its descriptor open for appending.
- */
-async function createSegment(
-  dir: string,
-  seq: number,
-  metadata: Uint8Array,
-  state: Durable,
-): Promise<{ info: SegmentInfo; fd: number; size: number }> {
-  const name = segmentName(seq, state.lastIndex + 1);
-  const file = path.join(dir, name);
-  const tmp = `${file}.tmp`;
-  const { buf, lastRecord } = encodeRecords({
-    metadata,
-    hardState: state.hardState,
-    snapshot: state.snapshot ? { meta: state.snapshot, resetLog: false } : null,
-    entries: [],
-  });
-  setFlags(buf, 0, FLAG_BEGIN);
-  setFlags(buf, lastRecord, FLAG_END);
-  let fd: number;
-  try {
-    fd = await openFd(tmp, 'w');
-  } catch (err) {
-    throw new WalIoError('create', tmp, { cause: err });
-  }
-  try {
-    await writevAll(fd, [buf], 0);
-    await fdatasync(fd);
-    await fsp.rename(tmp, file);
-    await fsyncDir(dir);
-  } catch (err) {
-    await closeFd(fd).catch(() => undefined);
-    throw new WalIoError('segment creation', file, { cause: err });
-  }
-  return { info: { seq, firstIndex: state.lastIndex + 1, name }, fd, size: buf.length };
 }
