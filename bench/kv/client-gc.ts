@@ -73,3 +73,12 @@ export function pausedMs(pauses: readonly Pause[], fromNs: bigint, toNs: bigint)
   }
   return Number(ns) / 1e6;
 }
+
+/** combineGc adds up the pauses of several threads (each thread stands still on its own). */
+export function combineGc(all: readonly GcSummary[]): GcSummary {
+  return {
+    pauses: all.reduce((a, g) => a + g.pauses, 0),
+    totalMs: all.reduce((a, g) => a + g.totalMs, 0),
+    longestMs: all.reduce((a, g) => Math.max(a, g.longestMs), 0),
+  };
+}

@@ -21,7 +21,12 @@ export interface DriveOptions {
   readonly op: (i: number) => Promise<unknown>;
   /** quiet leaves the progress bar alone (warm-ups). */
   readonly quiet?: boolean;
+  /** recorder receives each latency (a fresh one when absent): a client thread hands its histogram back. */
+  readonly recorder?: LatencyRecorder;
 }
+
+/** DriveHost is what a phase needs of its surroundings: somewhere to report progress and a way to stop. */
+export type DriveHost = Pick<WorkloadContext, 'progress' | 'signal'>;
 
 /** DriveResult is what a phase measured. */
 export interface DriveResult {
@@ -46,8 +51,8 @@ export interface DriveResult {
 const MAX_FAILURE_SHARE = 0.5;
 
 /** drive runs a phase; it throws only if most operations fail (the system is down). */
-export async function drive(ctx: WorkloadContext, o: DriveOptions): Promise<DriveResult> {
-  const rec = new LatencyRecorder();
+export async function drive(ctx: DriveHost, o: DriveOptions): Promise<DriveResult> {
+  const rec = o.recorder ?? new LatencyRecorder();
   let next = 0;
   let done = 0;
   let errors = 0;
@@ -106,7 +111,7 @@ export async function drive(ctx: WorkloadContext, o: DriveOptions): Promise<Driv
 }
 
 /** warmUp runs a few untimed operations so connections and the JIT are warm before measuring. */
-export async function warmUp(ctx: WorkloadContext, inFlight: number, count: number, op: (i: number) => Promise<unknown>): Promise<void> {
+export async function warmUp(ctx: DriveHost, inFlight: number, count: number, op: (i: number) => Promise<unknown>): Promise<void> {
   await drive(ctx, { label: 'warm-up', inFlight, count, durationMs: 5_000, op, quiet: true });
 }
 

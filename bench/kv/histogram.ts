@@ -2,7 +2,7 @@
  * histogram: latencies recorded in an HdrHistogram at microsecond resolution (3 significant
  * digits), summarised in milliseconds.
  */
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import type { LatencySummary } from './types.js';
 
 /** LatencyRecorder collects latencies of one series. */
@@ -12,6 +12,16 @@ export class LatencyRecorder {
   /** recordMs records one latency given in milliseconds (sub-microsecond values count as 1 µs). */
   recordMs(ms: number): void {
     this.#h.recordValue(Math.max(1, Math.round(ms * 1000)));
+  }
+
+  /** encode packs every latency recorded (compressed, base64) for another thread to add. */
+  encode(): string {
+    return encodeIntoCompressedBase64(this.#h);
+  }
+
+  /** addEncoded adds the latencies of another recorder's encode(); a malformed string throws. */
+  addEncoded(packed: string): void {
+    this.#h.add(decodeFromCompressedBase64(packed));
   }
 
   /** count is how many latencies were recorded. */

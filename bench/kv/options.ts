@@ -23,6 +23,7 @@ export interface RawBenchKvOptions {
   readonly keys?: string;
   readonly watchers?: string;
   readonly watchClients?: string;
+  readonly putClients?: string;
   readonly etcdBin?: string;
   readonly etcdBasePort?: string;
   readonly json?: string;
@@ -78,6 +79,8 @@ export interface BenchKvOptions {
   readonly watchers: number;
   /** watchClients is how many client threads hold watch-fanout's watchers (puts run on another). */
   readonly watchClients: number;
+  /** putClients is how many client threads share put-throughput's requests in flight. */
+  readonly putClients: number;
   readonly jsonPath: string | null;
   readonly svgPath: string | null;
   readonly progress: boolean;
@@ -100,6 +103,8 @@ export type Validated<T> = { readonly ok: true; readonly value: T } | { readonly
 export const DEFAULT_ETCD_BIN = '/usr/bin/etcd';
 /** DEFAULT_WATCH_CLIENTS: one client thread per core of these 2-core machines decodes watch-fanout's events. */
 export const DEFAULT_WATCH_CLIENTS = 2;
+/** DEFAULT_PUT_CLIENTS: one client thread per core drives put-throughput's puts (one thread alone saturates its core at 256 in flight). */
+export const DEFAULT_PUT_CLIENTS = 2;
 /** DEFAULT_ETCD_BASE_PORT is the first port of the reference etcd (client, peer pairs from there). */
 export const DEFAULT_ETCD_BASE_PORT = 42379;
 
@@ -201,6 +206,8 @@ export function validateBenchKvOptions(raw: RawBenchKvOptions): Validated<BenchK
   if (!watchers.ok) return watchers;
   const watchClients = intFlag('watch-clients', raw.watchClients, DEFAULT_WATCH_CLIENTS, 1, 16);
   if (!watchClients.ok) return watchClients;
+  const putClients = intFlag('put-clients', raw.putClients, DEFAULT_PUT_CLIENTS, 1, 16);
+  if (!putClients.ok) return putClients;
   const basePort = intFlag('etcd-base-port', raw.etcdBasePort, DEFAULT_ETCD_BASE_PORT, 1024, 65535 - 16);
   if (!basePort.ok) return basePort;
   const runEtcd = etcdOnly || compare;
@@ -221,6 +228,7 @@ export function validateBenchKvOptions(raw: RawBenchKvOptions): Validated<BenchK
       keys: keys.value,
       watchers: watchers.value,
       watchClients: watchClients.value,
+      putClients: putClients.value,
       jsonPath: raw.json ?? null,
       svgPath: raw.svg ?? null,
       progress: raw.progress ?? true,

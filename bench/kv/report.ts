@@ -104,12 +104,19 @@ export const CLIENT_BOUND_PERCENT = 70;
 
 /**
  * formatNotes lists every result's notes, one line each, prefixed by system; then each phase in
- * which the client itself was the likely bottleneck (CLIENT_BOUND_PERCENT of a core or more).
+ * which the client itself was the likely bottleneck: a client thread's share of the process's
+ * CPU at CLIENT_BOUND_PERCENT of a core or more.
  */
 export function formatNotes(results: readonly WorkloadResult[]): string[] {
   const notes = results.flatMap((r) => r.notes.map((n) => `${r.system} ${r.workload}: ${n}`));
   const bound = results.flatMap((r) =>
-    (r.clientCpu ?? []).filter((c) => c.percentOfCore >= CLIENT_BOUND_PERCENT).map((c) => `${r.system} ${c.group}: the client used ${Math.round(c.percentOfCore)} % of a core; it may be what limits this phase (it shares the machine's cores with the members)`),
+    (r.clientCpu ?? [])
+      .filter((c) => c.percentOfCore / (c.threads ?? 1) >= CLIENT_BOUND_PERCENT)
+      .map((c) =>
+        c.threads === undefined || c.threads <= 1
+          ? `${r.system} ${c.group}: the client used ${Math.round(c.percentOfCore)} % of a core; it may be what limits this phase (it shares the machine's cores with the members)`
+          : `${r.system} ${c.group}: the client's ${c.threads} threads used ${Math.round(c.percentOfCore)} % of a core together; they may be what limits this phase (they share the machine's cores with the members)`,
+      ),
   );
   return [...notes, ...bound];
 }

@@ -190,6 +190,7 @@ export async function runBenchKv(o: BenchKvOptions, io: { readonly progress: Pro
           keys: o.keys,
           watchers: o.watchers,
           watchClients: o.watchClients,
+          putClients: o.putClients,
           value,
           progress,
           signal: ac.signal,
@@ -245,7 +246,7 @@ export async function runBenchKv(o: BenchKvOptions, io: { readonly progress: Pro
  * compiles its hot paths (its sequential put p50 falls by about half over the first 5,000 puts).
  */
 async function warmUpSystem(w: Pick<WorkloadContext, 'target' | 'client' | 'prefix' | 'value' | 'progress' | 'signal' | 'durationMs'>): Promise<void> {
-  const ctx: WorkloadContext = { ...w, count: null, keys: 0, watchers: 0, watchClients: 1 };
+  const ctx: WorkloadContext = { ...w, count: null, keys: 0, watchers: 0, watchClients: 1, putClients: 1 };
   const r = await drive(ctx, {
     label: 'warm-up',
     inFlight: 4,

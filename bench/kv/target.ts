@@ -45,6 +45,8 @@ export interface WorkloadContext {
   readonly watchers: number;
   /** watchClients is how many client threads hold watch-fanout's watchers. */
   readonly watchClients: number;
+  /** putClients is how many client threads share put-throughput's requests in flight. */
+  readonly putClients: number;
   /** value is the 256-byte value every put writes. */
   readonly value: Buffer;
   readonly progress: Progress;

@@ -59,6 +59,10 @@ export interface WorkloadResult {
   readonly errors: number;
   /** notes says anything a reader of the figures should know (bounds hit, lost events). */
   readonly notes: readonly string[];
-  /** clientCpu is the benchmark process's own CPU per phase, in per cent of one core, and its GC pauses when measured. */
-  readonly clientCpu?: readonly { readonly group: string; readonly percentOfCore: number; readonly gc?: GcSummary }[];
+  /**
+   * clientCpu is the benchmark process's own CPU per phase, in per cent of one core (every client
+   * thread's together), its GC pauses when measured, and how many client threads drove the
+   * requests when more than one.
+   */
+  readonly clientCpu?: readonly { readonly group: string; readonly percentOfCore: number; readonly gc?: GcSummary; readonly threads?: number }[];
 }

@@ -38,6 +38,19 @@ export function stampedValue(value: Buffer): Buffer {
   return v;
 }
 
+/**
+ * reviveTls undoes what posting to a worker does to TLS bytes: a Buffer arrives as a plain
+ * Uint8Array, which gRPC's credentials refuse; PEM text arrives unchanged.
+ */
+export function reviveTls(tls: EtcdTls | undefined): EtcdTls | undefined {
+  if (tls === undefined) return undefined;
+  const pem = (v: string | Uint8Array | undefined): string | Buffer | undefined => (v === undefined || typeof v === 'string' || Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+  const ca = pem(tls.ca);
+  const cert = pem(tls.cert);
+  const key = pem(tls.key);
+  return { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
+}
+
 /** WatchSpec is one client's share of the watchers. */
 interface WatchSpec {
   readonly endpoints: readonly string[];
@@ -290,7 +303,8 @@ function isWorkerRequest(d: unknown): d is { mark: string; spec: WatchSpec } {
 async function runWorker(spec: WatchSpec): Promise<void> {
   const port = parentPort;
   if (port === null) return;
-  const client = new EtcdClient(spec.endpoints, spec.tls === undefined ? {} : { tls: spec.tls });
+  const tls = reviveTls(spec.tls);
+  const client = new EtcdClient(spec.endpoints, tls === undefined ? {} : { tls });
   let w: Watchers;
   try {
     w = await Watchers.open(client, spec.prefix, spec.watchers);
@@ -322,4 +336,5 @@ async function runWorker(spec: WatchSpec): Promise<void> {
   port.postMessage({ type: 'ready' } satisfies FromWorker);
 }
 
-if (!isMainThread && isWorkerRequest(workerData)) void runWorker(workerData.spec);
+// A thread that loaded but cannot start (a bad certificate, say) says why instead of falling back.
+if (!isMainThread && isWorkerRequest(workerData)) runWorker(workerData.spec).catch((err: unknown) => parentPort?.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) } satisfies FromWorker));

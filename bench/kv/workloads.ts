@@ -9,6 +9,7 @@ import { prefixEnd } from '../../src/kv/client/watch-stream.js';
 import { describe, drive, warmUp, type DriveResult } from './drive.js';
 import type { GcSummary } from './client-gc.js';
 import { LatencyRecorder } from './histogram.js';
+import { drivePuts, split } from './put-clients.js';
 import { errorMessage, pollUntil, type WorkloadContext } from './target.js';
 import type { Figure, LatencySeries, WorkloadName, WorkloadResult } from './types.js';
 import { nowEpochMs, stampedValue, WatchClients, WatchGroup } from './watch-clients.js';
@@ -25,17 +26,17 @@ class Acc {
   readonly figures: Figure[] = [];
   readonly latencies: LatencySeries[] = [];
   readonly notes: string[] = [];
-  readonly clientCpu: { group: string; percentOfCore: number; gc?: GcSummary }[] = [];
+  readonly clientCpu: { group: string; percentOfCore: number; gc?: GcSummary; threads?: number }[] = [];
   errors = 0;
 
   constructor(readonly ctx: WorkloadContext, readonly workload: WorkloadName) {}
 
   /** phase adds the usual figures of a request phase: ops/s, p50 and p99. */
-  phase(group: string, r: DriveResult, withRate = true): void {
+  phase(group: string, r: DriveResult, withRate = true, threads = 1): void {
     if (withRate) this.figures.push({ group, name: 'ops/s', value: r.opsPerSec, better: 'higher' });
     this.figures.push({ group, name: 'p50 ms', value: r.latency.p50, better: 'lower' }, { group, name: 'p99 ms', value: r.latency.p99, better: 'lower' });
     this.latencies.push({ label: group, summary: r.latency });
-    this.clientCpu.push({ group, percentOfCore: r.clientCpuPct, gc: r.clientGc });
+    this.clientCpu.push({ group, percentOfCore: r.clientCpuPct, gc: r.clientGc, ...(threads > 1 ? { threads } : {}) });
     this.errors += r.errors;
     if (r.errors > 0) this.notes.push(`${group}: ${r.errors} failed requests (last: ${r.lastError ?? '?'})`);
     this.ctx.progress.done(describe(r));
@@ -74,11 +75,10 @@ export async function putThroughput(ctx: WorkloadContext): Promise<WorkloadResul
   const acc = new Acc(ctx, 'put-throughput');
   for (const n of THROUGHPUT_IN_FLIGHT) {
     if (ctx.signal.aborted) break;
-    const p = `${ctx.prefix}c${n}/`;
-    await warmUp(ctx, n, 4 * n, (i) => ctx.client.put(`${p}warm/${i}`, ctx.value));
     const label = `put, ${n} in flight`;
-    const r = await drive(ctx, { label, inFlight: n, count: bound(ctx, 100_000), durationMs: ctx.durationMs, op: (i) => ctx.client.put(`${p}${i}`, ctx.value) });
-    acc.phase(label, r);
+    const r = await drivePuts(ctx, { label, prefix: `${ctx.prefix}c${n}/`, inFlight: n, count: bound(ctx, 100_000), durationMs: ctx.durationMs, threads: ctx.putClients });
+    acc.phase(label, r, true, r.threads);
+    if (r.threads > 1) acc.notes.push(`${label}: puts from ${r.threads} client threads (${split(n, r.threads).join(' + ')} in flight); client CPU and GC pauses are all threads' together`);
   }
   await cleanUp(ctx, acc);
   return acc.result();

@@ -18,6 +18,7 @@ import {
   VALUE_SIZE,
   DEFAULT_ETCD_BIN,
   DEFAULT_WATCH_CLIENTS,
+  DEFAULT_PUT_CLIENTS,
   formatNotes,
   formatTable,
   InterruptedError,
@@ -55,6 +56,7 @@ export function registerBenchCommand(program: Command): Command {
     .option('--keys <n>', 'keys the memory workload loads', '1000000')
     .option('--watchers <n>', 'watchers of the many-watchers phases', '100')
     .option('--watch-clients <n>', 'client threads holding watch-fanout\'s watchers (each with its own connections; puts run on another)', String(DEFAULT_WATCH_CLIENTS))
+    .option('--put-clients <n>', "client threads sharing put-throughput's requests in flight (each with its own connections, event loop and GC)", String(DEFAULT_PUT_CLIENTS))
     .option('--etcd-bin <path>', 'the etcd binary', DEFAULT_ETCD_BIN)
     .option('--etcd-base-port <port>', 'first port of the etcd cluster (client, peer pairs)', String(DEFAULT_ETCD_BASE_PORT))
     .option('--json <file>', 'write every figure and latency summary as JSON')

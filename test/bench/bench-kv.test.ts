@@ -5,9 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildRows,
+  combineGc,
   describeGc,
   etcdArgs,
   GcWatch,
+  LatencyRecorder,
   formatRatio,
   formatNotes,
   formatTable,
@@ -18,6 +20,7 @@ import {
   planEtcdMembers,
   ratio,
   renderSvg,
+  split,
   summarise,
   validateBenchKvOptions,
   verdict,
@@ -77,6 +80,7 @@ describe('validateBenchKvOptions', () => {
     expect(v.value.keys).toBe(1_000_000);
     expect(v.value.watchers).toBe(100);
     expect(v.value.watchClients).toBe(2);
+    expect(v.value.putClients).toBe(2);
   });
 
   it('takes --watch-clients from 1 to 16', () => {
@@ -86,6 +90,16 @@ describe('validateBenchKvOptions', () => {
       const v = validateBenchKvOptions({ etcdOnly: true, watchClients: bad });
       expect(v.ok, bad).toBe(false);
       expect(!v.ok && v.error).toMatch(/--watch-clients/);
+    }
+  });
+
+  it('takes --put-clients from 1 to 16', () => {
+    const one = validateBenchKvOptions({ etcdOnly: true, putClients: '1' });
+    expect(one.ok && one.value.putClients).toBe(1);
+    for (const bad of ['0', '17', 'many', '1.5']) {
+      const v = validateBenchKvOptions({ etcdOnly: true, putClients: bad });
+      expect(v.ok, bad).toBe(false);
+      expect(!v.ok && v.error).toMatch(/--put-clients/);
     }
   });
 
@@ -185,6 +199,15 @@ describe('comparison table', () => {
       'raftkube put, 16 in flight: the client used 70 % of a core; it may be what limits this phase (it shares the machine\'s cores with the members)',
     ]);
     expect(formatNotes(RESULTS)).toEqual(['etcd put-latency: something worth knowing']);
+  });
+
+  it('flags a phase driven by several client threads by each thread\'s share of the CPU', () => {
+    const threaded: WorkloadResult[] = [
+      { ...RESULTS[0]!, clientCpu: [{ group: 'put, 64 in flight', percentOfCore: 139, threads: 2 }, { group: 'put, 256 in flight', percentOfCore: 140, threads: 2 }] },
+    ];
+    expect(formatNotes(threaded)).toEqual([
+      "raftkube put, 256 in flight: the client's 2 threads used 140 % of a core together; they may be what limits this phase (they share the machine's cores with the members)",
+    ]);
   });
 
   it('prints an aligned Markdown table with a ratio column only when both systems ran', () => {
@@ -292,6 +315,43 @@ describe('helpers', () => {
     expect(prefixEnd('/a/').toString()).toBe('/a0');
     expect([...prefixEnd(Buffer.from([0x61, 0xff]))]).toEqual([0x62]);
     expect([...prefixEnd(Buffer.from([0xff]))]).toEqual([0]);
+  });
+});
+
+describe('several client threads', () => {
+  it('splits requests in flight and operation bounds into shares that differ by at most one', () => {
+    expect(split(16, 2)).toEqual([8, 8]);
+    expect(split(7, 3)).toEqual([3, 2, 2]);
+    expect(split(2, 4)).toEqual([1, 1, 0, 0]);
+    for (const [total, parts] of [[100_000, 3], [255, 2], [1, 1]] as const) {
+      const s = split(total, parts);
+      expect(s.reduce((a, b) => a + b, 0)).toBe(total);
+      expect(Math.max(...s) - Math.min(...s)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('merges the threads\' latency histograms into the one a single recorder would have', () => {
+    const all = new LatencyRecorder();
+    const parts = [new LatencyRecorder(), new LatencyRecorder(), new LatencyRecorder()];
+    for (let i = 0; i < 3_000; i++) {
+      const ms = 0.2 + ((i * 7919) % 1000) / 37;
+      all.recordMs(ms);
+      parts[i % 3]!.recordMs(ms);
+    }
+    const merged = new LatencyRecorder();
+    for (const p of parts) merged.addEncoded(p.encode());
+    const { max, ...rest } = merged.summary();
+    const { max: maxAll, ...restAll } = all.summary();
+    expect(rest).toEqual(restAll);
+    // A decoded histogram knows its maximum to its buckets' precision (3 significant digits).
+    expect(Math.abs(max - maxAll) / maxAll).toBeLessThan(0.002);
+    expect(merged.count).toBe(3_000);
+    expect(() => merged.addEncoded('not a histogram')).toThrow();
+  });
+
+  it('adds up the threads\' GC pauses and keeps the longest', () => {
+    expect(combineGc([{ pauses: 3, totalMs: 9, longestMs: 6 }, { pauses: 2, totalMs: 4, longestMs: 3 }, { pauses: 0, totalMs: 0, longestMs: 0 }])).toEqual({ pauses: 5, totalMs: 13, longestMs: 6 });
+    expect(combineGc([])).toEqual({ pauses: 0, totalMs: 0, longestMs: 0 });
   });
 });
 

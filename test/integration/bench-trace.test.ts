@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdClient } from '../../src/kv/client/etcd-client.js';
+import { prefixEnd } from '../../src/kv/client/watch-stream.js';
 import { loadProtoDefinitions } from '../../src/kv/proto/index.js';
 import { describeResult, RAFTKUBE_MAIN, runCommand, startCluster, type TestCluster } from './harness.js';
 
@@ -144,6 +146,37 @@ describe('raftkube bench kv --trace on 3 members', () => {
     // Every watcher's lag for every put: 40 puts × 6 watchers, measured in the client threads.
     expect(fanout?.latencies.find((l) => l.label.startsWith('fan-out lag'))?.summary.count).toBe(240);
   }, 200_000);
+
+  it("put-throughput's puts run on several client threads, or on one, and every put is counted once", async () => {
+    interface Report { results: { workload: string; figures: { group: string; name: string; value: number }[]; latencies: { label: string; summary: { count: number } }[]; notes: string[]; errors: number; clientCpu: { group: string; percentOfCore: number; threads?: number; gc?: { pauses: number } }[] }[] }
+    const run = async (threads: number): Promise<Report['results'][number]> => {
+      const out = join(dir, `puts-${threads}.json`);
+      const r = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'bench', 'kv', '--endpoints', c.clientURLs.join(','), '--workload', 'put-throughput', '--put-clients', String(threads), '--count', '301', '--warmup', '0', '--json', out, '--no-progress'], { timeoutMs: 150_000 });
+      expect(r.code, describeResult(r)).toBe(0);
+      const w = (JSON.parse(readFileSync(out, 'utf8')) as Report).results.find((x) => x.workload === 'put-throughput');
+      if (w === undefined) throw new Error(`no put-throughput result in ${out}`);
+      return w;
+    };
+    const two = await run(2);
+    expect(two.errors).toBe(0);
+    // 301 puts per phase, split 151 + 150 over the two threads: every latency lands in the merged histogram.
+    expect(two.latencies.map((l) => [l.label, l.summary.count])).toEqual([['put, 16 in flight', 301], ['put, 64 in flight', 301], ['put, 256 in flight', 301]]);
+    expect(two.clientCpu.map((x) => x.threads)).toEqual([2, 2, 2]);
+    expect(two.notes.join('\n')).toMatch(/put, 256 in flight: puts from 2 client threads \(128 \+ 128 in flight\)/);
+    for (const f of two.figures.filter((x) => x.name === 'ops/s')) expect(f.value, f.group).toBeGreaterThan(0);
+    const one = await run(1);
+    expect(one.latencies.map((l) => l.summary.count)).toEqual([301, 301, 301]);
+    expect(one.clientCpu.map((x) => x.threads)).toEqual([undefined, undefined, undefined]);
+    expect(one.notes.join('\n')).not.toMatch(/client threads/);
+    // Each thread wrote under its own prefix; the workload deleted them all afterwards.
+    const client = new EtcdClient(c.clientURLs);
+    try {
+      const left = await client.range('/raftkube-bench-kv/', { rangeEnd: prefixEnd('/raftkube-bench-kv/') });
+      expect(left.kvs.map((kv) => Buffer.from(kv.key).toString())).toEqual([]);
+    } finally {
+      client.close();
+    }
+  }, 200_000);
 });
 
 describe('raftkube bench kv --trace on a TLS cluster (as up starts one by default)', () => {
@@ -165,6 +198,19 @@ describe('raftkube bench kv --trace on a TLS cluster (as up starts one by defaul
     const t = JSON.parse(readFileSync(out, 'utf8')) as TraceJson;
     expect(t.members).toBe(3);
     for (const table of t.tables) expect(table.samples, table.group).toBeGreaterThan(0);
+  }, 200_000);
+
+  it("runs put-throughput's and watch-fanout's client threads over https too", async () => {
+    const out = join(c.dataDir, 'threads.json');
+    const r = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'bench', 'kv', '--cluster-file', c.dataDir, '--workload', 'put-throughput,watch-fanout', '--put-clients', '2', '--watch-clients', '2', '--watchers', '4', '--count', '40', '--warmup', '0', '--json', out, '--no-progress'], { timeoutMs: 150_000 });
+    expect(r.code, describeResult(r)).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { results: { workload: string; errors: number; notes: string[]; clientCpu: { threads?: number }[] }[] };
+    const puts = report.results.find((x) => x.workload === 'put-throughput');
+    expect(puts?.errors).toBe(0);
+    expect(puts?.clientCpu.map((x) => x.threads)).toEqual([2, 2, 2]);
+    const fanout = report.results.find((x) => x.workload === 'watch-fanout');
+    expect(fanout?.notes.join('\n')).toMatch(/watchers on 2 client threads/);
+    expect(fanout?.notes.join('\n')).not.toMatch(/not delivered|failed/);
   }, 200_000);
 
   it('reaches https:// --endpoints with etcdctl\'s --cacert/--cert/--key, and says what is wrong without them', async () => {
