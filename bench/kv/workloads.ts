@@ -73,13 +73,15 @@ export async function putLatency(ctx: WorkloadContext): Promise<WorkloadResult> 
 /** putThroughput: puts with 16, 64 and 256 requests in flight. */
 export async function putThroughput(ctx: WorkloadContext): Promise<WorkloadResult> {
   const acc = new Acc(ctx, 'put-throughput');
+  const shares: string[] = [];
   for (const n of THROUGHPUT_IN_FLIGHT) {
     if (ctx.signal.aborted) break;
     const label = `put, ${n} in flight`;
     const r = await drivePuts(ctx, { label, prefix: `${ctx.prefix}c${n}/`, inFlight: n, count: bound(ctx, 100_000), durationMs: ctx.durationMs, threads: ctx.putClients });
     acc.phase(label, r, true, r.threads);
-    if (r.threads > 1) acc.notes.push(`${label}: puts from ${r.threads} client threads (${split(n, r.threads).join(' + ')} in flight); client CPU and GC pauses are all threads' together`);
+    if (r.threads > 1) shares.push(split(n, r.threads).join(' + '));
   }
+  if (shares.length > 0) acc.notes.push(`puts from ${ctx.putClients} client threads (${shares.join(', ')} in flight); client CPU and GC pauses are all threads' together`);
   await cleanUp(ctx, acc);
   return acc.result();
 }
