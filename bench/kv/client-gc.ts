@@ -3,47 +3,22 @@
  * the machine with the members and stands still while it collects; what it stood still for is
  * reported beside its CPU share, for both systems alike.
  */
-import { PerformanceObserver, performance, type PerformanceEntry } from 'node:perf_hooks';
+import { GcPauseWatch, type GcPause } from '../../src/kv/server/gc-pauses.js';
 
 /** Pause is a stretch of time the client's process stood still (a GC pause), on hrtime's clock. */
-export interface Pause {
-  readonly startNs: bigint;
-  readonly endNs: bigint;
-}
+export type Pause = GcPause;
+
+/**
+ * GcWatch records this process's GC pauses from its construction until stop(), on hrtime's
+ * clock, as the members record theirs for --trace.
+ */
+export const GcWatch = GcPauseWatch;
 
 /** GcSummary sums a phase's pauses. */
 export interface GcSummary {
   readonly pauses: number;
   readonly totalMs: number;
   readonly longestMs: number;
-}
-
-/**
- * GcWatch records this process's GC pauses from its construction until stop(), on hrtime's
- * clock: performance.now() counts from a fixed hrtime origin, read once here.
- */
-export class GcWatch {
-  readonly #taken: Pause[] = [];
-  readonly #originNs = process.hrtime.bigint() - BigInt(Math.round(performance.now() * 1e6));
-  readonly #observer = new PerformanceObserver((list) => this.#add(list.getEntries()));
-
-  constructor() {
-    this.#observer.observe({ entryTypes: ['gc'] });
-  }
-
-  #add(entries: readonly PerformanceEntry[]): void {
-    for (const e of entries) {
-      const startNs = this.#originNs + BigInt(Math.round(e.startTime * 1e6));
-      this.#taken.push({ startNs, endNs: startNs + BigInt(Math.round(e.duration * 1e6)) });
-    }
-  }
-
-  /** stop ends the recording and returns every pause seen. */
-  stop(): readonly Pause[] {
-    this.#add(this.#observer.takeRecords());
-    this.#observer.disconnect();
-    return this.#taken;
-  }
 }
 
 /** summarise counts and sums pauses. */
@@ -81,4 +56,28 @@ export function combineGc(all: readonly GcSummary[]): GcSummary {
     totalMs: all.reduce((a, g) => a + g.totalMs, 0),
     longestMs: all.reduce((a, g) => Math.max(a, g.longestMs), 0),
   };
+}
+
+/**
+ * coveredMs is how much of [fromNs, toNs] at least one of the pauses covers, in ms: pauses of
+ * several processes may overlap, and a stretch in which two stood still counts once.
+ */
+export function coveredMs(pauses: readonly Pause[], fromNs: bigint, toNs: bigint): number {
+  const inside: Pause[] = [];
+  for (const p of pauses) {
+    const a = p.startNs > fromNs ? p.startNs : fromNs;
+    const b = p.endNs < toNs ? p.endNs : toNs;
+    if (b > a) inside.push({ startNs: a, endNs: b });
+  }
+  inside.sort((x, y) => (x.startNs < y.startNs ? -1 : x.startNs > y.startNs ? 1 : 0));
+  let ns = 0n;
+  let reach = fromNs;
+  for (const p of inside) {
+    const a = p.startNs > reach ? p.startNs : reach;
+    if (p.endNs > a) {
+      ns += p.endNs - a;
+      reach = p.endNs;
+    }
+  }
+  return Number(ns) / 1e6;
 }

@@ -12,6 +12,6 @@ export { parseVmRssKiB, listenPorts } from './procs.js';
 export { WORKLOADS, LIGHT_WORKLOADS, HEAVY_WORKLOADS, SYSTEMS, type WorkloadName, type SystemName, type WorkloadResult, type Figure, type LatencySummary, type LatencySeries, type Better } from './types.js';
 export { joinTrace, traceTables, formatTraceTables, percentile, TRACE_GROUPS, type ClientSample, type JoinedSample, type JoinResult, type Hop, type StageRow, type TraceGroup, type TraceKind, type TraceTable } from './trace.js';
 export { runTrace, decodeDump, TRACE_DEFAULT_COUNT, type TraceRunOptions, type TraceRunReport } from './trace-run.js';
-export { GcWatch, combineGc, describeGc, pausedMs, summarise, type GcSummary, type Pause } from './client-gc.js';
+export { GcWatch, combineGc, coveredMs, describeGc, pausedMs, summarise, type GcSummary, type Pause } from './client-gc.js';
 export { LatencyRecorder } from './histogram.js';
 export { drivePuts, split, WARM_UP_PER_REQUEST, type PutPhase, type PutPhaseResult } from './put-clients.js';

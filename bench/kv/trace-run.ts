@@ -9,7 +9,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { EtcdClient, type EtcdTls } from '../../src/kv/client/etcd-client.js';
 import { prefixEnd } from '../../src/kv/client/watch-stream.js';
-import type { TraceDump, TraceEvent } from '../../src/kv/server/tracer.js';
+import type { TraceDump, TraceEvent, TracePause } from '../../src/kv/server/tracer.js';
 import type { Progress } from './progress.js';
 import { errorMessage } from './target.js';
 import { GcWatch, pausedMs, type Pause } from './client-gc.js';
@@ -96,15 +96,26 @@ function isEvent(v: unknown): v is TraceEvent {
   return typeof e['key'] === 'string' && typeof e['stage'] === 'string' && typeof e['t'] === 'string' && /^\d+$/.test(e['t']) && (e['peer'] === undefined || typeof e['peer'] === 'string') && (e['ref'] === undefined || typeof e['ref'] === 'string');
 }
 
-/** decodeDump narrows a GET /debug/trace body. */
+function isPause(v: unknown): v is TracePause {
+  if (typeof v !== 'object' || v === null) return false;
+  const p = v as Record<string, unknown>;
+  return typeof p['start'] === 'string' && /^\d+$/.test(p['start']) && typeof p['end'] === 'string' && /^\d+$/.test(p['end']) && BigInt(p['end']) >= BigInt(p['start']);
+}
+
+/** decodeDump narrows a GET /debug/trace body (members that do not record GC pauses send no `gc`). */
 export function decodeDump(v: unknown, from: string): TraceDump {
   if (typeof v !== 'object' || v === null) throw new Error(`${from}: /debug/trace did not return an object`);
   const d = v as Record<string, unknown>;
   const events = d['events'];
+  const gc = d['gc'];
+  const gcDropped = d['gcDropped'];
   if (typeof d['member'] !== 'string' || typeof d['dropped'] !== 'number' || typeof d['enabled'] !== 'boolean' || !Array.isArray(events) || !events.every(isEvent)) {
     throw new Error(`${from}: /debug/trace returned a body of the wrong shape`);
   }
-  return { member: d['member'], enabled: d['enabled'], dropped: d['dropped'], events };
+  if ((gc !== undefined && (!Array.isArray(gc) || !gc.every(isPause))) || (gcDropped !== undefined && typeof gcDropped !== 'number')) {
+    throw new Error(`${from}: /debug/trace returned GC pauses of the wrong shape`);
+  }
+  return { member: d['member'], enabled: d['enabled'], dropped: d['dropped'], events, ...(gc === undefined ? {} : { gc }), ...(typeof gcDropped === 'number' ? { gcDropped } : {}) };
 }
 
 async function setAll(endpoints: readonly string[], tls: EtcdTls | undefined, enable: boolean): Promise<void> {
@@ -182,6 +193,8 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceRunReport> {
       dumps.push(...got);
       const dropped = got.reduce((a, d) => a + d.dropped, 0);
       if (dropped > 0) notes.push(`${ph.label}: the members' rings overwrote ${dropped} events; use a higher --trace-sample or a shorter --duration`);
+      const gcDropped = got.reduce((a, d) => a + (d.gcDropped ?? 0), 0);
+      if (gcDropped > 0) notes.push(`${ph.label}: the members kept no record of ${gcDropped} GC pauses (more than they hold between two reads); use a shorter --duration`);
       o.progress.done(`${done} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${traced} sampled`);
     }
   } finally {

@@ -15,6 +15,7 @@
  * the "rest".
  */
 import type { TraceDump, TraceStage } from '../../src/kv/server/tracer.js';
+import { coveredMs, type Pause } from './client-gc.js';
 
 /** TraceKind is what a sampled request does. */
 export type TraceKind = 'put' | 'get';
@@ -60,6 +61,12 @@ export interface JoinedSample {
   readonly reordered: boolean;
   /** clientPausedMs is the client's own GC pauses within the request (null: not measured). */
   readonly clientPausedMs: number | null;
+  /**
+   * memberPausedMs is how much of the request's time a member stood still for its GC: `path`
+   * counts the serving member, the leader and the follower whose answer completed the quorum
+   * (the request waited for each of them), `others` the rest (null: the members sent no pauses).
+   */
+  readonly memberPausedMs: { readonly path: number; readonly others: number } | null;
 }
 
 /** JoinResult is every sample joined, or the reason it could not be. */
@@ -182,7 +189,9 @@ function responseOut(ix: EventIndex, p: Path, token: string, serving: string): v
   if (sent !== undefined) p.to('member: response out (HTTP/2 headers, data, trailers)', sent.t);
 }
 
-function joinPut(ix: EventIndex, s: ClientSample, serving: string, key: string, members: number): Omit<JoinedSample, 'token' | 'totalMs' | 'restMs' | 'clientPausedMs'> {
+type Joined = Omit<JoinedSample, 'token' | 'totalMs' | 'restMs' | 'clientPausedMs' | 'memberPausedMs'>;
+
+function joinPut(ix: EventIndex, s: ClientSample, serving: string, key: string, members: number): Joined {
   const leader = onlyMember(ix, key, 'app-sent');
   const byLeader = serving === leader;
   const ack = quorumAnswer(ix, key, leader, 'ack-recv', members);
@@ -217,7 +226,7 @@ function joinPut(ix: EventIndex, s: ClientSample, serving: string, key: string, 
   return { group: byLeader ? 'put, leader' : 'put, follower', leader, serving, follower: f, hops: p.hops, leaderSyncMs, reordered: p.reordered };
 }
 
-function joinGet(ix: EventIndex, s: ClientSample, serving: string, key: string, members: number): Omit<JoinedSample, 'token' | 'totalMs' | 'restMs' | 'clientPausedMs'> {
+function joinGet(ix: EventIndex, s: ClientSample, serving: string, key: string, members: number): Joined {
   const leader = onlyMember(ix, key, 'hb-sent');
   const byLeader = serving === leader;
   const answer = quorumAnswer(ix, key, leader, 'hb-resp-recv', members);
@@ -252,6 +261,14 @@ function joinGet(ix: EventIndex, s: ClientSample, serving: string, key: string, 
  */
 export function joinTrace(samples: readonly ClientSample[], dumps: readonly TraceDump[], o: { readonly members: number }): JoinResult {
   const ix = new EventIndex(dumps);
+  const pauses = memberPauses(dumps);
+  const pausedOn = (j: Joined, s: ClientSample): JoinedSample['memberPausedMs'] => {
+    if (pauses === null) return null;
+    const path = new Set([j.serving, j.leader, j.follower]);
+    const on = [...pauses].filter(([m]) => path.has(m)).flatMap(([, ps]) => ps);
+    const off = [...pauses].filter(([m]) => !path.has(m)).flatMap(([, ps]) => ps);
+    return { path: coveredMs(on, s.sentNs, s.recvNs), others: coveredMs(off, s.sentNs, s.recvNs) };
+  };
   const joined: JoinedSample[] = [];
   const incomplete: { token: string; reason: string }[] = [];
   for (const s of samples) {
@@ -261,13 +278,25 @@ export function joinTrace(samples: readonly ClientSample[], dumps: readonly Trac
       const part = s.kind === 'put' ? joinPut(ix, s, b.member, b.ref, o.members) : joinGet(ix, s, b.member, b.ref, o.members);
       const totalMs = Number(s.recvNs - s.sentNs) / 1e6;
       const sum = part.hops.reduce((a, h) => a + h.ms, 0);
-      joined.push({ token: s.token, ...part, totalMs, restMs: totalMs - sum, clientPausedMs: s.pausedMs ?? null });
+      joined.push({ token: s.token, ...part, totalMs, restMs: totalMs - sum, clientPausedMs: s.pausedMs ?? null, memberPausedMs: pausedOn(part, s) });
     } catch (err: unknown) {
       if (!(err instanceof Missing)) throw err;
       incomplete.push({ token: s.token, reason: err.message });
     }
   }
   return { joined, incomplete };
+}
+
+/** memberPauses gathers each member's GC pauses from its dumps (null if no member sent any record of them). */
+function memberPauses(dumps: readonly TraceDump[]): Map<string, Pause[]> | null {
+  if (!dumps.some((d) => d.gc !== undefined)) return null;
+  const out = new Map<string, Pause[]>();
+  for (const d of dumps) {
+    let list = out.get(d.member);
+    if (list === undefined) out.set(d.member, (list = []));
+    for (const p of d.gc ?? []) list.push({ startNs: BigInt(p.start), endNs: BigInt(p.end) });
+  }
+  return out;
 }
 
 /** percentile is the nearest-rank percentile of sorted values (0 for none). */
@@ -302,6 +331,9 @@ export interface TraceTable {
   readonly leaderSync: StageRow | null;
   /** clientPaused is the client's own GC pauses within each request, which fall in its sending (stage 1) or the rest (null: not measured). */
   readonly clientPaused: StageRow | null;
+  /** pathPaused and othersPaused are the members' GC pauses within each request (see JoinedSample.memberPausedMs; null: not measured). */
+  readonly pathPaused: StageRow | null;
+  readonly othersPaused: StageRow | null;
   readonly reordered: number;
 }
 
@@ -334,6 +366,9 @@ export function traceTables(joined: readonly JoinedSample[]): TraceTable[] {
     const syncs = js.flatMap(syncOf);
     const pausedOf = (j: JoinedSample): number[] => (j.clientPausedMs === null ? [] : [j.clientPausedMs]);
     const paused = js.flatMap(pausedOf);
+    const pathOf = (j: JoinedSample): number[] => (j.memberPausedMs === null ? [] : [j.memberPausedMs.path]);
+    const othersOf = (j: JoinedSample): number[] => (j.memberPausedMs === null ? [] : [j.memberPausedMs.others]);
+    const measured = js.some((j) => j.memberPausedMs !== null);
     out.push({
       group,
       samples: js.length,
@@ -342,6 +377,8 @@ export function traceTables(joined: readonly JoinedSample[]): TraceTable[] {
       total: row('client-observed total', js.map((j) => j.totalMs), tail.map((j) => j.totalMs)),
       leaderSync: syncs.length > 0 ? row("(beside the path) leader's own WAL append + sync", syncs, tail.flatMap(syncOf)) : null,
       clientPaused: paused.length > 0 ? row("(in stage 1 or the rest) the client's own GC pauses", paused, tail.flatMap(pausedOf)) : null,
+      pathPaused: measured ? row('(within the stages) GC pauses of the members it waited for', js.flatMap(pathOf), tail.flatMap(pathOf)) : null,
+      othersPaused: measured ? row("(beside the path) the other members' GC pauses", js.flatMap(othersOf), tail.flatMap(othersOf)) : null,
       reordered: js.filter((j) => j.reordered).length,
     });
   }
@@ -362,14 +399,15 @@ export function formatTraceTables(tables: readonly TraceTable[]): string {
       continue;
     }
     const rows = [...t.stages, t.rest];
-    const width = Math.max(...[...rows, t.total, t.leaderSync, t.clientPaused].map((r) => r?.name.length ?? 0));
+    const extra = [t.leaderSync, t.clientPaused, t.pathPaused, t.othersPaused];
+    const width = Math.max(...[...rows, t.total, ...extra].map((r) => r?.name.length ?? 0));
     const sumP50 = t.stages.reduce((a, r) => a + r.p50, 0);
     const cells = (r: StageRow): string => `${ms(r.p50).padStart(8)}  ${ms(r.p99).padStart(8)}  ${ms(r.tailMean).padStart(11)}`;
     lines.push(`  ${'stage'.padEnd(width)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'slowest 1%'.padStart(11)}`);
     for (const [i, r] of rows.entries()) lines.push(`  ${`${i < t.stages.length ? `${String(i + 1).padStart(2)}. ` : '    '}${r.name}`.padEnd(width + 4)}  ${cells(r)}`);
     lines.push(`  ${'    sum of the stage p50s'.padEnd(width + 4)}  ${ms(sumP50).padStart(8)}`);
     lines.push(`  ${`    ${t.total.name}`.padEnd(width + 4)}  ${cells(t.total)}`);
-    for (const r of [t.leaderSync, t.clientPaused]) if (r !== null) lines.push(`  ${`    ${r.name}`.padEnd(width + 4)}  ${cells(r)}`);
+    for (const r of extra) if (r !== null) lines.push(`  ${`    ${r.name}`.padEnd(width + 4)}  ${cells(r)}`);
     lines.push(`  (slowest 1%: each stage's mean over the slowest 1 % of the requests by their total)`);
     lines.push('');
   }

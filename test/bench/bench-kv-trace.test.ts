@@ -5,7 +5,7 @@
  * tracer's ring, the traced request ID and the traced ReadIndex context.
  */
 import { describe, expect, it } from 'vitest';
-import { formatTraceTables, joinTrace, pausedMs, percentile, traceTables, validateBenchKvOptions, type ClientSample, type JoinedSample } from '../../bench/kv/index.js';
+import { coveredMs, decodeDump, formatTraceTables, joinTrace, pausedMs, percentile, traceTables, validateBenchKvOptions, type ClientSample, type JoinedSample } from '../../bench/kv/index.js';
 import { readContext } from '../../src/raft/driver.js';
 import { isTracedReadContext } from '../../src/raft/trace.js';
 import { encodeWire, requestIdKey, TRACED_ID_BIT, tracedEntryKey } from '../../src/kv/server/requests.js';
@@ -166,7 +166,7 @@ describe('the slowest 1 %', () => {
   // stays at its usual 0.2 ms while its mean over the slowest 1 % shows where the 5 ms went.
   function joined(token: string, syncMs: number, restMs: number, leaderSyncMs: number, clientPausedMs: number | null = null): JoinedSample {
     const hops = [{ name: 'forward', ms: 0.3 }, { name: 'sync', ms: syncMs }];
-    return { token, group: 'put, follower', leader: 'a', serving: 'b', follower: 'c', hops, totalMs: 0.3 + syncMs + restMs, restMs, leaderSyncMs, reordered: false, clientPausedMs };
+    return { token, group: 'put, follower', leader: 'a', serving: 'b', follower: 'c', hops, totalMs: 0.3 + syncMs + restMs, restMs, leaderSyncMs, reordered: false, clientPausedMs, memberPausedMs: null };
   }
   const all = [...Array.from({ length: 99 }, (_, i) => joined(`T${i}`, 0.2, 0.5, 0.1)), joined('slow', 4.2, 0.5, 0.9)];
 
@@ -209,6 +209,86 @@ describe("the client's own pauses", () => {
     expect(unmeasured.joined[0]?.clientPausedMs).toBeNull();
     expect(traceTables(unmeasured.joined)[0]!.clientPaused).toBeNull();
     expect(formatTraceTables(traceTables(unmeasured.joined))).not.toContain('GC pauses');
+  });
+});
+
+describe("the members' own pauses", () => {
+  const ns = (ms: number): bigint => BigInt(Math.round(ms * 1e6));
+  const pause = (fromUs: number, toUs: number): { start: string; end: string } => ({ start: String(fromUs * 1000), end: String(toUs * 1000) });
+
+  it('counts a stretch in which several processes stood still once', () => {
+    const ps = [{ startNs: ns(1), endNs: ns(3) }, { startNs: ns(2), endNs: ns(4) }, { startNs: ns(6), endNs: ns(7) }, { startNs: ns(6.5), endNs: ns(6.75) }];
+    expect(coveredMs(ps, ns(0), ns(10))).toBeCloseTo(3 + 1, 9);
+    expect(coveredMs(ps, ns(2.5), ns(6.5))).toBeCloseTo(1.5 + 0.5, 9);
+    expect(coveredMs(ps, ns(4), ns(6))).toBe(0);
+    expect(coveredMs([], ns(0), ns(10))).toBe(0);
+  });
+
+  it("splits them into the members the request waited for and the others, and shows both", () => {
+    // The put T1 (0–1000 µs) served by the leader a, quorum by c: a and c are on its path, b is not.
+    const withGc = PUT_BY_LEADER.map((d) => ({ ...d, gc: d.member === 'a' ? [pause(300, 500)] : d.member === 'b' ? [pause(100, 900), pause(2000, 3000)] : [pause(450, 550), pause(990, 1200)] }));
+    const j = joinTrace([sample('T1', 'put', 0, 1000)], withGc, { members: 3 }).joined[0]!;
+    expect(j.memberPausedMs?.path).toBeCloseTo(0.25 + 0.01, 9);
+    expect(j.memberPausedMs?.others).toBeCloseTo(0.8, 9);
+    const t = traceTables([j])[0]!;
+    expect(t.pathPaused).toMatchObject({ name: '(within the stages) GC pauses of the members it waited for', samples: 1 });
+    expect(t.pathPaused?.p50).toBeCloseTo(0.26, 9);
+    expect(t.othersPaused?.tailMean).toBeCloseTo(0.8, 9);
+    expect(formatTraceTables([t])).toMatch(/\(beside the path\) the other members' GC pauses\s+0\.800\s+0\.800\s+0\.800/);
+    // A forwarded put waited for its serving follower b, the leader a and the acknowledging b: c is beside.
+    const fwd = PUT_BY_FOLLOWER.map((d) => ({ ...d, gc: d.member === 'c' ? [pause(2100, 2200)] : [] }));
+    const f = joinTrace([sample('T2', 'put', 2000, 3000)], fwd, { members: 3 }).joined[0]!;
+    expect(f.memberPausedMs).toEqual({ path: 0, others: 0.1 });
+  });
+
+  it('says nothing of them when no member sent any', () => {
+    const j = joinTrace([sample('T1', 'put', 0, 1000)], PUT_BY_LEADER, { members: 3 }).joined[0]!;
+    expect(j.memberPausedMs).toBeNull();
+    const t = traceTables([j])[0]!;
+    expect(t.pathPaused).toBeNull();
+    expect(t.othersPaused).toBeNull();
+    expect(formatTraceTables([t])).not.toContain('GC pauses');
+  });
+
+  it('reads them from /debug/trace, and refuses a malformed record', () => {
+    const body = { member: 'a', enabled: true, dropped: 0, events: [], gc: [pause(1, 2)], gcDropped: 0 };
+    expect(decodeDump(body, 'm1').gc).toEqual([{ start: '1000', end: '2000' }]);
+    expect(decodeDump({ ...body, gc: undefined, gcDropped: undefined }, 'm1').gc).toBeUndefined();
+    for (const gc of [[{ start: '5', end: '4' }], [{ start: '1' }], 'soon', [{ start: '-1', end: '2' }]]) {
+      expect(() => decodeDump({ ...body, gc }, 'm1'), JSON.stringify(gc)).toThrow(/m1: \/debug\/trace returned GC pauses of the wrong shape/);
+    }
+    expect(() => decodeDump({ ...body, gcDropped: 'none' }, 'm1')).toThrow(/GC pauses of the wrong shape/);
+  });
+
+  it("a member records its own pauses on hrtime's clock while tracing, and none while off", async () => {
+    const t = new MemberTracer('a');
+    const churn = async (): Promise<void> => {
+      let keep: number[][] = [];
+      for (let round = 0; round < 200; round++) {
+        for (let i = 0; i < 20_000; i++) keep.push([i, i + 1]);
+        keep = [];
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    };
+    await churn();
+    expect(t.drain().gc).toEqual([]);
+    const from = process.hrtime.bigint();
+    t.enable();
+    await churn();
+    const d = t.drain();
+    const to = process.hrtime.bigint();
+    expect(d.gc?.length).toBeGreaterThan(0);
+    expect(d.gcDropped).toBe(0);
+    for (const p of d.gc ?? []) {
+      expect(BigInt(p.end)).toBeGreaterThanOrEqual(BigInt(p.start));
+      expect(BigInt(p.start)).toBeGreaterThanOrEqual(from);
+      expect(BigInt(p.end)).toBeLessThanOrEqual(to);
+    }
+    // Read once: the next read has only what came after.
+    expect(t.drain().gc?.length ?? 0).toBeLessThan(d.gc?.length ?? 0);
+    t.disable();
+    await churn();
+    expect(t.drain().gc).toEqual([]);
   });
 });
 

@@ -51,7 +51,7 @@ describe('process.hrtime.bigint() across processes', () => {
 interface TraceJson {
   readonly members: number;
   readonly samples: readonly unknown[];
-  readonly tables: readonly { group: string; samples: number; stages: readonly { name: string; samples: number }[]; total: { samples: number } }[];
+  readonly tables: readonly { group: string; samples: number; stages: readonly { name: string; samples: number }[]; total: { samples: number }; pathPaused: { samples: number } | null }[];
   readonly join: { joined: readonly { group: string; totalMs: number; restMs: number; hops: readonly { ms: number }[] }[] };
 }
 
@@ -86,6 +86,10 @@ describe('raftkube bench kv --trace on 3 members', () => {
     }
     expect(r.stdout).toContain('slowest 1%');
     expect(r.stdout).toContain("(in stage 1 or the rest) the client's own GC pauses");
+    // Every member recorded its own GC pauses on the same clock, for every request.
+    expect(r.stdout).toContain('(within the stages) GC pauses of the members it waited for');
+    expect(r.stdout).toContain("(beside the path) the other members' GC pauses");
+    for (const table of t.tables) expect(table.pathPaused?.samples, table.group).toBe(table.samples);
     // Most samples join; a leader change or a lost commit notice may cost a few.
     expect(t.join.joined.length).toBeGreaterThan(t.samples.length / 2);
     for (const j of t.join.joined) {

@@ -11,11 +11,15 @@
  * machine, so members' and the client's times compare directly (README: "Where a put's time
  * goes").
  *
+ * While recording, the member also keeps its own GC pauses on the same clock, so the bench can
+ * tell which requests found a member on their path standing still.
+ *
  * NB: tracing is off until the bench enables it (POST /debug/trace?enable=true); while off, the
- * request path pays one boolean test. Events go to a fixed-size ring (the oldest are dropped and
- * counted), read and emptied by GET /debug/trace.
+ * request path pays one boolean test and no GC pause is observed. Events go to a fixed-size ring
+ * (the oldest are dropped and counted), read and emptied by GET /debug/trace.
  */
 import type { RaftTracer, RaftTraceStage } from '../../raft/index.js';
+import { GcPauseWatch } from './gc-pauses.js';
 import { tracedEntryKey } from './requests.js';
 
 /** TRACE_METADATA_KEY is the gRPC metadata key that marks a sampled request; its value is the token. */
@@ -52,6 +56,12 @@ export interface TraceEvent {
   readonly ref?: string;
 }
 
+/** TracePause is one of the member's GC pauses, process.hrtime.bigint() nanoseconds as decimal strings. */
+export interface TracePause {
+  readonly start: string;
+  readonly end: string;
+}
+
 /** TraceDump is the body of GET /debug/trace. */
 export interface TraceDump {
   /** member is this member's ID in hex. */
@@ -60,6 +70,10 @@ export interface TraceDump {
   /** dropped counts events the ring overwrote since the last read. */
   readonly dropped: number;
   readonly events: readonly TraceEvent[];
+  /** gc is the member's GC pauses since recording started or the last read (absent from members that do not record them). */
+  readonly gc?: readonly TracePause[];
+  /** gcDropped counts pauses that did not fit between two reads. */
+  readonly gcDropped?: number;
 }
 
 interface Slot {
@@ -77,6 +91,7 @@ export class MemberTracer implements RaftTracer {
   #next = 0;
   #size = 0;
   #dropped = 0;
+  #gc: GcPauseWatch | null = null;
 
   constructor(readonly member: string, capacity = TRACE_RING_EVENTS) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, not ${capacity}`);
@@ -88,9 +103,11 @@ export class MemberTracer implements RaftTracer {
     return this.#on;
   }
 
-  /** enable starts recording, with an empty ring. */
+  /** enable starts recording, with an empty ring and no GC pause yet. */
   enable(): void {
     this.#clear();
+    if (this.#gc === null) this.#gc = new GcPauseWatch();
+    else this.#gc.take();
     this.#on = true;
   }
 
@@ -98,6 +115,8 @@ export class MemberTracer implements RaftTracer {
   disable(): void {
     this.#on = false;
     this.#clear();
+    this.#gc?.stop();
+    this.#gc = null;
   }
 
   entryKey(data: Uint8Array): string | null {
@@ -113,7 +132,7 @@ export class MemberTracer implements RaftTracer {
     this.#push(token, 'bind', 0, key);
   }
 
-  /** drain returns the recorded events, oldest first, and empties the ring. */
+  /** drain returns the recorded events, oldest first, and the GC pauses since the last drain, and empties both. */
   drain(): TraceDump {
     const n = this.#ring.length;
     const events: TraceEvent[] = [];
@@ -122,7 +141,15 @@ export class MemberTracer implements RaftTracer {
       if (s === undefined) continue;
       events.push({ key: s.key, stage: s.stage, t: s.t.toString(), ...(s.peer !== 0 ? { peer: s.peer.toString(16) } : {}), ...(s.ref !== null ? { ref: s.ref } : {}) });
     }
-    const dump: TraceDump = { member: this.member, enabled: this.#on, dropped: this.#dropped, events };
+    const gc = this.#gc?.take() ?? { pauses: [], dropped: 0 };
+    const dump: TraceDump = {
+      member: this.member,
+      enabled: this.#on,
+      dropped: this.#dropped,
+      events,
+      gc: gc.pauses.map((p) => ({ start: p.startNs.toString(), end: p.endNs.toString() })),
+      gcDropped: gc.dropped,
+    };
     this.#clear();
     return dump;
   }
