@@ -16,13 +16,13 @@
  * WORKER_MARK), it puts.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { EtcdClient, type EtcdTls } from '../../src/kv/client/etcd-client.js';
+import type { EtcdTls } from '../../src/kv/client/etcd-client.js';
 import { combineGc, GcWatch, summarise, type GcSummary } from './client-gc.js';
 import { drive, warmUp, type DriveResult } from './drive.js';
 import { LatencyRecorder } from './histogram.js';
 import { silentProgress } from './progress.js';
 import { errorMessage, type WorkloadContext } from './target.js';
-import { nowEpochMs, reviveTls } from './watch-clients.js';
+import { hasMark, nowEpochMs, workerClient } from './watch-clients.js';
 
 const WORKER_MARK = 'raftkube-bench-put-client';
 /** PROGRESS_MS is how often a client thread reports how many puts it has done. */
@@ -140,6 +140,7 @@ async function startWorkers(shares: readonly Share[]): Promise<ClientThread[] | 
   }
 }
 
+/** startWorker starts one client thread; resolves once it is warmed up, or null if no worker can run here. */
 function startWorker(share: Share): Promise<ClientThread | null> {
   let worker: Worker;
   try {
@@ -234,15 +235,14 @@ function combine(results: readonly ShareResult[], o: { readonly cpuMicros: numbe
 }
 
 function isWorkerRequest(d: unknown): d is { mark: string; share: Share } {
-  return typeof d === 'object' && d !== null && (d as { mark?: unknown }).mark === WORKER_MARK;
+  return hasMark(d, WORKER_MARK);
 }
 
 /** runWorker is a client thread: connect, warm up, say ready, then drive its share on 'go'. */
 async function runWorker(share: Share): Promise<void> {
   const port = parentPort;
   if (port === null) return;
-  const tls = reviveTls(share.tls);
-  const client = new EtcdClient(share.endpoints, tls === undefined ? {} : { tls });
+  const client = workerClient(share.endpoints, share.tls);
   const value = Buffer.from(share.value);
   const stop = new AbortController();
   const host = { progress: silentProgress, signal: stop.signal };

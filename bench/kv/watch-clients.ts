@@ -51,6 +51,17 @@ export function reviveTls(tls: EtcdTls | undefined): EtcdTls | undefined {
   return { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
 }
 
+/** workerClient is a client thread's own client, with TLS bytes revived after crossing threads. */
+export function workerClient(endpoints: readonly string[], tls: EtcdTls | undefined): EtcdClient {
+  const revived = reviveTls(tls);
+  return new EtcdClient(endpoints, revived === undefined ? {} : { tls: revived });
+}
+
+/** hasMark tells whether workerData carries `mark`: this module was started as that kind of worker. */
+export function hasMark(d: unknown, mark: string): boolean {
+  return typeof d === 'object' && d !== null && (d as { mark?: unknown }).mark === mark;
+}
+
 /** WatchSpec is one client's share of the watchers. */
 interface WatchSpec {
   readonly endpoints: readonly string[];
@@ -297,14 +308,13 @@ export class WatchClients {
 }
 
 function isWorkerRequest(d: unknown): d is { mark: string; spec: WatchSpec } {
-  return typeof d === 'object' && d !== null && (d as { mark?: unknown }).mark === WORKER_MARK;
+  return hasMark(d, WORKER_MARK);
 }
 
 async function runWorker(spec: WatchSpec): Promise<void> {
   const port = parentPort;
   if (port === null) return;
-  const tls = reviveTls(spec.tls);
-  const client = new EtcdClient(spec.endpoints, tls === undefined ? {} : { tls });
+  const client = workerClient(spec.endpoints, spec.tls);
   let w: Watchers;
   try {
     w = await Watchers.open(client, spec.prefix, spec.watchers);
