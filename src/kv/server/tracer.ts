@@ -35,7 +35,7 @@ export const TRACE_RING_EVENTS = 65_536;
  * ServeStage names a point the serving member marks under the request's token:
  * recv (the gRPC handler started), read-done (a linearizable read may proceed: ReadIndex and
  * apply waited for), reply (the handler returns its response), sent (the call's trailers, its
- * last frame, were handed to HTTP/2, which writes them out in the same event-loop turn; calls on
+ * last frame, were handed to HTTP/2, which writes them out on its next event-loop turn; calls on
  * the direct path only, see direct-unary.ts), bind (token → trace key, in ref).
  */
 export type ServeStage = 'recv' | 'read-done' | 'reply' | 'sent' | 'bind';

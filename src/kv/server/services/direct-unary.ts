@@ -40,9 +40,9 @@ export type DirectRoutes = ReadonlyMap<string, DirectHandler>;
 /**
  * DirectOptions: `maxReceiveBytes` is the largest request message accepted (grpc-js's
  * grpc.max_receive_message_length of the same server); `sent`, if given, hears of every call
- * answered with a response when its trailers, the call's last frame, are handed to HTTP/2, which
- * writes them to the connection before that event-loop turn ends: the end of the member's part of
- * a reply, for tracing.
+ * answered with a response when its trailers, the call's last frame, are handed to HTTP/2: the
+ * last point of a reply the member can see, for tracing. HTTP/2 writes them to the connection on
+ * its next event-loop turn, after whatever I/O that turn finds first.
  */
 export interface DirectOptions {
   readonly maxReceiveBytes: number;
@@ -193,8 +193,10 @@ function respondOk(stream: ServerHttp2Stream, framed: Buffer, headers: IncomingH
     { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity,deflate,gzip', 'grpc-encoding': 'identity' },
     { waitForTrailers: true },
   );
-  // NB: Node's HTTP/2 asks for the trailers once the DATA has gone out, a loop turn after the
-  // headers and data; what it is handed here it writes to the connection before the turn ends.
+  // NB: Node's HTTP/2 writes the headers and DATA in one write, asks for the trailers once that
+  // write has completed (a loop turn later), and writes them on the turn after that (strace of a
+  // bare node:http2 server: writev, then 'wantTrailers' and the JS immediates of that turn, then
+  // the trailers' write); no API sends them sooner.
   stream.once('wantTrailers', () => {
     stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' });
     o.sent?.(headers);
