@@ -4,6 +4,7 @@
  * raftkube and etcd are driven identically.
  */
 import { describeGc, GcWatch, summarise, type GcSummary } from './client-gc.js';
+import { CpuWaitClock } from './cpu-wait.js';
 import { LatencyRecorder } from './histogram.js';
 import { errorMessage, type WorkloadContext } from './target.js';
 import type { LatencySummary } from './types.js';
@@ -45,6 +46,37 @@ export interface DriveResult {
   readonly clientCpuPct: number;
   /** clientGc is how often and how long this process stood still for its own GC during the phase. */
   readonly clientGc: GcSummary;
+  /**
+   * clientCpuWait is how long the client's thread waited for a CPU while ready to run, during its
+   * requests: measured only one request at a time (with more in flight a wait belongs to none of
+   * them) and where the kernel says (Linux schedstat); null otherwise.
+   */
+  readonly clientCpuWait: CpuWaitSummary | null;
+}
+
+/** CpuWaitSummary sums the client's run-queue waits over a phase's requests. */
+export interface CpuWaitSummary {
+  readonly totalMs: number;
+  /** slowestMeanMs is the mean wait within the slowest 1 % of the requests (by latency, at least one). */
+  readonly slowestMeanMs: number;
+  /** slowestOverHalfMs counts the slowest 1 % that waited more than half a millisecond. */
+  readonly slowestOverHalfMs: number;
+  readonly slowest: number;
+}
+
+/** cpuWaitSummary sums per-request waits, and their mean over the slowest 1 % by latency. */
+export function cpuWaitSummary(latencyMs: readonly number[], waitMs: readonly number[]): CpuWaitSummary {
+  const n = Math.min(latencyMs.length, waitMs.length);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => latencyMs[b]! - latencyMs[a]!);
+  const slowest = order.slice(0, Math.max(1, Math.ceil(n / 100))).filter((i) => i < n);
+  const total = waitMs.slice(0, n).reduce((a, v) => a + v, 0);
+  const slowWaits = slowest.map((i) => waitMs[i]!);
+  return {
+    totalMs: total,
+    slowestMeanMs: slowWaits.length === 0 ? 0 : slowWaits.reduce((a, v) => a + v, 0) / slowWaits.length,
+    slowestOverHalfMs: slowWaits.filter((w) => w > 0.5).length,
+    slowest: slowWaits.length,
+  };
 }
 
 /** MAX_FAILURE_SHARE: a phase where more operations fail than this share is abandoned. */
@@ -61,6 +93,9 @@ export async function drive(ctx: DriveHost, o: DriveOptions): Promise<DriveResul
   let failed = false;
   const cpu0 = process.cpuUsage();
   const gc = new GcWatch();
+  const clock = o.inFlight === 1 ? CpuWaitClock.open() : null;
+  const latencies: number[] = [];
+  const waits: number[] = [];
   const t0 = performance.now();
   const deadline = t0 + o.durationMs;
   let stoppedBy: DriveResult['stoppedBy'] = 'count';
@@ -80,10 +115,17 @@ export async function drive(ctx: DriveHost, o: DriveOptions): Promise<DriveResul
         return;
       }
       const i = next++;
+      const waited0 = clock?.waitedNs() ?? null;
       try {
         await o.op(i);
-        rec.recordMs(performance.now() - start);
+        const ms = performance.now() - start;
+        rec.recordMs(ms);
         done++;
+        const waited1 = waited0 === null ? null : (clock?.waitedNs() ?? null);
+        if (waited0 !== null && waited1 !== null) {
+          latencies.push(ms);
+          waits.push((waited1 - waited0) / 1e6);
+        }
       } catch (err: unknown) {
         errors++;
         lastError = errorMessage(err);
@@ -103,11 +145,13 @@ export async function drive(ctx: DriveHost, o: DriveOptions): Promise<DriveResul
     await Promise.all(Array.from({ length: o.inFlight }, () => worker()));
   } finally {
     clientGc = summarise(gc.stop());
+    clock?.close();
   }
   const elapsedMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const clientCpuPct = elapsedMs > 0 ? (cpu.user + cpu.system) / 10 / elapsedMs : 0;
-  return { done, errors, lastError, elapsedMs, latency: rec.summary(), opsPerSec: elapsedMs > 0 ? (done * 1000) / elapsedMs : 0, stoppedBy, clientCpuPct, clientGc };
+  const clientCpuWait = clock !== null && latencies.length > 0 ? cpuWaitSummary(latencies, waits) : null;
+  return { done, errors, lastError, elapsedMs, latency: rec.summary(), opsPerSec: elapsedMs > 0 ? (done * 1000) / elapsedMs : 0, stoppedBy, clientCpuPct, clientGc, clientCpuWait };
 }
 
 /** warmUp runs a few untimed operations so connections and the JIT are warm before measuring. */
@@ -118,5 +162,11 @@ export async function warmUp(ctx: DriveHost, inFlight: number, count: number, op
 /** describe is the one-line summary of a phase for the progress log. */
 export function describe(r: DriveResult): string {
   const err = r.errors > 0 ? `, ${r.errors} errors (last: ${r.lastError ?? '?'})` : '';
-  return `${r.done} ops in ${(r.elapsedMs / 1000).toFixed(1)} s, ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, client CPU ${Math.round(r.clientCpuPct)}% of a core, ${describeGc(r.clientGc)}${err}`;
+  return `${r.done} ops in ${(r.elapsedMs / 1000).toFixed(1)} s, ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, client CPU ${Math.round(r.clientCpuPct)}% of a core, ${describeGc(r.clientGc)}${describeCpuWait(r.clientCpuWait)}${err}`;
+}
+
+/** describeCpuWait says how long the client waited for a CPU during its requests (a phase line's part). */
+export function describeCpuWait(w: CpuWaitSummary | null): string {
+  if (w === null) return '';
+  return `, client waited for a CPU ${w.totalMs.toFixed(0)} ms in all, ${w.slowestMeanMs.toFixed(2)} ms per request in the slowest 1 % (${w.slowestOverHalfMs} of ${w.slowest} over 0.5 ms)`;
 }

@@ -15,3 +15,5 @@ export { runTrace, decodeDump, TRACE_DEFAULT_COUNT, type TraceRunOptions, type T
 export { GcWatch, combineGc, coveredMs, describeGc, pausedMs, summarise, type GcSummary, type Pause } from './client-gc.js';
 export { LatencyRecorder } from './histogram.js';
 export { drivePuts, split, WARM_UP_PER_REQUEST, type PutPhase, type PutPhaseResult } from './put-clients.js';
+export { CpuWaitClock, parseSchedstatWait } from './cpu-wait.js';
+export { cpuWaitSummary, describeCpuWait, type CpuWaitSummary } from './drive.js';

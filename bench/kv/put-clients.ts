@@ -230,6 +230,7 @@ function combine(results: readonly ShareResult[], o: { readonly cpuMicros: numbe
     stoppedBy,
     clientCpuPct: o.wallMs > 0 ? o.cpuMicros / 10 / o.wallMs : 0,
     clientGc: combineGc([o.ownGc, ...results.map((r) => r.gc)]),
+    clientCpuWait: null, // with requests in flight a wait belongs to none of them
     threads: results.length,
   };
 }

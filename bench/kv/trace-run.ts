@@ -13,6 +13,7 @@ import type { TraceDump, TraceEvent, TracePause } from '../../src/kv/server/trac
 import type { Progress } from './progress.js';
 import { errorMessage } from './target.js';
 import { GcWatch, pausedMs, type Pause } from './client-gc.js';
+import { CpuWaitClock } from './cpu-wait.js';
 import { joinTrace, traceTables, type ClientSample, type JoinResult, type TraceKind, type TraceTable } from './trace.js';
 
 /** TraceRunOptions describe a --trace run. */
@@ -147,6 +148,7 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceRunReport> {
   const notes: string[] = [];
   const count = o.count ?? TRACE_DEFAULT_COUNT;
   const gc = new GcWatch();
+  const cpuClock = CpuWaitClock.open();
   let pauses: readonly Pause[] = [];
   try {
     const lead = await findLeader(client, n);
@@ -161,8 +163,12 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceRunReport> {
     ];
     for (const [p, ph] of phases.entries()) {
       if (o.signal.aborted) break;
+      let headersNs: bigint | undefined;
+      const onHeaders = (): void => {
+        headersNs = process.hrtime.bigint();
+      };
       const op = (i: number, trace?: string): Promise<unknown> => {
-        const opts = trace === undefined ? {} : { trace };
+        const opts = trace === undefined ? {} : { trace, onHeaders };
         return ph.kind === 'put' ? client.putAt(ph.at, `${o.prefix}${p}/${i}`, o.value, opts) : client.rangeAt(ph.at, getKey, false, opts);
       };
       // Warm the connection and the JIT before recording.
@@ -176,9 +182,14 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceRunReport> {
       for (let i = 0; i < count && performance.now() - t0 < o.durationMs && !o.signal.aborted; i++) {
         if (i % o.every === 0) {
           const token = `${ph.kind}${p}.${i}`;
+          headersNs = undefined;
+          const waited0 = cpuClock?.waitedNs() ?? null;
           const sentNs = process.hrtime.bigint();
           await op(i, token);
-          samples.push({ token, kind: ph.kind, sentNs, recvNs: process.hrtime.bigint() });
+          const recvNs = process.hrtime.bigint();
+          const waited1 = waited0 === null ? null : (cpuClock?.waitedNs() ?? null);
+          const cpuWaitMs = waited0 === null || waited1 === null ? undefined : (waited1 - waited0) / 1e6;
+          samples.push({ token, kind: ph.kind, sentNs, recvNs, ...(headersNs === undefined ? {} : { headersNs }), ...(cpuWaitMs === undefined ? {} : { cpuWaitMs }) });
           traced++;
         } else {
           await op(i);
@@ -199,6 +210,7 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceRunReport> {
     }
   } finally {
     pauses = gc.stop();
+    cpuClock?.close();
     await setAll(o.endpoints, o.tls, false).catch((err: unknown) => notes.push(`could not turn tracing off everywhere: ${errorMessage(err)}`));
     await client.deleteRange(o.prefix, prefixEnd(o.prefix)).catch((err: unknown) => notes.push(`could not delete ${o.prefix}*: ${errorMessage(err)}`));
     client.close();

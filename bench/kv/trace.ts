@@ -35,6 +35,10 @@ export interface ClientSample {
   readonly recvNs: bigint;
   /** pausedMs is how long the client's own process stood still (its GC pauses) within the request, when measured. */
   readonly pausedMs?: number;
+  /** headersNs is when the response's headers reached the client (the member writes its response message with them). */
+  readonly headersNs?: bigint;
+  /** cpuWaitMs is how long the client's thread waited for a CPU while ready to run, within the request (Linux schedstat), when measured. */
+  readonly cpuWaitMs?: number;
 }
 
 /** Hop is one stage of a joined request. */
@@ -67,6 +71,14 @@ export interface JoinedSample {
    * (the request waited for each of them), `others` the rest (null: the members sent no pauses).
    */
   readonly memberPausedMs: { readonly path: number; readonly others: number } | null;
+  /**
+   * trailersMs runs from the response's headers and message reaching the client until the call
+   * completed: the wait for the trailers, which a member's HTTP/2 writes on a later loop turn
+   * (null: not measured).
+   */
+  readonly trailersMs: number | null;
+  /** clientCpuWaitMs is the client's wait for a CPU within the request (null: not measured). */
+  readonly clientCpuWaitMs: number | null;
 }
 
 /** JoinResult is every sample joined, or the reason it could not be. */
@@ -189,7 +201,7 @@ function responseOut(ix: EventIndex, p: Path, token: string, serving: string): v
   if (sent !== undefined) p.to('member: response out (HTTP/2 headers, data, trailers)', sent.t);
 }
 
-type Joined = Omit<JoinedSample, 'token' | 'totalMs' | 'restMs' | 'clientPausedMs' | 'memberPausedMs'>;
+type Joined = Omit<JoinedSample, 'token' | 'totalMs' | 'restMs' | 'clientPausedMs' | 'memberPausedMs' | 'trailersMs' | 'clientCpuWaitMs'>;
 
 function joinPut(ix: EventIndex, s: ClientSample, serving: string, key: string, members: number): Joined {
   const leader = onlyMember(ix, key, 'app-sent');
@@ -278,7 +290,8 @@ export function joinTrace(samples: readonly ClientSample[], dumps: readonly Trac
       const part = s.kind === 'put' ? joinPut(ix, s, b.member, b.ref, o.members) : joinGet(ix, s, b.member, b.ref, o.members);
       const totalMs = Number(s.recvNs - s.sentNs) / 1e6;
       const sum = part.hops.reduce((a, h) => a + h.ms, 0);
-      joined.push({ token: s.token, ...part, totalMs, restMs: totalMs - sum, clientPausedMs: s.pausedMs ?? null, memberPausedMs: pausedOn(part, s) });
+      const trailersMs = s.headersNs === undefined ? null : Number(s.recvNs - s.headersNs) / 1e6;
+      joined.push({ token: s.token, ...part, totalMs, restMs: totalMs - sum, clientPausedMs: s.pausedMs ?? null, memberPausedMs: pausedOn(part, s), trailersMs, clientCpuWaitMs: s.cpuWaitMs ?? null });
     } catch (err: unknown) {
       if (!(err instanceof Missing)) throw err;
       incomplete.push({ token: s.token, reason: err.message });
@@ -334,6 +347,10 @@ export interface TraceTable {
   /** pathPaused and othersPaused are the members' GC pauses within each request (see JoinedSample.memberPausedMs; null: not measured). */
   readonly pathPaused: StageRow | null;
   readonly othersPaused: StageRow | null;
+  /** trailers is the client's wait from the response's headers and message to its trailers (see JoinedSample.trailersMs; null: not measured). */
+  readonly trailers: StageRow | null;
+  /** clientCpuWait is the client's wait for a CPU within each request, in its sending (stage 1) or the rest (null: not measured). */
+  readonly clientCpuWait: StageRow | null;
   readonly reordered: number;
 }
 
@@ -369,6 +386,10 @@ export function traceTables(joined: readonly JoinedSample[]): TraceTable[] {
     const pathOf = (j: JoinedSample): number[] => (j.memberPausedMs === null ? [] : [j.memberPausedMs.path]);
     const othersOf = (j: JoinedSample): number[] => (j.memberPausedMs === null ? [] : [j.memberPausedMs.others]);
     const measured = js.some((j) => j.memberPausedMs !== null);
+    const trailersOf = (j: JoinedSample): number[] => (j.trailersMs === null ? [] : [j.trailersMs]);
+    const trailers = js.flatMap(trailersOf);
+    const cpuWaitOf = (j: JoinedSample): number[] => (j.clientCpuWaitMs === null ? [] : [j.clientCpuWaitMs]);
+    const cpuWaits = js.flatMap(cpuWaitOf);
     out.push({
       group,
       samples: js.length,
@@ -379,6 +400,8 @@ export function traceTables(joined: readonly JoinedSample[]): TraceTable[] {
       clientPaused: paused.length > 0 ? row("(in stage 1 or the rest) the client's own GC pauses", paused, tail.flatMap(pausedOf)) : null,
       pathPaused: measured ? row('(within the stages) GC pauses of the members it waited for', js.flatMap(pathOf), tail.flatMap(pathOf)) : null,
       othersPaused: measured ? row("(beside the path) the other members' GC pauses", js.flatMap(othersOf), tail.flatMap(othersOf)) : null,
+      trailers: trailers.length > 0 ? row('(in response out and the rest) client: response message → trailers', trailers, tail.flatMap(trailersOf)) : null,
+      clientCpuWait: cpuWaits.length > 0 ? row('(in stage 1 or the rest) the client waiting for a CPU', cpuWaits, tail.flatMap(cpuWaitOf)) : null,
       reordered: js.filter((j) => j.reordered).length,
     });
   }
@@ -399,7 +422,7 @@ export function formatTraceTables(tables: readonly TraceTable[]): string {
       continue;
     }
     const rows = [...t.stages, t.rest];
-    const extra = [t.leaderSync, t.clientPaused, t.pathPaused, t.othersPaused];
+    const extra = [t.leaderSync, t.clientPaused, t.clientCpuWait, t.pathPaused, t.othersPaused, t.trailers];
     const width = Math.max(...[...rows, t.total, ...extra].map((r) => r?.name.length ?? 0));
     const sumP50 = t.stages.reduce((a, r) => a + r.p50, 0);
     const cells = (r: StageRow): string => `${ms(r.p50).padStart(8)}  ${ms(r.p99).padStart(8)}  ${ms(r.tailMean).padStart(11)}`;

@@ -3,6 +3,7 @@
  * workload reports, and the latency summaries behind them.
  */
 import type { GcSummary } from './client-gc.js';
+import type { CpuWaitSummary } from './drive.js';
 
 /** LIGHT_WORKLOADS run in seconds each and make up `--workload all`. */
 export const LIGHT_WORKLOADS = ['put-latency', 'put-throughput', 'range-latency', 'watch-latency', 'watch-fanout'] as const;
@@ -61,8 +62,8 @@ export interface WorkloadResult {
   readonly notes: readonly string[];
   /**
    * clientCpu is the benchmark process's own CPU per phase, in per cent of one core (every client
-   * thread's together), its GC pauses when measured, and how many client threads drove the
-   * requests when more than one.
+   * thread's together), its GC pauses when measured, how many client threads drove the requests
+   * when more than one, and its waits for a CPU during one-at-a-time requests when measured.
    */
-  readonly clientCpu?: readonly { readonly group: string; readonly percentOfCore: number; readonly gc?: GcSummary; readonly threads?: number }[];
+  readonly clientCpu?: readonly { readonly group: string; readonly percentOfCore: number; readonly gc?: GcSummary; readonly threads?: number; readonly cpuWait?: CpuWaitSummary }[];
 }

@@ -6,7 +6,7 @@
  */
 import { buf } from '../../src/kv/client/etcd-client.js';
 import { prefixEnd } from '../../src/kv/client/watch-stream.js';
-import { describe, drive, warmUp, type DriveResult } from './drive.js';
+import { describe, drive, warmUp, type CpuWaitSummary, type DriveResult } from './drive.js';
 import type { GcSummary } from './client-gc.js';
 import { LatencyRecorder } from './histogram.js';
 import { drivePuts, split } from './put-clients.js';
@@ -26,7 +26,7 @@ class Acc {
   readonly figures: Figure[] = [];
   readonly latencies: LatencySeries[] = [];
   readonly notes: string[] = [];
-  readonly clientCpu: { group: string; percentOfCore: number; gc?: GcSummary; threads?: number }[] = [];
+  readonly clientCpu: { group: string; percentOfCore: number; gc?: GcSummary; threads?: number; cpuWait?: CpuWaitSummary }[] = [];
   errors = 0;
 
   constructor(readonly ctx: WorkloadContext, readonly workload: WorkloadName) {}
@@ -36,7 +36,7 @@ class Acc {
     if (withRate) this.figures.push({ group, name: 'ops/s', value: r.opsPerSec, better: 'higher' });
     this.figures.push({ group, name: 'p50 ms', value: r.latency.p50, better: 'lower' }, { group, name: 'p99 ms', value: r.latency.p99, better: 'lower' });
     this.latencies.push({ label: group, summary: r.latency });
-    this.clientCpu.push({ group, percentOfCore: r.clientCpuPct, gc: r.clientGc, ...(threads > 1 ? { threads } : {}) });
+    this.clientCpu.push({ group, percentOfCore: r.clientCpuPct, gc: r.clientGc, ...(threads > 1 ? { threads } : {}), ...(r.clientCpuWait === null ? {} : { cpuWait: r.clientCpuWait }) });
     this.errors += r.errors;
     if (r.errors > 0) this.notes.push(`${group}: ${r.errors} failed requests (last: ${r.lastError ?? '?'})`);
     this.ctx.progress.done(describe(r));

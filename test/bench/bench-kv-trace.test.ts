@@ -166,7 +166,7 @@ describe('the slowest 1 %', () => {
   // stays at its usual 0.2 ms while its mean over the slowest 1 % shows where the 5 ms went.
   function joined(token: string, syncMs: number, restMs: number, leaderSyncMs: number, clientPausedMs: number | null = null): JoinedSample {
     const hops = [{ name: 'forward', ms: 0.3 }, { name: 'sync', ms: syncMs }];
-    return { token, group: 'put, follower', leader: 'a', serving: 'b', follower: 'c', hops, totalMs: 0.3 + syncMs + restMs, restMs, leaderSyncMs, reordered: false, clientPausedMs, memberPausedMs: null };
+    return { token, group: 'put, follower', leader: 'a', serving: 'b', follower: 'c', hops, totalMs: 0.3 + syncMs + restMs, restMs, leaderSyncMs, reordered: false, clientPausedMs, memberPausedMs: null, trailersMs: null, clientCpuWaitMs: null };
   }
   const all = [...Array.from({ length: 99 }, (_, i) => joined(`T${i}`, 0.2, 0.5, 0.1)), joined('slow', 4.2, 0.5, 0.9)];
 
@@ -239,6 +239,26 @@ describe("the members' own pauses", () => {
     const fwd = PUT_BY_FOLLOWER.map((d) => ({ ...d, gc: d.member === 'c' ? [pause(2100, 2200)] : [] }));
     const f = joinTrace([sample('T2', 'put', 2000, 3000)], fwd, { members: 3 }).joined[0]!;
     expect(f.memberPausedMs).toEqual({ path: 0, others: 0.1 });
+  });
+
+  it("measures the client's wait from the response message to its trailers when it heard the headers", () => {
+    const j = joinTrace([{ ...sample('T1', 'put', 0, 1000), headersNs: 850_000n }], PUT_BY_LEADER, { members: 3 }).joined[0]!;
+    expect(j.trailersMs).toBeCloseTo(0.15, 9);
+    const t = traceTables([j])[0]!;
+    expect(t.trailers).toMatchObject({ name: '(in response out and the rest) client: response message → trailers', samples: 1 });
+    expect(formatTraceTables([t])).toMatch(/client: response message → trailers\s+0\.150\s+0\.150\s+0\.150/);
+    const without = joinTrace([sample('T1', 'put', 0, 1000)], PUT_BY_LEADER, { members: 3 }).joined[0]!;
+    expect(without.trailersMs).toBeNull();
+    expect(traceTables([without])[0]!.trailers).toBeNull();
+  });
+
+  it("shows the client's wait for a CPU within each request when it was measured", () => {
+    const j = joinTrace([{ ...sample('T1', 'put', 0, 1000), cpuWaitMs: 0.4 }], PUT_BY_LEADER, { members: 3 }).joined[0]!;
+    expect(j.clientCpuWaitMs).toBe(0.4);
+    const t = traceTables([j])[0]!;
+    expect(t.clientCpuWait).toMatchObject({ name: '(in stage 1 or the rest) the client waiting for a CPU', p50: 0.4, tailMean: 0.4 });
+    expect(formatTraceTables([t])).toMatch(/the client waiting for a CPU\s+0\.400\s+0\.400\s+0\.400/);
+    expect(traceTables(joinTrace([sample('T1', 'put', 0, 1000)], PUT_BY_LEADER, { members: 3 }).joined)[0]!.clientCpuWait).toBeNull();
   });
 
   it('says nothing of them when no member sent any', () => {

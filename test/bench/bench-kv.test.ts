@@ -2,10 +2,14 @@
  * bench-kv: the pure parts of `raftkube bench kv` — flag validation, the comparison table and
  * its ratios, the SVG plot, /proc parsing, the etcd command line. No processes, no sleeps.
  */
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   buildRows,
   combineGc,
+  CpuWaitClock,
+  cpuWaitSummary,
+  describeCpuWait,
   describeGc,
   etcdArgs,
   GcWatch,
@@ -15,6 +19,7 @@ import {
   formatTable,
   formatValue,
   listenPorts,
+  parseSchedstatWait,
   parseVmRssKiB,
   plotSeries,
   planEtcdMembers,
@@ -352,6 +357,44 @@ describe('several client threads', () => {
   it('adds up the threads\' GC pauses and keeps the longest', () => {
     expect(combineGc([{ pauses: 3, totalMs: 9, longestMs: 6 }, { pauses: 2, totalMs: 4, longestMs: 3 }, { pauses: 0, totalMs: 0, longestMs: 0 }])).toEqual({ pauses: 5, totalMs: 13, longestMs: 6 });
     expect(combineGc([])).toEqual({ pauses: 0, totalMs: 0, longestMs: 0 });
+  });
+});
+
+describe("the client's wait for a CPU", () => {
+  it('reads the run-queue wait from schedstat text, and nothing from anything else', () => {
+    expect(parseSchedstatWait('58847804 773313 7\n')).toBe(773313);
+    expect(parseSchedstatWait('0 0 1')).toBe(0);
+    for (const bad of ['', '1 2', 'a b c', '1 2 3 4', '-1 -2 3']) expect(parseSchedstatWait(bad), bad).toBeNull();
+  });
+
+  it('sums the waits and takes their mean over the slowest 1 % of the requests by latency', () => {
+    const latency = Array.from({ length: 200 }, (_, i) => (i === 17 ? 9 : i === 80 ? 7 : 1));
+    const wait = Array.from({ length: 200 }, (_, i) => (i === 17 ? 3 : i === 80 ? 0.25 : 0.01));
+    const s = cpuWaitSummary(latency, wait);
+    expect(s.totalMs).toBeCloseTo(3 + 0.25 + 198 * 0.01, 9);
+    expect(s.slowest).toBe(2);
+    expect(s.slowestMeanMs).toBeCloseTo((3 + 0.25) / 2, 9);
+    expect(s.slowestOverHalfMs).toBe(1);
+    expect(describeCpuWait(s)).toBe(', client waited for a CPU 5 ms in all, 1.63 ms per request in the slowest 1 % (1 of 2 over 0.5 ms)');
+    expect(describeCpuWait(null)).toBe('');
+    expect(cpuWaitSummary([], [])).toMatchObject({ totalMs: 0, slowest: 0, slowestMeanMs: 0 });
+  });
+
+  it('reads this thread\'s wait where the kernel keeps schedstat, and never goes backwards', () => {
+    const clock = CpuWaitClock.open();
+    if (!existsSync('/proc/thread-self/schedstat')) {
+      expect(clock).toBeNull();
+      return;
+    }
+    expect(clock).not.toBeNull();
+    const a = clock!.waitedNs();
+    let x = 0;
+    for (let i = 0; i < 1e6; i++) x += i % 7;
+    const b = clock!.waitedNs();
+    clock!.close();
+    expect(x).toBeGreaterThan(0);
+    expect(a).not.toBeNull();
+    expect(b!).toBeGreaterThanOrEqual(a!);
   });
 });
 

@@ -6,7 +6,7 @@
  * requests it cannot serve, and a put or get with a malformed trace token while tracing is on.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -51,8 +51,8 @@ describe('process.hrtime.bigint() across processes', () => {
 interface TraceJson {
   readonly members: number;
   readonly samples: readonly unknown[];
-  readonly tables: readonly { group: string; samples: number; stages: readonly { name: string; samples: number }[]; total: { samples: number }; pathPaused: { samples: number } | null }[];
-  readonly join: { joined: readonly { group: string; totalMs: number; restMs: number; hops: readonly { ms: number }[] }[] };
+  readonly tables: readonly { group: string; samples: number; stages: readonly { name: string; samples: number }[]; total: { samples: number }; pathPaused: { samples: number } | null; trailers: { samples: number } | null }[];
+  readonly join: { joined: readonly { group: string; totalMs: number; restMs: number; hops: readonly { ms: number }[]; trailersMs: number | null }[] };
 }
 
 describe('raftkube bench kv --trace on 3 members', () => {
@@ -90,6 +90,12 @@ describe('raftkube bench kv --trace on 3 members', () => {
     expect(r.stdout).toContain('(within the stages) GC pauses of the members it waited for');
     expect(r.stdout).toContain("(beside the path) the other members' GC pauses");
     for (const table of t.tables) expect(table.pathPaused?.samples, table.group).toBe(table.samples);
+    // The client heard every sampled response's headers before its trailers.
+    expect(r.stdout).toContain('(in response out and the rest) client: response message → trailers');
+    for (const table of t.tables) expect(table.trailers?.samples, table.group).toBe(table.samples);
+    for (const j of t.join.joined) expect(j.trailersMs).toBeGreaterThanOrEqual(0);
+    // Where the kernel keeps schedstat, the client's waits for a CPU are measured too.
+    if (existsSync('/proc/thread-self/schedstat')) expect(r.stdout).toContain('(in stage 1 or the rest) the client waiting for a CPU');
     // Most samples join; a leader change or a lost commit notice may cost a few.
     expect(t.join.joined.length).toBeGreaterThan(t.samples.length / 2);
     for (const j of t.join.joined) {

@@ -118,6 +118,8 @@ export const TRACE_METADATA_KEY = 'raftkube-trace';
 export interface CallOptions {
   /** trace is the token of a sampled request (bench kv --trace); members record where its time goes. */
   readonly trace?: string;
+  /** onHeaders hears the response's headers arrive (a member sends its response message with them, its status after). */
+  readonly onHeaders?: () => void;
 }
 
 /** EtcdClient talks to a set of etcd-compatible endpoints. */
@@ -158,7 +160,7 @@ export class EtcdClient {
     const md = new grpc.Metadata();
     if (o.trace !== undefined) md.set(TRACE_METADATA_KEY, o.trace);
     return new Promise<T>((resolve, reject) => {
-      client.makeUnaryRequest(
+      const call = client.makeUnaryRequest(
         m.path,
         m.requestSerialize,
         m.responseDeserialize,
@@ -175,6 +177,7 @@ export class EtcdClient {
           else reject(new Error(`Malformed ${service}.${method} response from ${endpoint}: ${d.error}`));
         },
       );
+      if (o.onHeaders !== undefined) call.on('metadata', o.onHeaders);
     });
   }
 
