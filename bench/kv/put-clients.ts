@@ -15,14 +15,15 @@
  * This module is both: imported, it exports drivePuts; started as a worker (workerData carries
  * WORKER_MARK), it puts.
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { EtcdTls } from '../../src/kv/client/etcd-client.js';
 import { combineGc, GcWatch, summarise, type GcSummary } from './client-gc.js';
 import { drive, warmUp, type DriveResult } from './drive.js';
 import { LatencyRecorder } from './histogram.js';
 import { silentProgress } from './progress.js';
 import { errorMessage, type WorkloadContext } from './target.js';
-import { hasMark, nowEpochMs, workerClient } from './watch-clients.js';
+import { hasMark, startClientThread, workerClient, type ClientThread } from './client-thread.js';
+import { nowEpochMs } from './watch-clients.js';
 
 const WORKER_MARK = 'raftkube-bench-put-client';
 /** PROGRESS_MS is how often a client thread reports how many puts it has done. */
@@ -111,22 +112,15 @@ export async function drivePuts(ctx: WorkloadContext, o: PutPhase): Promise<PutP
   return { ...r, threads: 1 };
 }
 
-/** ClientThread is one started client thread, warmed up and waiting for 'go'. */
-interface ClientThread {
-  readonly worker: Worker;
-  /** on sets who hears the thread's messages after 'ready' (its exit as null). */
-  on(listener: (m: FromWorker | null) => void): void;
-}
-
 /**
  * startWorkers starts one client thread per share and waits until each is connected and warmed
  * up; null if a worker cannot run here (its module does not load), after stopping any started.
  */
-async function startWorkers(shares: readonly Share[]): Promise<ClientThread[] | null> {
-  const started: ClientThread[] = [];
+async function startWorkers(shares: readonly Share[]): Promise<ClientThread<FromWorker>[] | null> {
+  const started: ClientThread<FromWorker>[] = [];
   try {
     for (const share of shares) {
-      const t = await startWorker(share);
+      const t = await startClientThread<FromWorker>(new URL(import.meta.url), { mark: WORKER_MARK, share });
       if (t === null) {
         for (const s of started) void s.worker.terminate();
         return null;
@@ -140,41 +134,8 @@ async function startWorkers(shares: readonly Share[]): Promise<ClientThread[] | 
   }
 }
 
-/** startWorker starts one client thread; resolves once it is warmed up, or null if no worker can run here. */
-function startWorker(share: Share): Promise<ClientThread | null> {
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL(import.meta.url), { workerData: { mark: WORKER_MARK, share } });
-  } catch {
-    return Promise.resolve(null);
-  }
-  return new Promise((resolve, reject) => {
-    let ready = false;
-    let listener: ((m: FromWorker | null) => void) | null = null;
-    const thread: ClientThread = { worker, on: (l) => (listener = l) };
-    worker.on('message', (m: FromWorker) => {
-      if (ready) listener?.(m);
-      else if (m.type === 'ready') {
-        ready = true;
-        resolve(thread);
-      } else if (m.type === 'error') {
-        void worker.terminate();
-        reject(new Error(m.message));
-      }
-    });
-    worker.on('error', (err: Error) => {
-      if (ready) listener?.({ type: 'error', message: err.message });
-      else resolve(null); // its module did not load (TypeScript sources): this thread puts
-    });
-    worker.on('exit', () => {
-      if (ready) listener?.(null);
-      else resolve(null);
-    });
-  });
-}
-
 /** runOnWorkers lets every warmed-up client thread go at once and adds up what they measured. */
-async function runOnWorkers(ctx: WorkloadContext, o: PutPhase, threads: readonly ClientThread[]): Promise<PutPhaseResult> {
+async function runOnWorkers(ctx: WorkloadContext, o: PutPhase, threads: readonly ClientThread<FromWorker>[]): Promise<PutPhaseResult> {
   const doneSoFar = new Array<number>(threads.length).fill(0);
   const onAbort = (): void => {
     for (const t of threads) t.worker.postMessage({ type: 'stop' } satisfies ToWorker);
@@ -190,13 +151,14 @@ async function runOnWorkers(ctx: WorkloadContext, o: PutPhase, threads: readonly
       threads.map(
         (t, k) =>
           new Promise<ShareResult>((resolve, reject) => {
-            t.on((m) => {
-              if (m === null) reject(new Error(`${o.label}: client thread ${k + 1} exited before it finished`));
-              else if (m.type === 'progress') {
-                doneSoFar[k] = m.done;
+            t.on((e) => {
+              if (e.kind === 'exit') reject(new Error(`${o.label}: client thread ${k + 1} exited before it finished`));
+              else if (e.kind === 'failed') reject(e.error);
+              else if (e.m.type === 'progress') {
+                doneSoFar[k] = e.m.done;
                 ctx.progress.update(doneSoFar.reduce((a, b) => a + b, 0));
-              } else if (m.type === 'done') resolve(m.result);
-              else if (m.type === 'error') reject(new Error(m.message));
+              } else if (e.m.type === 'done') resolve(e.m.result);
+              else if (e.m.type === 'error') reject(new Error(e.m.message));
             });
             t.worker.postMessage({ type: 'go' } satisfies ToWorker);
           }),

@@ -15,8 +15,9 @@
  * This module is both: imported, it exports WatchClients; started as a worker (workerData
  * carries WORKER_MARK), it watches.
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { buf, EtcdClient, type EtcdTls } from '../../src/kv/client/etcd-client.js';
+import { hasMark, startClientThread, workerClient } from './client-thread.js';
 import { prefixEnd, WatchStream } from '../../src/kv/client/watch-stream.js';
 import type { Event } from '../../src/kv/proto/index.js';
 import { LatencyRecorder } from './histogram.js';
@@ -36,30 +37,6 @@ export function stampedValue(value: Buffer): Buffer {
   const v = Buffer.from(value);
   v.writeDoubleLE(nowEpochMs(), 0);
   return v;
-}
-
-/**
- * reviveTls undoes what posting to a worker does to TLS bytes: a Buffer arrives as a plain
- * Uint8Array, which gRPC's credentials refuse; PEM text arrives unchanged.
- */
-export function reviveTls(tls: EtcdTls | undefined): EtcdTls | undefined {
-  if (tls === undefined) return undefined;
-  const pem = (v: string | Uint8Array | undefined): string | Buffer | undefined => (v === undefined || typeof v === 'string' || Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-  const ca = pem(tls.ca);
-  const cert = pem(tls.cert);
-  const key = pem(tls.key);
-  return { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
-}
-
-/** workerClient is a client thread's own client, with TLS bytes revived after crossing threads. */
-export function workerClient(endpoints: readonly string[], tls: EtcdTls | undefined): EtcdClient {
-  const revived = reviveTls(tls);
-  return new EtcdClient(endpoints, revived === undefined ? {} : { tls: revived });
-}
-
-/** hasMark tells whether workerData carries `mark`: this module was started as that kind of worker. */
-export function hasMark(d: unknown, mark: string): boolean {
-  return typeof d === 'object' && d !== null && (d as { mark?: unknown }).mark === mark;
 }
 
 /** WatchSpec is one client's share of the watchers. */
@@ -184,55 +161,33 @@ function inThisThread(w: Watchers, client: EtcdClient): ClientHandle {
 }
 
 /** inWorker starts a client thread; resolves once its watchers are created, or null if no worker can run. */
-function inWorker(spec: WatchSpec): Promise<ClientHandle | null> {
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL(import.meta.url), { workerData: { mark: WORKER_MARK, spec } });
-  } catch {
-    return Promise.resolve(null);
-  }
-  return new Promise((resolve, reject) => {
-    let ready = false;
-    let delivered = 0;
-    let lastEventMs = 0;
-    let failure: Error | null = null;
-    let onDone: ((lags: Float64Array) => void) | null = null;
-    const handle: ClientHandle = {
-      delivered: () => delivered,
-      lastEventMs: () => lastEventMs,
-      failure: () => failure,
-      finish: () =>
-        new Promise((res) => {
-          onDone = (lags) => res({ lags });
-          worker.postMessage({ type: 'finish' } satisfies ToWorker);
-        }),
-      close: () => void worker.terminate(),
-    };
-    worker.on('message', (m: FromWorker) => {
-      if (m.type === 'ready') {
-        ready = true;
-        resolve(handle);
-      } else if (m.type === 'progress') {
-        delivered = m.delivered;
-        lastEventMs = m.lastEventMs;
-      } else if (m.type === 'done') {
-        delivered = m.delivered;
-        lastEventMs = m.lastEventMs;
-        onDone?.(m.lags);
-      } else {
-        failure = new Error(m.message);
-        if (!ready) reject(failure);
-      }
-    });
-    worker.on('error', (err: Error) => {
-      failure = err;
-      if (!ready) resolve(null); // it could not load its module (TypeScript sources): this thread watches
-    });
-    worker.on('exit', () => {
-      onDone?.(new Float64Array(0));
-      if (!ready && failure === null) resolve(null);
-    });
+async function inWorker(spec: WatchSpec): Promise<ClientHandle | null> {
+  const t = await startClientThread<FromWorker>(new URL(import.meta.url), { mark: WORKER_MARK, spec });
+  if (t === null) return null;
+  let delivered = 0;
+  let lastEventMs = 0;
+  let failure: Error | null = null;
+  let onDone: ((lags: Float64Array) => void) | null = null;
+  t.on((e) => {
+    if (e.kind === 'exit') onDone?.(new Float64Array(0));
+    else if (e.kind === 'failed') failure = e.error;
+    else if (e.m.type === 'progress' || e.m.type === 'done') {
+      delivered = e.m.delivered;
+      lastEventMs = e.m.lastEventMs;
+      if (e.m.type === 'done') onDone?.(e.m.lags);
+    } else if (e.m.type === 'error') failure = new Error(e.m.message);
   });
+  return {
+    delivered: () => delivered,
+    lastEventMs: () => lastEventMs,
+    failure: () => failure,
+    finish: () =>
+      new Promise((res) => {
+        onDone = (lags) => res({ lags });
+        t.worker.postMessage({ type: 'finish' } satisfies ToWorker);
+      }),
+    close: () => void t.worker.terminate(),
+  };
 }
 
 /** WatchClients is `n` watchers on one prefix spread over `clients` client threads. */
