@@ -379,29 +379,27 @@ export function traceTables(joined: readonly JoinedSample[]): TraceTable[] {
     }
     const tail = [...js].sort((a, b) => b.totalMs - a.totalMs).slice(0, Math.ceil(js.length / 100));
     const hopIn = (j: JoinedSample, name: string): number => j.hops.find((h) => h.name === name)?.ms ?? 0;
-    const syncOf = (j: JoinedSample): number[] => (j.leaderSyncMs === null ? [] : [j.leaderSyncMs]);
-    const syncs = js.flatMap(syncOf);
-    const pausedOf = (j: JoinedSample): number[] => (j.clientPausedMs === null ? [] : [j.clientPausedMs]);
-    const paused = js.flatMap(pausedOf);
-    const pathOf = (j: JoinedSample): number[] => (j.memberPausedMs === null ? [] : [j.memberPausedMs.path]);
-    const othersOf = (j: JoinedSample): number[] => (j.memberPausedMs === null ? [] : [j.memberPausedMs.others]);
-    const measured = js.some((j) => j.memberPausedMs !== null);
-    const trailersOf = (j: JoinedSample): number[] => (j.trailersMs === null ? [] : [j.trailersMs]);
-    const trailers = js.flatMap(trailersOf);
-    const cpuWaitOf = (j: JoinedSample): number[] => (j.clientCpuWaitMs === null ? [] : [j.clientCpuWaitMs]);
-    const cpuWaits = js.flatMap(cpuWaitOf);
+    // An optional per-request figure has a row when some request of the group has it.
+    const rowOf = (name: string, pick: (j: JoinedSample) => number | null): StageRow | null => {
+      const of = (j: JoinedSample): number[] => {
+        const v = pick(j);
+        return v === null ? [] : [v];
+      };
+      const vs = js.flatMap(of);
+      return vs.length > 0 ? row(name, vs, tail.flatMap(of)) : null;
+    };
     out.push({
       group,
       samples: js.length,
       stages: names.map((n) => row(n, values.get(n) ?? [], tail.map((j) => hopIn(j, n)))),
       rest: row("rest: the reply's way to the client, and anything unexplained", js.map((j) => j.restMs), tail.map((j) => j.restMs)),
       total: row('client-observed total', js.map((j) => j.totalMs), tail.map((j) => j.totalMs)),
-      leaderSync: syncs.length > 0 ? row("(beside the path) leader's own WAL append + sync", syncs, tail.flatMap(syncOf)) : null,
-      clientPaused: paused.length > 0 ? row("(in stage 1 or the rest) the client's own GC pauses", paused, tail.flatMap(pausedOf)) : null,
-      pathPaused: measured ? row('(within the stages) GC pauses of the members it waited for', js.flatMap(pathOf), tail.flatMap(pathOf)) : null,
-      othersPaused: measured ? row("(beside the path) the other members' GC pauses", js.flatMap(othersOf), tail.flatMap(othersOf)) : null,
-      trailers: trailers.length > 0 ? row('(in response out and the rest) client: response message → trailers', trailers, tail.flatMap(trailersOf)) : null,
-      clientCpuWait: cpuWaits.length > 0 ? row('(in stage 1 or the rest) the client waiting for a CPU', cpuWaits, tail.flatMap(cpuWaitOf)) : null,
+      leaderSync: rowOf("(beside the path) leader's own WAL append + sync", (j) => j.leaderSyncMs),
+      clientPaused: rowOf("(in stage 1 or the rest) the client's own GC pauses", (j) => j.clientPausedMs),
+      pathPaused: rowOf('(within the stages) GC pauses of the members it waited for', (j) => j.memberPausedMs?.path ?? null),
+      othersPaused: rowOf("(beside the path) the other members' GC pauses", (j) => j.memberPausedMs?.others ?? null),
+      trailers: rowOf('(in response out and the rest) client: response message → trailers', (j) => j.trailersMs),
+      clientCpuWait: rowOf('(in stage 1 or the rest) the client waiting for a CPU', (j) => j.clientCpuWaitMs),
       reordered: js.filter((j) => j.reordered).length,
     });
   }
