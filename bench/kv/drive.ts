@@ -4,9 +4,10 @@
  * raftkube and etcd are driven identically.
  */
 import { describeGc, GcWatch, summarise, type GcSummary } from './client-gc.js';
-import { CpuWaitClock } from './cpu-wait.js';
+import { CpuWaitClock } from '../../src/kv/server/cpu-wait.js';
 import { LatencyRecorder } from './histogram.js';
-import { errorMessage, type WorkloadContext } from './target.js';
+import { describeMembersCpu, MembersClock, type MembersCpu } from './members-cpu.js';
+import { errorMessage, type Target, type WorkloadContext } from './target.js';
 import type { LatencySummary } from './types.js';
 
 /** DriveOptions describe one phase. */
@@ -26,8 +27,11 @@ export interface DriveOptions {
   readonly recorder?: LatencyRecorder;
 }
 
-/** DriveHost is what a phase needs of its surroundings: somewhere to report progress and a way to stop. */
-export type DriveHost = Pick<WorkloadContext, 'progress' | 'signal'>;
+/**
+ * DriveHost is what a phase needs of its surroundings: somewhere to report progress, a way to
+ * stop and, when known, the members' processes (whose CPU the phase then reports).
+ */
+export type DriveHost = Pick<WorkloadContext, 'progress' | 'signal'> & { readonly target?: Pick<Target, 'members'> };
 
 /** DriveResult is what a phase measured. */
 export interface DriveResult {
@@ -52,6 +56,8 @@ export interface DriveResult {
    * them) and where the kernel says (Linux schedstat); null otherwise.
    */
   readonly clientCpuWait: CpuWaitSummary | null;
+  /** members is the members' CPU and run-queue wait per request during the phase (null: the processes are unknown, or not Linux). */
+  readonly members: MembersCpu | null;
 }
 
 /** CpuWaitSummary sums the client's run-queue waits over a phase's requests. */
@@ -94,6 +100,7 @@ export async function drive(ctx: DriveHost, o: DriveOptions): Promise<DriveResul
   const cpu0 = process.cpuUsage();
   const gc = new GcWatch();
   const clock = o.inFlight === 1 ? CpuWaitClock.open() : null;
+  const membersClock = o.quiet === true ? null : MembersClock.open(ctx.target);
   const latencies: number[] = [];
   const waits: number[] = [];
   const t0 = performance.now();
@@ -151,7 +158,8 @@ export async function drive(ctx: DriveHost, o: DriveOptions): Promise<DriveResul
   const cpu = process.cpuUsage(cpu0);
   const clientCpuPct = elapsedMs > 0 ? (cpu.user + cpu.system) / 10 / elapsedMs : 0;
   const clientCpuWait = clock !== null && latencies.length > 0 ? cpuWaitSummary(latencies, waits) : null;
-  return { done, errors, lastError, elapsedMs, latency: rec.summary(), opsPerSec: elapsedMs > 0 ? (done * 1000) / elapsedMs : 0, stoppedBy, clientCpuPct, clientGc, clientCpuWait };
+  const members = membersClock?.stop(done, elapsedMs) ?? null;
+  return { done, errors, lastError, elapsedMs, latency: rec.summary(), opsPerSec: elapsedMs > 0 ? (done * 1000) / elapsedMs : 0, stoppedBy, clientCpuPct, clientGc, clientCpuWait, members };
 }
 
 /** warmUp runs a few untimed operations so connections and the JIT are warm before measuring. */
@@ -162,7 +170,7 @@ export async function warmUp(ctx: DriveHost, inFlight: number, count: number, op
 /** describe is the one-line summary of a phase for the progress log. */
 export function describe(r: DriveResult): string {
   const err = r.errors > 0 ? `, ${r.errors} errors (last: ${r.lastError ?? '?'})` : '';
-  return `${r.done} ops in ${(r.elapsedMs / 1000).toFixed(1)} s, ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, client CPU ${Math.round(r.clientCpuPct)}% of a core, ${describeGc(r.clientGc)}${describeCpuWait(r.clientCpuWait)}${err}`;
+  return `${r.done} ops in ${(r.elapsedMs / 1000).toFixed(1)} s, ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, client CPU ${Math.round(r.clientCpuPct)}% of a core, ${describeGc(r.clientGc)}${describeCpuWait(r.clientCpuWait)}${describeMembersCpu(r.members)}${err}`;
 }
 
 /** describeCpuWait says how long the client waited for a CPU during its requests (a phase line's part). */

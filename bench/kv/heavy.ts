@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { EtcdClient, type EtcdTls } from '../../src/kv/client/etcd-client.js';
 import type { StatusResponse } from '../../src/kv/proto/index.js';
 import { drive } from './drive.js';
-import { isRunning, listenPorts, memberPid, portFree, readCommandLine, readRssKiB, startCommandLine } from './procs.js';
+import { argvOrNull, isRunning, listenPorts, memberPid, portFree, readCommandLine, readRssKiB, startCommandLine } from './procs.js';
 import { pollUntil, type MemberHandle, type WorkloadContext } from './target.js';
 import type { Figure, WorkloadResult } from './types.js';
 
@@ -136,13 +136,7 @@ export async function recovery(ctx: WorkloadContext): Promise<WorkloadResult> {
   }
   const m = ms[victim];
   if (m === undefined) throw new Error('No follower answered Status');
-  const pid = memberPid(m.pids(), (p) => {
-    try {
-      return readCommandLine(p).argv;
-    } catch {
-      return null;
-    }
-  });
+  const pid = memberPid(m.pids(), argvOrNull);
   if (pid === null) throw new Error(`Cannot tell which of ${m.name}'s processes (${m.pids().join(', ')}) is the kv member`);
   const cl = readCommandLine(pid);
   const leader = ms[statuses.findIndex((s) => s?.header.member_id === leaderId)];

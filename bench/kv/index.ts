@@ -15,5 +15,6 @@ export { runTrace, decodeDump, TRACE_DEFAULT_COUNT, type TraceRunOptions, type T
 export { GcWatch, combineGc, coveredMs, describeGc, pausedMs, summarise, type GcSummary, type Pause } from './client-gc.js';
 export { LatencyRecorder } from './histogram.js';
 export { drivePuts, split, WARM_UP_PER_REQUEST, type PutPhase, type PutPhaseResult } from './put-clients.js';
-export { CpuWaitClock, parseSchedstatWait } from './cpu-wait.js';
+export { CpuWaitClock, parseSchedstat, parseSchedstatWait } from '../../src/kv/server/cpu-wait.js';
+export { describeMembersCpu, MembersClock, readProcessSched, type MembersCpu } from './members-cpu.js';
 export { cpuWaitSummary, describeCpuWait, type CpuWaitSummary } from './drive.js';

@@ -79,6 +79,15 @@ export function readCommandLine(pid: number): CommandLine {
   return { argv, cwd: readlinkSync(`/proc/${pid}/cwd`) };
 }
 
+/** argvOrNull is a process's command line, or null if it cannot be read (gone, or a kernel thread). */
+export function argvOrNull(pid: number): readonly string[] | null {
+  try {
+    return readCommandLine(pid).argv;
+  } catch {
+    return null;
+  }
+}
+
 /** startCommandLine starts a process again with the same argv and cwd, output appended to `logPath`. */
 export function startCommandLine(cl: CommandLine, o: { readonly logPath: string; readonly detached: boolean }): number {
   const [cmd, ...args] = cl.argv;

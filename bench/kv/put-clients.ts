@@ -20,6 +20,7 @@ import type { EtcdTls } from '../../src/kv/client/etcd-client.js';
 import { combineGc, GcWatch, summarise, type GcSummary } from './client-gc.js';
 import { drive, warmUp, type DriveResult } from './drive.js';
 import { LatencyRecorder } from './histogram.js';
+import { MembersClock } from './members-cpu.js';
 import { silentProgress } from './progress.js';
 import { errorMessage, type WorkloadContext } from './target.js';
 import { hasMark, startClientThread, workerClient, type ClientThread } from './client-thread.js';
@@ -143,6 +144,7 @@ async function runOnWorkers(ctx: WorkloadContext, o: PutPhase, threads: readonly
   ctx.progress.phase(o.label, o.count, o.durationMs);
   const gc = new GcWatch();
   const cpu0 = process.cpuUsage();
+  const membersClock = MembersClock.open(ctx.target);
   const wall0 = nowEpochMs();
   let results: ShareResult[];
   ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -171,7 +173,8 @@ async function runOnWorkers(ctx: WorkloadContext, o: PutPhase, threads: readonly
   const cpu = process.cpuUsage(cpu0);
   const wallMs = nowEpochMs() - wall0;
   const ownGc = summarise(gc.stop());
-  return combine(results, { cpuMicros: cpu.user + cpu.system, wallMs, ownGc });
+  const combined = combine(results, { cpuMicros: cpu.user + cpu.system, wallMs, ownGc });
+  return { ...combined, members: membersClock?.stop(combined.done, wallMs) ?? null };
 }
 
 /** combine adds up the client threads' results; the CPU is the whole process's over the phase. */
@@ -193,6 +196,7 @@ function combine(results: readonly ShareResult[], o: { readonly cpuMicros: numbe
     clientCpuPct: o.wallMs > 0 ? o.cpuMicros / 10 / o.wallMs : 0,
     clientGc: combineGc([o.ownGc, ...results.map((r) => r.gc)]),
     clientCpuWait: null, // with requests in flight a wait belongs to none of them
+    members: null, // the caller, which reads the members, fills it in
     threads: results.length,
   };
 }

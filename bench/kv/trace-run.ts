@@ -13,7 +13,7 @@ import type { TraceDump, TraceEvent, TracePause } from '../../src/kv/server/trac
 import type { Progress } from './progress.js';
 import { errorMessage } from './target.js';
 import { GcWatch, pausedMs, type Pause } from './client-gc.js';
-import { CpuWaitClock } from './cpu-wait.js';
+import { CpuWaitClock } from '../../src/kv/server/cpu-wait.js';
 import { joinTrace, traceTables, type ClientSample, type JoinResult, type TraceKind, type TraceTable } from './trace.js';
 
 /** TraceRunOptions describe a --trace run. */
@@ -94,7 +94,7 @@ async function debugTrace(endpoint: string, method: 'GET' | 'POST', tls: EtcdTls
 function isEvent(v: unknown): v is TraceEvent {
   if (typeof v !== 'object' || v === null) return false;
   const e = v as Record<string, unknown>;
-  return typeof e['key'] === 'string' && typeof e['stage'] === 'string' && typeof e['t'] === 'string' && /^\d+$/.test(e['t']) && (e['peer'] === undefined || typeof e['peer'] === 'string') && (e['ref'] === undefined || typeof e['ref'] === 'string');
+  return typeof e['key'] === 'string' && typeof e['stage'] === 'string' && typeof e['t'] === 'string' && /^\d+$/.test(e['t']) && (e['peer'] === undefined || typeof e['peer'] === 'string') && (e['ref'] === undefined || typeof e['ref'] === 'string') && (e['waited'] === undefined || (typeof e['waited'] === 'string' && /^\d+$/.test(e['waited'])));
 }
 
 function isPause(v: unknown): v is TracePause {

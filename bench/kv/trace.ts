@@ -45,6 +45,13 @@ export interface ClientSample {
 export interface Hop {
   readonly name: string;
   readonly ms: number;
+  /**
+   * cpuWaitMs is how long, within the hop, the member it ends on waited for a CPU while ready to
+   * run: its event-loop thread's run-queue wait from its last point at or before the hop's start to
+   * the hop's end, at most the hop itself (a member's readings come only at its points, so a wait
+   * just before the hop began would otherwise count); absent when the member sent no readings.
+   */
+  readonly cpuWaitMs?: number;
 }
 
 /** JoinedSample is one request, hop by hop. */
@@ -79,6 +86,8 @@ export interface JoinedSample {
   readonly trailersMs: number | null;
   /** clientCpuWaitMs is the client's wait for a CPU within the request (null: not measured). */
   readonly clientCpuWaitMs: number | null;
+  /** membersCpuWaitMs is the sum of the hops' cpuWaitMs: the members on the path waiting for a CPU (null: no hop has it). */
+  readonly membersCpuWaitMs: number | null;
 }
 
 /** JoinResult is every sample joined, or the reason it could not be. */
@@ -87,19 +96,32 @@ export interface JoinResult {
   readonly incomplete: readonly { readonly token: string; readonly reason: string }[];
 }
 
+/** Ev is one recorded point: when, on which member, and that member's run-queue wait so far (ns; null: not read). */
 interface Ev {
   readonly t: bigint;
+  readonly member: string;
   readonly peer: string | undefined;
+  readonly waited: number | null;
+}
+
+function byTime(a: { readonly t: bigint }, b: { readonly t: bigint }): number {
+  return a.t < b.t ? -1 : a.t > b.t ? 1 : 0;
 }
 
 /** EventIndex finds a member's events by key and stage. */
 class EventIndex {
   readonly #byKey = new Map<string, Map<string, Map<TraceStage, Ev[]>>>();
   readonly #binds = new Map<string, { member: string; ref: string }>();
+  /** #waits holds each member's run-queue readings, every point of every key, oldest first. */
+  readonly #waits = new Map<string, { t: bigint; waited: number }[]>();
 
   constructor(dumps: readonly TraceDump[]) {
     for (const d of dumps) {
+      let waits = this.#waits.get(d.member);
+      if (waits === undefined) this.#waits.set(d.member, (waits = []));
       for (const e of d.events) {
+        const waited = e.waited === undefined ? null : Number(e.waited);
+        if (waited !== null) waits.push({ t: BigInt(e.t), waited });
         if (e.stage === 'bind') {
           if (e.ref !== undefined) this.#binds.set(e.key, { member: d.member, ref: e.ref });
           continue;
@@ -110,10 +132,24 @@ class EventIndex {
         if (byStage === undefined) byMember.set(d.member, (byStage = new Map<TraceStage, Ev[]>()));
         let list = byStage.get(e.stage);
         if (list === undefined) byStage.set(e.stage, (list = []));
-        list.push({ t: BigInt(e.t), peer: e.peer });
+        list.push({ t: BigInt(e.t), member: d.member, peer: e.peer, waited });
       }
     }
-    for (const byMember of this.#byKey.values()) for (const byStage of byMember.values()) for (const l of byStage.values()) l.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
+    for (const byMember of this.#byKey.values()) for (const byStage of byMember.values()) for (const l of byStage.values()) l.sort(byTime);
+    for (const w of this.#waits.values()) w.sort(byTime);
+  }
+
+  /** waitedAt is `member`'s run-queue wait so far at its last reading at or before `t` (null: none). */
+  waitedAt(member: string, t: bigint): number | null {
+    const w = this.#waits.get(member) ?? [];
+    let lo = 0;
+    let hi = w.length; // the first reading after t is at hi
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (w[mid]!.t <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? null : w[lo - 1]!.waited;
   }
 
   bind(token: string): { member: string; ref: string } | undefined {
@@ -141,18 +177,24 @@ class Path {
   #prev: bigint;
   reordered = false;
 
-  constructor(start: bigint) {
+  constructor(
+    readonly ix: EventIndex,
+    start: bigint,
+  ) {
     this.#prev = start;
   }
 
-  /** to adds the hop `name` ending at `t` (moved up to the previous point if earlier). */
-  to(name: string, t: bigint): void {
-    let at = t;
+  /** to adds the hop `name` ending at point `e` (moved up to the previous point if earlier). */
+  to(name: string, e: Ev): void {
+    let at = e.t;
     if (at < this.#prev) {
       this.reordered = true;
       at = this.#prev;
     }
-    this.hops.push({ name, ms: Number(at - this.#prev) / 1e6 });
+    const base = e.waited === null ? null : this.ix.waitedAt(e.member, this.#prev);
+    const ms = Number(at - this.#prev) / 1e6;
+    const cpuWaitMs = e.waited === null || base === null ? undefined : Math.min(ms, Math.max(0, e.waited - base) / 1e6);
+    this.hops.push({ name, ms, ...(cpuWaitMs === undefined ? {} : { cpuWaitMs }) });
     this.#prev = at;
   }
 
@@ -161,17 +203,17 @@ class Path {
   }
 }
 
-function first(ix: EventIndex, key: string, member: string, stage: TraceStage, peer?: string): bigint {
+function first(ix: EventIndex, key: string, member: string, stage: TraceStage, peer?: string): Ev {
   const e = ix.all(key, member, stage).find((x) => peer === undefined || x.peer === peer);
   if (e === undefined) throw new Missing(`no ${stage} on member ${member}${peer === undefined ? '' : ` for peer ${peer}`}`);
-  return e.t;
+  return e;
 }
 
 /**
  * quorumAnswer returns the leader's receipt of the answer that completed a quorum of `members`
  * (the leader counts itself), and who sent it.
  */
-function quorumAnswer(ix: EventIndex, key: string, leader: string, stage: TraceStage, members: number): { t: bigint; from: string } {
+function quorumAnswer(ix: EventIndex, key: string, leader: string, stage: TraceStage, members: number): { at: Ev; from: string } {
   const need = Math.floor(members / 2); // answers from followers a quorum needs besides the leader
   const seen = new Set<string>();
   const answers: Ev[] = [];
@@ -182,7 +224,7 @@ function quorumAnswer(ix: EventIndex, key: string, leader: string, stage: TraceS
   }
   const a = answers[need - 1];
   if (a === undefined || a.peer === undefined) throw new Missing(`${answers.length} ${stage} on the leader, a quorum needs ${need}`);
-  return { t: a.t, from: a.peer };
+  return { at: a, from: a.peer };
 }
 
 function onlyMember(ix: EventIndex, key: string, stage: TraceStage): string {
@@ -198,17 +240,17 @@ function onlyMember(ix: EventIndex, key: string, stage: TraceStage): string {
  */
 function responseOut(ix: EventIndex, p: Path, token: string, serving: string): void {
   const sent = ix.all(token, serving, 'sent')[0];
-  if (sent !== undefined) p.to('member: response out (HTTP/2 headers, data, trailers)', sent.t);
+  if (sent !== undefined) p.to('member: response out (HTTP/2 headers, data, trailers)', sent);
 }
 
-type Joined = Omit<JoinedSample, 'token' | 'totalMs' | 'restMs' | 'clientPausedMs' | 'memberPausedMs' | 'trailersMs' | 'clientCpuWaitMs'>;
+type Joined = Omit<JoinedSample, 'token' | 'totalMs' | 'restMs' | 'clientPausedMs' | 'memberPausedMs' | 'trailersMs' | 'clientCpuWaitMs' | 'membersCpuWaitMs'>;
 
 function joinPut(ix: EventIndex, s: ClientSample, serving: string, key: string, members: number): Joined {
   const leader = onlyMember(ix, key, 'app-sent');
   const byLeader = serving === leader;
   const ack = quorumAnswer(ix, key, leader, 'ack-recv', members);
   const f = ack.from;
-  const p = new Path(s.sentNs);
+  const p = new Path(ix, s.sentNs);
   p.to('client → member (gRPC request)', first(ix, s.token, serving, 'recv'));
   p.to('member: decode, hand to Raft', first(ix, key, serving, 'proposed'));
   if (!byLeader) {
@@ -221,9 +263,9 @@ function joinPut(ix: EventIndex, s: ClientSample, serving: string, key: string, 
   p.to('follower: to the Ready with the entry', first(ix, key, f, 'ready'));
   p.to('follower: WAL append + fdatasync', first(ix, key, f, 'synced'));
   p.to('follower: acknowledgement handed to the peer link', first(ix, key, f, 'ack-sent'));
-  p.to('acknowledgement: follower → leader (peer link)', ack.t);
+  p.to('acknowledgement: follower → leader (peer link)', ack.at);
   const leaderSynced = first(ix, key, leader, 'synced');
-  p.to("leader: wait for its own WAL sync", leaderSynced > ack.t ? leaderSynced : ack.t);
+  p.to('leader: wait for its own WAL sync', leaderSynced.t > ack.at.t ? leaderSynced : ack.at);
   p.to('leader: commit → Ready', first(ix, key, leader, 'commit'));
   if (byLeader) {
     p.to('leader: apply', first(ix, key, leader, 'applied'));
@@ -234,7 +276,7 @@ function joinPut(ix: EventIndex, s: ClientSample, serving: string, key: string, 
   }
   p.to('member: wake the request, build the response', first(ix, s.token, serving, 'reply'));
   responseOut(ix, p, s.token, serving);
-  const leaderSyncMs = Number(leaderSynced - first(ix, key, leader, 'ready')) / 1e6;
+  const leaderSyncMs = Number(leaderSynced.t - first(ix, key, leader, 'ready').t) / 1e6;
   return { group: byLeader ? 'put, leader' : 'put, follower', leader, serving, follower: f, hops: p.hops, leaderSyncMs, reordered: p.reordered };
 }
 
@@ -243,7 +285,7 @@ function joinGet(ix: EventIndex, s: ClientSample, serving: string, key: string, 
   const byLeader = serving === leader;
   const answer = quorumAnswer(ix, key, leader, 'hb-resp-recv', members);
   const f = answer.from;
-  const p = new Path(s.sentNs);
+  const p = new Path(ix, s.sentNs);
   p.to('client → member (gRPC request)', first(ix, s.token, serving, 'recv'));
   p.to('member: decode, hand ReadIndex to Raft', first(ix, key, serving, 'read-start'));
   if (!byLeader) {
@@ -253,7 +295,7 @@ function joinGet(ix: EventIndex, s: ClientSample, serving: string, key: string, 
   p.to('leader: Ready, heartbeat handed to the peer link', first(ix, key, leader, 'hb-sent', f));
   p.to('heartbeat: leader → follower (peer link)', first(ix, key, f, 'hb-recv'));
   p.to('follower: answer handed to the peer link', first(ix, key, f, 'hb-resp-sent'));
-  p.to('answer: follower → leader (peer link)', answer.t);
+  p.to('answer: follower → leader (peer link)', answer.at);
   if (byLeader) {
     p.to('leader: quorum → read state (Ready)', first(ix, key, leader, 'read-state'));
   } else {
@@ -291,7 +333,9 @@ export function joinTrace(samples: readonly ClientSample[], dumps: readonly Trac
       const totalMs = Number(s.recvNs - s.sentNs) / 1e6;
       const sum = part.hops.reduce((a, h) => a + h.ms, 0);
       const trailersMs = s.headersNs === undefined ? null : Number(s.recvNs - s.headersNs) / 1e6;
-      joined.push({ token: s.token, ...part, totalMs, restMs: totalMs - sum, clientPausedMs: s.pausedMs ?? null, memberPausedMs: pausedOn(part, s), trailersMs, clientCpuWaitMs: s.cpuWaitMs ?? null });
+      const waits = part.hops.flatMap((h) => (h.cpuWaitMs === undefined ? [] : [h.cpuWaitMs]));
+      const membersCpuWaitMs = waits.length === 0 ? null : waits.reduce((a, v) => a + v, 0);
+      joined.push({ token: s.token, ...part, totalMs, restMs: totalMs - sum, clientPausedMs: s.pausedMs ?? null, memberPausedMs: pausedOn(part, s), trailersMs, clientCpuWaitMs: s.cpuWaitMs ?? null, membersCpuWaitMs });
     } catch (err: unknown) {
       if (!(err instanceof Missing)) throw err;
       incomplete.push({ token: s.token, reason: err.message });
@@ -331,6 +375,8 @@ export interface StageRow {
    */
   readonly tailMean: number;
   readonly samples: number;
+  /** cpuWaitTailMean is, for a hop, the mean over the same slowest 1 % of the member's wait for a CPU within it (null: not measured). */
+  readonly cpuWaitTailMean: number | null;
 }
 
 /** TraceTable is the budget of one group. */
@@ -351,13 +397,18 @@ export interface TraceTable {
   readonly trailers: StageRow | null;
   /** clientCpuWait is the client's wait for a CPU within each request, in its sending (stage 1) or the rest (null: not measured). */
   readonly clientCpuWait: StageRow | null;
+  /** membersCpuWait is the members on the path waiting for a CPU, summed over the stages (null: not measured). */
+  readonly membersCpuWait: StageRow | null;
   readonly reordered: number;
 }
 
-function row(name: string, values: readonly number[], tail: readonly number[]): StageRow {
+function mean(vs: readonly number[]): number {
+  return vs.length === 0 ? 0 : vs.reduce((a, v) => a + v, 0) / vs.length;
+}
+
+function row(name: string, values: readonly number[], tail: readonly number[], tailCpuWait: readonly number[] | null = null): StageRow {
   const sorted = [...values].sort((a, b) => a - b);
-  const tailMean = tail.length === 0 ? 0 : tail.reduce((a, v) => a + v, 0) / tail.length;
-  return { name, p50: percentile(sorted, 50), p99: percentile(sorted, 99), tailMean, samples: sorted.length };
+  return { name, p50: percentile(sorted, 50), p99: percentile(sorted, 99), tailMean: mean(tail), samples: sorted.length, cpuWaitTailMean: tailCpuWait === null || tailCpuWait.length === 0 ? null : mean(tailCpuWait) };
 }
 
 /** traceTables groups joined samples and summarises each group's hops. */
@@ -379,6 +430,10 @@ export function traceTables(joined: readonly JoinedSample[]): TraceTable[] {
     }
     const tail = [...js].sort((a, b) => b.totalMs - a.totalMs).slice(0, Math.ceil(js.length / 100));
     const hopIn = (j: JoinedSample, name: string): number => j.hops.find((h) => h.name === name)?.ms ?? 0;
+    const waitIn = (j: JoinedSample, name: string): number[] => {
+      const w = j.hops.find((h) => h.name === name)?.cpuWaitMs;
+      return w === undefined ? [] : [w];
+    };
     // An optional per-request figure has a row when some request of the group has it.
     const rowOf = (name: string, pick: (j: JoinedSample) => number | null): StageRow | null => {
       const of = (j: JoinedSample): number[] => {
@@ -391,7 +446,7 @@ export function traceTables(joined: readonly JoinedSample[]): TraceTable[] {
     out.push({
       group,
       samples: js.length,
-      stages: names.map((n) => row(n, values.get(n) ?? [], tail.map((j) => hopIn(j, n)))),
+      stages: names.map((n) => row(n, values.get(n) ?? [], tail.map((j) => hopIn(j, n)), tail.flatMap((j) => waitIn(j, n)))),
       rest: row("rest: the reply's way to the client, and anything unexplained", js.map((j) => j.restMs), tail.map((j) => j.restMs)),
       total: row('client-observed total', js.map((j) => j.totalMs), tail.map((j) => j.totalMs)),
       leaderSync: rowOf("(beside the path) leader's own WAL append + sync", (j) => j.leaderSyncMs),
@@ -400,6 +455,7 @@ export function traceTables(joined: readonly JoinedSample[]): TraceTable[] {
       othersPaused: rowOf("(beside the path) the other members' GC pauses", (j) => j.memberPausedMs?.others ?? null),
       trailers: rowOf('(in response out and the rest) client: response message → trailers', (j) => j.trailersMs),
       clientCpuWait: rowOf('(in stage 1 or the rest) the client waiting for a CPU', (j) => j.clientCpuWaitMs),
+      membersCpuWait: rowOf('(within the stages) the members on the path waiting for a CPU', (j) => j.membersCpuWaitMs),
       reordered: js.filter((j) => j.reordered).length,
     });
   }
@@ -420,16 +476,17 @@ export function formatTraceTables(tables: readonly TraceTable[]): string {
       continue;
     }
     const rows = [...t.stages, t.rest];
-    const extra = [t.leaderSync, t.clientPaused, t.clientCpuWait, t.pathPaused, t.othersPaused, t.trailers];
+    const extra = [t.leaderSync, t.clientPaused, t.clientCpuWait, t.membersCpuWait, t.pathPaused, t.othersPaused, t.trailers];
     const width = Math.max(...[...rows, t.total, ...extra].map((r) => r?.name.length ?? 0));
     const sumP50 = t.stages.reduce((a, r) => a + r.p50, 0);
-    const cells = (r: StageRow): string => `${ms(r.p50).padStart(8)}  ${ms(r.p99).padStart(8)}  ${ms(r.tailMean).padStart(11)}`;
-    lines.push(`  ${'stage'.padEnd(width)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'slowest 1%'.padStart(11)}`);
+    const waits = t.stages.some((r) => r.cpuWaitTailMean !== null);
+    const cells = (r: StageRow): string => `${ms(r.p50).padStart(8)}  ${ms(r.p99).padStart(8)}  ${ms(r.tailMean).padStart(11)}${waits && r.cpuWaitTailMean !== null ? `  ${ms(r.cpuWaitTailMean).padStart(13)}` : ''}`;
+    lines.push(`  ${'stage'.padEnd(width)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'slowest 1%'.padStart(11)}${waits ? `  ${'of it, a CPU'.padStart(13)}` : ''}`);
     for (const [i, r] of rows.entries()) lines.push(`  ${`${i < t.stages.length ? `${String(i + 1).padStart(2)}. ` : '    '}${r.name}`.padEnd(width + 4)}  ${cells(r)}`);
     lines.push(`  ${'    sum of the stage p50s'.padEnd(width + 4)}  ${ms(sumP50).padStart(8)}`);
     lines.push(`  ${`    ${t.total.name}`.padEnd(width + 4)}  ${cells(t.total)}`);
     for (const r of extra) if (r !== null) lines.push(`  ${`    ${r.name}`.padEnd(width + 4)}  ${cells(r)}`);
-    lines.push(`  (slowest 1%: each stage's mean over the slowest 1 % of the requests by their total)`);
+    lines.push(`  (slowest 1%: each stage's mean over the slowest 1 % of the requests by their total${waits ? "; of it, a CPU: how much of that the member the stage ends on spent ready to run, waiting for a CPU" : ''})`);
     lines.push('');
   }
   return lines.join('\n');

@@ -4,6 +4,7 @@
  */
 import type { GcSummary } from './client-gc.js';
 import type { CpuWaitSummary } from './drive.js';
+import type { MembersCpu } from './members-cpu.js';
 
 /** LIGHT_WORKLOADS run in seconds each and make up `--workload all`. */
 export const LIGHT_WORKLOADS = ['put-latency', 'put-throughput', 'range-latency', 'watch-latency', 'watch-fanout'] as const;
@@ -66,4 +67,10 @@ export interface WorkloadResult {
    * when more than one, and its waits for a CPU during one-at-a-time requests when measured.
    */
   readonly clientCpu?: readonly { readonly group: string; readonly percentOfCore: number; readonly gc?: GcSummary; readonly threads?: number; readonly cpuWait?: CpuWaitSummary }[];
+  /**
+   * membersCpu is, per phase, what the members' processes did per request (per put in the
+   * fan-out): CPU time, run-queue wait and times given a CPU, from Linux schedstat; absent where
+   * the benchmark does not know the processes.
+   */
+  readonly membersCpu?: readonly ({ readonly group: string } & MembersCpu)[];
 }

@@ -9,6 +9,7 @@ import { prefixEnd } from '../../src/kv/client/watch-stream.js';
 import { describe, drive, warmUp, type CpuWaitSummary, type DriveResult } from './drive.js';
 import type { GcSummary } from './client-gc.js';
 import { LatencyRecorder } from './histogram.js';
+import { describeMembersCpu, MembersClock, type MembersCpu } from './members-cpu.js';
 import { drivePuts, split } from './put-clients.js';
 import { errorMessage, pollUntil, type WorkloadContext } from './target.js';
 import type { Figure, LatencySeries, WorkloadName, WorkloadResult } from './types.js';
@@ -27,6 +28,7 @@ class Acc {
   readonly latencies: LatencySeries[] = [];
   readonly notes: string[] = [];
   readonly clientCpu: { group: string; percentOfCore: number; gc?: GcSummary; threads?: number; cpuWait?: CpuWaitSummary }[] = [];
+  readonly membersCpu: ({ group: string } & MembersCpu)[] = [];
   errors = 0;
 
   constructor(readonly ctx: WorkloadContext, readonly workload: WorkloadName) {}
@@ -37,13 +39,14 @@ class Acc {
     this.figures.push({ group, name: 'p50 ms', value: r.latency.p50, better: 'lower' }, { group, name: 'p99 ms', value: r.latency.p99, better: 'lower' });
     this.latencies.push({ label: group, summary: r.latency });
     this.clientCpu.push({ group, percentOfCore: r.clientCpuPct, gc: r.clientGc, ...(threads > 1 ? { threads } : {}), ...(r.clientCpuWait === null ? {} : { cpuWait: r.clientCpuWait }) });
+    if (r.members !== null) this.membersCpu.push({ group, ...r.members });
     this.errors += r.errors;
     if (r.errors > 0) this.notes.push(`${group}: ${r.errors} failed requests (last: ${r.lastError ?? '?'})`);
     this.ctx.progress.done(describe(r));
   }
 
   result(): WorkloadResult {
-    return { workload: this.workload, system: this.ctx.target.system, figures: this.figures, latencies: this.latencies, errors: this.errors, notes: this.notes, clientCpu: this.clientCpu };
+    return { workload: this.workload, system: this.ctx.target.system, figures: this.figures, latencies: this.latencies, errors: this.errors, notes: this.notes, clientCpu: this.clientCpu, ...(this.membersCpu.length > 0 ? { membersCpu: this.membersCpu } : {}) };
   }
 }
 
@@ -183,6 +186,7 @@ export async function watchFanout(ctx: WorkloadContext): Promise<WorkloadResult>
   try {
     const group = `watch fan-out, ${n} watchers, ${FANOUT_IN_FLIGHT} puts in flight`;
     const cpu0 = process.cpuUsage();
+    const membersClock = MembersClock.open(ctx.target);
     const t0 = performance.now();
     const t0Epoch = nowEpochMs();
     const r = await drive(ctx, {
@@ -207,7 +211,10 @@ export async function watchFanout(ctx: WorkloadContext): Promise<WorkloadResult>
     const cpuPct = (cpu.user + cpu.system) / 10 / (performance.now() - t0);
     const failure = set.failure;
     const lag = (await set.finish()).summary();
+    // The members' work runs from the first put until the last event is delivered.
+    const members = membersClock?.stop(r.done, performance.now() - t0) ?? null;
     acc.clientCpu.push({ group, percentOfCore: cpuPct });
+    if (members !== null) acc.membersCpu.push({ group, ...members });
     acc.figures.push(
       { group, name: 'events/s delivered', value: (delivered * 1000) / spanMs, better: 'higher' },
       { group, name: 'puts/s', value: r.opsPerSec, better: 'higher' },
@@ -220,7 +227,7 @@ export async function watchFanout(ctx: WorkloadContext): Promise<WorkloadResult>
     if (r.errors > 0) acc.notes.push(`${group}: ${r.errors} failed puts (last: ${r.lastError ?? '?'})`);
     if (delivered < expected) acc.notes.push(`${group}: ${expected - delivered} of ${expected} events not delivered${waited ? '' : ' within 30 s'}`);
     if (failure !== null) acc.notes.push(`${group}: a watch stream failed: ${failure.message}`);
-    ctx.progress.done(`${r.done} puts, ${delivered} events in ${(spanMs / 1000).toFixed(1)} s = ${Math.round((delivered * 1000) / spanMs)} events/s, lag p99 ${lag.p99.toFixed(1)} ms, ${set.threads} watch client${set.threads === 1 ? '' : 's'}, client CPU ${Math.round(cpuPct)}% of a core`);
+    ctx.progress.done(`${r.done} puts, ${delivered} events in ${(spanMs / 1000).toFixed(1)} s = ${Math.round((delivered * 1000) / spanMs)} events/s, lag p99 ${lag.p99.toFixed(1)} ms, ${set.threads} watch client${set.threads === 1 ? '' : 's'}, client CPU ${Math.round(cpuPct)}% of a core${describeMembersCpu(members, 'put')}`);
   } finally {
     set.close();
   }

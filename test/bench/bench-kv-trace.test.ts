@@ -4,6 +4,7 @@
  * that moves an out-of-order point up, the p50/p99 tables — and the member side's pieces: the
  * tracer's ring, the traced request ID and the traced ReadIndex context.
  */
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { coveredMs, decodeDump, formatTraceTables, joinTrace, pausedMs, percentile, traceTables, validateBenchKvOptions, type ClientSample, type JoinedSample } from '../../bench/kv/index.js';
 import { readContext } from '../../src/raft/driver.js';
@@ -132,7 +133,7 @@ describe('traceTables', () => {
     expect(tables.map((t) => [t.group, t.samples])).toEqual([['put, leader', 1], ['put, follower', 1], ['get, leader', 1], ['get, follower', 0]]);
     const put = tables[0]!;
     expect(put.stages).toHaveLength(13);
-    expect(put.stages[6]).toEqual({ name: 'follower: WAL append + fdatasync', p50: 0.24, p99: 0.24, tailMean: 0.24, samples: 1 });
+    expect(put.stages[6]).toEqual({ name: 'follower: WAL append + fdatasync', p50: 0.24, p99: 0.24, tailMean: 0.24, samples: 1, cpuWaitTailMean: null });
     expect(put.rest.p50).toBeCloseTo(0.28, 9);
     expect(put.total.p50).toBe(1);
     expect(put.leaderSync?.p50).toBeCloseTo(0.24, 9);
@@ -166,7 +167,7 @@ describe('the slowest 1 %', () => {
   // stays at its usual 0.2 ms while its mean over the slowest 1 % shows where the 5 ms went.
   function joined(token: string, syncMs: number, restMs: number, leaderSyncMs: number, clientPausedMs: number | null = null): JoinedSample {
     const hops = [{ name: 'forward', ms: 0.3 }, { name: 'sync', ms: syncMs }];
-    return { token, group: 'put, follower', leader: 'a', serving: 'b', follower: 'c', hops, totalMs: 0.3 + syncMs + restMs, restMs, leaderSyncMs, reordered: false, clientPausedMs, memberPausedMs: null, trailersMs: null, clientCpuWaitMs: null };
+    return { token, group: 'put, follower', leader: 'a', serving: 'b', follower: 'c', hops, totalMs: 0.3 + syncMs + restMs, restMs, leaderSyncMs, reordered: false, clientPausedMs, memberPausedMs: null, trailersMs: null, clientCpuWaitMs: null, membersCpuWaitMs: null };
   }
   const all = [...Array.from({ length: 99 }, (_, i) => joined(`T${i}`, 0.2, 0.5, 0.1)), joined('slow', 4.2, 0.5, 0.9)];
 
@@ -309,6 +310,69 @@ describe("the members' own pauses", () => {
     t.disable();
     await churn();
     expect(t.drain().gc).toEqual([]);
+  });
+});
+
+describe("the members' wait for a CPU", () => {
+  // PUT_BY_LEADER with run-queue readings: c waited 30 µs before it read the append (after its
+  // reading at 10 µs; the hop from the leader's send at 175 lasted only 25 µs, so 25 count) and
+  // 100 µs during its fdatasync; a waited 20 µs before it read c's acknowledgement (after its
+  // reading at 400, its own sync).
+  const waitedUs: Record<string, (e: TraceEvent) => number> = {
+    a: (e) => (Number(e.t) / 1000 >= 500 ? 20 : 0),
+    b: () => 0,
+    c: (e) => (Number(e.t) / 1000 >= 450 ? 130 : Number(e.t) / 1000 >= 200 ? 30 : 0),
+  };
+  const withWaits = PUT_BY_LEADER.map((d) => {
+    const events = [ev('earlier', 'applied', d.member === 'a' ? 0 : 10), ...d.events];
+    return { ...d, events: events.map((e) => (e.stage === 'bind' ? e : { ...e, waited: String(waitedUs[d.member]!(e) * 1000) })) };
+  });
+
+  it('gives each hop the wait of the member it ends on, from that member\'s last reading at or before the hop began', () => {
+    const j = joinTrace([sample('T1', 'put', 0, 1000)], withWaits, { members: 3 }).joined[0]!;
+    const waits = Object.fromEntries(j.hops.map((h) => [h.name, Math.round((h.cpuWaitMs ?? -1) * 1000)]));
+    expect(waits).toMatchObject({
+      'client → member (gRPC request)': 0,
+      'append: leader → follower (peer link)': 25,
+      'follower: to the Ready with the entry': 0,
+      'follower: WAL append + fdatasync': 100,
+      'acknowledgement: follower → leader (peer link)': 20,
+      'leader: commit → Ready': 0,
+    });
+    expect(j.membersCpuWaitMs).toBeCloseTo(0.145, 9);
+    // The hops are unchanged by the readings.
+    expect(hopsUs(j)).toEqual(hopsUs(joinTrace([sample('T1', 'put', 0, 1000)], PUT_BY_LEADER, { members: 3 }).joined[0]!));
+  });
+
+  it('shows the wait beside each stage and in all, and nothing of it when no member sent readings', () => {
+    const t = traceTables(joinTrace([sample('T1', 'put', 0, 1000)], withWaits, { members: 3 }).joined)[0]!;
+    expect(t.stages.find((r) => r.name === 'follower: WAL append + fdatasync')?.cpuWaitTailMean).toBeCloseTo(0.1, 9);
+    expect(t.membersCpuWait).toMatchObject({ name: '(within the stages) the members on the path waiting for a CPU', samples: 1 });
+    const text = formatTraceTables([t]);
+    expect(text).toContain('of it, a CPU');
+    expect(text).toMatch(/follower: WAL append \+ fdatasync\s+0\.240\s+0\.240\s+0\.240\s+0\.100/);
+    expect(text).toMatch(/the members on the path waiting for a CPU\s+0\.145\s+0\.145\s+0\.145/);
+    const plain = traceTables(joinTrace([sample('T1', 'put', 0, 1000)], PUT_BY_LEADER, { members: 3 }).joined)[0]!;
+    expect(plain.membersCpuWait).toBeNull();
+    expect(plain.stages.every((r) => r.cpuWaitTailMean === null)).toBe(true);
+    expect(formatTraceTables([plain])).not.toContain('a CPU');
+  });
+
+  it('reads them from /debug/trace, and refuses a malformed one', () => {
+    const body = { member: 'a', enabled: true, dropped: 0, events: [{ ...ev('k', 'ready', 1), waited: '1500' }] };
+    expect(decodeDump(body, 'm1').events[0]?.waited).toBe('1500');
+    for (const waited of ['-1', 'soon', 12]) expect(() => decodeDump({ ...body, events: [{ ...ev('k', 'ready', 1), waited }] }, 'm1'), String(waited)).toThrow(/m1: \/debug\/trace returned a body of the wrong shape/);
+  });
+
+  it.skipIf(!existsSync('/proc/thread-self/schedstat'))('a member stamps each point with its thread\'s run-queue wait so far while tracing', () => {
+    const t = new MemberTracer('a');
+    t.enable();
+    t.mark('k', 'ready');
+    t.mark('k', 'synced');
+    const [e1, e2] = t.drain().events;
+    expect(e1?.waited).toMatch(/^\d+$/);
+    expect(BigInt(e2?.waited ?? '-1')).toBeGreaterThanOrEqual(BigInt(e1?.waited ?? '0'));
+    t.disable();
   });
 });
 

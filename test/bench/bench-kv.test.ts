@@ -11,18 +11,22 @@ import {
   cpuWaitSummary,
   describeCpuWait,
   describeGc,
+  describeMembersCpu,
   etcdArgs,
   GcWatch,
   LatencyRecorder,
+  MembersClock,
   formatRatio,
   formatNotes,
   formatTable,
   formatValue,
   listenPorts,
+  parseSchedstat,
   parseSchedstatWait,
   parseVmRssKiB,
   plotSeries,
   planEtcdMembers,
+  readProcessSched,
   ratio,
   renderSvg,
   split,
@@ -357,6 +361,40 @@ describe('several client threads', () => {
   it('adds up the threads\' GC pauses and keeps the longest', () => {
     expect(combineGc([{ pauses: 3, totalMs: 9, longestMs: 6 }, { pauses: 2, totalMs: 4, longestMs: 3 }, { pauses: 0, totalMs: 0, longestMs: 0 }])).toEqual({ pauses: 5, totalMs: 13, longestMs: 6 });
     expect(combineGc([])).toEqual({ pauses: 0, totalMs: 0, longestMs: 0 });
+  });
+});
+
+describe("the members' CPU and wait for one", () => {
+  it('reads all three numbers of schedstat text', () => {
+    expect(parseSchedstat('58847804 773313 7\n')).toEqual({ cpuNs: 58847804, waitNs: 773313, runs: 7 });
+    expect(parseSchedstat('1 2')).toBeNull();
+  });
+
+  it('needs to know the processes', () => {
+    expect(MembersClock.open(undefined)).toBeNull();
+    expect(MembersClock.open({ members: null })).toBeNull();
+    expect(MembersClock.open({ members: [] })).toBeNull();
+    expect(describeMembersCpu(null)).toBe('');
+    expect(describeMembersCpu({ processes: 3, cpuMsPerOp: 1.234, waitMsPerOp: 0.5, runsPerOp: 16.04, cores: 0.87 }, 'put')).toBe(', members 1.23 ms of CPU and 0.50 ms waiting for one per put (16.0 runs on a CPU, 0.87 cores)');
+  });
+
+  it.skipIf(!existsSync('/proc/thread-self/schedstat'))('sums every thread of a process, and divides a phase by its requests', () => {
+    const before = readProcessSched(process.pid);
+    expect(before?.runs).toBeGreaterThan(0);
+    const member = { name: 'm1', clientURL: 'http://127.0.0.1:1', logPath: '', pids: () => [process.pid], replacePid: () => undefined };
+    const clock = MembersClock.open({ members: [member, member] });
+    expect(clock?.pids).toEqual([process.pid, process.pid]);
+    const t0 = performance.now();
+    let x = 0;
+    while (performance.now() - t0 < 30) x += Math.sqrt(x + 1);
+    const m = clock?.stop(10, performance.now() - t0);
+    expect(x).toBeGreaterThan(0);
+    // Two "members" in one process: each counts its 30 ms of CPU, 2 × ≥ 3 ms per request.
+    expect(m?.processes).toBe(2);
+    expect(m?.cpuMsPerOp).toBeGreaterThanOrEqual(5);
+    expect(m?.cores).toBeGreaterThan(0.5);
+    expect(clock?.stop(0, 10)).toBeNull();
+    expect(readProcessSched(2 ** 22 + 7)).toBeNull();
   });
 });
 

@@ -51,8 +51,8 @@ describe('process.hrtime.bigint() across processes', () => {
 interface TraceJson {
   readonly members: number;
   readonly samples: readonly unknown[];
-  readonly tables: readonly { group: string; samples: number; stages: readonly { name: string; samples: number }[]; total: { samples: number }; pathPaused: { samples: number } | null; trailers: { samples: number } | null }[];
-  readonly join: { joined: readonly { group: string; totalMs: number; restMs: number; hops: readonly { ms: number }[]; trailersMs: number | null }[] };
+  readonly tables: readonly { group: string; samples: number; stages: readonly { name: string; samples: number }[]; total: { samples: number }; pathPaused: { samples: number } | null; trailers: { samples: number } | null; membersCpuWait: { samples: number } | null }[];
+  readonly join: { joined: readonly { group: string; totalMs: number; restMs: number; hops: readonly { name: string; ms: number; cpuWaitMs?: number }[]; trailersMs: number | null }[] };
 }
 
 describe('raftkube bench kv --trace on 3 members', () => {
@@ -95,7 +95,20 @@ describe('raftkube bench kv --trace on 3 members', () => {
     for (const table of t.tables) expect(table.trailers?.samples, table.group).toBe(table.samples);
     for (const j of t.join.joined) expect(j.trailersMs).toBeGreaterThanOrEqual(0);
     // Where the kernel keeps schedstat, the client's waits for a CPU are measured too.
-    if (existsSync('/proc/thread-self/schedstat')) expect(r.stdout).toContain('(in stage 1 or the rest) the client waiting for a CPU');
+    // ... and so are the members': a hop carries the wait of the member it ends on, never more than
+    // the hop, once that member has a reading from before the hop (all but a phase's first hops).
+    if (existsSync('/proc/thread-self/schedstat')) {
+      expect(r.stdout).toContain('(in stage 1 or the rest) the client waiting for a CPU');
+      expect(r.stdout).toContain('(within the stages) the members on the path waiting for a CPU');
+      for (const table of t.tables) expect(table.membersCpuWait?.samples, table.group).toBe(table.samples);
+      const hops = t.join.joined.flatMap((j) => j.hops);
+      const read = hops.filter((h) => h.cpuWaitMs !== undefined);
+      expect(read.length).toBeGreaterThan(hops.length * 0.9);
+      for (const h of read) {
+        expect(h.cpuWaitMs, h.name).toBeGreaterThanOrEqual(0);
+        expect(h.cpuWaitMs, h.name).toBeLessThanOrEqual(h.ms);
+      }
+    }
     // Most samples join; a leader change or a lost commit notice may cost a few.
     expect(t.join.joined.length).toBeGreaterThan(t.samples.length / 2);
     for (const j of t.join.joined) {
@@ -214,13 +227,23 @@ describe('raftkube bench kv --trace on a TLS cluster (as up starts one by defaul
     const out = join(c.dataDir, 'threads.json');
     const r = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'bench', 'kv', '--cluster-file', c.dataDir, '--workload', 'put-throughput,watch-fanout', '--put-clients', '2', '--watch-clients', '2', '--watchers', '4', '--count', '40', '--warmup', '0', '--json', out, '--no-progress'], { timeoutMs: 150_000 });
     expect(r.code, describeResult(r)).toBe(0);
-    const report = JSON.parse(readFileSync(out, 'utf8')) as { results: { workload: string; errors: number; notes: string[]; clientCpu: { threads?: number }[] }[] };
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { results: { workload: string; errors: number; notes: string[]; clientCpu: { threads?: number }[]; membersCpu?: { group: string; processes: number; cpuMsPerOp: number; runsPerOp: number }[] }[] };
     const puts = report.results.find((x) => x.workload === 'put-throughput');
     expect(puts?.errors).toBe(0);
     expect(puts?.clientCpu.map((x) => x.threads)).toEqual([2, 2, 2]);
     const fanout = report.results.find((x) => x.workload === 'watch-fanout');
     expect(fanout?.notes.join('\n')).toMatch(/watchers on 2 client threads/);
     expect(fanout?.notes.join('\n')).not.toMatch(/not delivered|failed/);
+    // The cluster file names the members' processes: every phase says what they spent per put.
+    if (existsSync('/proc/thread-self/schedstat')) {
+      for (const m of [...(puts?.membersCpu ?? []), ...(fanout?.membersCpu ?? [])]) {
+        expect(m.processes, m.group).toBe(3);
+        expect(m.cpuMsPerOp, m.group).toBeGreaterThan(0);
+        expect(m.runsPerOp, m.group).toBeGreaterThan(0);
+      }
+      expect(puts?.membersCpu?.map((m) => m.group)).toEqual(['put, 16 in flight', 'put, 64 in flight', 'put, 256 in flight']);
+      expect(fanout?.membersCpu).toHaveLength(1);
+    }
   }, 200_000);
 
   it('reaches https:// --endpoints with etcdctl\'s --cacert/--cert/--key, and says what is wrong without them', async () => {

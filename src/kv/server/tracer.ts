@@ -12,13 +12,16 @@
  * goes").
  *
  * While recording, the member also keeps its own GC pauses on the same clock, so the bench can
- * tell which requests found a member on their path standing still.
+ * tell which requests found a member on their path standing still, and stamps each point with its
+ * event-loop thread's run-queue wait so far (Linux schedstat, where the kernel has it), so the
+ * bench can tell how much of a hop the member spent ready to run but waiting for a CPU.
  *
  * NB: tracing is off until the bench enables it (POST /debug/trace?enable=true); while off, the
  * request path pays one boolean test and no GC pause is observed. Events go to a fixed-size ring
  * (the oldest are dropped and counted), read and emptied by GET /debug/trace.
  */
 import type { RaftTracer, RaftTraceStage } from '../../raft/index.js';
+import { CpuWaitClock } from './cpu-wait.js';
 import { GcPauseWatch } from './gc-pauses.js';
 import { tracedEntryKey } from './requests.js';
 
@@ -54,6 +57,11 @@ export interface TraceEvent {
   readonly peer?: string;
   /** ref is the trace key a token is bound to (stage bind). */
   readonly ref?: string;
+  /**
+   * waited is the member's event-loop thread's run-queue wait so far, in nanoseconds as a decimal
+   * string, read at the point (absent where the kernel does not say).
+   */
+  readonly waited?: string;
 }
 
 /** TracePause is one of the member's GC pauses, process.hrtime.bigint() nanoseconds as decimal strings. */
@@ -82,6 +90,8 @@ interface Slot {
   t: bigint;
   peer: number;
   ref: string | null;
+  /** waited is the run-queue wait so far in nanoseconds, -1 when not read. */
+  waited: number;
 }
 
 /** MemberTracer records a member's trace events (see the file comment). */
@@ -92,6 +102,7 @@ export class MemberTracer implements RaftTracer {
   #size = 0;
   #dropped = 0;
   #gc: GcPauseWatch | null = null;
+  #cpu: CpuWaitClock | null = null;
 
   constructor(readonly member: string, capacity = TRACE_RING_EVENTS) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, not ${capacity}`);
@@ -108,6 +119,7 @@ export class MemberTracer implements RaftTracer {
     this.#clear();
     if (this.#gc === null) this.#gc = new GcPauseWatch();
     else this.#gc.take();
+    this.#cpu ??= CpuWaitClock.open();
     this.#on = true;
   }
 
@@ -117,6 +129,8 @@ export class MemberTracer implements RaftTracer {
     this.#clear();
     this.#gc?.stop();
     this.#gc = null;
+    this.#cpu?.close();
+    this.#cpu = null;
   }
 
   entryKey(data: Uint8Array): string | null {
@@ -139,7 +153,7 @@ export class MemberTracer implements RaftTracer {
     for (let i = 0; i < this.#size; i++) {
       const s = this.#ring[(this.#next - this.#size + i + n) % n];
       if (s === undefined) continue;
-      events.push({ key: s.key, stage: s.stage, t: s.t.toString(), ...(s.peer !== 0 ? { peer: s.peer.toString(16) } : {}), ...(s.ref !== null ? { ref: s.ref } : {}) });
+      events.push({ key: s.key, stage: s.stage, t: s.t.toString(), ...(s.peer !== 0 ? { peer: s.peer.toString(16) } : {}), ...(s.ref !== null ? { ref: s.ref } : {}), ...(s.waited >= 0 ? { waited: s.waited.toString() } : {}) });
     }
     const gc = this.#gc?.take() ?? { pauses: [], dropped: 0 };
     const dump: TraceDump = {
@@ -157,14 +171,16 @@ export class MemberTracer implements RaftTracer {
   #push(key: string, stage: TraceStage, peer: number, ref: string | null): void {
     if (!this.#on) return;
     const t = process.hrtime.bigint();
+    const waited = this.#cpu?.waitedNs() ?? -1;
     const slot = this.#ring[this.#next];
-    if (slot === undefined) this.#ring[this.#next] = { key, stage, t, peer, ref };
+    if (slot === undefined) this.#ring[this.#next] = { key, stage, t, peer, ref, waited };
     else {
       slot.key = key;
       slot.stage = stage;
       slot.t = t;
       slot.peer = peer;
       slot.ref = ref;
+      slot.waited = waited;
     }
     this.#next = (this.#next + 1) % this.#ring.length;
     if (this.#size < this.#ring.length) this.#size++;

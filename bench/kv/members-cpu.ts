@@ -1,0 +1,103 @@
+/**
+ * members-cpu: what the kernel counted for the members' processes during a phase — their CPU
+ * time, their time ready to run but waiting for a CPU, and how many times they were given one
+ * (Linux schedstat, summed over every thread of each member's process: /proc/PID/task/TID/
+ * schedstat). Both systems are read the same way, so a phase line can say, per request, how much
+ * CPU each system's members spent and how long their threads queued for the machine's cores.
+ *
+ * NB: a thread that exits during the phase takes its counts with it; a member whose process
+ * changed (restarted) or vanished during the phase gives no figure (null), not a partial one.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { parseSchedstat, type Schedstat } from '../../src/kv/server/cpu-wait.js';
+import { argvOrNull, memberPid } from './procs.js';
+import type { Target } from './target.js';
+
+/** MembersCpu is what the members did during a phase, per request. */
+export interface MembersCpu {
+  /** processes counts the member processes read. */
+  readonly processes: number;
+  /** cpuMsPerOp is the members' CPU time per request, every thread's. */
+  readonly cpuMsPerOp: number;
+  /** waitMsPerOp is the members' threads' run-queue wait per request. */
+  readonly waitMsPerOp: number;
+  /** runsPerOp counts the times per request a member thread was given a CPU. */
+  readonly runsPerOp: number;
+  /** cores is the members' CPU time over the phase's wall time. */
+  readonly cores: number;
+}
+
+/** readProcessSched sums schedstat over every thread of a process (null: gone, or the kernel does not say). */
+export function readProcessSched(pid: number): Schedstat | null {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  let cpuNs = 0;
+  let waitNs = 0;
+  let runs = 0;
+  let read = 0;
+  for (const tid of tasks) {
+    let s: Schedstat | null;
+    try {
+      s = parseSchedstat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1'));
+    } catch {
+      continue; // the thread exited between the listing and the read
+    }
+    if (s === null) continue;
+    cpuNs += s.cpuNs;
+    waitNs += s.waitNs;
+    runs += s.runs;
+    read++;
+  }
+  return read === 0 ? null : { cpuNs, waitNs, runs };
+}
+
+/** MembersClock reads the members' counters at a phase's start; stop() turns the difference into per-request figures. */
+export class MembersClock {
+  private constructor(
+    readonly pids: readonly number[],
+    readonly start: readonly Schedstat[],
+  ) {}
+
+  /** open reads every member's counters now (null: the members are unknown, or one cannot be read). */
+  static open(target: Pick<Target, 'members'> | undefined): MembersClock | null {
+    const members = target?.members;
+    if (members === undefined || members === null || members.length === 0) return null;
+    const pids: number[] = [];
+    for (const m of members) {
+      const pid = memberPid(m.pids(), argvOrNull);
+      if (pid === null) return null;
+      pids.push(pid);
+    }
+    const start = readAll(pids);
+    return start === null ? null : new MembersClock(pids, start);
+  }
+
+  /** stop reads the counters again and divides what happened by `ops` requests over `wallMs` (null: a member is gone or there were no requests). */
+  stop(ops: number, wallMs: number): MembersCpu | null {
+    const end = readAll(this.pids);
+    if (end === null || ops <= 0 || wallMs <= 0) return null;
+    const sum = (f: (s: Schedstat) => number): number => end.reduce((a, s, i) => a + f(s) - f(this.start[i]!), 0);
+    const cpuNs = sum((s) => s.cpuNs);
+    return { processes: this.pids.length, cpuMsPerOp: cpuNs / 1e6 / ops, waitMsPerOp: sum((s) => s.waitNs) / 1e6 / ops, runsPerOp: sum((s) => s.runs) / ops, cores: cpuNs / 1e6 / wallMs };
+  }
+}
+
+function readAll(pids: readonly number[]): Schedstat[] | null {
+  const out: Schedstat[] = [];
+  for (const pid of pids) {
+    const s = readProcessSched(pid);
+    if (s === null) return null;
+    out.push(s);
+  }
+  return out;
+}
+
+/** describeMembersCpu is a phase line's part: the members' CPU and their wait for one, per request. */
+export function describeMembersCpu(m: MembersCpu | null, per = 'request'): string {
+  if (m === null) return '';
+  return `, members ${m.cpuMsPerOp.toFixed(2)} ms of CPU and ${m.waitMsPerOp.toFixed(2)} ms waiting for one per ${per} (${m.runsPerOp.toFixed(1)} runs on a CPU, ${m.cores.toFixed(2)} cores)`;
+}
