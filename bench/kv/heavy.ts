@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { EtcdClient, type EtcdTls } from '../../src/kv/client/etcd-client.js';
 import type { StatusResponse } from '../../src/kv/proto/index.js';
 import { drive } from './drive.js';
+import { describeMembersCpu } from './members-cpu.js';
 import { argvOrNull, isRunning, listenPorts, memberPid, portFree, readCommandLine, readRssKiB, startCommandLine } from './procs.js';
 import { pollUntil, type MemberHandle, type WorkloadContext } from './target.js';
 import type { Figure, WorkloadResult } from './types.js';
@@ -100,7 +101,7 @@ export async function memory(ctx: WorkloadContext): Promise<WorkloadResult> {
     },
   });
   const loaded = Math.min(ctx.keys, r.done * LOAD_BATCH);
-  ctx.progress.done(`${loaded} keys in ${(r.elapsedMs / 1000).toFixed(1)} s (${Math.round((loaded * 1000) / r.elapsedMs)} keys/s)`);
+  ctx.progress.done(`${loaded} keys in ${(r.elapsedMs / 1000).toFixed(1)} s (${Math.round((loaded * 1000) / r.elapsedMs)} keys/s)${describeMembersCpu(r.members, `txn of ${LOAD_BATCH}`)}`);
   await waitApplied(ctx, ms);
   const after = rssAll(ms);
   const group = `memory, ${ctx.keys.toLocaleString('en-US')} keys × ${ctx.value.length} B`;
@@ -112,7 +113,7 @@ export async function memory(ctx: WorkloadContext): Promise<WorkloadResult> {
   ];
   const notes = [`RSS after load per member (MiB): ${ms.map((m, i) => `${m.name} ${Math.round((after[i] ?? 0) / MiB)}`).join(', ')}`];
   if (r.errors > 0) notes.push(`${r.errors} load txns failed (last: ${r.lastError ?? '?'}); ${loaded} keys loaded`);
-  return { workload: 'memory', system: ctx.target.system, figures, latencies: [{ label: `load txn of ${LOAD_BATCH}`, summary: r.latency }], errors: r.errors, notes };
+  return { workload: 'memory', system: ctx.target.system, figures, latencies: [{ label: `load txn of ${LOAD_BATCH}`, summary: r.latency }], errors: r.errors, notes, ...(r.members === null ? {} : { membersCpu: [{ group: `load txn of ${LOAD_BATCH}`, ...r.members }] }) };
 }
 
 /**

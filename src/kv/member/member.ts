@@ -486,7 +486,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     return false;
   };
   const kvHot = new KvHotCalls(server);
-  addService(clientServer, passBytes(defs.etcd.KV, ['Put', 'Range']), kvService(server, kvHot));
+  addService(clientServer, passBytes(defs.etcd.KV, ['Put', 'Range', 'Txn']), kvService(server, kvHot));
   addService(clientServer, defs.etcd.Lease, leaseService(server));
   addService(clientServer, defs.etcd.Cluster, clusterService(server, cfg.initialClusterToken));
   addService(clientServer, defs.etcd.Maintenance, maintenanceService(server, waitForLeader));

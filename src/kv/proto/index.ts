@@ -28,6 +28,7 @@ export type { Decoded } from './decode.js';
 export { requestDecoders, responseDecoders } from './etcd-decoders.js';
 export { decodeWatchResponse } from './watch-response-wire.js';
 export { decodePutRequest } from './put-request-wire.js';
+export { decodeTxnRequest } from './txn-request-wire.js';
 export { decodeRangeRequest } from './range-request-wire.js';
 export * from './etcd-types.js';
 export {

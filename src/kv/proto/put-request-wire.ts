@@ -19,7 +19,8 @@ import { EMPTY, readMessage, type Cursor } from './wire-cursor.js';
 
 const PATH = 'PutRequest';
 
-function putRequest(c: Cursor): PutRequest {
+/** putRequestBody reads the message that fills the cursor's buffer (a TxnRequest's operation hands it its own). */
+export function putRequestBody(c: Cursor): PutRequest {
   const buf = c.buf;
   let key = EMPTY;
   let value = EMPTY;
@@ -60,5 +61,5 @@ function putRequest(c: Cursor): PutRequest {
  * throws for bad input: a malformed message comes back as `{ ok: false }` naming the field.
  */
 export function decodePutRequest(bytes: Buffer): Decoded<PutRequest> {
-  return readMessage(bytes, putRequest);
+  return readMessage(bytes, putRequestBody);
 }

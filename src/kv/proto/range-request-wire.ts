@@ -18,7 +18,8 @@ import { EMPTY, readMessage, type Cursor } from './wire-cursor.js';
 
 const PATH = 'RangeRequest';
 
-function rangeRequest(c: Cursor): RangeRequest {
+/** rangeRequestBody reads the message that fills the cursor's buffer (a TxnRequest's operation hands it its own). */
+export function rangeRequestBody(c: Cursor): RangeRequest {
   const buf = c.buf;
   let key = EMPTY;
   let rangeEnd = EMPTY;
@@ -101,5 +102,5 @@ function rangeRequest(c: Cursor): RangeRequest {
  * Never throws for bad input: a malformed message comes back as `{ ok: false }` naming the field.
  */
 export function decodeRangeRequest(bytes: Buffer): Decoded<RangeRequest> {
-  return readMessage(bytes, rangeRequest);
+  return readMessage(bytes, rangeRequestBody);
 }

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { NodeId } from '../../raft/index.js';
 import { NO_NODE } from '../../raft/index.js';
 import { ProposalError, type RaftDriver } from '../../raft/driver.js';
-import { loadProtoDefinitions, type ResponseHeader } from '../proto/index.js';
+import { loadProtoDefinitions, type ResponseHeader, type TxnRequest } from '../proto/index.js';
 import type { KvStateMachine, ApplyResult } from './state-machine.js';
 import { checkProposal, encodeMemberAttrs, encodeMemberUpdate, encodeWireBytes, requestIdKey, wireMessage, TRACED_ID_BIT, type WireKind } from './requests.js';
 import { MemberTracer } from './tracer.js';
@@ -168,23 +168,31 @@ export class KvServer {
    * sampled request (bench kv --trace): its ID then carries TRACED_ID_BIT.
    */
   submitWire(kind: WireKind, raw: object, trace: string | null = null): Promise<ApplyResult> {
-    return this.#propose(kind, raw, trace, wireMessage(kind, raw));
+    const txn = (): TxnRequest | null => {
+      const t = kind === 'txn' ? requestDecoders.TxnRequest(raw) : null;
+      return t?.ok === true ? t.value : null;
+    };
+    return this.#propose(kind, txn, trace, wireMessage(kind, raw));
   }
 
   /**
-   * submitEncoded is submitWire for a put whose request is already protobuf (the client's bytes,
-   * read by decodePutRequest at the door): it enters the log as it is.
+   * submitEncoded is submitWire for a put or txn whose request is already protobuf (the client's
+   * bytes, read by decodePutRequest or decodeTxnRequest at the door, which gave `txn`): it enters
+   * the log as it is.
    */
-  submitEncoded(kind: 'put', message: Buffer, trace: string | null = null): Promise<ApplyResult> {
-    return this.#propose(kind, null, trace, message);
+  submitEncoded(kind: 'put', message: Buffer, trace?: string | null): Promise<ApplyResult>;
+  submitEncoded(kind: 'txn', message: Buffer, trace: string | null, txn: TxnRequest): Promise<ApplyResult>;
+  submitEncoded(kind: 'put' | 'txn', message: Buffer, trace: string | null = null, txn: TxnRequest | null = null): Promise<ApplyResult> {
+    return this.#propose(kind, () => txn, trace, message);
   }
 
   /**
-   * propose runs the door's quota check, names the request and submits its entry; `raw` is the
-   * request object when there is one (the quota check reads a txn's), `message` its protobuf.
+   * propose runs the door's quota check, names the request and submits its entry; `txn` gives the
+   * request when it is a transaction (the quota check reads it, only while space is short),
+   * `message` is its protobuf.
    */
-  #propose(kind: WireKind, raw: object | null, trace: string | null, message: Buffer): Promise<ApplyResult> {
-    if ((kind === 'put' || kind === 'txn' || kind === 'lease-grant') && this.#outOfSpace(kind, raw)) return Promise.reject(etcdError('no-space'));
+  #propose(kind: WireKind, txn: () => TxnRequest | null, trace: string | null, message: Buffer): Promise<ApplyResult> {
+    if ((kind === 'put' || kind === 'txn' || kind === 'lease-grant') && this.#outOfSpace(kind, txn)) return Promise.reject(etcdError('no-space'));
     const id = this.#newId(trace !== null);
     if (trace !== null) this.tracer.bind(trace, requestIdKey(id));
     return this.#submit(id, encodeWireBytes(kind, id, message));
@@ -196,13 +204,13 @@ export class KvServer {
    * which raises the alarm. Apply refuses the same writes (state-machine.ts), so one that got
    * past the door just before the alarm applied fails alike on every member.
    */
-  #outOfSpace(kind: 'put' | 'txn' | 'lease-grant', raw: object | null): boolean {
+  #outOfSpace(kind: 'put' | 'txn' | 'lease-grant', txn: () => TxnRequest | null): boolean {
     const full = this.sm.alarms.has('NOSPACE');
     const over = this.#quota?.exceeded === true;
     if (!full && !over) return false;
-    if (kind === 'txn' && raw !== null) {
-      const t = requestDecoders.TxnRequest(raw);
-      if (t.ok && !txnPuts(t.value)) return false;
+    if (kind === 'txn') {
+      const t = txn();
+      if (t !== null && !txnPuts(t)) return false;
     }
     if (over) this.raiseNoSpace();
     return true;

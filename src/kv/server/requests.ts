@@ -17,6 +17,7 @@ import { loadProtoDefinitions, requestDecoders } from '../proto/index.js';
 import type * as pb from '../proto/index.js';
 import { decodeWith, fail, record, repeated, type FieldDecoder } from '../proto/decode.js';
 import { decodePutRequest } from '../proto/put-request-wire.js';
+import { decodeTxnRequest } from '../proto/txn-request-wire.js';
 
 /** InternalRequest is a decoded log entry of the kv layer. */
 export type InternalRequest =
@@ -141,10 +142,14 @@ function jsonRequest(kind: 'member-attrs' | 'member-update', body: Buffer): Requ
 }
 
 function wireRequest(kind: WireKind, body: Buffer): RequestResult {
-  // NB: every member decodes every put it applies: read by hand, without protobufjs's objects.
+  // NB: every member decodes every put and txn it applies: read by hand, without protobufjs's objects.
   if (kind === 'put') {
     const d = decodePutRequest(body);
     return d.ok ? { ok: true, value: { kind, req: d.value } } : { ok: false, error: `put request is not a valid PutRequest: ${d.error}` };
+  }
+  if (kind === 'txn') {
+    const d = decodeTxnRequest(body);
+    return d.ok ? { ok: true, value: { kind, req: d.value } } : { ok: false, error: `txn request is not a valid TxnRequest: ${d.error}` };
   }
   let wire: unknown;
   try {
@@ -156,10 +161,6 @@ function wireRequest(kind: WireKind, body: Buffer): RequestResult {
   switch (kind) {
     case 'delete-range': {
       const d = requestDecoders.DeleteRangeRequest(wire);
-      return d.ok ? { ok: true, value: { kind, req: d.value } } : d;
-    }
-    case 'txn': {
-      const d = requestDecoders.TxnRequest(wire);
       return d.ok ? { ok: true, value: { kind, req: d.value } } : d;
     }
     case 'compaction': {

@@ -8,10 +8,12 @@
  * the log as the client sent it, and both responses are written by hand (kv-wire.ts). The same
  * two functions serve the calls grpc-js hands over (the served definition passes bytes through,
  * see `passBytes` in the loader) and those the direct path takes past it (direct-unary.ts).
+ * Txn's request arrives as bytes too and is read by hand (txn-request-wire.ts); a write goes
+ * into the log as the client sent it, and its response is still encoded by grpc-js.
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { KVHandlers, DeleteRangeResponse, TxnResponse, CompactionResponse } from '../../proto/index.js';
-import { decodePutRequest, decodeRangeRequest, requestDecoders } from '../../proto/index.js';
+import { decodePutRequest, decodeRangeRequest, decodeTxnRequest, requestDecoders } from '../../proto/index.js';
 import type * as pb from '../../proto/index.js';
 import type { KvServer } from '../kv-server.js';
 import { etcdError } from '../errors.js';
@@ -130,7 +132,7 @@ export class KvHotCalls {
 
 /** bytesOf narrows what grpc-js hands a bytes-through method's handler. */
 function bytesOf(raw: unknown): Buffer {
-  if (!Buffer.isBuffer(raw)) throw etcdError('internal', 'the KV service definition must pass Put and Range requests through as bytes');
+  if (!Buffer.isBuffer(raw)) throw etcdError('internal', 'the KV service definition must pass Put, Range and Txn requests through as bytes');
   return raw;
 }
 
@@ -158,8 +160,10 @@ export function kvService(s: KvServer, hot: KvHotCalls): KVHandlers {
       const r = expectKind(await s.submitWire('delete-range', raw as object), 'delete-range');
       return deleteOut(s.header(r.result.revision), r.result);
     }),
+    // Txn's request arrives as bytes, read by hand; a write enters the log as the client sent it.
     Txn: unary<TxnResponse>(async (raw) => {
-      const req = decoded(requestDecoders.TxnRequest(raw));
+      const message = bytesOf(raw);
+      const req = decoded(decodeTxnRequest(message));
       checkTxn(req, s.maxTxnOps);
       if (isReadOnly(req)) {
         await s.linearizableRead();
@@ -167,7 +171,7 @@ export function kvService(s: KvServer, hot: KvHotCalls): KVHandlers {
         if (!r.ok) throw etcdError(r.error.code === 'compacted' ? 'compacted' : 'future-rev');
         return txnOut(s.header(r.value.revision), r.value);
       }
-      const r = expectKind(await s.submitWire('txn', raw as object), 'txn');
+      const r = expectKind(await s.submitEncoded('txn', message, null, req), 'txn');
       return txnOut(s.header(r.result.revision), r.result);
     }),
     Compact: unary<CompactionResponse>(async (raw) => {
