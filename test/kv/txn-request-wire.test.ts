@@ -88,12 +88,20 @@ describe('decodeTxnRequest', () => {
       field(2, Buffer.concat([put('a'), range('b')])),
       field(2, Buffer.concat([range('b'), put('a')])),
       field(2, Buffer.concat([put('a'), put('c')])),
+      // An operand beyond 2^53 counts only when the target reads it.
+      cmp(targetVersion, version5, Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10])),
     ];
     for (const b of cases) {
       const want = viaProtobufjs(b);
       expect(want.ok, b.toString('hex')).toBe(true);
       expect(decodeTxnRequest(b), b.toString('hex')).toStrictEqual(want);
     }
+  });
+
+  it('refuses an operand beyond 2^53 when the target reads it, as the old path does', () => {
+    const huge = field(1, Buffer.from([0x10, 2, 0x30, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]));
+    expect(viaProtobufjs(huge).ok).toBe(false);
+    expect(refusalOf(decodeTxnRequest, huge)).toMatch(/^Invalid Compare\.mod_revision: expected an integer of magnitude below 2\^53, got 1152921504606846976/);
   });
 
   it('accepts a truncated transaction only where the old path reads the same value', () => {

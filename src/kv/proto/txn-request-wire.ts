@@ -24,7 +24,7 @@ import type { Decoded } from './decode.js';
 import { COMPARE_RESULTS, COMPARE_TARGETS, type Compare, type CompareResult, type CompareTarget, type DeleteRangeRequest, type RequestOp, type TxnRequest } from './etcd-types.js';
 import { putRequestBody } from './put-request-wire.js';
 import { rangeRequestBody } from './range-request-wire.js';
-import { Cursor, EMPTY, expect, malformed, readMessage, WIRE_BYTES } from './wire-cursor.js';
+import { Cursor, EMPTY, expect, malformed, readMessage, WIRE_BYTES, WIRE_VARINT } from './wire-cursor.js';
 
 const TXN = 'TxnRequest';
 const OP = 'RequestOp';
@@ -62,6 +62,22 @@ function deleteRangeRequest(c: Cursor): DeleteRangeRequest {
   return { key, range_end: rangeEnd, prev_kv: prevKv };
 }
 
+/** int64 reads a signed 64-bit varint: a number when it is safe, else the exact bigint. */
+function int64(c: Cursor, tag: number, field: string): number | bigint {
+  expect(tag, WIRE_VARINT, COMPARE, field);
+  const n = c.varint(COMPARE, field);
+  if (n >= 0) return n;
+  const v = BigInt.asIntN(64, c.bigVarint(COMPARE, field));
+  return v > -TWO_53 && v < TWO_53 ? Number(v) : v;
+}
+
+/** safe is an operand that counts: refused unless its magnitude is below 2^53. */
+function safe(v: number | bigint, field: string): number {
+  return typeof v === 'number' ? v : malformed(COMPARE, field, `expected an integer of magnitude below 2^53, got ${v}`);
+}
+
+const TWO_53 = 2n ** 53n;
+
 /** NO_VALUE is a VALUE compare's operand when none came (a plain empty Uint8Array, as the old path gave; never written to). */
 const NO_VALUE = new Uint8Array(0);
 
@@ -71,9 +87,11 @@ function compare(c: Cursor): Compare {
   let target: CompareTarget = COMPARE_TARGETS[0];
   let key = EMPTY;
   let rangeEnd = EMPTY;
-  let version = 0;
-  let createRevision = 0;
-  let modRevision = 0;
+  // The int64 operands are checked only once the target says which one counts (the old path
+  // never read the others); an exact value outside ±2^53 waits as a bigint.
+  let version: number | bigint = 0;
+  let createRevision: number | bigint = 0;
+  let modRevision: number | bigint = 0;
   let value = EMPTY;
   let lease = '0';
   let last = 0; // the operand (fields 4-8, declared in that order) declared last among those that came; 0: none
@@ -91,13 +109,13 @@ function compare(c: Cursor): Compare {
         key = c.bytes(tag, COMPARE, 'key');
         break;
       case 4:
-        version = c.quantity(tag, COMPARE, 'version');
+        version = int64(c, tag, 'version');
         break;
       case 5:
-        createRevision = c.quantity(tag, COMPARE, 'create_revision');
+        createRevision = int64(c, tag, 'create_revision');
         break;
       case 6:
-        modRevision = c.quantity(tag, COMPARE, 'mod_revision');
+        modRevision = int64(c, tag, 'mod_revision');
         break;
       case 7:
         value = c.bytes(tag, COMPARE, 'value');
@@ -117,11 +135,11 @@ function compare(c: Cursor): Compare {
   const common = { result, key, range_end: rangeEnd };
   switch (target) {
     case 'VERSION':
-      return { ...common, target, target_union: 'version', version: set(4) ? version : 0 };
+      return { ...common, target, target_union: 'version', version: set(4) ? safe(version, 'version') : 0 };
     case 'CREATE':
-      return { ...common, target, target_union: 'create_revision', create_revision: set(5) ? createRevision : 0 };
+      return { ...common, target, target_union: 'create_revision', create_revision: set(5) ? safe(createRevision, 'create_revision') : 0 };
     case 'MOD':
-      return { ...common, target, target_union: 'mod_revision', mod_revision: set(6) ? modRevision : 0 };
+      return { ...common, target, target_union: 'mod_revision', mod_revision: set(6) ? safe(modRevision, 'mod_revision') : 0 };
     case 'VALUE':
       return { ...common, target, target_union: 'value', value: set(7) ? value : NO_VALUE };
     case 'LEASE':
