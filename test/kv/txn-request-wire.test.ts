@@ -3,7 +3,7 @@
  * decode and toObject under LOADER_OPTIONS, then requestDecoders.TxnRequest). For any transaction
  * protobufjs encodes — compares of every target with any operand, every kind of operation, nested
  * transactions — both give exactly the same value, directly and through a log entry; so they do
- * for wire that repeats a field or sets a oneof twice; for every truncation, whatever the new
+ * for wire that repeats a field, sets a oneof twice or joins two transactions; for every truncation, whatever the new
  * decoder accepts the old path reads as the same value. Also: unknown fields skipped, refusals
  * naming the message, keys and values as views.
  */
@@ -67,6 +67,16 @@ describe('decodeTxnRequest', () => {
         expect(decodeRequest(encodeWire('txn', id, t))).toStrictEqual({ ok: true, value: { id, request: { kind: 'txn', req: want.ok ? want.value : null } } });
       }),
       { numRuns: 600 },
+    );
+  });
+
+  it('reads two transactions sent as one (protobuf concatenation) as protobufjs does', () => {
+    fc.assert(
+      fc.property(txn, txn, (a, b) => {
+        const both = Buffer.concat([encode(a), encode(b)]);
+        expect(decodeTxnRequest(both)).toStrictEqual(viaProtobufjs(both));
+      }),
+      { numRuns: 200 },
     );
   });
 
