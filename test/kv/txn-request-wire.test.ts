@@ -3,9 +3,9 @@
  * decode and toObject under LOADER_OPTIONS, then requestDecoders.TxnRequest). For any transaction
  * protobufjs encodes — compares of every target with any operand, every kind of operation, nested
  * transactions — both give exactly the same value, directly and through a log entry; so they do
- * for wire that repeats a field, sets a oneof twice or joins two transactions; for every truncation, whatever the new
- * decoder accepts the old path reads as the same value. Also: unknown fields skipped, refusals
- * naming the message, keys and values as views.
+ * for wire that repeats a field, sets a oneof twice or joins two transactions; for every
+ * truncation, whatever the new decoder accepts the old path reads as the same value. Also:
+ * unknown fields skipped, refusals naming the message, keys and values as views.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
