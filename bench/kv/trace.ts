@@ -375,6 +375,8 @@ export interface StageRow {
    */
   readonly tailMean: number;
   readonly samples: number;
+  /** cpuWaitP50 is, for a hop, the p50 of the member's wait for a CPU within it (null: not measured). */
+  readonly cpuWaitP50: number | null;
   /** cpuWaitTailMean is, for a hop, the mean over the same slowest 1 % of the member's wait for a CPU within it (null: not measured). */
   readonly cpuWaitTailMean: number | null;
 }
@@ -406,9 +408,24 @@ function mean(vs: readonly number[]): number {
   return vs.length === 0 ? 0 : vs.reduce((a, v) => a + v, 0) / vs.length;
 }
 
-function row(name: string, values: readonly number[], tail: readonly number[], tailCpuWait: readonly number[] | null = null): StageRow {
+/** CpuWaits are a hop's waits for a CPU: over all its requests, and over the slowest 1 %. */
+interface CpuWaits {
+  readonly all: readonly number[];
+  readonly tail: readonly number[];
+}
+
+function row(name: string, values: readonly number[], tail: readonly number[], waits: CpuWaits | null = null): StageRow {
   const sorted = [...values].sort((a, b) => a - b);
-  return { name, p50: percentile(sorted, 50), p99: percentile(sorted, 99), tailMean: mean(tail), samples: sorted.length, cpuWaitTailMean: tailCpuWait === null || tailCpuWait.length === 0 ? null : mean(tailCpuWait) };
+  const measured = waits !== null && waits.all.length > 0;
+  return {
+    name,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    tailMean: mean(tail),
+    samples: sorted.length,
+    cpuWaitP50: measured ? percentile([...waits.all].sort((a, b) => a - b), 50) : null,
+    cpuWaitTailMean: measured ? mean(waits.tail) : null,
+  };
 }
 
 /** traceTables groups joined samples and summarises each group's hops. */
@@ -446,7 +463,7 @@ export function traceTables(joined: readonly JoinedSample[]): TraceTable[] {
     out.push({
       group,
       samples: js.length,
-      stages: names.map((n) => row(n, values.get(n) ?? [], tail.map((j) => hopIn(j, n)), tail.flatMap((j) => waitIn(j, n)))),
+      stages: names.map((n) => row(n, values.get(n) ?? [], tail.map((j) => hopIn(j, n)), { all: js.flatMap((j) => waitIn(j, n)), tail: tail.flatMap((j) => waitIn(j, n)) })),
       rest: row("rest: the reply's way to the client, and anything unexplained", js.map((j) => j.restMs), tail.map((j) => j.restMs)),
       total: row('client-observed total', js.map((j) => j.totalMs), tail.map((j) => j.totalMs)),
       leaderSync: rowOf("(beside the path) leader's own WAL append + sync", (j) => j.leaderSyncMs),
@@ -479,14 +496,15 @@ export function formatTraceTables(tables: readonly TraceTable[]): string {
     const extra = [t.leaderSync, t.clientPaused, t.clientCpuWait, t.membersCpuWait, t.pathPaused, t.othersPaused, t.trailers];
     const width = Math.max(...[...rows, t.total, ...extra].map((r) => r?.name.length ?? 0));
     const sumP50 = t.stages.reduce((a, r) => a + r.p50, 0);
-    const waits = t.stages.some((r) => r.cpuWaitTailMean !== null);
-    const cells = (r: StageRow): string => `${ms(r.p50).padStart(8)}  ${ms(r.p99).padStart(8)}  ${ms(r.tailMean).padStart(11)}${waits && r.cpuWaitTailMean !== null ? `  ${ms(r.cpuWaitTailMean).padStart(13)}` : ''}`;
-    lines.push(`  ${'stage'.padEnd(width)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'slowest 1%'.padStart(11)}${waits ? `  ${'of it, a CPU'.padStart(13)}` : ''}`);
+    const waits = t.stages.some((r) => r.cpuWaitP50 !== null);
+    const waitCells = (r: StageRow): string => (waits && r.cpuWaitP50 !== null && r.cpuWaitTailMean !== null ? `  ${ms(r.cpuWaitP50).padStart(11)}  ${ms(r.cpuWaitTailMean).padStart(14)}` : '');
+    const cells = (r: StageRow): string => `${ms(r.p50).padStart(8)}  ${ms(r.p99).padStart(8)}  ${ms(r.tailMean).padStart(11)}${waitCells(r)}`;
+    lines.push(`  ${'stage'.padEnd(width)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'slowest 1%'.padStart(11)}${waits ? `  ${'CPU wait p50'.padStart(11)}  ${'CPU wait 1%'.padStart(14)}` : ''}`);
     for (const [i, r] of rows.entries()) lines.push(`  ${`${i < t.stages.length ? `${String(i + 1).padStart(2)}. ` : '    '}${r.name}`.padEnd(width + 4)}  ${cells(r)}`);
     lines.push(`  ${'    sum of the stage p50s'.padEnd(width + 4)}  ${ms(sumP50).padStart(8)}`);
     lines.push(`  ${`    ${t.total.name}`.padEnd(width + 4)}  ${cells(t.total)}`);
     for (const r of extra) if (r !== null) lines.push(`  ${`    ${r.name}`.padEnd(width + 4)}  ${cells(r)}`);
-    lines.push(`  (slowest 1%: each stage's mean over the slowest 1 % of the requests by their total${waits ? "; of it, a CPU: how much of that the member the stage ends on spent ready to run, waiting for a CPU" : ''})`);
+    lines.push(`  (slowest 1%: each stage's mean over the slowest 1 % of the requests by their total${waits ? "; CPU wait: how much of the stage the member it ends on spent ready to run, waiting for a CPU, p50 and mean over the same slowest 1 %" : ''})`);
     lines.push('');
   }
   return lines.join('\n');
