@@ -19,16 +19,15 @@ import { EMPTY, readMessage, type Cursor } from './wire-cursor.js';
 
 const PATH = 'PutRequest';
 
-/** putRequestBody reads the message that fills the cursor's buffer (a TxnRequest's operation hands it its own). */
-export function putRequestBody(c: Cursor): PutRequest {
-  const buf = c.buf;
+/** putRequestBody reads a message from the cursor up to `end` (the buffer's end, or a TxnRequest operation's). */
+export function putRequestBody(c: Cursor, end = c.buf.length): PutRequest {
   let key = EMPTY;
   let value = EMPTY;
   let lease = '0';
   let prevKv = false;
   let ignoreValue = false;
   let ignoreLease = false;
-  while (c.pos < buf.length) {
+  while (c.pos < end) {
     const tag = c.tag(PATH);
     switch (tag >>> 3) {
       case 1:

@@ -18,9 +18,8 @@ import { EMPTY, readMessage, type Cursor } from './wire-cursor.js';
 
 const PATH = 'RangeRequest';
 
-/** rangeRequestBody reads the message that fills the cursor's buffer (a TxnRequest's operation hands it its own). */
-export function rangeRequestBody(c: Cursor): RangeRequest {
-  const buf = c.buf;
+/** rangeRequestBody reads a message from the cursor up to `end` (the buffer's end, or a TxnRequest operation's). */
+export function rangeRequestBody(c: Cursor, end = c.buf.length): RangeRequest {
   let key = EMPTY;
   let rangeEnd = EMPTY;
   let limit = 0;
@@ -34,7 +33,7 @@ export function rangeRequestBody(c: Cursor): RangeRequest {
   let maxMod = 0;
   let minCreate = 0;
   let maxCreate = 0;
-  while (c.pos < buf.length) {
+  while (c.pos < end) {
     const tag = c.tag(PATH);
     switch (tag >>> 3) {
       case 1:

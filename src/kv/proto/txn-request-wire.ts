@@ -24,26 +24,18 @@ import type { Decoded } from './decode.js';
 import { COMPARE_RESULTS, COMPARE_TARGETS, type Compare, type CompareResult, type CompareTarget, type DeleteRangeRequest, type RequestOp, type TxnRequest } from './etcd-types.js';
 import { putRequestBody } from './put-request-wire.js';
 import { rangeRequestBody } from './range-request-wire.js';
-import { Cursor, EMPTY, expect, malformed, readMessage, WIRE_BYTES, WIRE_VARINT } from './wire-cursor.js';
+import { EMPTY, expect, malformed, readMessage, within, WIRE_VARINT, type Cursor } from './wire-cursor.js';
 
 const TXN = 'TxnRequest';
 const OP = 'RequestOp';
 const COMPARE = 'Compare';
 const DELETE = 'DeleteRangeRequest';
 
-/** nested reads an embedded message with `read` over a cursor of its own (its views point into the same bytes). */
-function nested<T>(c: Cursor, tag: number, path: string, field: string, read: (c: Cursor) => T): T {
-  expect(tag, WIRE_BYTES, path, field);
-  const start = c.span(path, field);
-  return read(new Cursor(c.buf.subarray(start, c.pos)));
-}
-
-function deleteRangeRequest(c: Cursor): DeleteRangeRequest {
-  const buf = c.buf;
+function deleteRangeRequest(c: Cursor, end = c.buf.length): DeleteRangeRequest {
   let key = EMPTY;
   let rangeEnd = EMPTY;
   let prevKv = false;
-  while (c.pos < buf.length) {
+  while (c.pos < end) {
     const tag = c.tag(DELETE);
     switch (tag >>> 3) {
       case 1:
@@ -81,8 +73,7 @@ const TWO_53 = 2n ** 53n;
 /** NO_VALUE is a VALUE compare's operand when none came (a plain empty Uint8Array, as the old path gave; never written to). */
 const NO_VALUE = new Uint8Array(0);
 
-function compare(c: Cursor): Compare {
-  const buf = c.buf;
+function compare(c: Cursor, end = c.buf.length): Compare {
   let result: CompareResult = COMPARE_RESULTS[0];
   let target: CompareTarget = COMPARE_TARGETS[0];
   let key = EMPTY;
@@ -95,7 +86,7 @@ function compare(c: Cursor): Compare {
   let value = EMPTY;
   let lease = '0';
   let last = 0; // the operand (fields 4-8, declared in that order) declared last among those that came; 0: none
-  while (c.pos < buf.length) {
+  while (c.pos < end) {
     const tag = c.tag(COMPARE);
     const field = tag >>> 3;
     switch (field) {
@@ -147,24 +138,23 @@ function compare(c: Cursor): Compare {
   }
 }
 
-function requestOp(c: Cursor): RequestOp {
-  const buf = c.buf;
+function requestOp(c: Cursor, end = c.buf.length): RequestOp {
   // Each member keeps its last occurrence; the member declared last among those that came counts.
   const ops: (RequestOp | undefined)[] = [undefined, undefined, undefined, undefined];
-  while (c.pos < buf.length) {
+  while (c.pos < end) {
     const tag = c.tag(OP);
     switch (tag >>> 3) {
       case 1:
-        ops[0] = { request: 'request_range', request_range: nested(c, tag, OP, 'request_range', rangeRequestBody) };
+        ops[0] = { request: 'request_range', request_range: within(c, tag, OP, 'request_range', rangeRequestBody) };
         break;
       case 2:
-        ops[1] = { request: 'request_put', request_put: nested(c, tag, OP, 'request_put', putRequestBody) };
+        ops[1] = { request: 'request_put', request_put: within(c, tag, OP, 'request_put', putRequestBody) };
         break;
       case 3:
-        ops[2] = { request: 'request_delete_range', request_delete_range: nested(c, tag, OP, 'request_delete_range', deleteRangeRequest) };
+        ops[2] = { request: 'request_delete_range', request_delete_range: within(c, tag, OP, 'request_delete_range', deleteRangeRequest) };
         break;
       case 4:
-        ops[3] = { request: 'request_txn', request_txn: nested(c, tag, OP, 'request_txn', txnRequest) };
+        ops[3] = { request: 'request_txn', request_txn: within(c, tag, OP, 'request_txn', txnRequest) };
         break;
       default:
         c.skip(tag & 7, OP);
@@ -174,22 +164,21 @@ function requestOp(c: Cursor): RequestOp {
   return op ?? malformed(OP, 'request', 'one of request_range, request_put, request_delete_range, request_txn must be set');
 }
 
-function txnRequest(c: Cursor): TxnRequest {
-  const buf = c.buf;
+function txnRequest(c: Cursor, end = c.buf.length): TxnRequest {
   const compares: Compare[] = [];
   const success: RequestOp[] = [];
   const failure: RequestOp[] = [];
-  while (c.pos < buf.length) {
+  while (c.pos < end) {
     const tag = c.tag(TXN);
     switch (tag >>> 3) {
       case 1:
-        compares.push(nested(c, tag, TXN, 'compare', compare));
+        compares.push(within(c, tag, TXN, 'compare', compare));
         break;
       case 2:
-        success.push(nested(c, tag, TXN, 'success', requestOp));
+        success.push(within(c, tag, TXN, 'success', requestOp));
         break;
       case 3:
-        failure.push(nested(c, tag, TXN, 'failure', requestOp));
+        failure.push(within(c, tag, TXN, 'failure', requestOp));
         break;
       default:
         c.skip(tag & 7, TXN);
