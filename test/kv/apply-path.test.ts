@@ -254,6 +254,13 @@ describe('the door of the log', () => {
     expect(checkProposal(encodeMemberAttrs(1n, 1, 'n', ['http://a:1']), 1024)).toMatchObject({ ok: true });
     expect(checkProposal(put('k', 'x'.repeat(2000), 1n), 1024)).toMatchObject({ ok: false, reason: 'too-large' });
   });
+
+  it('reads a proposal at the door unless its handler already read it with apply\'s reader, and checks its size either way', () => {
+    const cut = put('k', 'v', 3n).subarray(0, 11); // a put whose body stops inside its key (after the 9-byte header)
+    expect(checkProposal(cut, 1024)).toMatchObject({ ok: false, reason: 'undecodable' });
+    expect(checkProposal(cut, 1024, true)).toMatchObject({ ok: true });
+    expect(checkProposal(put('k', 'x'.repeat(2000), 1n), 1024, true)).toMatchObject({ ok: false, reason: 'too-large' });
+  });
 });
 
 describe('installing a snapshot', () => {

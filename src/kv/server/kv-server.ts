@@ -172,7 +172,7 @@ export class KvServer {
       const t = kind === 'txn' ? requestDecoders.TxnRequest(raw) : null;
       return t?.ok === true ? t.value : null;
     };
-    return this.#propose(kind, txn, trace, wireMessage(kind, raw));
+    return this.#propose(kind, txn, trace, wireMessage(kind, raw), false);
   }
 
   /**
@@ -183,19 +183,19 @@ export class KvServer {
   submitEncoded(kind: 'put', message: Buffer, trace?: string | null): Promise<ApplyResult>;
   submitEncoded(kind: 'txn', message: Buffer, trace: string | null, txn: TxnRequest): Promise<ApplyResult>;
   submitEncoded(kind: 'put' | 'txn', message: Buffer, trace: string | null = null, txn: TxnRequest | null = null): Promise<ApplyResult> {
-    return this.#propose(kind, () => txn, trace, message);
+    return this.#propose(kind, () => txn, trace, message, true);
   }
 
   /**
    * propose runs the door's quota check, names the request and submits its entry; `txn` gives the
    * request when it is a transaction (the quota check reads it, only while space is short),
-   * `message` is its protobuf.
+   * `message` is its protobuf; `readAtDoor` says the handler already read it with apply's reader.
    */
-  #propose(kind: WireKind, txn: () => TxnRequest | null, trace: string | null, message: Buffer): Promise<ApplyResult> {
+  #propose(kind: WireKind, txn: () => TxnRequest | null, trace: string | null, message: Buffer, readAtDoor: boolean): Promise<ApplyResult> {
     if ((kind === 'put' || kind === 'txn' || kind === 'lease-grant') && this.#outOfSpace(kind, txn)) return Promise.reject(etcdError('no-space'));
     const id = this.#newId(trace !== null);
     if (trace !== null) this.tracer.bind(trace, requestIdKey(id));
-    return this.#submit(id, encodeWireBytes(kind, id, message));
+    return this.#submit(id, encodeWireBytes(kind, id, message), readAtDoor);
   }
 
   /**
@@ -254,9 +254,9 @@ export class KvServer {
     return traced ? id | TRACED_ID_BIT : id;
   }
 
-  async #submit(id: bigint, data: Uint8Array): Promise<ApplyResult> {
+  async #submit(id: bigint, data: Uint8Array, readAtDoor = false): Promise<ApplyResult> {
     // The log's door: nothing too large, nothing that apply could not decode (requests.ts).
-    const check = checkProposal(data, this.maxRequestBytes);
+    const check = checkProposal(data, this.maxRequestBytes, readAtDoor);
     if (!check.ok) {
       if (check.reason === 'too-large') throw etcdError('request-too-large');
       throw etcdError('invalid-argument', `the request does not decode back as it would be applied (${check.detail}); it was not proposed`);

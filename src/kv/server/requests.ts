@@ -211,9 +211,12 @@ export type ProposalCheck =
  * checkProposal is the door of the log: a proposal enters it only if it is at most `maxBytes`
  * long and decodes back to a request exactly as every member's apply will decode it. Refusing
  * here (with a status to the client) is what keeps undecodable entries out of the log.
+ * `readByApplyReader` says the request's bytes were already read, as they stand, by the reader
+ * apply uses (a put's or txn's, at the handler): they are not read a second time.
  */
-export function checkProposal(data: Uint8Array, maxBytes: number): ProposalCheck {
+export function checkProposal(data: Uint8Array, maxBytes: number, readByApplyReader = false): ProposalCheck {
   if (data.byteLength > maxBytes) return { ok: false, reason: 'too-large', detail: `${data.byteLength} bytes, the limit is ${maxBytes}` };
+  if (readByApplyReader) return { ok: true, data };
   const d = decodeRequest(data);
   return d.ok ? { ok: true, data } : { ok: false, reason: 'undecodable', detail: d.error };
 }
