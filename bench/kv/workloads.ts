@@ -189,7 +189,8 @@ export async function watchFanout(ctx: WorkloadContext): Promise<WorkloadResult>
     const membersClock = MembersClock.open(ctx.target);
     const t0 = performance.now();
     const t0Epoch = nowEpochMs();
-    const r = await drive(ctx, {
+    // NB: the members are read over the whole span below, so drive is not handed them.
+    const r = await drive({ progress: ctx.progress, signal: ctx.signal }, {
       label: `fan-out to ${n} watchers`,
       inFlight: FANOUT_IN_FLIGHT,
       count: bound(ctx, FANOUT_PUTS),
