@@ -203,7 +203,7 @@ describe('the etcd3 client against a 3-member raftkube cluster', () => {
     }
   });
 
-  it('every member serves Put and Range past grpc-js (direct-unary.ts): none logs that it fell back', () => {
+  it('every member serves Put, Range and Txn past grpc-js (direct-unary.ts): none logs that it fell back', () => {
     for (const m of c().members) {
       const log = readFileSync(c().logPath(m.name), 'utf8');
       expect(log).toContain('bootstrapped a new cluster');

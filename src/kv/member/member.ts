@@ -519,7 +519,7 @@ export async function startMember(cfg: MemberConfig, log: Logger): Promise<Membe
     const direct = {
       routes: kvDirectRoutes(kvHot),
       options: kvDirectOptions(kvHot, grpcOpts['grpc.max_receive_message_length']),
-      onUnavailable: () => log.warn('KV Put and Range are served through grpc-js: this grpc-js version does not let raftkube reach its HTTP/2 streams (see direct-unary.ts)'),
+      onUnavailable: () => log.warn('KV Put, Range and Txn are served through grpc-js: this grpc-js version does not let raftkube reach its HTTP/2 streams (see direct-unary.ts)'),
     };
     listeners.push(await listenClient(cfg.listenClientURLs, clientServer, { metrics, health, tracer }, serverTls, direct));
     if (cfg.listenMetricsURLs !== undefined && cfg.listenMetricsURLs.length > 0) listeners.push(await listenMetrics(cfg.listenMetricsURLs, { metrics, health, tracer }));

@@ -28,7 +28,6 @@ import type {
   MembersResponse,
   SnapshotResponse,
   StatusResponse,
-  TxnResponse,
   WatchResponse,
 } from './etcd-types.js';
 import type { SnapshotAck } from './raft-codec.js';
@@ -37,7 +36,7 @@ import type { SnapshotAck } from './raft-codec.js';
 // UntypedServiceImplementation (an index signature), which Server.addService requires.
 
 /**
- * KVHandlers serve etcdserverpb.KV. Range and Put go from bytes to bytes: a member serves them
+ * KVHandlers serve etcdserverpb.KV. Range, Put and Txn go from bytes to bytes: a member serves them
  * through a definition made by `passBytes` (loader.ts), their requests arrive undecoded and their
  * responses leave already encoded (src/kv/server/services/kv-wire.ts).
  */
@@ -45,7 +44,7 @@ export type KVHandlers = {
   Range: handleUnaryCall<unknown, Buffer>;
   Put: handleUnaryCall<unknown, Buffer>;
   DeleteRange: handleUnaryCall<unknown, DeleteRangeResponse>;
-  Txn: handleUnaryCall<unknown, TxnResponse>;
+  Txn: handleUnaryCall<unknown, Buffer>;
   Compact: handleUnaryCall<unknown, CompactionResponse>;
 };
 

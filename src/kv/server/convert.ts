@@ -82,29 +82,7 @@ export function txnIn(r: pb.TxnRequest): mv.TxnRequest {
   return { compare: r.compare.map(compareIn), success: r.success.map(opIn), failure: r.failure.map(opIn) };
 }
 
-/** rangeOut builds a RangeResponse. */
-export function rangeOut(header: pb.ResponseHeader, r: mv.RangeResult): pb.RangeResponse {
-  return { header, kvs: r.kvs.map(kvOut), more: r.more, count: r.count };
-}
-
-/** putOut builds a PutResponse. */
-export function putOut(header: pb.ResponseHeader, r: mv.PutResult): pb.PutResponse {
-  return r.prev_kv === undefined ? { header } : { header, prev_kv: kvOut(r.prev_kv) };
-}
-
 /** deleteOut builds a DeleteRangeResponse. */
 export function deleteOut(header: pb.ResponseHeader, r: mv.DeleteRangeResult): pb.DeleteRangeResponse {
   return { header, deleted: r.deleted, prev_kvs: r.prev_kvs.map(kvOut) };
-}
-
-function respOpOut(header: pb.ResponseHeader, op: mv.ResponseOp): pb.ResponseOp {
-  if ('response_range' in op) return { response: 'response_range', response_range: rangeOut(header, op.response_range) };
-  if ('response_put' in op) return { response: 'response_put', response_put: putOut(header, op.response_put) };
-  if ('response_delete_range' in op) return { response: 'response_delete_range', response_delete_range: deleteOut(header, op.response_delete_range) };
-  return { response: 'response_txn', response_txn: txnOut(header, op.response_txn) };
-}
-
-/** txnOut builds a TxnResponse (nested responses share the header, as etcd's do). */
-export function txnOut(header: pb.ResponseHeader, r: mv.TxnResult): pb.TxnResponse {
-  return { header, succeeded: r.succeeded, responses: r.responses.map((op) => respOpOut(header, op)) };
 }

@@ -1,5 +1,5 @@
 /**
- * direct-unary: serves the hot unary calls (KV Put and Range) straight on their HTTP/2 streams,
+ * direct-unary: serves the hot unary calls (KV Put, Range and Txn) straight on their HTTP/2 streams,
  * beside grpc-js rather than through it.
  *
  * Through grpc-js a unary call is a chain of call objects, listeners, interceptors, a metadata

@@ -3,21 +3,21 @@
  * on the leader (followers forward them); reads are linearizable through ReadIndex unless the
  * client asks for a serializable read, which answers from local state.
  *
- * Put and Range, the hot calls, go from the request's bytes to the response's bytes (KvHotCalls):
- * both requests are read by hand (put-request-wire.ts, range-request-wire.ts), a put's goes into
- * the log as the client sent it, and both responses are written by hand (kv-wire.ts). The same
- * two functions serve the calls grpc-js hands over (the served definition passes bytes through,
- * see `passBytes` in the loader) and those the direct path takes past it (direct-unary.ts).
- * Txn's request arrives as bytes too and is read by hand (txn-request-wire.ts); a write goes
- * into the log as the client sent it, and its response is still encoded by grpc-js.
+ * Put, Range and Txn go from the request's bytes to the response's bytes (KvHotCalls): the
+ * requests are read by hand (put-request-wire.ts, range-request-wire.ts, txn-request-wire.ts), a
+ * put or a writing txn goes into the log as the client sent it, and the responses are written by
+ * hand (kv-wire.ts). The same functions serve the calls grpc-js hands over (the served definition
+ * passes bytes through, see `passBytes` in the loader) and those the direct path takes past it
+ * (direct-unary.ts). Put and Range are the hot calls of a KV client; Txn is how the apiserver
+ * writes, and how bulk loads send many keys at once.
  */
 import type { IncomingHttpHeaders } from 'node:http2';
-import type { KVHandlers, DeleteRangeResponse, TxnResponse, CompactionResponse } from '../../proto/index.js';
+import type { KVHandlers, DeleteRangeResponse, CompactionResponse } from '../../proto/index.js';
 import { decodePutRequest, decodeRangeRequest, decodeTxnRequest, requestDecoders } from '../../proto/index.js';
 import type * as pb from '../../proto/index.js';
 import type { KvServer } from '../kv-server.js';
 import { etcdError } from '../errors.js';
-import { deleteOut, rangeIn, txnIn, txnOut } from '../convert.js';
+import { deleteOut, rangeIn, txnIn } from '../convert.js';
 import { TRACE_METADATA_KEY } from '../tracer.js';
 import { decoded, expectKind, traceTokenOf } from './common.js';
 import { unary } from './common.js';
@@ -78,7 +78,7 @@ function isReadOnly(t: pb.TxnRequest): boolean {
 }
 
 /**
- * KvHotCalls are Put and Range of one member, from a request message's bytes to the response
+ * KvHotCalls are Put, Range and Txn of one member, from a request message's bytes to the response
  * message's bytes (`framed`: behind the gRPC message prefix, as the direct path sends it).
  */
 export class KvHotCalls {
@@ -128,6 +128,21 @@ export class KvHotCalls {
     if (trace !== null) s.tracer.mark(trace, 'reply');
     return res;
   }
+
+  /** txn runs a read-only transaction after a linearizable read, and proposes any other through the log. */
+  async txn(message: Buffer, framed: boolean): Promise<Buffer> {
+    const s = this.#s;
+    const req = decoded(decodeTxnRequest(message));
+    checkTxn(req, s.maxTxnOps);
+    if (isReadOnly(req)) {
+      await s.linearizableRead();
+      const r = s.sm.store.txn(txnIn(req));
+      if (!r.ok) throw etcdError(r.error.code === 'compacted' ? 'compacted' : 'future-rev');
+      return this.#wire.txn(r.value.revision, r.value, framed);
+    }
+    const r = expectKind(await s.submitEncoded('txn', message, null, req), 'txn');
+    return this.#wire.txn(r.result.revision, r.result, framed);
+  }
 }
 
 /** bytesOf narrows what grpc-js hands a bytes-through method's handler. */
@@ -141,6 +156,7 @@ export function kvDirectRoutes(hot: KvHotCalls): DirectRoutes {
   return new Map([
     ['/etcdserverpb.KV/Put', async (message: Buffer, h: IncomingHttpHeaders) => hot.put(message, hot.trace(h[TRACE_METADATA_KEY]), true)],
     ['/etcdserverpb.KV/Range', async (message: Buffer, h: IncomingHttpHeaders) => hot.range(message, hot.trace(h[TRACE_METADATA_KEY]), true)],
+    ['/etcdserverpb.KV/Txn', async (message: Buffer) => hot.txn(message, true)],
   ]);
 }
 
@@ -149,7 +165,7 @@ export function kvDirectOptions(hot: KvHotCalls, maxReceiveBytes: number): Direc
   return { maxReceiveBytes, sent: (h: IncomingHttpHeaders) => hot.sent(h[TRACE_METADATA_KEY]) };
 }
 
-/** kvService builds the KV handlers of a member; Put and Range answer through `hot`. */
+/** kvService builds the KV handlers of a member; Put, Range and Txn answer through `hot`. */
 export function kvService(s: KvServer, hot: KvHotCalls): KVHandlers {
   return {
     Range: unary<Buffer>(async (raw, call) => hot.range(bytesOf(raw), hot.trace(call.metadata.get(TRACE_METADATA_KEY)[0]), false)),
@@ -160,20 +176,7 @@ export function kvService(s: KvServer, hot: KvHotCalls): KVHandlers {
       const r = expectKind(await s.submitWire('delete-range', raw as object), 'delete-range');
       return deleteOut(s.header(r.result.revision), r.result);
     }),
-    // Txn's request arrives as bytes, read by hand; a write enters the log as the client sent it.
-    Txn: unary<TxnResponse>(async (raw) => {
-      const message = bytesOf(raw);
-      const req = decoded(decodeTxnRequest(message));
-      checkTxn(req, s.maxTxnOps);
-      if (isReadOnly(req)) {
-        await s.linearizableRead();
-        const r = s.sm.store.txn(txnIn(req));
-        if (!r.ok) throw etcdError(r.error.code === 'compacted' ? 'compacted' : 'future-rev');
-        return txnOut(s.header(r.value.revision), r.value);
-      }
-      const r = expectKind(await s.submitEncoded('txn', message, null, req), 'txn');
-      return txnOut(s.header(r.result.revision), r.result);
-    }),
+    Txn: unary<Buffer>(async (raw) => hot.txn(bytesOf(raw), false)),
     Compact: unary<CompactionResponse>(async (raw) => {
       const req = decoded(requestDecoders.CompactionRequest(raw));
       if (req.revision <= 0) throw etcdError('invalid-argument', 'compaction revision must be positive');
