@@ -48,6 +48,37 @@ function oldWire(r: WireResponse, clusterId: string, memberId: string, term: num
 }
 
 describe('WatchWire', () => {
+  it('writes responses sized one by one into one buffer, each framed as encode frames it, across a change of term', () => {
+    fc.assert(
+      fc.property(fc.array(response, { minLength: 1, maxLength: 6 }), fc.nat({ max: 5 }), id64, id64, fc.nat({ max: 2 ** 40 }), (rs, turnAt, clusterId, memberId, term) => {
+        let t = term;
+        const wire = new WatchWire(clusterId, memberId, () => t);
+        // Each response keeps the header it was sized with, even if the term moves before the write.
+        const headers = rs.map((r, i) => {
+          if (i === turnAt) t = term + 200;
+          return wire.header(r.revision);
+        });
+        const sizes = rs.map((r, i) => wire.size(r, headers[i]!, true));
+        const expected = Buffer.concat(
+          rs.map((r, i) => {
+            const one = new WatchWire(clusterId, memberId, () => (i >= turnAt ? term + 200 : term));
+            return one.encode(r, true);
+          }),
+        );
+        t = term + 500;
+        const out = Buffer.alloc(sizes.reduce((a, b) => a + b, 0));
+        let pos = 0;
+        for (let i = 0; i < rs.length; i++) {
+          const end = wire.write(out, pos, rs[i]!, headers[i]!, true);
+          expect(end - pos).toBe(sizes[i]);
+          pos = end;
+        }
+        expect(out).toEqual(expected);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('encodes every response as protobufjs would decode it', () => {
     fc.assert(
       fc.property(response, id64, id64, quantity, (r, clusterId, memberId, term) => {

@@ -186,6 +186,11 @@ export class Watcher implements AsyncIterable<WatchResponse> {
     return out;
   }
 
+  /** take takes the oldest queued response without waiting, if any (poll, one at a time). */
+  take(): WatchResponse | undefined {
+    return this.#queue.shift();
+  }
+
   /** next resolves with the next response, or undefined when the watcher has ended. */
   next(): Promise<WatchResponse | undefined> {
     return this.#queue.next();

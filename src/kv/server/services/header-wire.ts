@@ -46,10 +46,10 @@ export function writeScalar(buf: Uint8Array, pos: number, tag: number, n: number
   return writeVarint(buf, pos, n);
 }
 
-/** writeFrame writes the gRPC message prefix (uncompressed, `size` bytes) at the start of `buf`. */
-export function writeFrame(buf: Buffer, size: number): void {
-  buf[0] = 0;
-  buf.writeUInt32BE(size, 1);
+/** writeFrame writes the gRPC message prefix (uncompressed, `size` bytes) at `at` (the start of `buf` by default). */
+export function writeFrame(buf: Buffer, size: number, at = 0): void {
+  buf[at] = 0;
+  buf.writeUInt32BE(size, at + 1);
 }
 
 /** HeaderWire encodes the ResponseHeader field of one member's responses (its IDs fixed). */

@@ -21,7 +21,7 @@ import type { ServerHttp2Stream } from 'node:http2';
 import { ServerInterceptingCall, type Metadata, type ServerInterceptingCallInterface, type ServerInterceptor } from '@grpc/grpc-js';
 
 /** RawStream is what the Watch handler uses of the HTTP/2 stream under its call. */
-export type RawStream = Pick<ServerHttp2Stream, 'write' | 'on' | 'destroyed' | 'writableEnded' | 'headersSent'>;
+export type RawStream = Pick<ServerHttp2Stream, 'write' | 'on' | 'destroy' | 'destroyed' | 'writableEnded' | 'headersSent'>;
 
 /** RAW_STREAM_METHODS are the methods whose handlers may write to the HTTP/2 stream themselves. */
 const RAW_STREAM_METHODS: ReadonlySet<string> = new Set(['/etcdserverpb.Watch/Watch']);

@@ -40,6 +40,8 @@ interface Sink {
 
 /**
  * RawSink batches the responses of one turn into one write on the HTTP/2 stream (gRPC-framed).
+ * Each response is sized (and checked) as it is sent, and the turn's responses are written
+ * straight into one buffer of their total size: no buffer per response, no copy to join them.
  *
  * It holds its watchers back while a write is still on its way to the socket: what they
  * produce meanwhile is merged into fewer, larger responses on the next turn (see `drain`), as
@@ -49,11 +51,15 @@ class RawSink implements Sink {
   readonly #raw: RawStream;
   readonly #wire: WatchWire;
   readonly #onDrain: () => void;
-  #pending: Buffer[] = [];
+  /** #pending are this turn's responses, each with the header field it was sized with. */
+  #pending: WireResponse[] = [];
+  #headers: Uint8Array[] = [];
+  #bytes = 0;
   #scheduled = false;
   #blocked = false;
   /** #inFlight counts writes the stream has not yet handed to the socket. */
   #inFlight = 0;
+  readonly #flushSoon = (): void => this.flush();
 
   constructor(raw: RawStream, wire: WatchWire, onDrain: () => void) {
     this.#raw = raw;
@@ -70,27 +76,42 @@ class RawSink implements Sink {
   }
 
   send(r: WireResponse): void {
-    this.#pending.push(this.#wire.encode(r, true));
+    // NB: the header is taken now, with the size: the term may move before the flush.
+    const header = this.#wire.header(r.revision);
+    this.#bytes += this.#wire.size(r, header, true);
+    this.#pending.push(r);
+    this.#headers.push(header);
     if (this.#scheduled) return;
     this.#scheduled = true;
     // NB: the hub wakes each watcher of a change in a microtask of its own, all queued before
     // this one; flushing in a microtask sends what they all produced together.
-    queueMicrotask(() => this.flush());
+    queueMicrotask(this.#flushSoon);
   }
 
   flush(): void {
     this.#scheduled = false;
     if (this.#pending.length === 0) return;
-    const parts = this.#pending;
+    const pending = this.#pending;
+    const headers = this.#headers;
+    const out = Buffer.allocUnsafe(this.#bytes);
     this.#pending = [];
+    this.#headers = [];
+    this.#bytes = 0;
     const raw = this.#raw;
     if (raw.destroyed || raw.writableEnded) return;
+    let pos = 0;
+    for (let i = 0; i < pending.length; i++) pos = this.#wire.write(out, pos, pending[i] as WireResponse, headers[i] as Uint8Array, true);
+    if (pos !== out.length) {
+      // NB: flush runs from a microtask, where a throw would take the member down.
+      raw.destroy(new Error(`Watch responses written to ${pos} bytes, sized ${out.length}; this is a bug`));
+      return;
+    }
     this.#inFlight++;
     const written = (): void => {
       this.#inFlight--;
       if (this.#inFlight === 0 && !this.#blocked) this.#onDrain();
     };
-    if (!raw.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), written)) this.#blocked = true;
+    if (!raw.write(out, written)) this.#blocked = true;
   }
 }
 
@@ -157,34 +178,35 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
       const write = (r: WireResponse): void => {
         if (!closed) sink.send(r);
       };
+      const sendEvents = (watchId: number, a: Active, revision: number, events: readonly WatchEvent[]): void => {
+        const limit = s.maxRequestBytes;
+        let size = 0;
+        for (const e of events) size += eventBytes(e);
+        if (!a.fragment || size <= limit) {
+          write({ revision, watchId, events });
+          return;
+        }
+        // Fragments: each holds events up to the size limit; all but the last say fragment.
+        let part: WatchEvent[] = [];
+        let partSize = 0;
+        for (let i = 0; i < events.length; i++) {
+          const e = events[i]!;
+          const sz = eventBytes(e);
+          if (part.length > 0 && partSize + sz > limit) {
+            write({ revision, watchId, fragment: true, events: part });
+            part = [];
+            partSize = 0;
+          }
+          part.push(e);
+          partSize += sz;
+        }
+        write({ revision, watchId, events: part });
+      };
       const send = (watchId: number, a: Active, r: WatchResponse): void => {
         switch (r.type) {
-          case 'events': {
-            const events = r.events;
-            const limit = s.maxRequestBytes;
-            let size = 0;
-            for (const e of events) size += eventBytes(e);
-            if (!a.fragment || size <= limit) {
-              write({ revision: r.revision, watchId, events });
-              return;
-            }
-            // Fragments: each holds events up to the size limit; all but the last say fragment.
-            let part: WatchEvent[] = [];
-            let partSize = 0;
-            for (let i = 0; i < events.length; i++) {
-              const e = events[i]!;
-              const sz = eventBytes(e);
-              if (part.length > 0 && partSize + sz > limit) {
-                write({ revision: r.revision, watchId, fragment: true, events: part });
-                part = [];
-                partSize = 0;
-              }
-              part.push(e);
-              partSize += sz;
-            }
-            write({ revision: r.revision, watchId, events: part });
+          case 'events':
+            sendEvents(watchId, a, r.revision, r.events);
             return;
-          }
           case 'progress':
             write({ revision: r.revision, watchId });
             return;
@@ -211,26 +233,28 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
         // etcd's do, instead of one message per revision.
         // NB: the usual drain finds one response, whose events array the hub shares among every
         // watcher of the change; it is sent as it is, and copied only when a second one joins it.
+        // It runs once per watcher per change, so it allocates nothing of its own on that path.
         let events: readonly WatchEvent[] = NO_EVENTS;
         let merged: WatchEvent[] | null = null;
         let revision = 0;
         let size = 0;
-        const flush = (): void => {
-          if (events.length === 0) return;
-          send(watchId, a, { type: 'events', revision, events });
-          events = NO_EVENTS;
-          merged = null;
-          size = 0;
-        };
-        for (const r of a.watcher.poll()) {
+        for (let r = a.watcher.take(); r !== undefined; r = a.watcher.take()) {
           if (r.type !== 'events') {
-            flush();
+            if (events.length > 0) sendEvents(watchId, a, revision, events);
+            events = NO_EVENTS;
+            merged = null;
+            size = 0;
             send(watchId, a, r);
             continue;
           }
           let sz = 0;
           for (const e of r.events) sz += eventBytes(e);
-          if (events.length > 0 && size + sz > MERGE_BYTES) flush();
+          if (events.length > 0 && size + sz > MERGE_BYTES) {
+            sendEvents(watchId, a, revision, events);
+            events = NO_EVENTS;
+            merged = null;
+            size = 0;
+          }
           if (events.length === 0) {
             events = r.events;
           } else {
@@ -241,7 +265,7 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
           revision = r.revision;
           size += sz;
         }
-        flush();
+        if (events.length > 0) sendEvents(watchId, a, revision, events);
       };
       call.on('data', (raw: unknown) => {
         const d = requestDecoders.WatchRequest(raw);

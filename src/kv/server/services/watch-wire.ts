@@ -95,43 +95,69 @@ export class WatchWire {
    * it travels in an HTTP/2 DATA frame.
    */
   encode(r: WireResponse, framed: boolean): Buffer {
-    const header = this.#header.field(r.revision);
-    const events = r.events ?? [];
-    const watchId = checkQuantity('watch_id', r.watchId);
-    const compact = checkQuantity('compact_revision', r.compactRevision ?? 0);
-    const reason = r.cancelReason === undefined || r.cancelReason === '' ? null : Buffer.from(r.cancelReason, 'utf8');
-    let size = header.length + scalarSize(watchId) + (r.created === true ? 2 : 0) + (r.canceled === true ? 2 : 0) + scalarSize(compact);
-    size += reason === null ? 0 : 1 + varintSize(reason.length) + reason.length;
-    size += r.fragment === true ? 2 : 0;
-    const encoded: Uint8Array[] = new Array<Uint8Array>(events.length);
-    for (let i = 0; i < events.length; i++) {
-      const b = encodeEvent(events[i] as WatchEvent);
-      encoded[i] = b;
-      size += 1 + varintSize(b.length) + b.length;
+    const header = this.header(r.revision);
+    const out = Buffer.allocUnsafe(this.size(r, header, framed));
+    const end = this.write(out, 0, r, header, framed);
+    if (end !== out.length) throw new Error(`WatchResponse encoded to ${end} bytes, sized ${out.length}; this is a bug`);
+    return out;
+  }
+
+  /** header is the header field of the responses at `revision`, in the current term. */
+  header(revision: number): Uint8Array {
+    return this.#header.field(revision);
+  }
+
+  /**
+   * size is how many bytes `write` takes for a response with `header` (its gRPC prefix included
+   * when `framed`). It checks what the response holds and encodes its events (each once, see
+   * encodeEvent): a response it sized is one `write` can write, so several responses sized one
+   * by one can be written into one buffer later.
+   */
+  size(r: WireResponse, header: Uint8Array, framed: boolean): number {
+    let size = (framed ? GRPC_FRAME_BYTES : 0) + header.length + scalarSize(checkQuantity('watch_id', r.watchId));
+    size += (r.created === true ? 2 : 0) + (r.canceled === true ? 2 : 0) + (r.fragment === true ? 2 : 0);
+    size += scalarSize(checkQuantity('compact_revision', r.compactRevision ?? 0));
+    if (r.cancelReason !== undefined && r.cancelReason !== '') {
+      const len = Buffer.byteLength(r.cancelReason, 'utf8');
+      size += 1 + varintSize(len) + len;
     }
-    const start = framed ? GRPC_FRAME_BYTES : 0;
-    const out = Buffer.allocUnsafe(start + size);
-    if (framed) writeFrame(out, size);
-    out.set(header, start);
-    let pos = start + header.length;
-    pos = writeScalar(out, pos, TAG_WATCH_ID, watchId);
+    const events = r.events;
+    if (events !== undefined) {
+      for (let i = 0; i < events.length; i++) {
+        const len = encodeEvent(events[i] as WatchEvent).length;
+        size += 1 + varintSize(len) + len;
+      }
+    }
+    return size;
+  }
+
+  /** write writes at `pos` of `out` a response `size` accepted with the same header; returns the position after it. */
+  write(out: Buffer, pos: number, r: WireResponse, header: Uint8Array, framed: boolean): number {
+    const start = pos;
+    if (framed) pos += GRPC_FRAME_BYTES;
+    out.set(header, pos);
+    pos += header.length;
+    pos = writeScalar(out, pos, TAG_WATCH_ID, r.watchId);
     if (r.created === true) pos = writeScalar(out, pos, TAG_CREATED, 1);
     if (r.canceled === true) pos = writeScalar(out, pos, TAG_CANCELED, 1);
-    pos = writeScalar(out, pos, TAG_COMPACT_REVISION, compact);
-    if (reason !== null) {
+    pos = writeScalar(out, pos, TAG_COMPACT_REVISION, r.compactRevision ?? 0);
+    if (r.cancelReason !== undefined && r.cancelReason !== '') {
       out[pos++] = TAG_CANCEL_REASON;
-      pos = writeVarint(out, pos, reason.length);
-      out.set(reason, pos);
-      pos += reason.length;
+      pos = writeVarint(out, pos, Buffer.byteLength(r.cancelReason, 'utf8'));
+      pos += out.write(r.cancelReason, pos, 'utf8');
     }
     if (r.fragment === true) pos = writeScalar(out, pos, TAG_FRAGMENT, 1);
-    for (const b of encoded) {
-      out[pos++] = TAG_EVENTS;
-      pos = writeVarint(out, pos, b.length);
-      out.set(b, pos);
-      pos += b.length;
+    const events = r.events;
+    if (events !== undefined) {
+      for (let i = 0; i < events.length; i++) {
+        const b = encodeEvent(events[i] as WatchEvent);
+        out[pos++] = TAG_EVENTS;
+        pos = writeVarint(out, pos, b.length);
+        out.set(b, pos);
+        pos += b.length;
+      }
     }
-    if (pos !== out.length) throw new Error(`WatchResponse encoded to ${pos - start} bytes, sized ${size}; this is a bug`);
-    return out;
+    if (framed) writeFrame(out, pos - start - GRPC_FRAME_BYTES, start);
+    return pos;
   }
 }
