@@ -347,6 +347,43 @@ describe('consumers', () => {
     expect(calls).toBe(2);
   });
 
+  test('the watchers a change reaches are told together, in order, after the write returns', async () => {
+    const told: number[] = [];
+    const ws = Array.from({ length: 5 }, (_, i) => {
+      const w = hub.watch({ key: b('a') });
+      w.onReadable(() => told.push(i));
+      return w;
+    });
+    put('a', '1');
+    expect(told).toEqual([]);
+    await Promise.resolve();
+    expect(told).toEqual([0, 1, 2, 3, 4]);
+    for (const w of ws) expect(show(w.poll())).toEqual(['2:PUT a=1@2']);
+  });
+
+  test('a consumer that throws when told does not keep the others from hearing; its error still escapes', async () => {
+    const told: string[] = [];
+    const first = hub.watch({ key: b('a') });
+    const second = hub.watch({ key: b('a') });
+    first.onReadable(() => {
+      told.push('first');
+      throw new Error('consumer failed');
+    });
+    second.onReadable(() => told.push('second'));
+    const escaped = new Promise<unknown>((resolve) => {
+      const listeners = process.listeners('uncaughtException');
+      process.removeAllListeners('uncaughtException');
+      process.once('uncaughtException', (err) => {
+        for (const l of listeners) process.on('uncaughtException', l);
+        resolve(err);
+      });
+    });
+    put('a', '1');
+    expect(((await escaped) as Error).message).toBe('consumer failed');
+    expect(told).toEqual(['first', 'second']);
+    expect(show(second.poll())).toEqual(['2:PUT a=1@2']);
+  });
+
   test('close ends every watcher', async () => {
     const w1 = hub.watch({ key: b('a') });
     const w2 = hub.watch({ key: b('b'), start_revision: 1 });

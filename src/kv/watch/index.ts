@@ -4,6 +4,7 @@
  * adapts a Watcher (poll / next / for-await / onReadable) to a stream and does the fragmenting.
  */
 
+export { Batch } from './batch.js';
 export { eventBytes, WatchHub } from './hub.js';
 export type { WatchHubOptions } from './hub.js';
 export { Watcher } from './watcher.js';

@@ -12,7 +12,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { requestDecoders } from '../../proto/index.js';
 import type { WatchHandlers } from '../../proto/index.js';
-import { eventBytes, type WatchHub, type Watcher, type WatchResponse, type WatchEvent } from '../../watch/index.js';
+import { Batch, eventBytes, type WatchHub, type Watcher, type WatchResponse, type WatchEvent } from '../../watch/index.js';
 import type { KvServer } from '../kv-server.js';
 import { toServiceError } from '../errors.js';
 import { rawStreamOf, type RawStream } from './raw-stream.js';
@@ -52,8 +52,8 @@ class RawSink implements Sink {
   readonly #wire: WatchWire;
   readonly #onDrain: () => void;
   /** #pending are this turn's responses, each with the header field it was sized with. */
-  #pending: WireResponse[] = [];
-  #headers: Uint8Array[] = [];
+  readonly #pending = new Batch<WireResponse>();
+  readonly #headers = new Batch<Uint8Array>();
   #bytes = 0;
   #scheduled = false;
   #blocked = false;
@@ -90,17 +90,17 @@ class RawSink implements Sink {
 
   flush(): void {
     this.#scheduled = false;
-    if (this.#pending.length === 0) return;
     const pending = this.#pending;
     const headers = this.#headers;
-    const out = Buffer.allocUnsafe(this.#bytes);
-    this.#pending = [];
-    this.#headers = [];
-    this.#bytes = 0;
+    if (pending.size === 0) return;
     const raw = this.#raw;
-    if (raw.destroyed || raw.writableEnded) return;
+    const out = raw.destroyed || raw.writableEnded ? null : Buffer.allocUnsafe(this.#bytes);
     let pos = 0;
-    for (let i = 0; i < pending.length; i++) pos = this.#wire.write(out, pos, pending[i] as WireResponse, headers[i] as Uint8Array, true);
+    if (out !== null) for (let i = 0; i < pending.size; i++) pos = this.#wire.write(out, pos, pending.at(i), headers.at(i), true);
+    pending.clear();
+    headers.clear();
+    this.#bytes = 0;
+    if (out === null) return;
     if (pos !== out.length) {
       // NB: flush runs from a microtask, where a throw would take the member down.
       raw.destroy(new Error(`Watch responses written to ${pos} bytes, sized ${out.length}; this is a bug`));
@@ -181,7 +181,7 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
       const sendEvents = (watchId: number, a: Active, revision: number, events: readonly WatchEvent[]): void => {
         const limit = s.maxRequestBytes;
         let size = 0;
-        for (const e of events) size += eventBytes(e);
+        for (let i = 0; i < events.length; i++) size += eventBytes(events[i] as WatchEvent);
         if (!a.fragment || size <= limit) {
           write({ revision, watchId, events });
           return;
@@ -247,8 +247,9 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
             send(watchId, a, r);
             continue;
           }
+          const got = r.events;
           let sz = 0;
-          for (const e of r.events) sz += eventBytes(e);
+          for (let i = 0; i < got.length; i++) sz += eventBytes(got[i] as WatchEvent);
           if (events.length > 0 && size + sz > MERGE_BYTES) {
             sendEvents(watchId, a, revision, events);
             events = NO_EVENTS;
@@ -256,10 +257,10 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
             size = 0;
           }
           if (events.length === 0) {
-            events = r.events;
+            events = got;
           } else {
             merged ??= [...events];
-            for (const e of r.events) merged.push(e);
+            for (const e of got) merged.push(e);
             events = merged;
           }
           revision = r.revision;
