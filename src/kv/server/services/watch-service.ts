@@ -83,8 +83,8 @@ class RawSink implements Sink {
     this.#headers.push(header);
     if (this.#scheduled) return;
     this.#scheduled = true;
-    // NB: the hub wakes each watcher of a change in a microtask of its own, all queued before
-    // this one; flushing in a microtask sends what they all produced together.
+    // NB: the watchers of a change are told from one microtask (watcher.ts), queued before this
+    // one; flushing in a microtask sends what they all produced together.
     queueMicrotask(this.#flushSoon);
   }
 
