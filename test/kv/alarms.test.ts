@@ -19,7 +19,8 @@ import { KvStateMachine, type ApplyResult } from '../../src/kv/server/state-mach
 import { KvServer } from '../../src/kv/server/kv-server.js';
 import { EtcdError } from '../../src/kv/server/errors.js';
 import { encodeMemberContext } from '../../src/kv/server/members.js';
-import { checkProposal, decodeRequest, encodeWire } from '../../src/kv/server/requests.js';
+import { checkProposal, decodeRequest, encodeWire, wireMessage } from '../../src/kv/server/requests.js';
+import { decodeTxnRequest } from '../../src/kv/proto/index.js';
 import { AlarmList, SpaceQuota, txnPuts } from '../../src/kv/server/alarms.js';
 import { CorruptRecordError, decodeAlarmRecord } from '../../src/kv/server/records.js';
 import type { TxnRequest } from '../../src/kv/proto/index.js';
@@ -110,6 +111,14 @@ describe('alarm requests at the door', () => {
   });
 });
 
+/** submitTxn proposes a transaction as the Txn handler does: its bytes, read at the door by apply's reader. */
+function submitTxn(server: KvServer, raw: object): Promise<ApplyResult> {
+  const bytes = wireMessage('txn', raw);
+  const d = decodeTxnRequest(bytes);
+  if (!d.ok) throw new Error(d.error);
+  return server.submitEncoded('txn', bytes, null, d.value);
+}
+
 describe('the NOSPACE alarm', () => {
   it('caps writes while raised, on the door and in apply, and lifts once cleared', async () => {
     const r = await leader();
@@ -122,7 +131,7 @@ describe('the NOSPACE alarm', () => {
 
     await refusedForSpace(r.server.submitWire('put', { key: b('b'), value: b('2') }));
     await refusedForSpace(r.server.submitWire('lease-grant', { TTL: 10, ID: '7' }));
-    await refusedForSpace(r.server.submitWire('txn', { success: [{ request_put: { key: b('b'), value: b('2') } }] }));
+    await refusedForSpace(submitTxn(r.server, { success: [{ request_put: { key: b('b'), value: b('2') } }] }));
     // NB: straight to the driver, past the door, as a write proposed just before the alarm applied.
     const before = r.driver.applied;
     await r.driver.submit(encodeWire('put', 99n, { key: b('b'), value: b('2') }));
@@ -130,7 +139,7 @@ describe('the NOSPACE alarm', () => {
     expect(r.store.range({ key: b('b') })).toMatchObject({ ok: true, value: { count: 0 } });
     // Deletes and txns without puts go on.
     expect(await r.server.submitWire('delete-range', { key: b('a') })).toMatchObject({ kind: 'delete-range', result: { deleted: 1 } });
-    expect(await r.server.submitWire('txn', { success: [{ request_delete_range: { key: b('zz') } }] })).toMatchObject({ kind: 'txn' });
+    expect(await submitTxn(r.server, { success: [{ request_delete_range: { key: b('zz') } }] })).toMatchObject({ kind: 'txn' });
 
     expect(await r.server.submitWire('alarm', deactivate)).toEqual({ kind: 'alarm', changed: [{ memberID: me, alarm: 'NOSPACE' }] });
     expect(r.sm.alarms.list()).toEqual([]);

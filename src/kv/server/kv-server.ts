@@ -16,7 +16,6 @@ import { etcdError, EtcdError } from './errors.js';
 import { leaseId } from './convert.js';
 import { stripScheme } from '../client/etcd-client.js';
 import type { DialRewrite } from '../transport/test-peer-dial.js';
-import { requestDecoders } from '../proto/index.js';
 import { txnPuts, type SpaceQuota } from './alarms.js';
 import { channelCredentials, isHttps, type TlsMaterial } from '../member/tls.js';
 
@@ -165,14 +164,11 @@ export class KvServer {
    * submitWire sends an etcd write through the log — appended here on the leader, forwarded to
    * the leader (batched, over the peer link) on a follower — and resolves with this member's
    * own result of applying it, which every member computes alike. `trace` is the token of a
-   * sampled request (bench kv --trace): its ID then carries TRACED_ID_BIT.
+   * sampled request (bench kv --trace): its ID then carries TRACED_ID_BIT. A transaction comes
+   * as bytes and goes through submitEncoded, which has it decoded for the space quota's check.
    */
-  submitWire(kind: WireKind, raw: object, trace: string | null = null): Promise<ApplyResult> {
-    const txn = (): TxnRequest | null => {
-      const t = kind === 'txn' ? requestDecoders.TxnRequest(raw) : null;
-      return t?.ok === true ? t.value : null;
-    };
-    return this.#propose(kind, txn, trace, wireMessage(kind, raw), false);
+  submitWire(kind: Exclude<WireKind, 'txn'>, raw: object, trace: string | null = null): Promise<ApplyResult> {
+    return this.#propose(kind, null, trace, wireMessage(kind, raw), false);
   }
 
   /**
@@ -183,15 +179,15 @@ export class KvServer {
   submitEncoded(kind: 'put', message: Buffer, trace?: string | null): Promise<ApplyResult>;
   submitEncoded(kind: 'txn', message: Buffer, trace: string | null, txn: TxnRequest): Promise<ApplyResult>;
   submitEncoded(kind: 'put' | 'txn', message: Buffer, trace: string | null = null, txn: TxnRequest | null = null): Promise<ApplyResult> {
-    return this.#propose(kind, () => txn, trace, message, true);
+    return this.#propose(kind, txn, trace, message, true);
   }
 
   /**
-   * propose runs the door's quota check, names the request and submits its entry; `txn` gives the
+   * propose runs the door's quota check, names the request and submits its entry; `txn` is the
    * request when it is a transaction (the quota check reads it, only while space is short),
    * `message` is its protobuf; `readAtDoor` says the handler already read it with apply's reader.
    */
-  #propose(kind: WireKind, txn: () => TxnRequest | null, trace: string | null, message: Buffer, readAtDoor: boolean): Promise<ApplyResult> {
+  #propose(kind: WireKind, txn: TxnRequest | null, trace: string | null, message: Buffer, readAtDoor: boolean): Promise<ApplyResult> {
     if ((kind === 'put' || kind === 'txn' || kind === 'lease-grant') && this.#outOfSpace(kind, txn)) return Promise.reject(etcdError('no-space'));
     const id = this.#newId(trace !== null);
     if (trace !== null) this.tracer.bind(trace, requestIdKey(id));
@@ -204,14 +200,11 @@ export class KvServer {
    * which raises the alarm. Apply refuses the same writes (state-machine.ts), so one that got
    * past the door just before the alarm applied fails alike on every member.
    */
-  #outOfSpace(kind: 'put' | 'txn' | 'lease-grant', txn: () => TxnRequest | null): boolean {
+  #outOfSpace(kind: 'put' | 'txn' | 'lease-grant', txn: TxnRequest | null): boolean {
     const full = this.sm.alarms.has('NOSPACE');
     const over = this.#quota?.exceeded === true;
     if (!full && !over) return false;
-    if (kind === 'txn') {
-      const t = txn();
-      if (t !== null && !txnPuts(t)) return false;
-    }
+    if (kind === 'txn' && txn !== null && !txnPuts(txn)) return false;
     if (over) this.raiseNoSpace();
     return true;
   }
