@@ -117,5 +117,9 @@ describe('KvWire', () => {
     expect(() => wire.put(-3, undefined, false)).toThrow(/header revision/);
     expect(() => wire.txn(1, { succeeded: true, responses: [{ response_delete_range: { revision: 1, deleted: -1, prev_kvs: [] } }] }, false)).toThrow(/DeleteRangeResponse deleted/);
     expect(() => wire.txn(1, { succeeded: true, responses: [{ response_txn: { revision: 1, succeeded: false, responses: [{ response_range: { revision: 1, kvs: [kv], more: false, count: 1 } }] } }] }, false)).toThrow(/RangeResponse mod_revision/);
+    // A refusal halfway through sizing leaves nothing behind for the wire's next response.
+    const good = { ...kv, mod_revision: 4 };
+    const r: TxnResult = { revision: 1, succeeded: true, responses: [{ response_range: { revision: 1, kvs: [good, good], more: false, count: 2 } }] };
+    expect(Txn.responseDeserialize(wire.txn(1, r, false))).toEqual(Txn.responseDeserialize(Txn.responseSerialize(txnOut(header('1', '2', 1, 1), r))));
   });
 });

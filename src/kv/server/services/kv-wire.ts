@@ -40,6 +40,8 @@ type TxnBody = Pick<TxnResult, 'succeeded' | 'responses'>;
 /** KvWire encodes one member's PutResponses, RangeResponses and TxnResponses. */
 export class KvWire {
   readonly #header: HeaderWire;
+  /** #sizes serves one response at a time: each is sized and written within one call. */
+  readonly #sizes = new Sizes();
 
   /** constructor takes the IDs every header names and where the current Raft term is read. */
   constructor(clusterId: Id64, memberId: Id64, term: () => number) {
@@ -49,7 +51,7 @@ export class KvWire {
   /** put encodes a PutResponse at `revision`, with the previous KeyValue when the client asked for it. */
   put(revision: number, prevKv: KeyValue | undefined, framed: boolean): Buffer {
     const header = this.#header.field(revision);
-    const sizes = new Sizes();
+    const sizes = this.#sizes.reset();
     const out = allocate(putSize(header, prevKv, sizes), framed);
     return checked('PutResponse', out, writePut(out, framed ? GRPC_FRAME_BYTES : 0, header, prevKv, sizes));
   }
@@ -57,7 +59,7 @@ export class KvWire {
   /** range encodes a RangeResponse: the result's key-values, `more` and `count`, at `revision`. */
   range(revision: number, r: RangeBody, framed: boolean): Buffer {
     const header = this.#header.field(revision);
-    const sizes = new Sizes();
+    const sizes = this.#sizes.reset();
     const out = allocate(rangeSize(header, r, sizes), framed);
     return checked('RangeResponse', out, writeRange(out, framed ? GRPC_FRAME_BYTES : 0, header, r, sizes));
   }
@@ -65,7 +67,7 @@ export class KvWire {
   /** txn encodes a TxnResponse at `revision`: `succeeded` and each operation's response, nested transactions' too. */
   txn(revision: number, r: TxnBody, framed: boolean): Buffer {
     const header = this.#header.field(revision);
-    const sizes = new Sizes();
+    const sizes = this.#sizes.reset();
     const out = allocate(txnSize(header, r, sizes), framed);
     return checked('TxnResponse', out, writeTxn(out, framed ? GRPC_FRAME_BYTES : 0, header, r, sizes));
   }
@@ -75,14 +77,23 @@ export class KvWire {
  * Sizes holds the lengths of a response's embedded messages, pushed by the sizing pass and taken
  * by the writing pass in the same order. A length the writer needs before it has written the
  * message's contents is reserved first (`reserve`) and filled once those are sized (`fill`).
+ * One Sizes serves a member's responses one after another (`reset`), keeping its array's room:
+ * a put or a get allocates nothing here.
  */
 class Sizes {
   readonly #lens: number[] = [];
+  #count = 0;
   #next = 0;
 
+  /** reset empties the lengths for the next response; returns this. */
+  reset(): this {
+    this.#count = 0;
+    this.#next = 0;
+    return this;
+  }
+
   reserve(): number {
-    this.#lens.push(0);
-    return this.#lens.length - 1;
+    return this.#add(0);
   }
 
   fill(slot: number, len: number): void {
@@ -90,14 +101,20 @@ class Sizes {
   }
 
   push(len: number): number {
-    this.#lens.push(len);
+    this.#add(len);
     return len;
   }
 
   take(): number {
-    const len = this.#lens[this.#next++];
-    if (len === undefined) throw new Error('a response was written past the lengths its sizing recorded; this is a bug');
-    return len;
+    if (this.#next >= this.#count) throw new Error('a response was written past the lengths its sizing recorded; this is a bug');
+    return this.#lens[this.#next++] as number;
+  }
+
+  #add(len: number): number {
+    const slot = this.#count++;
+    if (slot < this.#lens.length) this.#lens[slot] = len;
+    else this.#lens.push(len);
+    return slot;
   }
 }
 
@@ -122,10 +139,14 @@ function kvSize(message: string, kv: KeyValue, sizes: Sizes): number {
   return fieldSize(sizes.push(keyValueSizeIn(message, kv)));
 }
 
+/** writeFieldHead writes an embedded message field's tag and length; returns where its contents go. */
+function writeFieldHead(out: Buffer, pos: number, tag: number, len: number): number {
+  out[pos] = tag;
+  return writeVarint(out, pos + 1, len);
+}
+
 function writeKv(out: Buffer, pos: number, tag: number, kv: KeyValue, sizes: Sizes): number {
-  out[pos++] = tag;
-  pos = writeVarint(out, pos, sizes.take());
-  return writeKeyValue(out, pos, kv);
+  return writeKeyValue(out, writeFieldHead(out, pos, tag, sizes.take()), kv);
 }
 
 function putSize(header: Uint8Array, prevKv: KeyValue | undefined, sizes: Sizes): number {
@@ -191,20 +212,16 @@ function writeTxn(out: Buffer, pos: number, header: Uint8Array, r: TxnBody, size
   if (r.succeeded) pos = writeScalar(out, pos, TAG_TXN_SUCCEEDED, 1);
   for (const op of r.responses) {
     const inner = sizes.take();
-    out[pos++] = TAG_TXN_RESPONSES;
-    pos = writeVarint(out, pos, fieldSize(inner));
+    pos = writeFieldHead(out, pos, TAG_TXN_RESPONSES, fieldSize(inner));
     pos = writeOp(out, pos, header, op, inner, sizes);
   }
   return pos;
 }
 
+/** writeOp writes a ResponseOp's one field, the operation's response of `inner` bytes. */
 function writeOp(out: Buffer, pos: number, header: Uint8Array, op: ResponseOp, inner: number, sizes: Sizes): number {
-  const start = (tag: number): number => {
-    out[pos++] = tag;
-    return writeVarint(out, pos, inner);
-  };
-  if ('response_range' in op) return writeRange(out, start(TAG_OP_RANGE), header, op.response_range, sizes);
-  if ('response_put' in op) return writePut(out, start(TAG_OP_PUT), header, op.response_put.prev_kv, sizes);
-  if ('response_delete_range' in op) return writeDelete(out, start(TAG_OP_DELETE), header, op.response_delete_range, sizes);
-  return writeTxn(out, start(TAG_OP_TXN), header, op.response_txn, sizes);
+  if ('response_range' in op) return writeRange(out, writeFieldHead(out, pos, TAG_OP_RANGE, inner), header, op.response_range, sizes);
+  if ('response_put' in op) return writePut(out, writeFieldHead(out, pos, TAG_OP_PUT, inner), header, op.response_put.prev_kv, sizes);
+  if ('response_delete_range' in op) return writeDelete(out, writeFieldHead(out, pos, TAG_OP_DELETE, inner), header, op.response_delete_range, sizes);
+  return writeTxn(out, writeFieldHead(out, pos, TAG_OP_TXN, inner), header, op.response_txn, sizes);
 }
