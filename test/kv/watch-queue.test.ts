@@ -64,6 +64,17 @@ describe('ResponseQueue', () => {
     expect(told).toBe(2);
     expect(q.shift()).toEqual({ type: 'progress', revision: 3 });
   });
+
+  it('tells a consumer that registers on a queue already holding responses, once', async () => {
+    const q = new ResponseQueue(() => undefined);
+    q.push({ type: 'progress', revision: 1 }, 0, 1);
+    let told = 0;
+    q.setOnReadable(() => told++);
+    q.push({ type: 'progress', revision: 2 }, 0, 1);
+    expect(told).toBe(0);
+    await Promise.resolve();
+    expect(told).toBe(1);
+  });
 });
 
 describe('Batch', () => {

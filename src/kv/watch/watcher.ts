@@ -227,7 +227,10 @@ export class ResponseQueue {
   /** setOnReadable registers a callback run (in a microtask) when the queue becomes non-empty. */
   setOnReadable(fn: (() => void) | null): void {
     this.#onReadable = fn;
-    if (fn !== null && this.length > 0) queueMicrotask(() => (this.length > 0 ? this.#onReadable?.() : undefined));
+    if (fn !== null && this.length > 0 && !this.#readableScheduled) {
+      this.#readableScheduled = true;
+      tellSoon(this);
+    }
   }
 }
 
