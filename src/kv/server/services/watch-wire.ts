@@ -54,11 +54,20 @@ function kvSize(kv: KeyValue): number {
 // NB: keyed by the hub's event object, which every watcher of a change shares; the bytes go
 // when the event does.
 const encodedEvents = new WeakMap<WatchEvent, Uint8Array>();
+// NB: the event asked for last, answered without the map: a change's responses are sized and
+// written one after another, each asking for the same event twice.
+let lastEvent: WatchEvent | null = null;
+let lastBytes: Uint8Array = new Uint8Array(0);
 
 /** encodeEvent is an mvccpb.Event's bytes, encoded once per event object. */
 export function encodeEvent(e: WatchEvent): Uint8Array {
+  if (e === lastEvent) return lastBytes;
   let out = encodedEvents.get(e);
-  if (out !== undefined) return out;
+  if (out !== undefined) {
+    lastEvent = e;
+    lastBytes = out;
+    return out;
+  }
   const kvLen = kvSize(e.kv);
   const prevLen = e.prev_kv === undefined ? -1 : kvSize(e.prev_kv);
   const size = (e.type === 'DELETE' ? 2 : 0) + 1 + varintSize(kvLen) + kvLen + (prevLen < 0 ? 0 : 1 + varintSize(prevLen) + prevLen);
@@ -78,6 +87,8 @@ export function encodeEvent(e: WatchEvent): Uint8Array {
     writeKeyValue(out, pos, e.prev_kv);
   }
   encodedEvents.set(e, out);
+  lastEvent = e;
+  lastBytes = out;
   return out;
 }
 
