@@ -2,7 +2,7 @@
  * report: turns workload results into comparison rows and prints them as a Markdown table
  * (readable in a terminal, pasteable into bench/RESULTS.md). Pure: no I/O.
  */
-import { SYSTEMS, type Better, type SystemName, type WorkloadName, type WorkloadResult } from './types.js';
+import { SYSTEMS, type Better, type LoadSpan, type SystemName, type WorkloadName, type WorkloadResult } from './types.js';
 
 /** Row is one figure of one workload across the measured systems. */
 export interface Row {
@@ -101,6 +101,14 @@ export function formatTable(rows: readonly Row[]): string {
  * flagged — on a machine of few cores the client then competes with the members it measures.
  */
 export const CLIENT_BOUND_PERCENT = 70;
+
+/**
+ * describeLoad says how busy the machine was over a stretch of the run: the 1-minute load
+ * average at its start and at its end (the benchmark's own processes count while they run).
+ */
+export function describeLoad(load: LoadSpan): string {
+  return `load average ${load.start.toFixed(2)} at the start, ${load.end.toFixed(2)} at the end`;
+}
 
 /**
  * formatNotes lists every result's notes, one line each, prefixed by system; then each phase in

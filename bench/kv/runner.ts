@@ -4,7 +4,7 @@
  * which goes first), and always stop etcd, on success, error or Ctrl-C.
  */
 import { randomBytes } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readClusterFile, writeClusterFile, type ClusterFile } from '../../src/cli/cluster-file.js';
 import { EtcdClient, type EtcdTls } from '../../src/kv/client/etcd-client.js';
@@ -17,7 +17,7 @@ import { parseEndpoints, type BenchKvOptions } from './options.js';
 import type { Progress } from './progress.js';
 import { buildRows, type Row } from './report.js';
 import { errorMessage, type MemberHandle, type Target, type WorkloadContext } from './target.js';
-import { LIGHT_WORKLOADS, type WorkloadName, type WorkloadResult } from './types.js';
+import { LIGHT_WORKLOADS, type LoadSpan, type WorkloadName, type WorkloadResult } from './types.js';
 import { drive } from './drive.js';
 import { putLatency, putThroughput, rangeLatency, watchFanout, watchLatency } from './workloads.js';
 
@@ -50,6 +50,8 @@ export interface BenchKvMeta {
   readonly node: string;
   readonly cpus: number;
   readonly memGiB: number;
+  /** load is the 1-minute load average when the run started (before any etcd) and when it ended. */
+  readonly load: LoadSpan;
 }
 
 /** BenchKvReport is the outcome of a run. */
@@ -118,6 +120,7 @@ export async function checkReachable(t: Target): Promise<void> {
 /** runBenchKv runs the whole benchmark; it rejects with InterruptedError after Ctrl-C. */
 export async function runBenchKv(o: BenchKvOptions, io: { readonly progress: Progress; readonly command: string }): Promise<BenchKvReport> {
   const { progress } = io;
+  const runLoadStart = oneMinuteLoad();
   const targets: Target[] = [];
   if (o.raftkube) {
     const t = raftkubeTarget(o);
@@ -180,7 +183,8 @@ export async function runBenchKv(o: BenchKvOptions, io: { readonly progress: Pro
       for (const i of order) {
         if (ac.signal.aborted) throw new InterruptedError('Interrupted');
         const target = targets[i]!;
-        progress.log(`${target.system}: ${workload}`);
+        const loadStart = oneMinuteLoad();
+        progress.log(`${target.system}: ${workload} (load average ${loadStart.toFixed(2)})`);
         const ctx: WorkloadContext = {
           target,
           client: byTarget[i]!,
@@ -196,11 +200,12 @@ export async function runBenchKv(o: BenchKvOptions, io: { readonly progress: Pro
           signal: ac.signal,
         };
         try {
-          results.push(await WORKLOAD_FNS[workload](ctx));
+          const r = await WORKLOAD_FNS[workload](ctx);
+          results.push({ ...r, load: { start: loadStart, end: oneMinuteLoad() } });
         } catch (err: unknown) {
           if (ac.signal.aborted) throw new InterruptedError('Interrupted');
           progress.done(`FAILED: ${errorMessage(err)}`);
-          results.push({ workload, system: target.system, figures: [], latencies: [], errors: 1, notes: [`failed: ${errorMessage(err)}`] });
+          results.push({ workload, system: target.system, figures: [], latencies: [], errors: 1, notes: [`failed: ${errorMessage(err)}`], load: { start: loadStart, end: oneMinuteLoad() } });
         }
       }
     }
@@ -233,10 +238,16 @@ export async function runBenchKv(o: BenchKvOptions, io: { readonly progress: Pro
       node: process.version,
       cpus: cpus().length,
       memGiB: Math.round(totalmem() / 2 ** 30),
+      load: { start: runLoadStart, end: oneMinuteLoad() },
     },
     results,
     rows: buildRows(results),
   };
+}
+
+/** oneMinuteLoad is the machine's 1-minute load average, rounded to hundredths as `uptime` shows it. */
+function oneMinuteLoad(): number {
+  return Math.round((loadavg()[0] ?? 0) * 100) / 100;
 }
 
 /**

@@ -51,6 +51,12 @@ export interface LatencySeries {
   readonly summary: LatencySummary;
 }
 
+/** LoadSpan is the 1-minute load average at the start and at the end of a stretch of the run. */
+export interface LoadSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
 /** WorkloadResult is what one workload measured on one system. */
 export interface WorkloadResult {
   readonly workload: WorkloadName;
@@ -73,4 +79,9 @@ export interface WorkloadResult {
    * the benchmark does not know the processes.
    */
   readonly membersCpu?: readonly ({ readonly group: string } & MembersCpu)[];
+  /**
+   * load is the machine's 1-minute load average when this system's workload started and when it
+   * ended: what else wanted the cores (the benchmark's own processes included while it runs).
+   */
+  readonly load?: LoadSpan;
 }

@@ -19,6 +19,7 @@ import {
   DEFAULT_ETCD_BIN,
   DEFAULT_WATCH_CLIENTS,
   DEFAULT_PUT_CLIENTS,
+  describeLoad,
   formatNotes,
   formatTable,
   InterruptedError,
@@ -89,7 +90,7 @@ async function benchKv(o: Parameters<typeof runBenchKv>[0], raw: RawBenchKvOptio
   }
   const m = report.meta;
   const out: string[] = [];
-  out.push(`raftkube bench kv — ${m.members} member${m.members === 1 ? '' : 's'}, ${m.cpus} cores, ${m.memGiB} GiB, node ${m.node}${m.etcdVersion === null ? '' : `, etcd ${m.etcdVersion}`}, ${m.durationS} s per phase after a ${m.warmupS} s warm-up of each system, 256-byte values`);
+  out.push(`raftkube bench kv — ${m.members} member${m.members === 1 ? '' : 's'}, ${m.cpus} cores, ${m.memGiB} GiB, node ${m.node}${m.etcdVersion === null ? '' : `, etcd ${m.etcdVersion}`}, ${m.durationS} s per phase after a ${m.warmupS} s warm-up of each system, 256-byte values; ${describeLoad(m.load)}`);
   out.push('');
   out.push(formatTable(report.rows));
   const notes = formatNotes(report.results);
@@ -103,7 +104,7 @@ async function benchKv(o: Parameters<typeof runBenchKv>[0], raw: RawBenchKvOptio
   }
   if (o.svgPath !== null) {
     const title = `raftkube bench kv — ${m.members} member${m.members === 1 ? '' : 's'}`;
-    writeFileSync(o.svgPath, renderSvg(plotSeries(report.results), { title, subtitle: `${m.date.slice(0, 10)}, ${m.cpus} cores; p50 and p99 latency, log scale` }));
+    writeFileSync(o.svgPath, renderSvg(plotSeries(report.results), { title, subtitle: `${m.date.slice(0, 10)}, ${m.cpus} cores, ${describeLoad(m.load)}; p50 and p99 latency, log scale` }));
     process.stderr.write(`Wrote ${o.svgPath}\n`);
   }
 }

@@ -11,6 +11,7 @@ import {
   cpuWaitSummary,
   describeCpuWait,
   describeGc,
+  describeLoad,
   describeMembersCpu,
   etcdArgs,
   GcWatch,
@@ -297,6 +298,12 @@ describe('renderSvg', () => {
 });
 
 describe('helpers', () => {
+  it("says the machine's load average at the start and at the end of a run", () => {
+    expect(describeLoad({ start: 1.5, end: 3.456 })).toBe('load average 1.50 at the start, 3.46 at the end');
+    expect(describeLoad({ start: 0, end: 0 })).toBe('load average 0.00 at the start, 0.00 at the end');
+  });
+
+
   it('reads VmRSS from /proc/<pid>/status text', () => {
     expect(parseVmRssKiB('Name:\tetcd\nVmPeak:\t  900 kB\nVmRSS:\t  153600 kB\nRssAnon:\t 1 kB\n')).toBe(153600);
     expect(parseVmRssKiB('Name:\tkthreadd\n')).toBeNull();

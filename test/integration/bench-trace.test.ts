@@ -171,7 +171,7 @@ describe('raftkube bench kv --trace on 3 members', () => {
   }, 200_000);
 
   it("put-throughput's puts run on several client threads, or on one, and every put is counted once", async () => {
-    interface Report { results: { workload: string; figures: { group: string; name: string; value: number }[]; latencies: { label: string; summary: { count: number } }[]; notes: string[]; errors: number; clientCpu: { group: string; percentOfCore: number; threads?: number; gc?: { pauses: number } }[] }[] }
+    interface Report { results: { workload: string; figures: { group: string; name: string; value: number }[]; latencies: { label: string; summary: { count: number } }[]; notes: string[]; errors: number; clientCpu: { group: string; percentOfCore: number; threads?: number; gc?: { pauses: number } }[]; load?: { start: number; end: number } }[] }
     const run = async (threads: number): Promise<Report['results'][number]> => {
       const out = join(dir, `puts-${threads}.json`);
       const r = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'bench', 'kv', '--endpoints', c.clientURLs.join(','), '--workload', 'put-throughput', '--put-clients', String(threads), '--count', '301', '--warmup', '0', '--json', out, '--no-progress'], { timeoutMs: 150_000 });
@@ -182,6 +182,9 @@ describe('raftkube bench kv --trace on 3 members', () => {
     };
     const two = await run(2);
     expect(two.errors).toBe(0);
+    // Each workload says how busy the machine was when it started and ended (the run's header too).
+    expect(two.load?.start).toBeGreaterThanOrEqual(0);
+    expect(two.load?.end).toBeGreaterThanOrEqual(0);
     // 301 puts per phase, split 151 + 150 over the two threads: every latency lands in the merged histogram.
     expect(two.latencies.map((l) => [l.label, l.summary.count])).toEqual([['put, 16 in flight', 301], ['put, 64 in flight', 301], ['put, 256 in flight', 301]]);
     expect(two.clientCpu.map((x) => x.threads)).toEqual([2, 2, 2]);
