@@ -16,5 +16,5 @@ export { GcWatch, combineGc, coveredMs, describeGc, pausedMs, summarise, type Gc
 export { LatencyRecorder } from './histogram.js';
 export { drivePuts, split, WARM_UP_PER_REQUEST, type PutPhase, type PutPhaseResult } from './put-clients.js';
 export { CpuWaitClock, parseSchedstat, parseSchedstatWait } from '../../src/kv/server/cpu-wait.js';
-export { describeMembersCpu, MembersClock, readProcessSched, type MembersCpu } from './members-cpu.js';
+export { describeMembersCpu, MembersClock, parseProcIo, readProcessIo, readProcessSched, type IoCounts, type MembersCpu, type SyscallsPerOp } from './members-cpu.js';
 export { cpuWaitSummary, describeCpuWait, type CpuWaitSummary } from './drive.js';

@@ -4,6 +4,9 @@
  * (Linux schedstat, summed over every thread of each member's process: /proc/PID/task/TID/
  * schedstat). Both systems are read the same way, so a phase line can say, per request, how much
  * CPU each system's members spent and how long their threads queued for the machine's cores.
+ * Where the kernel lets this process read them (/proc/PID/io: the same user, or root), it adds the
+ * members' read-like and write-like system calls per request (socket and file alike): a third of
+ * a member's CPU is the kernel's, most of it inside those calls.
  *
  * NB: a thread that exits during the phase takes its counts with it; a member whose process
  * changed (restarted) or vanished during the phase gives no figure (null), not a partial one.
@@ -25,6 +28,40 @@ export interface MembersCpu {
   readonly runsPerOp: number;
   /** cores is the members' CPU time over the phase's wall time. */
   readonly cores: number;
+  /** syscalls is the members' read-like and write-like system calls per request (null: /proc/PID/io unreadable). */
+  readonly syscalls: SyscallsPerOp | null;
+}
+
+/** SyscallsPerOp counts system calls per request: reads (read, readv, recv...) and writes (write, writev, send...). */
+export interface SyscallsPerOp {
+  readonly reads: number;
+  readonly writes: number;
+}
+
+/** IoCounts are a process's read-like and write-like system calls so far (syscr, syscw). */
+export interface IoCounts {
+  readonly reads: number;
+  readonly writes: number;
+}
+
+/** parseProcIo reads syscr and syscw from /proc/PID/io text (null: either missing). */
+export function parseProcIo(text: string): IoCounts | null {
+  const field = (name: string): number | null => {
+    const m = new RegExp(`^${name}: (\\d+)$`, 'm').exec(text);
+    return m === null ? null : Number(m[1]);
+  };
+  const reads = field('syscr');
+  const writes = field('syscw');
+  return reads === null || writes === null ? null : { reads, writes };
+}
+
+/** readProcessIo reads a process's system-call counts (every thread's, exited ones included; null: gone or not ours to read). */
+export function readProcessIo(pid: number): IoCounts | null {
+  try {
+    return parseProcIo(readFileSync(`/proc/${pid}/io`, 'latin1'));
+  } catch {
+    return null;
+  }
 }
 
 /** readProcessSched sums schedstat over every thread of a process (null: gone, or the kernel does not say). */
@@ -60,6 +97,7 @@ export class MembersClock {
   private constructor(
     readonly pids: readonly number[],
     readonly start: readonly Schedstat[],
+    readonly startIo: readonly IoCounts[] | null,
   ) {}
 
   /** open reads every member's counters now (null: the members are unknown, or one cannot be read). */
@@ -73,7 +111,7 @@ export class MembersClock {
       pids.push(pid);
     }
     const start = readAll(pids);
-    return start === null ? null : new MembersClock(pids, start);
+    return start === null ? null : new MembersClock(pids, start, readAllIo(pids));
   }
 
   /** stop reads the counters again and divides what happened by `ops` requests over `wallMs` (null: a member is gone or there were no requests). */
@@ -82,8 +120,26 @@ export class MembersClock {
     if (end === null || ops <= 0 || wallMs <= 0) return null;
     const sum = (f: (s: Schedstat) => number): number => end.reduce((a, s, i) => a + f(s) - f(this.start[i]!), 0);
     const cpuNs = sum((s) => s.cpuNs);
-    return { processes: this.pids.length, cpuMsPerOp: cpuNs / 1e6 / ops, waitMsPerOp: sum((s) => s.waitNs) / 1e6 / ops, runsPerOp: sum((s) => s.runs) / ops, cores: cpuNs / 1e6 / wallMs };
+    return { processes: this.pids.length, cpuMsPerOp: cpuNs / 1e6 / ops, waitMsPerOp: sum((s) => s.waitNs) / 1e6 / ops, runsPerOp: sum((s) => s.runs) / ops, cores: cpuNs / 1e6 / wallMs, syscalls: this.#syscalls(ops) };
   }
+
+  #syscalls(ops: number): SyscallsPerOp | null {
+    const start = this.startIo;
+    const end = start === null ? null : readAllIo(this.pids);
+    if (start === null || end === null) return null;
+    const sum = (f: (c: IoCounts) => number): number => end.reduce((a, c, i) => a + f(c) - f(start[i]!), 0);
+    return { reads: sum((c) => c.reads) / ops, writes: sum((c) => c.writes) / ops };
+  }
+}
+
+function readAllIo(pids: readonly number[]): IoCounts[] | null {
+  const out: IoCounts[] = [];
+  for (const pid of pids) {
+    const c = readProcessIo(pid);
+    if (c === null) return null;
+    out.push(c);
+  }
+  return out;
 }
 
 function readAll(pids: readonly number[]): Schedstat[] | null {
@@ -99,5 +155,6 @@ function readAll(pids: readonly number[]): Schedstat[] | null {
 /** describeMembersCpu is a phase line's part: the members' CPU and their wait for one, per request. */
 export function describeMembersCpu(m: MembersCpu | null, per = 'request'): string {
   if (m === null) return '';
-  return `, members ${m.cpuMsPerOp.toFixed(2)} ms of CPU and ${m.waitMsPerOp.toFixed(2)} ms waiting for one per ${per} (${m.runsPerOp.toFixed(1)} runs on a CPU, ${m.cores.toFixed(2)} cores)`;
+  const calls = m.syscalls === null ? '' : `, ${m.syscalls.reads.toFixed(1)} reads and ${m.syscalls.writes.toFixed(1)} writes`;
+  return `, members ${m.cpuMsPerOp.toFixed(2)} ms of CPU and ${m.waitMsPerOp.toFixed(2)} ms waiting for one per ${per} (${m.runsPerOp.toFixed(1)} runs on a CPU${calls}, ${m.cores.toFixed(2)} cores)`;
 }

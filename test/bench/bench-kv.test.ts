@@ -2,7 +2,9 @@
  * bench-kv: the pure parts of `raftkube bench kv` — flag validation, the comparison table and
  * its ratios, the SVG plot, /proc parsing, the etcd command line. No processes, no sleeps.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   buildRows,
@@ -23,10 +25,12 @@ import {
   formatValue,
   listenPorts,
   parseSchedstat,
+  parseProcIo,
   parseSchedstatWait,
   parseVmRssKiB,
   plotSeries,
   planEtcdMembers,
+  readProcessIo,
   readProcessSched,
   ratio,
   renderSvg,
@@ -382,7 +386,17 @@ describe("the members' CPU and wait for one", () => {
     expect(MembersClock.open({ members: null })).toBeNull();
     expect(MembersClock.open({ members: [] })).toBeNull();
     expect(describeMembersCpu(null)).toBe('');
-    expect(describeMembersCpu({ processes: 3, cpuMsPerOp: 1.234, waitMsPerOp: 0.5, runsPerOp: 16.04, cores: 0.87 }, 'put')).toBe(', members 1.23 ms of CPU and 0.50 ms waiting for one per put (16.0 runs on a CPU, 0.87 cores)');
+    expect(describeMembersCpu({ processes: 3, cpuMsPerOp: 1.234, waitMsPerOp: 0.5, runsPerOp: 16.04, cores: 0.87, syscalls: null }, 'put')).toBe(', members 1.23 ms of CPU and 0.50 ms waiting for one per put (16.0 runs on a CPU, 0.87 cores)');
+    expect(describeMembersCpu({ processes: 3, cpuMsPerOp: 1.234, waitMsPerOp: 0.5, runsPerOp: 16.04, cores: 0.87, syscalls: { reads: 4.04, writes: 5.96 } }, 'put')).toBe(', members 1.23 ms of CPU and 0.50 ms waiting for one per put (16.0 runs on a CPU, 4.0 reads and 6.0 writes, 0.87 cores)');
+  });
+
+  it('reads the system-call counts of /proc/PID/io text, and nothing from anything else', () => {
+    const text = 'rchar: 2012\nwchar: 336\nsyscr: 17\nsyscw: 9\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n';
+    expect(parseProcIo(text)).toEqual({ reads: 17, writes: 9 });
+    expect(parseProcIo('rchar: 1\nsyscr: 2\n')).toBeNull();
+    expect(parseProcIo('syscr: -2\nsyscw: 3\n')).toBeNull();
+    expect(parseProcIo('')).toBeNull();
+    expect(readProcessIo(2 ** 22 + 7)).toBeNull();
   });
 
   it.skipIf(!existsSync('/proc/thread-self/schedstat'))('sums every thread of a process, and divides a phase by its requests', () => {
@@ -412,6 +426,23 @@ describe("the members' CPU and wait for one", () => {
     expect(m?.cores).toBeGreaterThan(0);
     expect(clock?.stop(0, 10)).toBeNull();
     expect(readProcessSched(2 ** 22 + 7)).toBeNull();
+  });
+
+  it.skipIf(!existsSync(`/proc/${process.pid}/io`))("counts the members' write-like system calls per request", () => {
+    const member = { name: 'm1', clientURL: 'http://127.0.0.1:1', logPath: '', pids: () => [process.pid], replacePid: () => undefined };
+    const clock = MembersClock.open({ members: [member] });
+    // 40 writes of one byte each to a file: at least 40 write-like calls, 4 per request of 10.
+    const dir = mkdtempSync(join(tmpdir(), 'raftkube-io-'));
+    const fd = openSync(join(dir, 'f'), 'w');
+    try {
+      for (let i = 0; i < 40; i++) writeSync(fd, 'x');
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true });
+    }
+    const m = clock?.stop(10, 1);
+    expect(m?.syscalls?.writes).toBeGreaterThanOrEqual(4);
+    expect(m?.syscalls?.reads).toBeGreaterThanOrEqual(0);
   });
 });
 
