@@ -5,8 +5,8 @@
  * schedstat). Both systems are read the same way, so a phase line can say, per request, how much
  * CPU each system's members spent and how long their threads queued for the machine's cores.
  * Where the kernel lets this process read them (/proc/PID/io: the same user, or root), it adds the
- * members' read-like and write-like system calls per request (socket and file alike): a third of
- * a member's CPU is the kernel's, most of it inside those calls.
+ * members' read-like and write-like system calls per request (socket and file alike; fdatasync is
+ * in neither): a third of a member's CPU is the kernel's.
  *
  * NB: a thread that exits during the phase takes its counts with it; a member whose process
  * changed (restarted) or vanished during the phase gives no figure (null), not a partial one.
@@ -32,17 +32,14 @@ export interface MembersCpu {
   readonly syscalls: SyscallsPerOp | null;
 }
 
-/** SyscallsPerOp counts system calls per request: reads (read, readv, recv...) and writes (write, writev, send...). */
-export interface SyscallsPerOp {
-  readonly reads: number;
-  readonly writes: number;
-}
-
-/** IoCounts are a process's read-like and write-like system calls so far (syscr, syscw). */
+/** IoCounts are a process's read-like (read, readv, recv...) and write-like (write, writev, send...) system calls so far (syscr, syscw). */
 export interface IoCounts {
   readonly reads: number;
   readonly writes: number;
 }
+
+/** SyscallsPerOp is IoCounts per request over a phase. */
+export type SyscallsPerOp = IoCounts;
 
 /** parseProcIo reads syscr and syscw from /proc/PID/io text (null: either missing). */
 export function parseProcIo(text: string): IoCounts | null {
