@@ -230,7 +230,7 @@ describe('raftkube bench kv --trace on a TLS cluster (as up starts one by defaul
     const out = join(c.dataDir, 'threads.json');
     const r = await runCommand(process.execPath, [RAFTKUBE_MAIN, 'bench', 'kv', '--cluster-file', c.dataDir, '--workload', 'put-throughput,watch-fanout', '--put-clients', '2', '--watch-clients', '2', '--watchers', '4', '--count', '40', '--warmup', '0', '--json', out, '--no-progress'], { timeoutMs: 150_000 });
     expect(r.code, describeResult(r)).toBe(0);
-    const report = JSON.parse(readFileSync(out, 'utf8')) as { results: { workload: string; errors: number; notes: string[]; clientCpu: { threads?: number }[]; membersCpu?: { group: string; processes: number; cpuMsPerOp: number; runsPerOp: number }[] }[] };
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { results: { workload: string; errors: number; notes: string[]; clientCpu: { threads?: number }[]; membersCpu?: { group: string; processes: number; cpuMsPerOp: number; runsPerOp: number; syscalls: { reads: number; writes: number } | null }[] }[] };
     const puts = report.results.find((x) => x.workload === 'put-throughput');
     expect(puts?.errors).toBe(0);
     expect(puts?.clientCpu.map((x) => x.threads)).toEqual([2, 2, 2]);
@@ -243,6 +243,8 @@ describe('raftkube bench kv --trace on a TLS cluster (as up starts one by defaul
         expect(m.processes, m.group).toBe(3);
         expect(m.cpuMsPerOp, m.group).toBeGreaterThan(0);
         expect(m.runsPerOp, m.group).toBeGreaterThan(0);
+        // A put is written to the WAL and sent to peers: the members' write-like calls per put are counted.
+        expect(m.syscalls?.writes, m.group).toBeGreaterThan(0);
       }
       expect(puts?.membersCpu?.map((m) => m.group)).toEqual(['put, 16 in flight', 'put, 64 in flight', 'put, 256 in flight']);
       expect(fanout?.membersCpu).toHaveLength(1);
