@@ -107,13 +107,13 @@ export class MembersClock {
       if (pid === null) return null;
       pids.push(pid);
     }
-    const start = readAll(pids);
-    return start === null ? null : new MembersClock(pids, start, readAllIo(pids));
+    const start = readEach(pids, readProcessSched);
+    return start === null ? null : new MembersClock(pids, start, readEach(pids, readProcessIo));
   }
 
   /** stop reads the counters again and divides what happened by `ops` requests over `wallMs` (null: a member is gone or there were no requests). */
   stop(ops: number, wallMs: number): MembersCpu | null {
-    const end = readAll(this.pids);
+    const end = readEach(this.pids, readProcessSched);
     if (end === null || ops <= 0 || wallMs <= 0) return null;
     const sum = (f: (s: Schedstat) => number): number => end.reduce((a, s, i) => a + f(s) - f(this.start[i]!), 0);
     const cpuNs = sum((s) => s.cpuNs);
@@ -122,29 +122,20 @@ export class MembersClock {
 
   #syscalls(ops: number): SyscallsPerOp | null {
     const start = this.startIo;
-    const end = start === null ? null : readAllIo(this.pids);
+    const end = start === null ? null : readEach(this.pids, readProcessIo);
     if (start === null || end === null) return null;
     const sum = (f: (c: IoCounts) => number): number => end.reduce((a, c, i) => a + f(c) - f(start[i]!), 0);
     return { reads: sum((c) => c.reads) / ops, writes: sum((c) => c.writes) / ops };
   }
 }
 
-function readAllIo(pids: readonly number[]): IoCounts[] | null {
-  const out: IoCounts[] = [];
+/** readEach reads every process with `read`, or gives null if any one cannot be read. */
+function readEach<T>(pids: readonly number[], read: (pid: number) => T | null): T[] | null {
+  const out: T[] = [];
   for (const pid of pids) {
-    const c = readProcessIo(pid);
-    if (c === null) return null;
-    out.push(c);
-  }
-  return out;
-}
-
-function readAll(pids: readonly number[]): Schedstat[] | null {
-  const out: Schedstat[] = [];
-  for (const pid of pids) {
-    const s = readProcessSched(pid);
-    if (s === null) return null;
-    out.push(s);
+    const v = read(pid);
+    if (v === null) return null;
+    out.push(v);
   }
   return out;
 }
