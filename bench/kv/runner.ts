@@ -246,7 +246,7 @@ export async function runBenchKv(o: BenchKvOptions, io: { readonly progress: Pro
 }
 
 /** oneMinuteLoad is the machine's 1-minute load average, rounded to hundredths as `uptime` shows it. */
-function oneMinuteLoad(): number {
+export function oneMinuteLoad(): number {
   return Math.round((loadavg()[0] ?? 0) * 100) / 100;
 }
 

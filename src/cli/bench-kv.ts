@@ -6,13 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import type { Command } from 'commander';
 import {
   checkReachable,
   DEFAULT_ETCD_BASE_PORT,
   formatTraceTables,
   KEY_ROOT,
+  oneMinuteLoad,
   raftkubeTarget,
   runTrace,
   VALUE_SIZE,
@@ -111,6 +111,7 @@ async function benchKv(o: Parameters<typeof runBenchKv>[0], raw: RawBenchKvOptio
 
 async function benchTrace(o: BenchKvOptions, plan: NonNullable<BenchKvOptions['trace']>): Promise<void> {
   const progress = new TerminalProgress({ bar: o.progress });
+  const loadStart = oneMinuteLoad();
   const target = raftkubeTarget(o);
   await checkReachable(target);
   const ac = new AbortController();
@@ -134,21 +135,18 @@ async function benchTrace(o: BenchKvOptions, plan: NonNullable<BenchKvOptions['t
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  const load = { start: loadStart, end: oneMinuteLoad() };
   const out: string[] = [];
-  out.push(`raftkube bench kv --trace — ${report.members} members (leader ${report.leader}), one request in ${plan.every} sampled, ${o.durationMs / 1000} s per phase, 256-byte values; load average ${loadavgText()}`);
+  out.push(`raftkube bench kv --trace — ${report.members} members (leader ${report.leader}), one request in ${plan.every} sampled, ${o.durationMs / 1000} s per phase, 256-byte values; ${describeLoad(load)}`);
   out.push('Times are CLOCK_MONOTONIC (process.hrtime.bigint()) in every process; each stage is the difference of two consecutive points on the request\'s path.');
   out.push('');
   out.push(formatTraceTables(report.tables));
   if (report.notes.length > 0) out.push('Notes:', ...report.notes.map((n) => `- ${n}`));
   process.stdout.write(`${out.join('\n')}\n`);
   if (plan.outPath !== null) {
-    const json = JSON.stringify({ command: `raftkube ${process.argv.slice(2).join(' ')}`, date: new Date().toISOString(), ...report }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+    const json = JSON.stringify({ command: `raftkube ${process.argv.slice(2).join(' ')}`, date: new Date().toISOString(), load, ...report }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
     writeFileSync(plan.outPath, `${json}\n`);
     process.stderr.write(`Wrote ${plan.outPath}\n`);
   }
   if (ac.signal.aborted) process.exitCode = 130;
-}
-
-function loadavgText(): string {
-  return loadavg().map((x) => x.toFixed(2)).join(' ');
 }

@@ -50,6 +50,7 @@ describe('process.hrtime.bigint() across processes', () => {
 
 interface TraceJson {
   readonly members: number;
+  readonly load: { readonly start: number; readonly end: number };
   readonly samples: readonly unknown[];
   readonly tables: readonly { group: string; samples: number; stages: readonly { name: string; samples: number }[]; total: { samples: number }; pathPaused: { samples: number } | null; trailers: { samples: number } | null; membersCpuWait: { samples: number } | null }[];
   readonly join: { joined: readonly { group: string; totalMs: number; restMs: number; hops: readonly { name: string; ms: number; cpuWaitMs?: number }[]; trailersMs: number | null }[] };
@@ -76,6 +77,10 @@ describe('raftkube bench kv --trace on 3 members', () => {
     for (const h of ['put served by the leader', 'put served by a follower', 'linearizable get served by the leader', 'linearizable get served by a follower']) expect(r.stdout).toContain(h);
     const t = JSON.parse(readFileSync(out, 'utf8')) as TraceJson;
     expect(t.members).toBe(3);
+    // The header and the JSON say how busy the machine was, as a comparison run's do.
+    expect(r.stdout).toMatch(/load average \d+\.\d\d at the start, \d+\.\d\d at the end/);
+    expect(t.load.start).toBeGreaterThanOrEqual(0);
+    expect(t.load.end).toBeGreaterThanOrEqual(0);
     expect(t.tables.map((x) => x.group)).toEqual(['put, leader', 'put, follower', 'get, leader', 'get, follower']);
     for (const table of t.tables) {
       expect(table.samples, table.group).toBeGreaterThan(0);
