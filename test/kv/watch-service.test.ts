@@ -31,6 +31,8 @@ interface Rig {
   readonly rawSeen: boolean[];
   /** held are the completion callbacks of raw writes, when the rig holds them back. */
   readonly held: (() => void)[];
+  /** progressRequests counts the hub's requestProgress calls (one per watcher per progress request). */
+  readonly progressRequests: { n: number };
   open(): Stream;
   close(): Promise<void>;
 }
@@ -49,6 +51,12 @@ interface Stream {
 async function rig(path: Path, maxRequestBytes = 1024 * 1024, holdWrites = false, term: () => number = () => 3): Promise<Rig> {
   const store = await dirs.open();
   const hub = new WatchHub(store);
+  const progressRequests = { n: 0 };
+  const requestProgress = hub.requestProgress.bind(hub);
+  hub.requestProgress = (w) => {
+    progressRequests.n++;
+    requestProgress(w);
+  };
   const member: WatchMember = {
     header: (revision?: number) => ({ cluster_id: '11', member_id: '22', revision: revision ?? store.currentRevision, raft_term: term() }),
     maxRequestBytes,
@@ -87,6 +95,7 @@ async function rig(path: Path, maxRequestBytes = 1024 * 1024, holdWrites = false
     writes,
     rawSeen,
     held,
+    progressRequests,
     open(): Stream {
       const call = client.Watch();
       streams.push(call);
@@ -254,15 +263,17 @@ describe('Watch service, raw writes still on their way', () => {
     r = await rig('raw', 1024 * 1024, true);
   });
 
+  /** settle waits for a held write and releases every one held. */
+  const settle = async (s: Stream, what: string): Promise<void> => {
+    await s.until(what, () => r.held.length > 0);
+    for (const done of r.held.splice(0)) done();
+  };
+
   it('holds the watchers of a stream back while its write is unfinished, then sends what they missed merged', async () => {
     const s = r.open();
     for (let i = 0; i < 3; i++) s.send(create('m'));
     await s.until('created', (got) => got.length === 3);
-    const settle = async (what: string): Promise<void> => {
-      await s.until(what, () => r.held.length > 0);
-      for (const done of r.held.splice(0)) done();
-    };
-    await settle('the creates written');
+    await settle(s, 'the creates written');
     const put = (v: string): number => unwrap(r.store.put({ key: b('m'), value: b(v) })).revision;
     const first = put('1');
     await s.until('the first change', (got) => got.filter((x) => x.events.length > 0).length === 3);
@@ -274,9 +285,29 @@ describe('Watch service, raw writes still on their way', () => {
     const third = put('3');
     await new Promise((res) => setImmediate(res));
     expect(r.writes.n, 'nothing written while the first write is unfinished').toBe(writes);
-    await settle('the first write released');
+    await settle(s, 'the first write released');
     await s.until('the later changes', (got) => got.filter((x) => x.events.length > 0).length === 6);
     expect(r.writes.n - writes, 'one write for the merged changes').toBe(1);
     for (let id = 0; id < 3; id++) expect(eventsOf(s.got, id)).toEqual([`#${id}@${first} PUT m=1@${first}`, `#${id}@${third} PUT m=2@${second},PUT m=3@${third}`]);
+  });
+
+  it('sends the events a watcher holds before a progress response queued behind them', async () => {
+    const s = r.open();
+    for (let i = 0; i < 3; i++) s.send(create('m'));
+    await s.until('created', (got) => got.length === 3);
+    await settle(s, 'the creates written');
+    const put = (v: string): number => unwrap(r.store.put({ key: b('m'), value: b(v) })).revision;
+    const first = put('1');
+    await s.until('the first change', (got) => got.filter((x) => x.events.length > 0).length === 3);
+    expect(r.held.length, 'the first change\'s write is unfinished').toBe(1);
+    // The second change waits in each watcher's queue; the progress response joins it there.
+    const second = put('2');
+    s.send({ progress_request: {} });
+    await s.until('the progress request served', () => r.progressRequests.n === 3);
+    await settle(s, 'the first write released');
+    await s.until('the held change and the progress', (got) => got.length === 12);
+    for (let id = 0; id < 3; id++) {
+      expect(s.got.filter((x) => x.watch_id === id).map(brief)).toEqual([`#${id}@1 created`, `#${id}@${first} PUT m=1@${first}`, `#${id}@${second} PUT m=2@${second}`, `#${id}@${second}`]);
+    }
   });
 });
