@@ -59,6 +59,13 @@ export function eventBytes(e: WatchEvent): number {
   return n;
 }
 
+/** eventsBytes is eventBytes summed over a list of events. */
+export function eventsBytes(events: readonly WatchEvent[]): number {
+  let n = 0;
+  for (let i = 0; i < events.length; i++) n += eventBytes(events[i] as WatchEvent);
+  return n;
+}
+
 function toSpan(key: Uint8Array, rangeEnd: Uint8Array | undefined): Span {
   const start = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
   if (rangeEnd === undefined || rangeEnd.length === 0) return { start, end: null, single: true };
@@ -298,8 +305,7 @@ export class WatchHub {
       });
     }
     for (const [reg, events] of batches) {
-      let bytes = 0;
-      for (const e of events) bytes += eventBytes(e);
+      const bytes = eventsBytes(events);
       if (!this.#fits(reg, events.length, bytes)) {
         reg.minRev = cs.revision;
         this.#cancelSlow(reg, events.length);

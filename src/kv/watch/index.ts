@@ -5,7 +5,7 @@
  */
 
 export { Batch } from './batch.js';
-export { eventBytes, WatchHub } from './hub.js';
+export { eventBytes, eventsBytes, WatchHub } from './hub.js';
 export type { WatchHubOptions } from './hub.js';
 export { Watcher } from './watcher.js';
 export type { FilterType, WatchEvent, WatchRequest, WatchResponse } from './watcher.js';

@@ -12,7 +12,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { requestDecoders } from '../../proto/index.js';
 import type { WatchHandlers } from '../../proto/index.js';
-import { Batch, eventBytes, type WatchHub, type Watcher, type WatchResponse, type WatchEvent } from '../../watch/index.js';
+import { Batch, eventBytes, eventsBytes, type WatchHub, type Watcher, type WatchResponse, type WatchEvent } from '../../watch/index.js';
 import type { KvServer } from '../kv-server.js';
 import { toServiceError } from '../errors.js';
 import { rawStreamOf, type RawStream } from './raw-stream.js';
@@ -180,9 +180,7 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
       };
       const sendEvents = (watchId: number, a: Active, revision: number, events: readonly WatchEvent[]): void => {
         const limit = s.maxRequestBytes;
-        let size = 0;
-        for (let i = 0; i < events.length; i++) size += eventBytes(events[i] as WatchEvent);
-        if (!a.fragment || size <= limit) {
+        if (!a.fragment || eventsBytes(events) <= limit) {
           write({ revision, watchId, events });
           return;
         }
@@ -239,23 +237,20 @@ export function watchService(s: WatchMember, hub: WatchHub, onStream: (delta: 1 
         let revision = 0;
         let size = 0;
         for (let r = a.watcher.take(); r !== undefined; r = a.watcher.take()) {
-          if (r.type !== 'events') {
-            if (events.length > 0) sendEvents(watchId, a, revision, events);
-            events = NO_EVENTS;
-            merged = null;
-            size = 0;
-            send(watchId, a, r);
-            continue;
-          }
-          const got = r.events;
-          let sz = 0;
-          for (let i = 0; i < got.length; i++) sz += eventBytes(got[i] as WatchEvent);
-          if (events.length > 0 && size + sz > MERGE_BYTES) {
+          const sz = r.type === 'events' ? eventsBytes(r.events) : 0;
+          // What is held goes out first before anything that is not events, or that would
+          // make it larger than MERGE_BYTES.
+          if (events.length > 0 && (r.type !== 'events' || size + sz > MERGE_BYTES)) {
             sendEvents(watchId, a, revision, events);
             events = NO_EVENTS;
             merged = null;
             size = 0;
           }
+          if (r.type !== 'events') {
+            send(watchId, a, r);
+            continue;
+          }
+          const got = r.events;
           if (events.length === 0) {
             events = got;
           } else {
