@@ -269,16 +269,23 @@ describe('Watch service, raw writes still on their way', () => {
     for (const done of r.held.splice(0)) done();
   };
 
-  it('holds the watchers of a stream back while its write is unfinished, then sends what they missed merged', async () => {
+  const put = (v: string): number => unwrap(r.store.put({ key: b('m'), value: b(v) })).revision;
+
+  /** behindFirstChange opens three watchers of `m` and puts m=1, whose write the rig then holds. */
+  const behindFirstChange = async (): Promise<{ s: Stream; first: number }> => {
     const s = r.open();
     for (let i = 0; i < 3; i++) s.send(create('m'));
     await s.until('created', (got) => got.length === 3);
     await settle(s, 'the creates written');
-    const put = (v: string): number => unwrap(r.store.put({ key: b('m'), value: b(v) })).revision;
     const first = put('1');
     await s.until('the first change', (got) => got.filter((x) => x.events.length > 0).length === 3);
-    const writes = r.writes.n;
     expect(r.held.length, 'the first change\'s write is unfinished').toBe(1);
+    return { s, first };
+  };
+
+  it('holds the watchers of a stream back while its write is unfinished, then sends what they missed merged', async () => {
+    const { s, first } = await behindFirstChange();
+    const writes = r.writes.n;
     // Two changes in two turns: written at once, each would travel in a response of its own.
     const second = put('2');
     await new Promise((res) => setImmediate(res));
@@ -292,14 +299,7 @@ describe('Watch service, raw writes still on their way', () => {
   });
 
   it('sends the events a watcher holds before a progress response queued behind them', async () => {
-    const s = r.open();
-    for (let i = 0; i < 3; i++) s.send(create('m'));
-    await s.until('created', (got) => got.length === 3);
-    await settle(s, 'the creates written');
-    const put = (v: string): number => unwrap(r.store.put({ key: b('m'), value: b(v) })).revision;
-    const first = put('1');
-    await s.until('the first change', (got) => got.filter((x) => x.events.length > 0).length === 3);
-    expect(r.held.length, 'the first change\'s write is unfinished').toBe(1);
+    const { s, first } = await behindFirstChange();
     // The second change waits in each watcher's queue; the progress response joins it there.
     const second = put('2');
     s.send({ progress_request: {} });
