@@ -64,19 +64,29 @@ export function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** CommandLine is how a process was started: argv and working directory. */
+/** CommandLine is how a process was started: argv, working directory and environment. */
 export interface CommandLine {
   readonly argv: readonly string[];
   readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
 }
 
-/** readCommandLine reads /proc/<pid>/cmdline and cwd, so the process can be started again alike. */
+/** readCommandLine reads /proc/<pid>/cmdline, cwd and environ, so the process can be started again alike. */
 export function readCommandLine(pid: number): CommandLine {
-  const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  const argv = raw.split('\0');
-  if (argv.at(-1) === '') argv.pop();
+  const argv = nulSeparated(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
   if (argv.length === 0) throw new Error(`Process ${pid} has an empty command line (a kernel thread or a zombie?)`);
-  return { argv, cwd: readlinkSync(`/proc/${pid}/cwd`) };
+  const env: Record<string, string> = {};
+  for (const kv of nulSeparated(readFileSync(`/proc/${pid}/environ`, 'utf8'))) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return { argv, cwd: readlinkSync(`/proc/${pid}/cwd`), env };
+}
+
+function nulSeparated(raw: string): string[] {
+  const parts = raw.split('\0');
+  if (parts.at(-1) === '') parts.pop();
+  return parts;
 }
 
 /** argvOrNull is a process's command line, or null if it cannot be read (gone, or a kernel thread). */
@@ -88,13 +98,13 @@ export function argvOrNull(pid: number): readonly string[] | null {
   }
 }
 
-/** startCommandLine starts a process again with the same argv and cwd, output appended to `logPath`. */
+/** startCommandLine starts a process again with the same argv, cwd and environment, output appended to `logPath`. */
 export function startCommandLine(cl: CommandLine, o: { readonly logPath: string; readonly detached: boolean }): number {
   const [cmd, ...args] = cl.argv;
   if (cmd === undefined) throw new Error('Cannot restart a process with an empty command line');
   const fd = openSync(o.logPath, 'a');
   try {
-    const child = spawn(cmd, args, { cwd: cl.cwd, detached: o.detached, stdio: ['ignore', fd, fd] });
+    const child = spawn(cmd, args, { cwd: cl.cwd, env: cl.env, detached: o.detached, stdio: ['ignore', fd, fd] });
     if (child.pid === undefined) throw new Error(`Could not start ${cmd}; see ${o.logPath}`);
     child.on('error', () => {}); // reported through the liveness checks instead
     if (o.detached) child.unref();
