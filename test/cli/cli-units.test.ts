@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { describeCheckPerf, parseCheckPerf } from '../../bench/check-perf/parse.js';
 import { readClusterFile } from '../../src/cli/cluster-file.js';
 import { commandHint } from '../../src/cli/hints.js';
-import { exitReason, statusLine, summarize, type MemberState } from '../../src/cli/local-cluster.js';
+import { exitReason, memberEnv, statusLine, summarize, type MemberState } from '../../src/cli/local-cluster.js';
 import { checkPortRange, ensureDataDir } from '../../src/cli/preflight.js';
 import { formatStatus, statusRows, statusVerdict } from '../../src/cli/status.js';
 import type { StatusResponse } from '../../src/kv/proto/index.js';
@@ -161,5 +161,20 @@ describe('parseCheckPerf', () => {
     expect(r.throughput).toEqual({ value: 12, pass: false });
     expect(r.slowestSeconds).toBeNull();
     expect(r.verdict).toBeNull();
+  });
+});
+
+describe('a member\'s environment', () => {
+  it('asks glibc\'s malloc for huge pages, beside any other tunables, and keeps the rest of the environment', () => {
+    expect(memberEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
+    expect(memberEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })['GLIBC_TUNABLES']).toBe('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+    expect(memberEnv({ GLIBC_TUNABLES: '' })['GLIBC_TUNABLES']).toBe('glibc.malloc.hugetlb=1');
+  });
+
+  it('keeps a huge-page setting the environment already has (how to turn it off)', () => {
+    const off = { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=0' };
+    expect(memberEnv(off)).toEqual(off);
+    // A name that merely starts alike is another tunable.
+    expect(memberEnv({ GLIBC_TUNABLES: 'glibc.malloc.hugetlbx=0' })['GLIBC_TUNABLES']).toBe('glibc.malloc.hugetlbx=0:glibc.malloc.hugetlb=1');
   });
 });

@@ -5,7 +5,7 @@
  * on loopback; one cluster serves the cases that need one.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,13 @@ describe('a 3-master cluster with a member down', () => {
     const r = await raftkube(['status', '--data-dir', c().dataDir]);
     expect(r.code, describeResult(r)).toBe(0);
     expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^Healthy: leader m[123], term \d+, 3\/3 members up$/);
+  });
+
+  it('starts every member with glibc\'s malloc asking for huge pages', () => {
+    for (const m of c().members) {
+      const environ = readFileSync(`/proc/${m.pids[0]!}/environ`, 'utf8').split('\0');
+      expect(environ.find((e) => e.startsWith('GLIBC_TUNABLES='))?.split('=').slice(1).join('=').split(':'), m.name).toContain('glibc.malloc.hugetlb=1');
+    }
   });
 
   it('status shows a killed member as down (connection refused) and exits 1', async () => {

@@ -11,7 +11,7 @@ import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, writeClusterFile, type ClusterFile } from '../../cli/cluster-file.js';
 import { startComponentProcess } from '../../cli/control-plane-up.js';
-import { mainCommand, memberArgs, planMembers, probeCluster, stopPids, summarize, type MemberPlan, type Summary } from '../../cli/local-cluster.js';
+import { mainCommand, memberArgs, memberEnv, planMembers, probeCluster, stopPids, summarize, type MemberPlan, type Summary } from '../../cli/local-cluster.js';
 import { memberDataDir } from '../../cli/processes.js';
 import { replaceMember, type Replacement, type ReplaceOptions } from '../../cli/member-replace.js';
 import { EtcdClient } from '../../kv/client/etcd-client.js';
@@ -157,7 +157,7 @@ export class ChaosCluster {
     const full = [...args, ...memberArgs(joined ?? this.plans, plan, { dataDir: this.#o.dataDir, extraArgs: this.#o.memberArgs, ...(joined === null || joined === undefined ? {} : { initialClusterState: 'existing' as const }) })];
     const c = this.#o.network === null ? { cmd, args: full } : this.#o.network.wrap(i, cmd, full);
     const fd = openSync(join(this.#o.dataDir, `${plan.name}.log`), 'a');
-    const env = { ...process.env, ...this.#o.env, ...this.#o.memberEnv?.(i), ...(this.#o.failpoints === true ? { [FAILPOINTS_FILE_ENV]: this.#failpointsFile(i) } : {}) };
+    const env = { ...memberEnv(), ...this.#o.env, ...this.#o.memberEnv?.(i), ...(this.#o.failpoints === true ? { [FAILPOINTS_FILE_ENV]: this.#failpointsFile(i) } : {}) };
     const child = spawn(c.cmd, c.args, { detached: true, stdio: ['ignore', fd, fd], env });
     closeSync(fd);
     if (child.pid === undefined) throw new Error(`Could not start member ${plan.name}; see its log in ${this.#o.dataDir}`);
