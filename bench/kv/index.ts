@@ -5,7 +5,7 @@
 export { validateBenchKvOptions, parseEndpoints, parseWorkloads, isLoopbackHost, DEFAULT_ETCD_BIN, DEFAULT_ETCD_BASE_PORT, DEFAULT_WATCH_CLIENTS, DEFAULT_PUT_CLIENTS, type BenchKvOptions, type RawBenchKvOptions, type TracePlan, type Validated } from './options.js';
 export { runBenchKv, oneMinuteLoad, raftkubeTarget, checkReachable, InterruptedError, clusterDir, KEY_ROOT, VALUE_SIZE, type BenchKvMeta, type BenchKvReport } from './runner.js';
 export { buildRows, describeLoad, formatTable, formatNotes, formatRatio, formatValue, ratio, verdict, type Row } from './report.js';
-export { renderSvg, plotSeries, escapeXml, type PlotSeries, type SvgOptions } from './svg.js';
+export { renderSvg, plotSeries, escapeXml, figureBars, renderFiguresSvg, type FigureBars, type PlotSeries, type SvgOptions } from './svg.js';
 export { TerminalProgress, silentProgress, type Progress } from './progress.js';
 export { LocalEtcdCluster, planEtcdMembers, etcdArgs, etcdVersion, type EtcdMemberPlan } from './etcd-cluster.js';
 export { parseVmRssKiB, listenPorts } from './procs.js';

@@ -1,9 +1,10 @@
 /**
- * svg: a hand-written SVG plot of the latency series — for each series (put sequential,
+ * svg: hand-written SVG plots. The latency series — for each series (put sequential,
  * put ×16/64/256, get, watch ×1/×N, fan-out lag) a group of bars, p50 and p99 for each system,
- * on a logarithmic millisecond axis. Pure: returns the document as a string.
+ * on a logarithmic millisecond axis — and, for runs without any (memory, recovery), their
+ * figures side by side, each on its own linear scale. Pure: returns the document as a string.
  */
-import { SYSTEMS, type LatencySeries, type SystemName, type WorkloadResult } from './types.js';
+import { SYSTEMS, type Better, type LatencySeries, type SystemName, type WorkloadResult } from './types.js';
 
 /** PlotSeries is one latency distribution of one system. */
 export interface PlotSeries {
@@ -104,6 +105,90 @@ export function renderSvg(series: readonly PlotSeries[], o: SvgOptions): string 
       out.push(`<text x="${lx + 14}" y="61">${escapeXml(`${sys} ${pct}`)}</text>`);
       lx += 100;
     }
+  }
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+/** FigureBars is one figure (a row of the table) with each system's value. */
+export interface FigureBars {
+  /** group and name are the figure's row in the table ("recovery of a follower after kill -9", "until serving s"). */
+  readonly group: string;
+  readonly name: string;
+  readonly label: string;
+  readonly better: Better;
+  readonly values: Partial<Record<SystemName, number>>;
+}
+
+/** FIGURE_COLORS are the bars of figureSvg: each system's p50 colour. */
+const FIGURE_COLORS: Record<SystemName, string> = { raftkube: COLORS.raftkube.p50, etcd: COLORS.etcd.p50 };
+
+/** figureBars picks the figures of the workloads that have no latency series (memory, recovery), in table order. */
+export function figureBars(results: readonly WorkloadResult[]): FigureBars[] {
+  const out: { group: string; name: string; label: string; better: Better; values: Partial<Record<SystemName, number>> }[] = [];
+  for (const r of results) {
+    if (r.workload !== 'memory' && r.workload !== 'recovery') continue;
+    for (const f of r.figures) {
+      const label = `${f.group}: ${f.name}`;
+      let bars = out.find((b) => b.label === label);
+      if (bars === undefined) {
+        bars = { group: f.group, name: f.name, label, better: f.better, values: {} };
+        out.push(bars);
+      }
+      bars.values[r.system] = f.value;
+    }
+  }
+  return out;
+}
+
+/**
+ * renderFiguresSvg draws each figure as a group of bars, one per system, scaled to that figure's
+ * largest value (units differ from figure to figure), with the value written above each bar.
+ */
+export function renderFiguresSvg(figures: readonly FigureBars[], o: SvgOptions): string {
+  const systems = SYSTEMS.filter((sys) => figures.some((f) => f.values[sys] !== undefined));
+  const barW = 44;
+  // Room for the group's name on one line under its bars.
+  const groupW = Math.max(230, systems.length * barW + 40);
+  const left = 30;
+  const top = 90;
+  const plotH = 240;
+  const bottom = 60;
+  const width = Math.max(480, left + figures.length * groupW + 20);
+  const height = top + plotH + bottom;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
+  out.push(`<text x="${left}" y="24" font-size="15" font-weight="bold">${escapeXml(o.title)}</text>`);
+  if (o.subtitle !== undefined) out.push(`<text x="${left}" y="42" fill="#555555">${escapeXml(o.subtitle)}</text>`);
+  if (figures.length === 0) {
+    out.push(`<text x="${left}" y="${top}">No figures to plot.</text>`);
+    out.push('</svg>');
+    return `${out.join('\n')}\n`;
+  }
+  out.push(`<line x1="${left}" y1="${top + plotH}" x2="${width - 20}" y2="${top + plotH}" stroke="#333333"/>`);
+  figures.forEach((f, g) => {
+    const gx = left + g * groupW + (groupW - systems.length * barW) / 2; // bars centred in their group
+    const max = Math.max(...systems.map((sys) => f.values[sys] ?? 0));
+    systems.forEach((sys, k) => {
+      const v = f.values[sys];
+      if (v === undefined) return;
+      const h = max > 0 ? (plotH * v) / max : 0;
+      const x = gx + k * barW;
+      const yy = top + plotH - h;
+      out.push(`<rect class="bar" data-series="${sys}" data-label="${escapeXml(f.label)}" x="${x}" y="${fmt(yy)}" width="${barW - 6}" height="${fmt(Math.max(0.5, h))}" fill="${FIGURE_COLORS[sys]}"><title>${escapeXml(`${sys} ${f.label}: ${v}`)}</title></rect>`);
+      out.push(`<text x="${fmt(x + (barW - 6) / 2)}" y="${fmt(yy - 4)}" text-anchor="middle">${escapeXml(v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2))}</text>`);
+    });
+    const cx = gx + (systems.length * barW - 6) / 2;
+    const arrow = f.better === 'lower' ? ' ↓' : ' ↑';
+    out.push(`<text x="${fmt(cx)}" y="${top + plotH + 18}" text-anchor="middle">${escapeXml(f.group)}</text>`);
+    out.push(`<text x="${fmt(cx)}" y="${top + plotH + 34}" text-anchor="middle" font-weight="bold">${escapeXml(`${f.name}${arrow}`)}</text>`);
+  });
+  let lx = left;
+  for (const sys of systems) {
+    out.push(`<rect x="${lx}" y="56" width="10" height="10" fill="${FIGURE_COLORS[sys]}"/>`);
+    out.push(`<text x="${lx + 14}" y="65">${escapeXml(sys)}</text>`);
+    lx += 100;
   }
   out.push('</svg>');
   return `${out.join('\n')}\n`;

@@ -25,6 +25,8 @@ import {
   InterruptedError,
   plotSeries,
   renderSvg,
+  figureBars,
+  renderFiguresSvg,
   runBenchKv,
   TerminalProgress,
   validateBenchKvOptions,
@@ -104,7 +106,11 @@ async function benchKv(o: Parameters<typeof runBenchKv>[0], raw: RawBenchKvOptio
   }
   if (o.svgPath !== null) {
     const title = `raftkube bench kv — ${m.members} member${m.members === 1 ? '' : 's'}`;
-    writeFileSync(o.svgPath, renderSvg(plotSeries(report.results), { title, subtitle: `${m.date.slice(0, 10)}, ${m.cpus} cores, ${describeLoad(m.load)}; p50 and p99 latency, log scale` }));
+    const about = `${m.date.slice(0, 10)}, ${m.cpus} cores, ${describeLoad(m.load)}`;
+    const series = plotSeries(report.results);
+    // NB: a run of memory and recovery alone has no latency to plot; its figures are plotted instead.
+    const svg = series.length > 0 ? renderSvg(series, { title, subtitle: `${about}; p50 and p99 latency, log scale` }) : renderFiguresSvg(figureBars(report.results), { title, subtitle: `${about}; each figure on its own linear scale` });
+    writeFileSync(o.svgPath, svg);
     process.stderr.write(`Wrote ${o.svgPath}\n`);
   }
 }

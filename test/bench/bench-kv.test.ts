@@ -34,6 +34,8 @@ import {
   readProcessSched,
   ratio,
   renderSvg,
+  renderFiguresSvg,
+  figureBars,
   split,
   summarise,
   validateBenchKvOptions,
@@ -298,6 +300,49 @@ describe('renderSvg', () => {
     const svg = renderSvg([], { title: 'empty' });
     expect(checkWellFormed(svg)).toEqual([]);
     expect(svg).toContain('No latency series');
+  });
+});
+
+describe('renderFiguresSvg', () => {
+  const heavy = (system: 'raftkube' | 'etcd', serving: number, rss: number): WorkloadResult[] => [
+    { workload: 'memory', system, figures: [{ group: 'memory, 1,000,000 keys × 256 B', name: 'RSS after, largest member MiB', value: rss, better: 'lower' }], latencies: [], errors: 0, notes: [] },
+    { workload: 'recovery', system, figures: [{ group: 'recovery of a follower after kill -9', name: 'until serving s', value: serving, better: 'lower' }], latencies: [], errors: 0, notes: [] },
+  ];
+  const runs = [...heavy('raftkube', 4.65, 772), ...heavy('etcd', 7.82, 1163), ...RESULTS];
+
+  it('plots the figures of memory and recovery, each system side by side, and nothing of the latency workloads', () => {
+    const figures = figureBars(runs);
+    expect(figures).toEqual([
+      { group: 'memory, 1,000,000 keys × 256 B', name: 'RSS after, largest member MiB', label: 'memory, 1,000,000 keys × 256 B: RSS after, largest member MiB', better: 'lower', values: { raftkube: 772, etcd: 1163 } },
+      { group: 'recovery of a follower after kill -9', name: 'until serving s', label: 'recovery of a follower after kill -9: until serving s', better: 'lower', values: { raftkube: 4.65, etcd: 7.82 } },
+    ]);
+    const svg = renderFiguresSvg(figures, { title: 'raftkube bench kv — 5 members', subtitle: 'linear' });
+    expect(checkWellFormed(svg)).toEqual([]);
+    const bars = [...svg.matchAll(/data-series="(\w+)" data-label="([^"]*)"/g)].map((m) => `${m[1]}|${m[2]}`);
+    expect(bars).toEqual([
+      'raftkube|memory, 1,000,000 keys × 256 B: RSS after, largest member MiB',
+      'etcd|memory, 1,000,000 keys × 256 B: RSS after, largest member MiB',
+      'raftkube|recovery of a follower after kill -9: until serving s',
+      'etcd|recovery of a follower after kill -9: until serving s',
+    ]);
+    expect(svg).toContain('>4.65<');
+    expect(svg).toContain('>1,163<');
+    expect(svg).toContain('>until serving s ↓<');
+  });
+
+  it('scales each figure to its own largest value', () => {
+    const svg = renderFiguresSvg(figureBars(runs), { title: 't' });
+    const heights = [...svg.matchAll(/class="bar"[^>]* height="([\d.]+)"/g)].map((m) => Number(m[1]));
+    // etcd's bar is the tallest of each figure; raftkube's is in proportion.
+    expect(heights[1]).toBe(heights[3]);
+    expect(heights[0]! / heights[1]!).toBeCloseTo(772 / 1163, 2);
+    expect(heights[2]! / heights[3]!).toBeCloseTo(4.65 / 7.82, 2);
+  });
+
+  it('says so when there is nothing to plot', () => {
+    const svg = renderFiguresSvg(figureBars(RESULTS), { title: 'empty' });
+    expect(checkWellFormed(svg)).toEqual([]);
+    expect(svg).toContain('No figures to plot');
   });
 });
 
