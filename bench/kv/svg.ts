@@ -43,6 +43,23 @@ function tickLabel(ms: number): string {
   return ms >= 1 ? `${ms} ms` : `${ms.toFixed(ms >= 0.1 ? 1 : 2)} ms`;
 }
 
+/** svgStart opens a plot: the document, its white background, the title and the subtitle. */
+function svgStart(width: number, height: number, left: number, o: SvgOptions): string[] {
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${left}" y="24" font-size="15" font-weight="bold">${escapeXml(o.title)}</text>`,
+  ];
+  if (o.subtitle !== undefined) out.push(`<text x="${left}" y="42" fill="#555555">${escapeXml(o.subtitle)}</text>`);
+  return out;
+}
+
+/** svgEnd closes a plot's lines into the document. */
+function svgEnd(out: string[]): string {
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
 /** renderSvg draws the bars; an empty series list gives a plot saying there is nothing to show. */
 export function renderSvg(series: readonly PlotSeries[], o: SvgOptions): string {
   const labels = [...new Set(series.map((s) => s.label))];
@@ -61,15 +78,10 @@ export function renderSvg(series: readonly PlotSeries[], o: SvgOptions): string 
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...values, 1) / 2)));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...values, 1) * 1.05)));
   const y = (v: number): number => top + plotH - (plotH * (Math.log10(Math.max(v, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo));
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
-  out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="${left}" y="24" font-size="15" font-weight="bold">${escapeXml(o.title)}</text>`);
-  if (o.subtitle !== undefined) out.push(`<text x="${left}" y="42" fill="#555555">${escapeXml(o.subtitle)}</text>`);
+  const out = svgStart(width, height, left, o);
   if (series.length === 0) {
     out.push(`<text x="${left}" y="${top + 20}">No latency series to plot.</text>`);
-    out.push('</svg>');
-    return `${out.join('\n')}\n`;
+    return svgEnd(out);
   }
   // Decade grid lines and labels on the log axis.
   for (let d = lo; d <= hi * 1.0001; d *= 10) {
@@ -106,8 +118,7 @@ export function renderSvg(series: readonly PlotSeries[], o: SvgOptions): string 
       lx += 100;
     }
   }
-  out.push('</svg>');
-  return `${out.join('\n')}\n`;
+  return svgEnd(out);
 }
 
 /** FigureBars is one figure (a row of the table) with each system's value. */
@@ -156,15 +167,10 @@ export function renderFiguresSvg(figures: readonly FigureBars[], o: SvgOptions):
   const bottom = 60;
   const width = Math.max(480, left + figures.length * groupW + 20);
   const height = top + plotH + bottom;
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
-  out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="${left}" y="24" font-size="15" font-weight="bold">${escapeXml(o.title)}</text>`);
-  if (o.subtitle !== undefined) out.push(`<text x="${left}" y="42" fill="#555555">${escapeXml(o.subtitle)}</text>`);
+  const out = svgStart(width, height, left, o);
   if (figures.length === 0) {
     out.push(`<text x="${left}" y="${top}">No figures to plot.</text>`);
-    out.push('</svg>');
-    return `${out.join('\n')}\n`;
+    return svgEnd(out);
   }
   out.push(`<line x1="${left}" y1="${top + plotH}" x2="${width - 20}" y2="${top + plotH}" stroke="#333333"/>`);
   figures.forEach((f, g) => {
@@ -190,6 +196,5 @@ export function renderFiguresSvg(figures: readonly FigureBars[], o: SvgOptions):
     out.push(`<text x="${lx + 14}" y="65">${escapeXml(sys)}</text>`);
     lx += 100;
   }
-  out.push('</svg>');
-  return `${out.join('\n')}\n`;
+  return svgEnd(out);
 }
