@@ -69,7 +69,7 @@ const HUGE_PAGES_TUNABLE = 'glibc.malloc.hugetlb';
 /**
  * memberEnv is the environment a member starts with: `env` with glibc's malloc told to back its
  * regions with transparent huge pages (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, which madvises
- * them; the kernel's default THP mode, madvise, then grants 2 MiB pages). Memory first touched
+ * them; with THP in `madvise` mode, as here, or `always`, the kernel grants 2 MiB pages). Memory first touched
  * costs a page fault per page, about 12 µs here; a restarted member touches hundreds of MB at once
  * (RocksDB replaying its log into memtables, the Raft WAL read back), so 2 MiB pages make its
  * restart faster (README, "Restart after a crash"). A setting of glibc.malloc.hugetlb already in
