@@ -126,24 +126,22 @@ export interface FigureBars {
   /** group and name are the figure's row in the table ("recovery of a follower after kill -9", "until serving s"). */
   readonly group: string;
   readonly name: string;
-  readonly label: string;
   readonly better: Better;
   readonly values: Partial<Record<SystemName, number>>;
 }
 
-/** FIGURE_COLORS are the bars of figureSvg: each system's p50 colour. */
+/** FIGURE_COLORS are the bars of renderFiguresSvg: each system's p50 colour. */
 const FIGURE_COLORS: Record<SystemName, string> = { raftkube: COLORS.raftkube.p50, etcd: COLORS.etcd.p50 };
 
 /** figureBars picks the figures of the workloads that have no latency series (memory, recovery), in table order. */
 export function figureBars(results: readonly WorkloadResult[]): FigureBars[] {
-  const out: { group: string; name: string; label: string; better: Better; values: Partial<Record<SystemName, number>> }[] = [];
+  const out: { group: string; name: string; better: Better; values: Partial<Record<SystemName, number>> }[] = [];
   for (const r of results) {
     if (r.workload !== 'memory' && r.workload !== 'recovery') continue;
     for (const f of r.figures) {
-      const label = `${f.group}: ${f.name}`;
-      let bars = out.find((b) => b.label === label);
+      let bars = out.find((b) => b.group === f.group && b.name === f.name);
       if (bars === undefined) {
-        bars = { group: f.group, name: f.name, label, better: f.better, values: {} };
+        bars = { group: f.group, name: f.name, better: f.better, values: {} };
         out.push(bars);
       }
       bars.values[r.system] = f.value;
@@ -174,6 +172,7 @@ export function renderFiguresSvg(figures: readonly FigureBars[], o: SvgOptions):
   }
   out.push(`<line x1="${left}" y1="${top + plotH}" x2="${width - 20}" y2="${top + plotH}" stroke="#333333"/>`);
   figures.forEach((f, g) => {
+    const label = `${f.group}: ${f.name}`;
     const gx = left + g * groupW + (groupW - systems.length * barW) / 2; // bars centred in their group
     const max = Math.max(...systems.map((sys) => f.values[sys] ?? 0));
     systems.forEach((sys, k) => {
@@ -182,7 +181,7 @@ export function renderFiguresSvg(figures: readonly FigureBars[], o: SvgOptions):
       const h = max > 0 ? (plotH * v) / max : 0;
       const x = gx + k * barW;
       const yy = top + plotH - h;
-      out.push(`<rect class="bar" data-series="${sys}" data-label="${escapeXml(f.label)}" x="${x}" y="${fmt(yy)}" width="${barW - 6}" height="${fmt(Math.max(0.5, h))}" fill="${FIGURE_COLORS[sys]}"><title>${escapeXml(`${sys} ${f.label}: ${v}`)}</title></rect>`);
+      out.push(`<rect class="bar" data-series="${sys}" data-label="${escapeXml(label)}" x="${x}" y="${fmt(yy)}" width="${barW - 6}" height="${fmt(Math.max(0.5, h))}" fill="${FIGURE_COLORS[sys]}"><title>${escapeXml(`${sys} ${label}: ${v}`)}</title></rect>`);
       out.push(`<text x="${fmt(x + (barW - 6) / 2)}" y="${fmt(yy - 4)}" text-anchor="middle">${escapeXml(v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2))}</text>`);
     });
     const cx = gx + (systems.length * barW - 6) / 2;

@@ -313,8 +313,8 @@ describe('renderFiguresSvg', () => {
   it('plots the figures of memory and recovery, each system side by side, and nothing of the latency workloads', () => {
     const figures = figureBars(runs);
     expect(figures).toEqual([
-      { group: 'memory, 1,000,000 keys × 256 B', name: 'RSS after, largest member MiB', label: 'memory, 1,000,000 keys × 256 B: RSS after, largest member MiB', better: 'lower', values: { raftkube: 772, etcd: 1163 } },
-      { group: 'recovery of a follower after kill -9', name: 'until serving s', label: 'recovery of a follower after kill -9: until serving s', better: 'lower', values: { raftkube: 4.65, etcd: 7.82 } },
+      { group: 'memory, 1,000,000 keys × 256 B', name: 'RSS after, largest member MiB', better: 'lower', values: { raftkube: 772, etcd: 1163 } },
+      { group: 'recovery of a follower after kill -9', name: 'until serving s', better: 'lower', values: { raftkube: 4.65, etcd: 7.82 } },
     ]);
     const svg = renderFiguresSvg(figures, { title: 'raftkube bench kv — 5 members', subtitle: 'linear' });
     expect(checkWellFormed(svg)).toEqual([]);
