@@ -89,10 +89,14 @@ export function formatTable(rows: readonly Row[]): string {
   const both = systems.length === SYSTEMS.length;
   const header = ['workload', 'figure', ...systems, ...(both ? ['raftkube/etcd'] : [])];
   const body = rows.map((r) => [r.group, `${r.name} ${arrow(r.better)}`, ...systems.map((s) => formatValue(r.name, r.values[s])), ...(both ? [formatRatio(r)] : [])]);
+  return markdownTable(header, body, (i) => i >= 2 && i < 2 + systems.length);
+}
+
+/** markdownTable aligns a Markdown table, padding every cell to its column; `right(i)` right-aligns column i. */
+export function markdownTable(header: readonly string[], body: readonly (readonly string[])[], right: (column: number) => boolean): string {
   const widths = header.map((h, i) => Math.max(width(h), ...body.map((b) => width(b[i] ?? ''))));
-  const numeric = header.map((_, i) => i >= 2);
-  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => pad(c, widths[i] ?? 0, numeric[i] === true && i < 2 + systems.length)).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (numeric[i] === true && i < 2 + systems.length ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => pad(c, widths[i] ?? 0, right(i))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (right(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
   return [line(header), rule, ...body.map(line)].join('\n');
 }
 

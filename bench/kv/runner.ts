@@ -39,6 +39,7 @@ const WORKLOAD_FNS: Record<WorkloadName, (ctx: WorkloadContext) => Promise<Workl
 
 /** BenchKvMeta describes a run for the JSON report and bench/RESULTS.md. */
 export interface BenchKvMeta {
+  /** date is when the run ended (ISO 8601). */
   readonly date: string;
   readonly command: string;
   readonly members: number;

@@ -2,8 +2,10 @@
  * svg: hand-written SVG plots. The latency series — for each series (put sequential,
  * put ×16/64/256, get, watch ×1/×N, fan-out lag) a group of bars, p50 and p99 for each system,
  * on a logarithmic millisecond axis — and, for runs without any (memory, recovery), their
- * figures side by side, each on its own linear scale. Pure: returns the document as a string.
+ * figures side by side, each on its own linear scale; and several runs' ratios on one chart
+ * (`bench kv-summary`). Pure: returns the document as a string.
  */
+import type { SummaryGroup } from './summary.js';
 import { SYSTEMS, type Better, type LatencySeries, type SystemName, type WorkloadResult } from './types.js';
 
 /** PlotSeries is one latency distribution of one system. */
@@ -195,5 +197,81 @@ export function renderFiguresSvg(figures: readonly FigureBars[], o: SvgOptions):
     out.push(`<text x="${lx + 14}" y="65">${escapeXml(sys)}</text>`);
     lx += 100;
   }
+  return svgEnd(out);
+}
+
+/** RUN_COLORS tell the cluster sizes apart in renderRatioSvg (3 members, 5 members, more). */
+const RUN_COLORS = ['#1f5fa8', '#2e8b57', '#8e44ad', '#c2551b'] as const;
+
+/**
+ * advantage turns raftkube / etcd into "how many times better raftkube did" whatever the figure's
+ * direction: above 1 raftkube is better, below 1 etcd is.
+ */
+export function advantage(ratioRaftkubeEtcd: number, better: Better): number {
+  return better === 'lower' ? 1 / ratioRaftkubeEtcd : ratioRaftkubeEtcd;
+}
+
+/**
+ * renderRatioSvg draws several runs against etcd on one chart: a row per figure, a dot per run
+ * (coloured by cluster size) at raftkube's advantage on a log axis, a line at parity. Right of
+ * the line raftkube did better, left of it etcd, whichever way the figure counts.
+ */
+export function renderRatioSvg(groups: readonly SummaryGroup[], o: SvgOptions): string {
+  const rows: { key: string; label: string }[] = [];
+  for (const g of groups) {
+    for (const r of g.rows) {
+      const key = `${r.workload}\0${r.group}\0${r.name}`;
+      if (!rows.some((x) => x.key === key)) rows.push({ key, label: `${r.group}: ${r.name}` });
+    }
+  }
+  const dots = groups.flatMap((g, gi) =>
+    g.rows.flatMap((r) =>
+      r.ratios.flatMap((x, run) => (x === null || !(x > 0) ? [] : [{ gi, members: g.members, run, row: rows.findIndex((q) => q.key === `${r.workload}\0${r.group}\0${r.name}`), adv: advantage(x, r.better), ratio: x, label: `${r.group}: ${r.name}` }])),
+    ),
+  );
+  const left = 20;
+  // About 6 px per character of the 11 px font, so the longest figure's name fits.
+  const labelW = Math.max(200, 12 + 6 * Math.max(0, ...rows.map((r) => [...r.label].length)));
+  const plotW = 520;
+  const top = 96;
+  const rowH = 22;
+  const width = left + labelW + plotW + 40;
+  const height = top + Math.max(1, rows.length) * rowH + 50;
+  const out = svgStart(width, height, left, o);
+  if (dots.length === 0) {
+    out.push(`<text x="${left}" y="${top}">No figure has both systems.</text>`);
+    return svgEnd(out);
+  }
+  const lo = Math.min(0.25, ...dots.map((d) => d.adv / 1.1));
+  const hi = Math.max(4, ...dots.map((d) => d.adv * 1.1));
+  const x0 = left + labelW;
+  const xOf = (a: number): number => x0 + (plotW * (Math.log2(a) - Math.log2(lo))) / (Math.log2(hi) - Math.log2(lo));
+  const plotBottom = top + rows.length * rowH;
+  out.push(`<rect x="${fmt(xOf(1))}" y="${top - 6}" width="${fmt(x0 + plotW - xOf(1))}" height="${plotBottom - top + 6}" fill="#eef4fb"/>`);
+  for (let e = Math.ceil(Math.log2(lo)); e <= Math.floor(Math.log2(hi)); e++) {
+    const a = 2 ** e;
+    const x = fmt(xOf(a));
+    out.push(`<line x1="${x}" y1="${top - 6}" x2="${x}" y2="${plotBottom}" stroke="${e === 0 ? '#333333' : '#dddddd'}"/>`);
+    out.push(`<text x="${x}" y="${plotBottom + 16}" text-anchor="middle">${a >= 1 ? `${a}×` : `1/${1 / a}×`}</text>`);
+  }
+  out.push(`<text x="${fmt(xOf(1) - 6)}" y="${plotBottom + 34}" text-anchor="end" fill="#555555">← etcd better</text>`);
+  out.push(`<text x="${fmt(xOf(1) + 6)}" y="${plotBottom + 34}" fill="#555555">raftkube better →</text>`);
+  rows.forEach((r, i) => {
+    const y = top + i * rowH + rowH / 2;
+    out.push(`<text x="${x0 - 8}" y="${fmt(y + 4)}" text-anchor="end">${escapeXml(r.label)}</text>`);
+    out.push(`<line x1="${x0}" y1="${fmt(y)}" x2="${x0 + plotW}" y2="${fmt(y)}" stroke="#f0f0f0"/>`);
+  });
+  for (const d of dots) {
+    const y = top + d.row * rowH + rowH / 2 + (d.gi - (groups.length - 1) / 2) * 5;
+    const color = RUN_COLORS[d.gi % RUN_COLORS.length] ?? RUN_COLORS[0];
+    out.push(`<circle class="dot" data-members="${d.members}" data-run="${d.run + 1}" data-label="${escapeXml(d.label)}" cx="${fmt(xOf(d.adv))}" cy="${fmt(y)}" r="4" fill="${color}" fill-opacity="0.8"><title>${escapeXml(`${d.members} members, run ${d.run + 1}: ${d.label}, raftkube / etcd ${d.ratio.toFixed(2)}`)}</title></circle>`);
+  }
+  let lx = left;
+  groups.forEach((g, gi) => {
+    out.push(`<circle cx="${lx + 5}" cy="61" r="5" fill="${RUN_COLORS[gi % RUN_COLORS.length] ?? RUN_COLORS[0]}"/>`);
+    const text = `${g.members} members, ${g.runs.length} run${g.runs.length === 1 ? '' : 's'}`;
+    out.push(`<text x="${lx + 14}" y="65">${escapeXml(text)}</text>`);
+    lx += 24 + text.length * 6.5;
+  });
   return svgEnd(out);
 }

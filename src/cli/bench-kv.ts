@@ -5,7 +5,7 @@
  * output.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   checkReachable,
@@ -27,6 +27,11 @@ import {
   renderSvg,
   figureBars,
   renderFiguresSvg,
+  renderRatioSvg,
+  parseRunJson,
+  summariseRuns,
+  formatSummary,
+  type SummaryRun,
   runBenchKv,
   TerminalProgress,
   validateBenchKvOptions,
@@ -38,7 +43,7 @@ import {
 
 /** registerBenchCommand adds `bench kv` to the program (creating `bench` if no one has yet). */
 export function registerBenchCommand(program: Command): Command {
-  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('benchmarks: kv (raftkube against a real etcd), api (the apiservers), scheduler, pods (pod startup), nodes (simulated nodes held at scale)');
+  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('benchmarks: kv (raftkube against a real etcd), kv-summary (several kv runs together), api (the apiservers), scheduler, pods (pod startup), nodes (simulated nodes held at scale)');
   bench
     .command('kv')
     .description('KV workloads (put, get, watch latency and throughput; memory and recovery with --heavy) against raftkube and, with --compare-etcd, a real etcd side by side')
@@ -73,6 +78,37 @@ export function registerBenchCommand(program: Command): Command {
       if (!v.ok) cmd.error(`raftkube bench kv: ${v.error}`, { exitCode: 2 });
       else if (v.value.trace !== null) await benchTrace(v.value, v.value.trace);
       else await benchKv(v.value, raw);
+    });
+  bench
+    .command('kv-summary')
+    .description('several runs of `bench kv --compare-etcd --json F` together: per cluster size and figure, raftkube / etcd in each run, the ranges, and in how many runs raftkube was at least as good')
+    .argument('<json...>', 'files written by `raftkube bench kv --compare-etcd --json F`')
+    .option('--svg <file>', 'write a chart of every run\'s ratios as SVG')
+    .action((files: string[], opts: { svg?: string }, cmd: Command) => {
+      const runs: SummaryRun[] = [];
+      for (const f of files) {
+        let text: string;
+        try {
+          text = readFileSync(f, 'utf8');
+        } catch (err: unknown) {
+          cmd.error(`raftkube bench kv-summary: cannot read ${f}: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 2 });
+          return;
+        }
+        const parsed = parseRunJson(f, text);
+        if (!parsed.ok) {
+          cmd.error(`raftkube bench kv-summary: ${parsed.error}`, { exitCode: 2 });
+          return;
+        }
+        runs.push(parsed.run);
+      }
+      const groups = summariseRuns(runs);
+      process.stdout.write(`raftkube bench kv-summary — ${runs.length} run${runs.length === 1 ? '' : 's'}\n\n${formatSummary(groups)}\n`);
+      if (opts.svg !== undefined) {
+        const dates = runs.map((r) => r.info.date).sort();
+        const span = `${dates[0]?.slice(0, 16).replace('T', ' ') ?? ''} – ${dates.at(-1)?.slice(0, 16).replace('T', ' ') ?? ''} UTC`;
+        writeFileSync(opts.svg, renderRatioSvg(groups, { title: 'raftkube against etcd, run by run', subtitle: `${runs.length} runs of raftkube bench kv --compare-etcd, ${span}; one dot per run and figure` }));
+        process.stderr.write(`Wrote ${opts.svg}\n`);
+      }
     });
   return bench;
 }

@@ -6,6 +6,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { checkWellFormed } from './xml.js';
 import {
   buildRows,
   combineGc,
@@ -237,38 +238,6 @@ describe('comparison table', () => {
     expect(etcdOnly.split('\n')[0]).toMatch(/^\| workload +\| figure +\| etcd \|$/);
   });
 });
-
-/** checkWellFormed is a small XML well-formedness check: balanced tags, quoted attributes, escaped text. */
-function checkWellFormed(xml: string): string[] {
-  const stack: string[] = [];
-  const problems: string[] = [];
-  const re = /<([^>]*)>|([^<]+)/g;
-  let roots = 0;
-  for (let m = re.exec(xml); m !== null; m = re.exec(xml)) {
-    const [, tag, text] = m;
-    if (text !== undefined) {
-      if (/&(?!(amp|lt|gt|quot|apos);)/.test(text)) problems.push(`unescaped & in ${JSON.stringify(text)}`);
-      if (stack.length === 0 && text.trim() !== '') problems.push(`text outside the root: ${text}`);
-      continue;
-    }
-    if (tag === undefined) continue;
-    if (tag.startsWith('/')) {
-      const name = tag.slice(1).trim();
-      if (stack.pop() !== name) problems.push(`unbalanced </${name}>`);
-      continue;
-    }
-    const nm = /^([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)$/.exec(tag);
-    if (nm === null) {
-      problems.push(`malformed tag <${tag}>`);
-      continue;
-    }
-    if (stack.length === 0) roots++;
-    if (nm[3] !== '/') stack.push(nm[1]!);
-  }
-  if (stack.length > 0) problems.push(`unclosed ${stack.join(', ')}`);
-  if (roots !== 1) problems.push(`${roots} root elements`);
-  return problems;
-}
 
 describe('renderSvg', () => {
   it('draws well-formed SVG with a p50 and a p99 bar per system and series', () => {
