@@ -80,7 +80,9 @@ export function parseRunJson(file: string, text: string): ParsedRun {
   const load = meta['load'];
   if (members === null || !Number.isInteger(members) || members < 1) return bad('"meta.members" is not a member count');
   if (typeof date !== 'string' || Number.isNaN(Date.parse(date))) return bad('"meta.date" is not a date');
-  if (!isObject(load) || num(load['start']) === null || num(load['end']) === null) return bad('"meta.load" lacks its start and end');
+  const loadStart = isObject(load) ? num(load['start']) : null;
+  const loadEnd = isObject(load) ? num(load['end']) : null;
+  if (loadStart === null || loadEnd === null) return bad('"meta.load" lacks its start and end');
   const options = doc['options'];
   const etcdFirst = isObject(options) && options['etcdFirst'] === true;
   const rawRows = doc['rows'];
@@ -104,7 +106,7 @@ export function parseRunJson(file: string, text: string): ParsedRun {
   if (!rows.some((r) => r.values.etcd !== undefined && r.values.raftkube !== undefined)) {
     return { ok: false, error: `${file}: no figure has both systems; summarise runs of \`raftkube bench kv --compare-etcd\`` };
   }
-  return { ok: true, run: { info: { file, date, members, etcdFirst, load: { start: num(load['start']) ?? 0, end: num(load['end']) ?? 0 } }, rows } };
+  return { ok: true, run: { info: { file, date, members, etcdFirst, load: { start: loadStart, end: loadEnd } }, rows } };
 }
 
 /** atLeastAsGood: raftkube's value is at least as good as etcd's in the figure's direction. */
