@@ -106,7 +106,7 @@ export function registerBenchCommand(program: Command): Command {
       if (opts.svg !== undefined) {
         const dates = runs.map((r) => r.info.date).sort();
         const span = `${dates[0]?.slice(0, 16).replace('T', ' ') ?? ''} – ${dates.at(-1)?.slice(0, 16).replace('T', ' ') ?? ''} UTC`;
-        writeFileSync(opts.svg, renderRatioSvg(groups, { title: 'raftkube against etcd, run by run', subtitle: `${runs.length} runs of raftkube bench kv --compare-etcd, ${span}; one dot per run and figure` }));
+        writeFileSync(opts.svg, renderRatioSvg(groups, { title: 'raftkube against etcd, run by run', subtitle: `${runs.length} runs of raftkube bench kv --compare-etcd, ended ${span}; one dot per run and figure` }));
         process.stderr.write(`Wrote ${opts.svg}\n`);
       }
     });
