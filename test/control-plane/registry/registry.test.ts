@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { findResource, RESOURCES } from '../../../src/control-plane/api/resources.js';
 import type { KubeObject, ResourceInfo } from '../../../src/control-plane/api/types.js';
 import { ApiRegistry } from '../../../src/control-plane/apiserver/registry/registry.js';
-import { bootstrapCluster } from '../../../src/control-plane/apiserver/registry/bootstrap.js';
+import { bootstrapCluster, SERVICE_WAITS_MS } from '../../../src/control-plane/apiserver/registry/bootstrap.js';
 import type { Authorizer, SchemaFunctions } from '../../../src/control-plane/apiserver/registry/ports.js';
 import type { RequestContext } from '../../../src/control-plane/apiserver/registry-api.js';
 import { productionSchema } from '../../../src/control-plane/apiserver/schema-functions.js';
@@ -66,6 +66,48 @@ describe('registry', () => {
     }
     const svc = await registry.get(ADMIN, SERVICES, 'default', 'kubernetes');
     expect(svc.ok && (svc.value['spec'] as { clusterIP: string }).clusterIP).toBe('127.96.0.1');
+  });
+
+  it('waits, on bootstrap, for the kubernetes Service of another apiserver that has taken its ClusterIP but not yet written it', async () => {
+    const storage = memoryStorage();
+    const make = (): ApiRegistry => new ApiRegistry({ storage, schema, authorizer, resources: RESOURCES, clock: { now: () => new Date('2026-11-30T10:00:00Z') } });
+    const mine = make();
+    const other = make();
+    const ip = other.core.serviceIPs.firstAddress;
+    // The other apiserver is between its two writes: the address is taken, the Service missing.
+    expect((await other.core.serviceIPs.reserve(ip, 'default/kubernetes')).ok).toBe(true);
+    const waits: number[] = [];
+    const b = await bootstrapCluster(mine, {
+      rbacPolicy: [],
+      apiserverEndpoints: [{ ip: '127.0.0.1', port: 6443 }],
+      wait: async (ms) => {
+        waits.push(ms);
+        if (waits.length !== 2) return;
+        // Its second write lands during our second wait.
+        await other.core.serviceIPs.release(ip);
+        await created(other.create(ADMIN, SERVICES, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes' }, spec: { clusterIP: ip, ports: [{ port: 443 }] } }, {}));
+      },
+    });
+    expect(b).toEqual({ ok: true, value: undefined });
+    expect(waits).toEqual(SERVICE_WAITS_MS.slice(0, 2));
+    const svc = await mine.get(ADMIN, SERVICES, 'default', 'kubernetes');
+    expect(svc.ok && (svc.value['spec'] as { clusterIP: string }).clusterIP).toBe(ip);
+  });
+
+  it('gives up on bootstrap, saying why, when the kubernetes Service\'s ClusterIP stays taken and no Service appears', async () => {
+    const storage = memoryStorage();
+    const registry = new ApiRegistry({ storage, schema, authorizer, resources: RESOURCES, clock: { now: () => new Date('2026-11-30T10:00:00Z') } });
+    const ip = registry.core.serviceIPs.firstAddress;
+    expect((await registry.core.serviceIPs.reserve(ip, 'default/kubernetes')).ok).toBe(true);
+    const waits: number[] = [];
+    const b = await bootstrapCluster(registry, { rbacPolicy: [], apiserverEndpoints: [], wait: async (ms) => void waits.push(ms) });
+    expect(waits).toEqual(SERVICE_WAITS_MS);
+    expect(b.ok).toBe(false);
+    if (!b.ok) {
+      expect(b.error.reason).toBe('Invalid');
+      expect(b.error.message).toContain(`failed to allocate IP ${ip}`);
+      expect(b.error.message).toContain('no `kubernetes` Service took that address within 9.55 s');
+    }
   });
 
   it('stamps metadata on create and defaults the spec', async () => {

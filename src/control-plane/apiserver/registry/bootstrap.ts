@@ -38,6 +38,38 @@ export interface BootstrapOptions {
   readonly rbacPolicy: readonly KubeObject[];
   /** apiserverAddresses are the apiservers' IP and port, for the `kubernetes` Endpoints. */
   readonly apiserverEndpoints: readonly { readonly ip: string; readonly port: number }[];
+  /**
+   * wait pauses between looks for the `kubernetes` Service another apiserver is creating (its
+   * ClusterIP already taken, the Service not yet written); a timer unless a test gives one.
+   */
+  readonly wait?: (ms: number) => Promise<void>;
+}
+
+/**
+ * SERVICE_WAITS_MS are the pauses, about 9.5 s in all, before bootstrap gives up on another
+ * apiserver writing the `kubernetes` Service whose ClusterIP it has taken.
+ */
+export const SERVICE_WAITS_MS: readonly number[] = [50, 100, 200, 400, 800, 1600, 3200, 3200];
+
+function timer(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * ensureKubernetesService creates the `kubernetes` Service. Apiservers starting together race for
+ * it: one takes the first address of the range and then writes the Service, and another that
+ * tries in between finds the address taken (Invalid) and the Service still missing. That one
+ * waits for the write instead of failing its start-up.
+ */
+async function ensureKubernetesService(registry: ApiRegistry, make: () => KubeObject, wait: (ms: number) => Promise<void>): Promise<Result<void, ApiError>> {
+  let r = await ensureObject(registry, make());
+  for (const ms of SERVICE_WAITS_MS) {
+    if (r.ok || r.error.reason !== 'Invalid') return r;
+    await wait(ms);
+    r = await ensureObject(registry, make());
+  }
+  if (r.ok || r.error.reason !== 'Invalid') return r;
+  return err({ ...r.error, message: `${r.error.message}; no \`kubernetes\` Service took that address within ${SERVICE_WAITS_MS.reduce((a, b) => a + b, 0) / 1000} s (an apiserver stopped between taking it and writing the Service?)` });
 }
 
 /** bootstrapCluster creates the built-in objects; the first failure is returned. */
@@ -52,12 +84,17 @@ export async function bootstrapCluster(registry: ApiRegistry, o: BootstrapOption
     const r = await ensureObject(registry, obj);
     if (!r.ok) return r;
   }
-  const svc = await ensureObject(registry, {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-    spec: { clusterIP: registry.core.serviceIPs.firstAddress, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: o.apiserverEndpoints[0]?.port ?? 6443 }], sessionAffinity: 'None', type: 'ClusterIP' },
-  });
+  // NB: a fresh object per attempt; a create stamps and defaults the one it is given.
+  const svc = await ensureKubernetesService(
+    registry,
+    () => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: { clusterIP: registry.core.serviceIPs.firstAddress, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: o.apiserverEndpoints[0]?.port ?? 6443 }], sessionAffinity: 'None', type: 'ClusterIP' },
+    }),
+    o.wait ?? timer,
+  );
   if (!svc.ok) return svc;
   if (o.apiserverEndpoints.length > 0) {
     const byPort = new Map<number, string[]>();
