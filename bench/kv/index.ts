@@ -4,9 +4,9 @@
  */
 export { validateBenchKvOptions, parseEndpoints, parseWorkloads, isLoopbackHost, DEFAULT_ETCD_BIN, DEFAULT_ETCD_BASE_PORT, DEFAULT_WATCH_CLIENTS, DEFAULT_PUT_CLIENTS, type BenchKvOptions, type RawBenchKvOptions, type TracePlan, type Validated } from './options.js';
 export { runBenchKv, oneMinuteLoad, raftkubeTarget, checkReachable, InterruptedError, clusterDir, KEY_ROOT, VALUE_SIZE, type BenchKvMeta, type BenchKvReport } from './runner.js';
-export { buildRows, describeLoad, formatTable, formatNotes, formatRatio, formatValue, markdownTable, ratio, verdict, type Row } from './report.js';
+export { buildRows, describeLoad, formatTable, formatNotes, formatRatio, formatValue, figureKey, markdownTable, ratio, verdict, type Row } from './report.js';
 export { renderSvg, plotSeries, escapeXml, figureBars, renderFiguresSvg, renderRatioSvg, advantage, type FigureBars, type PlotSeries, type SvgOptions } from './svg.js';
-export { parseRunJson, summariseRuns, formatSummary, describeRun, type ParsedRun, type SummaryGroup, type SummaryRow, type SummaryRun, type SummaryRunInfo } from './summary.js';
+export { parseRunJson, summariseRuns, formatSummary, describeRun, utcMinute, type ParsedRun, type SummaryGroup, type SummaryRow, type SummaryRun, type SummaryRunInfo } from './summary.js';
 export { TerminalProgress, silentProgress, type Progress } from './progress.js';
 export { LocalEtcdCluster, planEtcdMembers, etcdArgs, etcdVersion, type EtcdMemberPlan } from './etcd-cluster.js';
 export { parseVmRssKiB, listenPorts } from './procs.js';

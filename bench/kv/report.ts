@@ -16,13 +16,18 @@ export interface Row {
 /** SAME_WITHIN: ratios within this factor of 1 read as "about the same" (the machine is noisy). */
 export const SAME_WITHIN = 0.05;
 
+/** figureKey names a figure across runs and systems: its workload, group and name. */
+export function figureKey(f: { readonly workload: WorkloadName; readonly group: string; readonly name: string }): string {
+  return `${f.workload}\0${f.group}\0${f.name}`;
+}
+
 /** buildRows lines up the figures of every system, in the order they first appear. */
 export function buildRows(results: readonly WorkloadResult[]): Row[] {
   const rows: { workload: WorkloadName; group: string; name: string; better: Better; values: Partial<Record<SystemName, number>> }[] = [];
   const index = new Map<string, number>();
   for (const r of results) {
     for (const f of r.figures) {
-      const k = `${r.workload}\0${f.group}\0${f.name}`;
+      const k = figureKey({ workload: r.workload, group: f.group, name: f.name });
       let i = index.get(k);
       if (i === undefined) {
         i = rows.length;

@@ -5,7 +5,7 @@
  * raftkube / etcd in every run, the range of each system's values and of the ratio, and in how
  * many runs raftkube was at least as good as etcd. Pure: parsing takes the files' text.
  */
-import { arrow, formatValue, markdownTable, ratio, type Row } from './report.js';
+import { arrow, figureKey, formatValue, markdownTable, ratio, type Row } from './report.js';
 import { WORKLOADS, type Better, type LoadSpan, type SystemName, type WorkloadName } from './types.js';
 
 /** SummaryRunInfo is what the summary tells about one run. */
@@ -122,18 +122,14 @@ export function summariseRuns(runs: readonly SummaryRun[]): SummaryGroup[] {
   const sizes = [...new Set(runs.map((r) => r.info.members))].sort((a, b) => a - b);
   return sizes.map((members) => {
     const group = runs.filter((r) => r.info.members === members).sort((a, b) => Date.parse(a.info.date) - Date.parse(b.info.date));
-    const keys: { workload: WorkloadName; group: string; name: string; better: Better }[] = [];
-    const seen = new Set<string>();
+    // Each run's figures by key, and every key in the order figures first appear.
+    const byKey = group.map((run) => new Map(run.rows.map((r) => [figureKey(r), r])));
+    const keys = new Map<string, { workload: WorkloadName; group: string; name: string; better: Better }>();
     for (const run of group) {
-      for (const r of run.rows) {
-        const k = `${r.workload}\0${r.group}\0${r.name}`;
-        if (seen.has(k)) continue;
-        seen.add(k);
-        keys.push({ workload: r.workload, group: r.group, name: r.name, better: r.better });
-      }
+      for (const r of run.rows) if (!keys.has(figureKey(r))) keys.set(figureKey(r), { workload: r.workload, group: r.group, name: r.name, better: r.better });
     }
-    const rows = keys.map((k): SummaryRow => {
-      const found = group.map((run) => run.rows.find((r) => r.workload === k.workload && r.group === k.group && r.name === k.name));
+    const rows = [...keys].map(([key, k]): SummaryRow => {
+      const found = byKey.map((m) => m.get(key));
       const ratios = found.map((r) => (r === undefined ? null : ratio(r)));
       const pick = (s: SystemName): number[] => found.flatMap((r) => (r?.values[s] === undefined ? [] : [r.values[s]]));
       return { ...k, ratios, values: { raftkube: pick('raftkube'), etcd: pick('etcd') }, atLeastEtcd: ratios.filter((r) => r !== null && atLeastAsGood(r, k.better)).length };
@@ -164,10 +160,14 @@ function ratioRange(rs: readonly number[]): string {
   return rs.length === 0 ? '–' : `${range(rs, ratioDigits)}×`;
 }
 
+/** utcMinute renders an ISO date as "2026-12-02 16:17 UTC". */
+export function utcMinute(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
+
 /** describeRun is one line about a run: when it ended, which system went first, how busy the machine was. */
 export function describeRun(r: SummaryRunInfo): string {
-  const when = `${r.date.slice(0, 10)} ${r.date.slice(11, 16)} UTC`;
-  return `ended ${when}, ${r.etcdFirst ? 'etcd' : 'raftkube'} first, load average ${r.load.start.toFixed(2)} → ${r.load.end.toFixed(2)} (${r.file})`;
+  return `ended ${utcMinute(r.date)}, ${r.etcdFirst ? 'etcd' : 'raftkube'} first, load average ${r.load.start.toFixed(2)} → ${r.load.end.toFixed(2)} (${r.file})`;
 }
 
 /**

@@ -5,6 +5,7 @@
  * figures side by side, each on its own linear scale; and several runs' ratios on one chart
  * (`bench kv-summary`). Pure: returns the document as a string.
  */
+import { figureKey } from './report.js';
 import type { SummaryGroup } from './summary.js';
 import { SYSTEMS, type Better, type LatencySeries, type SystemName, type WorkloadResult } from './types.js';
 
@@ -217,26 +218,27 @@ export function advantage(ratioRaftkubeEtcd: number, better: Better): number {
  * the line raftkube did better, left of it etcd, whichever way the figure counts.
  */
 export function renderRatioSvg(groups: readonly SummaryGroup[], o: SvgOptions): string {
-  const rows: { key: string; label: string }[] = [];
+  // One row per figure, in the order figures first appear over the groups.
+  const rowOf = new Map<string, number>();
+  const labels: string[] = [];
   for (const g of groups) {
     for (const r of g.rows) {
-      const key = `${r.workload}\0${r.group}\0${r.name}`;
-      if (!rows.some((x) => x.key === key)) rows.push({ key, label: `${r.group}: ${r.name}` });
+      if (rowOf.has(figureKey(r))) continue;
+      rowOf.set(figureKey(r), labels.length);
+      labels.push(`${r.group}: ${r.name}`);
     }
   }
   const dots = groups.flatMap((g, gi) =>
-    g.rows.flatMap((r) =>
-      r.ratios.flatMap((x, run) => (x === null || !(x > 0) ? [] : [{ gi, members: g.members, run, row: rows.findIndex((q) => q.key === `${r.workload}\0${r.group}\0${r.name}`), adv: advantage(x, r.better), ratio: x, label: `${r.group}: ${r.name}` }])),
-    ),
+    g.rows.flatMap((r) => r.ratios.flatMap((x, run) => (x === null || !(x > 0) ? [] : [{ gi, members: g.members, run, row: rowOf.get(figureKey(r)) ?? 0, adv: advantage(x, r.better), ratio: x, label: `${r.group}: ${r.name}` }]))),
   );
   const left = 20;
   // About 6 px per character of the 11 px font, so the longest figure's name fits.
-  const labelW = Math.max(200, 12 + 6 * Math.max(0, ...rows.map((r) => [...r.label].length)));
+  const labelW = Math.max(200, 12 + 6 * Math.max(0, ...labels.map((l) => [...l].length)));
   const plotW = 520;
   const top = 96;
   const rowH = 22;
   const width = left + labelW + plotW + 40;
-  const height = top + Math.max(1, rows.length) * rowH + 50;
+  const height = top + Math.max(1, labels.length) * rowH + 50;
   const out = svgStart(width, height, left, o);
   if (dots.length === 0) {
     out.push(`<text x="${left}" y="${top}">No figure has both systems.</text>`);
@@ -246,7 +248,7 @@ export function renderRatioSvg(groups: readonly SummaryGroup[], o: SvgOptions): 
   const hi = Math.max(4, ...dots.map((d) => d.adv * 1.1));
   const x0 = left + labelW;
   const xOf = (a: number): number => x0 + (plotW * (Math.log2(a) - Math.log2(lo))) / (Math.log2(hi) - Math.log2(lo));
-  const plotBottom = top + rows.length * rowH;
+  const plotBottom = top + labels.length * rowH;
   out.push(`<rect x="${fmt(xOf(1))}" y="${top - 6}" width="${fmt(x0 + plotW - xOf(1))}" height="${plotBottom - top + 6}" fill="#eef4fb"/>`);
   for (let e = Math.ceil(Math.log2(lo)); e <= Math.floor(Math.log2(hi)); e++) {
     const a = 2 ** e;
@@ -256,9 +258,9 @@ export function renderRatioSvg(groups: readonly SummaryGroup[], o: SvgOptions): 
   }
   out.push(`<text x="${fmt(xOf(1) - 6)}" y="${plotBottom + 34}" text-anchor="end" fill="#555555">← etcd better</text>`);
   out.push(`<text x="${fmt(xOf(1) + 6)}" y="${plotBottom + 34}" fill="#555555">raftkube better →</text>`);
-  rows.forEach((r, i) => {
+  labels.forEach((label, i) => {
     const y = top + i * rowH + rowH / 2;
-    out.push(`<text x="${x0 - 8}" y="${fmt(y + 4)}" text-anchor="end">${escapeXml(r.label)}</text>`);
+    out.push(`<text x="${x0 - 8}" y="${fmt(y + 4)}" text-anchor="end">${escapeXml(label)}</text>`);
     out.push(`<line x1="${x0}" y1="${fmt(y)}" x2="${x0 + plotW}" y2="${fmt(y)}" stroke="#f0f0f0"/>`);
   });
   for (const d of dots) {

@@ -31,6 +31,7 @@ import {
   parseRunJson,
   summariseRuns,
   formatSummary,
+  utcMinute,
   type SummaryRun,
   runBenchKv,
   TerminalProgress,
@@ -105,7 +106,7 @@ export function registerBenchCommand(program: Command): Command {
       process.stdout.write(`raftkube bench kv-summary — ${runs.length} run${runs.length === 1 ? '' : 's'}\n\n${formatSummary(groups)}\n`);
       if (opts.svg !== undefined) {
         const dates = runs.map((r) => r.info.date).sort();
-        const span = `${dates[0]?.slice(0, 16).replace('T', ' ') ?? ''} – ${dates.at(-1)?.slice(0, 16).replace('T', ' ') ?? ''} UTC`;
+        const span = `${utcMinute(dates[0] ?? '')} – ${utcMinute(dates.at(-1) ?? '')}`;
         writeFileSync(opts.svg, renderRatioSvg(groups, { title: 'raftkube against etcd, run by run', subtitle: `${runs.length} runs of raftkube bench kv --compare-etcd, ended ${span}; one dot per run and figure` }));
         process.stderr.write(`Wrote ${opts.svg}\n`);
       }
