@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { EtcdClient } from '../../src/kv/client/etcd-client.js';
-import { FAILPOINTS_FILE_ENV } from '../../src/kv/member/failpoints.js';
+import { FAILPOINTS_FILE_ENV, failpointsArmed, writeFailpoints } from '../../src/kv/member/failpoints.js';
 import { freePortBlock, RAFTKUBE_MAIN, REPO_ROOT, waitFor } from '../integration/harness.js';
 
 interface Proc {
@@ -55,9 +55,9 @@ describe('fsync failpoints in a real cluster', () => {
     procs[i] = p;
   };
 
-  /** arm writes member i's failpoints file and tells it to read it (once it answers: its handler is installed by then). */
-  const arm = async (i: number, text: string): Promise<void> => {
-    writeFileSync(fpFile(i), text);
+  /** arm writes member i's failpoints file, tells it to read it (once it answers: its handler is installed by then) and waits for its receipt. */
+  const arm = async (i: number, failpoint: string | null): Promise<void> => {
+    const text = writeFailpoints(fpFile(i), failpoint);
     const one = new EtcdClient([clientURL(i)], { deadlineMs: 1000 });
     try {
       await waitFor(`${names[i]} to answer`, async () => (await one.statusAt(0)) !== null);
@@ -65,6 +65,7 @@ describe('fsync failpoints in a real cluster', () => {
       one.close();
     }
     procs[i]!.child.kill('SIGUSR2');
+    expect(await failpointsArmed(fpFile(i), text, { timeoutMs: 20_000, alive: () => procs[i]!.exit === null, member: names[i]! })).toBe('armed');
   };
 
   const leader = async (among: readonly number[]): Promise<number> => waitFor('a leader', async () => {
@@ -148,7 +149,7 @@ describe('fsync failpoints in a real cluster', () => {
     const w = writers('fail');
     onTestFinished(() => w.stop());
     await waitFor('writes before the fault', () => w.acked.size >= 30, { timeoutMs: 30_000 });
-    await arm(l, 'fsync=fail\n');
+    await arm(l, 'fsync=fail');
     await waitFor(`${names[l]} to exit`, () => procs[l]!.exit !== null, { timeoutMs: 20_000 });
     const atExit = w.acked.size;
     expect(procs[l]!.exit).toEqual({ code: 2, signal: null });
@@ -190,7 +191,7 @@ describe('fsync failpoints in a real cluster', () => {
     const w = writers('stall');
     onTestFinished(() => w.stop());
     await waitFor('writes before the fault', () => w.acked.size >= 30, { timeoutMs: 30_000 });
-    await arm(l, 'fsync=stall\n');
+    await arm(l, 'fsync=stall');
     await waitFor(`${names[l]} to hold a sync`, () => logOf(l).includes('is held until the failpoint is cleared'), { timeoutMs: 20_000 });
     // A write sent to the stalled member itself.
     const direct = new EtcdClient([clientURL(l)], { deadlineMs: 120_000 });
@@ -216,7 +217,7 @@ describe('fsync failpoints in a real cluster', () => {
     expect(procs[l]!.exit).toBeNull();
     expect(logOf(l)).not.toContain('fsync=off');
 
-    await arm(l, '');
+    await arm(l, null);
     await put;
     await w.stop();
     const served = new EtcdClient([clientURL(l)], { deadlineMs: 5000 });

@@ -1,9 +1,12 @@
 // The fsync failpoint on the WAL: armed `fail`, a save is refused (never reported durable) and
 // the WAL takes no more; armed `stall`, a save settles only once the stall is lifted; and the
-// member's failpoints file is parsed strictly.
+// member's failpoints file is parsed strictly, and every change of it is in force once the
+// member's receipt says so.
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FsyncFailpointError, fsyncFailpointMode, fsyncGate, setFsyncFailpoint, stalledSyncs, Wal, WalIoError } from '../../src/raft/wal/index.js';
-import { parseFailpoints } from '../../src/kv/member/failpoints.js';
+import { FAILPOINTS_FILE_ENV, failpointsArmed, installTestFailpoints, parseFailpoints, writeFailpoints } from '../../src/kv/member/failpoints.js';
 import { TempDirs, ents, hs, plain } from './helpers.js';
 
 const dirs = new TempDirs();
@@ -125,5 +128,33 @@ describe('fsync failpoint', () => {
     expect(parseFailpoints('fsync=off')).toEqual({ ok: true, value: { fsync: null } });
     expect(parseFailpoints('fsync=sometimes')).toEqual({ ok: false, error: 'fsync=sometimes is not a failpoint value (use fail, stall or off)' });
     expect(parseFailpoints('disk=fail')).toEqual({ ok: false, error: 'unknown failpoint "disk" (known: fsync)' });
+  });
+
+  it('puts every change of the file in force before its receipt, so a quick stall and heal are both seen', async () => {
+    const path = join(dirs.make(), 'm1.failpoints');
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const alive = (): boolean => true;
+    const stall = writeFailpoints(path, 'fsync=stall');
+    const uninstall = installTestFailpoints({ [FAILPOINTS_FILE_ENV]: path }, log)!;
+    try {
+      // Read at start: the receipt is written before anything else can signal the member.
+      await expect(failpointsArmed(path, stall, { timeoutMs: 5000, alive, member: 'm1' })).resolves.toBe('armed');
+      expect(fsyncFailpointMode()).toBe('stall');
+      // Healed at once, the way a fault at the end of a chaos run is: the receipt waits for it.
+      const off = writeFailpoints(path, null);
+      expect(off).not.toBe(stall);
+      process.kill(process.pid, 'SIGUSR2');
+      await expect(failpointsArmed(path, off, { timeoutMs: 5000, alive, member: 'm1' })).resolves.toBe('armed');
+      expect(fsyncFailpointMode()).toBeNull();
+      expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg).filter((m) => m.startsWith('test failpoint'))).toEqual(['test failpoint fsync=stall', 'test failpoint fsync=off']);
+      // Written twice, the same failpoint makes two changes, each with a receipt of its own.
+      const again = writeFailpoints(path, null);
+      expect(again).not.toBe(off);
+      await expect(failpointsArmed(path, again, { timeoutMs: 50, alive, member: 'm1' })).rejects.toThrow(/Member m1 did not arm its failpoints within 0.05 s of SIGUSR2 \(its receipt .*m1\.failpoints\.applied says "# change/);
+      await expect(failpointsArmed(path, again, { timeoutMs: 5000, alive: () => false, member: 'm1' })).resolves.toBe('exited');
+    } finally {
+      uninstall();
+    }
   });
 });

@@ -7,7 +7,7 @@
  * left behind.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, writeClusterFile, type ClusterFile } from '../../cli/cluster-file.js';
 import { startComponentProcess } from '../../cli/control-plane-up.js';
@@ -15,7 +15,7 @@ import { mainCommand, memberArgs, memberEnv, planMembers, probeCluster, stopPids
 import { memberDataDir } from '../../cli/processes.js';
 import { replaceMember, type Replacement, type ReplaceOptions } from '../../cli/member-replace.js';
 import { EtcdClient } from '../../kv/client/etcd-client.js';
-import { FAILPOINTS_FILE_ENV } from '../../kv/member/failpoints.js';
+import { FAILPOINTS_FILE_ENV, failpointsArmed, writeFailpoints } from '../../kv/member/failpoints.js';
 import type { NetnsNetwork } from '../nemesis/netns.js';
 
 
@@ -215,12 +215,13 @@ export class ChaosCluster {
   /**
    * setFailpoint arms member i's fsync failpoint (null disarms it): it writes the member's
    * failpoints file, which the member reads when it starts, and — if it runs — sends SIGUSR2
-   * so it reads it now. NB: the signal goes only to a member that answers: it installs its
-   * SIGUSR2 handler before it serves, and without the handler SIGUSR2 would end the process.
+   * so it reads it now, then waits for its receipt: when this returns, the change is in force.
+   * NB: the signal goes only to a member that answers: it installs its SIGUSR2 handler before it
+   * serves, and without the handler SIGUSR2 would end the process.
    */
   async setFailpoint(i: number, fp: FsyncFailpoint | null): Promise<void> {
     if (this.#o.failpoints !== true) throw new Error('BUG: the members were started without failpoints files');
-    writeFileSync(this.#failpointsFile(i), fp === null ? '' : `${fp}\n`);
+    const text = writeFailpoints(this.#failpointsFile(i), fp);
     if (fp === null) this.#armed.delete(i);
     else this.#armed.add(i);
     const pid = this.#pids[i];
@@ -240,7 +241,9 @@ export class ChaosCluster {
     } finally {
       me.close();
     }
-    if (this.#pids[i] === pid && isAlive(pid)) process.kill(pid, 'SIGUSR2');
+    if (this.#pids[i] !== pid || !isAlive(pid)) return;
+    process.kill(pid, 'SIGUSR2');
+    await failpointsArmed(this.#failpointsFile(i), text, { timeoutMs: FAILPOINT_ANSWER_MS, alive: () => this.#pids[i] === pid && isAlive(pid), member: this.plans[i]!.name });
   }
 
   /** clearFailpoints disarms every armed failpoint. */

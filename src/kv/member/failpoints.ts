@@ -2,14 +2,18 @@
  * failpoints: test-only fault injection inside a member process. A member started with
  * RAFTKUBE_TEST_FAILPOINTS_FILE=<path> reads that file at start and again on every SIGUSR2;
  * without the variable nothing here runs and no signal handler is installed. The file holds
- * `name=value` lines; an empty or missing file arms nothing. Known failpoints:
+ * `name=value` lines; an empty or missing file arms nothing. After each read the member copies
+ * the text it armed to `<path>.applied`, so whoever changed the file can wait until the change is
+ * in force (`writeFailpoints` and `failpointsArmed` below): Node runs a signal handler once for
+ * several signals that arrive together, so a quick arm-then-disarm could otherwise pass unseen.
+ * Known failpoints:
  *
  * - `fsync=fail`: every durable sync fails (EIO). The member logs it and exits non-zero: after
  *   a failed sync nothing written since the last good one can be trusted.
  * - `fsync=stall`: every durable sync waits until the failpoint is cleared. Nothing that waits
  *   for it (acknowledgements, applies, votes) happens meanwhile; see src/raft/wal/fsync-failpoint.ts.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { setFsyncFailpoint, type FsyncFailpointMode } from '../../raft/wal/index.js';
 
@@ -47,8 +51,10 @@ export function installTestFailpoints(env: NodeJS.ProcessEnv, log: Logger): (() 
   let current: FsyncFailpointMode | null = null;
   const load = (): void => {
     let parsed: ReturnType<typeof parseFailpoints>;
+    let text: string;
     try {
-      parsed = parseFailpoints(existsSync(path) ? readFileSync(path, 'utf8') : '');
+      text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+      parsed = parseFailpoints(text);
     } catch (err: unknown) {
       log.error({ err, path }, 'could not read the failpoints file; failpoints unchanged');
       return;
@@ -61,6 +67,14 @@ export function installTestFailpoints(env: NodeJS.ProcessEnv, log: Logger): (() 
     if (next !== current) log.warn({ failpoint: 'fsync', value: next ?? 'off' }, `test failpoint fsync=${next ?? 'off'}`);
     current = next;
     setFsyncFailpoint(next, { onHold: (what) => log.warn({ failpoint: 'fsync' }, `fsync failpoint: a sync of ${what} is held until the failpoint is cleared`) });
+    try {
+      // NB: the failpoint guards durable syncs only; this receipt needs none (a crash loses it, and the restart re-reads the file).
+      const tmp = `${appliedFile(path)}.tmp`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, appliedFile(path));
+    } catch (err: unknown) {
+      log.error({ err, path }, 'could not write the failpoints receipt; the failpoints are armed all the same');
+    }
   };
   log.warn({ path }, `${FAILPOINTS_FILE_ENV} is set: failpoints are read from ${path} now and on SIGUSR2 (test-only)`);
   process.on('SIGUSR2', load);
@@ -69,4 +83,47 @@ export function installTestFailpoints(env: NodeJS.ProcessEnv, log: Logger): (() 
     process.off('SIGUSR2', load);
     setFsyncFailpoint(null);
   };
+}
+
+/** appliedFile is where a member started with the failpoints file `path` copies the text it last armed. */
+function appliedFile(path: string): string {
+  return `${path}.applied`;
+}
+
+let changes = 0;
+
+/**
+ * writeFailpoints writes a member's failpoints file (`failpoint` is a `name=value` line, or null
+ * for none) under a line that tells this change from every other, and returns the text written:
+ * `failpointsArmed` waits for the member's receipt of exactly that text.
+ */
+export function writeFailpoints(path: string, failpoint: string | null): string {
+  changes += 1;
+  const text = `# change ${process.pid}.${changes}\n${failpoint === null ? '' : `${failpoint}\n`}`;
+  writeFileSync(path, text);
+  return text;
+}
+
+/** FailpointsReceipt says how the wait for a member's receipt ended. */
+export type FailpointsReceipt = 'armed' | 'exited';
+
+/**
+ * failpointsArmed waits until the member has armed `text` (what `writeFailpoints` returned),
+ * after it was sent SIGUSR2: 'armed' once its receipt says so, 'exited' if `alive` turns false
+ * first (a restart reads the file anyway). Rejects after `timeoutMs`, saying what was waited for.
+ */
+export async function failpointsArmed(path: string, text: string, o: { readonly timeoutMs: number; readonly alive: () => boolean; readonly member: string }): Promise<FailpointsReceipt> {
+  const deadline = Date.now() + o.timeoutMs;
+  for (;;) {
+    let receipt: string | null = null;
+    try {
+      receipt = readFileSync(appliedFile(path), 'utf8');
+    } catch {
+      // no receipt yet
+    }
+    if (receipt === text) return 'armed';
+    if (!o.alive()) return 'exited';
+    if (Date.now() > deadline) throw new Error(`Member ${o.member} did not arm its failpoints within ${o.timeoutMs / 1000} s of SIGUSR2 (its receipt ${appliedFile(path)} says ${receipt === null ? 'nothing' : JSON.stringify(receipt)}); see its log`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
