@@ -75,7 +75,7 @@ describe('registry', () => {
     const other = make();
     const ip = other.core.serviceIPs.firstAddress;
     // The other apiserver is between its two writes: the address is taken, the Service missing.
-    expect((await other.core.serviceIPs.reserve(ip, 'default/kubernetes')).ok).toBe(true);
+    expect((await other.core.serviceIPs.reserve(ip, { service: 'default/kubernetes', uid: 'other-apiserver' })).ok).toBe(true);
     const waits: number[] = [];
     const b = await bootstrapCluster(mine, {
       rbacPolicy: [],
@@ -84,7 +84,7 @@ describe('registry', () => {
         waits.push(ms);
         if (waits.length !== 2) return;
         // Its second write lands during our second wait.
-        await other.core.serviceIPs.release(ip);
+        expect(await other.core.serviceIPs.release(ip, 'other-apiserver')).toEqual({ ok: true, value: 'released' });
         await created(other.create(ADMIN, SERVICES, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes' }, spec: { clusterIP: ip, ports: [{ port: 443 }] } }, {}));
       },
     });
@@ -94,11 +94,28 @@ describe('registry', () => {
     expect(svc.ok && (svc.value['spec'] as { clusterIP: string }).clusterIP).toBe(ip);
   });
 
-  it('gives up on bootstrap, saying why, when the kubernetes Service\'s ClusterIP stays taken and no Service appears', async () => {
+  it('frees, on bootstrap, the kubernetes Service\'s ClusterIP that an apiserver stopped between its two writes left taken', async () => {
     const storage = memoryStorage();
     const registry = new ApiRegistry({ storage, schema, authorizer, resources: RESOURCES, clock: { now: () => new Date('2026-11-30T10:00:00Z') } });
     const ip = registry.core.serviceIPs.firstAddress;
-    expect((await registry.core.serviceIPs.reserve(ip, 'default/kubernetes')).ok).toBe(true);
+    expect((await registry.core.serviceIPs.reserve(ip, { service: 'default/kubernetes', uid: 'killed-apiserver' })).ok).toBe(true);
+    const waits: number[] = [];
+    const b = await bootstrapCluster(registry, { rbacPolicy: [], apiserverEndpoints: [], wait: async (ms) => void waits.push(ms) });
+    expect(b).toEqual({ ok: true, value: undefined });
+    // Every pause was taken first: a slow apiserver gets the whole wait to write its Service.
+    expect(waits).toEqual(SERVICE_WAITS_MS);
+    const svc = await registry.get(ADMIN, SERVICES, 'default', 'kubernetes');
+    expect(svc.ok && (svc.value['spec'] as { clusterIP: string }).clusterIP).toBe(ip);
+    const held = await registry.core.serviceIPs.allocations();
+    expect(held.ok && held.value.items.filter((a) => a.ip === ip).map((a) => a.uid)).toEqual([svc.ok ? svc.value.metadata.uid : 'missing']);
+  });
+
+  it('gives up on bootstrap, saying why, when another Service holds the kubernetes Service\'s ClusterIP', async () => {
+    const storage = memoryStorage();
+    const registry = new ApiRegistry({ storage, schema, authorizer, resources: RESOURCES, clock: { now: () => new Date('2026-11-30T10:00:00Z') } });
+    const ip = registry.core.serviceIPs.firstAddress;
+    await created(registry.create(ADMIN, NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }, {}));
+    await created(registry.create(ADMIN, SERVICES, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'squatter' }, spec: { clusterIP: ip, ports: [{ port: 80 }] } }, {}));
     const waits: number[] = [];
     const b = await bootstrapCluster(registry, { rbacPolicy: [], apiserverEndpoints: [], wait: async (ms) => void waits.push(ms) });
     expect(waits).toEqual(SERVICE_WAITS_MS);
@@ -106,7 +123,7 @@ describe('registry', () => {
     if (!b.ok) {
       expect(b.error.reason).toBe('Invalid');
       expect(b.error.message).toContain(`failed to allocate IP ${ip}`);
-      expect(b.error.message).toContain('no `kubernetes` Service took that address within 9.55 s');
+      expect(b.error.message).toMatch(/no `kubernetes` Service took that address within 9.55 s, and it was not freed \(it stays allocated, to default\/squatter, at revision \d+\)$/);
     }
   });
 

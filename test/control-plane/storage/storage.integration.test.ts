@@ -12,6 +12,8 @@ import type { CacheEvent } from '../../../src/control-plane/storage/cache-watche
 import { ok } from '../../../src/control-plane/api/types.js';
 import { objectKey, resourcePrefix } from '../../../src/control-plane/storage/keys.js';
 import { ObjectStore } from '../../../src/control-plane/storage/store.js';
+import { ClusterIPRepair } from '../../../src/control-plane/apiserver/registry/service-ip-repair.js';
+import { ServiceIPAllocator } from '../../../src/control-plane/apiserver/registry/service-ips.js';
 import { WatchCache } from '../../../src/control-plane/storage/watch-cache.js';
 import { EtcdWatchSource } from '../../../src/control-plane/storage/watch-source.js';
 import { hostPort, startCluster, waitFor, type TestCluster } from '../../integration/harness.js';
@@ -76,6 +78,25 @@ describe('storage on a 3-member cluster', () => {
     const missingDelete = await store.delete(key);
     expect(!missingDelete.ok && missingDelete.error.kind).toBe('not-found');
   });
+
+  it('ClusterIP allocations: a repair over more than one page of each frees only what no Service holds', async () => {
+    const ips = new ServiceIPAllocator(store, '127.97.0.0/16');
+    const repair = new ClusterIPRepair(store, ips);
+    const SERVICES: ResourceInfo = { ...CONFIGMAPS, kind: 'Service', listKind: 'ServiceList', plural: 'services', singular: 'service', shortNames: ['svc'] };
+    // 520 addresses (two pages of allocations); Services for the even ones (two pages of Services).
+    const addr = (i: number): string => `127.97.${2 + (i >> 8)}.${i & 255}`;
+    for (let i = 0; i < 520; i++) {
+      must(await ips.reserve(addr(i), { service: `repair/s${i}`, uid: `uid-${i}` }));
+      if (i % 2 === 0) must(await store.create(objectKey(SERVICES, 'repair', `s${i}`), { apiVersion: 'v1', kind: 'Service', metadata: { name: `s${i}`, namespace: 'repair', uid: `uid-${i}` }, spec: { clusterIP: addr(i) } }));
+    }
+    expect(must(await repair.sweep())).toEqual({ released: [], restored: [], suspects: 260 });
+    const second = must(await repair.sweep());
+    expect(second.released.length).toBe(260);
+    expect(new Set(second.released)).toEqual(new Set(Array.from({ length: 260 }, (_, k) => addr(2 * k + 1))));
+    const left = must(await ips.allocations());
+    expect(left.items.map((a) => a.ip).sort()).toEqual(Array.from({ length: 260 }, (_, k) => addr(2 * k)).sort());
+    expect(left.items.every((a) => a.uid === `uid-${a.service.slice('repair/s'.length)}`)).toBe(true);
+  }, 120_000);
 
   it('guaranteedUpdate retries on conflict until every writer got through', async () => {
     const key = objectKey(CONFIGMAPS, 'gu', 'counter');

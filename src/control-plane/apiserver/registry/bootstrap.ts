@@ -9,6 +9,7 @@ import { apiVersionOf, err, ok } from '../../api/types.js';
 import type { ApiError, RequestContext } from '../registry-api.js';
 import { ensureDefaultServiceAccount } from './writes.js';
 import type { ApiRegistry } from './registry.js';
+import { ClusterIPRepair } from './service-ip-repair.js';
 
 /** SYSTEM_NAMESPACES are the namespaces every cluster starts with. */
 export const SYSTEM_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -46,8 +47,8 @@ export interface BootstrapOptions {
 }
 
 /**
- * SERVICE_WAITS_MS are the pauses, about 9.5 s in all, before bootstrap gives up on another
- * apiserver writing the `kubernetes` Service whose ClusterIP it has taken.
+ * SERVICE_WAITS_MS are the pauses, about 9.5 s in all, before bootstrap takes the `kubernetes`
+ * Service's ClusterIP to be leaked rather than about to be used by another apiserver.
  */
 export const SERVICE_WAITS_MS: readonly number[] = [50, 100, 200, 400, 800, 1600, 3200, 3200];
 
@@ -59,17 +60,30 @@ function timer(ms: number): Promise<void> {
  * ensureKubernetesService creates the `kubernetes` Service. Apiservers starting together race for
  * it: one takes the first address of the range and then writes the Service, and another that
  * tries in between finds the address taken (Invalid) and the Service still missing. That one
- * waits for the write instead of failing its start-up.
+ * waits for the write instead of failing its start-up. If no Service holds the address after
+ * the waits and its allocation has not changed, an apiserver stopped between its two writes:
+ * the repair frees the address (see service-ip-repair.ts) and the create is tried once more.
  */
 async function ensureKubernetesService(registry: ApiRegistry, make: () => KubeObject, wait: (ms: number) => Promise<void>): Promise<Result<void, ApiError>> {
   let r = await ensureObject(registry, make());
+  if (r.ok || r.error.reason !== 'Invalid') return r;
+  const repair = new ClusterIPRepair(registry.core.storage.store, registry.core.serviceIPs);
+  const first = await repair.sweep();
   for (const ms of SERVICE_WAITS_MS) {
-    if (r.ok || r.error.reason !== 'Invalid') return r;
     await wait(ms);
     r = await ensureObject(registry, make());
+    if (r.ok || r.error.reason !== 'Invalid') return r;
   }
-  if (r.ok || r.error.reason !== 'Invalid') return r;
-  return err({ ...r.error, message: `${r.error.message}; no \`kubernetes\` Service took that address within ${SERVICE_WAITS_MS.reduce((a, b) => a + b, 0) / 1000} s (an apiserver stopped between taking it and writing the Service?)` });
+  const second = first.ok ? await repair.sweep() : first;
+  if (second.ok && second.value.released.includes(registry.core.serviceIPs.firstAddress)) {
+    r = await ensureObject(registry, make());
+    if (r.ok || r.error.reason !== 'Invalid') return r;
+  }
+  const ip = registry.core.serviceIPs.firstAddress;
+  const held = second.ok ? await registry.core.serviceIPs.allocations() : second;
+  const holder = held.ok ? held.value.items.find((a) => a.ip === ip) : undefined;
+  const why = !held.ok ? `the repair could not read the allocations: ${held.error.message}` : holder === undefined ? 'it is free now; try again' : `it stays allocated, to ${holder.service || 'an unnamed Service'}, at revision ${holder.revision}`;
+  return err({ ...r.error, message: `${r.error.message}; no \`kubernetes\` Service took that address within ${SERVICE_WAITS_MS.reduce((a, b) => a + b, 0) / 1000} s, and it was not freed (${why})` });
 }
 
 /** bootstrapCluster creates the built-in objects; the first failure is returned. */

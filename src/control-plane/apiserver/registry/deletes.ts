@@ -90,7 +90,7 @@ async function deleteOnce(core: RegistryCore, res: ResourceInfo, key: string, cu
     if (!d.ok) return err(fromPort(res, name, d.error));
     if (res.group === '' && res.plural === 'services') {
       const ip = clusterIPOf(core, cur);
-      if (ip !== null) await releaseClusterIP(core, ip);
+      if (ip !== null) await releaseClusterIP(core, ip, cur.metadata.uid ?? '');
     }
     return ok({ object: d.value, gone: true });
   }

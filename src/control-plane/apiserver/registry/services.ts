@@ -1,7 +1,7 @@
 /**
  * services: the Service-specific parts of the write path — a ClusterIP taken from the loopback
  * service range on create (or the one the client asked for), kept across updates that leave it
- * empty, and released when the Service is deleted.
+ * empty, and released when the Service is deleted (or its create fails).
  */
 import type { KubeObject, ResourceInfo, Result } from '../../api/types.js';
 import { err, ok } from '../../api/types.js';
@@ -10,6 +10,7 @@ import type { RegistryCore } from './core.js';
 import { fromPort } from './core.js';
 import { invalid } from './errors.js';
 import { isObject } from './meta.js';
+import type { IPOwner } from './service-ips.js';
 import type { PortError } from './storage-port.js';
 
 /** allocateClusterIP gives a new Service its ClusterIP; null when it needs none. */
@@ -23,7 +24,7 @@ export async function allocateClusterIP(core: RegistryCore, res: ResourceInfo, o
     spec['clusterIPs'] = ['None'];
     return ok(null);
   }
-  const owner = `${obj.metadata.namespace ?? ''}/${name}`;
+  const owner: IPOwner = { service: `${obj.metadata.namespace ?? ''}/${name}`, uid: obj.metadata.uid ?? '' };
   if (typeof wanted === 'string' && wanted !== '') {
     const r = await core.serviceIPs.reserve(wanted, owner);
     if (!r.ok) {
@@ -54,13 +55,12 @@ export function carryClusterIP(next: KubeObject, current: KubeObject): void {
   if ((spec['clusterIPs'] === undefined || (Array.isArray(spec['clusterIPs']) && spec['clusterIPs'].length === 0)) && cur['clusterIPs'] !== undefined) spec['clusterIPs'] = cur['clusterIPs'];
 }
 
-/** releaseClusterIP frees a Service's address (best effort: a leak only costs one address). */
-export async function releaseClusterIP(core: RegistryCore, ip: string): Promise<void> {
-  try {
-    await core.serviceIPs.release(ip);
-  } catch {
-    // The allocation stays; the address is not handed out again until released by hand.
-  }
+/**
+ * releaseClusterIP frees the address the Service with `uid` holds. Best effort: an allocation
+ * left behind (the store unavailable) is released by the repair once it finds no Service holding it.
+ */
+export async function releaseClusterIP(core: RegistryCore, ip: string, uid: string): Promise<void> {
+  await core.serviceIPs.release(ip, uid);
 }
 
 /** clusterIPOf is a Service's allocated address, if it has one in the range. */

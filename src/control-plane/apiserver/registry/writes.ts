@@ -49,7 +49,7 @@ export async function createObject(core: RegistryCore, ctx: RequestContext, res:
   }
   const r = await core.storage.store.create(keyOf(res, m.namespace, m.name), obj);
   if (!r.ok) {
-    if (allocated !== null) await releaseClusterIP(core, allocated);
+    if (allocated !== null) await releaseClusterIP(core, allocated, m.uid);
     return err(fromPort(res, m.name, r.error));
   }
   if (res.group === '' && res.plural === 'namespaces') await ensureDefaultServiceAccount(core, m.name);
