@@ -74,12 +74,12 @@ async function ensureKubernetesService(registry: ApiRegistry, make: () => KubeOb
     r = await ensureObject(registry, make());
     if (r.ok || r.error.reason !== 'Invalid') return r;
   }
+  const ip = registry.core.serviceIPs.firstAddress;
   const second = first.ok ? await repair.sweep() : first;
-  if (second.ok && second.value.released.includes(registry.core.serviceIPs.firstAddress)) {
+  if (second.ok && second.value.released.includes(ip)) {
     r = await ensureObject(registry, make());
     if (r.ok || r.error.reason !== 'Invalid') return r;
   }
-  const ip = registry.core.serviceIPs.firstAddress;
   const held = second.ok ? await registry.core.serviceIPs.allocations() : second;
   const holder = held.ok ? held.value.items.find((a) => a.ip === ip) : undefined;
   const why = !held.ok ? `the repair could not read the allocations: ${held.error.message}` : holder === undefined ? 'it is free now; try again' : `it stays allocated, to ${holder.service || 'an unnamed Service'}, at revision ${holder.revision}`;
