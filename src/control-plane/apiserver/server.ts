@@ -49,8 +49,6 @@ export interface ApiServerConfig {
   readonly kubeletClientToken?: string;
   /** etcdWaitMs bounds how long start-up waits for the etcd layer (default 60 s). */
   readonly etcdWaitMs?: number;
-  /** serviceIPRepairMs is the pause between sweeps of the ClusterIP repair (default REPAIR_INTERVAL_MS). */
-  readonly serviceIPRepairMs?: number;
   readonly log: Logger;
 }
 
@@ -143,7 +141,7 @@ export async function startApiServer(cfg: ApiServerConfig): Promise<RunningApiSe
     throw new ApiServerStartError(e instanceof Error ? e.message : String(e));
   }
   log.info({ rest: restAddr.port, grpc: grpc.port, groups: groupVersions().length }, 'apiserver serving');
-  const stopRepair = startRepairLoop(new ClusterIPRepair(storage.store, registry.core.serviceIPs), cfg.serviceIPRepairMs ?? REPAIR_INTERVAL_MS, (r) => {
+  const stopRepair = startRepairLoop(new ClusterIPRepair(storage.store, registry.core.serviceIPs), REPAIR_INTERVAL_MS, (r) => {
     if (!r.ok) log.warn({ err: r.error.message }, 'ClusterIP repair could not sweep; trying again at the next sweep');
     else if (r.value.released.length > 0 || r.value.restored.length > 0) log.warn({ released: r.value.released, restored: r.value.restored }, 'ClusterIP repair: freed addresses no Service held, took back addresses Services hold (an apiserver stopped between two writes)');
   });

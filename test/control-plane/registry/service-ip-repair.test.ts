@@ -1,12 +1,14 @@
 // ClusterIP allocations against Services: a Service frees only its own allocation, and the
 // repair frees an allocation no Service holds once two sweeps find it unchanged, and takes back
 // the address of a Service whose allocation is missing.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { findResource, RESOURCES } from '../../../src/control-plane/api/resources.js';
 import type { KubeObject, ResourceInfo } from '../../../src/control-plane/api/types.js';
 import { bootstrapCluster } from '../../../src/control-plane/apiserver/registry/bootstrap.js';
 import { ApiRegistry } from '../../../src/control-plane/apiserver/registry/registry.js';
-import { ClusterIPRepair } from '../../../src/control-plane/apiserver/registry/service-ip-repair.js';
+import { ClusterIPRepair, startRepairLoop, type RepairReport } from '../../../src/control-plane/apiserver/registry/service-ip-repair.js';
+import type { PortError } from '../../../src/control-plane/apiserver/registry/storage-port.js';
+import type { Result } from '../../../src/control-plane/api/types.js';
 import type { RequestContext } from '../../../src/control-plane/apiserver/registry-api.js';
 import { productionSchema } from '../../../src/control-plane/apiserver/schema-functions.js';
 import { objectKey } from '../../../src/control-plane/storage/keys.js';
@@ -109,5 +111,59 @@ describe('ClusterIP allocations and their repair', () => {
     expect((await allocated(registry))[ip]).toBe(web.metadata.uid);
     const dup = await registry.create(ADMIN, SERVICES, 'default', service('copy', ip), {});
     expect(dup.ok ? null : dup.error.message).toContain(`provided IP ${ip} is already allocated`);
+  });
+
+  it('frees a Service\'s address when its last finalizer goes, as on a plain delete', async () => {
+    const { registry } = await setup();
+    await create(registry, { ...service('held', '127.96.0.60'), metadata: { name: 'held', finalizers: ['example.com/hold'] } });
+    expect((await registry.delete(ADMIN, SERVICES, 'default', 'held', {})).ok).toBe(true);
+    expect(Object.keys(await allocated(registry))).toContain('127.96.0.60');
+    const cur = await registry.get(ADMIN, SERVICES, 'default', 'held');
+    if (!cur.ok) throw new Error(cur.error.message);
+    const done = await registry.update(ADMIN, SERVICES, 'default', 'held', { ...cur.value, metadata: { ...cur.value.metadata, finalizers: [] } }, {});
+    expect(done.ok).toBe(true);
+    expect((await registry.get(ADMIN, SERVICES, 'default', 'held')).ok).toBe(false);
+    expect(Object.keys(await allocated(registry))).toEqual(['127.96.0.1']);
+  });
+});
+
+describe('the repair loop', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('sweeps every interval, timed from the end of the last sweep, reports each outcome and stops when told', async () => {
+    vi.useFakeTimers();
+    const report: RepairReport = { released: ['127.96.0.9'], restored: [], suspects: 0 };
+    let sweeps = 0;
+    let release: (() => void) | null = null;
+    const repair = {
+      sweep: async (): Promise<Result<RepairReport, PortError>> => {
+        sweeps += 1;
+        if (sweeps === 2) throw new Error('store gone');
+        if (sweeps === 3) await new Promise<void>((r) => (release = r));
+        return { ok: true, value: report };
+      },
+    };
+    const seen: Result<RepairReport, PortError>[] = [];
+    const stop = startRepairLoop(repair, 1000, (r) => seen.push(r));
+    await vi.advanceTimersByTimeAsync(999);
+    expect(sweeps).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(seen).toEqual([{ ok: true, value: report }]);
+    // A sweep that throws is reported as an error, and the loop goes on.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(seen[1]).toEqual({ ok: false, error: { kind: 'internal', message: 'store gone' } });
+    // A slow sweep: no second one starts while it runs.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(sweeps).toBe(3);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(sweeps).toBe(3);
+    release!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toHaveLength(3);
+    stop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(sweeps).toBe(3);
   });
 });

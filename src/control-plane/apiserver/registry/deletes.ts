@@ -12,7 +12,7 @@ import { authorize, fromPort, keyOf, revisionOf, type RegistryCore } from './cor
 import { conflict, isLostRace, notFound, STALE_OBJECT } from './errors.js';
 import { clone, isObject, rfc3339 } from './meta.js';
 import { listObjects } from './reads.js';
-import { clusterIPOf, releaseClusterIP } from './services.js';
+import { releaseRemoved } from './services.js';
 
 const MAX_RETRIES = 8;
 
@@ -88,10 +88,7 @@ async function deleteOnce(core: RegistryCore, res: ResourceInfo, key: string, cu
     if (opts.dryRun === true) return ok({ object: cur, gone: true });
     const d = await core.storage.store.delete(key, revisionOf(cur));
     if (!d.ok) return err(fromPort(res, name, d.error));
-    if (res.group === '' && res.plural === 'services') {
-      const ip = clusterIPOf(core, cur);
-      if (ip !== null) await releaseClusterIP(core, ip, cur.metadata.uid ?? '');
-    }
+    await releaseRemoved(core, res, cur);
     return ok({ object: d.value, gone: true });
   }
   // The object stays, marked for deletion, until its finalizers are removed or its node stops it.

@@ -106,7 +106,7 @@ export const REPAIR_INTERVAL_MS = 60_000;
  * startRepairLoop sweeps every `intervalMs` (the next sweep is timed from the end of the last, so
  * sweeps never overlap) and hands each outcome to `report`; the returned function stops it.
  */
-export function startRepairLoop(repair: ClusterIPRepair, intervalMs: number, report: (r: Result<RepairReport, PortError>) => void): () => void {
+export function startRepairLoop(repair: Pick<ClusterIPRepair, 'sweep'>, intervalMs: number, report: (r: Result<RepairReport, PortError>) => void): () => void {
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   const next = (): void => {

@@ -1,7 +1,7 @@
 /**
  * services: the Service-specific parts of the write path — a ClusterIP taken from the loopback
  * service range on create (or the one the client asked for), kept across updates that leave it
- * empty, and released when the Service is deleted (or its create fails).
+ * empty, and released when the Service is removed (or its create fails).
  */
 import type { KubeObject, ResourceInfo, Result } from '../../api/types.js';
 import { err, ok } from '../../api/types.js';
@@ -56,11 +56,14 @@ export function carryClusterIP(next: KubeObject, current: KubeObject): void {
 }
 
 /**
- * releaseClusterIP frees the address the Service with `uid` holds. Best effort: an allocation
- * left behind (the store unavailable) is released by the repair once it finds no Service holding it.
+ * releaseRemoved frees the address of an object just removed from the store if it is a Service:
+ * on a plain delete and when the last finalizer of one being deleted goes. Best effort: an
+ * allocation left behind (the store unavailable) is freed by the repair.
  */
-export async function releaseClusterIP(core: RegistryCore, ip: string, uid: string): Promise<void> {
-  await core.serviceIPs.release(ip, uid);
+export async function releaseRemoved(core: RegistryCore, res: ResourceInfo, removed: KubeObject): Promise<void> {
+  if (res.group !== '' || res.plural !== 'services') return;
+  const ip = clusterIPOf(core, removed);
+  if (ip !== null) await core.serviceIPs.release(ip, removed.metadata.uid ?? '');
 }
 
 /** clusterIPOf is a Service's allocated address, if it has one in the range. */

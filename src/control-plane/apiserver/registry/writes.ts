@@ -12,7 +12,7 @@ import { badRequest, conflict, invalid, isLostRace, notFound, STALE_OBJECT } fro
 import { carrySystemFields, clone, deepEqual, isObject, nameSuffix, newUid, rfc3339 } from './meta.js';
 import { prepareBody } from './prepare.js';
 import { replicasFromScale, scaleOf } from './scale.js';
-import { allocateClusterIP, carryClusterIP, releaseClusterIP } from './services.js';
+import { allocateClusterIP, carryClusterIP, releaseRemoved } from './services.js';
 import { prepareForCreate, prepareForUpdate } from './strategy.js';
 
 const MAX_RETRIES = 8;
@@ -49,7 +49,8 @@ export async function createObject(core: RegistryCore, ctx: RequestContext, res:
   }
   const r = await core.storage.store.create(keyOf(res, m.namespace, m.name), obj);
   if (!r.ok) {
-    if (allocated !== null) await releaseClusterIP(core, allocated, m.uid);
+    // Best effort: an allocation left behind (the store unavailable) is freed by the repair.
+    if (allocated !== null) await core.serviceIPs.release(allocated, m.uid);
     return err(fromPort(res, m.name, r.error));
   }
   if (res.group === '' && res.plural === 'namespaces') await ensureDefaultServiceAccount(core, m.name);
@@ -87,6 +88,7 @@ async function commitUpdate(core: RegistryCore, ctx: RequestContext, res: Resour
     // The last finalizer is gone from an object being deleted: the delete completes now.
     const d = await core.storage.store.delete(key, rv);
     if (!d.ok) return err(fromPort(res, name, d.error));
+    await releaseRemoved(core, res, current);
     return ok({ object: d.value, warnings, created: false });
   }
   delete next.metadata.resourceVersion;
